@@ -1,0 +1,112 @@
+"""The ``slate`` command line: ``slate <noun> <verb>``.
+
+Thin adapters only: each command parses its arguments, calls the same domain function
+the API calls, and renders the result as text or ``--json``. Errors are ``SlateError``s,
+printed as one line (plus a hint) with the error's exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from typing import Any, Callable
+
+import click
+
+from .errors import SlateError
+from .settings import Settings
+
+#: Modules that contribute commands; each exposes ``commands``, a list of click commands.
+COMMAND_MODULES = [
+    "governance.registry.cli",
+    "governance.policy.cli",
+    "governance.credentials.cli",
+    "governance.ledger.cli",
+]
+
+
+class SlateContext:
+    """What every command gets: settings, and the database opened on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._opened = False
+
+    def open(self) -> None:
+        if not self._opened:
+            from .db import open_database
+            from .migrations import migrate
+            open_database(self.settings.database_url)
+            migrate()
+            self._opened = True
+
+
+pass_slate = click.make_pass_decorator(SlateContext)
+
+
+def emit(value: Any, as_json: bool, render: Callable[[Any], str] | None = None) -> None:
+    """Print a result as canonical-ish JSON or as text for a person."""
+    if as_json:
+        click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
+    else:
+        click.echo(render(value) if render else _render_default(value))
+
+
+def _render_default(value: Any) -> str:
+    if isinstance(value, list):
+        return "\n".join(_render_default(v) for v in value) if value else "(none)"
+    if isinstance(value, dict):
+        width = max((len(str(k)) for k in value), default=0)
+        return "\n".join(f"{str(k).ljust(width)}  {_scalar(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _scalar(v: Any) -> str:
+    if isinstance(v, (list, tuple)):
+        return ", ".join(str(x) for x in v) if v else "-"
+    return "-" if v is None else str(v)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+class SlateGroup(click.Group):
+    """Turns SlateErrors into one clear line and the error's exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SlateError as exc:
+            click.echo(f"error: {exc.diagnostics()}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=SlateGroup)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Slate: governance and provenance for bespoke generative image models."""
+    ctx.obj = SlateContext(Settings.from_env())
+
+
+def _load_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        for command in getattr(module, "commands", []):
+            cli.add_command(command)
+
+
+_load_commands()
+
+
+def main() -> None:
+    cli(prog_name="slate")
+
+
+if __name__ == "__main__":
+    main()

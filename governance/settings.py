@@ -1,0 +1,98 @@
+"""Slate's settings: one object built from environment variables, passed in.
+
+Nothing below the CLI and the app factory reads ``os.environ``; they build a
+``Settings`` once and hand it down, so tests can run many Slates side by side.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+from .errors import ConfigurationError
+
+#: Every variable Slate reads, with its meaning. The README's table is generated from
+#: this so the two cannot drift apart.
+VARIABLES: dict[str, str] = {
+    "SLATE_HOME": "Base folder for everything below when not set individually (default: current folder).",
+    "SLATE_DATA_DIR": "Database, signed outputs and other state (default: $SLATE_HOME/data).",
+    "SLATE_DATABASE_URL": "peewee database URL; sqlite:///path or postgresql://user:pw@host/db "
+                          "(default: SQLite file slate.db in the data folder).",
+    "SLATE_KEYS_DIR": "Signing keys and trust anchors (default: $SLATE_HOME/keys).",
+    "SLATE_POLICIES_DIR": "Policy files (default: $SLATE_HOME/policies).",
+    "SLATE_MODELS_DIR": "Model directories the generator loads (default: $SLATE_HOME/models).",
+    "SLATE_TSA_URL": "RFC 3161 time-stamping authority; 'embedded' uses Slate's offline development TSA, "
+                     "'none' disables timestamps (default: embedded).",
+    "SLATE_MAX_IMAGE_BYTES": "Largest image accepted for signing or verification (default: 25000000).",
+    "SLATE_MAX_IMAGE_PIXELS": "Largest image area accepted, against decompression bombs (default: 40000000).",
+    "SLATE_REDIS_URL": "Redis URL for the task queue; unset means the embedded SQLite queue.",
+}
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got '{raw}'") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    data_dir: Path
+    database_url: str
+    keys_dir: Path
+    policies_dir: Path
+    models_dir: Path
+    tsa_url: str = "embedded"
+    max_image_bytes: int = 25_000_000
+    max_image_pixels: int = 40_000_000
+    redis_url: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        home = Path(env.get("SLATE_HOME") or os.getcwd()).resolve()
+        data_dir = Path(env.get("SLATE_DATA_DIR") or home / "data").resolve()
+        database_url = env.get("SLATE_DATABASE_URL") or f"sqlite:///{data_dir / 'slate.db'}"
+        return cls(
+            home=home,
+            data_dir=data_dir,
+            database_url=database_url,
+            keys_dir=Path(env.get("SLATE_KEYS_DIR") or home / "keys").resolve(),
+            policies_dir=Path(env.get("SLATE_POLICIES_DIR") or home / "policies").resolve(),
+            models_dir=Path(env.get("SLATE_MODELS_DIR") or home / "models").resolve(),
+            tsa_url=env.get("SLATE_TSA_URL") or "embedded",
+            max_image_bytes=_int(env, "SLATE_MAX_IMAGE_BYTES", 25_000_000),
+            max_image_pixels=_int(env, "SLATE_MAX_IMAGE_PIXELS", 40_000_000),
+            redis_url=env.get("SLATE_REDIS_URL") or None,
+        )
+
+    @classmethod
+    def for_folder(cls, folder: Path, **overrides: object) -> "Settings":
+        """Settings rooted in one folder: what tests and demos use."""
+        base = cls.from_env({"SLATE_HOME": str(folder)})
+        return replace(base, **overrides)  # type: ignore[arg-type]
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.data_dir / "outputs"
+
+    def describe_database(self) -> str:
+        """The database URL with any password masked, fit for logs and status lines."""
+        url = self.database_url
+        if "@" in url and "://" in url:
+            scheme, rest = url.split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            user = creds.split(":", 1)[0]
+            return f"{scheme}://{user}:***@{host}"
+        return url
