@@ -13,7 +13,8 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """JSON encoding of the non-JSON values Slate hands around (datetimes as UTC ISO 8601)."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
@@ -30,7 +31,7 @@ def _default(value: Any) -> Any:
 def canonical_json(value: Any) -> bytes:
     """JSON with sorted keys, no whitespace, UTF-8, datetimes as UTC ISO 8601."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_default, allow_nan=False).encode("utf-8")
+                      default=json_default, allow_nan=False).encode("utf-8")
 
 
 def sha256_hex(data: bytes) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import click
 
+from .canonical import json_default
 from .errors import SlateError
 from .settings import Settings
 
@@ -48,7 +49,7 @@ pass_slate = click.make_pass_decorator(SlateContext)
 def emit(value: Any, as_json: bool, render: Callable[[Any], str] | None = None) -> None:
     """Print a result as canonical-ish JSON or as text for a person."""
     if as_json:
-        click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
+        click.echo(json.dumps(value, indent=2, sort_keys=True, default=json_default))
     else:
         click.echo(render(value) if render else _render_default(value))
 

@@ -13,12 +13,13 @@ from typing import Callable
 import peewee
 
 from .db import BaseModel, database
+from .fields import UTCDateTimeField
 
 
 class SchemaVersion(BaseModel):
     version = peewee.IntegerField(primary_key=True)
     description = peewee.CharField(max_length=200)
-    applied_at = peewee.DateTimeField()
+    applied_at = UTCDateTimeField()
 
 
 @dataclass(frozen=True)

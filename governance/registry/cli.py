@@ -1,0 +1,410 @@
+"""``slate init|status|person|production|consent|asset|licence|trainingset|model``."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..cli import SlateContext, emit, json_option, pass_slate
+from ..clock import parse_date
+from ..errors import InvalidInput
+from . import assets, consents, licences, models_registry, people, training_sets
+from .merkle import verify_proof
+from .status import registry_status
+
+
+def _multi(values: tuple[str, ...]) -> list[str]:
+    """Accept both ``--x a --x b`` and ``--x a,b``."""
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+@click.command("init")
+@json_option
+@pass_slate
+def init_command(slate: SlateContext, as_json: bool) -> None:
+    """Create the data folder and database (idempotent) and print Slate's status."""
+    slate.open()
+    emit(registry_status(slate.settings), as_json)
+
+
+@click.command("status")
+@json_option
+@pass_slate
+def status_command(slate: SlateContext, as_json: bool) -> None:
+    """What Slate holds: database, schema version, registry counts."""
+    slate.open()
+    emit(registry_status(slate.settings), as_json)
+
+
+# -- people and productions -------------------------------------------------------------
+
+@click.group("person")
+def person_group() -> None:
+    """Performers and other rights holders."""
+
+
+@person_group.command("add")
+@click.argument("name")
+@click.option("--kind", default="performer", show_default=True, help="performer, rights_holder or crew")
+@click.option("--minor", is_flag=True, help="The person is a minor (a guardian must sign consents).")
+@click.option("--guardian", help="Guardian's name (required for a minor).")
+@json_option
+@pass_slate
+def person_add(slate: SlateContext, name: str, kind: str, minor: bool, guardian: str | None, as_json: bool) -> None:
+    slate.open()
+    emit(people.add_person(name, kind, is_minor=minor, guardian=guardian), as_json)
+
+
+@person_group.command("list")
+@json_option
+@pass_slate
+def person_list(slate: SlateContext, as_json: bool) -> None:
+    slate.open()
+    emit(people.list_people(), as_json, lambda rows: _table(rows, ["id", "name", "kind", "is_minor"]))
+
+
+@person_group.command("show")
+@click.argument("person")
+@json_option
+@pass_slate
+def person_show(slate: SlateContext, person: str, as_json: bool) -> None:
+    slate.open()
+    emit(people.show_person(person), as_json)
+
+
+@click.group("production")
+def production_group() -> None:
+    """Productions (films, series) that requests and consents are scoped to."""
+
+
+@production_group.command("add")
+@click.argument("name")
+@click.option("--title", default="")
+@json_option
+@pass_slate
+def production_add(slate: SlateContext, name: str, title: str, as_json: bool) -> None:
+    slate.open()
+    emit(people.add_production(name, title), as_json)
+
+
+@production_group.command("list")
+@json_option
+@pass_slate
+def production_list(slate: SlateContext, as_json: bool) -> None:
+    slate.open()
+    emit(people.list_productions(), as_json, lambda rows: _table(rows, ["id", "name", "title"]))
+
+
+# -- consents ---------------------------------------------------------------------------
+
+@click.group("consent")
+def consent_group() -> None:
+    """Performers' consents: grant, revoke (history is kept), list, show."""
+
+
+@consent_group.command("grant")
+@click.argument("person")
+@click.option("--use", "uses", multiple=True, required=True, help="likeness, voice, ai_training, reference")
+@click.option("--production", "productions", multiple=True, required=True, help="Production name, or * for all.")
+@click.option("--territory", "territories", multiple=True, required=True, help="ISO 3166 code or WW.")
+@click.option("--from", "valid_from", required=True, help="First valid day, YYYY-MM-DD.")
+@click.option("--until", "valid_until", required=True, help="Last valid day, YYYY-MM-DD.")
+@click.option("--document", type=click.Path(dir_okay=False), help="The signed consent document (hashed, not stored).")
+@click.option("--document-sha256", help="SHA-256 of the signed document, if the file is kept elsewhere.")
+@click.option("--guardian-signed", is_flag=True, help="A guardian co-signed (required for minors).")
+@click.option("--guardian-name")
+@json_option
+@pass_slate
+def consent_grant(slate: SlateContext, person: str, uses: tuple[str, ...], productions: tuple[str, ...],
+                  territories: tuple[str, ...], valid_from: str, valid_until: str, document: str | None,
+                  document_sha256: str | None, guardian_signed: bool, guardian_name: str | None,
+                  as_json: bool) -> None:
+    content = assets.read_file(document) if document else None
+    slate.open()
+    emit(consents.grant_consent(
+        person, uses=_multi(uses), productions=_multi(productions), territories=_multi(territories),
+        valid_from=parse_date(valid_from), valid_until=parse_date(valid_until), document=content,
+        document_sha256=document_sha256, guardian_signed=guardian_signed,
+        guardian_name=guardian_name), as_json)
+
+
+@consent_group.command("revoke")
+@click.argument("consent_id")
+@click.option("--reason", required=True)
+@json_option
+@pass_slate
+def consent_revoke(slate: SlateContext, consent_id: str, reason: str, as_json: bool) -> None:
+    slate.open()
+    emit(consents.revoke_consent(consent_id, reason), as_json)
+
+
+@consent_group.command("list")
+@click.option("--person")
+@json_option
+@pass_slate
+def consent_list(slate: SlateContext, person: str | None, as_json: bool) -> None:
+    slate.open()
+    emit(consents.list_consents(person), as_json,
+         lambda rows: _table(rows, ["id", "person", "uses", "productions", "territories",
+                                    "valid_from", "valid_until", "revoked"]))
+
+
+@consent_group.command("show")
+@click.argument("consent_id")
+@json_option
+@pass_slate
+def consent_show(slate: SlateContext, consent_id: str, as_json: bool) -> None:
+    slate.open()
+    data = consents.consent_dict(consents.get_consent(consent_id))
+    data["history"] = consents.consent_history(consent_id)
+    emit(data, as_json)
+
+
+# -- licences and assets ----------------------------------------------------------------
+
+@click.group("licence")
+def licence_group() -> None:
+    """Licences of assets: grants, territories, term, credit, takedown."""
+
+
+@licence_group.command("add")
+@click.argument("ref")
+@click.option("--licensor", required=True)
+@click.option("--grant", "grants", multiple=True, required=True,
+              help="ai_training, ai_reference, concept, previs, final_frame, marketing")
+@click.option("--territory", "territories", multiple=True, required=True)
+@click.option("--starts", required=True, help="YYYY-MM-DD")
+@click.option("--ends", help="YYYY-MM-DD; omit for a perpetual licence.")
+@click.option("--credit", help="Credit line; giving it makes attribution required.")
+@json_option
+@pass_slate
+def licence_add(slate: SlateContext, ref: str, licensor: str, grants: tuple[str, ...],
+                territories: tuple[str, ...], starts: str, ends: str | None, credit: str | None,
+                as_json: bool) -> None:
+    starts_on, ends_on = parse_date(starts), parse_date(ends) if ends else None
+    slate.open()
+    emit(licences.add_licence(ref, licensor, grants=_multi(grants), territories=_multi(territories),
+                              starts_on=starts_on, ends_on=ends_on,
+                              attribution_required=bool(credit), credit_text=credit), as_json)
+
+
+@licence_group.command("list")
+@json_option
+@pass_slate
+def licence_list(slate: SlateContext, as_json: bool) -> None:
+    slate.open()
+    emit(licences.list_licences(), as_json,
+         lambda rows: _table(rows, ["ref", "licensor", "grants", "territories", "starts_on", "ends_on", "takedown"]))
+
+
+@licence_group.command("show")
+@click.argument("ref")
+@json_option
+@pass_slate
+def licence_show(slate: SlateContext, ref: str, as_json: bool) -> None:
+    slate.open()
+    emit(licences.show_licence(ref), as_json)
+
+
+@licence_group.command("takedown")
+@click.argument("ref")
+@click.option("--reason", required=True)
+@json_option
+@pass_slate
+def licence_takedown(slate: SlateContext, ref: str, reason: str, as_json: bool) -> None:
+    slate.open()
+    emit(licences.take_down(ref, reason), as_json)
+
+
+@click.group("asset")
+def asset_group() -> None:
+    """Assets identified by the SHA-256 of their bytes."""
+
+
+@asset_group.command("add")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--title", help="Defaults to the file name.")
+@click.option("--media-type", help="Defaults to a guess from the file name.")
+@click.option("--source", default="")
+@click.option("--licence")
+@click.option("--person", "people_refs", multiple=True, help="A person who appears in the asset.")
+@json_option
+@pass_slate
+def asset_add(slate: SlateContext, path: str, title: str | None, media_type: str | None, source: str,
+              licence: str | None, people_refs: tuple[str, ...], as_json: bool) -> None:
+    content = assets.read_file(path)
+    media_type = media_type or mimetypes.guess_type(path)[0]
+    if not media_type:
+        raise InvalidInput(f"cannot tell the media type of '{Path(path).name}'; give --media-type")
+    slate.open()
+    asset, created = assets.register_asset(content, media_type=media_type, title=title or Path(path).name,
+                                           source=source, licence=licence, people=_multi(people_refs))
+    emit({**asset, "created": created}, as_json)
+
+
+@asset_group.command("list")
+@click.option("--licence")
+@click.option("--person")
+@json_option
+@pass_slate
+def asset_list(slate: SlateContext, licence: str | None, person: str | None, as_json: bool) -> None:
+    slate.open()
+    emit(assets.list_assets(licence, person), as_json,
+         lambda rows: _table(rows, ["id", "sha256", "title", "licence", "people"]))
+
+
+@asset_group.command("show")
+@click.argument("asset")
+@json_option
+@pass_slate
+def asset_show(slate: SlateContext, asset: str, as_json: bool) -> None:
+    slate.open()
+    emit(assets.show_asset(asset), as_json)
+
+
+# -- training sets and models -----------------------------------------------------------
+
+@click.group("trainingset")
+def trainingset_group() -> None:
+    """Training sets, their Merkle roots, and proofs of (non-)membership."""
+
+
+@trainingset_group.command("create")
+@click.argument("name")
+@click.option("--asset", "members", multiple=True, required=True,
+              help="SHA256 or SHA256=LICENCE (default: the asset's own licence).")
+@click.option("--description", default="")
+@json_option
+@pass_slate
+def trainingset_create(slate: SlateContext, name: str, members: tuple[str, ...], description: str,
+                       as_json: bool) -> None:
+    pairs = [(m.split("=", 1)[0], m.split("=", 1)[1] if "=" in m else None) for m in _multi(members)]
+    slate.open()
+    emit(training_sets.create_training_set(name, pairs, description), as_json)
+
+
+@trainingset_group.command("list")
+@json_option
+@pass_slate
+def trainingset_list(slate: SlateContext, as_json: bool) -> None:
+    slate.open()
+    emit(training_sets.list_training_sets(), as_json, lambda rows: _table(rows, ["name", "size", "merkle_root"]))
+
+
+@trainingset_group.command("show")
+@click.argument("name")
+@json_option
+@pass_slate
+def trainingset_show(slate: SlateContext, name: str, as_json: bool) -> None:
+    slate.open()
+    emit(training_sets.show_training_set(name), as_json)
+
+
+@trainingset_group.command("prove")
+@click.argument("name")
+@click.argument("asset_sha256")
+@pass_slate
+def trainingset_prove(slate: SlateContext, name: str, asset_sha256: str) -> None:
+    """Print a JSON proof that the asset is (or is not) in the set."""
+    slate.open()
+    emit(training_sets.prove(name, asset_sha256), True)
+
+
+@trainingset_group.command("verify-proof")
+@click.argument("proof_file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--root", help="The root you trust (e.g. from a credential); defaults to the proof's.")
+@json_option
+def trainingset_verify_proof(proof_file: str, root: str | None, as_json: bool) -> None:
+    """Check a proof offline: needs no database, only the proof and the root."""
+    raw = click.open_file(proof_file).read() if proof_file == "-" else assets.read_file(proof_file).decode("utf-8", "replace")
+    try:
+        proof: Any = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"the proof is not JSON (line {exc.lineno}): {exc.msg}") from None
+    ok = verify_proof(proof, root)
+    result = {"valid": ok, "kind": proof.get("kind"), "root": root or proof.get("root")}
+    emit(result, as_json, lambda r: f"{'VALID' if ok else 'INVALID'} {r['kind']} proof against root {r['root']}")
+    if not ok:
+        raise click.exceptions.Exit(1)
+
+
+@click.group("model")
+def model_group() -> None:
+    """Model versions: register, approve, retire."""
+
+
+@model_group.command("register")
+@click.argument("name")
+@click.argument("version")
+@click.option("--weights-hash", required=True, help="The model identity (SHA-256) the generator computes.")
+@click.option("--training-set")
+@click.option("--base-model")
+@click.option("--path", help="Where the model directory lives on generator hosts.")
+@json_option
+@pass_slate
+def model_register(slate: SlateContext, name: str, version: str, weights_hash: str, training_set: str | None,
+                   base_model: str | None, path: str | None, as_json: bool) -> None:
+    slate.open()
+    emit(models_registry.register_model(name, version, weights_hash, training_set=training_set,
+                                        base_model=base_model, path=path), as_json)
+
+
+@model_group.command("list")
+@json_option
+@pass_slate
+def model_list(slate: SlateContext, as_json: bool) -> None:
+    slate.open()
+    emit(models_registry.list_models(), as_json,
+         lambda rows: _table(rows, ["ref", "status", "training_set", "weights_hash"]))
+
+
+@model_group.command("show")
+@click.argument("model")
+@json_option
+@pass_slate
+def model_show(slate: SlateContext, model: str, as_json: bool) -> None:
+    slate.open()
+    emit(models_registry.show_model(model), as_json)
+
+
+@model_group.command("approve")
+@click.argument("model")
+@json_option
+@pass_slate
+def model_approve(slate: SlateContext, model: str, as_json: bool) -> None:
+    slate.open()
+    emit(models_registry.set_status(model, "approved"), as_json)
+
+
+@model_group.command("retire")
+@click.argument("model")
+@click.option("--reason", required=True)
+@json_option
+@pass_slate
+def model_retire(slate: SlateContext, model: str, reason: str, as_json: bool) -> None:
+    slate.open()
+    emit(models_registry.set_status(model, "retired", reason), as_json)
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    if not rows:
+        return "(none)"
+
+    def cell(v: Any) -> str:
+        if isinstance(v, list):
+            return ",".join(map(str, v)) or "-"
+        return "-" if v is None else str(v)
+
+    cells = [[cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+commands = [init_command, status_command, person_group, production_group, consent_group,
+            licence_group, asset_group, trainingset_group, model_group]

@@ -1,0 +1,78 @@
+"""Licences: what a licensor allows, where, for how long, and on which credit."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Iterable
+
+from ..clock import utcnow
+from ..db import transaction
+from ..errors import Conflict, InvalidInput, NotFound
+from . import vocabulary as vocab
+from .tables import Licence
+
+
+def licence_dict(lic: Licence) -> dict[str, Any]:
+    return {
+        "id": lic.id, "ref": lic.ref, "licensor": lic.licensor, "grants": lic.grants,
+        "territories": lic.territories, "starts_on": lic.starts_on, "ends_on": lic.ends_on,
+        "attribution_required": lic.attribution_required, "credit_text": lic.credit_text,
+        "takedown": lic.takedown, "takedown_at": lic.takedown_at,
+        "takedown_reason": lic.takedown_reason, "version": lic.version,
+        "created_at": lic.created_at,
+    }
+
+
+def add_licence(ref: str, licensor: str, *, grants: Iterable[str], territories: Iterable[str],
+                starts_on: date, ends_on: date | None = None, attribution_required: bool = False,
+                credit_text: str | None = None) -> dict[str, Any]:
+    ref = vocab.name(ref, "licence reference")
+    if ":" in ref:
+        raise InvalidInput("a licence reference may not contain ':' (it is part of training-set leaves)")
+    licensor = vocab.name(licensor, "licensor")
+    grant_list = vocab.choose_many(grants, vocab.LICENCE_GRANTS, "licence grant")
+    territory_codes = vocab.territories(territories)
+    if ends_on is not None and ends_on < starts_on:
+        raise InvalidInput(f"licence {ref} ends ({ends_on}) before it starts ({starts_on})")
+    if attribution_required and not (credit_text and credit_text.strip()):
+        raise InvalidInput(f"licence {ref} requires attribution: give the credit text (--credit)")
+    with transaction():
+        if Licence.select().where(Licence.ref == ref).exists():
+            raise Conflict(f"licence '{ref}' is already registered")
+        lic = Licence.create(ref=ref, licensor=licensor, grants=grant_list,
+                             territories=territory_codes, starts_on=starts_on, ends_on=ends_on,
+                             attribution_required=attribution_required,
+                             credit_text=credit_text.strip() if credit_text else None,
+                             created_at=utcnow())
+    return licence_dict(lic)
+
+
+def get_licence(ref: str | int) -> Licence:
+    lic = Licence.get_or_none(Licence.ref == str(ref))
+    if lic is None and str(ref).isdigit():
+        lic = Licence.get_or_none(Licence.id == int(ref))
+    if lic is None:
+        raise NotFound(f"no licence '{ref}' is registered", hint="list them with: slate licence list")
+    return lic
+
+
+def show_licence(ref: str | int) -> dict[str, Any]:
+    return licence_dict(get_licence(ref))
+
+
+def list_licences() -> list[dict[str, Any]]:
+    return [licence_dict(lic) for lic in Licence.select().order_by(Licence.ref)]
+
+
+def take_down(ref: str | int, reason: str) -> dict[str, Any]:
+    """Flag a licence as taken down. The record stays; the policy refuses its use from now."""
+    if not reason or not reason.strip():
+        raise InvalidInput("say why the licence is taken down (--reason)")
+    with transaction():
+        lic = get_licence(ref)
+        if lic.takedown:
+            raise Conflict(f"licence {lic.ref} is already taken down")
+        lic.takedown, lic.takedown_at, lic.takedown_reason = True, utcnow(), reason.strip()
+        lic.version += 1
+        lic.save()
+    return licence_dict(lic)

@@ -1,0 +1,87 @@
+"""Model versions: identity (weights hash), lineage (training set, base model), status.
+
+Only an ``approved`` model may serve requests (the policy checks it); ``retired`` is final.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..clock import utcnow
+from ..db import transaction
+from ..errors import Conflict, InvalidInput, NotFound
+from . import vocabulary as vocab
+from .merkle import HEX64
+from .tables import Model
+from .training_sets import get_training_set
+
+_TRANSITIONS = {"registered": {"approved", "retired"}, "approved": {"retired"}, "retired": set()}
+
+
+def model_dict(m: Model) -> dict[str, Any]:
+    return {"id": m.id, "name": m.name, "version": m.version, "ref": f"{m.name}:{m.version}",
+            "weights_hash": m.weights_hash, "base_model": m.base_model,
+            "training_set": m.training_set.name if m.training_set_id else None,
+            "training_set_root": m.training_set.merkle_root if m.training_set_id else None,
+            "status": m.status, "status_reason": m.status_reason,
+            "status_changed_at": m.status_changed_at, "path": m.path,
+            "needs_retirement_review": m.needs_retirement_review, "created_at": m.created_at}
+
+
+def register_model(name: str, version: str, weights_hash: str, *, training_set: str | None = None,
+                   base_model: str | None = None, path: str | None = None) -> dict[str, Any]:
+    name = vocab.name(name, "model")
+    version = vocab.name(version, "model version")
+    if ":" in name:
+        raise InvalidInput("a model name may not contain ':' (refs are NAME:VERSION)")
+    weights_hash = weights_hash.strip().lower()
+    if len(weights_hash) != 64 or not set(weights_hash) <= HEX64:
+        raise InvalidInput("the weights hash must be a SHA-256 hex digest (64 hex digits)")
+    with transaction():
+        if Model.select().where(Model.name == name, Model.version == version).exists():
+            raise Conflict(f"model {name}:{version} is already registered",
+                           hint="register new weights under a new version")
+        ts = get_training_set(training_set) if training_set else None
+        now = utcnow()
+        model = Model.create(name=name, version=version, weights_hash=weights_hash,
+                             base_model=base_model, training_set=ts, path=path,
+                             created_at=now, status_changed_at=now)
+    return model_dict(model)
+
+
+def get_model(ref: str | int) -> Model:
+    """By ``name:version``, by id, or by name alone when only one version exists."""
+    text = str(ref)
+    model = None
+    if ":" in text:
+        name, version = text.rsplit(":", 1)
+        model = Model.get_or_none(Model.name == name, Model.version == version)
+    elif text.isdigit():
+        model = Model.get_or_none(Model.id == int(text))
+    else:
+        versions = list(Model.select().where(Model.name == text).limit(2))
+        if len(versions) > 1:
+            raise InvalidInput(f"model '{text}' has several versions; write NAME:VERSION")
+        model = versions[0] if versions else None
+    if model is None:
+        raise NotFound(f"no model '{ref}' is registered", hint="list them with: slate model list")
+    return model
+
+
+def show_model(ref: str | int) -> dict[str, Any]:
+    return model_dict(get_model(ref))
+
+
+def list_models() -> list[dict[str, Any]]:
+    return [model_dict(m) for m in Model.select().order_by(Model.name, Model.version)]
+
+
+def set_status(ref: str | int, status: str, reason: str | None = None) -> dict[str, Any]:
+    vocab.choose(status, vocab.MODEL_STATUSES, "model status")
+    with transaction():
+        model = get_model(ref)
+        if status not in _TRANSITIONS[model.status]:
+            raise Conflict(f"model {model.name}:{model.version} is {model.status}; it cannot become {status}")
+        model.status, model.status_reason, model.status_changed_at = status, reason, utcnow()
+        model.save()
+    return model_dict(model)

@@ -1,0 +1,122 @@
+"""peewee tables of the registry. Portable SQL only: the same schema runs on PostgreSQL."""
+
+from __future__ import annotations
+
+import peewee
+
+from ..db import BaseModel
+from ..fields import JSONField, UTCDateTimeField
+
+
+class Production(BaseModel):
+    name = peewee.CharField(max_length=120, unique=True)
+    title = peewee.CharField(max_length=300, default="")
+    created_at = UTCDateTimeField()
+
+
+class Person(BaseModel):
+    name = peewee.CharField(max_length=200, unique=True)
+    kind = peewee.CharField(max_length=40)  # performer | rights_holder | crew
+    is_minor = peewee.BooleanField(default=False)
+    guardian = peewee.CharField(max_length=200, null=True)
+    created_at = UTCDateTimeField()
+
+
+class Consent(BaseModel):
+    person = peewee.ForeignKeyField(Person, backref="consents", on_delete="RESTRICT")
+    uses = JSONField()
+    productions = JSONField()
+    territories = JSONField()
+    valid_from = peewee.DateField()
+    valid_until = peewee.DateField()
+    guardian_signed = peewee.BooleanField(default=False)
+    guardian_name = peewee.CharField(max_length=200, null=True)
+    document_sha256 = peewee.CharField(max_length=64)
+    granted_at = UTCDateTimeField()
+    revoked_at = UTCDateTimeField(null=True, index=True)
+    revoked_reason = peewee.TextField(null=True)
+    #: bumped on every change, so a decision can cite the exact state it relied on
+    version = peewee.IntegerField(default=1)
+
+
+class ConsentEvent(BaseModel):
+    """Append-only history: a revocation adds a row, nothing is overwritten away."""
+
+    consent = peewee.ForeignKeyField(Consent, backref="events", on_delete="RESTRICT")
+    event = peewee.CharField(max_length=20)  # granted | revoked
+    at = UTCDateTimeField()
+    reason = peewee.TextField(null=True)
+    actor = peewee.CharField(max_length=200, null=True)
+
+
+class Licence(BaseModel):
+    ref = peewee.CharField(max_length=120, unique=True)
+    licensor = peewee.CharField(max_length=300)
+    grants = JSONField()
+    territories = JSONField()
+    starts_on = peewee.DateField()
+    ends_on = peewee.DateField(null=True)
+    attribution_required = peewee.BooleanField(default=False)
+    credit_text = peewee.TextField(null=True)
+    takedown = peewee.BooleanField(default=False, index=True)
+    takedown_at = UTCDateTimeField(null=True)
+    takedown_reason = peewee.TextField(null=True)
+    created_at = UTCDateTimeField()
+    version = peewee.IntegerField(default=1)
+
+
+class Asset(BaseModel):
+    sha256 = peewee.CharField(max_length=64, unique=True)
+    media_type = peewee.CharField(max_length=100)
+    title = peewee.CharField(max_length=300)
+    source = peewee.CharField(max_length=500, default="")
+    size_bytes = peewee.BigIntegerField()
+    licence = peewee.ForeignKeyField(Licence, backref="assets", null=True, on_delete="RESTRICT")
+    created_at = UTCDateTimeField()
+
+
+class AssetPerson(BaseModel):
+    asset = peewee.ForeignKeyField(Asset, backref="people_links", on_delete="CASCADE")
+    person = peewee.ForeignKeyField(Person, backref="asset_links", on_delete="RESTRICT")
+
+    class Meta:
+        indexes = ((("asset", "person"), True),)
+
+
+class TrainingSet(BaseModel):
+    name = peewee.CharField(max_length=200, unique=True)
+    merkle_root = peewee.CharField(max_length=64, index=True)
+    size = peewee.IntegerField()
+    description = peewee.TextField(default="")
+    created_at = UTCDateTimeField()
+
+
+class TrainingSetMember(BaseModel):
+    training_set = peewee.ForeignKeyField(TrainingSet, backref="members", on_delete="CASCADE")
+    asset = peewee.ForeignKeyField(Asset, backref="memberships", on_delete="RESTRICT")
+    licence = peewee.ForeignKeyField(Licence, backref="memberships", on_delete="RESTRICT")
+    leaf_key = peewee.CharField(max_length=300)
+
+    class Meta:
+        indexes = ((("training_set", "asset"), True),)
+
+
+class Model(BaseModel):
+    name = peewee.CharField(max_length=200)
+    version = peewee.CharField(max_length=60)
+    weights_hash = peewee.CharField(max_length=64, index=True)
+    base_model = peewee.CharField(max_length=300, null=True)
+    training_set = peewee.ForeignKeyField(TrainingSet, backref="models", null=True, on_delete="RESTRICT")
+    status = peewee.CharField(max_length=20, default="registered", index=True)
+    path = peewee.CharField(max_length=1000, null=True)
+    created_at = UTCDateTimeField()
+    status_changed_at = UTCDateTimeField()
+    status_reason = peewee.TextField(null=True)
+    needs_retirement_review = peewee.BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("name", "version"), True),)
+
+
+TABLES = [Production, Person, Consent, ConsentEvent, Licence, Asset, AssetPerson,
+          TrainingSet, TrainingSetMember, Model]

@@ -1,0 +1,101 @@
+"""Training sets: the exact assets (and the licence each came in under) a model learned from.
+
+A set is fixed at creation; its Merkle root is what a model records and what a credential
+carries. Proofs are computed from the stored members and verified by ``merkle`` alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..clock import utcnow
+from ..db import transaction
+from ..errors import Conflict, InvalidInput, NotFound
+from . import vocabulary as vocab
+from .assets import get_asset
+from .licences import get_licence
+from .merkle import MerkleTree, leaf_key
+from .tables import Asset, Licence, TrainingSet, TrainingSetMember
+
+
+def training_set_dict(ts: TrainingSet, with_members: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": ts.id, "name": ts.name, "merkle_root": ts.merkle_root,
+                            "size": ts.size, "description": ts.description,
+                            "created_at": ts.created_at}
+    if with_members:
+        data["members"] = [{"asset": m.asset.sha256, "title": m.asset.title, "licence": m.licence.ref}
+                           for m in ts.members.join(Asset).switch(TrainingSetMember).join(Licence)
+                           .order_by(TrainingSetMember.leaf_key)]
+    return data
+
+
+def create_training_set(name: str, members: Iterable[tuple[str | int, str | None]],
+                        description: str = "") -> dict[str, Any]:
+    """``members`` are (asset ref, licence ref); a None licence means the asset's own licence."""
+    name = vocab.name(name, "training set")
+    with transaction():
+        if TrainingSet.select().where(TrainingSet.name == name).exists():
+            raise Conflict(f"a training set named '{name}' already exists",
+                           hint="training sets are immutable; create one under a new name")
+        rows: dict[int, tuple[Asset, Licence, str]] = {}
+        for asset_ref, licence_ref in members:
+            asset = get_asset(asset_ref)
+            if licence_ref:
+                lic = get_licence(licence_ref)
+            elif asset.licence_id:
+                lic = asset.licence
+            else:
+                raise InvalidInput(f"asset {asset.sha256[:12]} ({asset.title}) has no licence; "
+                                   "name the licence it is used under")
+            if asset.id in rows and rows[asset.id][1].id != lic.id:
+                raise InvalidInput(f"asset {asset.sha256[:12]} is listed under two licences")
+            rows[asset.id] = (asset, lic, leaf_key(asset.sha256, lic.ref))
+        if not rows:
+            raise InvalidInput("a training set needs at least one asset")
+        tree = MerkleTree(key for _, _, key in rows.values())
+        ts = TrainingSet.create(name=name, merkle_root=tree.root, size=tree.size,
+                                description=description, created_at=utcnow())
+        TrainingSetMember.insert_many(
+            [{"training_set": ts.id, "asset": a.id, "licence": lic.id, "leaf_key": key}
+             for a, lic, key in rows.values()]).execute()
+    return training_set_dict(ts)
+
+
+def get_training_set(ref: str | int) -> TrainingSet:
+    ts = TrainingSet.get_or_none(TrainingSet.name == str(ref))
+    if ts is None and str(ref).isdigit():
+        ts = TrainingSet.get_or_none(TrainingSet.id == int(ref))
+    if ts is None:
+        raise NotFound(f"no training set '{ref}' exists", hint="list them with: slate trainingset list")
+    return ts
+
+
+def show_training_set(ref: str | int, with_members: bool = True) -> dict[str, Any]:
+    return training_set_dict(get_training_set(ref), with_members)
+
+
+def list_training_sets() -> list[dict[str, Any]]:
+    return [training_set_dict(ts) for ts in TrainingSet.select().order_by(TrainingSet.name)]
+
+
+def tree_of(ts: TrainingSet) -> MerkleTree:
+    keys = [m.leaf_key for m in TrainingSetMember.select(TrainingSetMember.leaf_key)
+            .where(TrainingSetMember.training_set == ts)]
+    tree = MerkleTree(keys)
+    if tree.root != ts.merkle_root:
+        raise Conflict(f"training set '{ts.name}' no longer matches its recorded root",
+                       hint="its members were changed outside Slate: run slate audit verify")
+    return tree
+
+
+def prove(training_set: str | int, asset_sha256: str) -> dict[str, Any]:
+    """An inclusion proof if the asset is in the set, else a proof that it is not."""
+    ts = get_training_set(training_set)
+    asset_sha256 = asset_sha256.strip().lower()
+    if len(asset_sha256) != 64:
+        raise InvalidInput("give the asset's full SHA-256 (64 hex digits)")
+    tree = tree_of(ts)
+    member = (TrainingSetMember.select().join(Asset)
+              .where(TrainingSetMember.training_set == ts, Asset.sha256 == asset_sha256).first())
+    proof = tree.prove(member.leaf_key) if member else tree.prove_absent(asset_sha256)
+    return {"training_set": ts.name, **proof.to_dict()}

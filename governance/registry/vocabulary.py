@@ -1,0 +1,58 @@
+"""The closed vocabularies legal's policies and the registry share."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+from ..errors import InvalidInput
+
+PERSON_KINDS = ("performer", "rights_holder", "crew")
+CONSENT_USES = ("likeness", "voice", "ai_training", "reference")
+OUTPUT_USES = ("concept", "previs", "final_frame", "marketing")
+LICENCE_GRANTS = ("ai_training", "ai_reference") + OUTPUT_USES
+MODEL_STATUSES = ("registered", "approved", "retired")
+WORLDWIDE = "WW"
+ALL_PRODUCTIONS = "*"
+
+_TERRITORY = re.compile(r"^[A-Z]{2}$")
+_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+
+
+def choose(value: str, allowed: Sequence[str], what: str) -> str:
+    if value not in allowed:
+        raise InvalidInput(f"'{value}' is not a known {what}; use one of: {', '.join(allowed)}")
+    return value
+
+
+def choose_many(values: Iterable[str], allowed: Sequence[str], what: str) -> list[str]:
+    chosen = sorted({choose(v.strip(), allowed, what) for v in values if v.strip()})
+    if not chosen:
+        raise InvalidInput(f"give at least one {what} ({', '.join(allowed)})")
+    return chosen
+
+
+def territories(values: Iterable[str]) -> list[str]:
+    """ISO 3166-1 alpha-2 codes, or WW for worldwide."""
+    codes = sorted({v.strip().upper() for v in values if v.strip()})
+    if not codes:
+        raise InvalidInput("give at least one territory (ISO 3166 code such as GB, or WW for worldwide)")
+    for code in codes:
+        if not _TERRITORY.match(code):
+            raise InvalidInput(f"'{code}' is not a territory; use a two-letter ISO 3166 code or WW")
+    return codes
+
+
+def name(value: str, what: str) -> str:
+    value = (value or "").strip()
+    if not _NAME.match(value):
+        raise InvalidInput(f"a {what} needs a name of 1 to 200 printable characters")
+    return value
+
+
+def split_csv(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v for v in (p.strip() for p in value.split(",")) if v]
+    return [str(v).strip() for v in value if str(v).strip()]
