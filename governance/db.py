@@ -40,7 +40,7 @@ def open_database(url: str) -> peewee.Database:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = db_url.connect(url, pragmas=SQLITE_PRAGMAS)
         elif url.startswith(("postgres://", "postgresql://")):
-            db = db_url.connect(url, autorollback=True)
+            db = db_url.connect(url)
         else:
             raise ConfigurationError(
                 "SLATE_DATABASE_URL must start with sqlite:/// or postgresql://",

@@ -21,6 +21,33 @@ def settings(tmp_path: Path) -> Settings:
     return Settings.for_folder(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    from tests.servers import start_postgres
+    server, reason = start_postgres()
+    if server is None:
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """The same test against SQLite and against a real PostgreSQL server."""
+    overrides = {}
+    if request.param == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("postgres_server").create_database()
+    settings = Settings.for_folder(tmp_path, **overrides)
+    open_database(settings.database_url)
+    migrate()
+    try:
+        yield settings
+    finally:
+        close_database()
+
+
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Settings]:
     """An opened, migrated SQLite database in the test's folder."""
