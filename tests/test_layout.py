@@ -42,4 +42,11 @@ def test_ci_runs_exactly_the_readme_test_command():
     ci = [line for line in (REPO / ".ci" / "run").read_text().splitlines()
           if line.strip() and not line.startswith("#")]
     assert ci[-1].strip() in readme
-    assert "generator" not in (REPO / "pyproject.toml").read_text().split("[project.optional-dependencies]")[0]
+
+
+def test_core_dependencies_leave_the_gpu_stack_to_the_generator_extra():
+    import tomllib
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    core = " ".join(project["dependencies"])
+    assert "torch" not in core and "diffusers" not in core
+    assert any(d.startswith("torch==") for d in project["optional-dependencies"]["generator"])
