@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from datetime import date, datetime
 from typing import Any, Callable
 
 import click
@@ -21,6 +22,7 @@ from .settings import Settings
 #: Modules that contribute commands; each exposes ``commands``, a list of click commands.
 COMMAND_MODULES = [
     "governance.registry.cli",
+    "governance.auth.cli",
     "governance.policy.cli",
     "governance.credentials.cli",
     "governance.ledger.cli",
@@ -66,6 +68,8 @@ def _render_default(value: Any) -> str:
 def _scalar(v: Any) -> str:
     if isinstance(v, (list, tuple)):
         return ", ".join(str(x) for x in v) if v else "-"
+    if isinstance(v, (datetime, date)):
+        return json_default(v)
     return "-" if v is None else str(v)
 
 
@@ -95,7 +99,7 @@ def _load_commands() -> None:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name == name:
+            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
                 continue
             raise
         for command in getattr(module, "commands", []):

@@ -42,6 +42,7 @@ STEPS: list[Step] = [
     Step(2, "policy: policy versions, reviews, requests, decisions", _tables("governance.policy.tables")),
     Step(3, "credentials: signing keys, revocations; ledger of signed outputs",
          _tables("governance.credentials.tables")),
+    Step(4, "auth: users, memberships, API tokens", _tables("governance.auth.tables")),
 ]
 
 

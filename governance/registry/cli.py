@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ..cli import SlateContext, emit, json_option, pass_slate
+from ..cli import SlateContext, _scalar, emit, json_option, pass_slate
 from ..clock import parse_date
 from ..errors import InvalidInput
 from . import assets, consents, licences, models_registry, people, training_sets
@@ -397,7 +397,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     def cell(v: Any) -> str:
         if isinstance(v, list):
             return ",".join(map(str, v)) or "-"
-        return "-" if v is None else str(v)
+        return _scalar(v)
 
     cells = [[cell(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]

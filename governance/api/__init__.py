@@ -1,0 +1,104 @@
+"""The HTTP API: a Flask app factory with one blueprint per area, under ``/api/v1``.
+
+Request and response bodies are marshmallow schemas; flask-smorest turns them into the
+OpenAPI document at ``/openapi.json`` and the interactive page at ``/docs`` (served from
+the bundled Swagger UI files, so it works with no internet).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from .. import __version__
+from ..db import database, open_database
+from ..migrations import migrate
+from ..settings import Settings
+from . import errors
+
+#: Modules that contribute blueprints; each exposes ``blueprints``.
+BLUEPRINT_MODULES = [
+    "governance.api.registry",
+    "governance.api.admin",
+    "governance.policy.api",
+    "governance.credentials.api",
+    "governance.api.flow",
+    "governance.provenance.api",
+]
+
+
+class SlateApi(Api):
+    def handle_http_exception(self, error: Any) -> Any:  # flask-smorest's own handler
+        return errors.from_http_exception(error)
+
+
+def create_app(settings: Settings | None = None, *, testing: bool = False) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask("slate")
+    app.config.update(
+        TESTING=testing,
+        SLATE_SETTINGS=settings,
+        API_TITLE="Slate",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/static/",
+        # multipart overhead on top of the largest image we accept
+        MAX_CONTENT_LENGTH=settings.max_image_bytes + 1_000_000,
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+            "info": {"description": "Governance and provenance for bespoke generative image models."},
+        },
+    )
+    open_database(settings.database_url)
+    migrate()
+    errors.install(app)
+    api = SlateApi(app)
+    _register_blueprints(api)
+    _serve_swagger_assets(app)
+    _manage_connections(app)
+    logging.getLogger("slate").setLevel(logging.INFO)
+    return app
+
+
+def _register_blueprints(api: Api) -> None:
+    for name in BLUEPRINT_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+                continue
+            raise
+        for blueprint in module.blueprints:
+            api.register_blueprint(blueprint)
+
+
+def _serve_swagger_assets(app: Flask) -> None:
+    import swagger_ui_bundle
+    from flask import send_from_directory
+
+    folder = swagger_ui_bundle.swagger_ui_path
+
+    @app.route("/docs/static/<path:filename>")
+    def swagger_static(filename: str) -> Any:
+        return send_from_directory(folder, filename)
+
+    swagger_static.slate_roles = frozenset({"public"})  # type: ignore[attr-defined]
+
+
+def _manage_connections(app: Flask) -> None:
+    @app.before_request
+    def connect() -> None:
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def disconnect(_exc: BaseException | None) -> None:
+        if not database.is_closed():
+            database.close()

@@ -1,0 +1,61 @@
+"""Who may call what. Every view declares the roles it admits with ``@admits``.
+
+The roles are kept on the view (``view.slate_roles``) so that a test can walk the whole
+route table and prove each refusal, and so no route can be added without a decision.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, TypeVar
+
+from flask import g, request
+
+from ..auth.users import ROLES, Principal, authenticate
+from ..errors import Forbidden
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC = "public"
+
+
+def admits(*roles: str) -> Callable[[F], F]:
+    unknown = set(roles) - set(ROLES) - {PUBLIC}
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if PUBLIC not in roles:
+                principal = authenticate(_bearer())
+                if not principal.has_any(roles):
+                    raise Forbidden(f"this needs one of the roles: {', '.join(roles)}",
+                                    hint=f"{principal.name} has: {', '.join(sorted(principal.roles))}")
+                g.principal = principal
+            return view(*args, **kwargs)
+
+        wrapper.slate_roles = frozenset(roles)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def principal() -> Principal:
+    return g.principal  # type: ignore[no-any-return]
+
+
+def require_production(production: str) -> None:
+    """Object-level check: producers only touch their own productions."""
+    if not principal().may_see_production(production):
+        # the same answer as a missing record: do not confirm what exists elsewhere
+        from ..errors import NotFound
+        raise NotFound("no such record in your productions")
+
+
+READ_REGISTRY = ("legal", "producer", "approver", "auditor", "admin")
+WRITE_REGISTRY = ("producer", "admin")

@@ -1,0 +1,226 @@
+"""``/api/v1`` registry endpoints: productions, people, consents, licences, assets,
+training sets (with proofs) and models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_smorest import Blueprint
+
+from ..errors import InvalidInput
+from ..registry import assets, consents, licences, models_registry, people, training_sets
+from . import schemas as s
+from .access import READ_REGISTRY, WRITE_REGISTRY, admits
+
+blp = Blueprint("registry", __name__, url_prefix="/api/v1", description="The registry of rights and models")
+
+
+def _page(rows: list[dict[str, Any]], page: dict[str, int]) -> list[dict[str, Any]]:
+    return rows[page["offset"]: page["offset"] + page["limit"]]
+
+
+@blp.route("/productions", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.arguments(s.Page, location="query")
+@blp.response(200, s.ProductionOut(many=True))
+def list_productions(page: dict[str, int]) -> Any:
+    return _page(people.list_productions(), page)
+
+
+@blp.route("/productions", methods=["POST"])
+@admits("admin", "producer")
+@blp.arguments(s.ProductionIn)
+@blp.response(201, s.ProductionOut)
+def add_production(body: dict[str, Any]) -> Any:
+    return people.add_production(body["name"], body["title"])
+
+
+@blp.route("/people", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.arguments(s.Page, location="query")
+@blp.response(200, s.PersonOut(many=True))
+def list_people(page: dict[str, int]) -> Any:
+    return _page(people.list_people(), page)
+
+
+@blp.route("/people", methods=["POST"])
+@admits(*WRITE_REGISTRY)
+@blp.arguments(s.PersonIn)
+@blp.response(201, s.PersonOut)
+def add_person(body: dict[str, Any]) -> Any:
+    return people.add_person(body["name"], body["kind"], is_minor=body["is_minor"], guardian=body["guardian"])
+
+
+@blp.route("/people/<path:ref>", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.response(200, s.PersonOut)
+def show_person(ref: str) -> Any:
+    return people.person_dict(people.get_person(ref))
+
+
+@blp.route("/consents", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.arguments(s.Page, location="query")
+@blp.response(200, s.ConsentOut(many=True))
+def list_consents(page: dict[str, int]) -> Any:
+    return _page(consents.list_consents(request.args.get("person")), page)
+
+
+@blp.route("/consents", methods=["POST"])
+@admits("producer", "legal", "admin")
+@blp.arguments(s.ConsentIn)
+@blp.response(201, s.ConsentOut)
+def grant_consent(body: dict[str, Any]) -> Any:
+    from flask import g
+    return consents.grant_consent(
+        body["person"], uses=body["uses"], productions=body["productions"], territories=body["territories"],
+        valid_from=body["valid_from"], valid_until=body["valid_until"], document_sha256=body["document_sha256"],
+        guardian_signed=body["guardian_signed"], guardian_name=body["guardian_name"], actor=g.principal.name)
+
+
+@blp.route("/consents/<int:consent_id>", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.response(200, s.ConsentOut)
+def show_consent(consent_id: int) -> Any:
+    return consents.consent_dict(consents.get_consent(consent_id))
+
+
+@blp.route("/consents/<int:consent_id>/revoke", methods=["POST"])
+@admits("producer", "legal", "admin")
+@blp.arguments(s.ReasonIn)
+@blp.response(200, s.ConsentOut)
+def revoke_consent(body: dict[str, Any], consent_id: int) -> Any:
+    from flask import g
+    return consents.revoke_consent(consent_id, body["reason"], actor=g.principal.name)
+
+
+@blp.route("/licences", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.arguments(s.Page, location="query")
+@blp.response(200, s.LicenceOut(many=True))
+def list_licences(page: dict[str, int]) -> Any:
+    return _page(licences.list_licences(), page)
+
+
+@blp.route("/licences", methods=["POST"])
+@admits(*WRITE_REGISTRY)
+@blp.arguments(s.LicenceIn)
+@blp.response(201, s.LicenceOut)
+def add_licence(body: dict[str, Any]) -> Any:
+    ref = body.pop("ref")
+    licensor = body.pop("licensor")
+    return licences.add_licence(ref, licensor, **body)
+
+
+@blp.route("/licences/<path:ref>", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.response(200, s.LicenceOut)
+def show_licence(ref: str) -> Any:
+    return licences.show_licence(ref)
+
+
+@blp.route("/licences/<path:ref>/takedown", methods=["POST"])
+@admits("producer", "legal", "admin")
+@blp.arguments(s.ReasonIn)
+@blp.response(200, s.LicenceOut)
+def takedown_licence(body: dict[str, Any], ref: str) -> Any:
+    return licences.take_down(ref, body["reason"])
+
+
+@blp.route("/assets", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.arguments(s.Page, location="query")
+@blp.response(200, s.AssetOut(many=True))
+def list_assets(page: dict[str, int]) -> Any:
+    return _page(assets.list_assets(request.args.get("licence"), request.args.get("person")), page)
+
+
+@blp.route("/assets", methods=["POST"])
+@admits(*WRITE_REGISTRY)
+@blp.arguments(s.AssetUpload, location="form")
+@blp.response(201, s.AssetOut)
+def add_asset(form: dict[str, Any]) -> Any:
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("send the asset's bytes as the multipart field 'file'")
+    content = upload.read()
+    media_type = upload.mimetype or "application/octet-stream"
+    asset, created = assets.register_asset(content, media_type=media_type, title=form["title"],
+                                           source=form["source"], licence=form["licence"],
+                                           people=form["people"])
+    return {**asset, "created": created}
+
+
+@blp.route("/assets/<string:ref>", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.response(200, s.AssetOut)
+def show_asset(ref: str) -> Any:
+    return assets.show_asset(ref)
+
+
+@blp.route("/training-sets", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.arguments(s.Page, location="query")
+@blp.response(200, s.TrainingSetOut(many=True))
+def list_training_sets(page: dict[str, int]) -> Any:
+    return _page(training_sets.list_training_sets(), page)
+
+
+@blp.route("/training-sets", methods=["POST"])
+@admits(*WRITE_REGISTRY)
+@blp.arguments(s.TrainingSetIn)
+@blp.response(201, s.TrainingSetOut)
+def create_training_set(body: dict[str, Any]) -> Any:
+    return training_sets.create_training_set(
+        body["name"], [(m["asset"], m["licence"]) for m in body["members"]], body["description"])
+
+
+@blp.route("/training-sets/<path:name>/proof/<string:asset_sha256>", methods=["GET"])
+@admits("auditor", "legal", "producer", "admin")
+@blp.response(200)
+def prove_membership(name: str, asset_sha256: str) -> Any:
+    return training_sets.prove(name, asset_sha256)
+
+
+@blp.route("/training-sets/<path:name>", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.response(200, s.TrainingSetOut)
+def show_training_set(name: str) -> Any:
+    return training_sets.show_training_set(name)
+
+
+@blp.route("/models", methods=["GET"])
+@admits(*READ_REGISTRY, "generator")
+@blp.arguments(s.Page, location="query")
+@blp.response(200, s.ModelOut(many=True))
+def list_models(page: dict[str, int]) -> Any:
+    return _page(models_registry.list_models(), page)
+
+
+@blp.route("/models", methods=["POST"])
+@admits(*WRITE_REGISTRY)
+@blp.arguments(s.ModelIn)
+@blp.response(201, s.ModelOut)
+def register_model(body: dict[str, Any]) -> Any:
+    return models_registry.register_model(body["name"], body["version"], body["weights_hash"],
+                                          training_set=body["training_set"], base_model=body["base_model"],
+                                          path=body["path"])
+
+
+@blp.route("/models/<path:ref>/status", methods=["POST"])
+@admits("legal", "admin")
+@blp.arguments(s.ModelStatusIn)
+@blp.response(200, s.ModelOut)
+def set_model_status(body: dict[str, Any], ref: str) -> Any:
+    return models_registry.set_status(ref, body["status"], body["reason"])
+
+
+@blp.route("/models/<path:ref>", methods=["GET"])
+@admits(*READ_REGISTRY, "generator")
+@blp.response(200, s.ModelOut)
+def show_model(ref: str) -> Any:
+    return models_registry.show_model(ref)
+
+
+blueprints = [blp]

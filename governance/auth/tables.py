@@ -1,0 +1,41 @@
+"""peewee tables for users, their productions and API tokens."""
+
+from __future__ import annotations
+
+import peewee
+
+from ..db import BaseModel
+from ..fields import JSONField, UTCDateTimeField
+from ..registry.tables import Production
+
+
+class User(BaseModel):
+    name = peewee.CharField(max_length=200, unique=True)
+    roles = JSONField()
+    created_at = UTCDateTimeField()
+    disabled_at = UTCDateTimeField(null=True)
+
+
+class Membership(BaseModel):
+    """A producer sees only the productions they are a member of."""
+
+    user = peewee.ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    production = peewee.ForeignKeyField(Production, backref="members", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("user", "production"), True),)
+
+
+class ApiToken(BaseModel):
+    user = peewee.ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    token_sha256 = peewee.CharField(max_length=64, unique=True)
+    #: first characters, to tell tokens apart in listings without revealing them
+    prefix = peewee.CharField(max_length=16)
+    label = peewee.CharField(max_length=200, default="")
+    created_at = UTCDateTimeField()
+    expires_at = UTCDateTimeField(null=True)
+    revoked_at = UTCDateTimeField(null=True)
+    last_used_at = UTCDateTimeField(null=True)
+
+
+TABLES = [User, Membership, ApiToken]

@@ -1,0 +1,132 @@
+"""Users with roles, memberships in productions, and their API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Iterable
+
+from ..clock import as_utc, utcnow
+from ..db import transaction
+from ..errors import Conflict, InvalidInput, NotFound, Unauthorized
+from ..registry import vocabulary as vocab
+from ..registry.people import get_production
+from .tables import ApiToken, Membership, User
+
+ROLES = ("legal", "producer", "approver", "generator", "auditor", "admin")
+TOKEN_PREFIX = "slt_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: what every authorisation decision is made on."""
+
+    user_id: int
+    name: str
+    roles: frozenset[str]
+    productions: frozenset[str] = field(default_factory=frozenset)
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        return bool(self.roles & set(roles))
+
+    def may_see_production(self, production: str) -> bool:
+        """Producers are confined to their productions; oversight roles see all."""
+        if self.roles & {"admin", "legal", "auditor", "approver", "generator"}:
+            return True
+        return production in self.productions
+
+
+def user_dict(u: User) -> dict[str, Any]:
+    return {"id": u.id, "name": u.name, "roles": u.roles,
+            "productions": sorted(m.production.name for m in u.memberships),
+            "created_at": u.created_at, "disabled": u.disabled_at is not None}
+
+
+def add_user(name: str, roles: Iterable[str], productions: Iterable[str] = ()) -> dict[str, Any]:
+    name = vocab.name(name, "user")
+    role_list = vocab.choose_many(roles, ROLES, "role")
+    with transaction():
+        if User.select().where(User.name == name).exists():
+            raise Conflict(f"a user named '{name}' already exists")
+        user = User.create(name=name, roles=role_list, created_at=utcnow())
+        for prod in {p for p in productions if p}:
+            Membership.create(user=user, production=get_production(prod))
+    return user_dict(user)
+
+
+def get_user(name: str) -> User:
+    user = User.get_or_none(User.name == name)
+    if user is None:
+        raise NotFound(f"no user '{name}' exists", hint="list them with: slate user list")
+    return user
+
+
+def add_membership(name: str, production: str) -> dict[str, Any]:
+    with transaction():
+        user = get_user(name)
+        prod = get_production(production)
+        Membership.get_or_create(user=user, production=prod)
+    return user_dict(user)
+
+
+def list_users() -> list[dict[str, Any]]:
+    return [user_dict(u) for u in User.select().order_by(User.name)]
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(user_name: str, *, label: str = "", expires_in: timedelta | None = None) -> dict[str, Any]:
+    """Create a token. The plaintext is in the result and nowhere else, ever."""
+    if expires_in is not None and expires_in.total_seconds() <= 0:
+        raise InvalidInput("a token's lifetime must be positive")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction():
+        user = get_user(user_name)
+        now = utcnow()
+        row = ApiToken.create(user=user, token_sha256=hash_token(token), prefix=token[:10], label=label,
+                              created_at=now, expires_at=now + expires_in if expires_in else None)
+    return {"id": row.id, "user": user.name, "token": token, "label": label, "expires_at": row.expires_at}
+
+
+def token_dict(t: ApiToken) -> dict[str, Any]:
+    return {"id": t.id, "user": t.user.name, "prefix": t.prefix + "…", "label": t.label,
+            "created_at": t.created_at, "expires_at": t.expires_at, "revoked_at": t.revoked_at,
+            "last_used_at": t.last_used_at}
+
+
+def list_tokens(user_name: str | None = None) -> list[dict[str, Any]]:
+    query = ApiToken.select().order_by(ApiToken.id)
+    if user_name:
+        query = query.where(ApiToken.user == get_user(user_name))
+    return [token_dict(t) for t in query]
+
+
+def revoke_token(token_id: int | str) -> dict[str, Any]:
+    if not str(token_id).isdigit():
+        raise InvalidInput(f"'{token_id}' is not a token id (a number; see slate token list)")
+    with transaction():
+        row = ApiToken.get_or_none(ApiToken.id == int(token_id))
+        if row is None:
+            raise NotFound(f"no token #{token_id} exists")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            row.save()
+    return token_dict(row)
+
+
+def authenticate(token: str | None) -> Principal:
+    """The principal a bearer token stands for; Unauthorized without saying which check failed."""
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        raise Unauthorized("a valid API token is required", hint="send 'Authorization: Bearer <token>'")
+    row = ApiToken.select(ApiToken, User).join(User).where(ApiToken.token_sha256 == hash_token(token)).first()
+    now = utcnow()
+    if (row is None or row.revoked_at is not None or row.user.disabled_at is not None
+            or (row.expires_at is not None and as_utc(row.expires_at) <= now)):
+        raise Unauthorized("this API token is unknown, expired or revoked",
+                           hint="ask an admin for a new token: slate token create USER")
+    productions = frozenset(m.production.name for m in row.user.memberships)
+    return Principal(row.user.id, row.user.name, frozenset(row.user.roles), productions)
