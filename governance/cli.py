@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "governance.policy.cli",
     "governance.credentials.cli",
     "governance.ledger.cli",
+    "governance.audit.cli",
 ]
 
 
@@ -40,8 +41,12 @@ class SlateContext:
         if not self._opened:
             from .db import open_database
             from .migrations import migrate
+            import getpass
+
+            from .audit.log import current_actor
             open_database(self.settings.database_url)
             migrate()
+            current_actor.set(f"cli:{getpass.getuser()}")
             self._opened = True
 
 

@@ -43,6 +43,7 @@ STEPS: list[Step] = [
     Step(3, "credentials: signing keys, revocations; ledger of signed outputs",
          _tables("governance.credentials.tables")),
     Step(4, "auth: users, memberships, API tokens", _tables("governance.auth.tables")),
+    Step(5, "audit: hash-chained log and signed checkpoints", _tables("governance.audit.tables")),
 ]
 
 

@@ -11,6 +11,7 @@ from typing import Any, Callable, TypeVar
 
 from flask import g, request
 
+from ..audit.log import current_actor
 from ..auth.users import ROLES, Principal, authenticate
 from ..errors import Forbidden
 
@@ -32,6 +33,7 @@ def admits(*roles: str) -> Callable[[F], F]:
                     raise Forbidden(f"this needs one of the roles: {', '.join(roles)}",
                                     hint=f"{principal.name} has: {', '.join(sorted(principal.roles))}")
                 g.principal = principal
+                current_actor.set(principal.name)
             return view(*args, **kwargs)
 
         wrapper.slate_roles = frozenset(roles)  # type: ignore[attr-defined]

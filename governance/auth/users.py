@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 from ..clock import as_utc, utcnow
 from ..db import transaction
+from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound, Unauthorized
 from ..registry import vocabulary as vocab
 from ..registry.people import get_production
@@ -53,6 +54,7 @@ def add_user(name: str, roles: Iterable[str], productions: Iterable[str] = ()) -
         user = User.create(name=name, roles=role_list, created_at=utcnow())
         for prod in {p for p in productions if p}:
             Membership.create(user=user, production=get_production(prod))
+        record("user.added", f"user:{name}", {"roles": role_list, "productions": sorted(set(productions))})
     return user_dict(user)
 
 
@@ -67,7 +69,9 @@ def add_membership(name: str, production: str) -> dict[str, Any]:
     with transaction():
         user = get_user(name)
         prod = get_production(production)
-        Membership.get_or_create(user=user, production=prod)
+        _, created = Membership.get_or_create(user=user, production=prod)
+        if created:
+            record("user.joined", f"user:{user.name}", {"production": prod.name})
     return user_dict(user)
 
 
@@ -89,6 +93,9 @@ def issue_token(user_name: str, *, label: str = "", expires_in: timedelta | None
         now = utcnow()
         row = ApiToken.create(user=user, token_sha256=hash_token(token), prefix=token[:10], label=label,
                               created_at=now, expires_at=now + expires_in if expires_in else None)
+        # the token itself is never logged: only which one, for whom
+        record("token.issued", f"token:{row.id}", {"user": user.name, "label": label,
+                                                   "expires_at": row.expires_at})
     return {"id": row.id, "user": user.name, "token": token, "label": label, "expires_at": row.expires_at}
 
 
@@ -115,6 +122,7 @@ def revoke_token(token_id: int | str) -> dict[str, Any]:
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             row.save()
+            record("token.revoked", f"token:{row.id}", {"user": row.user.name})
     return token_dict(row)
 
 

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from ..canonical import sha256_hex
 from ..clock import utcnow
 from ..db import transaction
+from ..audit.log import record
 from ..errors import InvalidInput, NotFound
 from . import vocabulary as vocab
 from .licences import get_licence
@@ -54,6 +55,9 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
                              size_bytes=len(content), licence=lic, created_at=utcnow())
         for person in {p.id: p for p in persons}.values():
             AssetPerson.create(asset=asset, person=person)
+        record("asset.registered", f"asset:{digest}", {"media_type": media_type, "title": title,
+                                                        "licence": lic.ref if lic else None,
+                                                        "people": sorted(p.name for p in persons)})
     return asset_dict(asset), True
 
 

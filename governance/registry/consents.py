@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from ..canonical import sha256_hex
 from ..clock import utcnow
 from ..db import transaction
+from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound
 from . import vocabulary as vocab
 from .merkle import HEX64
@@ -66,6 +67,10 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
             guardian_name=guardian_name or (who.guardian if guardian_signed else None),
             document_sha256=doc_hash, granted_at=now)
         ConsentEvent.create(consent=consent, event="granted", at=now, actor=actor)
+        record("consent.granted", f"consent:{consent.id}",
+               {"person": who.name, "uses": uses, "productions": scope, "territories": territory_codes,
+                "valid_from": valid_from, "valid_until": valid_until, "document_sha256": doc_hash,
+                "guardian_signed": guardian_signed}, actor)
     return consent_dict(consent)
 
 
@@ -91,6 +96,8 @@ def revoke_consent(consent_id: int | str, reason: str, actor: str | None = None)
         consent.version += 1
         consent.save()
         ConsentEvent.create(consent=consent, event="revoked", at=now, reason=reason.strip(), actor=actor)
+        record("consent.revoked", f"consent:{consent.id}", {"reason": reason.strip(), "version": consent.version},
+               actor)
     return consent_dict(consent)
 
 

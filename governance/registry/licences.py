@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 from ..clock import utcnow
 from ..db import transaction
+from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound
 from . import vocabulary as vocab
 from .tables import Licence
@@ -44,6 +45,9 @@ def add_licence(ref: str, licensor: str, *, grants: Iterable[str], territories: 
                              attribution_required=attribution_required,
                              credit_text=credit_text.strip() if credit_text else None,
                              created_at=utcnow())
+        record("licence.added", f"licence:{ref}", {"licensor": licensor, "grants": grant_list,
+                                                   "territories": territory_codes, "starts_on": starts_on,
+                                                   "ends_on": ends_on, "attribution_required": attribution_required})
     return licence_dict(lic)
 
 
@@ -75,4 +79,5 @@ def take_down(ref: str | int, reason: str) -> dict[str, Any]:
         lic.takedown, lic.takedown_at, lic.takedown_reason = True, utcnow(), reason.strip()
         lic.version += 1
         lic.save()
+        record("licence.takedown", f"licence:{lic.ref}", {"reason": lic.takedown_reason, "version": lic.version})
     return licence_dict(lic)

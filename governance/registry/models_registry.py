@@ -9,6 +9,7 @@ from typing import Any
 
 from ..clock import utcnow
 from ..db import transaction
+from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound
 from . import vocabulary as vocab
 from .merkle import HEX64
@@ -46,6 +47,9 @@ def register_model(name: str, version: str, weights_hash: str, *, training_set: 
         model = Model.create(name=name, version=version, weights_hash=weights_hash,
                              base_model=base_model, training_set=ts, path=path,
                              created_at=now, status_changed_at=now)
+        record("model.registered", f"model:{name}:{version}",
+               {"weights_hash": weights_hash, "training_set": ts.name if ts else None,
+                "training_set_root": ts.merkle_root if ts else None, "base_model": base_model})
     return model_dict(model)
 
 
@@ -84,4 +88,5 @@ def set_status(ref: str | int, status: str, reason: str | None = None) -> dict[s
             raise Conflict(f"model {model.name}:{model.version} is {model.status}; it cannot become {status}")
         model.status, model.status_reason, model.status_changed_at = status, reason, utcnow()
         model.save()
+        record(f"model.{status}", f"model:{model.name}:{model.version}", {"reason": reason})
     return model_dict(model)

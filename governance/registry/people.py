@@ -8,6 +8,7 @@ import peewee
 
 from ..clock import utcnow
 from ..db import transaction
+from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound
 from . import vocabulary as vocab
 from .tables import Person, Production
@@ -34,6 +35,7 @@ def add_person(name: str, kind: str = "performer", *, is_minor: bool = False,
                            hint="people are identified by name; add a distinguishing suffix")
         person = Person.create(name=name, kind=kind, is_minor=is_minor, guardian=guardian,
                                created_at=utcnow())
+        record("person.added", f"person:{person.id}", {"name": name, "kind": kind, "is_minor": is_minor})
     return person_dict(person)
 
 
@@ -65,6 +67,7 @@ def add_production(name: str, title: str = "") -> dict[str, Any]:
         if Production.select().where(Production.name == name).exists():
             raise Conflict(f"a production named '{name}' already exists")
         production = Production.create(name=name, title=title, created_at=utcnow())
+        record("production.added", f"production:{production.id}", {"name": name})
     return production_dict(production)
 
 

@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 from ..clock import utcnow
 from ..db import transaction
+from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound
 from . import vocabulary as vocab
 from .assets import get_asset
@@ -58,6 +59,7 @@ def create_training_set(name: str, members: Iterable[tuple[str | int, str | None
         TrainingSetMember.insert_many(
             [{"training_set": ts.id, "asset": a.id, "licence": lic.id, "leaf_key": key}
              for a, lic, key in rows.values()]).execute()
+        record("training_set.created", f"training_set:{name}", {"merkle_root": tree.root, "size": tree.size})
     return training_set_dict(ts)
 
 

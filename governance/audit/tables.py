@@ -1,0 +1,39 @@
+"""peewee tables of the audit log."""
+
+from __future__ import annotations
+
+import peewee
+
+from ..db import BaseModel
+from ..fields import JSONField, UTCDateTimeField
+
+
+class AuditHead(BaseModel):
+    """One row: the log's length and last hash. Updating it first serialises appenders."""
+
+    id = peewee.IntegerField(primary_key=True)
+    seq = peewee.BigIntegerField()
+    head_hash = peewee.CharField(max_length=64)
+
+
+class AuditEntry(BaseModel):
+    seq = peewee.BigIntegerField(unique=True)
+    at = UTCDateTimeField()
+    actor = peewee.CharField(max_length=200)
+    action = peewee.CharField(max_length=80, index=True)
+    subject = peewee.CharField(max_length=300, index=True)
+    data = JSONField()
+    prev_hash = peewee.CharField(max_length=64)
+    entry_hash = peewee.CharField(max_length=64, unique=True)
+
+
+class AuditCheckpoint(BaseModel):
+    tree_size = peewee.BigIntegerField(unique=True)
+    root_hash = peewee.CharField(max_length=64)
+    at = UTCDateTimeField()
+    key_fingerprint = peewee.CharField(max_length=64)
+    certificate_chain_pem = peewee.TextField()
+    signature = peewee.TextField()  # hex, raw r|s over the canonical checkpoint body
+
+
+TABLES = [AuditHead, AuditEntry, AuditCheckpoint]

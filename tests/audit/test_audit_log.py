@@ -1,0 +1,163 @@
+"""The audit log detects every kind of tampering done directly in the database file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from governance.audit import log
+from governance.audit.tables import AuditEntry
+from governance.canonical import digest
+from governance.db import close_database, open_database, transaction
+from governance.registry import consents, licences, people
+from governance.credentials.signers import FileSigner
+
+
+def make_signer() -> FileSigner:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "audit test")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
+    return FileSigner(key, cert.public_bytes(serialization.Encoding.PEM).decode())
+
+
+@pytest.fixture
+def logged(db):
+    """A database with a dozen real state changes, checkpointed; returns the file path."""
+    people.add_production("harbour-lights")
+    for i in range(5):
+        people.add_person(f"Performer {i}")
+    c = consents.grant_consent("Performer 1", uses=["likeness"], productions=["harbour-lights"], territories=["GB"],
+                               valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31), document=b"doc")
+    licences.add_licence("LIC-1", "Northlight", grants=["previs"], territories=["WW"], starts_on=date(2026, 1, 1))
+    consents.revoke_consent(c["id"], "withdrawn")
+    signer = make_signer()
+    with transaction():
+        log.checkpoint(signer)
+    people.add_person("After checkpoint")
+    return db.database_url[len("sqlite:///"):], signer
+
+
+def tamper(path: str, *statements: str) -> None:
+    close_database()
+    conn = sqlite3.connect(path)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def reopen(settings):
+    open_database(settings.database_url)
+
+
+def test_untouched_log_verifies(logged):
+    verdict = log.verify_database()
+    assert verdict.ok and verdict.entries == 10 and verdict.checkpoints == 1
+
+
+def test_every_state_change_is_logged_without_secrets(logged):
+    actions = [e.action for e in AuditEntry.select().order_by(AuditEntry.seq)]
+    assert actions[:2] == ["production.added", "person.added"]
+    assert {"consent.granted", "consent.revoked", "licence.added"} <= set(actions)
+
+
+@pytest.mark.parametrize("statements, first_bad, words", [
+    (["UPDATE audit_entry SET data = replace(data, 'withdrawn', 'expired') WHERE seq = 9"], 9, "edited"),
+    (["UPDATE audit_entry SET actor = 'someone-else' WHERE seq = 3"], 3, "edited"),
+    (["DELETE FROM audit_entry WHERE seq = 4"], 4, "missing"),
+    (["DELETE FROM audit_entry WHERE seq = 10"], 10, "deleted"),
+    (["UPDATE audit_entry SET seq = -5 WHERE seq = 5", "UPDATE audit_entry SET seq = 5 WHERE seq = 6",
+      "UPDATE audit_entry SET seq = 6 WHERE seq = -5"], 5, "does not follow"),
+    (["INSERT INTO audit_entry (seq, at, actor, action, subject, data, prev_hash, entry_hash) "
+      "SELECT 11, at, actor, action, subject, data, prev_hash, 'f' || substr(entry_hash, 2) FROM audit_entry WHERE seq = 3"],
+     11, "does not follow"),
+])
+def test_tampering_in_the_database_file_is_detected(logged, settings, statements, first_bad, words):
+    path, _ = logged
+    tamper(path, *statements)
+    reopen(settings)
+    verdict = log.verify_database()
+    assert not verdict.ok
+    assert verdict.first_bad_seq == first_bad, verdict
+    assert words in verdict.problem
+
+
+def test_inserted_entry_with_renumbering_is_detected(logged, settings):
+    path, _ = logged
+    tamper(path, "UPDATE audit_entry SET seq = seq + 100 WHERE seq >= 4",
+           "UPDATE audit_entry SET seq = seq - 99 WHERE seq >= 104",
+           "INSERT INTO audit_entry (seq, at, actor, action, subject, data, prev_hash, entry_hash) "
+           "SELECT 4, at, actor, 'person.added', 'person:99', data, prev_hash, 'e' || substr(entry_hash, 2) FROM audit_entry WHERE seq = 3")
+    reopen(settings)
+    verdict = log.verify_database()
+    assert not verdict.ok and verdict.first_bad_seq == 4
+
+
+def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(logged, settings):
+    """An attacker who recomputes every hash still cannot match the signed Merkle root."""
+    path, _ = logged
+    entries = list(log.iter_entries())
+    close_database()
+    conn = sqlite3.connect(path)
+    prev = log.GENESIS
+    for e in entries:
+        if e["seq"] == 2:
+            e["data"] = {**e["data"], "name": "Someone Else"}
+        e["prev_hash"] = prev
+        body = {k: e[k] for k in ("seq", "at", "actor", "action", "subject", "data", "prev_hash")}
+        e["entry_hash"] = digest(body)
+        conn.execute("UPDATE audit_entry SET data = ?, prev_hash = ?, entry_hash = ? WHERE seq = ?",
+                     (json.dumps(e["data"], sort_keys=True, separators=(",", ":")), e["prev_hash"],
+                      "tmp" + str(e["seq"]), e["seq"]))
+        prev = e["entry_hash"]
+    for e in entries:
+        conn.execute("UPDATE audit_entry SET entry_hash = ? WHERE seq = ?", (e["entry_hash"], e["seq"]))
+    conn.execute("UPDATE audit_head SET head_hash = ?", (prev,))
+    conn.commit()
+    conn.close()
+    reopen(settings)
+    verdict = log.verify_database()
+    assert not verdict.ok and "checkpoint" in verdict.problem and "rewritten" in verdict.problem
+
+
+def test_a_forged_checkpoint_signature_is_detected(logged, settings):
+    path, _ = logged
+    tamper(path, "UPDATE audit_checkpoint SET signature = replace(signature, substr(signature, 1, 2), 'ff')")
+    reopen(settings)
+    verdict = log.verify_database()
+    assert not verdict.ok and "signature" in verdict.problem
+
+
+def test_checkpoint_by_an_untrusted_key_is_refused(logged):
+    _, signer = logged
+    assert log.verify_database({signer.fingerprint}).ok
+    verdict = log.verify_database({"0" * 64})
+    assert not verdict.ok and "not one of Slate's signing certificates" in verdict.problem
+
+
+def test_export_verifies_without_the_database(logged):
+    _, signer = logged
+    exported = json.loads(json.dumps(log.export()))
+    close_database()
+    assert log.verify_export(exported, {signer.fingerprint}).ok
+    exported["entries"][2]["subject"] = "person:999"
+    verdict = log.verify_export(exported)
+    assert not verdict.ok and verdict.first_bad_seq == 3
+
+
+def test_failed_change_leaves_no_audit_entry(db):
+    people.add_person("Mara")
+    before = AuditEntry.select().count()
+    with pytest.raises(Exception):
+        people.add_person("Mara")
+    assert AuditEntry.select().count() == before
