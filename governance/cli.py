@@ -117,6 +117,3 @@ _load_commands()
 def main() -> None:
     cli(prog_name="slate")
 
-
-if __name__ == "__main__":
-    main()

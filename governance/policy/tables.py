@@ -1,5 +1,82 @@
-"""peewee tables of this subsystem; ``TABLES`` lists them in creation order for migrations."""
+"""peewee tables of this subsystem; ``TABLES`` lists them in creation order for migrations.
+
+Policy versions are kept forever (history); requests keep their prompt, which never leaves
+the database (only ``prompt_sha256`` does); decisions keep the facts they were made on,
+so a later policy version can be replayed against exactly the same inputs.
+"""
 
 from __future__ import annotations
 
-TABLES: list = []
+import peewee
+
+from ..db import BaseModel
+from ..fields import JSONField
+from ..registry.tables import Model
+
+POLICY_STATUSES = ("draft", "approved", "published", "superseded")
+
+
+class PolicyVersion(BaseModel):
+    uid = peewee.CharField(max_length=200)
+    version = peewee.IntegerField()
+    title = peewee.CharField(max_length=300)
+    #: SHA-256 of the file bytes, which are ``text`` encoded as UTF-8
+    sha256 = peewee.CharField(max_length=64, index=True)
+    text = peewee.TextField()
+    author = peewee.CharField(max_length=200)
+    status = peewee.CharField(max_length=20, default="draft", index=True)
+    created_at = peewee.DateTimeField()
+    published_at = peewee.DateTimeField(null=True)
+    published_by = peewee.CharField(max_length=200, null=True)
+    superseded_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("uid", "version"), True),)
+
+
+class PolicyReview(BaseModel):
+    """A legal user's approval of a version; never by its author."""
+
+    policy_version = peewee.ForeignKeyField(PolicyVersion, backref="reviews", on_delete="RESTRICT")
+    reviewer = peewee.CharField(max_length=200)
+    verdict = peewee.CharField(max_length=20)  # approved
+    comment = peewee.TextField(default="")
+    at = peewee.DateTimeField()
+
+
+class GenerationRequest(BaseModel):
+    requester = peewee.CharField(max_length=200, index=True)
+    production = peewee.CharField(max_length=120, index=True)
+    use = peewee.CharField(max_length=40)
+    territory = peewee.CharField(max_length=2)
+    request_date = peewee.DateField()
+    model = peewee.ForeignKeyField(Model, backref="requests", on_delete="RESTRICT")
+    #: asset SHA-256s of the reference images, sorted
+    references = JSONField()
+    #: names of the people the image depicts, sorted
+    people = JSONField()
+    #: confidential: stays in the database; only the hash appears in outputs and credentials
+    prompt = peewee.TextField()
+    prompt_sha256 = peewee.CharField(max_length=64, index=True)
+    created_at = peewee.DateTimeField()
+
+
+class DecisionRecord(BaseModel):
+    request = peewee.ForeignKeyField(GenerationRequest, backref="decisions", on_delete="RESTRICT")
+    policy_version = peewee.ForeignKeyField(PolicyVersion, backref="decisions", on_delete="RESTRICT")
+    outcome = peewee.CharField(max_length=20, index=True)  # allow | deny | needs_approval
+    violations = JSONField()
+    approvals = JSONField()
+    duties = JSONField()
+    inputs_digest = peewee.CharField(max_length=64)
+    #: ids and versions of the consent, licence and model records relied on
+    records = JSONField()
+    #: the facts evaluated (holds the prompt's words; never sent out, used for replay)
+    facts = JSONField()
+    created_at = peewee.DateTimeField()
+
+    class Meta:
+        table_name = "decision"
+
+
+TABLES = [PolicyVersion, PolicyReview, GenerationRequest, DecisionRecord]

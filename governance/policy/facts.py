@@ -1,0 +1,196 @@
+"""The facts a policy is evaluated against: their shape, and the paths a policy may read.
+
+Facts are plain dicts (JSON values only: strings, numbers, booleans, null, lists, dicts;
+dates as ``YYYY-MM-DD`` strings) so that they hash canonically and can be stored with a
+decision and replayed later. The registry's facts builder produces them; a policy test
+writes them by hand. Their shape::
+
+    request:         {id, requester, production, use, territory, date, prompt_terms,
+                      named_people, depicts_people}
+    model:           {id, name, version, status, weights_hash, training_set_root}
+    references:      [{subject, asset, licence}]          one per reference image
+    training_assets: [{subject, asset, licence}]          one per member of the model's set
+    performers:      [{subject, person, consent, consents, depicted, named_in_prompt}]
+
+A policy reads facts only through paths listed in ``FIELDS`` whose root its rule's
+target allows (``ROOTS``): a rule about each reference image sees that image's
+``asset`` and ``licence`` plus the ``request`` and ``model``, nothing else.
+
+The prompt itself is never a fact: only its lowercased words (``request.prompt_terms``)
+are, and evidence shows only the words a rule matched.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Literal, Mapping
+
+Kind = Literal["string", "number", "bool", "date", "list", "record"]
+
+FIELDS: dict[str, dict[str, Kind]] = {
+    "request": {
+        "id": "string", "requester": "string", "production": "string", "use": "string",
+        "territory": "string", "date": "date", "prompt_terms": "list", "named_people": "list",
+        "depicts_people": "bool",
+    },
+    "model": {
+        "id": "string", "name": "string", "version": "string", "status": "string",
+        "weights_hash": "string", "training_set_root": "string",
+    },
+    "asset": {"id": "string", "sha256": "string", "title": "string", "media_type": "string"},
+    "licence": {
+        "id": "string", "ref": "string", "licensor": "string", "grants": "list",
+        "territories": "list", "starts_on": "date", "ends_on": "date",
+        "attribution_required": "bool", "credit_text": "string", "takedown": "bool",
+        "version": "number",
+    },
+    "person": {"id": "string", "name": "string", "is_minor": "bool"},
+    "consent": {
+        "id": "string", "uses": "list", "productions": "list", "territories": "list",
+        "valid_from": "date", "valid_until": "date", "guardian_signed": "bool",
+        "document_sha256": "string", "revoked": "bool", "revoked_at": "string",
+        "version": "number",
+    },
+    "performer": {"depicted": "bool", "named_in_prompt": "bool"},
+}
+
+#: Where a rule looks, and which roots it may read there.
+TARGETS: dict[str, str | None] = {
+    "request": None,
+    "reference": "references",
+    "training_asset": "training_assets",
+    "performer": "performers",
+}
+GLOBAL_ROOTS = ("request", "model")
+ROOTS: dict[str, tuple[str, ...]] = {
+    "request": GLOBAL_ROOTS,
+    "reference": GLOBAL_ROOTS + ("asset", "licence"),
+    "training_asset": GLOBAL_ROOTS + ("asset", "licence"),
+    "performer": GLOBAL_ROOTS + ("person", "consent", "performer"),
+}
+
+#: Paths whose values evidence must never show whole (they are derived from the prompt).
+SENSITIVE = frozenset({"request.prompt_terms"})
+
+USES = ("concept", "previs", "final_frame", "marketing")
+#: The consent use that a depicted person's likeness needs.
+LIKENESS = "likeness"
+WORLDWIDE = "WW"
+ALL_PRODUCTIONS = "*"
+
+_WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*", re.UNICODE)
+
+
+def prompt_terms(prompt: str) -> list[str]:
+    """The prompt's distinct lowercased words, sorted: what a policy may check, never the text."""
+    return sorted({w.casefold() for w in _WORD.findall(prompt)})
+
+
+def names_in_prompt(prompt: str, registered: Iterable[str]) -> list[str]:
+    """Registered people's names that appear in the prompt as whole words, any case."""
+    folded = " " + " ".join(w.casefold() for w in _WORD.findall(prompt)) + " "
+    found = []
+    for name in registered:
+        words = [w.casefold() for w in _WORD.findall(name)]
+        if words and f" {' '.join(words)} " in folded:
+            found.append(name)
+    return sorted(set(found))
+
+
+def _covers(scope: Iterable[str], value: str, everything: str) -> bool:
+    scope = list(scope or [])
+    return everything in scope or value in scope
+
+
+def consent_fit(consent: Mapping[str, Any], request: Mapping[str, Any]) -> tuple[int, ...]:
+    """How well one consent covers this request: a sortable score, best first when reversed.
+
+    Used only to pick which of a person's consents the policy's rules should judge, so
+    that a performer with one expired and one current consent is judged on the current
+    one, and a performer with none that fits is judged on the closest, whose evidence
+    then says exactly what is missing. Whether the consent suffices is the policy's call.
+    """
+    day = request.get("date") or ""
+    checks = (
+        not consent.get("revoked"),
+        LIKENESS in (consent.get("uses") or []),
+        _covers(consent.get("productions"), request.get("production") or "", ALL_PRODUCTIONS),
+        _covers(consent.get("territories"), request.get("territory") or "", WORLDWIDE),
+        (consent.get("valid_from") or "") <= day <= (consent.get("valid_until") or "9999-12-31"),
+    )
+    return (sum(checks),) + tuple(int(c) for c in checks) + (str(consent.get("valid_until") or ""),)
+
+
+def choose_consent(consents: list[Mapping[str, Any]], request: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The consent a performer's rules are judged on (see ``consent_fit``); None if they have none."""
+    if not consents:
+        return None
+    return max(consents, key=lambda c: (consent_fit(c, request), str(c.get("id"))))
+
+
+def performer(person: Mapping[str, Any], consents: list[Mapping[str, Any]], request: Mapping[str, Any], *,
+              depicted: bool, named_in_prompt: bool) -> dict[str, Any]:
+    """One entry of ``performers``, with the consent its rules are judged on chosen."""
+    return {
+        "subject": f"person:{person['name']}",
+        "person": dict(person),
+        "consent": choose_consent(consents, request),
+        "consents": [dict(c) for c in consents],
+        "depicted": depicted,
+        "named_in_prompt": named_in_prompt,
+    }
+
+
+def records_used(facts: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Ids and versions of the registry records a decision relied on, for its audit trail."""
+    consents = {(str(p["consent"]["id"]), p["consent"].get("version"))
+                for p in facts.get("performers") or [] if p.get("consent")}
+    licences = {(str(e["licence"]["id"]), e["licence"].get("version"))
+                for key in ("references", "training_assets") for e in facts.get(key) or []
+                if e.get("licence")}
+    model = facts.get("model") or {}
+    models = {(str(model["id"]), model.get("version"))} if model.get("id") is not None else set()
+
+    def rows(pairs: set[tuple[str, Any]]) -> list[dict[str, Any]]:
+        return [{"id": i, "version": v} for i, v in sorted(pairs, key=lambda p: (p[0], str(p[1])))]
+
+    return {"consents": rows(consents), "licences": rows(licences), "models": rows(models)}
+
+
+def complete(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """Facts as a person writes them (in a policy test) made whole, the way the facts builder
+    makes them: a ``request.prompt`` becomes ``prompt_terms`` and ``named_people`` (and is
+    dropped), subjects are named, each performer's consent is chosen from ``consents``
+    unless given, and flags get their defaults."""
+    out = {k: v for k, v in facts.items()}
+    request = dict(out.get("request") or {})
+    performers = [dict(p) for p in out.get("performers") or []]
+    prompt = request.pop("prompt", None)
+    if prompt is not None:
+        request["prompt_terms"] = prompt_terms(prompt)
+        names = [p["person"]["name"] for p in performers if p.get("person", {}).get("name")]
+        request["named_people"] = names_in_prompt(prompt, names)
+    request.setdefault("prompt_terms", [])
+    request.setdefault("named_people", [])
+    for p in performers:
+        person = p.get("person") or {}
+        p.setdefault("subject", f"person:{person.get('name')}")
+        p.setdefault("consents", [])
+        if "consent" not in p:
+            p["consent"] = choose_consent(p["consents"], request)
+        p.setdefault("depicted", True)
+        p.setdefault("named_in_prompt", person.get("name") in request["named_people"])
+    request.setdefault("depicts_people", any(p["depicted"] for p in performers))
+    out["request"] = request
+    out["performers"] = performers
+    for key in ("references", "training_assets"):
+        out[key] = [_with_asset_subject(e) for e in out.get(key) or []]
+    out.setdefault("model", None)
+    return out
+
+
+def _with_asset_subject(entry: Mapping[str, Any]) -> dict[str, Any]:
+    entry = dict(entry)
+    entry.setdefault("subject", f"asset:{(entry.get('asset') or {}).get('sha256')}")
+    entry.setdefault("licence", None)
+    return entry

@@ -1,0 +1,164 @@
+"""The fast path: one Python function per policy version that finds which rules fire.
+
+The closures in ``compiler`` are the reference evaluator and the source of evidence; this
+module turns the same validated rules into a single function with one loop per target,
+each path a local lookup and the common operators inline, so a decision costs about what
+hand-written checks would. It only answers *which rule fired for which subject*; the
+evidence for those is then worked out by the closures.
+
+Why generating source is safe here: the policy has already passed the schema and the
+loader's checks, so every path is a key of ``facts.FIELDS`` and every operator a key of
+``operators.OPERATORS``. No policy text is placed in the source: right operands are bound
+as constants (``C0``, ``C1`` ...) in the function's namespace, and field names are
+emitted with ``repr`` after being checked against the catalogue again below.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+from . import facts as F
+from .document import AllOf, AnyOf, Constraint, Leaf, Not
+from .operators import OPERATORS, SET_RIGHT
+
+Fired = list[tuple[int, Any]]
+Check = Callable[[Mapping[str, Any]], tuple[Fired, Fired]]
+_EMPTY: Mapping[str, Any] = {}
+
+
+def _with_ref(op: Callable[[Any, Any], bool], left: Any, right: Any, as_set: bool) -> bool:
+    return right is not None and op(left, frozenset(right) if as_set else right)
+
+
+class _Source:
+    """Builds the function's text and the constants it refers to."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.namespace: dict[str, Any] = {"_EMPTY": _EMPTY, "_with_ref": _with_ref}
+        self.used: set[tuple[str, str]] = set()
+
+    def const(self, value: Any) -> str:
+        name = f"C{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def op(self, name: str) -> str:
+        key = f"OP_{name}"
+        self.namespace[key] = OPERATORS[name].test
+        return key
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+
+def _path(src: _Source, path: str) -> str:
+    """A path as the name of a local the generated function fills once per request or subject."""
+    root, _, field = path.partition(".")
+    if root not in F.FIELDS or (field and field not in F.FIELDS[root]):
+        raise ValueError(f"unchecked path {path!r}")  # the loader guarantees this never happens
+    if not field:
+        return f"r_{root}"
+    src.used.add((root, field))
+    return f"p_{root}__{field}"
+
+
+def _fetch(root: str, field: str) -> str:
+    if root == "performer":  # the performer's own flags live on the subject itself
+        return f"p_{root}__{field} = s.get({field!r})"
+    return f"p_{root}__{field} = v_{root}.get({field!r})"
+
+
+def _leaf(src: _Source, leaf: Leaf) -> str:
+    left = _path(src, leaf.left)
+    name = leaf.operator
+    if leaf.right_ref is not None:
+        right_name = _path(src, leaf.right_ref)
+        if name in ("hasPart", "contains"):
+            return f"({right_name} is not None and {right_name} in ({left} or ()))"
+        if name in SET_RIGHT:
+            return f"_with_ref({src.op(name)}, {left}, {right_name}, True)"
+        return f"({right_name} is not None and {src.op(name)}({left}, {right_name}))"
+    right = leaf.right
+    if name in SET_RIGHT:
+        right = frozenset(right)  # type: ignore[arg-type]
+    elif isinstance(right, tuple):
+        right = list(right)
+    if name == "exists":
+        return f"({left} is not None)" if right else f"({left} is None)"
+    if name == "eq" and right is not None and not isinstance(right, list):
+        return f"({left} == {src.const(right)})"
+    if name in ("hasPart", "contains") and right is not None:
+        return f"({src.const(right)} in ({left} or ()))"
+    if name == "isAnyOf":
+        return f"({left} in {src.const(right)})"
+    return f"{src.op(name)}({left}, {src.const(right)})"
+
+
+def _expr(src: _Source, c: Constraint) -> str:
+    if isinstance(c, Leaf):
+        return _leaf(src, c)
+    if isinstance(c, AllOf):
+        return "(" + " and ".join(_expr(src, i) for i in c.items) + ")"
+    if isinstance(c, AnyOf):
+        return "(" + " or ".join(_expr(src, i) for i in c.items) + ")"
+    if isinstance(c, Not):
+        return f"(not {_expr(src, c.item)})"
+    raise ValueError(f"unknown constraint {type(c).__name__}")
+
+
+def _roots_of(target: str) -> list[str]:
+    return [r for r in F.ROOTS[target] if r not in F.GLOBAL_ROOTS and r != "performer"]
+
+
+def generate(rules: Sequence[tuple[str, Constraint | None, Constraint, bool]],
+             duties: Sequence[tuple[str, Constraint | None]]) -> Check:
+    """``rules``: (target, when, constraint, fires_on) in policy order; ``duties``: (target, when).
+
+    Returns ``check(facts) -> (fired rules, due duties)``, each a list of (index, subject)
+    sorted by index, subjects in the order the facts list them.
+    """
+    src = _Source()
+    blocks: list[tuple[str, str | None, list[str]]] = []
+    for target, key in F.TARGETS.items():
+        body: list[str] = []
+        for i, (t, when, constraint, fires_on) in enumerate(rules):
+            if t == target:
+                test = _expr(src, constraint)
+                cond = test if fires_on else f"not {test}"
+                if when is not None:
+                    cond = f"{_expr(src, when)} and {cond}"
+                body.append(f"if {cond}: fire(({i}, s))")
+        for j, (t, when) in enumerate(duties):
+            if t == target:
+                body.append(f"if {_expr(src, when)}: owe(({j}, s))" if when is not None else f"owe(({j}, s))")
+        if body:
+            blocks.append((target, key, body))
+    src.emit(0, "def check(f):")
+    src.emit(1, "fired = []; due = []; fire = fired.append; owe = due.append")
+    for root in F.GLOBAL_ROOTS:
+        src.emit(1, f"r_{root} = f.get({root!r}); v_{root} = _EMPTY if r_{root} is None else r_{root}")
+    for root, field in sorted(src.used):
+        if root in F.GLOBAL_ROOTS:
+            src.emit(1, _fetch(root, field))
+    for target, key, body in blocks:
+        depth = 1
+        if key is None:
+            src.emit(1, "s = None")
+        else:
+            src.emit(1, f"for s in f.get({key!r}) or ():")
+            depth = 2
+            roots = F.ROOTS[target]
+            for root in _roots_of(target):
+                src.emit(2, f"r_{root} = s.get({root!r}); v_{root} = _EMPTY if r_{root} is None else r_{root}")
+            for root, field in sorted(src.used):
+                if root in roots and root not in F.GLOBAL_ROOTS:
+                    src.emit(2, _fetch(root, field))
+        for line in body:
+            src.emit(depth, line)
+    src.emit(1, "fired.sort(key=_first); due.sort(key=_first)")
+    src.emit(1, "return fired, due")
+    src.namespace["_first"] = lambda pair: pair[0]
+    code = compile("\n".join(src.lines), "<policy fast path>", "exec")
+    exec(code, src.namespace)  # noqa: S102 - text built above from checked paths only
+    return src.namespace["check"]  # type: ignore[no-any-return]

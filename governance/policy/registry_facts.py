@@ -1,0 +1,125 @@
+"""Building the facts a policy evaluates from a request and the registry.
+
+This is the only place where the policy engine meets the database: it looks up the model,
+its training set, the reference assets with their licences, and the people depicted or
+named in the prompt with their consents, and turns them into the plain facts described
+in ``facts``. Unknown names are errors for the requester, never silently skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Sequence
+
+from ..canonical import canonical_json
+from ..errors import InvalidInput
+from ..registry import vocabulary as vocab
+from ..registry.assets import get_asset
+from ..registry.consents import consent_dict
+from ..registry.licences import licence_dict
+from ..registry.models_registry import get_model
+from ..registry.people import get_person, get_production
+from ..registry.tables import Asset, Consent, Licence, Model, Person, TrainingSetMember
+from . import facts as F
+
+#: registry fields a policy may read (see facts.FIELDS); everything else stays out of the facts
+_LICENCE_KEYS = tuple(F.FIELDS["licence"])
+_CONSENT_KEYS = tuple(F.FIELDS["consent"])
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """What a requester asks for, as given (names and references, not yet looked up)."""
+
+    requester: str
+    production: str
+    use: str
+    territory: str
+    model: str
+    prompt: str
+    references: Sequence[str] = ()
+    people: Sequence[str] = ()
+    date: date | None = None
+
+
+def _plain(value: dict[str, Any]) -> dict[str, Any]:
+    """Dates and datetimes as ISO strings: facts are JSON values only."""
+    return json.loads(canonical_json(value))
+
+
+def licence_facts(lic: Licence | None) -> dict[str, Any] | None:
+    if lic is None:
+        return None
+    data = licence_dict(lic)
+    return _plain({k: data.get(k) for k in _LICENCE_KEYS} | {"id": str(lic.id)})
+
+
+def asset_entry(asset: Asset, lic: Licence | None) -> dict[str, Any]:
+    return {"subject": f"asset:{asset.sha256}",
+            "asset": {"id": str(asset.id), "sha256": asset.sha256, "title": asset.title,
+                      "media_type": asset.media_type},
+            "licence": licence_facts(lic)}
+
+
+def model_facts(model: Model) -> dict[str, Any]:
+    return {"id": str(model.id), "name": model.name, "version": model.version, "status": model.status,
+            "weights_hash": model.weights_hash,
+            "training_set_root": model.training_set.merkle_root if model.training_set_id else None}
+
+
+def training_entries(model: Model) -> list[dict[str, Any]]:
+    if not model.training_set_id:
+        return []
+    members = (TrainingSetMember.select(TrainingSetMember, Asset, Licence)
+               .join(Asset).switch(TrainingSetMember).join(Licence)
+               .where(TrainingSetMember.training_set == model.training_set_id)
+               .order_by(Asset.sha256))
+    return [asset_entry(m.asset, m.licence) for m in members]
+
+
+def consent_facts(consent: Any) -> dict[str, Any]:
+    data = consent_dict(consent)
+    return _plain({k: data.get(k) for k in _CONSENT_KEYS} | {"id": str(consent.id)})
+
+
+def performer_entry(person: Person, request: dict[str, Any], *, depicted: bool, named: bool) -> dict[str, Any]:
+    consents = [consent_facts(c) for c in person.consents.order_by(Consent.id)]
+    return F.performer({"id": str(person.id), "name": person.name, "is_minor": person.is_minor},
+                       consents, request, depicted=depicted, named_in_prompt=named)
+
+
+def _checked(spec: RequestSpec) -> tuple[str, str]:
+    vocab.choose(spec.use, F.USES, "intended use")
+    territory = vocab.territories([spec.territory])
+    if len(territory) != 1:
+        raise InvalidInput("give one territory of release")
+    if not spec.prompt or not spec.prompt.strip():
+        raise InvalidInput("a request needs a prompt")
+    return spec.use, territory[0]
+
+
+def build_facts(spec: RequestSpec, request_id: str, today: date) -> dict[str, Any]:
+    """The facts for ``spec``; NotFound names the first unknown production, model, asset or person."""
+    use, territory = _checked(spec)
+    production = get_production(spec.production)
+    model = get_model(spec.model)
+    assets = [get_asset(r) for r in spec.references]
+    references = sorted({a.id: a for a in assets}.values(), key=lambda a: a.sha256)
+    depicted = {p.name: p for p in (get_person(ref) for ref in spec.people)}
+    everyone = [name for (name,) in Person.select(Person.name).tuples()]
+    named = F.names_in_prompt(spec.prompt, everyone)
+    request = {"id": request_id, "requester": spec.requester, "production": production.name,
+               "use": use, "territory": territory, "date": (spec.date or today).isoformat(),
+               "prompt_terms": F.prompt_terms(spec.prompt), "named_people": named,
+               "depicts_people": bool(depicted)}
+    people = {name: depicted.get(name) or get_person(name) for name in sorted(set(depicted) | set(named))}
+    return {
+        "request": request,
+        "model": model_facts(model),
+        "references": [asset_entry(a, a.licence if a.licence_id else None) for a in references],
+        "training_assets": training_entries(model),
+        "performers": [performer_entry(p, request, depicted=name in depicted, named=name in named)
+                       for name, p in people.items()],
+    }

@@ -1,0 +1,104 @@
+"""Replaying recorded requests under another policy version, before it is published.
+
+Each request's latest decision kept the exact facts it was made on; replay evaluates those
+same facts under the candidate version and reports which decisions would flip (allow,
+deny, needs_approval) and whose reasons would change (violated rules, approval routes or
+duties, per subject), so that legal sees the effect of a change on real traffic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .compiler import CompiledPolicy
+from .decision import Decision
+from .tables import DecisionRecord, GenerationRequest
+
+
+def _reasons(findings: Iterable[dict[str, Any]]) -> set[str]:
+    return {f"{f['rule']}@{f['subject']}" for f in findings}
+
+
+@dataclass(frozen=True)
+class ReplayEntry:
+    request: int
+    old_policy: str
+    old: str
+    new: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    @property
+    def flipped(self) -> bool:
+        return self.old != self.new
+
+    @property
+    def reasons_changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"request": self.request, "old_policy": self.old_policy, "old": self.old, "new": self.new,
+                "flipped": self.flipped, "reasons_added": list(self.added),
+                "reasons_removed": list(self.removed)}
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    policy: dict[str, Any]
+    replayed: int
+    entries: tuple[ReplayEntry, ...]
+
+    @property
+    def flips(self) -> list[ReplayEntry]:
+        return [e for e in self.entries if e.flipped]
+
+    @property
+    def changed_reasons(self) -> list[ReplayEntry]:
+        return [e for e in self.entries if not e.flipped and e.reasons_changed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policy": self.policy, "replayed": self.replayed,
+                "flipped": [e.to_dict() for e in self.flips],
+                "reasons_changed": [e.to_dict() for e in self.changed_reasons]}
+
+    def render(self) -> str:
+        p = self.policy
+        lines = [f"replayed {self.replayed} recorded request(s) under {p['uid']} v{p['version']}: "
+                 f"{len(self.flips)} would flip, {len(self.changed_reasons)} would change reasons"]
+        for e in self.flips + self.changed_reasons:
+            head = f"request #{e.request}: {e.old} -> {e.new}" if e.flipped else f"request #{e.request}: {e.old} (same)"
+            lines.append(f"  {head} (was decided under {e.old_policy})")
+            lines += [f"    + {r}" for r in e.added] + [f"    - {r}" for r in e.removed]
+        return "\n".join(lines)
+
+
+def _reason_set(violations: Iterable[dict[str, Any]], approvals: Iterable[dict[str, Any]],
+                duties: Iterable[dict[str, Any]]) -> set[str]:
+    return ({f"violates {r}" for r in _reasons(violations)} | {f"approval {r}" for r in _reasons(approvals)}
+            | {f"duty {r}" for r in _reasons(duties)})
+
+
+def compare(record: DecisionRecord, new: Decision) -> ReplayEntry:
+    before = _reason_set(record.violations, record.approvals, record.duties)
+    data = new.to_dict()
+    after = _reason_set(data["violations"], data["approvals"], data["duties"])
+    pv = record.policy_version
+    return ReplayEntry(record.request_id, f"{pv.uid}@{pv.version}", record.outcome, new.outcome,
+                       tuple(sorted(after - before)), tuple(sorted(before - after)))
+
+
+def latest_decisions(limit: int | None = None) -> Iterable[DecisionRecord]:
+    """The latest decision of each recorded request, newest request first."""
+    requests = GenerationRequest.select().order_by(GenerationRequest.id.desc())
+    if limit:
+        requests = requests.limit(limit)
+    for request in requests:
+        record = request.decisions.order_by(DecisionRecord.id.desc()).first()
+        if record is not None:
+            yield record
+
+
+def replay(policy: CompiledPolicy, limit: int | None = None) -> ReplayReport:
+    entries = [compare(r, policy.evaluate(r.facts)) for r in latest_decisions(limit)]
+    return ReplayReport(policy.ref.to_dict(), len(entries), tuple(entries))

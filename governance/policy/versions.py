@@ -1,0 +1,178 @@
+"""Policy versions and their review: draft -> approved -> published -> superseded.
+
+A new version is a draft until a legal user other than its author approves it; only an
+approved version can be published, and publishing supersedes the version that was
+active for the same policy uid. Nothing is deleted: every decision names the version it
+ran under, so history must stay readable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import peewee
+
+from ..audit.log import record
+from ..canonical import sha256_hex
+from ..clock import utcnow
+from ..db import transaction
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyError
+from .compiler import CompiledPolicy, compile_bytes
+from .document import Policy
+from .loader import load_policy
+from .tables import PolicyReview, PolicyVersion
+
+
+def version_dict(v: PolicyVersion, with_text: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": v.id, "uid": v.uid, "version": v.version, "title": v.title, "sha256": v.sha256,
+        "status": v.status, "author": v.author, "created_at": v.created_at,
+        "published_at": v.published_at, "published_by": v.published_by,
+        "superseded_at": v.superseded_at,
+        "reviews": [{"reviewer": r.reviewer, "verdict": r.verdict, "comment": r.comment, "at": r.at}
+                    for r in v.reviews.order_by(PolicyReview.id)],
+    }
+    if with_text:
+        data["text"] = v.text
+    return data
+
+
+def _user(name: str | None, what: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput(f"name the {what} (a legal user)")
+    return name
+
+
+def add_version(data: bytes, author: str, source: str = "policy") -> dict[str, Any]:
+    """Record a new policy file as a draft of its uid; its version must be the highest yet."""
+    author = _user(author, "author")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PolicyError(f"{source} is not UTF-8 text") from None
+    policy = load_policy(data, source)
+    with transaction():
+        latest = (PolicyVersion.select(peewee.fn.MAX(PolicyVersion.version))
+                  .where(PolicyVersion.uid == policy.uid).scalar())
+        if latest is not None and policy.version <= latest:
+            raise Conflict(f"{policy.uid} already has version {latest}; a new file needs a higher "
+                           f"version than {latest} (it says {policy.version})")
+        row = PolicyVersion.create(uid=policy.uid, version=policy.version, title=policy.title,
+                                   sha256=policy.sha256, text=text, author=author, status="draft",
+                                   created_at=utcnow())
+        record("policy.added", f"policy:{policy.uid}@{policy.version}",
+               {"sha256": policy.sha256, "author": author}, actor=author)
+    return version_dict(row)
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """``UID@VERSION`` or ``UID`` (the latest version)."""
+    uid, sep, version = ref.rpartition("@")
+    if not sep:
+        return ref, None
+    if not version.isdigit():
+        raise InvalidInput(f"'{ref}' is not UID@VERSION (the version is a whole number)")
+    return uid, int(version)
+
+
+def get_version(ref: str) -> PolicyVersion:
+    uid, version = parse_ref(ref)
+    query = PolicyVersion.select().where(PolicyVersion.uid == uid)
+    row = (query.where(PolicyVersion.version == version).first() if version is not None
+           else query.order_by(PolicyVersion.version.desc()).first())
+    if row is None:
+        raise NotFound(f"no policy version '{ref}' is recorded", hint="list them with: slate policy list")
+    return row
+
+
+def approve_version(ref: str, approver: str, comment: str = "") -> dict[str, Any]:
+    approver = _user(approver, "approver")
+    with transaction():
+        row = get_version(ref)
+        if row.status != "draft":
+            raise Conflict(f"{row.uid}@{row.version} is {row.status}; only a draft can be approved")
+        if approver == row.author:
+            raise Forbidden(f"{approver} wrote {row.uid}@{row.version} and cannot approve it",
+                            hint="another legal user must review and approve it")
+        PolicyReview.create(policy_version=row, reviewer=approver, verdict="approved",
+                            comment=comment, at=utcnow())
+        row.status = "approved"
+        row.save()
+        record("policy.approved", f"policy:{row.uid}@{row.version}",
+               {"sha256": row.sha256, "approver": approver}, actor=approver)
+    return version_dict(row)
+
+
+def publish_version(ref: str, publisher: str) -> dict[str, Any]:
+    """Make an approved version the active one for its uid; the previous one is superseded."""
+    publisher = _user(publisher, "publisher")
+    with transaction():
+        row = get_version(ref)
+        if row.status != "approved":
+            raise Conflict(f"{row.uid}@{row.version} is {row.status}; only an approved version can be published",
+                           hint=("a legal user other than its author must approve it first: "
+                                 "slate policy approve") if row.status == "draft" else None)
+        now = utcnow()
+        current = active_row(row.uid)
+        if current is not None:
+            current.status, current.superseded_at = "superseded", now
+            current.save()
+        row.status, row.published_at, row.published_by = "published", now, publisher
+        row.save()
+        record("policy.published", f"policy:{row.uid}@{row.version}",
+               {"sha256": row.sha256, "supersedes": current.version if current else None}, actor=publisher)
+    return version_dict(row)
+
+
+def active_row(uid: str) -> PolicyVersion | None:
+    return (PolicyVersion.select()
+            .where(PolicyVersion.uid == uid, PolicyVersion.status == "published").first())
+
+
+def active_version(uid: str | None = None) -> PolicyVersion:
+    """The published version of ``uid``; without a uid, the only policy that has one."""
+    if uid is not None:
+        row = active_row(uid)
+        if row is None:
+            raise Conflict(f"no version of {uid} is published", hint="publish one: slate policy publish UID@VERSION")
+        return row
+    rows = list(PolicyVersion.select().where(PolicyVersion.status == "published").limit(2))
+    if not rows:
+        raise Conflict("no policy is published, so nothing can be decided",
+                       hint="add, approve and publish one: slate policy add|approve|publish")
+    if len(rows) > 1:
+        raise InvalidInput("several policies are published; say which one applies (--policy UID)")
+    return rows[0]
+
+
+def compiled(row: PolicyVersion) -> CompiledPolicy:
+    data = row.text.encode("utf-8")
+    if sha256_hex(data) != row.sha256:
+        raise Conflict(f"the stored text of {row.uid}@{row.version} no longer matches its SHA-256",
+                       hint="it was changed outside Slate: run slate audit verify")
+    return compile_bytes(data, f"{row.uid}@{row.version}")
+
+
+def list_versions(uid: str | None = None) -> list[dict[str, Any]]:
+    query = PolicyVersion.select().order_by(PolicyVersion.uid, PolicyVersion.version)
+    if uid:
+        query = query.where(PolicyVersion.uid == uid)
+    return [version_dict(v) for v in query]
+
+
+def show_version(ref: str, with_text: bool = False) -> dict[str, Any]:
+    return version_dict(get_version(ref), with_text)
+
+
+def resolve(ref: str) -> tuple[Policy, bytes]:
+    """A policy named on the command line: a file path, or ``UID@VERSION`` from the database."""
+    path = Path(ref)
+    if path.is_file():
+        data = path.read_bytes()
+        return load_policy(data, str(path)), data
+    if "@" not in ref and "/" in ref or ref.endswith((".yaml", ".yml")):
+        raise PolicyError(f"no policy file {ref}")
+    row = get_version(ref)
+    return compiled(row).policy, row.text.encode("utf-8")

@@ -1,0 +1,128 @@
+"""Fixtures for the policy engine: the studio default policy, facts written by hand, and a
+registry with one of everything for the tests that go through the database."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from governance.policy import facts as F
+from governance.policy.compiler import CompiledPolicy, compile_bytes
+from governance.policy.testing import merge
+from tests.conftest import REPO
+
+DEFAULT_POLICY = REPO / "policies" / "studio-default.yaml"
+UID = "urn:slate:policy:studio-default"
+
+
+@pytest.fixture
+def policy_bytes() -> bytes:
+    return DEFAULT_POLICY.read_bytes()
+
+
+@pytest.fixture
+def engine(policy_bytes: bytes) -> CompiledPolicy:
+    return compile_bytes(policy_bytes, str(DEFAULT_POLICY))
+
+
+def open_licence(**changes: Any) -> dict[str, Any]:
+    return {"id": "11", "ref": "LIC-STOCK", "licensor": "Northlight Stock",
+            "grants": ["ai_training", "ai_reference", "concept", "previs", "final_frame", "marketing"],
+            "territories": ["WW"], "starts_on": "2025-01-01", "ends_on": None,
+            "attribution_required": False, "credit_text": None, "takedown": False, "version": 1} | changes
+
+
+def credit_licence(**changes: Any) -> dict[str, Any]:
+    return open_licence(id="12", ref="LIC-ARCHIVE", licensor="Harbour Archive Ltd",
+                        grants=["ai_training", "ai_reference", "concept", "previs"],
+                        territories=["GB", "IE"], starts_on="2024-01-01", ends_on="2026-12-31",
+                        attribution_required=True, credit_text="Courtesy of Harbour Archive Ltd",
+                        version=2) | changes
+
+
+def consent(**changes: Any) -> dict[str, Any]:
+    return {"id": "31", "uses": ["likeness", "reference"], "productions": ["harbour-lights"],
+            "territories": ["GB", "IE"], "valid_from": "2025-01-01", "valid_until": "2026-12-31",
+            "guardian_signed": False, "document_sha256": "ab" * 32, "revoked": False,
+            "revoked_at": None, "version": 1} | changes
+
+
+def asset(n: int, lic: dict[str, Any] | None) -> dict[str, Any]:
+    sha = f"{n:064x}"
+    return {"asset": {"id": str(n), "sha256": sha, "title": f"Plate {n}", "media_type": "image/png"},
+            "licence": lic}
+
+
+def performer(name: str, *consents: dict[str, Any], minor: bool = False, **flags: Any) -> dict[str, Any]:
+    return {"person": {"id": str(sum(map(ord, name))), "name": name, "is_minor": minor},
+            "consents": list(consents)} | flags
+
+
+BASE: dict[str, Any] = {
+    "request": {"id": "1", "requester": "sam", "production": "harbour-lights", "use": "concept",
+                "territory": "GB", "date": "2025-06-01",
+                "prompt": "a fishing harbour at dawn, mist over the water"},
+    "model": {"id": "7", "name": "harbour-style", "version": "1.0", "status": "approved",
+              "weights_hash": "cd" * 32, "training_set_root": "ef" * 32},
+    "references": [asset(1, open_licence()), asset(2, credit_licence())],
+    "training_assets": [asset(3, open_licence()), asset(4, credit_licence())],
+    "performers": [],
+}
+
+
+@pytest.fixture
+def facts() -> Callable[..., dict[str, Any]]:
+    """``facts(request={...}, performers=[...])``: the base request with those parts changed."""
+    def make(**patch: Any) -> dict[str, Any]:
+        return F.complete(copy.deepcopy(merge(BASE, patch)))
+    return make
+
+
+# --- through the registry ------------------------------------------------------------------
+
+@pytest.fixture
+def registry(db: Any) -> Iterator[dict[str, Any]]:
+    """One production, two performers (one with a current consent, one whose consent expired),
+    a credited licence, two assets, a training set, an approved model, and the studio
+    default policy published."""
+    from governance.policy import versions
+    from governance.registry import assets, consents, licences, models_registry, people, training_sets
+
+    people.add_production("harbour-lights")
+    people.add_person("Maya Okafor")
+    people.add_person("Tom Reyes")
+    maya = consents.grant_consent("Maya Okafor", uses=["likeness"], productions=["harbour-lights"],
+                                  territories=["GB"], valid_from=date(2025, 1, 1),
+                                  valid_until=date(2025, 12, 31), document_sha256="ab" * 32)
+    tom = consents.grant_consent("Tom Reyes", uses=["likeness"], productions=["harbour-lights"],
+                                 territories=["GB"], valid_from=date(2024, 1, 1),
+                                 valid_until=date(2024, 12, 31), document_sha256="cd" * 32)
+    licences.add_licence("LIC-1", "Northlight", grants=["ai_training", "ai_reference", "concept", "previs"],
+                         territories=["WW"], starts_on=date(2024, 1, 1), attribution_required=True,
+                         credit_text="Courtesy of Northlight")
+    ref, _ = assets.register_asset(b"reference image", media_type="image/png", title="Quay", licence="LIC-1")
+    unlicensed, _ = assets.register_asset(b"found online", media_type="image/png", title="Found")
+    member, _ = assets.register_asset(b"training image", media_type="image/png", title="Plate", licence="LIC-1")
+    training_sets.create_training_set("harbour-set", [(member["sha256"], None)])
+    models_registry.register_model("harbour", "1", "ef" * 32, training_set="harbour-set")
+    models_registry.set_status("harbour:1", "approved")
+    added = versions.add_version(DEFAULT_POLICY.read_bytes(), "alice", str(DEFAULT_POLICY))
+    versions.approve_version(f"{UID}@{added['version']}", "bob")
+    versions.publish_version(f"{UID}@{added['version']}", "bob")
+    yield {"reference": ref["sha256"], "unlicensed": unlicensed["sha256"], "member": member["sha256"],
+           "maya_consent": maya["id"], "tom_consent": tom["id"], "model": "harbour:1"}
+
+
+def policy_text(version: int, *, edit: Callable[[str], str] = lambda t: t) -> bytes:
+    """The studio default policy as another version, optionally edited."""
+    text = DEFAULT_POLICY.read_text("utf-8").replace("\nversion: 1\n", f"\nversion: {version}\n")
+    return edit(text).encode("utf-8")
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

@@ -1,0 +1,75 @@
+"""The slate policy and slate request commands: thin, clear, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from governance.cli import cli
+
+from .conftest import DEFAULT_POLICY, UID, policy_text, write
+
+
+def run(settings: Any, *args: str) -> Any:
+    env = {"SLATE_HOME": str(settings.home), "SLATE_POLICIES_DIR": str(DEFAULT_POLICY.parent)}
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_validate_reports_a_bad_file_with_its_problem(settings: Any, tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.yaml", policy_text(1, edit=lambda t: t.replace("operator: exists", "operator: regex", 1)))
+    result = run(settings, "policy", "validate", str(bad))
+    assert result.exit_code == 6
+    assert "constraint.operator: 'regex' is not one of" in result.output
+    assert "Traceback" not in result.output
+    ok = run(settings, "policy", "validate", str(DEFAULT_POLICY))
+    assert ok.exit_code == 0 and "valid" in ok.output
+
+
+def test_policy_test_runs_the_default_policy_tests(settings: Any) -> None:
+    result = run(settings, "policy", "test", "--json")
+    assert result.exit_code == 0, result.output
+    cases = json.loads(result.output)
+    assert cases and all(c["passed"] for c in cases)
+
+
+def test_policy_test_fails_when_a_case_fails(settings: Any, tmp_path: Path) -> None:
+    lax = write(tmp_path / "lax.yaml", policy_text(1, edit=lambda t: t.replace("rightOperand: approved}", "rightOperand: registered}")))
+    result = run(settings, "policy", "test", "--policy", str(lax), str(DEFAULT_POLICY.with_name("studio-default.tests.yaml")))
+    assert result.exit_code == 6
+    assert "FAIL" in result.output and "policy test cases failed" in result.output
+
+
+def test_review_workflow_and_diff_from_the_command_line(db: Any, tmp_path: Path) -> None:
+    settings = db
+    assert run(settings, "policy", "add", str(DEFAULT_POLICY), "--author", "alice").exit_code == 0
+    refused = run(settings, "policy", "approve", f"{UID}@1", "--approver", "alice")
+    assert refused.exit_code == 5 and "cannot approve" in refused.output
+    assert run(settings, "policy", "approve", f"{UID}@1", "--approver", "bob").exit_code == 0
+    assert run(settings, "policy", "publish", f"{UID}@1", "--by", "bob").exit_code == 0
+    listed = json.loads(run(settings, "policy", "list", "--json").output)
+    assert [(v["version"], v["status"]) for v in listed] == [(1, "published")]
+    v2 = write(tmp_path / "v2.yaml", policy_text(2, edit=lambda t: t.replace("[nude,", "[blood, nude,")))
+    diff = run(settings, "policy", "diff", f"{UID}@1", str(v2))
+    assert "~ rule prompt-forbidden-terms (changed)" in diff.output
+    replayed = run(settings, "policy", "replay", str(v2), "--json")
+    assert json.loads(replayed.output)["replayed"] == 0
+
+
+def test_request_submit_and_show(registry: dict[str, Any], db: Any) -> None:
+    settings = db
+    result = run(settings, "request", "submit", "--requester", "sam", "--production", "harbour-lights",
+                 "--use", "concept", "--territory", "GB", "--model", registry["model"],
+                 "--reference", registry["reference"], "--person", "Maya Okafor",
+                 "--prompt", "Maya on the quay, secret twist", "--date", "2025-06-01", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["decision"]["decision"] == "needs_approval" and "secret" not in result.output
+    shown = run(settings, "request", "show", str(data["request"]["id"]))
+    assert "needs approval (likeness-needs-approval) for person:Maya Okafor" in shown.output
+    missing = run(settings, "request", "submit", "--requester", "sam", "--production", "harbour-lights",
+                  "--use", "concept", "--territory", "GB", "--model", registry["model"],
+                  "--person", "Nobody", "--prompt", "x")
+    assert missing.exit_code == 3 and "no person 'Nobody'" in missing.output

@@ -1,0 +1,41 @@
+"""Replaying recorded requests under a new version before it is published."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from governance.policy import requests, versions
+from governance.policy.compiler import compile_bytes
+from governance.policy.registry_facts import RequestSpec
+from governance.policy.replay import replay
+
+from .conftest import policy_text
+
+
+def submit(registry: dict[str, Any], prompt: str, people: list[str]) -> int:
+    spec = RequestSpec(requester="sam", production="harbour-lights", use="concept", territory="GB",
+                       model=registry["model"], prompt=prompt, references=[registry["reference"]],
+                       people=people, date=date(2025, 6, 1))
+    return int(requests.submit_request(spec)["request"]["id"])
+
+
+def test_replay_lists_flips_and_changed_reasons(registry: dict[str, Any]) -> None:
+    flips = submit(registry, "a trawler at dawn, foggy", [])  # allowed under v1
+    same = submit(registry, "Maya at dawn", ["Maya Okafor"])  # needs approval under v1
+    untouched = submit(registry, "the harbour at night", [])
+
+    def edit(text: str) -> str:  # v2 forbids "foggy" and drops the credit for training images
+        text = text.replace("rightOperand: [nude,", "rightOperand: [foggy, nude,")
+        return text[:text.index("  - id: credit-training-licensor")]
+    new = compile_bytes(policy_text(2, edit=edit))
+    report = replay(new)
+    assert report.replayed == 3
+    [flip] = report.flips
+    assert (flip.request, flip.old, flip.new) == (flips, "allow", "deny")
+    assert "violates prompt-forbidden-terms@request" in flip.added
+    changed = {e.request for e in report.changed_reasons}
+    assert changed == {same, untouched}
+    assert all(any(r.startswith("duty credit-training-licensor") for r in e.removed) for e in report.changed_reasons)
+    assert versions.active_version().version == 1  # replay publishes nothing
+    assert "1 would flip" in report.render()

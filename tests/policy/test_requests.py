@@ -1,0 +1,71 @@
+"""Submitting requests through the registry: stored with their decision; bad names are errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+
+from governance.errors import InvalidInput, NotFound
+from governance.policy import requests
+from governance.policy.registry_facts import RequestSpec
+from governance.policy.tables import DecisionRecord, GenerationRequest
+
+PROMPT = "Maya Okafor on the quay at dawn, secret ending"
+
+
+def spec(registry: dict[str, Any], **changes: Any) -> RequestSpec:
+    base = dict(requester="sam", production="harbour-lights", use="concept", territory="GB",
+                model=registry["model"], prompt=PROMPT, references=[registry["reference"]],
+                people=["Maya Okafor"], date=date(2025, 6, 1))
+    return RequestSpec(**(base | changes))
+
+
+def test_submit_stores_request_and_decision_with_prompt_hash_only(registry: dict[str, Any]) -> None:
+    out = requests.submit_request(spec(registry))
+    assert out["decision"]["decision"] == "needs_approval"
+    assert out["decision"]["credits"] == ["Courtesy of Northlight"]
+    assert out["decision"]["inputs"]["records"]["consents"] == [{"id": str(registry["maya_consent"]), "version": 1}]
+    shown = json.dumps(out, default=str)
+    assert "secret" not in shown and "quay" not in shown
+    row = GenerationRequest.get_by_id(out["request"]["id"])
+    assert row.prompt == PROMPT
+    assert DecisionRecord.get(DecisionRecord.request == row).policy_version.version == 1
+    assert requests.show_request(row.id)["decision"]["id"] == out["decision"]["id"]
+
+
+def test_expired_consent_from_the_registry_denies_with_consent_id(registry: dict[str, Any]) -> None:
+    out = requests.submit_request(spec(registry, people=["Tom Reyes"], prompt="a figure on the quay"))
+    decision = out["decision"]
+    assert decision["decision"] == "deny"
+    [violation] = decision["violations"]
+    assert (violation["rule"], violation["subject"]) == ("consent-in-period", "person:Tom Reyes")
+    assert decision["inputs"]["records"]["consents"] == [{"id": str(registry["tom_consent"]), "version": 1}]
+
+
+def test_unlicensed_reference_from_the_registry_denies(registry: dict[str, Any]) -> None:
+    out = requests.submit_request(spec(registry, references=[registry["unlicensed"]]))
+    assert [v["rule"] for v in out["decision"]["violations"]] == ["reference-licensed"]
+
+
+def test_person_named_in_prompt_is_checked_even_if_not_listed(registry: dict[str, Any]) -> None:
+    out = requests.submit_request(spec(registry, people=[], prompt="Tom Reyes at the helm"))
+    assert {v["rule"] for v in out["decision"]["violations"]} == {"consent-in-period"}
+    assert out["request"]["people"] == []
+
+
+@pytest.mark.parametrize("changes, error, words", [
+    ({"references": ["ab" * 32]}, NotFound, "no asset"),
+    ({"people": ["Nobody Known"]}, NotFound, "no person 'Nobody Known'"),
+    ({"model": "ghost:9"}, NotFound, "no model"),
+    ({"production": "other-film"}, NotFound, "no production"),
+    ({"use": "billboard"}, InvalidInput, "not a known intended use"),
+    ({"territory": "Europe"}, InvalidInput, "not a territory"),
+])
+def test_unknown_names_are_clear_errors_and_nothing_is_stored(registry: dict[str, Any], changes: dict[str, Any],
+                                                              error: type, words: str) -> None:
+    with pytest.raises(error, match=words):
+        requests.submit_request(spec(registry, **changes))
+    assert GenerationRequest.select().count() == 0
