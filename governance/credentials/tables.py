@@ -1,5 +1,37 @@
-"""peewee tables of this subsystem; ``TABLES`` lists them in creation order for migrations."""
+"""peewee tables of this subsystem; ``TABLES`` lists them in creation order for migrations.
+
+Migration step 3 creates ``TABLES``: the signing keys here and the ledger's tables.
+A signing key row holds the certificate only; the private key stays in the keys
+folder (``custody == "file"``) or outside the process (``"external"``).
+"""
 
 from __future__ import annotations
 
-TABLES: list = []
+import peewee
+
+from ..db import BaseModel
+from ..ledger.tables import TABLES as LEDGER_TABLES
+
+
+class SigningKey(BaseModel):
+    fingerprint = peewee.CharField(max_length=64, unique=True)
+    subject = peewee.CharField(max_length=300)
+    issuer = peewee.CharField(max_length=300)
+    serial = peewee.CharField(max_length=64)
+    cert_pem = peewee.TextField()
+    #: Leaf then intermediates, what the signer embeds in each manifest.
+    chain_pem = peewee.TextField()
+    not_before = peewee.DateTimeField()
+    not_after = peewee.DateTimeField()
+    custody = peewee.CharField(max_length=16)  # file | external
+    status = peewee.CharField(max_length=16, index=True)  # active | retired | revoked
+    created_at = peewee.DateTimeField()
+    retired_at = peewee.DateTimeField(null=True)
+    revoked_at = peewee.DateTimeField(null=True)
+    revocation_reason = peewee.TextField(null=True)
+
+    class Meta:
+        indexes = ((("issuer", "serial"), True),)
+
+
+TABLES: list[type[BaseModel]] = [SigningKey, *LEDGER_TABLES]

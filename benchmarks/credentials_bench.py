@@ -1,0 +1,137 @@
+"""Slate's sign and verify paths next to bare c2pa-python, same images, same settings, same run.
+
+Slate's sign path is everything ``Issuer.sign`` does: claim and image checks, the c2pa
+signature (callback signer, verify-after-sign, no thumbnail), SHA-256 of the output, the
+ledger insert and the file write, in one transaction. The baseline is what a careful
+user of c2pa-python would write with the same settings and manifest: a ``Builder`` and a
+native ``Signer``. Verification: ``Verifier.verify_bytes`` (c2pa read + key pinning +
+ledger cross-check) against a bare ``Reader(...).json()``. Timestamps are off in both
+(``SLATE_TSA_URL=none``): the TSA round trip is network time, not Slate's.
+
+Runs are interleaved (baseline, Slate, baseline, ...) so machine noise hits both alike.
+The last line printed is one JSON object.
+
+    .venv/bin/python benchmarks/credentials_bench.py [--rounds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import c2pa
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from governance.credentials import Issuer, Verifier, c2pa_config, manifest  # noqa: E402
+from governance.credentials.claim import SigningClaim  # noqa: E402
+from governance.db import close_database, open_database  # noqa: E402
+from governance.migrations import migrate  # noqa: E402
+from governance.settings import Settings  # noqa: E402
+
+CLAIM = SigningClaim.from_dict({
+    "model_name": "slate-demo-sd", "model_version": "2.1.0", "weights_sha256": "1" * 64,
+    "training_set_root": "2" * 64, "policy_uid": "studio-policy", "policy_version": "7",
+    "policy_sha256": "3" * 64, "decision_id": "DEC-0001", "duties": ["Credit: Ada Performer"],
+    "approver": "Grace Approver", "request_id": "REQ-0001", "job_id": "JOB-0001", "prompt_sha256": "4" * 64,
+    "training_mining": "notAllowed", "references": [("moodboard.png", "5" * 64)],
+})
+
+
+def generated_like_png(side: int) -> bytes:
+    """A gradient with noise: compresses like a generated image, not like a flat fill."""
+    gradient = Image.linear_gradient("L").resize((side, side))
+    noise = Image.effect_noise((side, side), 24)
+    image = Image.merge("RGB", (gradient, noise, gradient.rotate(90)))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 3)
+
+
+def interleaved(rounds: int, baseline: Callable[[], Any], slate: Callable[[], Any]) -> tuple[list[float], list[float]]:
+    base_t: list[float] = []
+    slate_t: list[float] = []
+    for index in range(rounds + 5):
+        for fn, out in ((baseline, base_t), (slate, slate_t)):
+            start = time.perf_counter()
+            fn()
+            if index >= 5:  # warm-up rounds are discarded
+                out.append(time.perf_counter() - start)
+    return base_t, slate_t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=60)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="slate-bench-") as folder:
+        settings = Settings.for_folder(Path(folder), tsa_url="none")
+        open_database(settings.database_url)
+        migrate()
+        try:
+            result = run(settings, args.rounds)
+        finally:
+            close_database()
+    print(json.dumps(result))
+
+
+def run(settings: Settings, rounds: int) -> dict[str, Any]:
+    issuer = Issuer(settings)
+    verifier = Verifier(settings)
+    issuer.keys.ensure()
+    key = issuer.keys.active_key()
+    stem = settings.keys_dir / "signing" / key.fingerprint[:16]
+    anchors = issuer.keys.trust_anchors_pem()
+    bare_signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(
+        c2pa.C2paSigningAlg.ES256, stem.with_suffix(".chain.pem").read_bytes(),
+        stem.with_suffix(".key.pem").read_bytes(), None))
+    sign_context = c2pa_config.context(c2pa_config.signing_settings(anchors))
+    read_context = c2pa_config.context(c2pa_config.reading_settings(anchors))
+
+    result: dict[str, Any] = {"benchmark": "credentials", "rounds": rounds, "c2pa_sdk": c2pa.sdk_version(),
+                              "timestamp": "none"}
+    print(f"{'path':<28}{'baseline ms':>12}{'slate ms':>10}{'ratio':>8}")
+    for side in (512, 1024):
+        image = generated_like_png(side)
+
+        def bare_sign() -> bytes:
+            definition = manifest.definition(CLAIM, label=manifest.new_label(), title="JOB-0001.png")
+            out = io.BytesIO()
+            c2pa.Builder(definition, context=sign_context).sign(bare_signer, "image/png", io.BytesIO(image), out)
+            return out.getvalue()
+
+        signed = issuer.sign(image, CLAIM).data
+
+        def bare_read() -> str:
+            with c2pa.Reader("image/png", io.BytesIO(signed), context=read_context) as reader:
+                return reader.json()
+
+        assert verifier.verify_bytes(signed).ok
+        base_sign, slate_sign = interleaved(rounds, bare_sign, lambda: issuer.sign(image, CLAIM))
+        base_read, slate_read = interleaved(rounds, bare_read, lambda: verifier.verify_bytes(signed))
+        for name, base, slate in (("sign", base_sign, slate_sign), ("verify", base_read, slate_read)):
+            b, s = median_ms(base), median_ms(slate)
+            result[f"{name}_{side}_median_ms"] = s
+            result[f"baseline_{name}_{side}_median_ms"] = b
+            result[f"{name}_{side}_ratio"] = round(s / b, 3)
+            print(f"{name} {side}x{side} PNG ({len(image) // 1024} KiB){'':<3}{b:>10.3f}{s:>10.3f}{s / b:>8.2f}")
+    result["ratio"] = max(v for k, v in result.items() if k.endswith("_ratio"))
+    issuer.close()
+    return result
+
+
+if __name__ == "__main__":
+    main()

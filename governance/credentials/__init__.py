@@ -1,0 +1,23 @@
+"""Content credentials: keys, C2PA signing of outputs, and verification.
+
+Entry points for the service layer:
+
+- ``Issuer(settings).sign(image_bytes, claim)`` -> ``SignedOutput`` (ledger row written)
+- ``Verifier(settings).verify_bytes(data)`` / ``verify(settings, path_or_bytes)`` -> ``Verdict``
+- ``KeyStore(settings)``: development PKI, rotation, revocation, trust anchors
+- ``FileSigner`` / ``CallbackSigner``: who holds the private key
+
+This package must not import the registry or the policy engine: what a credential
+states arrives as a ``SigningClaim``.
+"""
+
+from .claim import ReferenceImage, SigningClaim
+from .issuance import Issuer, SignedOutput
+from .keys import KeyInfo, KeyStore, KeysStatus
+from .signers import CallbackSigner, FileSigner, Signer
+from .verdict import Check, Verdict
+from .verification import StandingCheck, Verifier, verify
+
+__all__ = ["CallbackSigner", "Check", "FileSigner", "Issuer", "KeyInfo", "KeyStore", "KeysStatus",
+           "ReferenceImage", "SignedOutput", "Signer", "SigningClaim", "StandingCheck", "Verdict", "Verifier",
+           "verify"]

@@ -1,0 +1,140 @@
+"""``SigningClaim``: everything a credential states about one output, as plain data.
+
+The service layer builds it from the database (decision, model, policy, job); this
+module only validates its shape and turns it into the Slate governance assertion.
+It holds the prompt's SHA-256, never the prompt: a value that is not a hex digest is
+refused, so a prompt cannot slip into a credential by mistake.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
+
+from ..errors import InvalidInput
+
+GOVERNANCE_LABEL = "com.slate.governance"
+GOVERNANCE_SCHEMA = 1
+TRAINING_MINING = ("allowed", "notAllowed", "constrained")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class ReferenceImage:
+    """An image the request used as a reference; becomes a C2PA ingredient."""
+
+    title: str
+    sha256: str
+    data: bytes | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class SigningClaim:
+    model_name: str
+    model_version: str
+    weights_sha256: str
+    training_set_root: str
+    policy_uid: str
+    policy_version: str
+    policy_sha256: str
+    decision_id: str
+    request_id: str
+    job_id: str
+    prompt_sha256: str
+    training_mining: str = "notAllowed"
+    training_mining_constraint: str | None = None
+    duties: tuple[str, ...] = ()
+    approver: str | None = None
+    references: tuple[ReferenceImage, ...] = ()
+
+    def __post_init__(self) -> None:
+        errors = _problems(self)
+        if errors:
+            raise InvalidInput("the signing claim is incomplete or malformed", fields=errors)
+
+    @classmethod
+    def coerce(cls, value: "SigningClaim | Mapping[str, Any]") -> "SigningClaim":
+        return value if isinstance(value, SigningClaim) else cls.from_dict(value)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SigningClaim":
+        known = {f.name for f in fields(cls)}
+        values = dict(data)
+        if "weights_hash" in values and "weights_sha256" not in values:
+            values["weights_sha256"] = values.pop("weights_hash")
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InvalidInput("the signing claim has fields Slate does not know",
+                               fields={name: "unknown field" for name in unknown})
+        missing = sorted(f.name for f in fields(cls)
+                         if f.name not in values and f.default is MISSING and f.default_factory is MISSING)
+        if missing:
+            raise InvalidInput("the signing claim is incomplete", fields={n: "required" for n in missing})
+        values["duties"] = tuple(values.get("duties") or ())
+        values["references"] = tuple(_reference(r) for r in values.get("references") or ())
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["duties"] = list(self.duties)
+        data["references"] = [{"title": r.title, "sha256": r.sha256} for r in self.references]
+        return data
+
+    @property
+    def model_ref(self) -> str:
+        return f"{self.model_name}@{self.model_version}"
+
+    def governance_assertion(self) -> dict[str, Any]:
+        """The ``com.slate.governance`` assertion body (hashed in canonical JSON by the ledger)."""
+        return {
+            "schema": GOVERNANCE_SCHEMA,
+            "model": {"name": self.model_name, "version": self.model_version,
+                      "weights_sha256": self.weights_sha256},
+            "training_set": {"merkle_root": self.training_set_root},
+            "policy": {"uid": self.policy_uid, "version": self.policy_version, "sha256": self.policy_sha256},
+            "decision": {"id": self.decision_id, "duties": list(self.duties)},
+            "approver": self.approver,
+            "request_id": self.request_id,
+            "job_id": self.job_id,
+            "prompt_sha256": self.prompt_sha256,
+            "training_mining": self.training_mining,
+            "references": [{"title": r.title, "sha256": r.sha256} for r in self.references],
+        }
+
+
+def _reference(value: Any) -> ReferenceImage:
+    if isinstance(value, ReferenceImage):
+        return value
+    if isinstance(value, Mapping):
+        return ReferenceImage(str(value.get("title", "")), str(value.get("sha256", "")), value.get("data"))
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and len(value) in (2, 3):
+        return ReferenceImage(str(value[0]), str(value[1]), value[2] if len(value) == 3 else None)
+    raise InvalidInput("a reference image is (title, sha256[, bytes])")
+
+
+def _problems(claim: SigningClaim) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for name in ("model_name", "model_version", "policy_uid", "policy_version", "decision_id",
+                 "request_id", "job_id"):
+        value = getattr(claim, name)
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            errors[name] = "required text, at most 200 characters"
+    for name in ("weights_sha256", "training_set_root", "policy_sha256", "prompt_sha256"):
+        if not isinstance(getattr(claim, name), str) or not _HEX64.match(getattr(claim, name)):
+            errors[name] = "a SHA-256 as 64 lowercase hex characters"
+    if claim.training_mining not in TRAINING_MINING:
+        errors["training_mining"] = f"one of {', '.join(TRAINING_MINING)}"
+    elif claim.training_mining == "constrained" and not claim.training_mining_constraint:
+        errors["training_mining_constraint"] = "required when training_mining is constrained"
+    if claim.approver is not None and (not isinstance(claim.approver, str) or not claim.approver.strip()):
+        errors["approver"] = "a name, or null when policy allowed without review"
+    if not all(isinstance(d, str) and d.strip() for d in claim.duties):
+        errors["duties"] = "credit lines are non-empty text"
+    for index, ref in enumerate(claim.references):
+        if not ref.title or not _HEX64.match(ref.sha256):
+            errors[f"references[{index}]"] = "a title and a SHA-256 as 64 lowercase hex characters"
+        elif ref.data is not None and not isinstance(ref.data, (bytes, bytearray)):
+            errors[f"references[{index}]"] = "image data must be bytes"
+    return errors

@@ -1,0 +1,235 @@
+"""Signing an output: embed Slate's C2PA manifest and record it in the ledger, atomically.
+
+``Issuer`` is built once per process (app factory, worker, CLI) and reused: it keeps the
+c2pa context and signer, and the embedded time-stamping authority when one is used.
+It checks the image and the claim, signs, and inserts the ledger row in one
+transaction; a failure anywhere leaves nothing recorded and no file written.
+Authorisation (is this job approved, does the worker's model match) is the service
+layer's, before it calls ``sign``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import c2pa
+
+from ..canonical import sha256_hex
+from ..clock import utcnow
+from ..db import transaction
+from ..errors import ConfigurationError, CredentialError, InvalidInput
+from ..ledger import record_output
+from ..settings import Settings
+from . import c2pa_config, images, manifest
+from .claim import SigningClaim
+from .keys import KeyInfo, KeyStore
+from .signers import Signer
+from .tsa import EmbeddedTSAServer, TimeStampAuthority
+
+_ALGORITHMS = {"es256": c2pa.C2paSigningAlg.ES256, "es384": c2pa.C2paSigningAlg.ES384,
+               "es512": c2pa.C2paSigningAlg.ES512}
+
+
+@dataclass(frozen=True)
+class SignedOutput:
+    """A signed image and its ledger record."""
+
+    data: bytes = field(repr=False)
+    sha256: str
+    media_type: str
+    manifest_label: str
+    cert_fingerprint: str
+    signed_at: datetime
+    timestamped: bool
+    ledger_id: int
+    path: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "media_type": self.media_type, "manifest_label": self.manifest_label,
+                "cert_fingerprint": self.cert_fingerprint, "signed_at": self.signed_at,
+                "timestamped": self.timestamped, "ledger_id": self.ledger_id, "path": self.path}
+
+
+class _LibrarySigner:
+    """A Slate ``Signer`` as c2pa's callback signer; keeps failures out of c2pa's log."""
+
+    def __init__(self, signer: Signer, tsa_url: str | None) -> None:
+        self.failure: str | None = None
+        self._signer = signer
+        self.native = c2pa.Signer.from_callback(self._sign, _ALGORITHMS[signer.algorithm],
+                                                signer.certificate_chain_pem, tsa_url)
+
+    def _sign(self, data: bytes) -> bytes:
+        # c2pa logs the text of any exception raised here; return nothing instead and
+        # report a Slate error after the library gives up.
+        try:
+            return self._signer.sign(data)
+        except Exception as exc:  # noqa: BLE001 - any signer failure becomes one CredentialError
+            self.failure = type(exc).__name__
+            return b""
+
+
+class Issuer:
+    def __init__(self, settings: Settings, *, signer: Signer | None = None,
+                 clock: Callable[[], datetime] = utcnow, tsa_clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.keys = KeyStore(settings, clock)
+        self._external = signer
+        self._clock = clock
+        self._tsa_clock = tsa_clock or clock
+        self._tsa_server: EmbeddedTSAServer | None = None
+        self._context: c2pa.Context | None = None
+        self._library_signers: dict[str, _LibrarySigner] = {}
+
+    def __enter__(self) -> "Issuer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._tsa_server is not None:
+            self._tsa_server.close()
+            self._tsa_server = None
+
+    # ------------------------------------------------------------ signing
+
+    def sign(self, image: bytes, claim: SigningClaim | Mapping[str, Any], *, store: bool = False) -> SignedOutput:
+        """Sign ``image`` with the credential ``claim`` describes and record it in the ledger.
+
+        ``store=True`` also writes the signed file under ``outputs_dir`` (same transaction)
+        and records its path; callers that hand the bytes straight back leave it off.
+        """
+        claim = SigningClaim.coerce(claim)
+        info = images.inspect(image, self.settings)
+        key, library_signer = self._signer()
+        label = manifest.new_label()
+        signed = self._embed(image, info, claim, label, library_signer)
+        sha256 = sha256_hex(signed)
+        signed_at = self._clock()
+        timestamped = self.settings.tsa_url != "none"
+        path = self._output_path(sha256, info) if store else None
+        try:
+            with transaction():
+                ledger_id = record_output(
+                    sha256=sha256, manifest_label=label, cert_fingerprint=key.fingerprint,
+                    media_type=info.media_type, job_id=claim.job_id, decision_id=claim.decision_id,
+                    request_id=claim.request_id, model_ref=claim.model_ref, signed_at=signed_at,
+                    timestamped=timestamped, file_path=str(path) if path else None,
+                    assertion=claim.governance_assertion())
+                if path is not None:
+                    _write_atomically(path, signed)
+        except BaseException:
+            if path is not None:  # the ledger is the record: no row, no file
+                path.unlink(missing_ok=True)
+            raise
+        return SignedOutput(signed, sha256, info.media_type, label, key.fingerprint, signed_at,
+                            timestamped, ledger_id, str(path) if path else None)
+
+    def _embed(self, image: bytes, info: images.ImageInfo, claim: SigningClaim, label: str,
+               library_signer: _LibrarySigner) -> bytes:
+        definition = manifest.definition(claim, label=label, title=f"{claim.job_id}.{info.extension}")
+        destination = io.BytesIO()
+        try:
+            builder = c2pa.Builder(definition, context=self._signing_context())
+            self._add_reference_images(builder, claim)
+            builder.sign(library_signer.native, info.media_type, io.BytesIO(image), destination)
+        except c2pa.C2paError as exc:
+            raise _signing_error(exc, library_signer, self.tsa_url) from None
+        return destination.getvalue()
+
+    def _add_reference_images(self, builder: c2pa.Builder, claim: SigningClaim) -> None:
+        for ref in claim.references:
+            if ref.data is None:
+                continue
+            data = bytes(ref.data)
+            if sha256_hex(data) != ref.sha256:
+                raise InvalidInput(f"reference image '{ref.title}' does not match its SHA-256")
+            media_type = images.inspect(data, self.settings).media_type
+            builder.add_ingredient({"title": ref.title, "relationship": "inputTo",
+                                    "instance_id": manifest.reference_id(ref.sha256)}, media_type, io.BytesIO(data))
+
+    def _output_path(self, sha256: str, info: images.ImageInfo) -> Path:
+        return self.settings.outputs_dir / sha256[:2] / f"{sha256}.{info.extension}"
+
+    # ------------------------------------------------------------ keys, TSA, library state
+
+    def _signer(self) -> tuple[KeyInfo, _LibrarySigner]:
+        """The active key and its c2pa signer; an external signer must be the registered active key."""
+        self.keys.ensure()
+        key = self.keys.active_key()
+        signer = self._external or self.keys.file_signer(key)
+        if signer.fingerprint != key.fingerprint:
+            raise CredentialError(
+                f"the signer's certificate {signer.fingerprint[:16]} is not Slate's active signing key",
+                hint="register it first (KeyStore.register_external) so verification can recognise it")
+        if key.fingerprint not in self._library_signers:
+            self._library_signers[key.fingerprint] = _LibrarySigner(signer, self.tsa_url)
+        return key, self._library_signers[key.fingerprint]
+
+    def _signing_context(self) -> c2pa.Context:
+        if self._context is None:
+            self._context = c2pa_config.context(c2pa_config.signing_settings(self.keys.trust_anchors_pem()))
+        return self._context
+
+    @property
+    def tsa_url(self) -> str | None:
+        choice = self.settings.tsa_url
+        if choice == "none":
+            return None
+        if choice == "embedded":
+            return self._embedded_tsa().url
+        if not choice.startswith(("http://", "https://")):
+            raise ConfigurationError(f"SLATE_TSA_URL must be 'embedded', 'none' or an http(s) URL, got '{choice}'")
+        return choice
+
+    def _embedded_tsa(self) -> EmbeddedTSAServer:
+        if self._tsa_server is None:
+            self.keys.ensure()
+            issued, chain = self.keys.tsa_credentials()
+            authority = TimeStampAuthority(issued.certificate, issued.private_key, chain, clock=self._tsa_clock)
+            self._tsa_server = EmbeddedTSAServer(authority)
+        return self._tsa_server
+
+
+def _signing_error(exc: c2pa.C2paError, signer: _LibrarySigner, tsa_url: str | None) -> Exception:
+    text = str(exc)
+    detail = {"library": text[:300]}
+    if signer.failure:
+        failure, signer.failure = signer.failure, None
+        return CredentialError(f"the signer failed to sign the claim ({failure})",
+                               hint="check the key service the callback signer calls", fields=detail)
+    if "could not be parsed" in text or "NotSupported" in text:
+        return InvalidInput("the image is corrupt: the C2PA library cannot parse it", fields=detail)
+    if "not valid at time of signing" in text:
+        return CredentialError("the active signing certificate is not valid now (expired or not yet valid)",
+                               hint="issue a new one: slate keys rotate", fields=detail)
+    if text.startswith("Verify"):
+        # verify-after-sign refused the result; the status codes say why (e.g. a certificate
+        # without the extended key usage C2PA requires).
+        codes = ", ".join(line.strip().split(":")[0] for line in text.splitlines()[1:] if line.strip())
+        return CredentialError(f"the signed output failed C2PA validation right after signing ({codes})",
+                               hint="check the signing certificate's key usages and chain", fields=detail)
+    if "http" in text.lower() and tsa_url:
+        return CredentialError(f"the time-stamping authority at {tsa_url} did not answer",
+                               hint="check SLATE_TSA_URL, or use 'embedded' offline", fields=detail)
+    return CredentialError("the C2PA library could not sign this image", fields=detail)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".signing-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,268 @@
+"""Signing keys: the development PKI on first run, rotation, revocation, trust anchors.
+
+The keys folder holds certificates and development private keys (0600, folder 0700):
+
+    root-ca.cert.pem, root-ca.key.pem              development root CA
+    intermediate-ca.cert.pem, intermediate-ca.key.pem
+    tsa.cert.pem, tsa.key.pem                      the embedded time-stamping authority
+    signing/<fingerprint16>.chain.pem / .key.pem   one pair per signing certificate
+    trust-anchors.pem                              the roots verification trusts
+
+The database (``SigningKey``) says which signing certificate is active, retired or
+revoked; it never holds a private key. Production replaces the development signer by
+a ``CallbackSigner`` registered with ``register_external`` and puts its own roots in
+``trust-anchors.pem``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from ..clock import as_utc, utcnow
+from ..db import transaction
+from ..errors import Conflict, CredentialError, InvalidInput, NotFound
+from ..settings import Settings
+from . import pki
+from .signers import FileSigner
+from .tables import SigningKey
+
+ROOT, INTERMEDIATE, TSA = "root-ca", "intermediate-ca", "tsa"
+TRUST_ANCHORS = "trust-anchors.pem"
+STATUSES = ("active", "retired", "revoked")
+
+
+def _naive(value: datetime) -> datetime:
+    """Slate stores UTC datetimes naive (see ``clock.as_utc``)."""
+    return as_utc(value).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """A signing certificate and its standing; public material only."""
+
+    fingerprint: str
+    subject: str
+    issuer: str
+    serial: str
+    not_before: datetime
+    not_after: datetime
+    custody: str
+    status: str
+    created_at: datetime
+    retired_at: datetime | None
+    revoked_at: datetime | None
+    revocation_reason: str | None
+
+    @classmethod
+    def from_row(cls, row: SigningKey) -> "KeyInfo":
+        def opt(value: datetime | None) -> datetime | None:
+            return as_utc(value) if value is not None else None
+        return cls(row.fingerprint, row.subject, row.issuer, row.serial, as_utc(row.not_before),
+                   as_utc(row.not_after), row.custody, row.status, as_utc(row.created_at),
+                   opt(row.retired_at), opt(row.revoked_at), row.revocation_reason)
+
+    def revoked_for(self, signed_at: datetime | None) -> bool:
+        """Is an output signed at ``signed_at`` (None: unknown) affected by revocation?"""
+        if self.status != "revoked" or self.revoked_at is None:
+            return False
+        return signed_at is None or as_utc(signed_at) >= self.revoked_at
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class KeysStatus:
+    keys_dir: str
+    trust_anchors: tuple[str, ...]
+    keys: tuple[KeyInfo, ...]
+
+    @property
+    def active(self) -> KeyInfo | None:
+        return next((k for k in self.keys if k.status == "active"), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keys_dir": self.keys_dir, "trust_anchors": list(self.trust_anchors),
+                "active": self.active.fingerprint if self.active else None,
+                "keys": [k.to_dict() for k in self.keys]}
+
+
+class KeyStore:
+    """Keys folder plus ``SigningKey`` table. Needs an open database."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
+        self.dir = settings.keys_dir
+        self._clock = clock
+        self._signers: dict[str, FileSigner] = {}
+        self._ensured = False
+
+    # ------------------------------------------------------------ first run
+
+    def ensure(self) -> None:
+        """Make the development PKI if the folder has none; register its signing certificates."""
+        if self._ensured:  # once per KeyStore: this sits on the signing path
+            return
+        if not self._path(ROOT, "cert").exists():
+            with self._locked():
+                if not self._path(ROOT, "cert").exists():
+                    self._generate()
+        if not SigningKey.select().exists():
+            self._register_files()
+        self._ensured = True
+
+    def _generate(self) -> None:
+        now = self._clock()
+        root = pki.make_root(now)
+        intermediate = pki.make_intermediate(root, now)
+        self._write(INTERMEDIATE, intermediate)
+        self._write(TSA, pki.make_tsa_certificate(intermediate, now))
+        self._write_signing(pki.make_signing_certificate(intermediate, now), intermediate.certificate)
+        pki.write_private(self.dir / TRUST_ANCHORS, pki.certificate_pem(root.certificate).encode())
+        self._write(ROOT, root)  # last: its presence says the PKI is complete
+
+    def _register_files(self) -> None:
+        chains = sorted((self.dir / "signing").glob("*.chain.pem"),
+                        key=lambda p: pki.load_certificates(p.read_text())[0].not_valid_before_utc)
+        with transaction():
+            for index, path in enumerate(chains):
+                status = "active" if index == len(chains) - 1 else "retired"
+                self._insert(path.read_text(), custody="file", status=status)
+
+    # ------------------------------------------------------------ reading
+
+    def status(self) -> KeysStatus:
+        rows = SigningKey.select().order_by(SigningKey.created_at.desc(), SigningKey.id.desc())
+        anchors = tuple(c.subject.rfc4514_string() for c in pki.load_certificates(self.trust_anchors_pem()))
+        return KeysStatus(str(self.dir), anchors, tuple(KeyInfo.from_row(r) for r in rows))
+
+    def active_key(self) -> KeyInfo:
+        row = SigningKey.get_or_none(SigningKey.status == "active")
+        if row is None:
+            raise CredentialError("there is no active signing key",
+                                  hint="make one with: slate keys rotate")
+        return KeyInfo.from_row(row)
+
+    def find(self, fingerprint_prefix: str) -> KeyInfo:
+        prefix = fingerprint_prefix.strip().lower()
+        if len(prefix) < 8:
+            raise InvalidInput("give at least 8 characters of the key fingerprint")
+        rows = list(SigningKey.select().where(SigningKey.fingerprint.startswith(prefix)).limit(2))
+        if not rows:
+            raise NotFound(f"no signing key has a fingerprint starting {prefix}",
+                           hint="list them with: slate keys status")
+        if len(rows) > 1:
+            raise InvalidInput(f"more than one key starts {prefix}; give more characters")
+        return KeyInfo.from_row(rows[0])
+
+    def keys_by_serial(self, serial: str) -> list[tuple[KeyInfo, x509.Certificate]]:
+        rows = SigningKey.select().where(SigningKey.serial == serial.lower())
+        return [(KeyInfo.from_row(r), pki.load_certificates(r.cert_pem)[0]) for r in rows]
+
+    def has_trust_anchors(self) -> bool:
+        return (self.dir / TRUST_ANCHORS).is_file()
+
+    def trust_anchors_pem(self) -> str:
+        path = self.dir / TRUST_ANCHORS
+        try:
+            return path.read_text()
+        except FileNotFoundError:
+            raise CredentialError("the keys folder has no trust-anchors.pem",
+                                  hint="run any slate keys command once to create the development PKI, "
+                                       "or put your production roots there") from None
+
+    def file_signer(self, key: KeyInfo) -> FileSigner:
+        if key.custody != "file":
+            raise CredentialError(f"key {key.fingerprint[:16]} is held outside Slate",
+                                  hint="pass its CallbackSigner to the issuer")
+        if key.fingerprint not in self._signers:
+            stem = self.dir / "signing" / key.fingerprint[:16]
+            self._signers[key.fingerprint] = FileSigner(pki.read_key(stem.with_suffix(".key.pem")),
+                                                        stem.with_suffix(".chain.pem").read_text())
+        return self._signers[key.fingerprint]
+
+    def tsa_credentials(self) -> tuple[pki.Issued, list[x509.Certificate]]:
+        certificate = pki.load_certificates(self._path(TSA, "cert").read_text())[0]
+        intermediate = pki.load_certificates(self._path(INTERMEDIATE, "cert").read_text())[0]
+        return pki.Issued(certificate, pki.read_key(self._path(TSA, "key"))), [intermediate]
+
+    # ------------------------------------------------------------ changing
+
+    def rotate(self, lifetime: timedelta = pki.SIGNING_LIFETIME) -> KeyInfo:
+        """Issue a new development signing certificate; the active one retires (its outputs still verify)."""
+        intermediate = pki.Issued(pki.load_certificates(self._path(INTERMEDIATE, "cert").read_text())[0],
+                                  pki.read_key(self._path(INTERMEDIATE, "key")))
+        issued = pki.make_signing_certificate(intermediate, self._clock(), lifetime)
+        chain = self._write_signing(issued, intermediate.certificate)
+        return self._activate(chain, custody="file")
+
+    def register_external(self, certificate_chain_pem: str) -> KeyInfo:
+        """Make a certificate whose key lives in a KMS/HSM the active signing key."""
+        return self._activate(certificate_chain_pem, custody="external")
+
+    def revoke(self, fingerprint_prefix: str, reason: str, at: datetime | None = None) -> KeyInfo:
+        """Outputs signed with this key at or after ``at`` (default now) verify as revoked."""
+        if not reason.strip():
+            raise InvalidInput("say why the key is revoked; auditors read it")
+        key = self.find(fingerprint_prefix)
+        if key.status == "revoked":
+            raise Conflict(f"key {key.fingerprint[:16]} was already revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S}Z")
+        SigningKey.update(status="revoked", revoked_at=_naive(at or self._clock()),
+                          revocation_reason=reason.strip()).where(
+            SigningKey.fingerprint == key.fingerprint).execute()
+        self._signers.pop(key.fingerprint, None)
+        return self.find(key.fingerprint)
+
+    def _activate(self, chain_pem: str, custody: str) -> KeyInfo:
+        now = _naive(self._clock())
+        with transaction():
+            SigningKey.update(status="retired", retired_at=now).where(SigningKey.status == "active").execute()
+            return KeyInfo.from_row(self._insert(chain_pem, custody=custody, status="active"))
+
+    def _insert(self, chain_pem: str, *, custody: str, status: str) -> SigningKey:
+        chain = pki.load_certificates(chain_pem)
+        leaf = chain[0]
+        fingerprint = pki.fingerprint(leaf)
+        if SigningKey.get_or_none(SigningKey.fingerprint == fingerprint) is not None:
+            raise Conflict(f"certificate {fingerprint[:16]} is already registered")
+        return SigningKey.create(
+            fingerprint=fingerprint, subject=leaf.subject.rfc4514_string(), issuer=leaf.issuer.rfc4514_string(),
+            serial=format(leaf.serial_number, "x"), cert_pem=pki.certificate_pem(leaf),
+            chain_pem=pki.certificate_pem(*chain), not_before=_naive(leaf.not_valid_before_utc),
+            not_after=_naive(leaf.not_valid_after_utc), custody=custody, status=status,
+            created_at=_naive(self._clock()))
+
+    # ------------------------------------------------------------ files
+
+    def _path(self, name: str, kind: str) -> Path:
+        return self.dir / f"{name}.{kind}.pem"
+
+    def _write(self, name: str, issued: pki.Issued) -> None:
+        pki.write_key(self._path(name, "key"), issued.private_key)
+        pki.write_private(self._path(name, "cert"), pki.certificate_pem(issued.certificate).encode())
+
+    def _write_signing(self, issued: pki.Issued, intermediate: x509.Certificate) -> str:
+        stem = self.dir / "signing" / pki.fingerprint(issued.certificate)[:16]
+        chain = pki.certificate_pem(issued.certificate, intermediate)
+        pki.write_key(stem.with_suffix(".key.pem"), issued.private_key)
+        pki.write_private(stem.with_suffix(".chain.pem"), chain.encode())
+        return chain
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.dir.chmod(0o700)
+        with open(os.open(self.dir / ".lock", os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,329 @@
+"""Verifying an image's content credentials: C2PA first, then Slate's own records.
+
+``Verifier.verify_bytes`` never raises for a bad file: whatever it is given (someone
+else's credential, no credential, a tampered, truncated or non-image file) it returns a
+``Verdict``. It never reaches the network: remote manifests are reported, not fetched,
+and OCSP is off (see ``c2pa_config``). It needs the database open (ledger and keys).
+
+Standing has a hook: ``standing_checks`` are called with the ledger entry and the
+governance assertion and return reasons the output no longer stands (a consent or
+licence revoked since). Provenance plugs its checks in there.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import c2pa
+
+from ..canonical import digest, sha256_hex
+from ..ledger import LedgerEntry, find_by_label, find_by_sha256
+from ..settings import Settings
+from . import c2pa_config, images
+from .claim import GOVERNANCE_LABEL
+from .keys import KeyInfo, KeyStore
+from .verdict import (NO_CREDENTIALS, NOT_ISSUED, REMOTE_MANIFEST, REVOKED, TAMPERED, UNREADABLE, UNTRUSTED,
+                      VERIFIED, Check, Verdict)
+
+StandingCheck = Callable[[LedgerEntry, Mapping[str, Any]], Sequence[str]]
+
+#: C2PA status codes that speak to trust rather than integrity.
+_TRUST_CODES = ("signingCredential.", "timeStamp.untrusted", "timeStamp.outsideValidity")
+_BYTES_CHANGED = "the image bytes changed after signing: the hash binding no longer matches"
+_REASONS = {
+    "assertion.dataHash.mismatch": _BYTES_CHANGED,
+    "assertion.boxesHash.mismatch": _BYTES_CHANGED,
+    "assertion.bmffHash.mismatch": _BYTES_CHANGED,
+    "assertion.hashedURI.mismatch": "an assertion changed after signing: its hash no longer matches the claim",
+    "assertion.missing": "an assertion the claim lists is missing from the manifest",
+    "claimSignature.mismatch": "the claim signature does not match the claim: the manifest was tampered with "
+                               "or is corrupt",
+    "claimSignature.missing": "the manifest carries no claim signature",
+    "timeStamp.mismatch": "the timestamp does not cover this signature",
+    "signingCredential.untrusted": "the signing certificate does not chain to a root in Slate's trust anchors",
+    "signingCredential.expired": "the signing certificate has expired and no trusted timestamp shows it was "
+                                 "valid when it signed",
+    "signingCredential.invalid": "the signing certificate is not valid for C2PA claim signing",
+    "signingCredential.revoked": "the signing certificate was revoked by its issuer",
+}
+_REMOTE_URL = re.compile(r"(https?://\S+)")
+
+
+@dataclass(frozen=True)
+class _Manifest:
+    """The parts of c2pa's report verification reads."""
+
+    label: str
+    state: str
+    failures: tuple[dict[str, str], ...]
+    successes: frozenset[str]
+    active: Mapping[str, Any]
+
+    @property
+    def signature_info(self) -> Mapping[str, Any]:
+        return self.active.get("signature_info") or {}
+
+    def assertion(self, label: str) -> Mapping[str, Any] | None:
+        for assertion in self.active.get("assertions") or ():
+            if assertion.get("label") == label:
+                return assertion.get("data")
+        return None
+
+
+class Verifier:
+    def __init__(self, settings: Settings, *, standing_checks: Sequence[StandingCheck] = ()) -> None:
+        self.settings = settings
+        self.keys = KeyStore(settings)
+        self._standing_checks = tuple(standing_checks)
+        self._context: tuple[str, c2pa.Context] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _hasher(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slate-verify-hash")
+        return self._pool
+
+    def verify_file(self, path: str | Path) -> Verdict:
+        path = Path(path)
+        try:
+            if path.stat().st_size > self.settings.max_image_bytes:
+                return self._too_large(path.name, path.stat().st_size)
+            data = path.read_bytes()
+        except OSError as exc:
+            return Verdict(path.name, UNREADABLE, f"the file cannot be read ({exc.strerror or type(exc).__name__})")
+        return self.verify_bytes(data, subject=path.name)
+
+    def verify_bytes(self, data: bytes, *, subject: str = "image") -> Verdict:
+        if len(data) > self.settings.max_image_bytes:
+            return self._too_large(subject, len(data))
+        media_type = images.sniff(data)
+        if media_type is None:
+            return Verdict(subject, UNREADABLE, "this is not a PNG, JPEG or WebP image, so it carries no "
+                                                "credentials Slate can check")
+        # hashlib and the c2pa reader both release the GIL: hash the file while c2pa reads it.
+        sha256_future = self._hasher().submit(sha256_hex, data)
+        report = self._read(data, media_type)
+        sha256 = sha256_future.result()
+        if isinstance(report, Verdict):
+            return Verdict(subject, report.outcome, report.summary, sha256, facts={"media_type": media_type})
+        return self._judge(subject, sha256, media_type, report)
+
+    # ------------------------------------------------------------ reading
+
+    def _read(self, data: bytes, media_type: str) -> _Manifest | Verdict:
+        try:
+            reader = c2pa.Reader(media_type, io.BytesIO(data), context=self._reading_context())
+            with reader:
+                store = json.loads(reader.json())
+        except c2pa.C2paError.ManifestNotFound:
+            return Verdict("", NO_CREDENTIALS, "the image carries no content credentials (no C2PA manifest)")
+        except c2pa.C2paError as exc:
+            return _unreadable_report(str(exc))
+        label = store.get("active_manifest")
+        active = (store.get("manifests") or {}).get(label)
+        if not label or active is None:
+            return Verdict("", NO_CREDENTIALS, "the C2PA manifest store has no active manifest")
+        results = (store.get("validation_results") or {}).get("activeManifest") or {}
+        return _Manifest(label, store.get("validation_state") or "", tuple(results.get("failure") or ()),
+                         frozenset(item["code"] for item in results.get("success") or ()), active)
+
+    def _reading_context(self) -> c2pa.Context:
+        # No anchors yet (keys never generated): read with none, so nothing is trusted.
+        anchors = self.keys.trust_anchors_pem() if self.keys.has_trust_anchors() else ""
+        if self._context is None or self._context[0] != anchors:
+            self._context = (anchors, c2pa_config.context(c2pa_config.reading_settings(anchors)))
+        return self._context[1]
+
+    # ------------------------------------------------------------ judging
+
+    def _judge(self, subject: str, sha256: str, media_type: str, manifest: _Manifest) -> Verdict:
+        integrity = _integrity(manifest)
+        key, trust = self._trust(manifest)
+        assertion = manifest.assertion(GOVERNANCE_LABEL)
+        entry = find_by_sha256(sha256)
+        issuance = _issuance(manifest, entry, key, assertion, sha256) if key else \
+            Check.skipped("not checked: not signed by a Slate signing certificate")
+        signed_time = _trusted_signing_time(manifest)
+        standing = self._standing(key, entry, assertion, signed_time) if key else \
+            Check.skipped("not checked: not signed by a Slate signing certificate")
+        outcome, summary = _outcome(integrity, trust, issuance, standing)
+        facts = _facts(manifest, media_type, key, entry, assertion, signed_time)
+        return Verdict(subject, outcome, summary, sha256, integrity, trust, issuance, standing, facts)
+
+    def _trust(self, manifest: _Manifest) -> tuple[KeyInfo | None, Check]:
+        trust_failures = [f for f in manifest.failures if f.get("code", "").startswith(_TRUST_CODES)]
+        signer = _signer_text(manifest.signature_info)
+        if trust_failures or "signingCredential.trusted" not in manifest.successes:
+            reasons = [_reason(f) for f in trust_failures] or ["the signing certificate was not found trusted"]
+            return None, Check.failed(*reasons, f"signed by {signer}",
+                                      codes=tuple(f["code"] for f in trust_failures))
+        key = self._pinned_key(manifest.signature_info)
+        if key is None:
+            # c2pa trusts time-stamping certificates for claims too, so a Trusted chain is
+            # not proof: the signer must be one of the certificates Slate issued itself.
+            return None, Check.failed(f"signed by {signer}: it chains to a trusted root but is not one of "
+                                      "Slate's signing certificates", codes=("slate.signer.unknown",))
+        return key, Check.passed(f"signed by Slate signing certificate {key.fingerprint[:16]} ({signer}), "
+                                 "which chains to Slate's trust anchors", codes=("signingCredential.trusted",))
+
+    def _pinned_key(self, info: Mapping[str, Any]) -> KeyInfo | None:
+        try:
+            serial = format(int(str(info.get("cert_serial_number", ""))), "x")
+        except ValueError:
+            return None
+        for key, certificate in self.keys.keys_by_serial(serial):
+            names = {a.value for a in certificate.subject} | {a.value for a in certificate.issuer}
+            if info.get("common_name") in names and info.get("issuer") in names:
+                return key
+        return None
+
+    def _standing(self, key: KeyInfo, entry: LedgerEntry | None, assertion: Mapping[str, Any] | None,
+                  signed_time: datetime | None) -> Check:
+        signed_at = signed_time or (entry.signed_at if entry else None)
+        reasons: list[str] = []
+        if key.revoked_for(signed_at):
+            when = f"at {signed_at:%Y-%m-%d %H:%M:%S}Z, after that" if signed_at else \
+                "at a time that cannot be established, so it may be after that"
+            reasons.append(f"signing key {key.fingerprint[:16]} was revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S}Z "
+                           f"({key.revocation_reason}); this output was signed {when}")
+        if entry is not None and not entry.in_good_standing:
+            reasons.append(entry.standing_reason or "the ledger marks this output as no longer in good standing")
+        if entry is not None:
+            for check in self._standing_checks:
+                reasons.extend(check(entry, assertion or {}))
+        if reasons:
+            return Check.failed(*reasons, codes=("slate.standing.revoked",))
+        return Check.passed(f"signing key {key.fingerprint[:16]} is {key.status}, not revoked"
+                            + ("" if key.status != "revoked" else " for this output's signing time")
+                            + "; no revocation recorded against this output")
+
+    def _too_large(self, subject: str, size: int) -> Verdict:
+        return Verdict(subject, UNREADABLE, f"the file is {size:,} bytes, more than the limit of "
+                                            f"{self.settings.max_image_bytes:,}; it was not read")
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def _unreadable_report(text: str) -> Verdict:
+    if text.startswith("Remote"):
+        match = _REMOTE_URL.search(text)
+        where = match.group(1) if match else "a remote URL"
+        return Verdict("", REMOTE_MANIFEST, f"the credentials are not in the file but at {where}; Slate does not "
+                                            "fetch remote manifests, so nothing was verified")
+    if "could not be parsed" in text or "NotSupported" in text:
+        return Verdict("", UNREADABLE, "the file is truncated or corrupt: its image structure cannot be parsed")
+    return Verdict("", UNREADABLE, "the C2PA manifest cannot be read: it is damaged or malformed")
+
+
+def _reason(failure: Mapping[str, str]) -> str:
+    code = failure.get("code", "")
+    reason = _REASONS.get(code) or f"{code}: {failure.get('explanation', 'failed')}"
+    url = failure.get("url") or ""
+    if code == "assertion.hashedURI.mismatch" and "c2pa.assertions/" in url:
+        reason += f" ({url.rsplit('c2pa.assertions/', 1)[1]})"
+    return reason
+
+
+def _integrity(manifest: _Manifest) -> Check:
+    broken = [f for f in manifest.failures if not f.get("code", "").startswith(_TRUST_CODES)]
+    if broken:
+        return Check.failed(*dict.fromkeys(_reason(f) for f in broken), codes=tuple(f["code"] for f in broken))
+    return Check.passed("the manifest is intact: the hash binding, assertion hashes and claim signature match",
+                        codes=tuple(sorted(c for c in manifest.successes if c.endswith((".match", ".validated")))))
+
+
+def _issuance(manifest: _Manifest, entry: LedgerEntry | None, key: KeyInfo,
+              assertion: Mapping[str, Any] | None, sha256: str) -> Check:
+    if entry is None:
+        other = find_by_label(manifest.label)
+        if other is not None:
+            return Check.failed(f"the ledger records manifest {manifest.label} for a different file "
+                                f"(SHA-256 {other.sha256[:16]}...): this is not the file Slate issued",
+                                codes=("slate.ledger.different_file",))
+        return Check.failed(f"the ledger holds no output with SHA-256 {sha256[:16]}...: Slate did not issue "
+                            "this file", codes=("slate.ledger.missing",))
+    problems = []
+    if entry.manifest_label != manifest.label:
+        problems.append(f"the ledger records manifest {entry.manifest_label}, the file carries {manifest.label}")
+    if entry.cert_fingerprint != key.fingerprint:
+        problems.append(f"the ledger records signing key {entry.cert_fingerprint[:16]}, the file was signed "
+                        f"with {key.fingerprint[:16]}")
+    if assertion is None:
+        problems.append("the file has no Slate governance assertion")
+    elif digest(assertion) != entry.claim_sha256:
+        problems.append("the governance assertion differs from the one the ledger recorded")
+    if problems:
+        return Check.failed(*problems, codes=("slate.ledger.mismatch",))
+    return Check.passed(f"the ledger holds this file (output {entry.id}, job {entry.job_id}, decision "
+                        f"{entry.decision_id}) and its governance assertion matches the record",
+                        codes=("slate.ledger.match",))
+
+
+def _trusted_signing_time(manifest: _Manifest) -> datetime | None:
+    """The TSA's time, when a trusted timestamp vouches for it; otherwise None."""
+    if "timeStamp.trusted" not in manifest.successes:
+        return None
+    raw = manifest.signature_info.get("time")
+    try:
+        return datetime.fromisoformat(str(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+def _signer_text(info: Mapping[str, Any]) -> str:
+    name = info.get("common_name") or "an unnamed certificate"
+    issuer = info.get("issuer")
+    return f"'{name}'" + (f" issued by '{issuer}'" if issuer else "")
+
+
+def _outcome(integrity: Check, trust: Check, issuance: Check, standing: Check) -> tuple[str, str]:
+    if not integrity.ok:
+        return TAMPERED, "the content credentials are not intact: " + integrity.reasons[0]
+    if not trust.ok:
+        return UNTRUSTED, "intact content credentials, but not signed by Slate: " + trust.reasons[0]
+    if not issuance.ok:
+        return NOT_ISSUED, "signed with Slate's key but not as Slate issued it: " + issuance.reasons[0]
+    if not standing.ok:
+        return REVOKED, "issued by Slate, but no longer in good standing: " + standing.reasons[0]
+    return VERIFIED, "intact, signed by Slate, recorded in the ledger and in good standing"
+
+
+def _facts(manifest: _Manifest, media_type: str, key: KeyInfo | None, entry: LedgerEntry | None,
+           assertion: Mapping[str, Any] | None, signed_time: datetime | None) -> dict[str, Any]:
+    info = manifest.signature_info
+    facts: dict[str, Any] = {
+        "media_type": media_type,
+        "manifest_label": manifest.label,
+        "c2pa_validation_state": manifest.state,
+        "claim_generator": [g.get("name") for g in manifest.active.get("claim_generator_info") or ()],
+        "signer": {"common_name": info.get("common_name"), "issuer": info.get("issuer"),
+                   "serial": info.get("cert_serial_number")},
+        "trusted_timestamp": signed_time.isoformat() if signed_time else None,
+        "ingredients": [i.get("title") for i in manifest.active.get("ingredients") or ()],
+    }
+    if key is not None:
+        facts["signing_key"] = {"fingerprint": key.fingerprint, "status": key.status}
+    if assertion is not None:
+        facts["governance"] = dict(assertion)
+    if entry is not None:
+        facts["ledger"] = {"id": entry.id, "job_id": entry.job_id, "decision_id": entry.decision_id,
+                           "request_id": entry.request_id, "signed_at": entry.signed_at.isoformat()}
+    return facts
+
+
+def verify(settings: Settings, source: bytes | str | Path, *,
+           standing_checks: Sequence[StandingCheck] = ()) -> Verdict:
+    """One-shot verification of a file path or bytes (the API's entry point)."""
+    verifier = Verifier(settings, standing_checks=standing_checks)
+    if isinstance(source, (bytes, bytearray)):
+        return verifier.verify_bytes(bytes(source))
+    return verifier.verify_file(source)

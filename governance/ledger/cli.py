@@ -1,0 +1,43 @@
+"""``slate ledger ...``: read the ledger of signed outputs."""
+
+from __future__ import annotations
+
+import click
+
+from ..cli import SlateContext, emit, json_option, pass_slate
+from ..errors import NotFound
+from .records import find_by_sha256, recent
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """The outputs Slate signed."""
+
+
+@ledger_group.command("list")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@json_option
+@pass_slate
+def ledger_list(slate: SlateContext, limit: int, as_json: bool) -> None:
+    """The most recent signed outputs."""
+    slate.open()
+    entries = recent(limit)
+    emit([e.to_dict() for e in entries], as_json,
+         lambda _: "\n".join(f"{e.signed_at:%Y-%m-%d %H:%M:%S}Z  {e.sha256[:16]}  {e.model_ref}  "
+                             f"job {e.job_id}  decision {e.decision_id}" for e in entries) or "(none)")
+
+
+@ledger_group.command("show")
+@click.argument("sha256")
+@json_option
+@pass_slate
+def ledger_show(slate: SlateContext, sha256: str, as_json: bool) -> None:
+    """One output by the SHA-256 of its signed file."""
+    slate.open()
+    entry = find_by_sha256(sha256.lower())
+    if entry is None:
+        raise NotFound(f"the ledger holds no output with SHA-256 {sha256}")
+    emit(entry.to_dict(), as_json)
+
+
+commands = [ledger_group]

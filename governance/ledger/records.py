@@ -1,0 +1,75 @@
+"""Reading and writing ledger rows as plain values."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from ..canonical import canonical_json, sha256_hex
+from ..clock import as_utc
+from .tables import Output
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    sha256: str
+    manifest_label: str
+    cert_fingerprint: str
+    media_type: str
+    job_id: str
+    decision_id: str
+    request_id: str
+    model_ref: str
+    signed_at: datetime
+    timestamped: bool
+    file_path: str | None
+    claim_sha256: str
+    claim_json: str
+    in_good_standing: bool
+    standing_reason: str | None
+
+    @classmethod
+    def from_row(cls, row: Output) -> "LedgerEntry":
+        return cls(row.id, row.sha256, row.manifest_label, row.cert_fingerprint, row.media_type, row.job_id,
+                   row.decision_id, row.request_id, row.model_ref, as_utc(row.signed_at), row.timestamped,
+                   row.file_path, row.claim_sha256, row.claim_json, row.in_good_standing, row.standing_reason)
+
+    @property
+    def claim(self) -> dict[str, Any]:
+        return json.loads(self.claim_json)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["claim"] = self.claim
+        del data["claim_json"]
+        return data
+
+
+def record_output(*, sha256: str, manifest_label: str, cert_fingerprint: str, media_type: str, job_id: str,
+                  decision_id: str, request_id: str, model_ref: str, signed_at: datetime, timestamped: bool,
+                  file_path: str | None, assertion: dict[str, Any]) -> int:
+    """Insert one output; the caller owns the transaction. Returns the row id."""
+    claim_json = canonical_json(assertion)
+    row = Output.create(
+        sha256=sha256, manifest_label=manifest_label, cert_fingerprint=cert_fingerprint, media_type=media_type,
+        job_id=job_id, decision_id=decision_id, request_id=request_id, model_ref=model_ref,
+        signed_at=as_utc(signed_at).replace(tzinfo=None), timestamped=timestamped, file_path=file_path,
+        claim_json=claim_json.decode("utf-8"), claim_sha256=sha256_hex(claim_json))
+    return int(row.id)
+
+
+def find_by_sha256(sha256: str) -> LedgerEntry | None:
+    row = Output.get_or_none(Output.sha256 == sha256)
+    return LedgerEntry.from_row(row) if row else None
+
+
+def find_by_label(manifest_label: str) -> LedgerEntry | None:
+    row = Output.get_or_none(Output.manifest_label == manifest_label)
+    return LedgerEntry.from_row(row) if row else None
+
+
+def recent(limit: int = 20) -> list[LedgerEntry]:
+    return [LedgerEntry.from_row(r) for r in Output.select().order_by(Output.id.desc()).limit(limit)]

@@ -1,0 +1,36 @@
+"""peewee tables of the ledger of signed outputs.
+
+One row per image Slate signed, written in the same transaction as the signature is
+issued. The migration that creates them is step 3 (``governance.credentials.tables.TABLES``
+lists these too, so credentials and ledger appear together).
+"""
+
+from __future__ import annotations
+
+import peewee
+
+from ..db import BaseModel
+
+
+class Output(BaseModel):
+    sha256 = peewee.CharField(max_length=64, unique=True)
+    manifest_label = peewee.CharField(max_length=200, unique=True)
+    cert_fingerprint = peewee.CharField(max_length=64, index=True)
+    media_type = peewee.CharField(max_length=40)
+    job_id = peewee.CharField(max_length=100, index=True)
+    decision_id = peewee.CharField(max_length=100, index=True)
+    request_id = peewee.CharField(max_length=100, index=True)
+    model_ref = peewee.CharField(max_length=300, index=True)
+    signed_at = peewee.DateTimeField(index=True)
+    timestamped = peewee.BooleanField()
+    file_path = peewee.TextField(null=True)
+    #: The governance assertion exactly as signed, in canonical JSON, and its SHA-256.
+    claim_json = peewee.TextField()
+    claim_sha256 = peewee.CharField(max_length=64)
+    #: Set by revocation (a later issue) when a consent, licence or key no longer holds.
+    in_good_standing = peewee.BooleanField(default=True)
+    standing_reason = peewee.TextField(null=True)
+    standing_changed_at = peewee.DateTimeField(null=True)
+
+
+TABLES: list[type[BaseModel]] = [Output]
