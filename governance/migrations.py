@@ -44,6 +44,7 @@ STEPS: list[Step] = [
          _tables("governance.credentials.tables")),
     Step(4, "auth: users, memberships, API tokens", _tables("governance.auth.tables")),
     Step(5, "audit: hash-chained log and signed checkpoints", _tables("governance.audit.tables")),
+    Step(6, "jobs: approvals, generation jobs, idempotency records", _tables("governance.jobs.tables")),
 ]
 
 

@@ -26,6 +26,7 @@ import c2pa
 
 from ..canonical import digest, sha256_hex
 from ..ledger import LedgerEntry, find_by_label, find_by_sha256
+from ..errors import InvalidInput
 from ..settings import Settings
 from . import c2pa_config, images
 from .claim import GOVERNANCE_LABEL
@@ -108,6 +109,11 @@ class Verifier:
         if media_type is None:
             return Verdict(subject, UNREADABLE, "this is not a PNG, JPEG or WebP image, so it carries no "
                                                 "credentials Slate can check")
+        try:
+            # header only: the same size limits as signing, so a decompression bomb is named as one
+            images.inspect(data, self.settings)
+        except InvalidInput as exc:
+            return Verdict(subject, UNREADABLE, exc.message)
         # hashlib and the c2pa reader both release the GIL: hash the file while c2pa reads it.
         sha256_future = self._hasher().submit(sha256_hex, data)
         report = self._read(data, media_type)

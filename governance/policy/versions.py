@@ -39,9 +39,16 @@ def version_dict(v: PolicyVersion, with_text: bool = False) -> dict[str, Any]:
 
 
 def _user(name: str | None, what: str) -> str:
+    """A legal user. Once Slate has users at all, the name must be one of them, with the legal role."""
+    from ..auth.tables import User
     name = (name or "").strip()
     if not name:
         raise InvalidInput(f"name the {what} (a legal user)")
+    if User.select().exists():
+        user = User.get_or_none(User.name == name)
+        if user is None or "legal" not in (user.roles or []):
+            raise Forbidden(f"the {what} must be a user with the legal role; '{name}' is not",
+                            hint="list users with: slate user list")
     return name
 
 

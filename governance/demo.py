@@ -1,0 +1,128 @@
+"""The demo studio the main command seeds: a production, people with consents, a licensed
+reference plate, the studio policy reviewed and published, and one user per role.
+
+Idempotent: running it again changes nothing and issues fresh tokens only when asked.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from .auth import users
+from .auth.tables import User
+from .clock import utcnow
+from .errors import Conflict
+from .policy import versions
+from .policy.tables import PolicyVersion
+from .registry import assets, consents, licences, people
+from .registry.tables import Licence, Person, Production
+
+PRODUCTION = "harbour-lights"
+USERS = {
+    "lee-legal": (["legal"], []),
+    "lou-legal": (["legal"], []),
+    "pat-producer": (["producer"], [PRODUCTION]),
+    "ada-approver": (["approver"], []),
+    "aud-auditor": (["auditor"], []),
+    "root-admin": (["admin"], []),
+    "gpu-worker": (["generator"], []),
+}
+REFERENCE_LICENCE = "LIC-NORTHLIGHT-PLATES"
+
+
+@dataclass(frozen=True)
+class DemoStudio:
+    production: str
+    reference_sha256: str
+    tokens: dict[str, str]
+    policy: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"production": self.production, "reference_sha256": self.reference_sha256,
+                "policy": self.policy, "tokens": self.tokens}
+
+
+def plate_png(width: int = 128, height: int = 128) -> bytes:
+    """A small harbour-at-dusk plate drawn in code: the demo's licensed reference image."""
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", (width, height), (20, 40, 70))
+    draw = ImageDraw.Draw(image)
+    horizon = int(height * 0.55)
+    for y in range(horizon):
+        draw.line([(0, y), (width, y)], fill=(40 + y, 50 + y // 2, 110 + y // 3))
+    for x in range(0, width, 48):  # lit windows along the quay
+        draw.rectangle([x, horizon, x + 15, int(height * 0.7)], fill=(200, 170, 90))
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+def seed_registry() -> str:
+    """People, consents, the reference licence and plate; returns the plate's SHA-256."""
+    today = utcnow().date()
+    year_start, year_end = date(today.year, 1, 1), date(today.year + 1, 12, 31)
+    if not Production.select().where(Production.name == PRODUCTION).exists():
+        people.add_production(PRODUCTION, "Harbour Lights (feature, 2027)")
+    if not Person.select().where(Person.name == "Mara Quinn").exists():
+        people.add_person("Mara Quinn")
+        consents.grant_consent("Mara Quinn", uses=["likeness", "reference"], productions=[PRODUCTION],
+                               territories=["WW"], valid_from=year_start, valid_until=year_end,
+                               document=b"demo: Mara Quinn consent, signed")
+    if not Person.select().where(Person.name == "Kit Young").exists():
+        people.add_person("Kit Young", is_minor=True, guardian="Sam Young")
+        consents.grant_consent("Kit Young", uses=["likeness"], productions=[PRODUCTION], territories=["GB"],
+                               valid_from=year_start, valid_until=year_start + timedelta(days=180),
+                               document=b"demo: Kit Young consent", guardian_signed=False)
+    if not Licence.select().where(Licence.ref == REFERENCE_LICENCE).exists():
+        licences.add_licence(REFERENCE_LICENCE, "Northlight Archive",
+                             grants=["ai_reference", "concept", "previs", "final_frame"], territories=["WW"],
+                             starts_on=year_start, ends_on=year_end + timedelta(days=365),
+                             attribution_required=True, credit_text="Background plates courtesy of Northlight Archive")
+    plate, _ = assets.register_asset(plate_png(), media_type="image/png", title="Harbour plate, dusk",
+                                     source="Northlight Archive reel 12", licence=REFERENCE_LICENCE)
+    return str(plate["sha256"])
+
+
+def seed_users() -> None:
+    for name, (roles, productions) in USERS.items():
+        if not User.select().where(User.name == name).exists():
+            users.add_user(name, roles, productions)
+
+
+def seed_policy(policy_file: Path) -> str:
+    """The studio policy, written by one legal user, approved by another, published."""
+    data = policy_file.read_bytes()
+    from .policy.loader import load_policy
+    policy = load_policy(data, str(policy_file))
+    row = PolicyVersion.get_or_none(PolicyVersion.uid == policy.uid, PolicyVersion.version == policy.version)
+    if row is None:
+        versions.add_version(data, "lee-legal", str(policy_file))
+        row = PolicyVersion.get(PolicyVersion.uid == policy.uid, PolicyVersion.version == policy.version)
+    ref = f"{row.uid}@{row.version}"
+    if row.status == "draft":
+        versions.approve_version(ref, "lou-legal", "demo: reviewed")
+        row = PolicyVersion.get_by_id(row.id)
+    if row.status == "approved":
+        versions.publish_version(ref, "lee-legal")
+    return ref
+
+
+def issue_tokens(days: int = 30) -> dict[str, str]:
+    return {name: users.issue_token(name, label="demo", expires_in=timedelta(days=days))["token"]
+            for name in USERS}
+
+
+def seed(policy_file: Path, *, with_tokens: bool = True) -> DemoStudio:
+    plate = seed_registry()
+    seed_users()
+    try:
+        policy = seed_policy(policy_file)
+    except Conflict:
+        policy = "(another version is published)"
+    return DemoStudio(PRODUCTION, plate, issue_tokens() if with_tokens else {}, policy)
+
+

@@ -1,0 +1,1 @@
+"""Dispatch of approved generation jobs to generator workers through a task queue."""

@@ -1,0 +1,270 @@
+"""The path of one image after the policy: approval, job, signing, download.
+
+Plain functions over the database; the API and the CLI call them. What leaves here
+never contains the prompt, except the job specification handed to a generator worker,
+which needs it to generate.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from ..audit.log import record
+from ..auth.users import Principal
+from ..canonical import json_default
+from ..clock import utcnow
+from ..db import transaction
+from ..errors import Conflict, Forbidden, InvalidInput, ModelIdentityError, NotFound
+from ..policy.registry_facts import RequestSpec
+from ..policy.requests import decision_dict, get_request, latest_decision, request_dict, submit_request
+from ..policy.tables import DecisionRecord, GenerationRequest
+from ..registry.tables import Asset, Model
+from .tables import Approval, Job, RequestParams
+
+SCHEDULERS = ("ddim", "ddpm", "pndm", "euler", "dpm")
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """What the worker is asked to do besides the prompt; recorded with the job."""
+
+    seed: int = 0
+    steps: int = 25
+    guidance: float = 5.0
+    width: int = 128
+    height: int = 128
+    scheduler: str = "ddim"
+
+    def __post_init__(self) -> None:
+        problems = {}
+        if not 0 <= self.seed < 2**32:
+            problems["seed"] = "must be between 0 and 4294967295"
+        if not 1 <= self.steps <= 200:
+            problems["steps"] = "must be between 1 and 200"
+        if not 0.0 <= self.guidance <= 30.0:
+            problems["guidance"] = "must be between 0 and 30"
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if not 64 <= value <= 2048 or value % 8:
+                problems[name] = "must be a multiple of 8 between 64 and 2048"
+        if self.scheduler not in SCHEDULERS:
+            problems["scheduler"] = f"must be one of {', '.join(SCHEDULERS)}"
+        if problems:
+            raise InvalidInput("the generation parameters are out of range", fields=problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def request_status(request: GenerationRequest) -> str:
+    """One word for where a request stands, as a producer would ask."""
+    decision = latest_decision(request)
+    if decision is None:
+        return "undecided"
+    job = request.jobs.order_by(Job.created_at.desc()).first()
+    if job is not None:
+        return job.status
+    if decision.outcome == "deny":
+        return "denied"
+    approval = request.approval_records.first()
+    if decision.outcome == "needs_approval":
+        return "rejected" if approval and approval.verdict == "rejected" else "awaiting_approval"
+    return "allowed"
+
+
+def job_dict(job: Job) -> dict[str, Any]:
+    return {"id": job.id, "request": job.request_id, "decision": job.decision_id, "status": job.status,
+            "params": job.params, "attempts": job.attempts, "failure_reason": job.failure_reason,
+            "output_sha256": job.output_sha256, "worker": job.worker, "environment": job.environment,
+            "created_at": job.created_at, "updated_at": job.updated_at}
+
+
+def approval_dict(a: Approval | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return {"approver": a.approver, "verdict": a.verdict, "comment": a.comment, "at": a.at}
+
+
+def request_view(request: GenerationRequest) -> dict[str, Any]:
+    decision = latest_decision(request)
+    job = request.jobs.order_by(Job.created_at.desc()).first()
+    return {"request": request_dict(request), "decision": decision_dict(decision) if decision else None,
+            "approval": approval_dict(request.approval_records.first()),
+            "job": job_dict(job) if job else None, "status": request_status(request)}
+
+
+def _new_job(request: GenerationRequest, decision: DecisionRecord, params: GenerationParams,
+             approval: Approval | None = None) -> Job:
+    now = utcnow()
+    job = Job.create(id="job_" + uuid.uuid4().hex, request=request, decision=decision, approval=approval,
+                     status="queued", params=params.to_dict(), created_at=now, updated_at=now)
+    record("job.queued", f"job:{job.id}", {"request": request.id, "decision": decision.id,
+                                            "approval": approval.id if approval else None})
+    return job
+
+
+def submit(spec: RequestSpec, params: GenerationParams, principal: Principal) -> tuple[dict[str, Any], str | None]:
+    """Decide a request and, if allowed, create its job. Returns (view, job id to enqueue).
+
+    Call inside a transaction; enqueue the job only after it commits.
+    """
+    if not principal.may_see_production(spec.production):
+        raise Forbidden(f"you are not a member of production '{spec.production}'",
+                        hint="an admin can add you: slate user join NAME PRODUCTION")
+    with transaction():
+        result = submit_request(spec)
+        request = GenerationRequest.get_by_id(result["request"]["id"])
+        decision = latest_decision(request)
+        RequestParams.create(request=request, params=params.to_dict())
+        job = _new_job(request, decision, params) if decision.outcome == "allow" else None
+    return request_view(request), job.id if job else None
+
+
+def _pending_params(request: GenerationRequest) -> GenerationParams:
+    row = request.params_records.first()
+    return GenerationParams(**row.params) if row else GenerationParams()
+
+
+def visible_request(request_id: int | str, principal: Principal) -> GenerationRequest:
+    request = get_request(request_id)
+    if not principal.may_see_production(request.production):
+        raise NotFound(f"no request #{request_id} exists in your productions")
+    return request
+
+
+def list_requests(principal: Principal, *, status: str | None = None, limit: int = 100,
+                  offset: int = 0) -> list[dict[str, Any]]:
+    query = GenerationRequest.select().order_by(GenerationRequest.id.desc())
+    if not principal.may_see_production("\0"):
+        query = query.where(GenerationRequest.production.in_(sorted(principal.productions)))
+    if status == "awaiting_approval":
+        query = (query.join(DecisionRecord).where(DecisionRecord.outcome == "needs_approval")
+                 .switch(GenerationRequest)
+                 .where(~GenerationRequest.id.in_(Approval.select(Approval.request))))
+    rows = [request_view(r) for r in query.offset(offset).limit(limit)]
+    return [r for r in rows if status is None or r["status"] == status]
+
+
+def decide_approval(request_id: int | str, principal: Principal, verdict: str,
+                    comment: str = "") -> tuple[dict[str, Any], str | None]:
+    """Record the accountable human's answer; an approval creates and returns the job to enqueue."""
+    if verdict not in ("approved", "rejected"):
+        raise InvalidInput("the verdict must be 'approved' or 'rejected'")
+    if verdict == "rejected" and not comment.strip():
+        raise InvalidInput("say why the request is rejected (comment)")
+    with transaction():
+        request = visible_request(request_id, principal)
+        decision = latest_decision(request)
+        if decision is None or decision.outcome != "needs_approval":
+            raise Conflict(f"request #{request.id} does not await approval "
+                           f"(its decision is {decision.outcome if decision else 'missing'})")
+        if request.approval_records.exists():
+            raise Conflict(f"request #{request.id} was already {request.approval_records.first().verdict}")
+        if request.requester == principal.name:
+            raise Forbidden("you cannot approve your own request", hint="another approver must decide it")
+        approval = Approval.create(request=request, decision=decision, approver=principal.name, verdict=verdict,
+                                   comment=comment.strip(), at=utcnow())
+        record(f"request.{verdict}", f"request:{request.id}",
+               {"decision": decision.id, "comment_present": bool(comment.strip())}, actor=principal.name)
+        job = _new_job(request, decision, _pending_params(request), approval) if verdict == "approved" else None
+    return request_view(request), job.id if job else None
+
+
+def get_job(job_id: str) -> Job:
+    job = Job.get_or_none(Job.id == job_id) if isinstance(job_id, str) and len(job_id) <= 40 else None
+    if job is None:
+        raise NotFound(f"no job '{str(job_id)[:40]}' exists")
+    return job
+
+
+def job_spec(job_id: str, worker: str) -> dict[str, Any]:
+    """What a generator worker needs to run a job, the prompt included. Marks it running."""
+    with transaction():
+        job = get_job(job_id)
+        if job.status in ("succeeded", "failed", "blocked"):
+            raise Conflict(f"job {job.id} is already {job.status}")
+        request: GenerationRequest = job.request
+        model: Model = request.model
+        if model.status != "approved":
+            _fail(job, f"model {model.name}:{model.version} is {model.status}", worker)
+            raise Conflict(f"job {job.id} cannot run: model {model.name}:{model.version} is {model.status}")
+        job.status, job.attempts, job.worker, job.updated_at = "running", job.attempts + 1, worker, utcnow()
+        job.save()
+    return {"job_id": job.id, "prompt": request.prompt, "params": job.params,
+            "model": {"ref": f"{model.name}:{model.version}", "name": model.name, "version": model.version,
+                      "weights_hash": model.weights_hash, "path": model.path}}
+
+
+def _fail(job: Job, reason: str, worker: str) -> None:
+    job.status, job.failure_reason, job.worker, job.updated_at = "failed", reason[:2000], worker, utcnow()
+    job.save()
+    record("job.failed", f"job:{job.id}", {"reason": reason[:500]}, actor=worker)
+
+
+def fail_job(job_id: str, reason: str, worker: str) -> dict[str, Any]:
+    if not reason.strip():
+        raise InvalidInput("say why the job failed")
+    with transaction():
+        job = get_job(job_id)
+        if job.status == "succeeded":
+            raise Conflict(f"job {job.id} already succeeded")
+        if job.status != "failed":
+            _fail(job, reason.strip(), worker)
+    return job_dict(job)
+
+
+def requeue_candidates(older_than: timedelta = timedelta(minutes=2)) -> list[str]:
+    """Jobs queued or running for a while with no result: re-enqueue them (workers are idempotent)."""
+    cutoff = utcnow() - older_than
+    rows = Job.select(Job.id).where(Job.status.in_(["queued", "running"]), Job.updated_at < cutoff)
+    return [r.id for r in rows]
+
+
+def signing_claim(job: Job, model_identity: str) -> dict[str, Any]:
+    """The credential's content for a job, from the records; refuses a worker whose model differs."""
+    request: GenerationRequest = job.request
+    model: Model = request.model
+    decision: DecisionRecord = job.decision
+    if decision.outcome == "deny":
+        raise Forbidden(f"job {job.id}: its request was denied")
+    approval = job.approval
+    if decision.outcome == "needs_approval" and (approval is None or approval.verdict != "approved"):
+        raise Forbidden(f"job {job.id}: its request has not been approved")
+    if model.status != "approved":
+        raise Conflict(f"model {model.name}:{model.version} is {model.status}; outputs are no longer signed")
+    if model_identity != model.weights_hash:
+        raise ModelIdentityError(
+            f"the worker's model identity does not match {model.name}:{model.version} as registered",
+            hint="the worker must load exactly the approved weights; check its model directory")
+    policy = decision.policy_version
+    training = model.training_set
+    mining = "notAllowed"
+    references = []
+    for sha in request.references:
+        asset = Asset.get_or_none(Asset.sha256 == sha)
+        references.append({"title": asset.title if asset else sha[:12], "sha256": sha})
+    return {
+        "model_name": model.name, "model_version": model.version, "weights_sha256": model.weights_hash,
+        "training_set_root": training.merkle_root if training else "0" * 64,
+        "policy_uid": policy.uid, "policy_version": str(policy.version), "policy_sha256": policy.sha256,
+        "decision_id": str(decision.id), "request_id": str(request.id), "job_id": job.id,
+        "prompt_sha256": request.prompt_sha256, "training_mining": mining,
+        "duties": list(dict.fromkeys(d["text"] for d in decision.duties if d.get("text"))),
+        "approver": approval.approver if approval else None, "references": references,
+    }
+
+
+def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] | None, worker: str) -> None:
+    job.status, job.output_sha256, job.updated_at = "succeeded", output["sha256"], utcnow()
+    job.environment = json.loads(json.dumps(environment or {}, default=json_default))
+    job.worker = worker
+    job.save()
+    record("output.signed", f"output:{output['sha256']}",
+           {"job": job.id, "request": job.request_id, "decision": job.decision_id,
+            "manifest_label": output["manifest_label"], "cert_fingerprint": output["cert_fingerprint"]},
+           actor=worker)
+

@@ -1,0 +1,66 @@
+"""The task queue: huey.
+
+Why huey: it is an established, small task queue with exactly the two modes Slate needs
+and one API for both. ``SqliteHuey`` keeps the queue in a SQLite file in the data folder,
+so the default install needs no server and queued jobs survive a restart; ``RedisHuey``
+lets any number of GPU hosts run ``slate worker`` against one Redis. Celery and RQ need a
+broker even on one machine; Dramatiq's embedded broker does not persist.
+
+A queue message carries only the job id. The worker fetches the job's specification and
+posts its result through the API with its own generator token, so GPU hosts need no
+database credentials. The task body imports the generator lazily: API hosts enqueue but
+never execute, and never load torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any, Callable
+
+from huey import Huey, RedisHuey, SqliteHuey
+
+from ..settings import Settings
+
+log = logging.getLogger("slate.jobs")
+
+#: Where the worker-side code lives; imported only inside a worker process.
+WORKER_MODULE = "generator.service"
+GENERATE_RETRIES = 3
+GENERATE_RETRY_DELAY_S = 5
+
+
+class Queue:
+    """A huey instance and Slate's tasks on it."""
+
+    def __init__(self, settings: Settings, *, immediate: bool = False) -> None:
+        self.settings = settings
+        if settings.redis_url:
+            self.huey: Huey = RedisHuey("slate", url=settings.redis_url, immediate=immediate)
+            self.kind = "redis"
+        else:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            self.huey = SqliteHuey("slate", filename=str(settings.data_dir / "queue.db"), immediate=immediate)
+            self.kind = "sqlite"
+        self._generate = self.huey.task(retries=GENERATE_RETRIES, retry_delay=GENERATE_RETRY_DELAY_S,
+                                        name="slate.generate")(_run_generation)
+
+    def enqueue_generation(self, job_id: str) -> None:
+        self._generate(job_id)
+
+    def pending(self) -> int:
+        return int(self.huey.pending_count())
+
+    def consumer(self, workers: int = 1) -> Any:
+        return self.huey.create_consumer(workers=workers, worker_type="thread", periodic=False,
+                                         initial_delay=0.05, max_delay=1.0)
+
+
+#: Set by the worker process before consuming: how it reaches the API.
+worker_context: dict[str, Any] = {}
+
+
+def _run_generation(job_id: str) -> Any:
+    module = importlib.import_module(WORKER_MODULE)
+    handler: Callable[..., Any] = getattr(module, "process_job")
+    return handler(job_id, **worker_context)

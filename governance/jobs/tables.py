@@ -1,0 +1,67 @@
+"""peewee tables of approvals, jobs and idempotency records."""
+
+from __future__ import annotations
+
+import peewee
+
+from ..db import BaseModel
+from ..fields import JSONField, UTCDateTimeField
+from ..policy.tables import DecisionRecord, GenerationRequest
+
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "blocked")
+
+
+class Approval(BaseModel):
+    """The accountable human's answer to a request that policy routed to review."""
+
+    request = peewee.ForeignKeyField(GenerationRequest, backref="approval_records", on_delete="RESTRICT")
+    decision = peewee.ForeignKeyField(DecisionRecord, backref="approval_records", on_delete="RESTRICT")
+    approver = peewee.CharField(max_length=200, index=True)
+    verdict = peewee.CharField(max_length=20)  # approved | rejected
+    comment = peewee.TextField(default="")
+    at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("request",), True),)
+
+
+class RequestParams(BaseModel):
+    """The generation parameters asked for with a request, kept until a job is created."""
+
+    request = peewee.ForeignKeyField(GenerationRequest, backref="params_records", unique=True,
+                                     on_delete="RESTRICT")
+    params = JSONField()
+
+
+class Job(BaseModel):
+    id = peewee.CharField(max_length=40, primary_key=True)
+    request = peewee.ForeignKeyField(GenerationRequest, backref="jobs", on_delete="RESTRICT")
+    decision = peewee.ForeignKeyField(DecisionRecord, backref="jobs", on_delete="RESTRICT")
+    approval = peewee.ForeignKeyField(Approval, null=True, backref="jobs", on_delete="RESTRICT")
+    status = peewee.CharField(max_length=20, index=True)
+    params = JSONField()
+    attempts = peewee.IntegerField(default=0)
+    failure_reason = peewee.TextField(null=True)
+    output_sha256 = peewee.CharField(max_length=64, null=True, index=True)
+    worker = peewee.CharField(max_length=200, null=True)
+    environment = JSONField(null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField(index=True)
+
+
+class IdempotencyRecord(BaseModel):
+    """The first answer to a keyed call, returned again for every retry with that key."""
+
+    scope = peewee.CharField(max_length=40)
+    principal = peewee.CharField(max_length=200)
+    key = peewee.CharField(max_length=200)
+    body_sha256 = peewee.CharField(max_length=64)
+    status = peewee.IntegerField()
+    response = JSONField()
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("scope", "principal", "key"), True),)
+
+
+TABLES = [Approval, RequestParams, Job, IdempotencyRecord]

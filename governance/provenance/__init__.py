@@ -1,0 +1,1 @@
+"""Provenance: what an output was made from, and what a revocation touches."""
