@@ -27,6 +27,9 @@ COMMAND_MODULES = [
     "governance.credentials.cli",
     "governance.ledger.cli",
     "governance.audit.cli",
+    "governance.server",
+    # the worker side; absent (and skipped) where the generator extra is not installed
+    "generator.cli",
 ]
 
 
@@ -109,6 +112,11 @@ def _load_commands() -> None:
             raise
         for command in getattr(module, "commands", []):
             cli.add_command(command)
+        for group_name, extra in getattr(module, "subcommands", {}).items():
+            group = cli.commands[group_name]
+            assert isinstance(group, click.Group)
+            for command in extra:
+                group.add_command(command)
 
 
 _load_commands()

@@ -28,6 +28,8 @@ VARIABLES: dict[str, str] = {
     "SLATE_MAX_IMAGE_BYTES": "Largest image accepted for signing or verification (default: 25000000).",
     "SLATE_MAX_IMAGE_PIXELS": "Largest image area accepted, against decompression bombs (default: 40000000).",
     "SLATE_REDIS_URL": "Redis URL for the task queue; unset means the embedded SQLite queue.",
+    "SLATE_API_URL": "Where workers reach Slate's API (default: http://127.0.0.1:8420).",
+    "SLATE_WORKER_TOKEN": "A standalone worker's generator token (secret; never logged).",
 }
 
 
@@ -56,7 +58,9 @@ class Settings:
     max_image_bytes: int = 25_000_000
     max_image_pixels: int = 40_000_000
     redis_url: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    api_url: str = "http://127.0.0.1:8420"
+    #: a worker's own generator token; never printed or logged
+    worker_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -75,6 +79,8 @@ class Settings:
             max_image_bytes=_int(env, "SLATE_MAX_IMAGE_BYTES", 25_000_000),
             max_image_pixels=_int(env, "SLATE_MAX_IMAGE_PIXELS", 40_000_000),
             redis_url=env.get("SLATE_REDIS_URL") or None,
+            api_url=env.get("SLATE_API_URL") or "http://127.0.0.1:8420",
+            worker_token=env.get("SLATE_WORKER_TOKEN") or None,
         )
 
     @classmethod

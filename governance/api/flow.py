@@ -27,10 +27,10 @@ OVERSIGHT = ("legal", "approver", "auditor", "admin")
 class ParamsIn(Schema):
     seed = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**32 - 1))
     steps = fields.Integer(load_default=25, validate=validate.Range(min=1, max=200))
-    guidance = fields.Float(load_default=5.0, validate=validate.Range(min=0, max=30))
+    guidance = fields.Float(load_default=7.5, validate=validate.Range(min=0, max=30))
     width = fields.Integer(load_default=128, validate=validate.Range(min=64, max=2048))
     height = fields.Integer(load_default=128, validate=validate.Range(min=64, max=2048))
-    scheduler = fields.String(load_default="ddim", validate=validate.OneOf(flow.SCHEDULERS))
+    scheduler = fields.String(load_default="default", validate=validate.OneOf(flow.SCHEDULERS))
 
 
 class RequestIn(Schema):

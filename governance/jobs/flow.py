@@ -25,7 +25,8 @@ from ..policy.tables import DecisionRecord, GenerationRequest
 from ..registry.tables import Asset, Model
 from .tables import Approval, Job, RequestParams
 
-SCHEDULERS = ("ddim", "ddpm", "pndm", "euler", "dpm")
+#: "default" keeps the model's own scheduler; the others are what the generator offers
+SCHEDULERS = ("default", "ddim", "euler", "euler_a", "dpm++", "pndm", "unipc")
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,10 @@ class GenerationParams:
 
     seed: int = 0
     steps: int = 25
-    guidance: float = 5.0
+    guidance: float = 7.5
     width: int = 128
     height: int = 128
-    scheduler: str = "ddim"
+    scheduler: str = "default"
 
     def __post_init__(self) -> None:
         problems = {}

@@ -1,0 +1,6 @@
+"""Slate's generator: the worker that loads a model, checks its identity, generates and
+sends each image to the signing API; and the trainer of the bundled demo model.
+
+The only package that imports torch and diffusers. It may import ``governance``; the
+reverse is never allowed (API hosts carry no GPU stack).
+"""

@@ -1,0 +1,138 @@
+"""Slate's bundled model, ``slate-studio``: made here, from registered data, end to end.
+
+The whole provenance chain in one function, as a studio would do it for its own model:
+the procedural studio images are registered as assets under the studio's own licence,
+gathered into a training set (whose Merkle root the model records), the model is trained
+on exactly those images and saved as a diffusers directory, and it is registered with the
+identity the worker will compute when it loads that directory.
+
+Training (``train_studio_model``) needs no database; the registration functions need
+an open one (the CLI opens it). Re-running with the same settings and thread count
+reproduces the same weights, so a rebuild finds its own registration and reuses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Sequence
+
+from governance.errors import Conflict
+from governance.registry import assets, licences, models_registry, training_sets
+from governance.settings import Settings
+
+from .architecture import SLATE_STUDIO, Architecture, build_pipeline
+from .dataset import StudioImage, studio_dataset
+from .identity import ModelIdentity, model_identity
+from .training import TrainingConfig, TrainingReport, save_model, train
+
+MODEL_NAME = "slate-studio"
+MODEL_VERSION = "1"
+LICENCE_REF = "slate-studio-own-work"
+LICENSOR = "Slate Studio"
+TRAINING_SET = "slate-studio-style-1"
+DATASET_SEED = 0
+DATASET_SIZE = 64
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    directory: Path
+    identity: ModelIdentity
+    report: TrainingReport
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    built: BuiltModel
+    training_set: dict[str, Any]
+    model: dict[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        return {"model": self.model.get("ref", f"{MODEL_NAME}:{MODEL_VERSION}"),
+                "directory": str(self.built.directory),
+                "weights_hash": self.built.identity.digest,
+                "training_set": self.training_set["name"],
+                "training_set_root": self.training_set["merkle_root"],
+                "training": self.built.report.summary()}
+
+
+def bundled_directory(settings: Settings) -> Path:
+    return settings.models_dir / MODEL_NAME
+
+
+def train_studio_model(directory: Path, images: Sequence[StudioImage],
+                       config: TrainingConfig = TrainingConfig(),
+                       arch: Architecture = SLATE_STUDIO, progress: bool = True) -> BuiltModel:
+    """Build ``arch`` from configs, train it on ``images``, save it; no database needed."""
+    pipeline = build_pipeline(arch, seed=config.seed)
+    report = train(pipeline, images, config, progress=progress)
+    save_model(pipeline, directory)
+    return BuiltModel(directory=directory, identity=model_identity(directory), report=report)
+
+
+def register_training_data(images: Sequence[StudioImage], name: str = TRAINING_SET) -> dict[str, Any]:
+    """Register the studio's licence, the images as assets and the training set."""
+    _ensure_licence()
+    hashes = []
+    for image in images:
+        asset, _ = assets.register_asset(
+            image.png, media_type="image/png", title=image.title,
+            source=f"generator.dataset procedural studio style (seed {DATASET_SEED})",
+            licence=LICENCE_REF)
+        hashes.append(asset["sha256"])
+    try:
+        return training_sets.create_training_set(
+            name, [(h, None) for h in hashes],
+            description="Procedural studio-style frames, Slate's bundled demo model's training data")
+    except Conflict:
+        return _same_training_set(name, hashes)
+
+
+def register_bundled_model(built: BuiltModel, training_set: dict[str, Any],
+                           version: str = MODEL_VERSION) -> dict[str, Any]:
+    """Register the trained model with its identity and training-set root (once)."""
+    try:
+        return models_registry.register_model(
+            MODEL_NAME, version, built.identity.digest, training_set=training_set["name"],
+            base_model=None, path=str(built.directory))
+    except Conflict:
+        existing = models_registry.show_model(f"{MODEL_NAME}:{version}")
+        if existing["weights_hash"] != built.identity.digest:
+            raise Conflict(
+                f"{MODEL_NAME}:{version} is registered with other weights "
+                f"({existing['weights_hash'][:12]}…, these are {built.identity.digest[:12]}…)",
+                hint="training on another thread count or library version changes the weights; "
+                     "register this build under a new version") from None
+        return existing
+
+
+def build_bundled_model(settings: Settings, *, config: TrainingConfig = TrainingConfig(),
+                        count: int = DATASET_SIZE, arch: Architecture = SLATE_STUDIO,
+                        progress: bool = True) -> BundledModel:
+    """Dataset, registration, training, saving, model registration: the whole chain."""
+    images = studio_dataset(count, size=arch.image_size, seed=DATASET_SEED)
+    training_set = register_training_data(images)
+    built = train_studio_model(bundled_directory(settings), images, config, arch, progress)
+    model = register_bundled_model(built, training_set)
+    return BundledModel(built=built, training_set=training_set, model=model)
+
+
+def _ensure_licence() -> None:
+    try:
+        licences.add_licence(LICENCE_REF, LICENSOR,
+                             grants=["ai_training", "concept", "previs", "final_frame", "marketing"],
+                             territories=["WW"],
+                             starts_on=date(2024, 1, 1))
+    except Conflict:
+        pass  # registered by an earlier build: the studio's own work, same terms
+
+
+def _same_training_set(name: str, hashes: list[str]) -> dict[str, Any]:
+    existing = training_sets.show_training_set(name, with_members=True)
+    if sorted(m["asset"] for m in existing["members"]) != sorted(set(hashes)):
+        raise Conflict(f"training set '{name}' already exists with other images",
+                       hint="training sets are immutable; build under a new training-set name")
+    existing.pop("members")
+    return existing

@@ -1,0 +1,44 @@
+"""``slate model build-bundled``: train and register Slate's bundled demo model.
+
+A thin adapter: the work is ``bundled.build_bundled_model``. The lead wires ``commands``
+into the ``slate model`` group; torch is imported only when the command runs, so the
+``slate`` CLI starts without the generator extra installed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from governance.cli import SlateContext, emit, json_option, pass_slate
+
+
+@click.command("build-bundled")
+@click.option("--steps", type=int, default=None, help="UNet training steps (default: 600).")
+@click.option("--autoencoder-steps", type=int, default=None, help="Autoencoder steps (default: 300).")
+@click.option("--threads", type=int, default=2, show_default=True,
+              help="torch threads; the weights (and so the identity) depend on it.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@json_option
+@pass_slate
+def build_bundled_command(slate: SlateContext, steps: int | None, autoencoder_steps: int | None,
+                          threads: int, quiet: bool, as_json: bool) -> None:
+    """Generate the studio images, register them, train slate-studio and register it."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from dataclasses import replace
+
+    from .bundled import build_bundled_model
+    from .training import TrainingConfig
+
+    config = TrainingConfig(threads=threads)
+    if steps is not None:
+        config = replace(config, steps=steps)
+    if autoencoder_steps is not None:
+        config = replace(config, autoencoder_steps=autoencoder_steps)
+    slate.open()
+    result = build_bundled_model(slate.settings, config=config, progress=not quiet)
+    emit(result.summary(), as_json)
+
+
+subcommands = {"model": [build_bundled_command]}

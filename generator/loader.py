@@ -1,0 +1,271 @@
+"""Loading a model from a local diffusers directory, offline, with its identity.
+
+Any diffusers pipeline directory works: Slate's bundled model, a studio's Stable
+Diffusion fine-tune, optionally with LoRA adapters. Nothing is fetched from a hub
+(``local_files_only``), pickled weights are refused unless asked for, and the directory is
+checked before diffusers sees it, so a missing or damaged file is reported by name rather
+than as a library's stack trace. The identity is computed from the same files at load
+time; the worker compares it with the registered model before every job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import diffusers
+import torch
+from diffusers import DiffusionPipeline
+
+from governance.errors import InvalidInput
+
+from .environment import library_versions, pinned_threads
+from .errors import ModelLoadError
+from .identity import ModelIdentity, combined_identity, model_identity
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+ATTENTION = ("sdpa", "eager")
+#: Components that carry weights; the others (tokenizer, scheduler...) carry configs.
+WEIGHTED_LIBRARIES = {"diffusers", "transformers"}
+NON_WEIGHTED_CLASSES = ("Tokenizer", "Scheduler", "ImageProcessor", "FeatureExtractor",
+                        "Processor")
+CONFIG_FILES = ("config.json", "scheduler_config.json", "tokenizer_config.json",
+                "preprocessor_config.json", "tokenizer.json", "vocab.json")
+
+
+@dataclass(frozen=True)
+class LoraAdapter:
+    """A LoRA adapter directory (as written by ``save_lora_weights``) and its strength."""
+
+    path: Path
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to run a model; every field here can change speed, and some change pixels."""
+
+    device: str = "auto"          # "auto" | "cpu" | "cuda" | "cuda:1" | "mps"
+    dtype: str = "auto"           # "auto" | "float32" | "float16" | "bfloat16"
+    attention: str = "sdpa"       # "sdpa" (torch scaled_dot_product_attention) | "eager"
+    compile: bool = False         # torch.compile the UNet (slow first call, faster after)
+    cpu_offload: bool = False     # keep idle components in CPU memory (CUDA only)
+    threads: int | None = None    # torch intra-op threads on CPU; None: torch's default
+    batch_size: int = 1           # jobs generated together
+    allow_pickle: bool = False    # accept .bin/.ckpt weights (pickles can run code)
+    lora: tuple[LoraAdapter, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device": self.device, "dtype": self.dtype, "attention": self.attention,
+                "compile": self.compile, "cpu_offload": self.cpu_offload,
+                "threads": self.threads, "batch_size": self.batch_size,
+                "lora": [{"path": str(a.path), "scale": a.scale} for a in self.lora]}
+
+
+@dataclass
+class LoadedModel:
+    """A pipeline ready to generate, with what identifies it and how it runs."""
+
+    pipeline: DiffusionPipeline
+    identity: ModelIdentity
+    directory: Path
+    device: torch.device
+    dtype: torch.dtype
+    threads: int
+    options: LoadOptions
+    libraries: dict[str, str] = field(default_factory=dict)
+    #: The scheduler the model was saved with; jobs get a fresh copy (schedulers keep state).
+    default_scheduler: Any = None
+
+    def __post_init__(self) -> None:
+        if self.default_scheduler is None:
+            self.default_scheduler = getattr(self.pipeline, "scheduler", None)
+
+    @property
+    def weights_hash(self) -> str:
+        return self.identity.digest
+
+    @property
+    def pixel_multiple(self) -> int:
+        """Image sides must be a multiple of this (the autoencoder's downscale)."""
+        return int(getattr(self.pipeline, "vae_scale_factor", 8))
+
+
+def load_model(directory: Path | str, options: LoadOptions = LoadOptions()) -> LoadedModel:
+    """Check, hash and load the model in ``directory``; raise ``ModelLoadError`` if unusable."""
+    directory = Path(directory)
+    index = check_model_directory(directory, allow_pickle=options.allow_pickle)
+    device = resolve_device(options.device)
+    dtype = resolve_dtype(options.dtype, device)
+    _check_options(options, device)
+    identity = combined_identity(
+        model_identity(directory),
+        [(model_identity(a.path), a.scale) for a in options.lora])
+    threads = options.threads or torch.get_num_threads()
+    with pinned_threads(threads):
+        pipeline = _from_pretrained(directory, index, dtype, options)
+        _apply_lora(pipeline, options.lora)
+        _place(pipeline, device, options)
+    pipeline.set_progress_bar_config(disable=True)
+    log.info("loaded %s (%s) on %s as %s, identity %s", directory, index["_class_name"],
+             device, dtype, identity.digest)
+    return LoadedModel(pipeline=pipeline, identity=identity, directory=directory,
+                       device=device, dtype=dtype, threads=threads, options=options,
+                       libraries=library_versions())
+
+
+def check_model_directory(directory: Path, allow_pickle: bool = False) -> dict[str, Any]:
+    """Raise ``ModelLoadError`` naming what is missing; return ``model_index.json``."""
+    if not directory.is_dir():
+        raise ModelLoadError(f"model directory {directory} does not exist",
+                             hint="set SLATE_MODELS_DIR or pass the folder that holds model_index.json")
+    index_path = directory / "model_index.json"
+    if not index_path.is_file():
+        raise ModelLoadError(
+            f"{directory} is not a diffusers model directory: model_index.json is missing",
+            hint="a single-file checkpoint (.safetensors/.ckpt) must first be converted to a "
+                 "diffusers folder, e.g. with pipeline.save_pretrained()")
+    index = _read_json(index_path)
+    class_name = index.get("_class_name") if isinstance(index, dict) else None
+    if not isinstance(class_name, str) or not isinstance(getattr(diffusers, class_name, None), type):
+        raise ModelLoadError(f"model_index.json in {directory} names no known diffusers "
+                             f"pipeline class ({class_name!r})")
+    for name, spec in _components(index):
+        _check_component(directory, name, spec, allow_pickle)
+    return index
+
+
+def _components(index: dict[str, Any]) -> list[tuple[str, list[Any]]]:
+    return [(name, spec) for name, spec in index.items()
+            if not name.startswith("_") and isinstance(spec, list) and len(spec) == 2
+            and spec[0] is not None and spec[1] is not None]
+
+
+def _check_component(directory: Path, name: str, spec: list[Any], allow_pickle: bool) -> None:
+    folder = directory / name
+    if not folder.is_dir():
+        raise ModelLoadError(f"model directory {directory} lacks the '{name}' folder that "
+                             "model_index.json lists", hint="the copy may be incomplete")
+    configs = [folder / f for f in CONFIG_FILES if (folder / f).is_file()]
+    if not configs:
+        raise ModelLoadError(f"'{name}' in {directory} has no configuration file")
+    for config in configs:
+        if config.suffix == ".json":
+            _read_json(config)
+    library, class_name = spec
+    if library not in WEIGHTED_LIBRARIES or class_name.endswith(NON_WEIGHTED_CLASSES):
+        return
+    if not any(folder.glob("*.safetensors")):
+        pickled = [p for p in folder.iterdir() if p.suffix in (".bin", ".ckpt", ".pt", ".pth")]
+        if not pickled:
+            raise ModelLoadError(f"'{name}' in {directory} has no weight files",
+                                 hint="expected *.safetensors; the copy may be incomplete")
+        if not allow_pickle:
+            raise ModelLoadError(
+                f"'{name}' in {directory} has only pickled weights ({pickled[0].name})",
+                hint="convert them to safetensors, or load with allow_pickle if you trust "
+                     "the source: pickles can run code when loaded")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{path.parent.name}/{path.name} cannot be read as JSON ({exc})",
+                             hint="the model directory may be damaged") from None
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InvalidInput(f"unknown device '{name}'", hint="use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidInput("device 'cuda' was asked for but no CUDA GPU is available",
+                           hint="use --device cpu (or auto) on this machine")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise InvalidInput("device 'mps' was asked for but is not available")
+    return device
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    if name == "auto":
+        return torch.float16 if device.type == "cuda" else torch.float32
+    if name not in DTYPES:
+        raise InvalidInput(f"unknown dtype '{name}'", hint=f"use one of {', '.join(DTYPES)}")
+    if name == "float16" and device.type == "cpu":
+        raise InvalidInput("float16 is not supported on CPU", hint="use float32 or bfloat16")
+    return DTYPES[name]
+
+
+def _check_options(options: LoadOptions, device: torch.device) -> None:
+    if options.attention not in ATTENTION:
+        raise InvalidInput(f"unknown attention '{options.attention}'", hint="use sdpa or eager")
+    if options.cpu_offload and device.type != "cuda":
+        raise InvalidInput("CPU offload only makes sense with a CUDA device")
+    if options.batch_size < 1:
+        raise InvalidInput("batch size must be at least 1")
+    if options.threads is not None and options.threads < 1:
+        raise InvalidInput("thread count must be at least 1")
+
+
+def _from_pretrained(directory: Path, index: dict[str, Any], dtype: torch.dtype,
+                     options: LoadOptions) -> DiffusionPipeline:
+    kwargs: dict[str, Any] = {"local_files_only": True, "dtype": dtype,
+                              "use_safetensors": not options.allow_pickle}
+    try:
+        return DiffusionPipeline.from_pretrained(str(directory), **kwargs)
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError, AttributeError) as exc:
+        log.exception("diffusers could not load %s", directory)
+        raise ModelLoadError(
+            f"{directory} could not be loaded as a {index['_class_name']}: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
+            hint="check that every component's weights match its config; the worker log "
+                 "has the full error") from None
+
+
+def _apply_lora(pipeline: DiffusionPipeline, adapters: Sequence[LoraAdapter]) -> None:
+    if not adapters:
+        return
+    if not hasattr(pipeline, "load_lora_weights"):
+        raise ModelLoadError(f"{type(pipeline).__name__} does not accept LoRA adapters")
+    names = []
+    for number, adapter in enumerate(adapters):
+        name = f"adapter{number}"
+        try:
+            pipeline.load_lora_weights(str(adapter.path), adapter_name=name, local_files_only=True)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise ModelLoadError(f"LoRA adapter {adapter.path} could not be applied: "
+                                 f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from None
+        names.append(name)
+    pipeline.set_adapters(names, adapter_weights=[a.scale for a in adapters])
+
+
+def _place(pipeline: DiffusionPipeline, device: torch.device, options: LoadOptions) -> None:
+    processor = _attention_processor(options.attention)
+    for component in pipeline.components.values():
+        if isinstance(component, torch.nn.Module) and hasattr(component, "set_attn_processor"):
+            component.set_attn_processor(processor)
+    if options.cpu_offload:
+        pipeline.enable_model_cpu_offload(device=device)
+    else:
+        pipeline.to(device)
+    if options.compile:
+        denoiser = getattr(pipeline, "unet", None) or getattr(pipeline, "transformer", None)
+        if denoiser is not None:
+            compiled = torch.compile(denoiser, mode="max-autotune-no-cudagraphs")
+            setattr(pipeline, "unet" if hasattr(pipeline, "unet") else "transformer", compiled)
+
+
+def _attention_processor(name: str) -> Any:
+    from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
+    return AttnProcessor2_0() if name == "sdpa" else AttnProcessor()

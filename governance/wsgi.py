@@ -1,0 +1,9 @@
+"""The WSGI entry point for production: ``gunicorn -w 4 -b 0.0.0.0:8420 'governance.wsgi:app'``.
+
+Settings come from the environment (see the README); workers run separately
+(``slate worker``) against Redis.
+"""
+
+from governance.api import create_app
+
+app = create_app()
