@@ -1,0 +1,51 @@
+"""A studio home with a real (micro) model registered as the bundled one, so ``slate serve``
+starts in seconds instead of training for minutes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+pytest.importorskip("torch")
+
+from generator import bundled  # noqa: E402
+from generator.architecture import MICRO  # noqa: E402
+from generator.training import TrainingConfig  # noqa: E402
+from governance.db import close_database, open_database  # noqa: E402
+from governance.migrations import migrate  # noqa: E402
+from governance.settings import Settings  # noqa: E402
+
+MICRO_CONFIG = TrainingConfig(steps=12, autoencoder_steps=4, batch_size=4, threads=1)
+
+
+@pytest.fixture(scope="session")
+def micro_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A trained micro model directory, built once per session."""
+    from generator.dataset import studio_dataset
+    folder = tmp_path_factory.mktemp("micro-bundle")
+    images = studio_dataset(8, size=MICRO.image_size, seed=0)
+    bundled.train_studio_model(folder / "slate-studio", images, MICRO_CONFIG, MICRO, progress=False)
+    return folder
+
+
+def prepare_home(home: Path, micro_bundle: Path, database_url: str | None = None) -> Settings:
+    """Register the micro model as slate-studio:1 with its real training set, as the bundled build does."""
+    import shutil
+    from generator.dataset import studio_dataset
+    overrides = {"database_url": database_url} if database_url else {}
+    settings = Settings.for_folder(home, **overrides)
+    shutil.copytree(micro_bundle / "slate-studio", settings.models_dir / "slate-studio")
+    open_database(settings.database_url)
+    migrate()
+    try:
+        images = studio_dataset(8, size=MICRO.image_size, seed=0)
+        training_set = bundled.register_training_data(images)
+        built = bundled.BuiltModel(settings.models_dir / "slate-studio",
+                                   bundled.model_identity(settings.models_dir / "slate-studio"), None)  # type: ignore[arg-type]
+        bundled.register_bundled_model(built, training_set)
+    finally:
+        close_database()
+    return settings
