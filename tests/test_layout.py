@@ -11,7 +11,7 @@ import importlib.abc, sys
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name.split('.')[0] in {'torch', 'diffusers', 'transformers', 'generator'}:
-            raise ImportError(f'{name} is not installed on API hosts')
+            raise ModuleNotFoundError(f'No module named {name!r}', name=name)
 sys.meta_path.insert(0, Block())
 import pkgutil, importlib, governance
 for mod in pkgutil.walk_packages(governance.__path__, 'governance.'):
