@@ -15,7 +15,8 @@ class Block(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Block())
 import pkgutil, importlib, governance
 for mod in pkgutil.walk_packages(governance.__path__, 'governance.'):
-    importlib.import_module(mod.name)
+    if not mod.name.endswith(('__main__', '.wsgi')):
+        importlib.import_module(mod.name)
 from governance.cli import cli
 print('ok', len(cli.commands))
 """
