@@ -33,6 +33,18 @@ def postgres_server() -> Iterator[object]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[object]:
+    from tests.servers import start_redis
+    server, reason = start_redis()
+    if server is None:
+        pytest.skip(f"Redis tests skipped: {reason}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """The same test against SQLite and against a real PostgreSQL server."""

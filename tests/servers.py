@@ -96,3 +96,39 @@ def start_postgres() -> tuple[PostgresServer | None, str]:
             time.sleep(0.2)
     server.stop()
     return None, "PostgreSQL started but never accepted connections"
+
+
+@dataclass
+class RedisServer:
+    process: subprocess.Popen
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_redis() -> tuple[RedisServer | None, str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None, "redis-server is not installed (scripts/system-packages installs it as root)"
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--protected-mode", "yes"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return RedisServer(process, port), ""
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    return None, "redis-server started but never accepted connections"

@@ -132,3 +132,11 @@ def wait_for(predicate, timeout: float = 120, interval: float = 0.25):  # type: 
             return value
         time.sleep(interval)
     raise TimeoutError("condition not met in time")
+
+
+def start_worker(home: Path, env: dict[str, str]) -> subprocess.Popen:
+    """A standalone ``slate worker`` (no database access: only the queue and the API)."""
+    full_env = {**os.environ, "SLATE_HOME": str(home), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **env}
+    full_env.pop("SLATE_DATABASE_URL", None)
+    return subprocess.Popen([sys.executable, "-m", "governance", "worker"], cwd=home, env=full_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
