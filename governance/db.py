@@ -8,6 +8,7 @@ no rowid tricks, explicit foreign keys and indexes.
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -17,6 +18,7 @@ from playhouse import db_url
 from .errors import ConfigurationError
 
 database = peewee.DatabaseProxy()
+_sqlite_writer = threading.Lock()
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -61,6 +63,18 @@ def close_database() -> None:
 
 @contextlib.contextmanager
 def transaction() -> Iterator[None]:
-    """One atomic unit of work: everything a command writes, or nothing."""
-    with database.atomic():
-        yield
+    """One atomic unit of work: everything a command writes, or nothing.
+
+    On SQLite the outermost transaction starts IMMEDIATE: it takes the write lock up
+    front (waiting up to the busy timeout) instead of reading first and failing with
+    "database is locked" when it later tries to write while another process holds the lock.
+    Nested calls are savepoints.
+    """
+    if isinstance(database.obj, peewee.SqliteDatabase) and not database.in_transaction():
+        # threads of one process queue on a fair lock rather than in SQLite's busy handler,
+        # whose sleeps grow to 100 ms and made tail latency under load seconds long
+        with _sqlite_writer, database.atomic(lock_type="IMMEDIATE"):
+            yield
+    else:
+        with database.atomic():
+            yield

@@ -12,7 +12,7 @@ from typing import Callable
 
 import peewee
 
-from .db import BaseModel, database
+from .db import BaseModel, database, transaction
 from .fields import UTCDateTimeField
 
 
@@ -72,7 +72,7 @@ def migrate(target: int | None = None) -> list[Step]:
     for step in STEPS:
         if step.version <= have or (target is not None and step.version > target):
             continue
-        with database.atomic():
+        with transaction():
             step.apply()
             SchemaVersion.create(version=step.version, description=step.description,
                                  applied_at=utcnow())

@@ -57,6 +57,20 @@ class SignedOutput:
                 "timestamped": self.timestamped, "ledger_id": self.ledger_id, "path": self.path}
 
 
+@dataclass(frozen=True)
+class PreparedOutput:
+    """A signed image not yet recorded: what ``Issuer.record`` writes to the ledger."""
+
+    data: bytes = field(repr=False)
+    sha256: str
+    info: images.ImageInfo
+    claim: SigningClaim
+    label: str
+    cert_fingerprint: str
+    signed_at: datetime
+    timestamped: bool
+
+
 class _LibrarySigner:
     """A Slate ``Signer`` as c2pa's callback signer; keeps failures out of c2pa's log."""
 
@@ -107,31 +121,39 @@ class Issuer:
         ``store=True`` also writes the signed file under ``outputs_dir`` (same transaction)
         and records its path; callers that hand the bytes straight back leave it off.
         """
+        return self.record(self.prepare(image, claim), store=store)
+
+    def prepare(self, image: bytes, claim: SigningClaim | Mapping[str, Any]) -> "PreparedOutput":
+        """The signing itself, which touches no database: callers that serialise on a lock
+        (the signing API) do this first and hold the lock only for ``record``."""
         claim = SigningClaim.coerce(claim)
         info = images.inspect(image, self.settings)
         key, library_signer = self._signer()
         label = manifest.new_label()
         signed = self._embed(image, info, claim, label, library_signer)
-        sha256 = sha256_hex(signed)
-        signed_at = self._clock()
-        timestamped = self.settings.tsa_url != "none"
-        path = self._output_path(sha256, info) if store else None
+        return PreparedOutput(signed, sha256_hex(signed), info, claim, label, key.fingerprint,
+                              self._clock(), self.settings.tsa_url != "none")
+
+    def record(self, prepared: "PreparedOutput", *, store: bool = False) -> SignedOutput:
+        """Insert the ledger row (and write the file) for a prepared output, in one transaction."""
+        p = prepared
+        path = self._output_path(p.sha256, p.info) if store else None
         try:
             with transaction():
                 ledger_id = record_output(
-                    sha256=sha256, manifest_label=label, cert_fingerprint=key.fingerprint,
-                    media_type=info.media_type, job_id=claim.job_id, decision_id=claim.decision_id,
-                    request_id=claim.request_id, model_ref=claim.model_ref, signed_at=signed_at,
-                    timestamped=timestamped, file_path=str(path) if path else None,
-                    assertion=claim.governance_assertion())
+                    sha256=p.sha256, manifest_label=p.label, cert_fingerprint=p.cert_fingerprint,
+                    media_type=p.info.media_type, job_id=p.claim.job_id, decision_id=p.claim.decision_id,
+                    request_id=p.claim.request_id, model_ref=p.claim.model_ref, signed_at=p.signed_at,
+                    timestamped=p.timestamped, file_path=str(path) if path else None,
+                    assertion=p.claim.governance_assertion())
                 if path is not None:
-                    _write_atomically(path, signed)
+                    _write_atomically(path, p.data)
         except BaseException:
             if path is not None:  # the ledger is the record: no row, no file
                 path.unlink(missing_ok=True)
             raise
-        return SignedOutput(signed, sha256, info.media_type, label, key.fingerprint, signed_at,
-                            timestamped, ledger_id, str(path) if path else None)
+        return SignedOutput(p.data, p.sha256, p.info.media_type, p.label, p.cert_fingerprint, p.signed_at,
+                            p.timestamped, ledger_id, str(path) if path else None)
 
     def _embed(self, image: bytes, info: images.ImageInfo, claim: SigningClaim, label: str,
                library_signer: _LibrarySigner) -> bytes:

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
+import peewee
+
 from ..audit.log import record
 from ..auth.users import Principal
 from ..canonical import json_default
@@ -21,8 +23,8 @@ from ..db import transaction
 from ..errors import Conflict, Forbidden, InvalidInput, ModelIdentityError, NotFound
 from ..policy.registry_facts import RequestSpec
 from ..policy.requests import decision_dict, get_request, latest_decision, request_dict, submit_request
-from ..policy.tables import DecisionRecord, GenerationRequest
-from ..registry.tables import Asset, Model
+from ..policy.tables import DecisionRecord, GenerationRequest, PolicyVersion
+from ..registry.tables import Asset, Model, TrainingSet
 from .tables import Approval, Job, RequestParams
 
 #: "default" keeps the model's own scheduler; the others are what the generator offers
@@ -176,7 +178,14 @@ def decide_approval(request_id: int | str, principal: Principal, verdict: str,
 
 
 def get_job(job_id: str) -> Job:
-    job = Job.get_or_none(Job.id == job_id) if isinstance(job_id, str) and len(job_id) <= 40 else None
+    """A job with its request, model, training set, decision, policy and approval, in one query."""
+    job = None
+    if isinstance(job_id, str) and len(job_id) <= 40:
+        job = (Job.select(Job, GenerationRequest, Model, TrainingSet, DecisionRecord, PolicyVersion, Approval)
+               .join(GenerationRequest).join(Model).join(TrainingSet, peewee.JOIN.LEFT_OUTER)
+               .switch(Job).join(DecisionRecord).join(PolicyVersion)
+               .switch(Job).join(Approval, peewee.JOIN.LEFT_OUTER)
+               .where(Job.id == job_id).first())
     if job is None:
         raise NotFound(f"no job '{str(job_id)[:40]}' exists")
     return job
@@ -244,10 +253,9 @@ def signing_claim(job: Job, model_identity: str) -> dict[str, Any]:
     policy = decision.policy_version
     training = model.training_set
     mining = "notAllowed"
-    references = []
-    for sha in request.references:
-        asset = Asset.get_or_none(Asset.sha256 == sha)
-        references.append({"title": asset.title if asset else sha[:12], "sha256": sha})
+    titles = ({a.sha256: a.title for a in Asset.select(Asset.sha256, Asset.title)
+               .where(Asset.sha256.in_(list(request.references)))} if request.references else {})
+    references = [{"title": titles.get(sha, sha[:12]), "sha256": sha} for sha in request.references]
     return {
         "model_name": model.name, "model_version": model.version, "weights_sha256": model.weights_hash,
         "training_set_root": training.merkle_root if training else "0" * 64,

@@ -8,7 +8,7 @@ import peewee
 
 from ..canonical import digest
 from ..clock import utcnow
-from ..db import database
+from ..db import transaction
 from ..errors import Conflict, InvalidInput
 from .tables import IdempotencyRecord
 
@@ -33,7 +33,7 @@ def once(scope: str, principal: str, key: str | None, body: Any,
     """
     key = check_key(key)
     if key is None:
-        with database.atomic():
+        with transaction():
             status, response = action()
         return status, response, False
     body_hash = digest(body)
@@ -45,7 +45,7 @@ def once(scope: str, principal: str, key: str | None, body: Any,
                                hint="use a new key for a new request")
             return existing.status, existing.response, True
         try:
-            with database.atomic():
+            with transaction():
                 status, response = action()
                 IdempotencyRecord.create(scope=scope, principal=principal, key=key, body_sha256=body_hash,
                                          status=status, response=response, created_at=utcnow())

@@ -16,26 +16,43 @@ from .tables import Job
 
 def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, environment: dict[str, Any],
              worker: str) -> tuple[Output, bool]:
-    """Returns (ledger row, created). A job that already has its output returns that output."""
+    """Returns (ledger row, created). A job that already has its output returns that output.
+
+    The c2pa signature is made before the write lock is taken; the lock covers only the
+    re-check of the job and the ledger, job and audit writes, so concurrent signing of
+    different jobs is not serialised behind each other's cryptography.
+    """
+    job = flow.get_job(job_id)
+    existing = _existing_output(job)
+    if existing is not None:
+        return existing, False
+    claim = flow.signing_claim(job, model_identity)
+    prepared = issuer.prepare(image, claim)
     signed_path: str | None = None
     try:
         with transaction():
-            # lock the job first (SQLite: the write lock; PostgreSQL: the row lock) so two
-            # retries of one job can never both sign: the second waits, then finds the output
+            # lock the job (SQLite: the write lock; PostgreSQL: the row lock) so two retries of
+            # one job can never both record: the second waits, then finds the first's output
             Job.update(updated_at=utcnow()).where(Job.id == job_id).execute()
             job = flow.get_job(job_id)
-            if job.status == "succeeded" and job.output_sha256:
-                return Output.get(Output.sha256 == job.output_sha256), False
-            if job.status in ("failed", "blocked"):
-                raise Conflict(f"job {job.id} is {job.status}: {job.failure_reason or 'no reason recorded'}")
-            claim = flow.signing_claim(job, model_identity)
-            signed = issuer.sign(image, claim, store=True)
+            existing = _existing_output(job)
+            if existing is not None:
+                return existing, False
+            flow.signing_claim(job, model_identity)  # the job may have changed while we signed
+            signed = issuer.record(prepared, store=True)
             signed_path = signed.path
-            output = signed.to_dict()
-            flow.complete_job(job, output, environment, worker)
+            flow.complete_job(job, signed.to_dict(), environment, worker)
             return Output.get(Output.sha256 == signed.sha256), True
     except BaseException:
         # the transaction rolled back: the ledger has no row, so no file may remain either
         if signed_path and not Output.select().where(Output.file_path == signed_path).exists():
             Path(signed_path).unlink(missing_ok=True)
         raise
+
+
+def _existing_output(job: Job) -> Output | None:
+    if job.status == "succeeded" and job.output_sha256:
+        return Output.get(Output.sha256 == job.output_sha256)
+    if job.status in ("failed", "blocked"):
+        raise Conflict(f"job {job.id} is {job.status}: {job.failure_reason or 'no reason recorded'}")
+    return None

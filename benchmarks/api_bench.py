@@ -1,0 +1,199 @@
+"""API benchmark: signed outputs per second through ``POST /api/v1/sign`` with 8 concurrent
+clients against a real gunicorn server, next to bare c2pa-python signing of the same
+images with 8 threads in the same run; and p50/p99 latency of ``POST /api/v1/requests``.
+
+Both sides sign without a timestamp (``SLATE_TSA_URL=none``): a TSA round trip is the
+TSA's time, not Slate's. Images are 128x128 PNGs, the bundled model's size. The worker
+side is played by the benchmark: this measures the governance path, not generation.
+
+    .venv/bin/python benchmarks/api_bench.py [--jobs 240] [--clients 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import c2pa
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from governance import demo  # noqa: E402
+from governance.credentials import c2pa_config, manifest  # noqa: E402
+from governance.credentials.claim import SigningClaim  # noqa: E402
+from governance.credentials.keys import KeyStore  # noqa: E402
+from governance.db import close_database, open_database  # noqa: E402
+from governance.migrations import migrate  # noqa: E402
+from governance.registry import assets, licences, models_registry, training_sets  # noqa: E402
+from governance.settings import Settings  # noqa: E402
+
+WEIGHTS = "d" * 64
+
+
+def image_png(i: int) -> bytes:
+    gradient = Image.linear_gradient("L").resize((128, 128))
+    noise = Image.effect_noise((128, 128), 20 + i % 7)
+    buffer = io.BytesIO()
+    Image.merge("RGB", (gradient, noise, gradient.rotate(90))).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def prepare(settings: Settings) -> dict[str, str]:
+    from datetime import date
+    open_database(settings.database_url)
+    migrate()
+    KeyStore(settings).ensure()
+    studio = demo.seed(REPO / "policies" / "studio-default.yaml")
+    licences.add_licence("LIC-BENCH", "Bench Studio", grants=["ai_training", "previs"], territories=["WW"],
+                         starts_on=date(2020, 1, 1))
+    sha = assets.register_asset(image_png(0), media_type="image/png", title="bench", licence="LIC-BENCH")[0]["sha256"]
+    training_sets.create_training_set("bench-set", [(sha, None)])
+    models_registry.register_model("bench", "1", WEIGHTS, training_set="bench-set")
+    models_registry.set_status("bench:1", "approved")
+    close_database()
+    return studio.tokens
+
+
+def call(base: str, token: str, method: str, path: str, body: bytes | None = None,
+         content_type: str | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(base + path, data=body, method=method)
+    request.add_header("Authorization", f"Bearer {token}")
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.status, json.loads(response.read())
+
+
+def multipart(fields: dict[str, str], image: bytes) -> tuple[bytes, str]:
+    b = uuid.uuid4().hex
+    parts = [f'--{b}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()]
+    parts.append(f'--{b}\r\nContent-Disposition: form-data; name="image"; filename="o.png"\r\n'
+                 f"Content-Type: image/png\r\n\r\n".encode() + image + b"\r\n")
+    return b"".join(parts) + f"--{b}--\r\n".encode(), f"multipart/form-data; boundary={b}"
+
+
+def start_gunicorn(home: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "SLATE_HOME": str(home), "SLATE_POLICIES_DIR": str(REPO / "policies"),
+           "SLATE_TSA_URL": "none"}
+    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "--threads", "4",
+                                "-b", f"127.0.0.1:{port}", "governance.wsgi:app"], cwd=home, env=env,
+                               stdout=subprocess.DEVNULL, stderr=open(home / "gunicorn.log", "wb"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=2).read()
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=240)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="slate-api-bench-") as folder:
+        home = Path(folder)
+        settings = Settings.for_folder(home, tsa_url="none")
+        tokens = prepare(settings)
+        port = 8600 + os.getpid() % 300
+        server = start_gunicorn(home, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            result = run(base, tokens, settings, args.jobs, args.clients)
+        except Exception:
+            print((home / "gunicorn.log").read_text()[-6000:], file=sys.stderr)
+            raise
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(json.dumps(result))
+
+
+def run(base: str, tokens: dict[str, str], settings: Settings, jobs: int, clients: int) -> dict[str, Any]:
+    body = {"production": "harbour-lights", "use": "previs", "territory": "GB", "model": "bench:1",
+            "prompt": "a quiet harbour at dusk"}
+
+    def submit(_: int) -> tuple[float, str]:
+        start = time.perf_counter()
+        status, view = call(base, tokens["pat-producer"], "POST", "/api/v1/requests", json.dumps(body).encode(),
+                            "application/json")
+        assert status == 201 and view["job"], view
+        return time.perf_counter() - start, view["job"]["id"]
+
+    with cf.ThreadPoolExecutor(clients) as pool:
+        submitted = list(pool.map(submit, range(jobs)))
+    request_latency = [s for s, _ in submitted]
+    images = [image_png(i) for i in range(jobs)]
+
+    def sign(i: int) -> float:
+        data, content_type = multipart({"job_id": submitted[i][1], "model_identity": WEIGHTS}, images[i])
+        start = time.perf_counter()
+        status, out = call(base, tokens["gpu-worker"], "POST", "/api/v1/sign", data, content_type)
+        assert status == 201, out
+        return time.perf_counter() - start
+
+    started = time.perf_counter()
+    with cf.ThreadPoolExecutor(clients) as pool:
+        sign_latency = list(pool.map(sign, range(jobs)))
+    slate_rate = jobs / (time.perf_counter() - started)
+
+    # baseline: the same images signed with bare c2pa-python, same settings, same concurrency
+    keys = KeyStore(settings)
+    open_database(settings.database_url)
+    key = keys.active_key()
+    close_database()
+    stem = settings.keys_dir / "signing" / key.fingerprint[:16]
+    signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256,
+                                                       stem.with_suffix(".chain.pem").read_bytes(),
+                                                       stem.with_suffix(".key.pem").read_bytes(), None))
+    context = c2pa_config.context(c2pa_config.signing_settings(keys.trust_anchors_pem()))
+    claim = SigningClaim.from_dict({
+        "model_name": "bench", "model_version": "1", "weights_sha256": WEIGHTS, "training_set_root": "2" * 64,
+        "policy_uid": "urn:slate:policy:studio-default", "policy_version": "1", "policy_sha256": "3" * 64,
+        "decision_id": "1", "request_id": "1", "job_id": "job_x", "prompt_sha256": "4" * 64})
+
+    def bare(i: int) -> None:
+        out = io.BytesIO()
+        definition = manifest.definition(claim, label=manifest.new_label(), title="x.png")
+        c2pa.Builder(definition, context=context).sign(signer, "image/png", io.BytesIO(images[i]), out)
+
+    started = time.perf_counter()
+    with cf.ThreadPoolExecutor(clients) as pool:
+        list(pool.map(bare, range(jobs)))
+    bare_rate = jobs / (time.perf_counter() - started)
+
+    p50, p99 = percentile(request_latency, 0.5) * 1000, percentile(request_latency, 0.99) * 1000
+    print(f"POST /api/v1/sign, {clients} clients, {jobs} jobs: {slate_rate:7.1f} signed outputs/s "
+          f"(p50 {statistics.median(sign_latency) * 1000:.1f} ms)")
+    print(f"bare c2pa-python sign, {clients} threads, same images: {bare_rate:7.1f} signed outputs/s")
+    print(f"POST /api/v1/requests, {clients} clients: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    return {"benchmark": "api", "clients": clients, "jobs": jobs, "sign_outputs_per_s": round(slate_rate, 1),
+            "baseline_outputs_per_s": round(bare_rate, 1), "ratio": round(bare_rate / slate_rate, 2),
+            "sign_p50_ms": round(statistics.median(sign_latency) * 1000, 1),
+            "requests_p50_ms": round(p50, 1), "requests_p99_ms": round(p99, 1)}
+
+
+if __name__ == "__main__":
+    main()
