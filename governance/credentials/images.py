@@ -64,7 +64,13 @@ def inspect(data: bytes, settings: Settings) -> ImageInfo:
     return ImageInfo(media_type, width, height)
 
 
-def _read_header(data: bytes, media_type: str, max_pixels: int) -> tuple[int, int]:
+def check_dimensions(data: bytes, media_type: str, settings: Settings) -> tuple[int, int]:
+    """The pixel limit alone (header only, no chunk checks): what verification needs, since
+    it never decodes pixels but must still name a decompression bomb as one."""
+    return _read_header(data, media_type, settings.max_image_pixels, verify_chunks=False)
+
+
+def _read_header(data: bytes, media_type: str, max_pixels: int, verify_chunks: bool = True) -> tuple[int, int]:
     with warnings.catch_warnings():
         # Slate applies its own pixel limit below; PIL's warning would only be noise.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -79,7 +85,7 @@ def _read_header(data: bytes, media_type: str, max_pixels: int) -> tuple[int, in
                 raise InvalidInput(f"the image claims to be {media_type} but is not one")
             if image.width * image.height > max_pixels:
                 raise _too_many_pixels(f"{image.width}x{image.height} pixels,", max_pixels)
-            if media_type == "image/png":
+            if media_type == "image/png" and verify_chunks:
                 _verify_chunks(image)
             return image.width, image.height
 

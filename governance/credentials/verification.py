@@ -111,7 +111,7 @@ class Verifier:
                                                 "credentials Slate can check")
         try:
             # header only: the same size limits as signing, so a decompression bomb is named as one
-            images.inspect(data, self.settings)
+            images.check_dimensions(data, media_type, self.settings)
         except InvalidInput as exc:
             return Verdict(subject, UNREADABLE, exc.message)
         # hashlib and the c2pa reader both release the GIL: hash the file while c2pa reads it.

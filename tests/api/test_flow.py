@@ -184,3 +184,24 @@ def test_decompression_bomb_to_verify_is_refused_cleanly(client, studio):
     assert response.status_code in (200, 422)
     body = response.json
     assert response.status_code == 422 or body["outcome"] == "unreadable"
+
+
+def test_decompression_bomb_to_sign_is_refused_and_records_nothing(client, studio):
+    job_id = submit(client, studio.tokens["pat-producer"]).json["job"]["id"]
+    bomb = Image.new("L", (12000, 12000))
+    out = io.BytesIO()
+    bomb.save(out, format="PNG")
+    response = sign(client, studio.tokens["gpu-worker"], job_id, image=out.getvalue())
+    assert response.status_code == 422 and "decompression bomb" in response.json["detail"]
+    assert Output.select().count() == 0 and Job.get_by_id(job_id).status == "queued"
+
+
+def test_oversized_upload_is_413_problem(app, studio):
+    settings = app.config["SLATE_SETTINGS"]
+    client = app.test_client()
+    job_id = submit(client, studio.tokens["pat-producer"]).json["job"]["id"]
+    huge = b"\x89PNG\r\n\x1a\n" + b"\0" * (settings.max_image_bytes + 1_100_000)
+    response = sign(client, studio.tokens["gpu-worker"], job_id, image=huge)
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+    assert "SLATE_MAX_IMAGE_BYTES" in response.json["detail"]
+    assert Output.select().count() == 0
