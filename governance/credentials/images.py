@@ -67,6 +67,12 @@ def inspect(data: bytes, settings: Settings) -> ImageInfo:
 def check_dimensions(data: bytes, media_type: str, settings: Settings) -> tuple[int, int]:
     """The pixel limit alone (header only, no chunk checks): what verification needs, since
     it never decodes pixels but must still name a decompression bomb as one."""
+    if media_type == "image/png" and len(data) >= 24 and data[12:16] == b"IHDR":
+        # the PNG header is fixed: reading two integers beats opening the image
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        if width * height > settings.max_image_pixels:
+            raise _too_many_pixels(f"{width}x{height} pixels,", settings.max_image_pixels)
+        return width, height
     return _read_header(data, media_type, settings.max_image_pixels, verify_chunks=False)
 
 
