@@ -28,7 +28,7 @@ from typing import Any
 from cryptography import x509
 
 from ..clock import as_utc, utcnow
-from ..db import transaction
+from ..db import HotLookup, database, transaction
 from ..errors import Conflict, CredentialError, InvalidInput, NotFound
 from ..settings import Settings
 from . import pki
@@ -104,6 +104,9 @@ class KeyStore:
         self._clock = clock
         self._signers: dict[str, FileSigner] = {}
         self._ensured = False
+        self._active_sql: tuple[str, list[Any]] | None = None
+        self._active: dict[str, KeyInfo] = {}
+        self._anchors: tuple[tuple[int, int, int], str] | None = None
 
     # ------------------------------------------------------------ first run
 
@@ -145,11 +148,21 @@ class KeyStore:
         return KeysStatus(str(self.dir), anchors, tuple(KeyInfo.from_row(r) for r in rows))
 
     def active_key(self) -> KeyInfo:
-        row = SigningKey.get_or_none(SigningKey.status == "active")
-        if row is None:
+        # on the signing path: ask the database which key is active on every call (another
+        # process may have rotated or revoked it), but with prebuilt SQL, and reuse the
+        # KeyInfo while that key stays the active one
+        if self._active_sql is None:
+            self._active_sql = SigningKey.select(SigningKey.fingerprint).where(
+                SigningKey.status == "active").limit(1).sql()
+        found = database.execute_sql(*self._active_sql).fetchone()
+        if found is None:
             raise CredentialError("there is no active signing key",
                                   hint="make one with: slate keys rotate")
-        return KeyInfo.from_row(row)
+        cached = self._active.get(found[0])
+        if cached is None:
+            cached = KeyInfo.from_row(SigningKey.get(SigningKey.fingerprint == found[0]))
+            self._active = {found[0]: cached}
+        return cached
 
     def find(self, fingerprint_prefix: str) -> KeyInfo:
         prefix = fingerprint_prefix.strip().lower()
@@ -164,8 +177,8 @@ class KeyStore:
         return KeyInfo.from_row(rows[0])
 
     def keys_by_serial(self, serial: str) -> list[tuple[KeyInfo, x509.Certificate]]:
-        rows = SigningKey.select().where(SigningKey.serial == serial.lower())
-        return [(KeyInfo.from_row(r), pki.load_certificates(r.cert_pem)[0]) for r in rows]
+        rows = _by_serial.all(serial.lower())
+        return [(KeyInfo.from_row(r), pki.load_certificates(r.cert_pem)[0]) for r in rows]  # type: ignore[arg-type]
 
     def has_trust_anchors(self) -> bool:
         return (self.dir / TRUST_ANCHORS).is_file()
@@ -173,7 +186,12 @@ class KeyStore:
     def trust_anchors_pem(self) -> str:
         path = self.dir / TRUST_ANCHORS
         try:
-            return path.read_text()
+            stat = path.stat()
+            # read again only when the file changed: verification asks on every call
+            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            if self._anchors is None or self._anchors[0] != stamp:
+                self._anchors = (stamp, path.read_text())
+            return self._anchors[1]
         except FileNotFoundError:
             raise CredentialError("the keys folder has no trust-anchors.pem",
                                   hint="run any slate keys command once to create the development PKI, "
@@ -266,3 +284,6 @@ class KeyStore:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_by_serial = HotLookup(SigningKey, SigningKey.serial)

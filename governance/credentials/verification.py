@@ -26,7 +26,7 @@ import c2pa
 
 from ..canonical import digest, sha256_hex
 from ..ledger import LedgerEntry, find_by_label, find_by_sha256
-from ..errors import InvalidInput
+from ..errors import CredentialError, InvalidInput
 from ..settings import Settings
 from . import c2pa_config, images
 from .claim import GOVERNANCE_LABEL
@@ -143,7 +143,10 @@ class Verifier:
 
     def _reading_context(self) -> c2pa.Context:
         # No anchors yet (keys never generated): read with none, so nothing is trusted.
-        anchors = self.keys.trust_anchors_pem() if self.keys.has_trust_anchors() else ""
+        try:
+            anchors = self.keys.trust_anchors_pem()
+        except CredentialError:
+            anchors = ""
         if self._context is None or self._context[0] != anchors:
             self._context = (anchors, c2pa_config.context(c2pa_config.reading_settings(anchors)))
         return self._context[1]

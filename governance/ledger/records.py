@@ -9,6 +9,7 @@ from typing import Any
 
 from ..canonical import canonical_json, sha256_hex
 from ..clock import as_utc
+from ..db import HotInsert, HotLookup
 from .tables import Output
 
 
@@ -53,17 +54,20 @@ def record_output(*, sha256: str, manifest_label: str, cert_fingerprint: str, me
                   file_path: str | None, assertion: dict[str, Any]) -> int:
     """Insert one output; the caller owns the transaction. Returns the row id."""
     claim_json = canonical_json(assertion)
-    row = Output.create(
+    return _insert_output(
         sha256=sha256, manifest_label=manifest_label, cert_fingerprint=cert_fingerprint, media_type=media_type,
         job_id=job_id, decision_id=decision_id, request_id=request_id, model_ref=model_ref,
         signed_at=as_utc(signed_at).replace(tzinfo=None), timestamped=timestamped, file_path=file_path,
-        claim_json=claim_json.decode("utf-8"), claim_sha256=sha256_hex(claim_json))
-    return int(row.id)
+        claim_json=claim_json.decode("utf-8"), claim_sha256=sha256_hex(claim_json), in_good_standing=True)
+
+
+_insert_output = HotInsert(Output)
+_by_sha256 = HotLookup(Output, Output.sha256)
 
 
 def find_by_sha256(sha256: str) -> LedgerEntry | None:
-    row = Output.get_or_none(Output.sha256 == sha256)
-    return LedgerEntry.from_row(row) if row else None
+    row = _by_sha256.first(sha256)
+    return LedgerEntry.from_row(row) if row else None  # type: ignore[arg-type]
 
 
 def find_by_label(manifest_label: str) -> LedgerEntry | None:
