@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 
 from .. import __version__
 from ..db import database, open_database
@@ -29,6 +30,12 @@ BLUEPRINT_MODULES = [
     "governance.api.flow",
     "governance.provenance.api",
 ]
+
+
+class DatabaseInt(IntegerConverter):
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 class SlateApi(Api):
@@ -57,12 +64,15 @@ def create_app(settings: Settings | None = None, *, testing: bool = False) -> Fl
             "info": {"description": "Governance and provenance for bespoke generative image models."},
         },
     )
+    # ids in URLs must fit a database integer: a larger one is simply not found
+    app.url_map.converters["int"] = DatabaseInt
     open_database(settings.database_url)
     migrate()
     errors.install(app)
     api = SlateApi(app)
     _register_blueprints(api)
     _serve_swagger_assets(app)
+    _install_web_pages(app, settings)
     _manage_connections(app)
     logging.getLogger("slate").setLevel(logging.INFO)
     return app
@@ -78,6 +88,11 @@ def _register_blueprints(api: Api) -> None:
             raise
         for blueprint in module.blueprints:
             api.register_blueprint(blueprint)
+
+
+def _install_web_pages(app: Flask, settings: Settings) -> None:
+    from ..web import install  # the pages import API helpers: keep this import out of module load
+    install(app, settings)
 
 
 def _serve_swagger_assets(app: Flask) -> None:
