@@ -1,0 +1,1 @@
+"""The reliability suite: crash safety, load, hostile input. See README "Reliability"."""
