@@ -30,6 +30,9 @@ VARIABLES: dict[str, str] = {
     "SLATE_REDIS_URL": "Redis URL for the task queue; unset means the embedded SQLite queue.",
     "SLATE_API_URL": "Where workers reach Slate's API (default: http://127.0.0.1:8420).",
     "SLATE_WORKER_TOKEN": "A standalone worker's generator token (secret; never logged).",
+    "SLATE_SECRET_KEY": "Key that signs the web pages' session cookies (secret; never logged); every API "
+                        "process behind one address needs the same (default: generated on first run into "
+                        "$SLATE_KEYS_DIR/web-session.key, 0600).",
 }
 
 
@@ -61,6 +64,8 @@ class Settings:
     api_url: str = "http://127.0.0.1:8420"
     #: a worker's own generator token; never printed or logged
     worker_token: str | None = field(default=None, repr=False)
+    #: signs the web pages' session cookies; None means the generated file in the keys folder
+    secret_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -81,6 +86,7 @@ class Settings:
             redis_url=env.get("SLATE_REDIS_URL") or None,
             api_url=env.get("SLATE_API_URL") or "http://127.0.0.1:8420",
             worker_token=env.get("SLATE_WORKER_TOKEN") or None,
+            secret_key=env.get("SLATE_SECRET_KEY") or None,
         )
 
     @classmethod

@@ -1,0 +1,22 @@
+"""Web pages for legal, producers, approvers and auditors, served by the API's own Flask app.
+
+Server-rendered HTML (Jinja, autoescaped; one stylesheet; no JavaScript). A user signs in
+with their API token, which stays sealed in the HttpOnly session cookie and never appears
+in a URL. Each page declares the roles it opens (``access.page``), every form carries a
+CSRF token, every response the security headers of ``security``. The pages hold no rules of
+their own: they call the same domain functions as the API and the CLI.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..settings import Settings
+from . import audit, home, policies, provenance, registry, requests, security  # noqa: F401  (routes)
+from .blueprint import bp
+
+
+def install(app: Flask, settings: Settings) -> None:
+    """Give ``app`` its session key and cookie settings, and the pages."""
+    security.configure(app, settings)
+    app.register_blueprint(bp)

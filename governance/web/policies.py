@@ -1,0 +1,145 @@
+"""Legal's pages: policy versions, a new draft, review and publish, a side-by-side diff, the
+policy tests' results and the replay impact of a version. Auditors may read, not act."""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from ..errors import InvalidInput
+from ..policy import versions
+from ..policy.diff import diff_policies
+from ..policy.replay import replay
+from ..policy.testing import find_tests_files, read_tests_file, run_case
+from . import access
+from .access import page
+from .blueprint import bp
+
+READERS = ("legal", "auditor")
+
+
+@dataclass(frozen=True)
+class TextRow:
+    """One row of a side-by-side text comparison; a side is None where the line does not exist."""
+
+    change: str  # equal | replace | delete | insert
+    old_number: int | None
+    old: str | None
+    new_number: int | None
+    new: str | None
+
+
+def side_by_side(old: str, new: str, context: int = 3) -> list[list[TextRow]]:
+    """The changed stretches of two texts, each with a little context, as rows to show side by side."""
+    a, b = old.splitlines(), new.splitlines()
+    hunks = []
+    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context):
+        rows = []
+        for tag, i1, i2, j1, j2 in group:
+            for k in range(max(i2 - i1, j2 - j1)):
+                i, j = i1 + k, j1 + k
+                rows.append(TextRow(tag, i + 1 if i < i2 else None, a[i] if i < i2 else None,
+                                    j + 1 if j < j2 else None, b[j] if j < j2 else None))
+        hunks.append(rows)
+    return hunks
+
+
+def _ref(row: Any) -> str:
+    return f"{row.uid}@{row.version}"
+
+
+@bp.route("/policies", methods=["GET"])
+@page(*READERS)
+def policies() -> Any:
+    rows = versions.list_versions()
+    return render_template("web/policies.html", versions=rows)
+
+
+@bp.route("/policies", methods=["POST"])
+@page("legal")
+def add_policy() -> Any:
+    upload = request.files.get("policy")
+    data = upload.read() if upload is not None else b""
+    if not data:
+        data = request.form.get("text", "").encode("utf-8")
+    if not data.strip():
+        raise InvalidInput("choose a policy file (YAML) or paste its text")
+    source = (upload.filename if upload is not None and upload.filename else None) or "the policy text"
+    added = versions.add_version(data, access.principal().name, source)
+    flash(f"Draft {added['uid']}@{added['version']} recorded. Another legal user must review it.", "info")
+    return redirect(url_for("web.policy", ref=f"{added['uid']}@{added['version']}"))
+
+
+@bp.route("/policies/<string:ref>", methods=["GET"])
+@page(*READERS)
+def policy(ref: str) -> Any:
+    shown = versions.show_version(ref, with_text=True)
+    others = [v for v in versions.list_versions(shown["uid"]) if v["version"] != shown["version"]]
+    return render_template("web/policy.html", policy=shown, others=others)
+
+
+@bp.route("/policies/<string:ref>/approve", methods=["POST"])
+@page("legal")
+def approve_policy(ref: str) -> Any:
+    approved = versions.approve_version(ref, access.principal().name, request.form.get("comment", "").strip())
+    flash(f"{approved['uid']}@{approved['version']} approved. It can now be published.", "info")
+    return redirect(url_for("web.policy", ref=ref))
+
+
+@bp.route("/policies/<string:ref>/publish", methods=["POST"])
+@page("legal")
+def publish_policy(ref: str) -> Any:
+    published = versions.publish_version(ref, access.principal().name)
+    flash(f"{published['uid']}@{published['version']} is published: new requests are decided under it.", "info")
+    return redirect(url_for("web.policy", ref=ref))
+
+
+@bp.route("/policies/diff", methods=["GET"])
+@page(*READERS)
+def policy_diff() -> Any:
+    old_ref, new_ref = request.args.get("old", ""), request.args.get("new", "")
+    if not old_ref or not new_ref:
+        raise InvalidInput("choose two versions to compare (old and new)")
+    old_row, new_row = versions.get_version(old_ref), versions.get_version(new_ref)
+    changes = diff_policies(versions.compiled(old_row).policy, versions.compiled(new_row).policy)
+    return render_template("web/policy_diff.html", old=versions.version_dict(old_row),
+                           new=versions.version_dict(new_row), diff=changes.to_dict(),
+                           hunks=side_by_side(old_row.text, new_row.text))
+
+
+@bp.route("/policies/<string:ref>/tests", methods=["GET"])
+@page("legal")
+def policy_tests(ref: str) -> Any:
+    row = versions.get_version(ref)
+    cases = run_policy_tests(row, current_app.config["SLATE_SETTINGS"].policies_dir)
+    return render_template("web/policy_tests.html", policy=versions.version_dict(row), cases=cases,
+                           passed=sum(1 for c in cases if c["passed"]))
+
+
+def run_policy_tests(row: Any, folder: Path) -> list[dict[str, Any]]:
+    """Legal's tests for this version's uid (``*.tests.yaml`` in the policies folder), run on this version.
+
+    The same steps as ``POST /api/v1/policies/<ref>/tests``.
+    """
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        override = Path(tmp) / "policy.yaml"
+        override.write_text(row.text, encoding="utf-8")
+        for path in find_tests_files(folder):
+            tests = read_tests_file(path, override)
+            if tests.policy.policy.uid == row.uid:
+                results += [run_case(tests, case).to_dict() for case in tests.cases]
+    return results
+
+
+@bp.route("/policies/<string:ref>/replay", methods=["GET"])
+@page("legal")
+def policy_replay(ref: str) -> Any:
+    row = versions.get_version(ref)
+    report = replay(versions.compiled(row))
+    return render_template("web/policy_replay.html", policy=versions.version_dict(row), report=report.to_dict())

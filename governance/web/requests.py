@@ -1,0 +1,164 @@
+"""Producers' and approvers' pages: submit a request, see its decision with evidence and
+credit duties, approve or reject what policy routed to review, see and download signed outputs.
+
+Prompts stay confidential: a page shows a request's prompt only as its SHA-256, to the
+requester too (the same as the API and the credential), and no page or log line holds it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from flask import flash, redirect, render_template, request, send_file, url_for
+from marshmallow import ValidationError
+
+from ..api import flow as flow_api
+from ..canonical import json_default
+from ..errors import InvalidInput, NotFound
+from ..jobs import flow
+from ..jobs.idempotency import once
+from ..policy.registry_facts import RequestSpec
+from ..registry import assets, models_registry, people
+from ..registry import vocabulary as vocab
+from . import access
+from .access import page
+from .blueprint import bp
+
+VIEWERS = ("producer", "legal", "approver", "auditor")
+STATUSES = ("awaiting_approval", "queued", "running", "succeeded", "failed", "denied", "rejected", "allowed")
+UNFINISHED = ("queued", "running")
+
+
+@bp.route("/requests", methods=["GET"])
+@page(*VIEWERS)
+def requests() -> Any:
+    status = request.args.get("status") or None
+    if status not in (None, *STATUSES):
+        raise InvalidInput(f"'{status}' is not a request status", hint=f"one of: {', '.join(STATUSES)}")
+    rows = flow.list_requests(access.principal(), status=status, limit=200)
+    return render_template("web/requests.html", rows=rows, status=status, statuses=STATUSES)
+
+
+@bp.route("/requests/new", methods=["GET"])
+@page("producer")
+def new_request() -> Any:
+    return _request_form({})
+
+
+def _request_form(values: dict[str, Any], error: InvalidInput | None = None) -> Any:
+    choices = {
+        "productions": sorted(access.principal().productions),
+        "uses": vocab.OUTPUT_USES,
+        "models": [m for m in models_registry.list_models() if m["status"] == "approved"],
+        "assets": assets.list_assets(),
+        "people": people.list_people(),
+    }
+    return render_template("web/new_request.html", values=values, choices=choices, error=error,
+                           form_key=uuid.uuid4().hex), 422 if error else 200
+
+
+def _form_body() -> dict[str, Any]:
+    """The form as the API's request schema reads it, so both check a request the same way."""
+    form = request.form
+    params = {k: form[k] for k in ("seed", "steps", "guidance", "width", "height", "scheduler") if form.get(k)}
+    raw = {"production": form.get("production", ""), "use": form.get("use", ""),
+           "territory": form.get("territory", "").strip().upper(), "model": form.get("model", ""),
+           "prompt": form.get("prompt", ""), "references": form.getlist("references"),
+           "people": form.getlist("people"), "params": params}
+    try:
+        return flow_api.RequestIn().load(raw)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise InvalidInput("the request has missing or invalid fields", fields=exc.messages) from None
+
+
+def _form_values() -> dict[str, Any]:
+    values: dict[str, Any] = {k: v for k, v in request.form.items() if k not in ("references", "people")}
+    values.update(references=request.form.getlist("references"), people=request.form.getlist("people"))
+    return values
+
+
+@bp.route("/requests/new", methods=["POST"])
+@page("producer")
+def submit_request() -> Any:
+    try:
+        body = _form_body()
+        view = _submit(body, request.form.get("form_key") or None)
+    except InvalidInput as error:
+        # shown again to the requester who just typed it; never stored, logged or put in a URL
+        return _request_form(_form_values(), error)
+    flash(f"Request #{view['request']['id']} submitted: {view['status'].replace('_', ' ')}.", "info")
+    return redirect(url_for("web.request_page", request_id=view["request"]["id"]))
+
+
+def _submit(body: dict[str, Any], form_key: str | None) -> dict[str, Any]:
+    """Submit once per rendered form (its key is the idempotency key), then queue any job."""
+    p = access.principal()
+    params = flow.GenerationParams(**body["params"])
+    spec = RequestSpec(requester=p.name, production=body["production"], use=body["use"],
+                       territory=body["territory"], model=body["model"], prompt=body["prompt"],
+                       references=tuple(body["references"]), people=tuple(body["people"]))
+
+    def action() -> tuple[int, dict[str, Any]]:
+        view, job_id = flow.submit(spec, params, p)
+        return 201, json.loads(json.dumps({**view, "_job": job_id}, default=json_default))
+
+    _, response, replayed = once("web-requests", p.name, form_key, body, action)
+    if not replayed:
+        flow_api._enqueue(response.get("_job"))
+    return response
+
+
+@bp.route("/requests/<int:request_id>", methods=["GET"])
+@page(*VIEWERS)
+def request_page(request_id: int) -> Any:
+    view = flow.request_view(flow.visible_request(request_id, access.principal()))
+    output = None
+    if view["job"] and view["job"]["output_sha256"]:
+        output = flow_api.output_view(flow_api._visible_output(view["job"]["output_sha256"]))
+    may_decide = (access.principal().has_any(["approver"]) and view["status"] == "awaiting_approval"
+                  and view["request"]["requester"] != access.principal().name)
+    return render_template("web/request.html", view=view, output=output, may_decide=may_decide,
+                           refresh=view["status"] in UNFINISHED)
+
+
+@bp.route("/approvals", methods=["GET"])
+@page("approver")
+def approvals() -> Any:
+    me = access.principal()
+    rows = flow.list_requests(me, status="awaiting_approval", limit=200)
+    return render_template("web/approvals.html", rows=rows, me=me)
+
+
+@bp.route("/requests/<int:request_id>/approval", methods=["POST"])
+@page("approver")
+def decide(request_id: int) -> Any:
+    verdict = request.form.get("verdict", "")
+    view, job_id = flow.decide_approval(request_id, access.principal(), verdict, request.form.get("comment", ""))
+    flow_api._enqueue(job_id)
+    flash(f"Request #{request_id} {verdict}.", "info")
+    return redirect(url_for("web.request_page", request_id=view["request"]["id"]))
+
+
+def _stored_output(sha256: str) -> Any:
+    row = flow_api._visible_output(sha256)
+    if not row.file_path:
+        raise NotFound("this output's signed file is not stored on this server")
+    return row
+
+
+@bp.route("/outputs/<string:sha256>/image", methods=["GET"])
+@page(*VIEWERS)
+def output_image(sha256: str) -> Any:
+    """The signed file, inline, for the request page's picture."""
+    row = _stored_output(sha256)
+    return send_file(row.file_path, mimetype=row.media_type)
+
+
+@bp.route("/outputs/<string:sha256>/download", methods=["GET"])
+@page(*VIEWERS)
+def output_download(sha256: str) -> Any:
+    row = _stored_output(sha256)
+    return send_file(row.file_path, mimetype=row.media_type, as_attachment=True,
+                     download_name=f"{row.job_id}.{row.file_path.rsplit('.', 1)[-1]}")
