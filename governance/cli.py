@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "governance.credentials.cli",
     "governance.ledger.cli",
     "governance.audit.cli",
+    "governance.provenance.cli",
     "governance.server",
     # the worker side; absent (and skipped) where the generator extra is not installed
     "generator.cli",
@@ -47,6 +48,8 @@ class SlateContext:
             import getpass
 
             from .audit.log import current_actor
+            from .api import quiet_query_logging
+            quiet_query_logging()
             open_database(self.settings.database_url)
             migrate()
             current_actor.set(f"cli:{getpass.getuser()}")

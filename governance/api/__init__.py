@@ -32,6 +32,13 @@ BLUEPRINT_MODULES = [
 ]
 
 
+def quiet_query_logging() -> None:
+    """peewee logs every query with its parameters at DEBUG, and parameters include prompts.
+    Pin its logger above DEBUG so a root logger turned to DEBUG cannot write them out."""
+    logging.getLogger("peewee").setLevel(logging.INFO)
+    logging.getLogger("slate").setLevel(logging.INFO)
+
+
 class DatabaseInt(IntegerConverter):
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", 2**63 - 1)
@@ -74,7 +81,7 @@ def create_app(settings: Settings | None = None, *, testing: bool = False) -> Fl
     _serve_swagger_assets(app)
     _install_web_pages(app, settings)
     _manage_connections(app)
-    logging.getLogger("slate").setLevel(logging.INFO)
+    quiet_query_logging()
     return app
 
 

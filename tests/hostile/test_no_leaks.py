@@ -1,0 +1,64 @@
+"""No response, log line, error or credential carries a private key, a token or a prompt,
+even with every logger at DEBUG."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+from governance.ledger.tables import Output
+from tests.api.conftest import auth
+from tests.api.test_flow import png, sign, studio  # noqa: F401  (fixture)
+
+PROMPT = "INT. LIGHTHOUSE - NIGHT: Mara reads the letter aloud, confidential draft 7"
+
+
+def private_key_material(keys_dir: Path) -> list[str]:
+    """The base64 body lines of every private key file: none may appear anywhere."""
+    lines = []
+    for path in keys_dir.rglob("*.key.pem"):
+        lines += [line for line in path.read_text().splitlines() if line and not line.startswith("-----")]
+    return lines
+
+
+def test_flow_leaks_no_secret_anywhere(app, client, studio, caplog):  # noqa: F811
+    caplog.set_level(logging.DEBUG)
+    t = studio.tokens
+    seen: list[bytes] = []
+
+    def keep(response):
+        seen.append(response.get_data())
+        return response
+
+    created = keep(client.post("/api/v1/requests", headers=auth(t["pat-producer"]), json={
+        "production": "harbour-lights", "use": "previs", "territory": "GB", "model": "slate-studio:1",
+        "prompt": PROMPT}))
+    job_id = created.json["job"]["id"]
+    keep(client.get(f"/api/v1/requests/{created.json['request']['id']}", headers=auth(t["pat-producer"])))
+    keep(client.get("/api/v1/requests", headers=auth(t["aud-auditor"])))
+    signed = keep(sign(client, t["gpu-worker"], job_id))
+    sha = signed.json["sha256"]
+    image = keep(client.get(f"/api/v1/outputs/{sha}/image", headers=auth(t["pat-producer"])))
+    keep(client.post("/api/v1/verify", headers=auth(t["aud-auditor"]), content_type="multipart/form-data",
+                     data={"file": (io.BytesIO(image.data), "x.png")}))
+    # error paths: wrong token, bad body, a refusal, a conflict
+    keep(client.get("/api/v1/people", headers=auth(t["pat-producer"] + "x")))
+    keep(client.post("/api/v1/requests", headers=auth(t["pat-producer"]), json={"prompt": PROMPT, "use": 3}))
+    keep(client.post("/api/v1/requests", headers=auth(t["pat-producer"]), json={
+        "production": "harbour-lights", "use": "previs", "territory": "GB", "model": "nope:1", "prompt": PROMPT}))
+    keep(client.post(f"/api/v1/requests/{created.json['request']['id']}/approval", headers=auth(t["ada-approver"]),
+                     json={"verdict": "approved"}))
+
+    settings = app.config["SLATE_SETTINGS"]
+    stored = Path(Output.get(Output.sha256 == sha).file_path).read_bytes()
+    haystacks = {"responses": b"\n".join(seen), "logs": caplog.text.encode(), "signed file": stored}
+    needles = {"prompt": [PROMPT.encode()], "tokens": [tok.encode() for tok in t.values()],
+               "private keys": [line.encode() for line in private_key_material(settings.keys_dir)]}
+    assert needles["private keys"], "the test must see the key material it looks for"
+    for where, hay in haystacks.items():
+        for what, items in needles.items():
+            assert not any(item in hay for item in items), f"{what} found in {where}"
+    # the generator's job specification is the one place the prompt may go
+    spec = client.get(f"/api/v1/jobs/{job_id}/spec", headers=auth(t["gpu-worker"]))
+    assert spec.status_code in (200, 409)
