@@ -36,6 +36,12 @@ def _tables(module: str) -> Callable[[], None]:
     return apply
 
 
+def _provenance() -> None:
+    from .provenance import index
+    _tables("governance.provenance.tables")()
+    index.backfill()  # outputs signed before this step become searchable too
+
+
 STEPS: list[Step] = [
     Step(1, "registry: people, productions, consents, assets, licences, training sets, models",
          _tables("governance.registry.tables")),
@@ -45,6 +51,7 @@ STEPS: list[Step] = [
     Step(4, "auth: users, memberships, API tokens", _tables("governance.auth.tables")),
     Step(5, "audit: hash-chained log and signed checkpoints", _tables("governance.audit.tables")),
     Step(6, "jobs: approvals, generation jobs, idempotency records", _tables("governance.jobs.tables")),
+    Step(7, "provenance: facets of signed outputs for search and revocation impact", _provenance),
 ]
 
 

@@ -25,6 +25,7 @@ from . import errors
 BLUEPRINT_MODULES = [
     "governance.api.registry",
     "governance.api.admin",
+    "governance.api.oversight",
     "governance.policy.api",
     "governance.credentials.api",
     "governance.api.flow",

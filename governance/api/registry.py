@@ -3,17 +3,32 @@ training sets (with proofs) and models."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import request
 from flask_smorest import Blueprint
+from marshmallow import fields
 
+from ..canonical import json_default
 from ..errors import InvalidInput
 from ..registry import assets, consents, licences, models_registry, people, training_sets
 from . import schemas as s
 from .access import READ_REGISTRY, WRITE_REGISTRY, admits
 
 blp = Blueprint("registry", __name__, url_prefix="/api/v1", description="The registry of rights and models")
+
+
+class ConsentRevokedOut(s.ConsentOut):
+    impact = fields.Dict(metadata={"description": "what the revocation touched (governance.provenance.impact)"})
+
+
+class LicenceTakenDownOut(s.LicenceOut):
+    impact = fields.Dict(metadata={"description": "what the takedown touched (governance.provenance.impact)"})
+
+
+def _with_impact(result: dict[str, Any]) -> dict[str, Any]:
+    return {**result, "impact": json.loads(json.dumps(result["impact"], default=json_default))}
 
 
 def _page(rows: list[dict[str, Any]], page: dict[str, int]) -> list[dict[str, Any]]:
@@ -89,10 +104,11 @@ def show_consent(consent_id: int) -> Any:
 @blp.route("/consents/<int:consent_id>/revoke", methods=["POST"])
 @admits("producer", "legal", "admin")
 @blp.arguments(s.ReasonIn)
-@blp.response(200, s.ConsentOut)
+@blp.response(200, ConsentRevokedOut)
 def revoke_consent(body: dict[str, Any], consent_id: int) -> Any:
+    """Revoke a consent; the answer includes its impact, applied in the same transaction."""
     from flask import g
-    return consents.revoke_consent(consent_id, body["reason"], actor=g.principal.name)
+    return _with_impact(consents.revoke_consent(consent_id, body["reason"], actor=g.principal.name))
 
 
 @blp.route("/licences", methods=["GET"])
@@ -123,9 +139,11 @@ def show_licence(ref: str) -> Any:
 @blp.route("/licences/<path:ref>/takedown", methods=["POST"])
 @admits("producer", "legal", "admin")
 @blp.arguments(s.ReasonIn)
-@blp.response(200, s.LicenceOut)
+@blp.response(200, LicenceTakenDownOut)
 def takedown_licence(body: dict[str, Any], ref: str) -> Any:
-    return licences.take_down(ref, body["reason"])
+    """Take a licence down; the answer includes its impact, applied in the same transaction."""
+    from flask import g
+    return _with_impact(licences.take_down(ref, body["reason"], actor=g.principal.name))
 
 
 @blp.route("/assets", methods=["GET"])

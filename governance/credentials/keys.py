@@ -27,6 +27,7 @@ from typing import Any
 
 from cryptography import x509
 
+from ..audit.log import record
 from ..clock import as_utc, utcnow
 from ..db import HotLookup, database, transaction
 from ..errors import Conflict, CredentialError, InvalidInput, NotFound
@@ -138,7 +139,8 @@ class KeyStore:
         with transaction():
             for index, path in enumerate(chains):
                 status = "active" if index == len(chains) - 1 else "retired"
-                self._insert(path.read_text(), custody="file", status=status)
+                row = self._insert(path.read_text(), custody="file", status=status)
+                record("key.registered", f"key:{row.fingerprint}", {"custody": "file", "status": status})
 
     # ------------------------------------------------------------ reading
 
@@ -233,17 +235,25 @@ class KeyStore:
         key = self.find(fingerprint_prefix)
         if key.status == "revoked":
             raise Conflict(f"key {key.fingerprint[:16]} was already revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S}Z")
-        SigningKey.update(status="revoked", revoked_at=_naive(at or self._clock()),
-                          revocation_reason=reason.strip()).where(
-            SigningKey.fingerprint == key.fingerprint).execute()
+        when = at or self._clock()
+        with transaction():
+            SigningKey.update(status="revoked", revoked_at=_naive(when),
+                              revocation_reason=reason.strip()).where(
+                SigningKey.fingerprint == key.fingerprint).execute()
+            record("key.revoked", f"key:{key.fingerprint}", {"at": as_utc(when), "reason": reason.strip()})
         self._signers.pop(key.fingerprint, None)
+        self._active = {}
         return self.find(key.fingerprint)
 
     def _activate(self, chain_pem: str, custody: str) -> KeyInfo:
         now = _naive(self._clock())
         with transaction():
             SigningKey.update(status="retired", retired_at=now).where(SigningKey.status == "active").execute()
-            return KeyInfo.from_row(self._insert(chain_pem, custody=custody, status="active"))
+            info = KeyInfo.from_row(self._insert(chain_pem, custody=custody, status="active"))
+            record("key.activated", f"key:{info.fingerprint}",
+                   {"custody": custody, "subject": info.subject, "not_after": info.not_after})
+        self._active = {}
+        return info
 
     def _insert(self, chain_pem: str, *, custody: str, status: str) -> SigningKey:
         chain = pki.load_certificates(chain_pem)

@@ -15,7 +15,7 @@ from typing import Any
 
 import peewee
 
-from ..audit.log import record
+from ..audit.log import CheckpointSigner, checkpoint_if_due, record
 from ..auth.users import Principal
 from ..canonical import json_default
 from ..clock import utcnow
@@ -24,6 +24,8 @@ from ..errors import Conflict, Forbidden, InvalidInput, ModelIdentityError, NotF
 from ..policy.registry_facts import RequestSpec
 from ..policy.requests import decision_dict, get_request, latest_decision, request_dict, submit_request
 from ..policy.tables import DecisionRecord, GenerationRequest, PolicyVersion
+from ..provenance.index import index_output
+from ..provenance.standing import revoked_rights
 from ..registry.tables import Asset, Model, TrainingSet
 from .tables import Approval, Job, RequestParams
 
@@ -75,7 +77,10 @@ def request_status(request: GenerationRequest) -> str:
         return "denied"
     approval = request.approval_records.first()
     if decision.outcome == "needs_approval":
-        return "rejected" if approval and approval.verdict == "rejected" else "awaiting_approval"
+        if approval and approval.verdict == "rejected":
+            return "rejected"
+        # a right the decision relied on was revoked since: it can no longer be approved
+        return "blocked" if revoked_rights(decision.records) else "awaiting_approval"
     return "allowed"
 
 
@@ -169,6 +174,10 @@ def decide_approval(request_id: int | str, principal: Principal, verdict: str,
             raise Conflict(f"request #{request.id} was already {request.approval_records.first().verdict}")
         if request.requester == principal.name:
             raise Forbidden("you cannot approve your own request", hint="another approver must decide it")
+        revoked = revoked_rights(decision.records) if verdict == "approved" else []
+        if revoked:
+            raise Conflict(f"request #{request.id} can no longer be approved: " + "; ".join(revoked),
+                           hint="reject it, or submit a new request that policy can decide afresh")
         approval = Approval.create(request=request, decision=decision, approver=principal.name, verdict=verdict,
                                    comment=comment.strip(), at=utcnow())
         record(f"request.{verdict}", f"request:{request.id}",
@@ -267,7 +276,11 @@ def signing_claim(job: Job, model_identity: str) -> dict[str, Any]:
     }
 
 
-def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] | None, worker: str) -> None:
+def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] | None, worker: str,
+                 checkpoint_signer: CheckpointSigner | None = None) -> None:
+    """Record a signed output against its job: job state, provenance facets and audit entry,
+    in the caller's (signing) transaction; then a signed audit checkpoint if one is due
+    and the caller passed the signer."""
     job.status, job.output_sha256, job.updated_at = "succeeded", output["sha256"], utcnow()
     job.environment = json.loads(json.dumps(environment or {}, default=json_default))
     job.worker = worker
@@ -276,4 +289,10 @@ def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] |
            {"job": job.id, "request": job.request_id, "decision": job.decision_id,
             "manifest_label": output["manifest_label"], "cert_fingerprint": output["cert_fingerprint"]},
            actor=worker)
+    if output.get("ledger_id") is not None:
+        approval = job.approval
+        index_output(int(output["ledger_id"]), output["signed_at"], job.request, job.decision,
+                     approval.approver if approval and approval.verdict == "approved" else None)
+    if checkpoint_signer is not None:
+        checkpoint_if_due(checkpoint_signer)
 

@@ -2,7 +2,8 @@
 
 The ledger's ``in_good_standing`` flag records what a revocation marked; these checks
 also catch a revocation made directly in the registry since, so verification never
-depends on a sweep having run.
+depends on a sweep having run. The same check stops a request awaiting approval from
+being approved once a right its decision relied on is gone.
 """
 
 from __future__ import annotations
@@ -21,25 +22,36 @@ def _decision(entry: LedgerEntry) -> DecisionRecord | None:
         if str(entry.decision_id).isdigit() else None
 
 
+def _ids(records: Mapping[str, Any], kind: str) -> list[int]:
+    return [int(r["id"]) for r in records.get(kind, []) if str(r.get("id")).isdigit()]
+
+
+def revoked_rights(records: Mapping[str, Any] | None) -> list[str]:
+    """Reasons the consents and licences named in a decision's records no longer hold."""
+    records = records or {}
+    reasons = []
+    consent_ids = _ids(records, "consents")
+    if consent_ids:
+        for consent in Consent.select().where(Consent.id.in_(consent_ids), Consent.revoked_at.is_null(False)):
+            reasons.append(f"consent #{consent.id} of {consent.person.name} was revoked on "
+                           f"{consent.revoked_at:%Y-%m-%d}: {consent.revoked_reason}")
+    licence_ids = _ids(records, "licences")
+    if licence_ids:
+        for lic in Licence.select().where(Licence.id.in_(licence_ids), Licence.takedown == True):  # noqa: E712
+            reasons.append(f"licence {lic.ref} was taken down: {lic.takedown_reason}")
+    return reasons
+
+
 def rights_still_hold(entry: LedgerEntry, assertion: Mapping[str, Any] | None) -> list[str]:
     """Reasons the consents and licences the decision relied on no longer hold."""
     decision = _decision(entry)
-    if decision is None:
-        return []
-    records = decision.records or {}
-    reasons = []
-    consent_ids = [int(r["id"]) for r in records.get("consents", []) if str(r.get("id")).isdigit()]
-    for consent in Consent.select().where(Consent.id.in_(consent_ids), Consent.revoked_at.is_null(False)):
-        reasons.append(f"consent #{consent.id} of {consent.person.name} was revoked on "
-                       f"{consent.revoked_at:%Y-%m-%d}: {consent.revoked_reason}")
-    licence_ids = [int(r["id"]) for r in records.get("licences", []) if str(r.get("id")).isdigit()]
-    for lic in Licence.select().where(Licence.id.in_(licence_ids), Licence.takedown == True):  # noqa: E712
-        reasons.append(f"licence {lic.ref} was taken down: {lic.takedown_reason}")
-    return reasons
+    reasons = revoked_rights(decision.records) if decision is not None else []
+    # verification already reports the ledger's own reason; a revocation writes the same text
+    return [r for r in reasons if r != entry.standing_reason]
 
 
 def standing_checks() -> list[StandingCheck]:
     return [rights_still_hold]
 
 
-__all__ = ["standing_checks", "rights_still_hold", "Model"]
+__all__ = ["standing_checks", "rights_still_hold", "revoked_rights", "Model"]

@@ -138,8 +138,9 @@ def consent_grant(slate: SlateContext, person: str, uses: tuple[str, ...], produ
 @json_option
 @pass_slate
 def consent_revoke(slate: SlateContext, consent_id: str, reason: str, as_json: bool) -> None:
+    """Revoke a consent; prints what it touched (jobs blocked, outputs marked, models flagged)."""
     slate.open()
-    emit(consents.revoke_consent(consent_id, reason), as_json)
+    emit(consents.revoke_consent(consent_id, reason), as_json, _revoked)
 
 
 @consent_group.command("list")
@@ -217,7 +218,7 @@ def licence_show(slate: SlateContext, ref: str, as_json: bool) -> None:
 @pass_slate
 def licence_takedown(slate: SlateContext, ref: str, reason: str, as_json: bool) -> None:
     slate.open()
-    emit(licences.take_down(ref, reason), as_json)
+    emit(licences.take_down(ref, reason), as_json, _revoked)
 
 
 @click.group("asset")
@@ -388,6 +389,13 @@ def model_approve(slate: SlateContext, model: str, as_json: bool) -> None:
 def model_retire(slate: SlateContext, model: str, reason: str, as_json: bool) -> None:
     slate.open()
     emit(models_registry.set_status(model, "retired", reason), as_json)
+
+
+def _revoked(result: dict[str, Any]) -> str:
+    from ..cli import _render_default
+    from ..provenance.cli import render_impact
+    record = {k: v for k, v in result.items() if k != "impact"}
+    return _render_default(record) + "\n" + render_impact(result["impact"])
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:

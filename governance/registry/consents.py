@@ -84,6 +84,10 @@ def get_consent(consent_id: int | str) -> Consent:
 
 
 def revoke_consent(consent_id: int | str, reason: str, actor: str | None = None) -> dict[str, Any]:
+    """Revoke a consent and, in the same transaction, apply its impact: jobs that relied on it
+    are blocked, outputs marked, models trained on the person's assets flagged for review.
+    Returns the consent with ``impact`` (see ``governance.provenance.impact``)."""
+    from ..provenance import impact as provenance_impact
     if not reason or not reason.strip():
         raise InvalidInput("say why the consent is revoked (--reason)")
     with transaction():
@@ -98,7 +102,8 @@ def revoke_consent(consent_id: int | str, reason: str, actor: str | None = None)
         ConsentEvent.create(consent=consent, event="revoked", at=now, reason=reason.strip(), actor=actor)
         record("consent.revoked", f"consent:{consent.id}", {"reason": reason.strip(), "version": consent.version},
                actor)
-    return consent_dict(consent)
+        impact = provenance_impact.apply(provenance_impact.consent_scope(consent), actor)
+    return {**consent_dict(consent), "impact": impact.to_dict()}
 
 
 def consent_history(consent_id: int | str) -> list[dict[str, Any]]:

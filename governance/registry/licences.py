@@ -68,8 +68,13 @@ def list_licences() -> list[dict[str, Any]]:
     return [licence_dict(lic) for lic in Licence.select().order_by(Licence.ref)]
 
 
-def take_down(ref: str | int, reason: str) -> dict[str, Any]:
-    """Flag a licence as taken down. The record stays; the policy refuses its use from now."""
+def take_down(ref: str | int, reason: str, actor: str | None = None) -> dict[str, Any]:
+    """Flag a licence as taken down. The record stays; the policy refuses its use from now.
+
+    In the same transaction its impact is applied: jobs that relied on it are blocked,
+    outputs marked, models trained under it flagged for review. Returns the licence with
+    ``impact`` (see ``governance.provenance.impact``)."""
+    from ..provenance import impact as provenance_impact
     if not reason or not reason.strip():
         raise InvalidInput("say why the licence is taken down (--reason)")
     with transaction():
@@ -79,5 +84,7 @@ def take_down(ref: str | int, reason: str) -> dict[str, Any]:
         lic.takedown, lic.takedown_at, lic.takedown_reason = True, utcnow(), reason.strip()
         lic.version += 1
         lic.save()
-        record("licence.takedown", f"licence:{lic.ref}", {"reason": lic.takedown_reason, "version": lic.version})
-    return licence_dict(lic)
+        record("licence.takedown", f"licence:{lic.ref}", {"reason": lic.takedown_reason, "version": lic.version},
+               actor)
+        impact = provenance_impact.apply(provenance_impact.licence_scope(lic), actor)
+    return {**licence_dict(lic), "impact": impact.to_dict()}

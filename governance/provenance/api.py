@@ -1,0 +1,109 @@
+"""``/api/v1/provenance``: search signed outputs, an output's lineage (JSON or SVG), and the
+dry run of a revocation's impact. Thin: parses, calls ``query``/``lineage``/``impact``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, g
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+
+from ..api.access import READ_REGISTRY, admits
+from ..canonical import json_default
+from ..errors import InvalidInput
+from . import impact, lineage, query, svg
+
+blp = Blueprint("provenance", __name__, url_prefix="/api/v1/provenance",
+                description="Provenance: search outputs, lineage, revocation impact")
+
+class SearchQuery(Schema):
+    asset = fields.String(load_default=None, validate=validate.Length(min=1, max=64),
+                          metadata={"description": "SHA-256 (or 8+ hex prefix) or id: used as a reference, "
+                                                   "or in the model's training set"})
+    person = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
+                           metadata={"description": "name or id: depicted, or in a reference image"})
+    licence = fields.String(load_default=None, validate=validate.Length(min=1, max=120),
+                            metadata={"description": "ref: of a reference image, or in the model's training set"})
+    consent = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{1,12}$"))
+    model = fields.String(load_default=None, validate=validate.Length(min=1, max=300))
+    training_set = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    production = fields.String(load_default=None, validate=validate.Length(min=1, max=120))
+    approver = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    outcome = fields.String(load_default=None, validate=validate.OneOf(query.OUTCOMES))
+    since = fields.String(load_default=None, validate=validate.Length(min=4, max=40),
+                          metadata={"description": "signed at or after (ISO 8601; a date means midnight UTC)"})
+    until = fields.String(load_default=None, validate=validate.Length(min=4, max=40),
+                          metadata={"description": "signed before (ISO 8601)"})
+    limit = fields.Integer(load_default=query.DEFAULT_LIMIT, validate=validate.Range(min=1, max=query.MAX_LIMIT))
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
+                           metadata={"description": "next_cursor of the previous page"})
+
+
+class OutputItem(Schema):
+    sha256 = fields.String()
+    signed_at = fields.DateTime()
+    model_ref = fields.String()
+    request_id = fields.String()
+    decision_id = fields.String()
+    job_id = fields.String()
+    media_type = fields.String()
+    in_good_standing = fields.Boolean()
+    standing_reason = fields.String(allow_none=True)
+
+
+class OutputPageOut(Schema):
+    items = fields.List(fields.Nested(OutputItem))
+    next_cursor = fields.String(allow_none=True)
+    filters = fields.Dict()
+
+
+class ImpactQuery(Schema):
+    consent = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{1,12}$"))
+    licence = fields.String(load_default=None, validate=validate.Length(min=1, max=120))
+
+
+@blp.route("/outputs", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.arguments(SearchQuery, location="query", unknown=RAISE)
+@blp.response(200, OutputPageOut)
+def search_outputs(args: dict[str, Any]) -> Any:
+    """Signed outputs matching every filter given, newest first; follow ``next_cursor`` for more."""
+    return query.find_outputs(query.OutputQuery.from_text(args), g.principal).to_dict()
+
+
+@blp.route("/outputs/<string:sha256>/lineage", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.response(200)
+def output_lineage(sha256: str) -> Any:
+    """What the output was made from and under, each record with its present standing."""
+    return _jsonable(lineage.lineage(sha256, g.principal))
+
+
+@blp.route("/outputs/<string:sha256>/lineage.svg", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.response(200, content_type="image/svg+xml")
+def output_lineage_svg(sha256: str) -> Any:
+    """The lineage as a picture."""
+    picture = svg.lineage_svg(_jsonable(lineage.lineage(sha256, g.principal)))
+    return Response(picture, mimetype="image/svg+xml")
+
+
+@blp.route("/impact", methods=["GET"])
+@admits("legal", "producer", "auditor", "admin")
+@blp.arguments(ImpactQuery, location="query", unknown=RAISE)
+@blp.response(200)
+def revocation_impact(args: dict[str, Any]) -> Any:
+    """Dry run: what revoking this consent or taking this licence down touches. Changes nothing."""
+    if bool(args["consent"]) == bool(args["licence"]):
+        raise InvalidInput("give exactly one of consent or licence")
+    result = impact.consent_impact(args["consent"]) if args["consent"] else impact.licence_impact(args["licence"])
+    return _jsonable(result.to_dict())
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=json_default))
+
+
+blueprints = [blp]

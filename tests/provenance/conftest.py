@@ -1,0 +1,109 @@
+"""A small studio with signed outputs, driven in-process through the API (the test plays
+the generator worker), for provenance search, lineage and revocation tests."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from governance import demo
+from governance.registry import assets, licences, models_registry, people, training_sets
+from tests.api.conftest import app, auth, client  # noqa: F401 (fixtures)
+
+REPO = Path(__file__).resolve().parents[2]
+WEIGHTS = {"slate-studio:1": "b" * 64, "other:1": "c" * 64}
+
+
+def png(seed: int) -> bytes:
+    image = Image.new("RGB", (64, 64), (seed * 37 % 255, seed * 11 % 255, 120))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+@dataclass
+class Studio:
+    client: object
+    tokens: dict[str, str]
+    plate: str              # licensed reference plate (LIC-NORTHLIGHT-PLATES)
+    headshot: str           # reference asset depicting Mara Quinn (LIC-NORTHLIGHT-PLATES)
+    style: list[str]        # training assets of slate-studio:1 (LIC-STUDIO-OWN); style[0] depicts Mara
+    other_style: str        # training asset of other:1 (LIC-OTHER)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def submit(self, **overrides):
+        body = {"production": "harbour-lights", "use": "previs", "territory": "GB", "model": "slate-studio:1",
+                "prompt": "a quiet harbour at dusk, wide shot", "references": [], "people": [],
+                "params": {"seed": 7, "steps": 10}}
+        body.update(overrides)
+        response = self.client.post("/api/v1/requests", json=body, headers=auth(self.tokens["pat-producer"]))
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def approve(self, request_id: int, token: str = "ada-approver"):
+        return self.client.post(f"/api/v1/requests/{request_id}/approval",
+                                json={"verdict": "approved", "comment": "ok"}, headers=auth(self.tokens[token]))
+
+    def sign(self, job_id: str, model: str = "slate-studio:1", seed: int = 1):
+        return self.client.post("/api/v1/sign", headers=auth(self.tokens["gpu-worker"]),
+                                content_type="multipart/form-data",
+                                data={"image": (io.BytesIO(png(seed)), "out.png", "image/png"), "job_id": job_id,
+                                      "model_identity": WEIGHTS[model], "environment": "{}"})
+
+    def make(self, name: str, seed: int, **overrides) -> str:
+        """Submit, approve if needed, sign: the signed output's SHA-256 (kept under ``name``)."""
+        view = self.submit(**overrides)
+        if view["status"] == "awaiting_approval":
+            view = self.approve(view["request"]["id"]).json
+        assert view["status"] == "queued", view
+        signed = self.sign(view["job"]["id"], overrides.get("model", "slate-studio:1"), seed)
+        assert signed.status_code == 201, signed.json
+        self.outputs[name] = signed.json["sha256"]
+        return signed.json["sha256"]
+
+
+@pytest.fixture
+def studio(app, client) -> Studio:
+    seeded = demo.seed(REPO / "policies" / "studio-default.yaml")
+    people.add_production("northern-line")
+    open_grants = ["ai_training", "ai_reference", "concept", "previs", "final_frame", "marketing"]
+    licences.add_licence("LIC-STUDIO-OWN", "The Studio", grants=open_grants, territories=["WW"],
+                         starts_on=date(2020, 1, 1))
+    licences.add_licence("LIC-OTHER", "Other Archive", grants=open_grants, territories=["WW"],
+                         starts_on=date(2020, 1, 1))
+    style = [assets.register_asset(png(100 + i), media_type="image/png", title=f"style {i}",
+                                   licence="LIC-STUDIO-OWN", people=["Mara Quinn"] if i == 0 else [])[0]["sha256"]
+             for i in range(3)]
+    other = assets.register_asset(png(200), media_type="image/png", title="other style",
+                                  licence="LIC-OTHER")[0]["sha256"]
+    headshot = assets.register_asset(png(300), media_type="image/png", title="Mara headshot",
+                                     licence=demo.REFERENCE_LICENCE, people=["Mara Quinn"])[0]["sha256"]
+    training_sets.create_training_set("studio-style-v1", [(s, None) for s in style])
+    training_sets.create_training_set("other-v1", [(other, None)])
+    models_registry.register_model("slate-studio", "1", WEIGHTS["slate-studio:1"], training_set="studio-style-v1")
+    models_registry.register_model("other", "1", WEIGHTS["other:1"], training_set="other-v1")
+    models_registry.set_status("slate-studio:1", "approved")
+    models_registry.set_status("other:1", "approved")
+    from governance.auth.users import add_user, issue_token
+    add_user("bea-approver", ["approver"])
+    tokens = {**seeded.tokens, "bea-approver": issue_token("bea-approver")["token"]}
+    return Studio(client, tokens, seeded.reference_sha256, headshot, style, other)
+
+
+@pytest.fixture
+def signed(studio) -> Studio:
+    """Four signed outputs: plain previs; final frame with the plate (approved by ada);
+    previs depicting Mara (approved by bea); previs with the other model."""
+    studio.make("plain", 1)
+    studio.make("plate", 2, use="final_frame", references=[studio.plate])
+    view = studio.submit(people=["Mara Quinn"], prompt="portrait on the quay")
+    assert view["status"] == "awaiting_approval", view
+    approved = studio.approve(view["request"]["id"], "bea-approver").json
+    studio.outputs["mara"] = studio.sign(approved["job"]["id"], seed=3).json["sha256"]
+    studio.make("other", 4, model="other:1")
+    return studio
