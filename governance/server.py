@@ -76,10 +76,11 @@ def _requeue(queue: Any) -> int:
               help="Run a generator worker in this process (the default install's single machine).")
 @click.option("--demo/--no-demo", default=True, show_default=True,
               help="Seed the demo studio (production, people, licences, policy, users) and print tokens.")
+@click.option("--requeue-after", default=0.0)
 @click.option("--exit-after-setup", is_flag=True, help="Prepare everything, print it, and exit (for scripts).")
 @pass_slate
 def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bool, demo: bool,
-                  exit_after_setup: bool) -> None:
+                  exit_after_setup: bool, requeue_after: float = 0) -> None:
     """Start Slate: the API (and docs at /docs) and, by default, an embedded worker."""
     import os
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

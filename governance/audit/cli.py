@@ -27,6 +27,18 @@ def _trusted(slate: SlateContext) -> set[str]:
     return {k.fingerprint for k in store.status().keys}
 
 
+def _read_json(path: str) -> dict:  # type: ignore[type-arg]
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise InvalidInput(f"cannot read '{path}': {exc.strerror}") from None
+    except json.JSONDecodeError:
+        raise InvalidInput(f"'{path}' is not JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"'{path}' is not a Slate audit export")
+    return data
+
+
 def _render(verdict: log.AuditVerdict) -> str:
     if verdict.ok:
         lines = [f"OK: {verdict.entries} entries intact, {verdict.checkpoints} signed checkpoints verified"]
@@ -44,23 +56,21 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @click.option("--export", "export_file", type=click.Path(dir_okay=False),
               help="Verify an exported log instead of the database (needs no database).")
+@click.option("--checkpoints", "kept_file", type=click.Path(dir_okay=False),
+              help="An earlier export kept outside Slate: its signed checkpoints must still hold.")
 @click.option("--trust-fingerprint", "fingerprints", multiple=True,
               help="SHA-256 fingerprint of a signing certificate trusted for checkpoints (export mode).")
 @json_option
 @pass_slate
-def audit_verify(slate: SlateContext, export_file: str | None, fingerprints: tuple[str, ...], as_json: bool) -> None:
+def audit_verify(slate: SlateContext, export_file: str | None, kept_file: str | None,
+                 fingerprints: tuple[str, ...], as_json: bool) -> None:
     """Prove the log intact; exit 1 naming the first bad entry if not."""
     if export_file:
-        try:
-            data = json.loads(Path(export_file).read_text())
-        except OSError as exc:
-            raise InvalidInput(f"cannot read '{export_file}': {exc.strerror}") from None
-        except json.JSONDecodeError:
-            raise InvalidInput(f"'{export_file}' is not JSON") from None
-        verdict = log.verify_export(data, set(fingerprints) or None)
+        verdict = log.verify_export(_read_json(export_file), set(fingerprints) or None)
     else:
         slate.open()
-        verdict = log.verify_database(_trusted(slate))
+        kept = _read_json(kept_file).get("checkpoints", []) if kept_file else []
+        verdict = log.verify_database(_trusted(slate), extra_checkpoints=kept)
     emit(verdict.to_dict(), as_json, lambda _: _render(verdict))
     if not verdict.ok:
         raise click.exceptions.Exit(1)

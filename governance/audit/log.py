@@ -214,11 +214,19 @@ def iter_entries() -> Iterator[dict[str, Any]]:
                "subject": e.subject, "data": e.data, "prev_hash": e.prev_hash, "entry_hash": e.entry_hash}
 
 
-def verify_database(trusted_fingerprints: set[str] | None = None) -> AuditVerdict:
+def verify_database(trusted_fingerprints: set[str] | None = None,
+                    extra_checkpoints: list[dict[str, Any]] | None = None) -> AuditVerdict:
+    """The whole check on the database; ``extra_checkpoints`` are ones kept outside it
+    (an earlier export), which catch a rewrite that also removed the stored checkpoints."""
     head_row = AuditHead.get_or_none(AuditHead.id == 1)
     head = (head_row.seq, head_row.head_hash) if head_row else (0, GENESIS)
     checkpoints = [checkpoint_dict(c) for c in AuditCheckpoint.select()]
-    return verify_entries(iter_entries(), checkpoints, head, trusted_fingerprints)
+    stored = {(c["tree_size"], c["root_hash"]) for c in checkpoints}
+    checkpoints += [c for c in extra_checkpoints or [] if (c.get("tree_size"), c.get("root_hash")) not in stored]
+    try:
+        return verify_entries(iter_entries(), checkpoints, head, trusted_fingerprints)
+    except (KeyError, TypeError, AttributeError) as exc:
+        return AuditVerdict(False, 0, len(checkpoints), None, f"a kept checkpoint is malformed ({exc})")
 
 
 def export() -> dict[str, Any]:

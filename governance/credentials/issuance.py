@@ -196,6 +196,12 @@ class Issuer:
             self._library_signers[key.fingerprint] = _LibrarySigner(signer, self.tsa_url)
         return key, self._library_signers[key.fingerprint]
 
+    def active_signer(self) -> Signer:
+        """The signer of the active key: what also signs audit-log checkpoints."""
+        self.keys.ensure()
+        key = self.keys.active_key()
+        return self._external or self.keys.file_signer(key)
+
     def _signing_context(self) -> c2pa.Context:
         if self._context is None:
             self._context = c2pa_config.context(c2pa_config.signing_settings(self.keys.trust_anchors_pem()))

@@ -41,7 +41,8 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
             flow.signing_claim(job, model_identity)  # the job may have changed while we signed
             signed = issuer.record(prepared, store=True)
             signed_path = signed.path
-            flow.complete_job(job, signed.to_dict(), environment, worker)
+            flow.complete_job(job, signed.to_dict(), environment, worker,
+                              checkpoint_signer=issuer.active_signer())
             return Output.get(Output.sha256 == signed.sha256), True
     except BaseException:
         # the transaction rolled back: the ledger has no row, so no file may remain either

@@ -161,3 +161,34 @@ def test_failed_change_leaves_no_audit_entry(db):
     with pytest.raises(Exception):
         people.add_person("Mara")
     assert AuditEntry.select().count() == before
+
+
+def test_a_kept_export_catches_a_rewrite_that_also_dropped_the_checkpoints(logged, settings):
+    """Rewriting the chain and deleting the stored checkpoints fools the database alone,
+    not an auditor who kept an earlier export."""
+    path, signer = logged
+    kept = json.loads(json.dumps(log.export()))
+    entries = list(log.iter_entries())
+    close_database()
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM audit_checkpoint")
+    prev = log.GENESIS
+    for e in entries:
+        if e["seq"] == 2:
+            e["data"] = {**e["data"], "name": "Someone Else"}
+        e["prev_hash"] = prev
+        body = {k: e[k] for k in ("seq", "at", "actor", "action", "subject", "data", "prev_hash")}
+        e["entry_hash"] = digest(body)
+        conn.execute("UPDATE audit_entry SET data = ?, prev_hash = ?, entry_hash = ? WHERE seq = ?",
+                     (json.dumps(e["data"], sort_keys=True, separators=(",", ":")), e["prev_hash"],
+                      "tmp" + str(e["seq"]), e["seq"]))
+        prev = e["entry_hash"]
+    for e in entries:
+        conn.execute("UPDATE audit_entry SET entry_hash = ? WHERE seq = ?", (e["entry_hash"], e["seq"]))
+    conn.execute("UPDATE audit_head SET head_hash = ?", (prev,))
+    conn.commit()
+    conn.close()
+    reopen(settings)
+    assert log.verify_database().ok  # the database alone cannot tell
+    verdict = log.verify_database(extra_checkpoints=kept["checkpoints"])
+    assert not verdict.ok and "rewritten" in verdict.problem
