@@ -7,9 +7,7 @@ printed as one line (plus a hint) with the error's exit code, never a traceback.
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from datetime import date, datetime
 from typing import Any, Callable
 
@@ -17,6 +15,7 @@ import click
 
 from .canonical import json_default
 from .errors import SlateError
+from .modules import optional_import
 from .settings import Settings
 
 #: Modules that contribute commands; each exposes ``commands``, a list of click commands.
@@ -107,12 +106,7 @@ def cli(ctx: click.Context) -> None:
 
 def _load_commands() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-                continue
-            raise
+        module = optional_import(name)
         for command in getattr(module, "commands", []):
             cli.add_command(command)
         for group_name, extra in getattr(module, "subcommands", {}).items():

@@ -7,7 +7,6 @@ the bundled Swagger UI files, so it works with no internet).
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -18,6 +17,7 @@ from werkzeug.routing import IntegerConverter
 from .. import __version__
 from ..db import database, open_database
 from ..migrations import migrate
+from ..modules import optional_import
 from ..settings import Settings
 from . import errors
 
@@ -88,13 +88,8 @@ def create_app(settings: Settings | None = None, *, testing: bool = False) -> Fl
 
 def _register_blueprints(api: Api) -> None:
     for name in BLUEPRINT_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-                continue
-            raise
-        for blueprint in module.blueprints:
+        module = optional_import(name)
+        for blueprint in getattr(module, "blueprints", []):
             api.register_blueprint(blueprint)
 
 

@@ -12,9 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from ..errors import InvalidInput, NotFound
 from ..jobs import flow
-from ..jobs.idempotency import once
 from ..ledger.tables import Output
-from ..policy.registry_facts import RequestSpec
 from ..registry import vocabulary as vocab
 from .access import admits
 from .services import issuer, queue
@@ -106,26 +104,9 @@ def _enqueue(job_id: str | None) -> None:
 @blp.response(201, RequestView)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}}])
 def submit_request(body: dict[str, Any]) -> Any:
-    p = g.principal
-    params = flow.GenerationParams(**body["params"])
-    spec = RequestSpec(requester=p.name, production=body["production"], use=body["use"],
-                       territory=body["territory"], model=body["model"], prompt=body["prompt"],
-                       references=tuple(body["references"]), people=tuple(body["people"]))
-
-    def action() -> tuple[int, dict[str, Any]]:
-        view, job_id = flow.submit(spec, params, p)
-        return 201, json.loads(json.dumps({**view, "_job": job_id}, default=_json))
-
-    status, response, replayed = once("requests", p.name, request.headers.get("Idempotency-Key"), body, action)
-    if not replayed:
-        _enqueue(response.get("_job"))
-    response = {k: v for k, v in response.items() if k != "_job"}
-    return response, status
-
-
-def _json(value: Any) -> Any:
-    from ..canonical import json_default
-    return json_default(value)
+    view, job_id = flow.submit_keyed(body, g.principal, request.headers.get("Idempotency-Key"))
+    _enqueue(job_id)
+    return view, 201
 
 
 @blp.route("/requests", methods=["GET"])

@@ -296,3 +296,25 @@ def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] |
     if checkpoint_signer is not None:
         checkpoint_if_due(checkpoint_signer)
 
+
+
+def submit_keyed(body: dict[str, Any], principal: Principal, key: str | None,
+                 scope: str = "requests") -> tuple[dict[str, Any], str | None]:
+    """Submit a request body (as the API schema loads it) at most once per idempotency key.
+
+    Returns (view, job id to enqueue): the job id only on the first call, so a retry never
+    enqueues twice. The API and the web form both come through here.
+    """
+    from .idempotency import once
+    params = GenerationParams(**body["params"])
+    spec = RequestSpec(requester=principal.name, production=body["production"], use=body["use"],
+                       territory=body["territory"], model=body["model"], prompt=body["prompt"],
+                       references=tuple(body["references"]), people=tuple(body["people"]))
+
+    def action() -> tuple[int, dict[str, Any]]:
+        view, job_id = submit(spec, params, principal)
+        return 201, json.loads(json.dumps({**view, "_job": job_id}, default=json_default))
+
+    _, response, replayed = once(scope, principal.name, key, body, action)
+    job_id = None if replayed else response.get("_job")
+    return {k: v for k, v in response.items() if k != "_job"}, job_id

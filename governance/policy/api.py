@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from flask import current_app, g
@@ -15,7 +13,7 @@ from .compiler import compile_policy
 from .diff import diff_policies
 from .loader import load_policy
 from .replay import replay
-from .testing import find_tests_files, read_tests_file, run_case
+from .testing import run_tests_for_version
 from . import versions
 
 blp = Blueprint("policies", __name__, url_prefix="/api/v1", description="Policy versions, review, diff, replay")
@@ -107,16 +105,7 @@ def replay_policy(body: dict[str, Any], ref: str) -> Any:
 def test_policy(ref: str) -> Any:
     """Run legal's tests for this policy uid (``*.tests.yaml`` in the policies folder) on this version."""
     row = versions.get_version(ref)
-    folder = current_app.config["SLATE_SETTINGS"].policies_dir
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        override = Path(tmp) / "policy.yaml"
-        override.write_text(row.text, encoding="utf-8")
-        for path in find_tests_files(folder):
-            tests = read_tests_file(path, override)
-            if tests.policy.policy.uid != row.uid:
-                continue
-            results += [run_case(tests, case).to_dict() for case in tests.cases]
+    results = run_tests_for_version(row.uid, row.text, current_app.config["SLATE_SETTINGS"].policies_dir)
     passed = sum(1 for r in results if r["passed"])
     return {"policy": f"{row.uid}@{row.version}", "passed": passed, "failed": len(results) - passed,
             "cases": results}

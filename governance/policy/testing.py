@@ -155,3 +155,17 @@ def run_tests_file(path: Path, policy_override: Path | None = None) -> list[Case
 
 def find_tests_files(folder: Path) -> list[Path]:
     return sorted(Path(folder).glob("*.tests.yaml"))
+
+
+def run_tests_for_version(uid: str, text: str, folder: Path) -> list[dict[str, Any]]:
+    """Legal's tests for ``uid`` (``*.tests.yaml`` in ``folder``) run against a stored version's text."""
+    import tempfile
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        override = Path(tmp) / "policy.yaml"
+        override.write_text(text, encoding="utf-8")
+        for path in find_tests_files(folder):
+            tests = read_tests_file(path, override)
+            if tests.policy.policy.uid == uid:
+                results += [run_case(tests, case).to_dict() for case in tests.cases]
+    return results

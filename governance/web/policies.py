@@ -4,7 +4,6 @@ policy tests' results and the replay impact of a version. Auditors may read, not
 from __future__ import annotations
 
 import difflib
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from ..errors import InvalidInput
 from ..policy import versions
 from ..policy.diff import diff_policies
 from ..policy.replay import replay
-from ..policy.testing import find_tests_files, read_tests_file, run_case
+from ..policy.testing import run_tests_for_version
 from . import access
 from .access import page
 from .blueprint import bp
@@ -122,19 +121,7 @@ def policy_tests(ref: str) -> Any:
 
 
 def run_policy_tests(row: Any, folder: Path) -> list[dict[str, Any]]:
-    """Legal's tests for this version's uid (``*.tests.yaml`` in the policies folder), run on this version.
-
-    The same steps as ``POST /api/v1/policies/<ref>/tests``.
-    """
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        override = Path(tmp) / "policy.yaml"
-        override.write_text(row.text, encoding="utf-8")
-        for path in find_tests_files(folder):
-            tests = read_tests_file(path, override)
-            if tests.policy.policy.uid == row.uid:
-                results += [run_case(tests, case).to_dict() for case in tests.cases]
-    return results
+    return run_tests_for_version(row.uid, row.text, folder)
 
 
 @bp.route("/policies/<string:ref>/replay", methods=["GET"])

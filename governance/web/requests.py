@@ -7,7 +7,6 @@ requester too (the same as the API and the credential), and no page or log line 
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -15,11 +14,8 @@ from flask import flash, redirect, render_template, request, send_file, url_for
 from marshmallow import ValidationError
 
 from ..api import flow as flow_api
-from ..canonical import json_default
 from ..errors import InvalidInput, NotFound
 from ..jobs import flow
-from ..jobs.idempotency import once
-from ..policy.registry_facts import RequestSpec
 from ..registry import assets, models_registry, people
 from ..registry import vocabulary as vocab
 from . import access
@@ -94,20 +90,9 @@ def submit_request() -> Any:
 
 def _submit(body: dict[str, Any], form_key: str | None) -> dict[str, Any]:
     """Submit once per rendered form (its key is the idempotency key), then queue any job."""
-    p = access.principal()
-    params = flow.GenerationParams(**body["params"])
-    spec = RequestSpec(requester=p.name, production=body["production"], use=body["use"],
-                       territory=body["territory"], model=body["model"], prompt=body["prompt"],
-                       references=tuple(body["references"]), people=tuple(body["people"]))
-
-    def action() -> tuple[int, dict[str, Any]]:
-        view, job_id = flow.submit(spec, params, p)
-        return 201, json.loads(json.dumps({**view, "_job": job_id}, default=json_default))
-
-    _, response, replayed = once("web-requests", p.name, form_key, body, action)
-    if not replayed:
-        flow_api._enqueue(response.get("_job"))
-    return response
+    view, job_id = flow.submit_keyed(body, access.principal(), form_key, scope="web-requests")
+    flow_api._enqueue(job_id)
+    return view
 
 
 @bp.route("/requests/<int:request_id>", methods=["GET"])
