@@ -8,6 +8,7 @@ and kept; each job is checked against the registered identity before any GPU tim
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import threading
@@ -59,7 +60,11 @@ class SlateApiClient:
             if exc.code == 409 and "model identity" in str(detail):
                 raise ModelIdentityError(str(detail)) from None
             raise _STATUS_ERRORS.get(exc.code, InvalidInput)(f"Slate refused ({exc.code}): {detail}") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            # URLError, a refused or reset connection, a timeout, a response cut short
+            # (IncompleteRead, BadStatusLine) or a truncated JSON body: the API went away
+            # mid-call. Transient, never the job's fault: the queue retries the job, and
+            # signing is idempotent per job.
             raise SigningUnavailable(f"Slate's API cannot be reached ({type(exc).__name__})") from None
 
     def job_spec(self, job_id: str) -> Mapping[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,14 @@ def ensure_bundled_model(slate: SlateContext, *, quiet: bool = False) -> dict[st
     return models_registry.show_model(f"{existing.name}:{existing.version}")
 
 
+def _checkpoint_audit_log(keys: Any) -> None:
+    """Sign the audit log's head at every start, so what happened before it is anchored."""
+    from .audit.log import checkpoint
+    from .db import transaction
+    with transaction():
+        checkpoint(keys.file_signer(keys.active_key()))
+
+
 def _worker_token(days: int = 2) -> str:
     """A fresh token for the embedded worker's own generator user."""
     from .auth import users
@@ -61,12 +70,58 @@ def _start_http(app: Any, host: str, port: int) -> Any:
     return server
 
 
-def _requeue(queue: Any) -> int:
-    from .jobs.flow import requeue_candidates
-    ids = requeue_candidates(timedelta(seconds=0))
+def _requeue(queue: Any, older_than: timedelta = timedelta(seconds=0),
+             statuses: tuple[str, ...] = ("queued", "running")) -> int:
+    """Enqueue again the jobs in ``statuses`` for ``older_than`` without progress.
+
+    A queue message is gone once a worker takes it, so a job whose worker died (or whose
+    API process died between committing the job and enqueueing it) would wait forever.
+    Running a job twice is safe: signing is idempotent per job, and a worker skips a job
+    that has finished. Their ``updated_at`` moves on, so one pass enqueues a stuck job once
+    per lease, not on every pass.
+    """
+    from .clock import utcnow
+    from .db import transaction
+    from .jobs.tables import Job
+    cutoff = utcnow() - older_than
+    ids = [r.id for r in Job.select(Job.id).where(Job.status.in_(list(statuses)), Job.updated_at < cutoff)]
+    if ids:
+        with transaction():
+            (Job.update(updated_at=utcnow())
+             .where(Job.id.in_(ids), Job.status.in_(list(statuses))).execute())
     for job_id in ids:
         queue.enqueue_generation(job_id)
     return len(ids)
+
+
+def _stuck_statuses(queue: Any) -> tuple[str, ...]:
+    """Which jobs may have lost their queue message: running ones always (their worker
+    died); queued ones only while the queue is empty, since the queue outlives the
+    processes (Redis, huey's SQLite file) and a backlog enqueued twice is run twice."""
+    return ("queued", "running") if queue.pending() == 0 else ("running",)
+
+
+def _start_requeuer(queue: Any, lease_s: float) -> threading.Thread:
+    """Every half lease, enqueue again the jobs stuck for a whole lease."""
+    lease = timedelta(seconds=lease_s)
+
+    def loop() -> None:
+        from .db import database
+        while True:
+            time.sleep(max(0.5, lease_s / 2))
+            try:
+                requeued = _requeue(queue, lease, _stuck_statuses(queue))
+                if requeued:
+                    log.warning("re-queued %d job(s) with no progress for %.0f s", requeued, lease_s)
+            except Exception:  # noqa: BLE001 - the next pass tries again; the API must stay up
+                log.exception("re-queueing stuck jobs failed")
+            finally:
+                if not database.is_closed():
+                    database.close()
+
+    thread = threading.Thread(target=loop, name="slate-requeue", daemon=True)
+    thread.start()
+    return thread
 
 
 @click.command("serve")
@@ -76,11 +131,13 @@ def _requeue(queue: Any) -> int:
               help="Run a generator worker in this process (the default install's single machine).")
 @click.option("--demo/--no-demo", default=True, show_default=True,
               help="Seed the demo studio (production, people, licences, policy, users) and print tokens.")
-@click.option("--requeue-after", default=0.0)
+@click.option("--requeue-after", default=300.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds a job may sit queued or running without progress before it is enqueued "
+                   "again (its worker died); 0 turns this off.")
 @click.option("--exit-after-setup", is_flag=True, help="Prepare everything, print it, and exit (for scripts).")
 @pass_slate
 def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bool, demo: bool,
-                  exit_after_setup: bool, requeue_after: float = 0) -> None:
+                  requeue_after: float, exit_after_setup: bool) -> None:
     """Start Slate: the API (and docs at /docs) and, by default, an embedded worker."""
     import os
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -95,6 +152,7 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
     keys.ensure()
     model = ensure_bundled_model(slate) if embedded_worker else None
     studio = demo_studio.seed(slate.settings.policies_dir / "studio-default.yaml") if demo else None
+    _checkpoint_audit_log(keys)
     status = registry_status(slate.settings)
     base = f"http://{host}:{port}"
     emit(status, False)
@@ -116,13 +174,18 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
     click.echo(f"Slate is serving {base}  (API {base}/api/v1, docs {base}/docs, OpenAPI {base}/openapi.json)")
     click.echo(f"queue         {queue.kind}; embedded worker {'on' if embedded_worker else 'off'}. Ctrl-C stops.")
     try:
-        if not embedded_worker:
-            threading.Event().wait()
-        queue_module.worker_context.update(api_url=base, token=_worker_token(),
-                                           models_dir=str(slate.settings.models_dir))
-        requeued = _requeue(queue)
+        if embedded_worker:
+            queue_module.worker_context.update(api_url=base, token=_worker_token(),
+                                               models_dir=str(slate.settings.models_dir))
+        # jobs a killed process left behind: with a standalone worker too, whose queue
+        # message may have died with it or never been sent
+        requeued = _requeue(queue, statuses=_stuck_statuses(queue))
         if requeued:
             click.echo(f"re-queued {requeued} unfinished job(s) from before the restart")
+        if requeue_after:
+            _start_requeuer(queue, requeue_after)
+        if not embedded_worker:
+            threading.Event().wait()
         queue.consumer(workers=1).run()
     except KeyboardInterrupt:
         pass

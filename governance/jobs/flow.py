@@ -65,17 +65,24 @@ class GenerationParams:
         return asdict(self)
 
 
-def request_status(request: GenerationRequest) -> str:
-    """One word for where a request stands, as a producer would ask."""
-    decision = latest_decision(request)
+_NO = object()
+
+
+def request_status(request: GenerationRequest, decision: Any = _NO, job: Any = _NO, approval: Any = _NO) -> str:
+    """One word for where a request stands, as a producer would ask.
+
+    Callers that already read the decision, job and approval pass them, so the status and
+    the records shown beside it come from the same reads.
+    """
+    decision = latest_decision(request) if decision is _NO else decision
     if decision is None:
         return "undecided"
-    job = request.jobs.order_by(Job.created_at.desc()).first()
+    job = request.jobs.order_by(Job.created_at.desc()).first() if job is _NO else job
     if job is not None:
-        return job.status
+        return str(job.status)
     if decision.outcome == "deny":
         return "denied"
-    approval = request.approval_records.first()
+    approval = request.approval_records.first() if approval is _NO else approval
     if decision.outcome == "needs_approval":
         if approval and approval.verdict == "rejected":
             return "rejected"
@@ -100,9 +107,10 @@ def approval_dict(a: Approval | None) -> dict[str, Any] | None:
 def request_view(request: GenerationRequest) -> dict[str, Any]:
     decision = latest_decision(request)
     job = request.jobs.order_by(Job.created_at.desc()).first()
+    approval = request.approval_records.first()
     return {"request": request_dict(request), "decision": decision_dict(decision) if decision else None,
-            "approval": approval_dict(request.approval_records.first()),
-            "job": job_dict(job) if job else None, "status": request_status(request)}
+            "approval": approval_dict(approval), "job": job_dict(job) if job else None,
+            "status": request_status(request, decision, job, approval)}
 
 
 def _new_job(request: GenerationRequest, decision: DecisionRecord, params: GenerationParams,

@@ -1,0 +1,133 @@
+"""Throwaway studios for the reliability runs: a temporary Slate home with the demo studio
+seeded once (its tokens kept, so restarted servers need no re-seeding), and either a real
+micro diffusion model (crash test: a real worker generates) or a model registered with a
+stand-in weights hash (load test: the load clients play the worker).
+
+Everything here runs in the calling process against the home's database, then closes it:
+the servers under test are separate processes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from governance import demo  # noqa: E402
+from governance.credentials.keys import KeyStore  # noqa: E402
+from governance.db import close_database, open_database  # noqa: E402
+from governance.migrations import migrate  # noqa: E402
+from governance.settings import Settings  # noqa: E402
+
+POLICIES = REPO / "policies"
+#: The stand-in identity of the load test's model: no worker runs it, the clients sign as it.
+FAKE_WEIGHTS = "d" * 64
+
+
+@dataclass(frozen=True)
+class Studio:
+    home: Path
+    settings: Settings
+    tokens: dict[str, str]
+    model_ref: str
+    weights_hash: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a Slate process serving ``home`` (nothing from the caller's SLATE_*)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLATE_")}
+    return {**env, "SLATE_HOME": str(home), "SLATE_POLICIES_DIR": str(POLICIES), "HF_HUB_OFFLINE": "1",
+            "PYTHONUNBUFFERED": "1", **extra}
+
+
+def test_image(i: int, size: int = 64) -> bytes:
+    """A small distinct PNG per ``i`` (what a load client 'generates')."""
+    from PIL import Image
+    gradient = Image.linear_gradient("L").resize((size, size))
+    noise = Image.effect_noise((size, size), 10 + i % 50)
+    buffer = io.BytesIO()
+    Image.merge("RGB", (gradient, noise, gradient.rotate(90 * (i % 4)))).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _seed(settings: Settings) -> dict[str, str]:
+    open_database(settings.database_url)
+    migrate()
+    KeyStore(settings).ensure()
+    return demo.seed(POLICIES / "studio-default.yaml").tokens
+
+
+def studio_with_fake_model(home: Path, **settings_overrides: str) -> Studio:
+    """Demo studio plus ``bench:1``, approved, registered with ``FAKE_WEIGHTS``."""
+    from governance.registry import assets, licences, models_registry, training_sets
+    settings = Settings.for_folder(home, **settings_overrides)
+    try:
+        tokens = _seed(settings)
+        licences.add_licence("LIC-LOAD", "Load Studio", grants=["ai_training", "previs"], territories=["WW"],
+                             starts_on=date(2020, 1, 1))
+        sha = assets.register_asset(test_image(0), media_type="image/png", title="load",
+                                    licence="LIC-LOAD")[0]["sha256"]
+        training_sets.create_training_set("load-set", [(sha, None)])
+        models_registry.register_model("bench", "1", FAKE_WEIGHTS, training_set="load-set")
+        models_registry.set_status("bench:1", "approved")
+    finally:
+        close_database()
+    return Studio(home, settings, tokens, "bench:1", FAKE_WEIGHTS)
+
+
+def studio_with_micro_model(home: Path, **settings_overrides: str) -> Studio:
+    """Demo studio plus a real micro diffusion model (trained here in seconds) registered
+    as ``slate-studio:1`` with its real training set and identity, approved."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from generator import bundled
+    from generator.architecture import MICRO
+    from generator.dataset import studio_dataset
+    from generator.training import TrainingConfig
+    from governance.registry.models_registry import set_status
+    settings = Settings.for_folder(home, **settings_overrides)
+    images = studio_dataset(8, size=MICRO.image_size, seed=0)
+    built = bundled.train_studio_model(settings.models_dir / bundled.MODEL_NAME, images,
+                                       TrainingConfig(steps=12, autoencoder_steps=4, batch_size=4, threads=1),
+                                       MICRO, progress=False)
+    try:
+        tokens = _seed(settings)
+        training_set = bundled.register_training_data(images)
+        model = bundled.register_bundled_model(built, training_set)
+        if model["status"] == "registered":
+            set_status(model["ref"], "approved", "reliability: approved")
+    finally:
+        close_database()
+    return Studio(home, settings, tokens, model["ref"], built.identity.digest)
+
+
+def wait_http(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    """Until ``url`` answers (any HTTP status); raises if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the process serving {url} exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")

@@ -1,0 +1,105 @@
+"""What a killed process leaves behind is picked up again: jobs whose worker died are
+enqueued again, and a worker that loses the API mid-call retries instead of failing the job.
+(Both were found by reliability/crash.py: a job left ``running`` by a killed worker waited
+forever, and a response cut short by a killed server marked its job failed for good.)"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import timedelta
+
+import pytest
+
+from governance.clock import utcnow
+from governance.jobs.tables import Job
+from governance.server import _requeue
+from tests.api.conftest import auth
+from tests.api.test_flow import submit
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.jobs: list[str] = []
+
+    def enqueue_generation(self, job_id: str) -> None:
+        self.jobs.append(job_id)
+
+
+def _job(client, tokens: dict[str, str]) -> str:
+    created = submit(client, tokens["pat-producer"])
+    assert created.status_code == 201, created.json
+    return created.json["job"]["id"]
+
+
+def test_a_job_left_running_by_a_dead_worker_is_enqueued_again_once_per_lease(client, studio):
+    stuck, fresh = _job(client, studio.tokens), _job(client, studio.tokens)
+    assert client.get(f"/api/v1/jobs/{stuck}/spec", headers=auth(studio.tokens["gpu-worker"])).status_code == 200
+    Job.update(updated_at=utcnow() - timedelta(minutes=10)).where(Job.id == stuck).execute()
+    queue = RecordingQueue()
+
+    assert _requeue(queue, timedelta(minutes=5), ("running",)) == 1
+    assert queue.jobs == [stuck]
+    assert Job.get_by_id(stuck).updated_at > utcnow() - timedelta(minutes=1)  # its lease starts again
+    assert _requeue(queue, timedelta(minutes=5), ("running",)) == 0  # not on every pass
+    assert fresh not in queue.jobs
+
+
+def test_at_start_every_unfinished_job_is_enqueued_and_finished_ones_are_not(client, studio):
+    queued, running, done = _job(client, studio.tokens), _job(client, studio.tokens), _job(client, studio.tokens)
+    worker = auth(studio.tokens["gpu-worker"])
+    client.get(f"/api/v1/jobs/{running}/spec", headers=worker)
+    from tests.api.test_flow import sign
+    assert sign(client, studio.tokens["gpu-worker"], done).status_code == 201
+    queue = RecordingQueue()
+    assert _requeue(queue) == 2
+    assert sorted(queue.jobs) == sorted([queued, running])
+
+
+@pytest.fixture
+def api_that_dies_mid_response():
+    """An 'API' that promises a body and closes the connection after one byte of it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: 500\r\n\r\n{")
+            connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def test_a_response_cut_short_is_transient_not_a_failed_job(api_that_dies_mid_response):
+    pytest.importorskip("torch")
+    from generator.errors import SigningUnavailable
+    from generator.service import SlateApiClient
+    client = SlateApiClient(api_that_dies_mid_response, "token")
+    with pytest.raises(SigningUnavailable):
+        client.sign(b"\x89PNG", "job_x", "a" * 64, {})
+    with pytest.raises(SigningUnavailable):
+        client.job_spec("job_x")
+
+
+def test_queued_jobs_are_enqueued_again_only_when_the_queue_is_empty():
+    from governance.server import _stuck_statuses
+
+    class Pending:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def pending(self) -> int:
+            return self.n
+
+    # a backlog still in the queue (it outlives the server) must not be enqueued twice
+    assert _stuck_statuses(Pending(40)) == ("running",)
+    assert _stuck_statuses(Pending(0)) == ("queued", "running")
