@@ -87,7 +87,27 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 
 
 class SlateGroup(click.Group):
-    """Turns SlateErrors into one clear line and the error's exit code."""
+    """Turns SlateErrors into one clear line and the error's exit code.
+
+    The command modules are loaded on first use, not when this module is imported: they
+    import this module themselves, and loading them from inside its import would hand back
+    a half-initialised module whenever one of them was imported first.
+    """
+
+    _loaded = False
+
+    def _ensure_loaded(self) -> None:
+        if not SlateGroup._loaded:
+            SlateGroup._loaded = True
+            _load_commands()
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._ensure_loaded()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._ensure_loaded()
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -115,8 +135,6 @@ def _load_commands() -> None:
             for command in extra:
                 group.add_command(command)
 
-
-_load_commands()
 
 
 def main() -> None:

@@ -215,4 +215,21 @@ def worker_command(slate: SlateContext, workers: int) -> None:
     queue.consumer(workers=workers).run()
 
 
-commands = [serve_command, worker_command]
+@click.command("requeue")
+@click.option("--older-than", default=300.0, show_default=True, type=click.FloatRange(1),
+              help="Seconds without progress after which a job counts as stuck.")
+@pass_slate
+def requeue_command(slate: SlateContext, older_than: float) -> None:
+    """Enqueue again jobs whose worker died (for fleets: run it from cron beside gunicorn).
+
+    Running jobs stuck that long are always re-enqueued; queued ones only while the queue
+    is empty. Signing is idempotent per job, so a job run twice still yields one output.
+    """
+    from .jobs import queue as queue_module
+    slate.open()
+    queue = queue_module.Queue(slate.settings)
+    count = _requeue(queue, timedelta(seconds=older_than), _stuck_statuses(queue))
+    click.echo(f"re-queued {count} stuck job(s) on the {queue.kind} queue")
+
+
+commands = [serve_command, worker_command, requeue_command]

@@ -69,3 +69,18 @@ def db(settings: Settings) -> Iterator[Settings]:
         yield settings
     finally:
         close_database()
+
+
+# Property tests and schemathesis are derandomized in the normal suite (the same cases on
+# every run, so CI is stable); the reliability command explores with fresh random cases
+# (HYPOTHESIS_PROFILE=explore).
+try:
+    import os as _os
+
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+    _hypothesis_settings.register_profile("explore", derandomize=False, database=None)
+    _hypothesis_settings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # hypothesis is a dev dependency
+    pass

@@ -16,6 +16,7 @@ from ..ledger.tables import Output
 from ..registry import vocabulary as vocab
 from .access import admits
 from .services import issuer, queue
+from ..ids import is_id
 
 blp = Blueprint("flow", __name__, url_prefix="/api/v1", description="Requests, approvals, jobs, signing, verification")
 
@@ -58,7 +59,7 @@ class ListQuery(Schema):
         ["undecided", "denied", "awaiting_approval", "rejected", "allowed", "queued", "running", "succeeded",
          "failed", "blocked"]))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
 
 
 class ApprovalIn(Schema):
@@ -199,7 +200,7 @@ def _visible_output(sha256: str) -> Output:
     row = Output.get_or_none(Output.sha256 == sha256.lower()) if len(sha256) == 64 else None
     if row is None:
         raise NotFound(f"no signed output {sha256[:64]} exists")
-    if row.request_id.isdigit():
+    if is_id(row.request_id):
         flow.visible_request(row.request_id, g.principal)
     return row
 

@@ -55,7 +55,7 @@ def token_group() -> None:
 @token_group.command("create")
 @click.argument("user")
 @click.option("--label", default="")
-@click.option("--expires-in-days", type=click.IntRange(min=1), help="Default: no expiry.")
+@click.option("--expires-in-days", type=click.IntRange(1, 3650), help="Default: no expiry.")
 @json_option
 @pass_slate
 def token_create(slate: SlateContext, user: str, label: str, expires_in_days: int | None, as_json: bool) -> None:

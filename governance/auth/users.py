@@ -15,6 +15,7 @@ from ..errors import Conflict, InvalidInput, NotFound, Unauthorized
 from ..registry import vocabulary as vocab
 from ..registry.people import get_production
 from .tables import ApiToken, Membership, User
+from ..ids import is_id
 
 ROLES = ("legal", "producer", "approver", "generator", "auditor", "admin")
 TOKEN_PREFIX = "slt_"
@@ -113,7 +114,7 @@ def list_tokens(user_name: str | None = None) -> list[dict[str, Any]]:
 
 
 def revoke_token(token_id: int | str) -> dict[str, Any]:
-    if not str(token_id).isdigit():
+    if not is_id(token_id):
         raise InvalidInput(f"'{token_id}' is not a token id (a number; see slate token list)")
     with transaction():
         row = ApiToken.get_or_none(ApiToken.id == int(token_id))

@@ -20,6 +20,7 @@ from .decision import Decision
 from .registry_facts import RequestSpec, build_facts
 from .tables import DecisionRecord, GenerationRequest, PolicyVersion
 from .versions import active_version, compiled
+from ..ids import is_id
 
 
 def request_dict(r: GenerationRequest) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def submit_request(spec: RequestSpec, policy_uid: str | None = None) -> dict[str
 
 
 def get_request(request_id: int | str) -> GenerationRequest:
-    if not str(request_id).isdigit():
+    if not is_id(request_id):
         raise InvalidInput(f"'{request_id}' is not a request id (a number)")
     row = GenerationRequest.get_or_none(GenerationRequest.id == int(request_id))
     if row is None:

@@ -22,6 +22,7 @@ from .compiler import CompiledPolicy, compile_bytes
 from .document import Policy
 from .loader import load_policy
 from .tables import PolicyReview, PolicyVersion
+from ..ids import is_id
 
 
 def version_dict(v: PolicyVersion, with_text: bool = False) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     uid, sep, version = ref.rpartition("@")
     if not sep:
         return ref, None
-    if not version.isdigit():
+    if not is_id(version):
         raise InvalidInput(f"'{ref}' is not UID@VERSION (the version is a whole number)")
     return uid, int(version)
 

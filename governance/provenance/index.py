@@ -14,6 +14,7 @@ from ..ledger.tables import Output
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..registry.tables import Asset, AssetPerson, Model, Person
 from .tables import OutputFacet
+from ..ids import is_id
 
 Facet = tuple[str, str]
 
@@ -43,9 +44,9 @@ def facets_for(request: GenerationRequest | None, decision: DecisionRecord | Non
 def _references(request: GenerationRequest, decision: DecisionRecord | None) -> tuple[set[int], set[int]]:
     """Reference asset ids and the licences the decision judged them under."""
     entries = ((decision.facts or {}).get("references") or []) if decision is not None else []
-    assets = {int(e["asset"]["id"]) for e in entries if str(e.get("asset", {}).get("id", "")).isdigit()}
+    assets = {int(e["asset"]["id"]) for e in entries if is_id(e.get("asset", {}).get("id", ""))}
     licences = {int(e["licence"]["id"]) for e in entries
-                if e.get("licence") and str(e["licence"].get("id", "")).isdigit()}
+                if e.get("licence") and is_id(e["licence"].get("id", ""))}
     if not entries and request.references:  # no facts kept: fall back to the registry now
         rows = Asset.select(Asset.id, Asset.licence).where(Asset.sha256.in_(list(request.references)))
         assets = {r.id for r in rows}
@@ -80,9 +81,9 @@ def index_output(output_id: int, signed_at: datetime, request: GenerationRequest
 def _records_of(row: Output) -> tuple[GenerationRequest | None, DecisionRecord | None, str | None, Model | None]:
     from ..jobs.tables import Approval, Job
     request = (GenerationRequest.get_or_none(GenerationRequest.id == int(row.request_id))
-               if row.request_id.isdigit() else None)
+               if is_id(row.request_id) else None)
     decision = (DecisionRecord.get_or_none(DecisionRecord.id == int(row.decision_id))
-                if row.decision_id.isdigit() else None)
+                if is_id(row.decision_id) else None)
     job = Job.get_or_none(Job.id == row.job_id)
     approval = Approval.get_or_none(Approval.id == job.approval_id) if job and job.approval_id else None
     approver = approval.approver if approval and approval.verdict == "approved" else None

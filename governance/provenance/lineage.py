@@ -23,6 +23,7 @@ from ..registry.models_registry import model_dict
 from ..registry.tables import Asset, AssetPerson, Consent, Licence, Model, Person, TrainingSet, TrainingSetMember
 from .query import output_item
 from .standing import revoked_rights
+from ..ids import is_id
 
 
 def get_output(sha256: str, principal: Principal | None = None) -> Output:
@@ -31,7 +32,7 @@ def get_output(sha256: str, principal: Principal | None = None) -> Output:
     row = Output.get_or_none(Output.sha256 == text) if len(text) == 64 else None
     if row is not None and principal is not None and not principal.may_see_production("\0"):
         request = GenerationRequest.get_or_none(GenerationRequest.id == int(row.request_id)) \
-            if row.request_id.isdigit() else None
+            if is_id(row.request_id) else None
         if request is None or not principal.may_see_production(request.production):
             row = None
     if row is None:
@@ -74,7 +75,7 @@ def _training_set(model: Model) -> dict[str, Any] | None:
 
 
 def _consents(records: dict[str, Any]) -> list[dict[str, Any]]:
-    ids = [int(r["id"]) for r in records.get("consents", []) if str(r.get("id")).isdigit()]
+    ids = [int(r["id"]) for r in records.get("consents", []) if is_id(r.get("id"))]
     if not ids:
         return []
     return [{"id": c.id, "person": c.person.name, "uses": c.uses, "revoked": c.revoked_at is not None,
@@ -97,9 +98,9 @@ def lineage(sha256: str, principal: Principal | None = None) -> dict[str, Any]:
     """Everything an output was made from and under, with each record's present standing."""
     row = get_output(sha256, principal)
     request = GenerationRequest.get_or_none(GenerationRequest.id == int(row.request_id)) \
-        if row.request_id.isdigit() else None
+        if is_id(row.request_id) else None
     decision = DecisionRecord.get_or_none(DecisionRecord.id == int(row.decision_id)) \
-        if row.decision_id.isdigit() else None
+        if is_id(row.decision_id) else None
     job = Job.get_or_none(Job.id == row.job_id)
     approval = Approval.get_or_none(Approval.id == job.approval_id) if job and job.approval_id else None
     model = request.model if request is not None else None

@@ -13,17 +13,18 @@ from typing import Any, Callable, Mapping, Sequence
 from ..ledger.records import LedgerEntry
 from ..policy.tables import DecisionRecord
 from ..registry.tables import Consent, Licence, Model
+from ..ids import is_id
 
 StandingCheck = Callable[[LedgerEntry, Mapping[str, Any] | None], Sequence[str]]
 
 
 def _decision(entry: LedgerEntry) -> DecisionRecord | None:
     return DecisionRecord.get_or_none(DecisionRecord.id == int(entry.decision_id)) \
-        if str(entry.decision_id).isdigit() else None
+        if is_id(entry.decision_id) else None
 
 
 def _ids(records: Mapping[str, Any], kind: str) -> list[int]:
-    return [int(r["id"]) for r in records.get(kind, []) if str(r.get("id")).isdigit()]
+    return [int(r["id"]) for r in records.get(kind, []) if is_id(r.get("id"))]
 
 
 def revoked_rights(records: Mapping[str, Any] | None) -> list[str]:

@@ -18,6 +18,7 @@ from . import vocabulary as vocab
 from .licences import get_licence
 from .people import get_person
 from .tables import Asset, AssetPerson, Person
+from ..ids import is_id
 
 
 def asset_dict(a: Asset) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def get_asset(ref: str | int) -> Asset:
     asset = None
     if len(ref) == 64:
         asset = Asset.get_or_none(Asset.sha256 == ref)
-    elif ref.isdigit() and len(ref) < 8:
+    elif is_id(ref) and len(ref) < 8:
         asset = Asset.get_or_none(Asset.id == int(ref))
     elif len(ref) >= 8:
         matches = list(Asset.select().where(Asset.sha256.startswith(ref)).limit(2))

@@ -18,6 +18,7 @@ from . import vocabulary as vocab
 from .merkle import HEX64
 from .people import get_person, get_production
 from .tables import Consent, ConsentEvent
+from ..ids import is_id
 
 
 def consent_dict(c: Consent) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
 
 
 def get_consent(consent_id: int | str) -> Consent:
-    if not str(consent_id).isdigit():
+    if not is_id(consent_id):
         raise InvalidInput(f"'{consent_id}' is not a consent id (a number)")
     consent = Consent.get_or_none(Consent.id == int(consent_id))
     if consent is None:

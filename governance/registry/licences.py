@@ -11,6 +11,7 @@ from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound
 from . import vocabulary as vocab
 from .tables import Licence
+from ..ids import is_id
 
 
 def licence_dict(lic: Licence) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def add_licence(ref: str, licensor: str, *, grants: Iterable[str], territories: 
 
 def get_licence(ref: str | int) -> Licence:
     lic = Licence.get_or_none(Licence.ref == str(ref))
-    if lic is None and str(ref).isdigit():
+    if lic is None and is_id(ref):
         lic = Licence.get_or_none(Licence.id == int(ref))
     if lic is None:
         raise NotFound(f"no licence '{ref}' is registered", hint="list them with: slate licence list")

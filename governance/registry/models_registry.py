@@ -15,6 +15,7 @@ from . import vocabulary as vocab
 from .merkle import HEX64
 from .tables import Model
 from .training_sets import get_training_set
+from ..ids import is_id
 
 _TRANSITIONS = {"registered": {"approved", "retired"}, "approved": {"retired"}, "retired": set()}
 
@@ -60,7 +61,7 @@ def get_model(ref: str | int) -> Model:
     if ":" in text:
         name, version = text.rsplit(":", 1)
         model = Model.get_or_none(Model.name == name, Model.version == version)
-    elif text.isdigit():
+    elif is_id(text):
         model = Model.get_or_none(Model.id == int(text))
     else:
         versions = list(Model.select().where(Model.name == text).limit(2))

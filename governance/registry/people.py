@@ -12,6 +12,7 @@ from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound
 from . import vocabulary as vocab
 from .tables import Person, Production
+from ..ids import is_id
 
 
 def person_dict(p: Person) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def add_person(name: str, kind: str = "performer", *, is_minor: bool = False,
 def get_person(ref: str | int) -> Person:
     """By id or by exact name."""
     query = Person.select()
-    person = (query.where(Person.id == int(ref)).first() if str(ref).isdigit()
+    person = (query.where(Person.id == int(ref)).first() if is_id(ref)
               else query.where(Person.name == str(ref)).first())
     if person is None:
         raise NotFound(f"no person '{ref}' is registered", hint="list them with: slate person list")
@@ -73,7 +74,7 @@ def add_production(name: str, title: str = "") -> dict[str, Any]:
 
 def get_production(ref: str | int) -> Production:
     query = Production.select()
-    production = (query.where(Production.id == int(ref)).first() if str(ref).isdigit()
+    production = (query.where(Production.id == int(ref)).first() if is_id(ref)
                   else query.where(Production.name == str(ref)).first())
     if production is None:
         raise NotFound(f"no production '{ref}' exists", hint="list them with: slate production list")

@@ -17,6 +17,7 @@ from .assets import get_asset
 from .licences import get_licence
 from .merkle import MerkleTree, leaf_key
 from .tables import Asset, Licence, TrainingSet, TrainingSetMember
+from ..ids import is_id
 
 
 def training_set_dict(ts: TrainingSet, with_members: bool = False) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def create_training_set(name: str, members: Iterable[tuple[str | int, str | None
 
 def get_training_set(ref: str | int) -> TrainingSet:
     ts = TrainingSet.get_or_none(TrainingSet.name == str(ref))
-    if ts is None and str(ref).isdigit():
+    if ts is None and is_id(ref):
         ts = TrainingSet.get_or_none(TrainingSet.id == int(ref))
     if ts is None:
         raise NotFound(f"no training set '{ref}' exists", hint="list them with: slate trainingset list")

@@ -114,3 +114,9 @@ def test_openapi_document_and_docs_page_are_served(client):
     assert "bearerAuth" in spec.json["components"]["securitySchemes"]
     docs = client.get("/docs")
     assert docs.status_code == 200 and b"/docs/static/" in docs.data
+
+
+def test_an_offset_beyond_any_database_integer_is_a_422_not_a_crash(client, tokens):
+    """Found by schemathesis: a huge offset overflowed SQLite's integer and became a 500."""
+    response = client.get("/api/v1/requests?offset=99999999999999999999999", headers=auth(tokens["auditor"]))
+    assert response.status_code == 422 and "offset" in response.json["errors"]

@@ -34,7 +34,7 @@ def test_every_operation_answers_2xx_or_a_4xx_problem(app, everything_token, cap
             tried += 1
             response = case.call(headers=headers)
             if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path}: {response.status_code}")
+                failures.append(f"{case.method} {case.formatted_path} query={case.query}: {response.status_code}")
             elif response.status_code >= 400:
                 found = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
                 content_type = found[0] if isinstance(found, list) else found

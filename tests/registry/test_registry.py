@@ -150,3 +150,15 @@ def test_unknown_ids_are_not_found(any_db):
         with pytest.raises(NotFound):
             call()
     assert Person.select().count() == 0
+
+
+@pytest.mark.parametrize("ref", ["³", "٣", "9" * 30, "1" * 19])
+def test_lookups_by_odd_numbers_are_not_found_not_crashes(any_db, ref):
+    """'³' passes str.isdigit but not int(); 30 digits overflow the database integer."""
+    for call in (lambda: people.get_person(ref), lambda: people.get_production(ref),
+                 lambda: licences.get_licence(ref), lambda: training_sets.get_training_set(ref),
+                 lambda: models_registry.get_model(ref), lambda: assets.get_asset(ref)):
+        with pytest.raises((NotFound, InvalidInput)):
+            call()
+    with pytest.raises(InvalidInput):
+        consents.get_consent(ref)

@@ -103,3 +103,25 @@ def test_queued_jobs_are_enqueued_again_only_when_the_queue_is_empty():
     # a backlog still in the queue (it outlives the server) must not be enqueued twice
     assert _stuck_statuses(Pending(40)) == ("running",)
     assert _stuck_statuses(Pending(0)) == ("queued", "running")
+
+
+def test_requeue_command_reenqueues_a_running_job_whose_worker_died(app, client, studio, monkeypatch):
+    """The fleet's cron job: `slate requeue` finds a job left running and puts it back."""
+    from click.testing import CliRunner
+
+    from governance.cli import cli
+    from governance.jobs.queue import Queue
+
+    settings = app.config["SLATE_SETTINGS"]
+    stuck = _job(client, studio.tokens)
+    assert client.get(f"/api/v1/jobs/{stuck}/spec", headers=auth(studio.tokens["gpu-worker"])).status_code == 200
+    Job.update(updated_at=utcnow() - timedelta(minutes=10)).where(Job.id == stuck).execute()
+    queue = Queue(settings)
+    before = queue.pending()
+    monkeypatch.setenv("SLATE_HOME", str(settings.home))
+    for name in ("SLATE_DATABASE_URL", "SLATE_REDIS_URL", "SLATE_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["requeue", "--older-than", "60"], catch_exceptions=False)
+    assert result.exit_code == 0 and "re-queued 1 stuck job(s)" in result.output, result.output
+    assert queue.pending() == before + 1
+    assert Job.get_by_id(stuck).updated_at > utcnow() - timedelta(minutes=1)
