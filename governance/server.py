@@ -171,7 +171,7 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
     app = create_app(slate.settings)
     queue = queue_module.Queue(slate.settings)
     server = _start_http(app, host, port)
-    click.echo(f"Slate is serving {base}  (API {base}/api/v1, docs {base}/docs, OpenAPI {base}/openapi.json)")
+    click.echo(f"Slate is serving {base}  (web pages {base}/, API {base}/api/v1, docs {base}/docs, OpenAPI {base}/openapi.json)")
     click.echo(f"queue         {queue.kind}; embedded worker {'on' if embedded_worker else 'off'}. Ctrl-C stops.")
     try:
         if embedded_worker:
