@@ -56,6 +56,31 @@ def tamper(path: str, *statements: str) -> None:
     conn.close()
 
 
+def rewrite_chain(path: str, drop_checkpoints: bool = False) -> None:
+    """What a capable attacker does: change entry 2 and recompute every hash and the head."""
+    entries = list(log.iter_entries())
+    close_database()
+    conn = sqlite3.connect(path)
+    if drop_checkpoints:
+        conn.execute("DELETE FROM audit_checkpoint")
+    prev = log.GENESIS
+    for e in entries:
+        if e["seq"] == 2:
+            e["data"] = {**e["data"], "name": "Someone Else"}
+        e["prev_hash"] = prev
+        body = {k: e[k] for k in ("seq", "at", "actor", "action", "subject", "data", "prev_hash")}
+        e["entry_hash"] = digest(body)
+        conn.execute("UPDATE audit_entry SET data = ?, prev_hash = ?, entry_hash = ? WHERE seq = ?",
+                     (json.dumps(e["data"], sort_keys=True, separators=(",", ":")), e["prev_hash"],
+                      "tmp" + str(e["seq"]), e["seq"]))
+        prev = e["entry_hash"]
+    for e in entries:
+        conn.execute("UPDATE audit_entry SET entry_hash = ? WHERE seq = ?", (e["entry_hash"], e["seq"]))
+    conn.execute("UPDATE audit_head SET head_hash = ?", (prev,))
+    conn.commit()
+    conn.close()
+
+
 def reopen(settings):
     open_database(settings.database_url)
 
@@ -106,25 +131,7 @@ def test_inserted_entry_with_renumbering_is_detected(logged, settings):
 def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(logged, settings):
     """An attacker who recomputes every hash still cannot match the signed Merkle root."""
     path, _ = logged
-    entries = list(log.iter_entries())
-    close_database()
-    conn = sqlite3.connect(path)
-    prev = log.GENESIS
-    for e in entries:
-        if e["seq"] == 2:
-            e["data"] = {**e["data"], "name": "Someone Else"}
-        e["prev_hash"] = prev
-        body = {k: e[k] for k in ("seq", "at", "actor", "action", "subject", "data", "prev_hash")}
-        e["entry_hash"] = digest(body)
-        conn.execute("UPDATE audit_entry SET data = ?, prev_hash = ?, entry_hash = ? WHERE seq = ?",
-                     (json.dumps(e["data"], sort_keys=True, separators=(",", ":")), e["prev_hash"],
-                      "tmp" + str(e["seq"]), e["seq"]))
-        prev = e["entry_hash"]
-    for e in entries:
-        conn.execute("UPDATE audit_entry SET entry_hash = ? WHERE seq = ?", (e["entry_hash"], e["seq"]))
-    conn.execute("UPDATE audit_head SET head_hash = ?", (prev,))
-    conn.commit()
-    conn.close()
+    rewrite_chain(path)
     reopen(settings)
     verdict = log.verify_database()
     assert not verdict.ok and "checkpoint" in verdict.problem and "rewritten" in verdict.problem
@@ -168,26 +175,7 @@ def test_a_kept_export_catches_a_rewrite_that_also_dropped_the_checkpoints(logge
     not an auditor who kept an earlier export."""
     path, signer = logged
     kept = json.loads(json.dumps(log.export()))
-    entries = list(log.iter_entries())
-    close_database()
-    conn = sqlite3.connect(path)
-    conn.execute("DELETE FROM audit_checkpoint")
-    prev = log.GENESIS
-    for e in entries:
-        if e["seq"] == 2:
-            e["data"] = {**e["data"], "name": "Someone Else"}
-        e["prev_hash"] = prev
-        body = {k: e[k] for k in ("seq", "at", "actor", "action", "subject", "data", "prev_hash")}
-        e["entry_hash"] = digest(body)
-        conn.execute("UPDATE audit_entry SET data = ?, prev_hash = ?, entry_hash = ? WHERE seq = ?",
-                     (json.dumps(e["data"], sort_keys=True, separators=(",", ":")), e["prev_hash"],
-                      "tmp" + str(e["seq"]), e["seq"]))
-        prev = e["entry_hash"]
-    for e in entries:
-        conn.execute("UPDATE audit_entry SET entry_hash = ? WHERE seq = ?", (e["entry_hash"], e["seq"]))
-    conn.execute("UPDATE audit_head SET head_hash = ?", (prev,))
-    conn.commit()
-    conn.close()
+    rewrite_chain(path, drop_checkpoints=True)
     reopen(settings)
     assert log.verify_database().ok  # the database alone cannot tell
     verdict = log.verify_database(extra_checkpoints=kept["checkpoints"])
