@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -21,28 +21,27 @@ def settings(tmp_path: Path) -> Settings:
     return Settings.for_folder(tmp_path)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[object]:
-    from tests.servers import start_postgres
-    server, reason = start_postgres()
+def _server(start: Any, what: str) -> Iterator[object]:
+    """A loopback server for the whole session, or a visible skip saying why there is none."""
+    server, reason = start()
     if server is None:
-        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+        pytest.skip(f"{what} tests skipped: {reason}")
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    from tests.servers import start_postgres
+    yield from _server(start_postgres, "PostgreSQL")
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[object]:
     from tests.servers import start_redis
-    server, reason = start_redis()
-    if server is None:
-        pytest.skip(f"Redis tests skipped: {reason}")
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _server(start_redis, "Redis")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
