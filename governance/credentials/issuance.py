@@ -30,6 +30,7 @@ from ..settings import Settings
 from . import c2pa_config, images, manifest
 from .claim import SigningClaim
 from .keys import KeyInfo, KeyStore
+from .offload import HashingDestination, Offload
 from .signers import Signer
 from .tsa import EmbeddedTSAServer, TimeStampAuthority
 
@@ -101,6 +102,7 @@ class Issuer:
         self._tsa_server: EmbeddedTSAServer | None = None
         self._context: c2pa.Context | None = None
         self._library_signers: dict[str, _LibrarySigner] = {}
+        self._offload = Offload("slate-sign")
 
     def __enter__(self) -> "Issuer":
         return self
@@ -109,6 +111,7 @@ class Issuer:
         self.close()
 
     def close(self) -> None:
+        self._offload.close()
         if self._tsa_server is not None:
             self._tsa_server.close()
             self._tsa_server = None
@@ -127,11 +130,22 @@ class Issuer:
         """The signing itself, which touches no database: callers that serialise on a lock
         (the signing API) do this first and hold the lock only for ``record``."""
         claim = SigningClaim.coerce(claim)
-        info = images.inspect(image, self.settings)
-        key, library_signer = self._signer()
-        label = manifest.new_label()
-        signed = self._embed(image, info, claim, label, library_signer)
-        return PreparedOutput(signed, sha256_hex(signed), info, claim, label, key.fingerprint,
+        # Format, size and pixel limits before c2pa sees the image; the PNG chunk CRCs
+        # (a pass over every byte) run beside c2pa's signing and are awaited before the
+        # result is used, so a damaged image is still refused and nothing recorded.
+        info = images.inspect(image, self.settings, check_chunks=False)
+        chunks = self._offload.submit(images.check_png_chunks, image) if info.media_type == "image/png" else None
+        try:
+            key, library_signer = self._signer()
+            label = manifest.new_label()
+            signed, sha256 = self._embed(image, info, claim, label, library_signer)
+        except Exception:
+            if chunks is not None:
+                chunks.result()  # a damaged image explains a failure better than c2pa's error
+            raise
+        if chunks is not None:
+            chunks.result()
+        return PreparedOutput(signed, sha256, info, claim, label, key.fingerprint,
                               self._clock(), self.settings.tsa_url != "none")
 
     def record(self, prepared: "PreparedOutput", *, store: bool = False) -> SignedOutput:
@@ -156,16 +170,17 @@ class Issuer:
                             p.timestamped, ledger_id, str(path) if path else None)
 
     def _embed(self, image: bytes, info: images.ImageInfo, claim: SigningClaim, label: str,
-               library_signer: _LibrarySigner) -> bytes:
+               library_signer: _LibrarySigner) -> tuple[bytes, str]:
+        """The signed image and its SHA-256 (taken while c2pa verifies it; see ``offload``)."""
         definition = manifest.definition(claim, label=label, title=f"{claim.job_id}.{info.extension}")
-        destination = io.BytesIO()
+        destination = HashingDestination(self._offload)
         try:
             builder = c2pa.Builder(definition, context=self._signing_context())
             self._add_reference_images(builder, claim)
             builder.sign(library_signer.native, info.media_type, io.BytesIO(image), destination)
         except c2pa.C2paError as exc:
             raise _signing_error(exc, library_signer, self.tsa_url) from None
-        return destination.getvalue()
+        return destination.signed()
 
     def _add_reference_images(self, builder: c2pa.Builder, claim: SigningClaim) -> None:
         for ref in claim.references:

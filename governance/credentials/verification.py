@@ -16,7 +16,6 @@ import io
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from ..settings import Settings
 from . import c2pa_config, images
 from .claim import GOVERNANCE_LABEL
 from .keys import KeyInfo, KeyStore
+from .offload import Offload
 from .verdict import (NO_CREDENTIALS, NOT_ISSUED, REMOTE_MANIFEST, REVOKED, TAMPERED, UNREADABLE, UNTRUSTED,
                       VERIFIED, Check, Verdict)
 
@@ -85,12 +85,7 @@ class Verifier:
         self.keys = KeyStore(settings)
         self._standing_checks = tuple(standing_checks)
         self._context: tuple[str, c2pa.Context] | None = None
-        self._pool: ThreadPoolExecutor | None = None
-
-    def _hasher(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slate-verify-hash")
-        return self._pool
+        self._offload = Offload("slate-verify")
 
     def verify_file(self, path: str | Path) -> Verdict:
         path = Path(path)
@@ -115,7 +110,7 @@ class Verifier:
         except InvalidInput as exc:
             return Verdict(subject, UNREADABLE, exc.message)
         # hashlib and the c2pa reader both release the GIL: hash the file while c2pa reads it.
-        sha256_future = self._hasher().submit(sha256_hex, data)
+        sha256_future = self._offload.submit(sha256_hex, data)
         report = self._read(data, media_type)
         sha256 = sha256_future.result()
         if isinstance(report, Verdict):
@@ -188,8 +183,7 @@ class Verifier:
             serial = format(int(str(info.get("cert_serial_number", ""))), "x")
         except ValueError:
             return None
-        for key, certificate in self.keys.keys_by_serial(serial):
-            names = {a.value for a in certificate.subject} | {a.value for a in certificate.issuer}
+        for key, names in self.keys.keys_by_serial(serial):
             if info.get("common_name") in names and info.get("issuer") in names:
                 return key
         return None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
-import json
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +20,7 @@ from governance.ledger import find_by_sha256
 from governance.ledger.tables import Output
 from governance.settings import Settings
 
-from .conftest import make_image
+from .conftest import make_image, png_chunks
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 
@@ -105,9 +106,9 @@ def test_the_prompt_itself_is_refused_where_its_hash_belongs(issuer: Issuer, cla
     assert "knight" not in caught.value.message and Output.select().count() == 0
 
 
-def _bomb_header() -> bytes:
-    """A PNG that claims 100000x100000 pixels (a decompression bomb's header)."""
-    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+def _png_claiming(width: int, height: int, depth: int = 8, colour: int = 2) -> bytes:
+    """A well-formed PNG whose header says what it is told to (chunk CRCs all correct)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 1000)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -124,7 +125,11 @@ def _bomb_header() -> bytes:
     ("png with garbage after the signature", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "corrupt"),
     ("truncated jpeg", make_image("image/jpeg")[:200], "corrupt"),
     ("webp with a lying header", b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 32, "corrupt"),
-    ("decompression bomb", _bomb_header(), "decompression bomb"),
+    ("decompression bomb", _png_claiming(100_000, 100_000), "decompression bomb"),
+    ("png claiming no pixels", _png_claiming(0, 0), "header fields are not valid PNG"),
+    ("png with a bit depth its colour type forbids", _png_claiming(8, 8, depth=4, colour=2),
+     "header fields are not valid PNG"),
+    ("png with an unknown colour type", _png_claiming(8, 8, colour=5), "header fields are not valid PNG"),
 ])
 def test_bad_input_is_refused_and_nothing_is_recorded(issuer: Issuer, offline: Settings,
                                                       claim: dict[str, Any], label: str, data: bytes,
@@ -134,6 +139,39 @@ def test_bad_input_is_refused_and_nothing_is_recorded(issuer: Issuer, offline: S
     assert message in caught.value.message, label
     assert Output.select().count() == 0
     assert not offline.outputs_dir.exists() or not any(offline.outputs_dir.rglob("*.*"))
+
+
+def _damaged_idat(data: bytes) -> bytes:
+    """One byte of pixel data changed and its chunk CRC left stale: bit rot, not an edit."""
+    offset, _, length = next(c for c in png_chunks(data) if c[1] == b"IDAT")
+    out = bytearray(data)
+    out[offset + 8 + length // 2] ^= 0x40
+    return bytes(out)
+
+
+@pytest.mark.parametrize("label, damage, message", [
+    ("bit rot in the pixel data", _damaged_idat, "checksum of its IDAT chunk is wrong"),
+    ("cut off before IEND", lambda data: data[:-12], "ends before its IEND chunk"),
+    ("cut off inside the pixel data", lambda data: data[:len(data) - 40], "runs past the end"),
+])
+def test_a_damaged_png_is_refused_with_what_is_wrong_with_it(issuer: Issuer, claim: dict[str, Any],
+                                                             label: str, damage: Callable[[bytes], bytes],
+                                                             message: str) -> None:
+    # c2pa signs the bit-rotted one happily and refuses the truncated ones as merely
+    # "could not be parsed". The chunk checks run beside c2pa's signing: their refusal
+    # must still come, and explain the damage better than the library does.
+    with pytest.raises(InvalidInput) as caught:
+        issuer.sign(damage(make_image(size=(256, 256))), claim, store=True)
+    assert message in caught.value.message, label
+    assert Output.select().count() == 0
+
+
+def test_the_ledger_holds_the_sha256_of_the_bytes_handed_back(issuer: Issuer, claim: dict[str, Any]) -> None:
+    # the digest is taken on a background thread while c2pa verifies; it must be of the final file
+    for size in ((96, 64), (700, 500)):
+        out = issuer.sign(make_image(size=size), claim)
+        assert out.sha256 == hashlib.sha256(out.data).hexdigest()
+        assert Output.get_by_id(out.ledger_id).sha256 == out.sha256
 
 
 def test_images_over_the_configured_limits_are_refused(offline: Settings, claim: dict[str, Any]) -> None:
