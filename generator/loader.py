@@ -5,7 +5,8 @@ Diffusion fine-tune, optionally with LoRA adapters. Nothing is fetched from a hu
 (``local_files_only``), pickled weights are refused unless asked for, and the directory is
 checked before diffusers sees it, so a missing or damaged file is reported by name rather
 than as a library's stack trace. The identity is computed from the same files at load
-time; the worker compares it with the registered model before every job.
+time (and again once loaded, to catch a file replaced while diffusers read it); the
+worker compares it with the registered model before every job.
 """
 
 from __future__ import annotations
@@ -103,20 +104,31 @@ def load_model(directory: Path | str, options: LoadOptions = LoadOptions()) -> L
     device = resolve_device(options.device)
     dtype = resolve_dtype(options.dtype, device)
     _check_options(options, device)
-    identity = combined_identity(
-        model_identity(directory),
-        [(model_identity(a.path), a.scale) for a in options.lora])
+    identity = _identity(directory, options)
     threads = options.threads or torch.get_num_threads()
     with pinned_threads(threads):
         pipeline = _from_pretrained(directory, index, dtype, options)
         _apply_lora(pipeline, options.lora)
         _place(pipeline, device, options)
+    # diffusers reads the files again after they were hashed: a file replaced in between
+    # would generate under the registered identity. Hashing once more after loading
+    # catches a replacement that stays (about a second per GB of weights, once per load);
+    # one put back before this second hash is only ruled out by a model folder the
+    # worker cannot write (docs/threat-model.md).
+    if _identity(directory, options).digest != identity.digest:
+        raise ModelLoadError(f"the model files in {directory} changed while they were being loaded, so what "
+                             "was loaded is not what was hashed; nothing was loaded",
+                             hint="make model folders read-only to the worker, then load again")
     pipeline.set_progress_bar_config(disable=True)
     log.info("loaded %s (%s) on %s as %s, identity %s", directory, index["_class_name"],
              device, dtype, identity.digest)
     return LoadedModel(pipeline=pipeline, identity=identity, directory=directory,
                        device=device, dtype=dtype, threads=threads, options=options,
                        libraries=library_versions())
+
+
+def _identity(directory: Path, options: LoadOptions) -> ModelIdentity:
+    return combined_identity(model_identity(directory), [(model_identity(a.path), a.scale) for a in options.lora])
 
 
 def check_model_directory(directory: Path, allow_pickle: bool = False) -> dict[str, Any]:

@@ -77,6 +77,23 @@ def test_wrongly_shaped_weights_raise_a_slate_error(model_copy):
         load_model(model_copy, CPU)
 
 
+def test_a_weight_file_replaced_while_loading_is_refused(model_copy, monkeypatch):
+    import generator.loader as loader
+    real = loader._from_pretrained
+
+    def swap_then_load(*args, **kwargs):
+        # after hashing, before diffusers reads: same size, one weight byte different
+        weights = model_copy / "unet" / "diffusion_pytorch_model.safetensors"
+        data = bytearray(weights.read_bytes())
+        data[-1] ^= 0x01
+        weights.write_bytes(bytes(data))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loader, "_from_pretrained", swap_then_load)
+    with pytest.raises(ModelLoadError, match="changed while they were being loaded"):
+        load_model(model_copy, CPU)
+
+
 @pytest.mark.parametrize("options, message", [
     (LoadOptions(device="cpu", dtype="float16"), "float16 is not supported on CPU"),
     (LoadOptions(device="cpu", dtype="float8"), "unknown dtype"),
