@@ -42,6 +42,16 @@ def _provenance() -> None:
     index.backfill()  # outputs signed before this step become searchable too
 
 
+def _ledger_model_refs() -> None:
+    from .audit.log import record
+    from .ledger.records import normalise_model_refs
+    changed = normalise_model_refs()
+    if changed:  # the ledger is part of the record: say that rows were rewritten, and how
+        record("ledger.model_refs_normalised", "ledger:output",
+               {"rows": changed, "from": "NAME@VERSION", "to": "NAME:VERSION",
+                "source": "model name and version of each row's recorded governance assertion"})
+
+
 STEPS: list[Step] = [
     Step(1, "registry: people, productions, consents, assets, licences, training sets, models",
          _tables("governance.registry.tables")),
@@ -52,6 +62,7 @@ STEPS: list[Step] = [
     Step(5, "audit: hash-chained log and signed checkpoints", _tables("governance.audit.tables")),
     Step(6, "jobs: approvals, generation jobs, idempotency records", _tables("governance.jobs.tables")),
     Step(7, "provenance: facets of signed outputs for search and revocation impact", _provenance),
+    Step(8, "ledger: model refs as NAME:VERSION, the registry's form", _ledger_model_refs),
 ]
 
 

@@ -84,7 +84,8 @@ class SigningClaim:
 
     @property
     def model_ref(self) -> str:
-        return f"{self.model_name}@{self.model_version}"
+        """NAME:VERSION, the registry's form, so a ref read off an output finds its model."""
+        return f"{self.model_name}:{self.model_version}"
 
     def governance_assertion(self) -> dict[str, Any]:
         """The ``com.slate.governance`` assertion body (hashed in canonical JSON by the ledger)."""

@@ -107,7 +107,7 @@ def render_verdict(verdict: Verdict) -> str:
     if governance:
         model = governance.get("model") or {}
         policy = governance.get("policy") or {}
-        lines.append(f"  model     {model.get('name')}@{model.get('version')}  policy {policy.get('uid')} "
+        lines.append(f"  model     {model.get('name')}:{model.get('version')}  policy {policy.get('uid')} "
                      f"v{policy.get('version')}  decision {(governance.get('decision') or {}).get('id')}")
         lines.append(f"  approver  {governance.get('approver') or '(none: allowed without review)'}")
     if verdict.sha256:

@@ -75,5 +75,24 @@ def find_by_label(manifest_label: str) -> LedgerEntry | None:
     return LedgerEntry.from_row(row) if row else None
 
 
+def normalise_model_refs(batch: int = 1000) -> int:
+    """Rewrite NAME@VERSION refs (ledgers before migration 8) as NAME:VERSION, the registry's
+    form, from the model name and version of the assertion each row recorded. Returns how
+    many rows changed; the caller owns the transaction."""
+    changed, last = 0, 0
+    while True:
+        rows = list(Output.select(Output.id, Output.model_ref, Output.claim_json)
+                    .where(Output.id > last).order_by(Output.id).limit(batch))
+        if not rows:
+            return changed
+        for row in rows:
+            model = json.loads(row.claim_json).get("model") or {}
+            ref = f"{model.get('name')}:{model.get('version')}"
+            if "name" in model and "version" in model and row.model_ref != ref:
+                Output.update(model_ref=ref).where(Output.id == row.id).execute()
+                changed += 1
+        last = rows[-1].id
+
+
 def recent(limit: int = 20) -> list[LedgerEntry]:
     return [LedgerEntry.from_row(r) for r in Output.select().order_by(Output.id.desc()).limit(limit)]

@@ -92,7 +92,8 @@ def _records_of(row: Output) -> tuple[GenerationRequest | None, DecisionRecord |
 
 
 def _model_by_ref(ref: str) -> Model | None:
-    """The ledger writes NAME@VERSION (the credential's form); the registry's refs are NAME:VERSION."""
+    """The model of a ledger ref: NAME:VERSION (NAME@VERSION in ledgers before migration 8,
+    which step 7's backfill may still meet)."""
     name, _, version = ref.rpartition("@") if "@" in ref else ref.rpartition(":")
     return Model.get_or_none(Model.name == name, Model.version == version) if name else None
 

@@ -83,7 +83,7 @@ def test_ledger_records_the_output_in_the_signing_transaction(issuer: Issuer, cl
     assert entry is not None
     assert (entry.manifest_label, entry.cert_fingerprint) == (out.manifest_label, out.cert_fingerprint)
     assert (entry.job_id, entry.decision_id, entry.request_id) == ("JOB-0001", "DEC-0001", "REQ-UNIQUE-7Q")
-    assert entry.model_ref == "slate-demo-sd@2.1.0"
+    assert entry.model_ref == "slate-demo-sd:2.1.0"
     assert entry.claim_json == canonical_json(SigningClaim.from_dict(claim).governance_assertion()).decode()
     assert entry.in_good_standing and entry.standing_reason is None
     assert out.path is not None and open(out.path, "rb").read() == out.data
