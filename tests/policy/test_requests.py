@@ -69,3 +69,33 @@ def test_unknown_names_are_clear_errors_and_nothing_is_stored(registry: dict[str
     with pytest.raises(error, match=words):
         requests.submit_request(spec(registry, **changes))
     assert GenerationRequest.select().count() == 0
+
+
+def _many_members(count: int) -> Any:
+    """A model trained on ``count`` images under two licences, one not allowing training."""
+    from governance.registry import assets, licences, models_registry, training_sets
+    from governance.registry.tables import Model
+    licences.add_licence("LIC-STILLS", "Stills Co", grants=["ai_training", "concept"], territories=["WW"],
+                         starts_on=date(2024, 1, 1))
+    licences.add_licence("LIC-NO-AI", "Careful Co", grants=["concept"], territories=["GB"],
+                         starts_on=date(2024, 1, 1), ends_on=date(2026, 1, 1))
+    members = []
+    for n in range(count):
+        asset, _ = assets.register_asset(f"still {n}".encode(), media_type="image/png", title=f"Still {n}")
+        members.append((asset["sha256"], "LIC-NO-AI" if n % 5 == 0 else "LIC-STILLS"))
+    training_sets.create_training_set("stills", members)
+    models_registry.register_model("stills", "1", "12" * 32, training_set="stills")
+    models_registry.set_status("stills:1", "approved")
+    return Model.get(Model.name == "stills")
+
+
+def test_training_facts_are_each_members_asset_and_licence_facts(registry: dict[str, Any]) -> None:
+    from governance.policy.registry_facts import asset_entry, training_entries
+    from governance.registry.tables import Asset, TrainingSetMember
+    model = _many_members(12)
+    expected = [asset_entry(m.asset, m.licence) for m in
+                TrainingSetMember.select().join(Asset).where(TrainingSetMember.training_set == model.training_set_id)
+                .order_by(Asset.sha256)]
+    assert training_entries(model) == expected
+    assert {e["licence"]["ref"] for e in expected} == {"LIC-STILLS", "LIC-NO-AI"}
+
