@@ -36,6 +36,11 @@ def _tables(module: str) -> Callable[[], None]:
     return apply
 
 
+def _model(module: str, name: str) -> type[BaseModel]:
+    import importlib
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
 def _provenance() -> None:
     from .provenance import index
     _tables("governance.provenance.tables")()
@@ -63,6 +68,8 @@ STEPS: list[Step] = [
     Step(6, "jobs: approvals, generation jobs, idempotency records", _tables("governance.jobs.tables")),
     Step(7, "provenance: facets of signed outputs for search and revocation impact", _provenance),
     Step(8, "ledger: model refs as NAME:VERSION, the registry's form", _ledger_model_refs),
+    Step(9, "policy: training-set facts stored once and shared by the decisions relying on them",
+         lambda: database.create_tables([_model("governance.policy.tables", "SharedFacts")])),
 ]
 
 

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from .compiler import CompiledPolicy
 from .decision import Decision
+from .stored_facts import decision_facts
 from .tables import DecisionRecord, GenerationRequest
 
 
@@ -100,5 +101,5 @@ def latest_decisions(limit: int | None = None) -> Iterable[DecisionRecord]:
 
 
 def replay(policy: CompiledPolicy, limit: int | None = None) -> ReplayReport:
-    entries = [compare(r, policy.evaluate(r.facts)) for r in latest_decisions(limit)]
+    entries = [compare(r, policy.evaluate(decision_facts(r))) for r in latest_decisions(limit)]
     return ReplayReport(policy.ref.to_dict(), len(entries), tuple(entries))

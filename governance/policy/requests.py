@@ -18,6 +18,7 @@ from ..errors import InvalidInput, NotFound
 from ..registry.models_registry import get_model
 from .decision import Decision
 from .registry_facts import RequestSpec, build_facts
+from .stored_facts import facts_to_store
 from .tables import DecisionRecord, GenerationRequest, PolicyVersion
 from .versions import active_version, compiled
 from ..ids import is_id
@@ -45,7 +46,7 @@ def _store(request: GenerationRequest, version: PolicyVersion, decision: Decisio
     return DecisionRecord.create(
         request=request, policy_version=version, outcome=decision.outcome,
         violations=data["violations"], approvals=data["approvals"], duties=data["duties"],
-        inputs_digest=decision.inputs.digest, records=data["inputs"]["records"], facts=facts,
+        inputs_digest=decision.inputs.digest, records=data["inputs"]["records"], facts=facts_to_store(facts),
         created_at=utcnow())
 
 

@@ -79,4 +79,23 @@ class DecisionRecord(BaseModel):
         table_name = "decision"
 
 
+class SharedFacts(BaseModel):
+    """Facts many decisions rely on, stored once under the SHA-256 of their canonical JSON.
+
+    A model's training-set entries (one per image, often tens of thousands) are the same
+    for every request until a licence changes; copied into each decision they cost
+    megabytes per request. A decision's ``facts`` then holds
+    ``{"training_assets": {"shared": "<sha256>"}}`` (see ``requests.decision_facts``).
+    Created by migration step 9; rows are never updated or deleted.
+    """
+
+    sha256 = peewee.CharField(max_length=64, unique=True)
+    facts = JSONField()
+    created_at = peewee.DateTimeField()
+
+    class Meta:
+        table_name = "shared_facts"
+
+
+#: created by migration step 2; SharedFacts came later, with step 9
 TABLES = [PolicyVersion, PolicyReview, GenerationRequest, DecisionRecord]

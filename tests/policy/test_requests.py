@@ -99,3 +99,33 @@ def test_training_facts_are_each_members_asset_and_licence_facts(registry: dict[
     assert training_entries(model) == expected
     assert {e["licence"]["ref"] for e in expected} == {"LIC-STILLS", "LIC-NO-AI"}
 
+
+def test_decisions_share_one_stored_copy_of_the_training_facts(registry: dict[str, Any]) -> None:
+    from governance.policy.stored_facts import decision_facts
+    from governance.policy.tables import SharedFacts
+    _many_members(10)
+    first = requests.submit_request(spec(registry, model="stills:1", people=[], prompt="a boat"))
+    second = requests.submit_request(spec(registry, model="stills:1", people=[], prompt="a gull"))
+    # two of the ten members are under a licence without AI training: one finding each
+    assert [v["rule"] for v in first["decision"]["violations"]].count("training-ai-training-granted") == 2
+    rows = [DecisionRecord.get_by_id(d["decision"]["id"]) for d in (first, second)]
+    shared = {r.facts["training_assets"]["shared"] for r in rows}
+    assert len(shared) == 1 and SharedFacts.select().where(SharedFacts.sha256.in_(shared)).count() == 1
+    read_back = decision_facts(rows[0])["training_assets"]
+    assert len(read_back) == 10 and {e["licence"]["ref"] for e in read_back} == {"LIC-STILLS", "LIC-NO-AI"}
+
+
+def test_shared_facts_changed_in_the_database_are_named_not_replayed(registry: dict[str, Any]) -> None:
+    from governance.errors import PolicyError
+    from governance.policy.stored_facts import decision_facts
+    from governance.policy.tables import SharedFacts
+    out = requests.submit_request(spec(registry, people=[], prompt="a boat"))
+    record = DecisionRecord.get_by_id(out["decision"]["id"])
+    row = SharedFacts.get(SharedFacts.sha256 == record.facts["training_assets"]["shared"])
+    row.facts = [dict(row.facts[0], licence=dict(row.facts[0]["licence"], grants=["everything"]))]
+    row.save()
+    with pytest.raises(PolicyError, match="were changed after they were stored"):
+        decision_facts(record)
+    SharedFacts.delete().execute()
+    with pytest.raises(PolicyError, match="missing from the database"):
+        decision_facts(record)

@@ -1,0 +1,60 @@
+"""The facts a decision was made on, as stored and as read back.
+
+Decisions keep their facts so a later policy version can be replayed against exactly
+the same inputs. A model's training-set entries are most of those facts (one per image)
+and the same for every request until a licence changes, so they are stored once in
+``SharedFacts`` under the SHA-256 of their canonical JSON, and the decision holds that
+hash. Reading back checks the hash, so a shared row edited in the database is named as
+such rather than replayed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..canonical import canonical_json, sha256_hex
+from ..clock import utcnow
+from ..errors import PolicyError
+from .tables import DecisionRecord, SharedFacts
+
+#: facts keys stored once and shared; the rest (request, performers...) stay with the decision
+SHARED_KEYS = ("training_assets",)
+
+
+def facts_to_store(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """``facts`` with each large shared part replaced by ``{"shared": sha256}``; call inside
+    the decision's transaction."""
+    stored = dict(facts)
+    for key in SHARED_KEYS:
+        if facts.get(key):
+            stored[key] = {"shared": _share(facts[key])}
+    return stored
+
+
+def decision_facts(record: DecisionRecord) -> dict[str, Any]:
+    """The facts ``record`` was decided on, shared parts read back and checked."""
+    facts = dict(record.facts or {})
+    for key in SHARED_KEYS:
+        part = facts.get(key)
+        if isinstance(part, dict) and "shared" in part:
+            facts[key] = _shared(str(part["shared"]), record.id)
+    return facts
+
+
+def _share(value: Any) -> str:
+    sha256 = sha256_hex(canonical_json(value))
+    if not SharedFacts.select().where(SharedFacts.sha256 == sha256).exists():
+        # a concurrent request may store the same part first: the row is the same either way
+        SharedFacts.insert(sha256=sha256, facts=value, created_at=utcnow()).on_conflict_ignore().execute()
+    return sha256
+
+
+def _shared(sha256: str, decision_id: int) -> Any:
+    row = SharedFacts.get_or_none(SharedFacts.sha256 == sha256)
+    if row is None:
+        raise PolicyError(f"decision #{decision_id} relies on shared facts {sha256[:16]} that are missing "
+                          "from the database", hint="restore the shared_facts table from a backup")
+    if sha256_hex(canonical_json(row.facts)) != sha256:
+        raise PolicyError(f"the shared facts {sha256[:16]} of decision #{decision_id} were changed after they "
+                          "were stored", hint="restore the shared_facts table from a backup")
+    return row.facts
