@@ -14,6 +14,7 @@ from typing import Any
 
 from .auth import users
 from .auth.tables import User
+from .canonical import sha256_hex
 from .clock import utcnow
 from .errors import Conflict
 from .policy import versions
@@ -103,6 +104,10 @@ def seed_policy(policy_file: Path) -> str:
         versions.add_version(data, "lee-legal", str(policy_file))
         row = PolicyVersion.get(PolicyVersion.uid == policy.uid, PolicyVersion.version == policy.version)
     ref = f"{row.uid}@{row.version}"
+    if row.sha256 != sha256_hex(data):
+        # the file was edited under a version the database already holds: keep the stored one
+        return (f"{ref} (the stored version; {policy_file.name} differs from it: "
+                "give the file a new version to add and publish it)")
     if row.status == "draft":
         versions.approve_version(ref, "lou-legal", "demo: reviewed")
         row = PolicyVersion.get_by_id(row.id)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from governance.errors import Conflict, Forbidden, PolicyError
 from governance.policy import versions
+from governance.policy.loader import load_policy
 
-from .conftest import UID, policy_text
+from .conftest import DEFAULT_POLICY, UID, policy_text, write
 
 
 def test_new_version_is_a_draft_until_another_user_approves(registry: dict[str, Any]) -> None:
@@ -42,3 +44,12 @@ def test_an_invalid_file_is_never_recorded(registry: dict[str, Any]) -> None:
     with pytest.raises(PolicyError):
         versions.add_version(policy_text(2, edit=lambda t: t.replace("operator: exists", "operator: maybe")), "alice")
     assert len(versions.list_versions(UID)) == 1
+
+
+def test_the_demo_says_when_the_policy_file_differs_from_the_stored_version(db: Any, tmp_path: Path) -> None:
+    from governance import demo
+    assert demo.seed_policy(DEFAULT_POLICY) == f"{UID}@1"
+    edited = write(tmp_path / "edited.yaml", policy_text(1, edit=lambda t: t.replace("[nude,", "[blood, nude,")))
+    said = demo.seed_policy(edited)
+    assert said.startswith(f"{UID}@1 (the stored version; edited.yaml differs from it")
+    assert versions.active_version().sha256 != load_policy(edited.read_bytes()).sha256
