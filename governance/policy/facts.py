@@ -10,7 +10,8 @@ writes them by hand. Their shape::
     model:           {id, name, version, status, weights_hash, training_set_root}
     references:      [{subject, asset, licence}]          one per reference image
     training_assets: [{subject, asset, licence}]          one per member of the model's set
-    performers:      [{subject, person, consent, consents, depicted, named_in_prompt}]
+    performers:      [{subject, person, consent, consents, depicted, named_in_prompt, in_reference}]
+                     one per person depicted, named in the prompt, or shown in a reference image
 
 A policy reads facts only through paths listed in ``FIELDS`` whose root its rule's
 target allows (``ROOTS``): a rule about each reference image sees that image's
@@ -51,7 +52,7 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "document_sha256": "string", "revoked": "bool", "revoked_at": "string",
         "version": "number",
     },
-    "performer": {"depicted": "bool", "named_in_prompt": "bool"},
+    "performer": {"depicted": "bool", "named_in_prompt": "bool", "in_reference": "bool"},
 }
 
 #: Where a rule looks, and which roots it may read there.
@@ -73,8 +74,10 @@ ROOTS: dict[str, tuple[str, ...]] = {
 SENSITIVE = frozenset({"request.prompt_terms"})
 
 USES = ("concept", "previs", "final_frame", "marketing")
-#: The consent use that a depicted person's likeness needs.
+#: The consent use that a depicted or named person's likeness needs.
 LIKENESS = "likeness"
+#: The consent use that a person shown in a reference image needs.
+REFERENCE = "reference"
 WORLDWIDE = "WW"
 ALL_PRODUCTIONS = "*"
 
@@ -102,7 +105,14 @@ def _covers(scope: Iterable[str], value: str, everything: str) -> bool:
     return everything in scope or value in scope
 
 
-def consent_fit(consent: Mapping[str, Any], request: Mapping[str, Any]) -> tuple[int, ...]:
+def uses_needed(*, depicted: bool, named_in_prompt: bool, in_reference: bool) -> tuple[str, ...]:
+    """The consent uses a performer's part in the request calls for (likeness by default)."""
+    needs = ((LIKENESS,) if depicted or named_in_prompt else ()) + ((REFERENCE,) if in_reference else ())
+    return needs or (LIKENESS,)
+
+
+def consent_fit(consent: Mapping[str, Any], request: Mapping[str, Any],
+                needs: tuple[str, ...] = (LIKENESS,)) -> tuple[int, ...]:
     """How well one consent covers this request: a sortable score, best first when reversed.
 
     Used only to pick which of a person's consents the policy's rules should judge, so
@@ -113,7 +123,7 @@ def consent_fit(consent: Mapping[str, Any], request: Mapping[str, Any]) -> tuple
     day = request.get("date") or ""
     checks = (
         not consent.get("revoked"),
-        LIKENESS in (consent.get("uses") or []),
+        all(use in (consent.get("uses") or []) for use in needs),
         _covers(consent.get("productions"), request.get("production") or "", ALL_PRODUCTIONS),
         _covers(consent.get("territories"), request.get("territory") or "", WORLDWIDE),
         (consent.get("valid_from") or "") <= day <= (consent.get("valid_until") or "9999-12-31"),
@@ -121,23 +131,26 @@ def consent_fit(consent: Mapping[str, Any], request: Mapping[str, Any]) -> tuple
     return (sum(checks),) + tuple(int(c) for c in checks) + (str(consent.get("valid_until") or ""),)
 
 
-def choose_consent(consents: list[Mapping[str, Any]], request: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def choose_consent(consents: list[Mapping[str, Any]], request: Mapping[str, Any],
+                   needs: tuple[str, ...] = (LIKENESS,)) -> Mapping[str, Any] | None:
     """The consent a performer's rules are judged on (see ``consent_fit``); None if they have none."""
     if not consents:
         return None
-    return max(consents, key=lambda c: (consent_fit(c, request), str(c.get("id"))))
+    return max(consents, key=lambda c: (consent_fit(c, request, needs), str(c.get("id"))))
 
 
 def performer(person: Mapping[str, Any], consents: list[Mapping[str, Any]], request: Mapping[str, Any], *,
-              depicted: bool, named_in_prompt: bool) -> dict[str, Any]:
+              depicted: bool, named_in_prompt: bool, in_reference: bool = False) -> dict[str, Any]:
     """One entry of ``performers``, with the consent its rules are judged on chosen."""
+    needs = uses_needed(depicted=depicted, named_in_prompt=named_in_prompt, in_reference=in_reference)
     return {
         "subject": f"person:{person['name']}",
         "person": dict(person),
-        "consent": choose_consent(consents, request),
+        "consent": choose_consent(consents, request, needs),
         "consents": [dict(c) for c in consents],
         "depicted": depicted,
         "named_in_prompt": named_in_prompt,
+        "in_reference": in_reference,
     }
 
 
@@ -176,10 +189,13 @@ def complete(facts: Mapping[str, Any]) -> dict[str, Any]:
         person = p.get("person") or {}
         p.setdefault("subject", f"person:{person.get('name')}")
         p.setdefault("consents", [])
-        if "consent" not in p:
-            p["consent"] = choose_consent(p["consents"], request)
         p.setdefault("depicted", True)
         p.setdefault("named_in_prompt", person.get("name") in request["named_people"])
+        p.setdefault("in_reference", False)
+        if "consent" not in p:
+            needs = uses_needed(depicted=p["depicted"], named_in_prompt=p["named_in_prompt"],
+                                in_reference=p["in_reference"])
+            p["consent"] = choose_consent(p["consents"], request, needs)
     request.setdefault("depicts_people", any(p["depicted"] for p in performers))
     out["request"] = request
     out["performers"] = performers

@@ -1,9 +1,10 @@
 """Building the facts a policy evaluates from a request and the registry.
 
 This is the only place where the policy engine meets the database: it looks up the model,
-its training set, the reference assets with their licences, and the people depicted or
-named in the prompt with their consents, and turns them into the plain facts described
-in ``facts``. Unknown names are errors for the requester, never silently skipped.
+its training set, the reference assets with their licences, and the people depicted,
+named in the prompt or shown in a reference image, with their consents, and turns them
+into the plain facts described in ``facts``. Unknown names are errors for the requester,
+never silently skipped.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..registry.consents import consent_dict
 from ..registry.licences import licence_dict
 from ..registry.models_registry import get_model
 from ..registry.people import get_person, get_production
-from ..registry.tables import Asset, Consent, Licence, Model, Person, TrainingSetMember
+from ..registry.tables import Asset, AssetPerson, Consent, Licence, Model, Person, TrainingSetMember
 from . import facts as F
 
 #: registry fields a policy may read (see facts.FIELDS); everything else stays out of the facts
@@ -98,10 +99,11 @@ def consent_facts(consent: Any) -> dict[str, Any]:
     return _plain({k: data.get(k) for k in _CONSENT_KEYS} | {"id": str(consent.id)})
 
 
-def performer_entry(person: Person, request: dict[str, Any], *, depicted: bool, named: bool) -> dict[str, Any]:
+def performer_entry(person: Person, request: dict[str, Any], *, depicted: bool, named: bool,
+                    in_reference: bool = False) -> dict[str, Any]:
     consents = [consent_facts(c) for c in person.consents.order_by(Consent.id)]
     return F.performer({"id": str(person.id), "name": person.name, "is_minor": person.is_minor},
-                       consents, request, depicted=depicted, named_in_prompt=named)
+                       consents, request, depicted=depicted, named_in_prompt=named, in_reference=in_reference)
 
 
 def _checked(spec: RequestSpec) -> tuple[str, str]:
@@ -128,12 +130,18 @@ def build_facts(spec: RequestSpec, request_id: str, today: date) -> dict[str, An
                "use": use, "territory": territory, "date": (spec.date or today).isoformat(),
                "prompt_terms": F.prompt_terms(spec.prompt), "named_people": named,
                "depicts_people": bool(depicted)}
-    people = {name: depicted.get(name) or get_person(name) for name in sorted(set(depicted) | set(named))}
+    # people shown in a reference image are part of the request too, listed or not
+    in_reference = {link.person.name: link.person for link in
+                    AssetPerson.select(AssetPerson, Person).join(Person)
+                    .where(AssetPerson.asset.in_([a.id for a in references]))} if references else {}
+    people = {name: depicted.get(name) or in_reference.get(name) or get_person(name)
+              for name in sorted(set(depicted) | set(named) | set(in_reference))}
     return {
         "request": request,
         "model": model_facts(model),
         "references": [asset_entry(a, a.licence if a.licence_id else None) for a in references],
         "training_assets": training_entries(model),
-        "performers": [performer_entry(p, request, depicted=name in depicted, named=name in named)
+        "performers": [performer_entry(p, request, depicted=name in depicted, named=name in named,
+                                       in_reference=name in in_reference)
                        for name, p in people.items()],
     }

@@ -145,3 +145,22 @@ def test_storing_the_same_shared_facts_twice_keeps_one_row_on_either_database(an
     assert first["training_assets"] == second["training_assets"]
     assert first["request"] == {"id": "1"}
     assert SharedFacts.select().count() == 1
+
+
+def test_a_person_shown_in_a_reference_image_is_checked_without_being_listed(registry: dict[str, Any]) -> None:
+    from governance.registry import assets
+    maya_still, _ = assets.register_asset(b"maya on set", media_type="image/png", title="Maya still",
+                                          licence="LIC-1", people=["Maya Okafor"])
+    tom_still, _ = assets.register_asset(b"tom on set", media_type="image/png", title="Tom still",
+                                         licence="LIC-1", people=["Tom Reyes"])
+    # Maya's consent covers likeness only: not the use of her image as a reference
+    out = requests.submit_request(spec(registry, references=[maya_still["sha256"]], people=[], prompt="a boat"))
+    assert out["decision"]["decision"] == "deny"
+    assert [(v["rule"], v["subject"]) for v in out["decision"]["violations"]] == \
+        [("consent-covers-reference", "person:Maya Okafor")]
+    assert [a["rule"] for a in out["decision"]["approvals"]] == ["likeness-needs-approval"]
+    assert out["decision"]["inputs"]["records"]["consents"] == [{"id": str(registry["maya_consent"]), "version": 1}]
+    assert out["request"]["people"] == []  # she was not listed as depicted
+    # Tom's consent has expired
+    out = requests.submit_request(spec(registry, references=[tom_still["sha256"]], people=[], prompt="a boat"))
+    assert {v["rule"] for v in out["decision"]["violations"]} >= {"consent-in-period", "consent-covers-reference"}
