@@ -9,9 +9,10 @@ The scope of a revocation:
   is legal's call);
 - **pending requests** and **signed outputs** whose decision relied on the record, which is
   exactly what verification's live standing check tests (``standing.revoked_rights``): a
-  consent chosen for a depicted performer; a licence of a reference image or of the model's
-  training set. Queued and running jobs become ``blocked``; requests awaiting approval can
-  no longer be approved; signed outputs are marked as no longer in good standing.
+  consent chosen for a performer (depicted, named or shown in a reference image); a licence
+  of a reference image or of the model's training set. Queued and running jobs become
+  ``blocked``; requests awaiting approval can no longer be approved; signed outputs are
+  marked as no longer in good standing.
 
 Nothing is deleted. ``consent_impact``/``licence_impact`` compute without changing
 anything (the dry run); ``apply`` makes the changes and logs them, inside the caller's
