@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from peewee import fn
+
 from .compiler import CompiledPolicy
 from .decision import Decision
 from .stored_facts import decision_facts
-from .tables import DecisionRecord, GenerationRequest
+from .tables import DecisionRecord, PolicyVersion
 
 
 def _reasons(findings: Iterable[dict[str, Any]]) -> set[str]:
@@ -90,16 +92,20 @@ def compare(record: DecisionRecord, new: Decision) -> ReplayEntry:
 
 
 def latest_decisions(limit: int | None = None) -> Iterable[DecisionRecord]:
-    """The latest decision of each recorded request, newest request first."""
-    requests = GenerationRequest.select().order_by(GenerationRequest.id.desc())
+    """The latest decision of each recorded request, newest request first.
+
+    One query (with each decision's policy version joined), not one per request: replay
+    runs over every recorded request before a version is published.
+    """
+    latest = (DecisionRecord.select(fn.MAX(DecisionRecord.id)).group_by(DecisionRecord.request))
+    query = (DecisionRecord.select(DecisionRecord, PolicyVersion).join(PolicyVersion)
+             .where(DecisionRecord.id.in_(latest)).order_by(DecisionRecord.request.desc()))
     if limit:
-        requests = requests.limit(limit)
-    for request in requests:
-        record = request.decisions.order_by(DecisionRecord.id.desc()).first()
-        if record is not None:
-            yield record
+        query = query.limit(limit)
+    return query
 
 
 def replay(policy: CompiledPolicy, limit: int | None = None) -> ReplayReport:
-    entries = [compare(r, policy.evaluate(decision_facts(r))) for r in latest_decisions(limit)]
+    shared: dict[str, Any] = {}  # training facts most decisions share, read once
+    entries = [compare(r, policy.evaluate(decision_facts(r, shared))) for r in latest_decisions(limit)]
     return ReplayReport(policy.ref.to_dict(), len(entries), tuple(entries))

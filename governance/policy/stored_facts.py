@@ -31,13 +31,23 @@ def facts_to_store(facts: Mapping[str, Any]) -> dict[str, Any]:
     return stored
 
 
-def decision_facts(record: DecisionRecord) -> dict[str, Any]:
-    """The facts ``record`` was decided on, shared parts read back and checked."""
+def decision_facts(record: DecisionRecord, cache: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The facts ``record`` was decided on, shared parts read back and checked.
+
+    ``cache`` (hash -> part) lets a caller reading many decisions read each shared part
+    once; the parts are never changed, so sharing them between decisions is safe.
+    """
     facts = dict(record.facts or {})
     for key in SHARED_KEYS:
         part = facts.get(key)
         if isinstance(part, dict) and "shared" in part:
-            facts[key] = _shared(str(part["shared"]), record.id)
+            sha256 = str(part["shared"])
+            value = cache.get(sha256) if cache is not None else None
+            if value is None:
+                value = _shared(sha256, record.id)
+                if cache is not None:
+                    cache[sha256] = value
+            facts[key] = value
     return facts
 
 

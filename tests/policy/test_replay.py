@@ -39,3 +39,22 @@ def test_replay_lists_flips_and_changed_reasons(registry: dict[str, Any]) -> Non
     assert all(any(r.startswith("duty credit-training-licensor") for r in e.removed) for e in report.changed_reasons)
     assert versions.active_version().version == 1  # replay publishes nothing
     assert "1 would flip" in report.render()
+
+
+def test_replay_reads_the_recorded_decisions_in_a_fixed_number_of_queries(registry: dict[str, Any],
+                                                                          monkeypatch: Any) -> None:
+    from governance.db import database
+    for n in range(8):
+        submit(registry, f"harbour study {n}", [])
+    new = compile_bytes(policy_text(2))
+    statements: list[str] = []
+    real = database.obj.execute_sql
+
+    def counting(sql: str, *args: Any, **kwargs: Any) -> Any:
+        statements.append(sql)
+        return real(sql, *args, **kwargs)
+
+    monkeypatch.setattr(database.obj, "execute_sql", counting)
+    report = replay(new)
+    assert report.replayed == 8 and not report.flips
+    assert len(statements) <= 3, statements  # decisions with versions; the shared training facts once
