@@ -1,4 +1,4 @@
-"""Numeric ids as callers type them."""
+"""Ids as callers type them: database integers and SHA-256 digests."""
 
 from __future__ import annotations
 
@@ -16,3 +16,9 @@ def is_id(value: Any) -> bool:
     """
     text = str(value)
     return 0 < len(text) <= MAX_ID_DIGITS and text.isascii() and text.isdigit()
+
+
+def is_sha256(value: Any) -> bool:
+    """True only for a lowercase hex SHA-256 digest (what Slate names outputs and assets by)."""
+    text = str(value)
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)

@@ -40,4 +40,33 @@ def ledger_show(slate: SlateContext, sha256: str, as_json: bool) -> None:
     emit(entry.to_dict(), as_json)
 
 
+@ledger_group.command("sweep")
+@click.option("--apply", "apply_", is_flag=True, help="Move the files found to outputs/orphaned/ (default: list them).")
+@click.option("--grace-minutes", type=click.IntRange(1), default=10, show_default=True,
+              help="Leave files younger than this: their signing may still be committing.")
+@json_option
+@pass_slate
+def ledger_sweep(slate: SlateContext, apply_: bool, grace_minutes: int, as_json: bool) -> None:
+    """Signed files the ledger does not hold (left by a crash between writing and recording)."""
+    from datetime import timedelta
+
+    from ..clock import utcnow
+    from .sweep import find_orphans, quarantine
+    slate.open()
+    outputs = slate.settings.outputs_dir
+    orphans = find_orphans(outputs, utcnow(), timedelta(minutes=grace_minutes))
+    moved = quarantine(outputs, orphans) if apply_ else []
+    data = {"orphans": [o.to_dict() for o in orphans], "moved_to": str(outputs / "orphaned") if moved else None}
+
+    def text(_: object) -> str:
+        if not orphans:
+            return "no orphan files"
+        lines = [f"{o.kind:<10} {o.size:>10,} B  {o.modified:%Y-%m-%d %H:%M}Z  {o.path}" for o in orphans]
+        lines.append(f"moved {len(moved)} file(s) to {outputs / 'orphaned'}" if moved else
+                     f"{len(orphans)} file(s); run with --apply to move them to {outputs / 'orphaned'}")
+        return "\n".join(lines)
+
+    emit(data, as_json, text)
+
+
 commands = [ledger_group]
