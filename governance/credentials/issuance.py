@@ -13,7 +13,10 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -73,21 +76,45 @@ class PreparedOutput:
 
 
 class _LibrarySigner:
-    """A Slate ``Signer`` as c2pa's callback signer; keeps failures out of c2pa's log."""
+    """A Slate ``Signer`` as c2pa's callback signer; keeps failures out of c2pa's log.
+
+    One per key, shared by the threads that sign with it: what belongs to one signing
+    (the check it must wait for, the failure it met) is kept per thread. c2pa calls the
+    callback on the thread that called ``Builder.sign``.
+    """
 
     def __init__(self, signer: Signer, tsa_url: str | None) -> None:
-        self.failure: str | None = None
         self._signer = signer
+        self._call = threading.local()
         self.native = c2pa.Signer.from_callback(self._sign, _ALGORITHMS[signer.algorithm],
                                                 signer.certificate_chain_pem, tsa_url)
+
+    @contextmanager
+    def signing(self, gate: "Future[Any] | None") -> Iterator[None]:
+        """Within: the callback waits for ``gate`` (the image checks running beside c2pa)
+        and signs nothing if they failed, so a damaged image never costs a key operation
+        (a KMS call) or a timestamp request."""
+        self._call.gate, self._call.failure = gate, None
+        try:
+            yield
+        finally:
+            self._call.gate = None
+
+    def take_failure(self) -> str | None:
+        failure, self._call.failure = getattr(self._call, "failure", None), None
+        return failure
 
     def _sign(self, data: bytes) -> bytes:
         # c2pa logs the text of any exception raised here; return nothing instead and
         # report a Slate error after the library gives up.
+        gate = getattr(self._call, "gate", None)
+        if gate is not None and gate.exception() is not None:
+            self._call.failure = "image check"
+            return b""
         try:
             return self._signer.sign(data)
         except Exception as exc:  # noqa: BLE001 - any signer failure becomes one CredentialError
-            self.failure = type(exc).__name__
+            self._call.failure = type(exc).__name__
             return b""
 
 
@@ -138,7 +165,8 @@ class Issuer:
         try:
             key, library_signer = self._signer()
             label = manifest.new_label()
-            signed, sha256 = self._embed(image, info, claim, label, library_signer)
+            with library_signer.signing(chunks):
+                signed, sha256 = self._embed(image, info, claim, label, library_signer)
         except Exception:
             if chunks is not None:
                 chunks.result()  # a damaged image explains a failure better than c2pa's error
@@ -245,8 +273,8 @@ class Issuer:
 def _signing_error(exc: c2pa.C2paError, signer: _LibrarySigner, tsa_url: str | None) -> Exception:
     text = str(exc)
     detail = {"library": text[:300]}
-    if signer.failure:
-        failure, signer.failure = signer.failure, None
+    failure = signer.take_failure()
+    if failure:
         return CredentialError(f"the signer failed to sign the claim ({failure})",
                                hint="check the key service the callback signer calls", fields=detail)
     if "could not be parsed" in text or "NotSupported" in text:

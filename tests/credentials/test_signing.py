@@ -166,6 +166,27 @@ def test_a_damaged_png_is_refused_with_what_is_wrong_with_it(issuer: Issuer, cla
     assert Output.select().count() == 0
 
 
+def test_a_damaged_png_never_reaches_the_signer(offline: Settings, claim: dict[str, Any]) -> None:
+    # The chunk checks run beside c2pa; the signature waits for them, so a bad upload costs
+    # no key operation (a KMS call) and no timestamp request.
+    with Issuer(offline) as issuer:
+        issuer.keys.ensure()
+        held = issuer.keys.file_signer(issuer.keys.active_key())
+    calls: list[int] = []
+
+    def kms(data: bytes) -> bytes:
+        calls.append(len(data))
+        return held.sign(data)
+
+    with Issuer(offline, signer=CallbackSigner(kms, held.certificate_chain_pem, signature_encoding="raw")) as issuer:
+        with pytest.raises(InvalidInput, match="checksum of its IDAT chunk"):
+            issuer.sign(_damaged_idat(make_image(size=(256, 256))), claim)
+        assert calls == []
+        issuer.sign(make_image(size=(256, 256)), claim)
+        assert len(calls) == 1
+    assert Output.select().count() == 1
+
+
 def test_the_ledger_holds_the_sha256_of_the_bytes_handed_back(issuer: Issuer, claim: dict[str, Any]) -> None:
     # the digest is taken on a background thread while c2pa verifies; it must be of the final file
     for size in ((96, 64), (700, 500)):
