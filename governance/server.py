@@ -44,16 +44,6 @@ def ensure_bundled_model(slate: SlateContext, *, quiet: bool = False) -> dict[st
     return models_registry.show_model(f"{existing.name}:{existing.version}")
 
 
-def _sweep_orphan_outputs(settings: Any) -> None:
-    """Signed files a killed process wrote but never recorded: out of the outputs folder."""
-    from .clock import utcnow
-    from .ledger.sweep import find_orphans, quarantine
-    moved = quarantine(settings.outputs_dir, find_orphans(settings.outputs_dir, utcnow()))
-    if moved:
-        click.echo(f"moved {len(moved)} signed file(s) the ledger does not hold to {moved[0].parent} "
-                   "(left by an earlier crash; see slate ledger sweep)")
-
-
 def _checkpoint_audit_log(keys: Any) -> None:
     """Sign the audit log's head at every start, so what happened before it is anchored."""
     from .audit.log import checkpoint
@@ -163,7 +153,6 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
     model = ensure_bundled_model(slate) if embedded_worker else None
     studio = demo_studio.seed(slate.settings.policies_dir / "studio-default.yaml") if demo else None
     _checkpoint_audit_log(keys)
-    _sweep_orphan_outputs(slate.settings)
     status = registry_status(slate.settings)
     base = f"http://{host}:{port}"
     emit(status, False)

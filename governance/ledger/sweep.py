@@ -3,9 +3,11 @@
 Signing writes the file and then commits its ledger row; a process killed in between
 leaves a signed file no row vouches for (and a write cut short leaves a ``.signing-*``
 temporary file). Such a file is never served, since downloads go through the ledger, and
-it verifies as "not issued"; but it is litter that looks like an output. The sweep finds
-them and moves them to ``outputs/orphaned/``, out of the way and kept for whoever wants
-to look, and says so in the audit log.
+it verifies as "not issued"; but it is litter that looks like an output. ``slate ledger
+sweep`` finds them and, with ``--apply``, moves them to ``outputs/orphaned/``, out of the
+way and kept for whoever wants to look, and says so in the audit log. It is run on
+purpose, never at start: a server started against the wrong database would otherwise
+take every output for an orphan.
 
 Only files older than a grace period are touched: a younger one may belong to a signing
 whose transaction is about to commit in another process.
@@ -21,8 +23,9 @@ from typing import Any
 
 from ..audit.log import record
 from ..db import transaction
+from ..errors import Conflict
 from ..ids import is_sha256
-from .records import find_by_sha256
+from .tables import Output
 
 GRACE = timedelta(minutes=10)
 QUARANTINE = "orphaned"
@@ -45,34 +48,60 @@ def find_orphans(outputs_dir: Path, now: datetime, grace: timedelta = GRACE) -> 
     temporary files of cut-short writes, last changed before ``now - grace``."""
     if not outputs_dir.is_dir():
         return []
-    found = []
+    candidates: list[Orphan] = []
     for folder in sorted(p for p in outputs_dir.iterdir() if p.is_dir() and p.name != QUARANTINE):
         for path in sorted(folder.iterdir()):
-            if not path.is_file():
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # renamed or removed by a signing meanwhile
                 continue
-            stat = path.stat()
             modified = datetime.fromtimestamp(stat.st_mtime, timezone.utc)
-            if modified > now - grace:
+            if not path.is_file() or modified > now - grace:
                 continue
             if path.name.startswith(TEMPORARY_PREFIX):
-                found.append(Orphan(path, "partial", stat.st_size, modified))
-            elif is_sha256(path.stem) and find_by_sha256(path.stem) is None:
-                found.append(Orphan(path, "unrecorded", stat.st_size, modified))
-    return found
+                candidates.append(Orphan(path, "partial", stat.st_size, modified))
+            elif is_sha256(path.stem):
+                candidates.append(Orphan(path, "unrecorded", stat.st_size, modified))
+    recorded = _recorded({o.path.stem for o in candidates if o.kind == "unrecorded"})
+    return [o for o in candidates if o.kind == "partial" or o.path.stem not in recorded]
 
 
 def quarantine(outputs_dir: Path, orphans: list[Orphan], actor: str = "slate") -> list[Path]:
-    """Move ``orphans`` to ``outputs/orphaned/`` and record that in the audit log."""
+    """Move ``orphans`` to ``outputs/orphaned/`` and record what was moved in the audit log.
+
+    Refuses when this database's ledger is empty while signed files exist: that is a
+    database that is not this folder's (a wrong ``SLATE_DATABASE_URL``), not a crash.
+    Each file's ledger row is looked for again just before it moves.
+    """
     if not orphans:
         return []
+    if any(o.kind == "unrecorded" for o in orphans) and not Output.select().exists():
+        raise Conflict("this database's ledger holds no outputs at all, so every signed file looks unrecorded; "
+                       "nothing was moved",
+                       hint="check SLATE_DATABASE_URL points at the database these outputs belong to")
     target = outputs_dir / QUARANTINE
     target.mkdir(parents=True, exist_ok=True)
-    moved = []
+    moved: list[Orphan] = []
     with transaction():
+        recorded = _recorded({o.path.stem for o in orphans if o.kind == "unrecorded"})
         for orphan in orphans:
-            destination = target / orphan.path.name
-            os.replace(orphan.path, destination)
-            moved.append(destination)
-        record("ledger.orphans_quarantined", f"outputs:{QUARANTINE}",
-               {"files": [{"name": o.path.name, "kind": o.kind, "size": o.size} for o in orphans]}, actor=actor)
-    return moved
+            if orphan.kind == "unrecorded" and orphan.path.stem in recorded:
+                continue  # committed since it was found
+            try:
+                os.replace(orphan.path, target / orphan.path.name)
+            except FileNotFoundError:  # another sweep moved it, or a signing renamed it
+                continue
+            moved.append(orphan)
+        if moved:
+            record("ledger.orphans_quarantined", f"outputs:{QUARANTINE}",
+                   {"files": [{"name": o.path.name, "kind": o.kind, "size": o.size} for o in moved]}, actor=actor)
+    return [target / o.path.name for o in moved]
+
+
+def _recorded(hashes: set[str], batch: int = 500) -> set[str]:
+    found: set[str] = set()
+    ordered = sorted(hashes)
+    for start in range(0, len(ordered), batch):
+        rows = Output.select(Output.sha256).where(Output.sha256.in_(ordered[start:start + batch])).tuples()
+        found.update(sha256 for (sha256,) in rows)
+    return found

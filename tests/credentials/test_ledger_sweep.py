@@ -8,6 +8,8 @@ import time
 from datetime import timedelta
 from typing import Any, Callable
 
+import pytest
+
 from governance.audit.tables import AuditEntry
 from governance.clock import utcnow
 from governance.credentials import Issuer
@@ -77,9 +79,30 @@ def test_the_sweep_command_lists_by_default_and_moves_with_apply(issuer: Issuer,
     assert slate_cli("ledger", "sweep").output.strip() == "no orphan files"
 
 
-def test_serve_sweeps_at_start(issuer: Issuer, claim: dict[str, Any], offline: Settings, capsys: Any) -> None:
-    from governance.server import _sweep_orphan_outputs
-    _, unrecorded, _ = _crash_leftovers(issuer, claim, offline)
-    _sweep_orphan_outputs(offline)
-    assert "moved 2 signed file(s) the ledger does not hold" in capsys.readouterr().out
-    assert not unrecorded.exists()
+
+def test_a_database_with_an_empty_ledger_moves_nothing(issuer: Issuer, claim: dict[str, Any],
+                                                       offline: Settings) -> None:
+    # e.g. slate pointed at the wrong database: every output would look unrecorded
+    from governance.errors import Conflict
+    from governance.ledger.tables import Output
+    recorded, unrecorded, _ = _crash_leftovers(issuer, claim, offline)
+    Output.delete().execute()
+    orphans = find_orphans(offline.outputs_dir, utcnow())
+    with pytest.raises(Conflict, match="holds no outputs at all"):
+        quarantine(offline.outputs_dir, orphans)
+    assert os.path.exists(recorded.path) and unrecorded.exists()
+
+
+def test_files_recorded_or_gone_since_they_were_found_are_left_out(issuer: Issuer, claim: dict[str, Any],
+                                                                   offline: Settings) -> None:
+    _, unrecorded, partial = _crash_leftovers(issuer, claim, offline)
+    orphans = find_orphans(offline.outputs_dir, utcnow())
+    # meanwhile: the signing that wrote the unrecorded file commits; the partial file goes
+    from governance.ledger.records import record_output
+    record_output(sha256=unrecorded.stem, manifest_label="urn:c2pa:late", cert_fingerprint="f" * 64,
+                  media_type="image/png", job_id="JOB-LATE", decision_id="D", request_id="R", model_ref="m:1",
+                  signed_at=utcnow(), timestamped=False, file_path=str(unrecorded), assertion={})
+    partial.unlink()
+    assert quarantine(offline.outputs_dir, orphans) == []
+    assert unrecorded.exists()
+    assert not AuditEntry.select().where(AuditEntry.action == "ledger.orphans_quarantined").exists()
