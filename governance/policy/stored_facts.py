@@ -53,10 +53,14 @@ def decision_facts(record: DecisionRecord, cache: dict[str, Any] | None = None) 
 
 def _share(value: Any) -> str:
     sha256 = sha256_hex(canonical_json(value))
-    if not SharedFacts.select().where(SharedFacts.sha256 == sha256).exists():
+    if not _stored(sha256):  # checked first: serialising a large part again costs more
         # a concurrent request may store the same part first: the row is the same either way
         SharedFacts.insert(sha256=sha256, facts=value, created_at=utcnow()).on_conflict_ignore().execute()
     return sha256
+
+
+def _stored(sha256: str) -> bool:
+    return bool(SharedFacts.select().where(SharedFacts.sha256 == sha256).exists())
 
 
 def _shared(sha256: str, decision_id: int) -> Any:

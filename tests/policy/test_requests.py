@@ -131,17 +131,18 @@ def test_shared_facts_changed_in_the_database_are_named_not_replayed(registry: d
         decision_facts(record)
 
 
-def test_storing_the_same_shared_facts_twice_keeps_one_row_on_either_database(any_db: Any) -> None:
+def test_storing_the_same_shared_facts_twice_keeps_one_row_on_either_database(any_db: Any,
+                                                                              monkeypatch: Any) -> None:
     from governance.db import transaction
     from governance.policy import stored_facts
     from governance.policy.tables import SharedFacts
     entries = [{"subject": f"asset:{n:064x}", "licence": {"id": "1", "grants": ["ai_training"]}} for n in range(3)]
     with transaction():
         first = stored_facts.facts_to_store({"request": {"id": "1"}, "training_assets": entries})
+    # a concurrent request stored the same part between this one's check and its insert
+    monkeypatch.setattr(stored_facts, "_stored", lambda sha256: False)
+    with transaction():
         second = stored_facts.facts_to_store({"request": {"id": "2"}, "training_assets": list(entries)})
-        # as if a concurrent request had stored it between the check and the insert
-        SharedFacts.insert(sha256=first["training_assets"]["shared"], facts=entries,
-                           created_at=date(2025, 1, 1)).on_conflict_ignore().execute()
     assert first["training_assets"] == second["training_assets"]
     assert first["request"] == {"id": "1"}
     assert SharedFacts.select().count() == 1
