@@ -104,16 +104,16 @@ def seed_policy(policy_file: Path) -> str:
         versions.add_version(data, "lee-legal", str(policy_file))
         row = PolicyVersion.get(PolicyVersion.uid == policy.uid, PolicyVersion.version == policy.version)
     ref = f"{row.uid}@{row.version}"
-    if row.sha256 != sha256_hex(data):
-        # the file was edited under a version the database already holds: keep the stored one
-        return (f"{ref} (the stored version; {policy_file.name} differs from it: "
-                "give the file a new version to add and publish it)")
     if row.status == "draft":
         versions.approve_version(ref, "lou-legal", "demo: reviewed")
         row = PolicyVersion.get_by_id(row.id)
     if row.status == "approved":
         versions.publish_version(ref, "lee-legal")
-    return ref
+        row = PolicyVersion.get_by_id(row.id)
+    # a file edited under a version the database already holds: the stored text stays in force
+    differs = "" if row.sha256 == sha256_hex(data) else \
+        f"; {policy_file.name} differs from it: give the file a new version to add and publish it"
+    return f"{ref} ({row.status}{differs})"
 
 
 def issue_tokens(days: int = 30) -> dict[str, str]:

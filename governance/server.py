@@ -161,7 +161,7 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
         click.echo(f"model         {model['ref']} {model['status']}, weights {model['weights_hash'][:16]}…, "
                    f"training set root {model['training_set_root'][:16]}…")
     if studio:
-        click.echo(f"policy        {studio.policy} (published)")
+        click.echo(f"policy        {studio.policy}")
         click.echo("demo tokens (shown once; each expires in 30 days):")
         for name, token in studio.tokens.items():
             click.echo(f"  {name:<14} {token}")

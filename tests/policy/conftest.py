@@ -4,6 +4,7 @@ registry with one of everything for the tests that go through the database."""
 from __future__ import annotations
 
 import copy
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -17,6 +18,10 @@ from tests.conftest import REPO
 
 DEFAULT_POLICY = REPO / "policies" / "studio-default.yaml"
 UID = "urn:slate:policy:studio-default"
+_VERSION_LINE = re.compile(r"^version: (\d+)$", re.MULTILINE)
+#: the version the studio default policy file carries; tests make later ones from it
+FILE_VERSION = int(_VERSION_LINE.search(DEFAULT_POLICY.read_text("utf-8")).group(1))  # type: ignore[union-attr]
+NEXT_VERSION = FILE_VERSION + 1
 
 
 @pytest.fixture
@@ -119,7 +124,7 @@ def registry(db: Any) -> Iterator[dict[str, Any]]:
 
 def policy_text(version: int, *, edit: Callable[[str], str] = lambda t: t) -> bytes:
     """The studio default policy as another version, optionally edited."""
-    text = DEFAULT_POLICY.read_text("utf-8").replace("\nversion: 1\n", f"\nversion: {version}\n")
+    text = _VERSION_LINE.sub(f"version: {version}", DEFAULT_POLICY.read_text("utf-8"), count=1)
     return edit(text).encode("utf-8")
 
 

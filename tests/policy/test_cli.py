@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from governance.cli import cli
 
-from .conftest import DEFAULT_POLICY, UID, policy_text, write
+from .conftest import DEFAULT_POLICY, FILE_VERSION, NEXT_VERSION, UID, policy_text, write
 
 
 def run(settings: Any, *args: str) -> Any:
@@ -19,7 +19,7 @@ def run(settings: Any, *args: str) -> Any:
 
 
 def test_validate_reports_a_bad_file_with_its_problem(settings: Any, tmp_path: Path) -> None:
-    bad = write(tmp_path / "bad.yaml", policy_text(1, edit=lambda t: t.replace("operator: exists", "operator: regex", 1)))
+    bad = write(tmp_path / "bad.yaml", policy_text(FILE_VERSION, edit=lambda t: t.replace("operator: exists", "operator: regex", 1)))
     result = run(settings, "policy", "validate", str(bad))
     assert result.exit_code == 6
     assert "constraint.operator: 'regex' is not one of" in result.output
@@ -36,7 +36,7 @@ def test_policy_test_runs_the_default_policy_tests(settings: Any) -> None:
 
 
 def test_policy_test_fails_when_a_case_fails(settings: Any, tmp_path: Path) -> None:
-    lax = write(tmp_path / "lax.yaml", policy_text(1, edit=lambda t: t.replace("rightOperand: approved}", "rightOperand: registered}")))
+    lax = write(tmp_path / "lax.yaml", policy_text(FILE_VERSION, edit=lambda t: t.replace("rightOperand: approved}", "rightOperand: registered}")))
     result = run(settings, "policy", "test", "--policy", str(lax), str(DEFAULT_POLICY.with_name("studio-default.tests.yaml")))
     assert result.exit_code == 6
     assert "FAIL" in result.output and "policy test cases failed" in result.output
@@ -45,14 +45,14 @@ def test_policy_test_fails_when_a_case_fails(settings: Any, tmp_path: Path) -> N
 def test_review_workflow_and_diff_from_the_command_line(db: Any, tmp_path: Path) -> None:
     settings = db
     assert run(settings, "policy", "add", str(DEFAULT_POLICY), "--author", "alice").exit_code == 0
-    refused = run(settings, "policy", "approve", f"{UID}@1", "--approver", "alice")
+    refused = run(settings, "policy", "approve", f"{UID}@{FILE_VERSION}", "--approver", "alice")
     assert refused.exit_code == 5 and "cannot approve" in refused.output
-    assert run(settings, "policy", "approve", f"{UID}@1", "--approver", "bob").exit_code == 0
-    assert run(settings, "policy", "publish", f"{UID}@1", "--by", "bob").exit_code == 0
+    assert run(settings, "policy", "approve", f"{UID}@{FILE_VERSION}", "--approver", "bob").exit_code == 0
+    assert run(settings, "policy", "publish", f"{UID}@{FILE_VERSION}", "--by", "bob").exit_code == 0
     listed = json.loads(run(settings, "policy", "list", "--json").output)
-    assert [(v["version"], v["status"]) for v in listed] == [(1, "published")]
-    v2 = write(tmp_path / "v2.yaml", policy_text(2, edit=lambda t: t.replace("[nude,", "[blood, nude,")))
-    diff = run(settings, "policy", "diff", f"{UID}@1", str(v2))
+    assert [(v["version"], v["status"]) for v in listed] == [(FILE_VERSION, "published")]
+    v2 = write(tmp_path / "v2.yaml", policy_text(NEXT_VERSION, edit=lambda t: t.replace("[nude,", "[blood, nude,")))
+    diff = run(settings, "policy", "diff", f"{UID}@{FILE_VERSION}", str(v2))
     assert "~ rule prompt-forbidden-terms (changed)" in diff.output
     replayed = run(settings, "policy", "replay", str(v2), "--json")
     assert json.loads(replayed.output)["replayed"] == 0

@@ -5,11 +5,11 @@ from __future__ import annotations
 from governance.policy.diff import diff_policies
 from governance.policy.loader import load_policy
 
-from .conftest import policy_text
+from .conftest import FILE_VERSION, NEXT_VERSION, policy_text
 
 
 def test_diff_lists_added_removed_and_changed_rules_with_fields() -> None:
-    old = load_policy(policy_text(1))
+    old = load_policy(policy_text(FILE_VERSION))
 
     def edit(text: str) -> str:
         text = text.replace("rightOperand: [nude, naked,", "rightOperand: [nude, naked, blood,")
@@ -18,7 +18,7 @@ def test_diff_lists_added_removed_and_changed_rules_with_fields() -> None:
         text = text[:start] + text[end:]
         return text.replace("duties:\n", "duties:\n  - id: credit-studio\n    action: attribute\n"
                             "    title: Credit the studio.\n    target: request\n    credit: Made at Slate Studios\n")
-    new = load_policy(policy_text(2, edit=edit))
+    new = load_policy(policy_text(NEXT_VERSION, edit=edit))
     result = diff_policies(old, new)
     changes = {(c.id, c.change) for c in result.rules}
     assert changes == {("prompt-forbidden-terms", "changed"), ("model-not-retired", "removed"),
@@ -26,10 +26,10 @@ def test_diff_lists_added_removed_and_changed_rules_with_fields() -> None:
     changed = next(c for c in result.rules if c.change == "changed")
     assert [f.field for f in changed.fields] == ["constraint"]
     assert "blood" in changed.fields[0].new["rightOperand"]
-    assert [(f.field, f.old, f.new) for f in result.header] == [("version", 1, 2)]
+    assert [(f.field, f.old, f.new) for f in result.header] == [("version", FILE_VERSION, NEXT_VERSION)]
     assert "~ rule prompt-forbidden-terms (changed)" in result.render()
 
 
 def test_diff_of_a_policy_with_itself_is_empty() -> None:
-    policy = load_policy(policy_text(1))
+    policy = load_policy(policy_text(FILE_VERSION))
     assert diff_policies(policy, policy).unchanged

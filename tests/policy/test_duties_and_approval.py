@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from governance.policy.compiler import CompiledPolicy
 
-from .conftest import consent, performer
+from .conftest import FILE_VERSION, consent, performer
 
 Facts = Callable[..., dict[str, Any]]
 
@@ -25,7 +25,7 @@ def test_decision_cites_policy_uid_version_and_file_hash(engine: CompiledPolicy,
                                                          policy_bytes: bytes) -> None:
     import hashlib
     policy = engine.evaluate(facts()).to_dict()["policy"]
-    assert policy == {"uid": "urn:slate:policy:studio-default", "version": 1,
+    assert policy == {"uid": "urn:slate:policy:studio-default", "version": FILE_VERSION,
                       "sha256": hashlib.sha256(policy_bytes).hexdigest()}
 
 

@@ -10,7 +10,7 @@ from governance.policy.compiler import compile_bytes
 from governance.policy.registry_facts import RequestSpec
 from governance.policy.replay import replay
 
-from .conftest import policy_text
+from .conftest import FILE_VERSION, NEXT_VERSION, policy_text
 
 
 def submit(registry: dict[str, Any], prompt: str, people: list[str]) -> int:
@@ -21,14 +21,14 @@ def submit(registry: dict[str, Any], prompt: str, people: list[str]) -> int:
 
 
 def test_replay_lists_flips_and_changed_reasons(registry: dict[str, Any]) -> None:
-    flips = submit(registry, "a trawler at dawn, foggy", [])  # allowed under v1
-    same = submit(registry, "Maya at dawn", ["Maya Okafor"])  # needs approval under v1
+    flips = submit(registry, "a trawler at dawn, foggy", [])  # allowed under the current version
+    same = submit(registry, "Maya at dawn", ["Maya Okafor"])  # needs approval under it
     untouched = submit(registry, "the harbour at night", [])
 
-    def edit(text: str) -> str:  # v2 forbids "foggy" and drops the credit for training images
+    def edit(text: str) -> str:  # the next version forbids "foggy" and drops the credit for training images
         text = text.replace("rightOperand: [nude,", "rightOperand: [foggy, nude,")
         return text[:text.index("  - id: credit-training-licensor")]
-    new = compile_bytes(policy_text(2, edit=edit))
+    new = compile_bytes(policy_text(NEXT_VERSION, edit=edit))
     report = replay(new)
     assert report.replayed == 3
     [flip] = report.flips
@@ -37,7 +37,7 @@ def test_replay_lists_flips_and_changed_reasons(registry: dict[str, Any]) -> Non
     changed = {e.request for e in report.changed_reasons}
     assert changed == {same, untouched}
     assert all(any(r.startswith("duty credit-training-licensor") for r in e.removed) for e in report.changed_reasons)
-    assert versions.active_version().version == 1  # replay publishes nothing
+    assert versions.active_version().version == FILE_VERSION  # replay publishes nothing
     assert "1 would flip" in report.render()
 
 
@@ -46,7 +46,7 @@ def test_replay_reads_the_recorded_decisions_in_a_fixed_number_of_queries(regist
     from governance.db import database
     for n in range(8):
         submit(registry, f"harbour study {n}", [])
-    new = compile_bytes(policy_text(2))
+    new = compile_bytes(policy_text(NEXT_VERSION))
     statements: list[str] = []
     real = database.obj.execute_sql
 

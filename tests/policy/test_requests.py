@@ -13,6 +13,8 @@ from governance.policy import requests
 from governance.policy.registry_facts import RequestSpec
 from governance.policy.tables import DecisionRecord, GenerationRequest
 
+from .conftest import FILE_VERSION
+
 PROMPT = "Maya Okafor on the quay at dawn, secret ending"
 
 
@@ -32,7 +34,7 @@ def test_submit_stores_request_and_decision_with_prompt_hash_only(registry: dict
     assert "secret" not in shown and "quay" not in shown
     row = GenerationRequest.get_by_id(out["request"]["id"])
     assert row.prompt == PROMPT
-    assert DecisionRecord.get(DecisionRecord.request == row).policy_version.version == 1
+    assert DecisionRecord.get(DecisionRecord.request == row).policy_version.version == FILE_VERSION
     assert requests.show_request(row.id)["decision"]["id"] == out["decision"]["id"]
 
 

@@ -9,6 +9,7 @@ from governance.provenance.svg import lineage_svg
 from governance.registry import consents
 from governance.registry.tables import Asset
 from tests.api.conftest import auth
+from tests.policy.conftest import FILE_VERSION
 
 
 def test_lineage_runs_from_rights_to_the_signed_output(signed):
@@ -19,7 +20,7 @@ def test_lineage_runs_from_rights_to_the_signed_output(signed):
     assert data["training_set"]["name"] == "studio-style-v1"
     assert [lic["ref"] for lic in data["training_set"]["licences"]] == ["LIC-STUDIO-OWN"]
     assert data["model"]["ref"] == "slate-studio:1"
-    assert data["decision"]["outcome"] == "needs_approval" and data["decision"]["policy"]["version"] == 1
+    assert data["decision"]["outcome"] == "needs_approval" and data["decision"]["policy"]["version"] == FILE_VERSION
     assert data["approval"]["approver"] == "ada-approver"
     assert data["standing"]["in_good_standing"]
     mara = lineage(signed.outputs["mara"])

@@ -30,6 +30,7 @@ pytest.importorskip("torch", reason="browser tests run the real worker, which ne
 
 from tests.e2e.conftest import micro_bundle, prepare_home  # noqa: E402,F401  (micro_bundle is a fixture)
 from tests.e2e.harness import SlateServer, start_server  # noqa: E402
+from tests.policy.conftest import FILE_VERSION, NEXT_VERSION  # noqa: E402
 from tests.web.test_policies import REF, draft_v2  # noqa: E402
 
 PREVIS_PROMPT = "a small ivory square on teal, slate studio style"
@@ -126,14 +127,14 @@ def test_each_role_does_its_main_task_in_a_real_browser(server: SlateServer, chr
     expect(pat.page.locator("h2#decision")).to_contain_text("allow")
     pat.shot("producer-previs-allowed")
 
-    # legal A uploads version 2 (previs needs an approver too) and cannot approve it
+    # legal A uploads the next version (previs needs an approver too) and cannot approve it
     lee = Person(chromium, server, "lee-legal", screens)
     lee.page.goto("/policies")
     policy_file = tmp_path / "studio-default-v2.yaml"
     policy_file.write_bytes(draft_v2())
     lee.page.set_input_files("#policy-file", str(policy_file))
     lee.page.get_by_role("button", name="Record the draft").click()
-    expect(lee.page.locator(".flash")).to_contain_text(f"Draft {REF}@2 recorded")
+    expect(lee.page.locator(".flash")).to_contain_text(f"Draft {REF}@{NEXT_VERSION} recorded")
     expect(lee.page.get_by_text("another legal user must review and approve it")).to_be_visible()
     lee.shot("legal-a-uploaded-draft")
 
@@ -150,13 +151,13 @@ def test_each_role_does_its_main_task_in_a_real_browser(server: SlateServer, chr
     expect(lou.page.get_by_text("1 would flip")).to_be_visible()
     lou.shot("legal-b-replay-impact")
     lou.page.go_back()
-    lou.page.get_by_role("link", name="with version 1").click()
+    lou.page.get_by_role("link", name=f"with version {FILE_VERSION}").click()
     expect(lou.page.locator("table.diff")).to_contain_text("final-and-marketing-need-approval")
     lou.shot("legal-b-side-by-side-diff")
-    lou.page.goto(f"/policies/{REF}@2")
+    lou.page.goto(f"/policies/{REF}@{NEXT_VERSION}")
     lou.page.fill("#comment", "Previs now goes to an approver: agreed.")
     lou.page.get_by_role("button", name="Approve this draft").click()
-    lou.page.get_by_role("button", name=f"Publish {REF}@2").click()
+    lou.page.get_by_role("button", name=f"Publish {REF}@{NEXT_VERSION}").click()
     expect(lou.page.locator(".flash")).to_contain_text("is published")
     lou.shot("legal-b-published")
 
