@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -164,14 +164,20 @@ def _train_autoencoder(pipeline: StableDiffusionPipeline, pixels: torch.Tensor,
         posterior = vae.encode(batch).latent_dist
         reconstruction = vae.decode(posterior.sample(generator=generator)).sample
         loss = F.mse_loss(reconstruction, batch) + 1e-6 * posterior.kl().mean()
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
-        bar.set_postfix(phase="autoencoder", loss=f"{losses[-1]:.4f}")
-        bar.update(1)
+        losses.append(_step(optimiser, loss, bar, "autoencoder"))
     vae.eval()
     return losses
+
+
+def _step(optimiser: torch.optim.Optimizer, loss: torch.Tensor, bar: Any, phase: str) -> float:
+    """One optimiser step on ``loss``; the loss value, also shown on the progress bar."""
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    value = loss.item()
+    bar.set_postfix(phase=phase, loss=f"{value:.4f}")
+    bar.update(1)
+    return value
 
 
 @torch.no_grad()
@@ -235,12 +241,7 @@ def _train_unet(pipeline: StableDiffusionPipeline, parameters: list[torch.nn.Par
         predicted = unet(scheduler.add_noise(clean, noise, timesteps), timesteps,
                          encoder_hidden_states=context).sample
         loss = F.mse_loss(predicted, noise)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
-        bar.set_postfix(phase="unet", loss=f"{losses[-1]:.4f}")
-        bar.update(1)
+        losses.append(_step(optimiser, loss, bar, "unet"))
     unet.eval()
     return losses
 

@@ -50,18 +50,16 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]
     overrides = {}
     if request.param == "postgresql":
         overrides["database_url"] = request.getfixturevalue("postgres_server").create_database()
-    settings = Settings.for_folder(tmp_path, **overrides)
-    open_database(settings.database_url)
-    migrate()
-    try:
-        yield settings
-    finally:
-        close_database()
+    yield from _migrated(Settings.for_folder(tmp_path, **overrides))
 
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Settings]:
     """An opened, migrated SQLite database in the test's folder."""
+    yield from _migrated(settings)
+
+
+def _migrated(settings: Settings) -> Iterator[Settings]:
     open_database(settings.database_url)
     migrate()
     try:

@@ -58,10 +58,15 @@ def licence_facts(lic: Licence | None) -> dict[str, Any] | None:
 
 
 def asset_entry(asset: Asset, lic: Licence | None) -> dict[str, Any]:
-    return {"subject": f"asset:{asset.sha256}",
-            "asset": {"id": str(asset.id), "sha256": asset.sha256, "title": asset.title,
-                      "media_type": asset.media_type},
-            "licence": licence_facts(lic)}
+    return _entry(asset.id, asset.sha256, asset.title, asset.media_type, licence_facts(lic))
+
+
+def _entry(asset_id: int, sha256: str, title: str, media_type: str,
+           licence: dict[str, Any] | None) -> dict[str, Any]:
+    """One reference or training entry of the facts (see ``facts``)."""
+    return {"subject": f"asset:{sha256}",
+            "asset": {"id": str(asset_id), "sha256": sha256, "title": title, "media_type": media_type},
+            "licence": licence}
 
 
 def model_facts(model: Model) -> dict[str, Any]:
@@ -88,9 +93,7 @@ def training_entries(model: Model) -> list[dict[str, Any]]:
     used = TrainingSetMember.select(TrainingSetMember.licence).where(
         TrainingSetMember.training_set == model.training_set_id)
     licences = {lic.id: licence_facts(lic) for lic in Licence.select().where(Licence.id.in_(used))}
-    return [{"subject": f"asset:{sha256}",
-             "asset": {"id": str(asset_id), "sha256": sha256, "title": title, "media_type": media_type},
-             "licence": licences[licence_id]}
+    return [_entry(asset_id, sha256, title, media_type, licences[licence_id])
             for asset_id, sha256, title, media_type, licence_id in members]
 
 
