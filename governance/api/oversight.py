@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..audit import log
+from ..audit.trust import TrustAnchors
 from ..credentials.keys import KeyStore
 from ..db import transaction
 from ..errors import InvalidInput
@@ -28,6 +29,11 @@ def _keys() -> KeyStore:
     return store
 
 
+def _anchors() -> TrustAnchors:
+    """Checkpoint signers are trusted through the keys folder's roots, never the database."""
+    return TrustAnchors.from_pem(_keys().trust_anchors_pem(), "the keys folder's trust-anchors.pem")
+
+
 class RotateIn(Schema):
     days = fields.Integer(load_default=365, validate=validate.Range(min=1, max=3650))
 
@@ -40,6 +46,12 @@ class RevokeIn(Schema):
 class ProofIn(Schema):
     proof = fields.Dict(required=True)
     root = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+
+
+class ConsistencyQuery(Schema):
+    from_ = fields.Integer(data_key="from", required=True,
+                           validate=validate.Range(min=1, max=2**62),
+                           metadata={"description": "The tree size of the checkpoint you kept."})
 
 
 class LedgerQuery(Schema):
@@ -82,8 +94,19 @@ def trust_anchors() -> Any:
 @admits("auditor", "admin")
 @blp.response(200)
 def audit_verify() -> Any:
-    trusted = {k.fingerprint for k in _keys().status().keys}
-    return log.verify_database(trusted).to_dict()
+    return log.verify_database(_anchors()).to_dict()
+
+
+@blp.route("/audit/consistency", methods=["GET"])
+@admits("auditor", "admin")
+@blp.arguments(ConsistencyQuery, location="query")
+@blp.response(200)
+def audit_consistency(query: dict[str, Any]) -> Any:
+    """The newest signed checkpoint and a consistency proof from tree size ``from`` to it.
+
+    An RFC 6962 consistency proof: check the checkpoint's signature against the trust
+    anchors and the proof against the root you kept (``governance/rfc6962.py`` suffices)."""
+    return log.consistency_from_database(query["from_"]).to_dict()
 
 
 @blp.route("/audit/export", methods=["GET"])

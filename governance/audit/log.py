@@ -1,5 +1,5 @@
 """Appending to the audit log, checkpointing it, and verifying it (from the database or
-from an export)."""
+from an export, with checkpoint signers trusted only through trust anchors)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,17 @@ import contextvars
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Iterable, Iterator, Protocol, Sequence
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
+from .. import rfc6962
 from ..canonical import canonical_json, digest, json_default
 from ..clock import as_utc, utcnow
-from ..errors import InvalidInput
-from ..registry.merkle import EMPTY_ROOT, hash_node
+from ..errors import InvalidInput, NotFound
+from .checkpoints import SignedCheckpoint, checkpoint_body
+from .consistency import (EXPORT_FORMAT, ConsistencyProof, Finding, KeptEvidence, kept_problem, log_leaves,
+                          prove_consistency)
 from .tables import AuditCheckpoint, AuditEntry, AuditHead
+from .trust import TrustAnchors
 
 GENESIS = "0" * 64
 #: Who is acting, set once per API request or CLI invocation.
@@ -70,22 +68,8 @@ def record(action: str, subject: str, data: dict[str, Any] | None = None, actor:
 
 
 def merkle_root(hashes_hex: list[str]) -> str:
-    """RFC 6962 root over entry hashes (already hashes: used as leaves after the leaf prefix)."""
-    import hashlib
-    level = [hashlib.sha256(b"\x00" + bytes.fromhex(h)).digest() for h in hashes_hex]
-    if not level:
-        return EMPTY_ROOT
-    while len(level) > 1:
-        nxt = [hash_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0].hex()
-
-
-def checkpoint_body(tree_size: int, root_hash: str, at: datetime) -> bytes:
-    return canonical_json({"log": "slate-audit", "tree_size": tree_size, "root_hash": root_hash,
-                           "at": json_default(as_utc(at))})
+    """RFC 6962 root over entry hashes (each entry hash is a leaf's input)."""
+    return rfc6962.root_of_leaf_hashes(log_leaves(hashes_hex)).hex()
 
 
 def checkpoint(signer: CheckpointSigner) -> dict[str, Any] | None:
@@ -104,12 +88,16 @@ def checkpoint(signer: CheckpointSigner) -> dict[str, Any] | None:
 
 
 def checkpoint_if_due(signer: CheckpointSigner) -> dict[str, Any] | None:
-    last = AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size.desc()).first()
-    head = AuditHead.get_or_none(AuditHead.id == 1)
-    size = head.seq if head else 0
-    if size - (last.tree_size if last else 0) >= CHECKPOINT_EVERY:
+    if entries_since_checkpoint() >= CHECKPOINT_EVERY:
         return checkpoint(signer)
     return None
+
+
+def entries_since_checkpoint() -> int:
+    """How many entries the newest signed checkpoint does not cover yet."""
+    last = AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size.desc()).first()
+    head = AuditHead.get_or_none(AuditHead.id == 1)
+    return (head.seq if head else 0) - (last.tree_size if last else 0)
 
 
 def checkpoint_dict(c: AuditCheckpoint) -> dict[str, Any]:
@@ -123,6 +111,22 @@ def entry_dict(e: AuditEntry) -> dict[str, Any]:
             "entry_hash": e.entry_hash}
 
 
+def newest_checkpoint() -> SignedCheckpoint | None:
+    row = AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size.desc()).first()
+    return SignedCheckpoint.from_dict(checkpoint_dict(row)) if row else None
+
+
+def consistency_from_database(old_size: int) -> ConsistencyProof:
+    """The newest signed checkpoint and the proof that the log's first ``old_size`` entries
+    are unchanged in it: what an auditor holding an older checkpoint asks for."""
+    latest = newest_checkpoint()
+    if latest is None:
+        raise NotFound("the audit log has no signed checkpoint yet", hint="sign one with: slate audit checkpoint")
+    hashes = [e.entry_hash for e in AuditEntry.select(AuditEntry.entry_hash).where(
+        AuditEntry.seq <= latest.tree_size).order_by(AuditEntry.seq)]
+    return prove_consistency(log_leaves(hashes), latest, old_size)
+
+
 # -- verification -----------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -133,79 +137,105 @@ class AuditVerdict:
     first_bad_seq: int | None = None
     problem: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: False when no trust anchors were given: checkpoint signatures were checked, not who made them
+    signers_checked: bool = True
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "entries": self.entries, "checkpoints": self.checkpoints,
-                "first_bad_seq": self.first_bad_seq, "problem": self.problem, "notes": list(self.notes)}
+                "first_bad_seq": self.first_bad_seq, "problem": self.problem, "notes": list(self.notes),
+                "signers_checked": self.signers_checked, "facts": self.facts}
 
 
-def _verify_checkpoint_signature(cp: dict[str, Any], trusted_fingerprints: set[str] | None) -> str | None:
-    try:
-        cert = x509.load_pem_x509_certificates(cp["certificate_chain_pem"].encode())[0]
-        key = cert.public_key()
-        if not isinstance(key, ec.EllipticCurvePublicKey):
-            return "checkpoint certificate is not an EC key"
-        size = (key.curve.key_size + 7) // 8
-        raw = bytes.fromhex(cp["signature"])
-        der = encode_dss_signature(int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big"))
-        algorithm = {256: hashes.SHA256(), 384: hashes.SHA384(), 521: hashes.SHA512()}[key.curve.key_size]
-        at = datetime.fromisoformat(cp["at"].replace("Z", "+00:00"))
-        key.verify(der, checkpoint_body(cp["tree_size"], cp["root_hash"], at), ec.ECDSA(algorithm))
-    except InvalidSignature:
-        return "its signature does not verify"
-    except (ValueError, KeyError, TypeError, IndexError):
-        return "it is malformed"
-    from cryptography.hazmat.primitives import hashes as h
-    fingerprint = cert.fingerprint(h.SHA256()).hex()
-    if trusted_fingerprints is not None and fingerprint not in trusted_fingerprints:
-        return "it is signed by a certificate that is not one of Slate's signing certificates"
-    return None
+UNCHECKED_SIGNERS = ("no trust anchors were given, so checkpoint signers were not checked: this does not rule "
+                     "out a checkpoint forged with database access (slate audit verify checks them)")
 
 
 def verify_entries(entries: Iterable[dict[str, Any]], checkpoints: list[dict[str, Any]],
-                   head: tuple[int, str] | None = None,
-                   trusted_fingerprints: set[str] | None = None) -> AuditVerdict:
-    """The whole check, on plain dicts: the same code runs on the database and on an export."""
+                   head: tuple[int, str] | None = None, anchors: TrustAnchors | None = None,
+                   kept: Sequence[KeptEvidence] = ()) -> AuditVerdict:
+    """The whole check, on plain dicts: the same code runs on the database and on an export.
+
+    1. each entry follows the one before and still matches its hash;
+    2. the head names the last entry;
+    3. each checkpoint is signed by a certificate chaining to ``anchors`` (only its
+       signature when ``anchors`` is None) and its root matches the entries it covers;
+    4. for each ``kept`` evidence (held outside Slate): the kept checkpoint verifies, the
+       log still holds all it covered, and a consistency proof links it to the newest
+       checkpoint; a kept head is still in the log with the same hash.
+    """
+    hashes, finding = _walk_chain(entries)
+    facts: dict[str, Any] = {}
+    if finding is None:
+        finding = _head_problem(hashes, head)
+    if finding is None:
+        leaves = log_leaves(hashes)
+        stored, finding = _checkpoints_problem(leaves, checkpoints, anchors)
+        for evidence in kept:
+            if finding is not None:
+                break
+            finding, checked = kept_problem(leaves, hashes, stored, evidence, anchors)
+            facts.setdefault("kept", []).append(checked)
+    return _verdict(finding, len(hashes), len(checkpoints), anchors is not None, facts)
+
+
+def _verdict(finding: Finding | None, entries: int, checkpoints: int, signers_checked: bool,
+             facts: dict[str, Any]) -> AuditVerdict:
+    notes = () if signers_checked else (UNCHECKED_SIGNERS,)
+    if finding is not None:
+        return AuditVerdict(False, entries, checkpoints, finding[0], finding[1], notes, signers_checked, facts)
+    if not checkpoints:
+        notes = ("no signed checkpoint yet: run slate audit checkpoint",) + notes
+    return AuditVerdict(True, entries, checkpoints, notes=notes, signers_checked=signers_checked, facts=facts)
+
+
+def _walk_chain(entries: Iterable[dict[str, Any]]) -> tuple[list[str], Finding | None]:
     prev, expected_seq, hashes = GENESIS, 1, []
     for entry in entries:
         seq = entry.get("seq")
         if seq != expected_seq:
             kind = "missing (deleted?)" if isinstance(seq, int) and seq > expected_seq else "out of order or inserted"
-            return AuditVerdict(False, len(hashes), len(checkpoints), expected_seq,
-                                f"entry {expected_seq} is {kind}: found entry {seq} in its place")
+            return hashes, (expected_seq, f"entry {expected_seq} is {kind}: found entry {seq} in its place")
         body = {k: entry[k] for k in ("seq", "at", "actor", "action", "subject", "data", "prev_hash")}
         if entry["prev_hash"] != prev:
-            return AuditVerdict(False, len(hashes), len(checkpoints), seq,
-                                f"entry {seq} does not follow entry {seq - 1}: the chain is broken")
+            return hashes, (seq, f"entry {seq} does not follow entry {seq - 1}: the chain is broken")
         if digest(body) != entry["entry_hash"]:
-            return AuditVerdict(False, len(hashes), len(checkpoints), seq,
-                                f"entry {seq} was edited: its content no longer matches its hash")
+            return hashes, (seq, f"entry {seq} was edited: its content no longer matches its hash")
         prev = entry["entry_hash"]
         hashes.append(prev)
         expected_seq += 1
-    if head is not None and (head[0] != len(hashes) or (hashes and head[1] != hashes[-1])):
-        bad = min(head[0], len(hashes)) + 1 if head[0] != len(hashes) else len(hashes)
-        return AuditVerdict(False, len(hashes), len(checkpoints), bad,
-                            f"the log holds {len(hashes)} entries but its head says {head[0]}: "
-                            "entries were deleted or appended outside Slate")
-    for cp in sorted(checkpoints, key=lambda c: c["tree_size"]):
-        size = cp["tree_size"]
-        if size > len(hashes):
-            return AuditVerdict(False, len(hashes), len(checkpoints), len(hashes) + 1,
-                                f"a signed checkpoint covers {size} entries but only {len(hashes)} remain: "
-                                "entries were deleted")
-        problem = _verify_checkpoint_signature(cp, trusted_fingerprints)
+    return hashes, None
+
+
+def _head_problem(hashes: list[str], head: tuple[int, str] | None) -> Finding | None:
+    if head is None or (head[0] == len(hashes) and (not hashes or head[1] == hashes[-1])):
+        return None
+    bad = min(head[0], len(hashes)) + 1 if head[0] != len(hashes) else len(hashes)
+    return bad, (f"the log holds {len(hashes)} entries but its head says {head[0]}: "
+                 "entries were deleted or appended outside Slate")
+
+
+def _checkpoints_problem(leaves: list[bytes], checkpoints: list[dict[str, Any]],
+                         anchors: TrustAnchors | None) -> tuple[list[SignedCheckpoint], Finding | None]:
+    try:
+        parsed = sorted((SignedCheckpoint.from_dict(data) for data in checkpoints), key=lambda c: c.tree_size)
+    except InvalidInput as exc:
+        return [], (None, f"a checkpoint is malformed: {exc.message}")
+    checked: list[SignedCheckpoint] = []
+    for cp in parsed:
+        if cp.tree_size > len(leaves):
+            return checked, (len(leaves) + 1, f"a signed checkpoint covers {cp.tree_size} entries but only "
+                                              f"{len(leaves)} remain: entries were deleted (the log was truncated)")
+        problem = cp.problem(anchors)
         if problem:
-            return AuditVerdict(False, len(hashes), len(checkpoints), None,
-                                f"the checkpoint at {size} entries is not valid: {problem}")
-        if merkle_root(hashes[:size]) != cp["root_hash"]:
+            return checked, (None, f"the checkpoint at {cp.tree_size} entries is not valid: {problem}")
+        if rfc6962.root_of_leaf_hashes(leaves[:cp.tree_size]) != cp.root:
             # a chain rewritten from some entry on is self-consistent: the signed root says
             # only that the first `size` entries changed, so name the checkpoint instead
-            return AuditVerdict(False, len(hashes), len(checkpoints), None,
-                                f"the first {size} entries no longer match the checkpoint signed at "
-                                f"{cp['at']}: the log was rewritten")
-    notes = () if checkpoints else ("no signed checkpoint yet: run slate audit checkpoint",)
-    return AuditVerdict(True, len(hashes), len(checkpoints), notes=notes)
+            return checked, (None, f"the first {cp.tree_size} entries no longer match the checkpoint signed at "
+                                   f"{json_default(cp.at)}: the log was rewritten")
+        checked.append(cp)
+    return checked, None
 
 
 def iter_entries() -> Iterator[dict[str, Any]]:
@@ -214,38 +244,54 @@ def iter_entries() -> Iterator[dict[str, Any]]:
                "subject": e.subject, "data": e.data, "prev_hash": e.prev_hash, "entry_hash": e.entry_hash}
 
 
-def verify_database(trusted_fingerprints: set[str] | None = None,
-                    extra_checkpoints: list[dict[str, Any]] | None = None) -> AuditVerdict:
-    """The whole check on the database; ``extra_checkpoints`` are ones kept outside it
-    (an earlier export), which catch a rewrite that also removed the stored checkpoints."""
+def verify_database(anchors: TrustAnchors | None = None,
+                    extra_checkpoints: list[dict[str, Any]] | None = None,
+                    kept: Sequence[KeptEvidence] = ()) -> AuditVerdict:
+    """The whole check on the database.
+
+    ``anchors`` are the roots checkpoint signers must chain to (from the keys folder or an
+    auditor's file, never from the database). ``extra_checkpoints`` are ones kept outside
+    the database (an earlier export) and ``kept`` kept checkpoints or export heads; both
+    catch a rewrite or truncation that also removed the stored checkpoints.
+    """
     head_row = AuditHead.get_or_none(AuditHead.id == 1)
     head = (head_row.seq, head_row.head_hash) if head_row else (0, GENESIS)
     checkpoints = [checkpoint_dict(c) for c in AuditCheckpoint.select()]
     stored = {(c["tree_size"], c["root_hash"]) for c in checkpoints}
-    checkpoints += [c for c in extra_checkpoints or [] if (c.get("tree_size"), c.get("root_hash")) not in stored]
+    checkpoints += [c for c in extra_checkpoints or [] if _identity(c) not in stored]
     try:
-        return verify_entries(iter_entries(), checkpoints, head, trusted_fingerprints)
+        return verify_entries(iter_entries(), checkpoints, head, anchors, kept)
     except (KeyError, TypeError, AttributeError) as exc:
-        return AuditVerdict(False, 0, len(checkpoints), None, f"a kept checkpoint is malformed ({exc})")
+        return AuditVerdict(False, 0, len(checkpoints), None, f"an entry is malformed ({exc})")
+
+
+def _identity(checkpoint: Any) -> tuple[int, str] | None:
+    """(tree_size, root_hash) of a checkpoint dict; None for one too malformed to say."""
+    if not isinstance(checkpoint, dict):
+        return None
+    size, root = checkpoint.get("tree_size"), checkpoint.get("root_hash")
+    return (size, root) if isinstance(size, int) and isinstance(root, str) else None
 
 
 def export() -> dict[str, Any]:
     head_row = AuditHead.get_or_none(AuditHead.id == 1)
-    return {"format": "slate-audit-export/1",
+    return {"format": EXPORT_FORMAT,
             "head": {"seq": head_row.seq if head_row else 0, "hash": head_row.head_hash if head_row else GENESIS},
             "entries": list(iter_entries()),
             "checkpoints": [checkpoint_dict(c) for c in AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size)]}
 
 
-def verify_export(data: Any, trusted_fingerprints: set[str] | None = None) -> AuditVerdict:
-    if not isinstance(data, dict) or data.get("format") != "slate-audit-export/1":
-        raise InvalidInput("this is not a Slate audit export (format slate-audit-export/1)")
+def verify_export(data: Any, anchors: TrustAnchors | None = None,
+                  kept: Sequence[KeptEvidence] = ()) -> AuditVerdict:
+    """The whole check on an export, with no database."""
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+        raise InvalidInput(f"this is not a Slate audit export (format {EXPORT_FORMAT})")
     try:
         head = (int(data["head"]["seq"]), str(data["head"]["hash"]))
         entries, checkpoints = list(data["entries"]), list(data["checkpoints"])
     except (KeyError, TypeError, ValueError):
         raise InvalidInput("the audit export is missing its head, entries or checkpoints") from None
     try:
-        return verify_entries(entries, checkpoints, head, trusted_fingerprints)
+        return verify_entries(entries, checkpoints, head, anchors, kept)
     except (KeyError, TypeError, AttributeError) as exc:
         return AuditVerdict(False, 0, len(checkpoints), None, f"an entry is malformed ({exc})")

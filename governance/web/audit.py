@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app, render_template, request
 
 from ..audit.log import verify_database
+from ..audit.trust import TrustAnchors
 from ..credentials.verification import verify as verify_image
 from ..errors import InvalidInput
 from ..provenance.standing import standing_checks
@@ -59,4 +60,5 @@ def audit() -> Any:
 @bp.route("/audit", methods=["POST"])
 @page("auditor")
 def audit_verify() -> Any:
-    return render_template("web/audit.html", result=verify_database().to_dict())
+    anchors = TrustAnchors.in_keys_folder(current_app.config["SLATE_SETTINGS"].keys_dir)
+    return render_template("web/audit.html", result=verify_database(anchors).to_dict())

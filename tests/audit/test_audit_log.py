@@ -4,47 +4,41 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from governance.audit import log
 from governance.audit.tables import AuditEntry
 from governance.canonical import digest
 from governance.db import close_database, open_database, transaction
 from governance.registry import consents, licences, people
-from governance.credentials.signers import FileSigner
-
-
-def make_signer() -> FileSigner:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "audit test")])
-    now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
-    return FileSigner(key, cert.public_bytes(serialization.Encoding.PEM).decode())
+from tests import rights
+from tests.audit.attacks import make_pki
 
 
 @pytest.fixture
-def logged(db):
-    """A database with a dozen real state changes, checkpointed; returns the file path."""
+def test_pki(tmp_path):
+    return make_pki(tmp_path / "pki")
+
+
+@pytest.fixture
+def logged(db, test_pki):
+    """A database with ten entries, the first nine checkpointed; returns the file path and signer."""
     people.add_production("harbour-lights")
     for i in range(5):
         people.add_person(f"Performer {i}")
-    c = consents.grant_consent("Performer 1", uses=["likeness"], productions=["harbour-lights"], territories=["GB"],
-                               valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31), document=b"doc")
-    licences.add_licence("LIC-1", "Northlight", grants=["previs"], territories=["WW"], starts_on=date(2026, 1, 1))
-    consents.revoke_consent(c["id"], "withdrawn")
-    signer = make_signer()
+    # stand-ins for a consent's grant and revocation, so the entry numbers below stay put
+    # (test_every_state_change_is_logged_without_secrets records real ones)
     with transaction():
-        log.checkpoint(signer)
+        log.record("consent.granted", "consent:1", {"person": "Performer 1", "uses": ["likeness"]})
+    licences.add_licence("LIC-1", "Northlight", grants=["previs"], territories=["WW"], starts_on=date(2026, 1, 1))
+    with transaction():
+        log.record("consent.revoked", "consent:1", {"reason": "withdrawn"})
+    with transaction():
+        log.checkpoint(test_pki.signer)
     people.add_person("After checkpoint")
-    return db.database_url[len("sqlite:///"):], signer
+    return db.database_url[len("sqlite:///"):], test_pki.signer
 
 
 def tamper(path: str, *statements: str) -> None:
@@ -85,15 +79,28 @@ def reopen(settings):
     open_database(settings.database_url)
 
 
-def test_untouched_log_verifies(logged):
+def test_untouched_log_verifies(logged, test_pki):
+    verdict = log.verify_database(test_pki.anchors)
+    assert verdict.ok and verdict.entries == 10 and verdict.checkpoints == 1 and verdict.signers_checked
+
+
+def test_without_trust_anchors_the_verdict_says_signers_were_not_checked(logged):
     verdict = log.verify_database()
-    assert verdict.ok and verdict.entries == 10 and verdict.checkpoints == 1
+    assert verdict.ok and not verdict.signers_checked
+    assert any("signers were not checked" in note for note in verdict.notes)
 
 
-def test_every_state_change_is_logged_without_secrets(logged):
+def test_every_state_change_is_logged_without_secrets(db):
+    people.add_production("harbour-lights")
+    people.add_person("Performer 1")
+    granted = rights.grant_consent(db, "Performer 1", uses=["likeness"], productions=["harbour-lights"],
+                                   territories=["GB"], valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31))
+    licences.add_licence("LIC-1", "Northlight", grants=["previs"], territories=["WW"], starts_on=date(2026, 1, 1))
+    consents.revoke_consent(granted["id"], "withdrawn")
     actions = [e.action for e in AuditEntry.select().order_by(AuditEntry.seq)]
     assert actions[:2] == ["production.added", "person.added"]
     assert {"consent.granted", "consent.revoked", "licence.added"} <= set(actions)
+    assert "%PDF" not in json.dumps([e.data for e in AuditEntry.select()])
 
 
 @pytest.mark.parametrize("statements, first_bad, words", [
@@ -109,17 +116,17 @@ def test_every_state_change_is_logged_without_secrets(logged):
       "FROM audit_entry WHERE seq = 3"],
      11, "does not follow"),
 ])
-def test_tampering_in_the_database_file_is_detected(logged, settings, statements, first_bad, words):
+def test_tampering_in_the_database_file_is_detected(logged, settings, test_pki, statements, first_bad, words):
     path, _ = logged
     tamper(path, *statements)
     reopen(settings)
-    verdict = log.verify_database()
+    verdict = log.verify_database(test_pki.anchors)
     assert not verdict.ok
     assert verdict.first_bad_seq == first_bad, verdict
     assert words in verdict.problem
 
 
-def test_inserted_entry_with_renumbering_is_detected(logged, settings):
+def test_inserted_entry_with_renumbering_is_detected(logged, settings, test_pki):
     path, _ = logged
     tamper(path, "UPDATE audit_entry SET seq = seq + 100 WHERE seq >= 4",
            "UPDATE audit_entry SET seq = seq - 99 WHERE seq >= 104",
@@ -129,41 +136,39 @@ def test_inserted_entry_with_renumbering_is_detected(logged, settings):
            "CASE WHEN substr(entry_hash, 1, 1) = 'e' THEN 'f' ELSE 'e' END || substr(entry_hash, 2) "
            "FROM audit_entry WHERE seq = 3")
     reopen(settings)
-    verdict = log.verify_database()
+    verdict = log.verify_database(test_pki.anchors)
     assert not verdict.ok and verdict.first_bad_seq == 4
 
 
-def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(logged, settings):
+def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(logged, settings, test_pki):
     """An attacker who recomputes every hash still cannot match the signed Merkle root."""
     path, _ = logged
     rewrite_chain(path)
     reopen(settings)
-    verdict = log.verify_database()
+    verdict = log.verify_database(test_pki.anchors)
     assert not verdict.ok and "checkpoint" in verdict.problem and "rewritten" in verdict.problem
 
 
-def test_a_forged_checkpoint_signature_is_detected(logged, settings):
+def test_a_forged_checkpoint_signature_is_detected(logged, settings, test_pki):
     path, _ = logged
     tamper(path, "UPDATE audit_checkpoint SET signature = replace(signature, substr(signature, 1, 2), 'ff')")
     reopen(settings)
-    verdict = log.verify_database()
+    verdict = log.verify_database(test_pki.anchors)
     assert not verdict.ok and "signature" in verdict.problem
 
 
-def test_checkpoint_by_an_untrusted_key_is_refused(logged):
-    _, signer = logged
-    assert log.verify_database({signer.fingerprint}).ok
-    verdict = log.verify_database({"0" * 64})
-    assert not verdict.ok and "not one of Slate's signing certificates" in verdict.problem
+def test_checkpoint_by_a_key_outside_the_trust_anchors_is_refused(logged, tmp_path):
+    other = make_pki(tmp_path / "other")
+    verdict = log.verify_database(other.anchors)
+    assert not verdict.ok and "does not chain to the trust anchors" in verdict.problem
 
 
-def test_export_verifies_without_the_database(logged):
-    _, signer = logged
+def test_export_verifies_without_the_database(logged, test_pki):
     exported = json.loads(json.dumps(log.export()))
     close_database()
-    assert log.verify_export(exported, {signer.fingerprint}).ok
+    assert log.verify_export(exported, test_pki.anchors).ok
     exported["entries"][2]["subject"] = "person:999"
-    verdict = log.verify_export(exported)
+    verdict = log.verify_export(exported, test_pki.anchors)
     assert not verdict.ok and verdict.first_bad_seq == 3
 
 
@@ -175,13 +180,13 @@ def test_failed_change_leaves_no_audit_entry(db):
     assert AuditEntry.select().count() == before
 
 
-def test_a_kept_export_catches_a_rewrite_that_also_dropped_the_checkpoints(logged, settings):
+def test_a_kept_export_catches_a_rewrite_that_also_dropped_the_checkpoints(logged, settings, test_pki):
     """Rewriting the chain and deleting the stored checkpoints fools the database alone,
     not an auditor who kept an earlier export."""
     path, signer = logged
     kept = json.loads(json.dumps(log.export()))
     rewrite_chain(path, drop_checkpoints=True)
     reopen(settings)
-    assert log.verify_database().ok  # the database alone cannot tell
-    verdict = log.verify_database(extra_checkpoints=kept["checkpoints"])
+    assert log.verify_database(test_pki.anchors).ok  # the database alone cannot tell
+    verdict = log.verify_database(test_pki.anchors, extra_checkpoints=kept["checkpoints"])
     assert not verdict.ok and "rewritten" in verdict.problem
