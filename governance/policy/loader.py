@@ -2,6 +2,12 @@
 
 Every problem is reported with its place in the file (``rules[3].constraint.operator``),
 all of them at once, so legal can fix a file in one pass. Nothing is evaluated here.
+
+Any legal user can send a policy over the API, so nothing here may grow beyond the input:
+a file is refused unread past ``MAX_POLICY_BYTES``; anchors, aliases and merge keys (which
+let a few bytes stand for billions of values) and nesting past ``MAX_DEPTH`` are refused
+as the parser meets them, before any node is built; and an error quotes a bounded excerpt
+of the file (``MAX_PROBLEM_CHARS`` a line, ``MAX_PROBLEMS`` lines).
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
+from itertools import islice
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -29,17 +36,59 @@ TARGET_WORDS = {"request": "the request", "reference": "each reference asset",
                 "training_asset": "each training-set asset", "performer": "each performer"}
 
 
+#: A policy file legal writes is a few dozen rules: the studio's is about 13 KB. 128 KiB is
+#: ten times that, and small enough that PyYAML's pure-Python parser (kept: libyaml accepts
+#: and refuses slightly different files) and the schema get through the worst file allowed
+#: in about half a second of one core.
+MAX_POLICY_BYTES = 128 * 1024
+#: A tests file grows with its cases (a few hundred bytes each); it is read from the policies
+#: folder, never uploaded, so it may be larger.
+MAX_TESTS_BYTES = 1024 * 1024
+#: The studio's policy nests eight collections deep and its tests file ten; 32 leaves room for
+#: long and/or chains, and stops a deep document long before anything recurses.
+MAX_DEPTH = 32
+#: What aliases in a tests file may expand to, counted as YAML values (the studio's expands
+#: to about 2,000): facts are copied per case, so this bounds the memory a tests file takes.
+MAX_EXPANDED_NODES = 100_000
+#: Error messages quote the input (jsonschema repeats whole values): each problem line is cut
+#: to this many characters and at most ``MAX_PROBLEMS`` lines are kept, so a reply about a
+#: hostile file stays a few kilobytes.
+MAX_PROBLEM_CHARS = 300
+MAX_PROBLEMS = 50
+#: The schema stops looking after this many problems (see ``_schema_problems``).
+MAX_SCHEMA_ERRORS = 1000
+_MAX_SOURCE_CHARS = 120
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _excerpt(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
 class PolicyFileError(PolicyError):
-    """A policy file that cannot be used; ``problems`` lists each one with its place."""
+    """A policy file that cannot be used; ``problems`` lists each one with its place.
+
+    Problems quote the file, so each line is cut to ``MAX_PROBLEM_CHARS`` and only the
+    first ``MAX_PROBLEMS`` are kept (the count says how many there were)."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
-        shown = "\n".join(f"  {p}" for p in problems[:50])
-        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"{source} is not a valid policy ({len(problems)} problem"
-                         f"{'s' if len(problems) != 1 else ''}):\n{shown}{more}",
+        source = _excerpt(source, _MAX_SOURCE_CHARS)
+        count = len(problems)
+        kept = [_excerpt(p, MAX_PROBLEM_CHARS) for p in problems[:MAX_PROBLEMS]]
+        shown = "\n".join(f"  {p}" for p in kept)
+        more = f"\n  ... and {count - MAX_PROBLEMS} more" if count > MAX_PROBLEMS else ""
+        super().__init__(f"{source} is not a valid policy ({count} problem"
+                         f"{'s' if count != 1 else ''}):\n{shown}{more}",
                          hint="fix each line above; the schema is governance/policy/schema.json",
-                         fields={"problems": problems})
-        self.problems = problems
+                         fields={"problems": kept, "problem_count": count})
+        self.problems = kept
+
+
+class PolicyTooLarge(PolicyFileError):
+    """A file over the size limit, refused before any of it is parsed."""
+
+    status = 413
+    title = "Policy file too large"
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -56,16 +105,140 @@ _StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
+class _Refused(yaml.MarkedYAMLError):
+    """A document the limits refuse, with the place in the file where it crossed them."""
+
+
+class _PolicyLoader(_StrictLoader):
+    """The strict loader whose compose step looks at each parser event before it builds a
+    node from it, and refuses: nesting past ``MAX_DEPTH`` (after ``MAX_DEPTH`` + 1 events,
+    before anything recurses), and anchors, aliases and merge keys, the YAML features that
+    let a few bytes stand for a great many ("billion laughs"). Nothing is ever expanded."""
+
+    #: legal's tests files reuse facts with anchors, aliases and merge keys
+    allow_reuse = False
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if not self.allow_reuse:
+            _refuse_reuse(event)
+        if not isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            return self._checked(super().compose_node(parent, index), event)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+            return self._checked(super().compose_node(parent, index), event)
+        finally:
+            self._depth -= 1
+
+    def _checked(self, node: yaml.Node, event: yaml.Event) -> yaml.Node:
+        # a plain << is a merge key only once the resolver has tagged it
+        if not self.allow_reuse and node.tag == _MERGE_TAG:
+            raise _Refused(None, None, "merge keys (<<) are not allowed in a policy file; "
+                           "write the keys out in full", event.start_mark)
+        return node
+
+
+def _refuse_reuse(event: yaml.Event) -> None:
+    if isinstance(event, yaml.AliasEvent):
+        raise _Refused(None, None, "aliases (*name) are not allowed in a policy file; "
+                       "write the value out in full", event.start_mark)
+    if getattr(event, "anchor", None) is not None:
+        raise _Refused(None, None, "anchors (&name) are not allowed in a policy file; "
+                       "write the value out in full", event.start_mark)
+
+
+class _TestsLoader(_PolicyLoader):
+    """For legal's tests files: anchors, aliases and merge keys allowed, and what they expand
+    to measured on the composed nodes, before anything is constructed or copied."""
+
+    allow_reuse = True
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None:
+            _ExpansionBudget().measure(node)
+        return node
+
+
+def read_policy_yaml(text: str | bytes, source: str) -> Any:
+    """Parse a policy file, which any legal user may send over the API: at most
+    ``MAX_POLICY_BYTES`` and ``MAX_DEPTH`` deep, with no anchors, aliases or merge keys
+    (policies never need them)."""
+    return _read(text, source, MAX_POLICY_BYTES, _PolicyLoader)
+
+
 def read_yaml(text: str | bytes, source: str) -> Any:
-    """Parse YAML safely; a syntax error names the line and column."""
+    """Parse one of legal's own files in the policies folder (a ``*.tests.yaml``, which
+    reuses facts with anchors, aliases and merge keys): at most ``MAX_TESTS_BYTES`` and
+    ``MAX_DEPTH`` deep, and its aliases may expand to at most ``MAX_EXPANDED_NODES`` values.
+    Anything a user sends goes through ``read_policy_yaml``."""
+    return _read(text, source, MAX_TESTS_BYTES, _TestsLoader)
+
+
+def _read(text: str | bytes, source: str, max_bytes: int, loader: type[_PolicyLoader]) -> Any:
+    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
+    if size > max_bytes:
+        raise PolicyTooLarge(source, [f"the file is {size:,} bytes; at most {max_bytes:,} are read "
+                                      "(split it, or shorten its descriptions)"])
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
         raise PolicyFileError(source, [f"{where}: {exc.problem or 'YAML syntax error'}"]) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise PolicyFileError(source, [f"not readable as YAML: {type(exc).__name__}"]) from None
+    except ValueError:  # e.g. an integer longer than Python converts (4,300 digits)
+        raise PolicyFileError(source, ["not readable as YAML: a value is too long to convert "
+                                       "(a number with thousands of digits?)"]) from None
+
+
+class _ExpansionBudget:
+    """Size and nesting of a node graph as if every alias were copied out, without copying:
+    each node is measured once, however often it is referred to. A cycle (an alias inside
+    its own anchor) never ends, so it is refused as too deep."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[int, int]] = {}  # id(node) -> (values, collection levels)
+
+    def measure(self, node: yaml.Node, above: int = 0) -> tuple[int, int]:
+        """``above``: how many collections hold ``node``."""
+        if isinstance(node, yaml.ScalarNode):
+            return 1, 0
+        if id(node) not in self._seen:
+            if above >= MAX_DEPTH:
+                raise self._too_deep(node)
+            size, levels = 1, 0
+            for child in _children(node):
+                child_size, child_levels = self.measure(child, above + 1)
+                size, levels = size + child_size, max(levels, child_levels)
+                if size > MAX_EXPANDED_NODES:
+                    raise _Refused(None, None, f"aliases expand to more than {MAX_EXPANDED_NODES:,} "
+                                   "values", node.start_mark)
+            self._seen[id(node)] = (size, levels + 1)
+        size, levels = self._seen[id(node)]
+        if above + levels > MAX_DEPTH:
+            raise self._too_deep(node)
+        return size, levels
+
+    @staticmethod
+    def _too_deep(node: yaml.Node) -> _Refused:
+        return _Refused(None, None, f"nested deeper than {MAX_DEPTH} levels once aliases are expanded",
+                        node.start_mark)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 @lru_cache(maxsize=1)
@@ -83,14 +256,20 @@ def place(path: Iterable[Any]) -> str:
 
 
 def _schema_problems(data: Any) -> list[str]:
-    validator = jsonschema.Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    return [f"{place(e.absolute_path)}: {e.message}" for e in errors]
+    # jsonschema writes every message in full as it finds it; a file with thousands of
+    # mistakes is told about the first MAX_SCHEMA_ERRORS, which is more than anyone reads
+    found = list(islice(jsonschema.Draft202012Validator(schema()).iter_errors(data), MAX_SCHEMA_ERRORS + 1))
+    errors = sorted(found[:MAX_SCHEMA_ERRORS], key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    problems = [f"{place(e.absolute_path)}: {e.message}" for e in errors]
+    if len(found) > MAX_SCHEMA_ERRORS:
+        problems.insert(0, f"(top level): more than {MAX_SCHEMA_ERRORS:,} problems; the first "
+                           f"{MAX_SCHEMA_ERRORS:,} found are counted")
+    return problems
 
 
 def load_policy(data: bytes, source: str = "policy") -> Policy:
     """Validate and read a policy file's bytes; raise ``PolicyFileError`` listing every problem."""
-    raw = read_yaml(data, source)
+    raw = read_policy_yaml(data, source)
     problems = _schema_problems(raw)
     if not problems:
         problems = list(_meaning_problems(raw))
