@@ -3,11 +3,20 @@
 SQLite (WAL, busy timeout, foreign keys on) is the default; a ``postgresql://`` URL
 selects PostgreSQL. Models must not rely on SQLite-only behaviour: no untyped columns,
 no rowid tricks, explicit foreign keys and indexes.
+
+The database holds prompts and rights records, so its files are the owner's alone: the
+folder that holds a SQLite database is 0700 and the database file 0600 (created so before
+SQLite opens it, since SQLite gives its -wal, -shm and -journal files the database file's
+mode), whatever the umask; looser modes left from before are tightened on open.
+``private_folder`` and ``private_sqlite_file`` do the same for the rest of the data folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
+import stat
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +26,7 @@ from playhouse import db_url
 
 from .errors import ConfigurationError
 
+log = logging.getLogger("slate.db")
 database = peewee.DatabaseProxy()
 _sqlite_writer = threading.Lock()
 
@@ -38,8 +48,10 @@ def open_database(url: str) -> peewee.Database:
     """Open (and bind the proxy to) the database at ``url``."""
     try:
         if url.startswith("sqlite:///"):
-            path = Path(url[len("sqlite:///"):])
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path = Path(url[len("sqlite:///"):].partition("?")[0])
+            if path.name and path.name != ":memory:":
+                private_folder(path.parent)
+                private_sqlite_file(path)
             db = db_url.connect(url, pragmas=SQLITE_PRAGMAS)
         elif url.startswith(("postgres://", "postgresql://")):
             db = db_url.connect(url)
@@ -52,8 +64,65 @@ def open_database(url: str) -> peewee.Database:
         raise ConfigurationError(
             f"cannot open the database: {type(exc).__name__}",
             hint="check SLATE_DATABASE_URL and that the server is running") from None
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot prepare the database file: {exc.strerror}",
+            hint="check SLATE_DATABASE_URL and that Slate may write to the data folder") from None
     database.initialize(db)
     return db
+
+
+# ---------------------------------------------------------------- private files
+
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
+#: What SQLite writes beside a database file; it creates them with the database file's mode.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def private_folder(path: Path, top: Path | None = None) -> Path:
+    """Make ``path`` a folder only its owner can use (0700) whatever the umask, tightening
+    it if it exists; with ``top`` (an ancestor of ``path``; anything else is ignored), every
+    folder from ``top`` down to ``path`` too."""
+    chain = [path]
+    if top is not None and top in path.parents:
+        chain += path.parents[:path.parents.index(top) + 1]
+    for folder in reversed(chain):
+        folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+        _tighten(folder, PRIVATE_FOLDER)
+    return path
+
+
+def private_sqlite_file(path: Path) -> Path:
+    """Create the SQLite database file at ``path`` 0600 if it is missing (an empty file is an
+    empty database to SQLite), and tighten it and any -wal, -shm or -journal beside it."""
+    with contextlib.suppress(FileExistsError):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        try:
+            os.fchmod(fd, PRIVATE_FILE)  # the umask filtered the mode os.open was given
+        finally:
+            os.close(fd)
+    for companion in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS)):
+        with contextlib.suppress(FileNotFoundError):
+            _tighten(companion, PRIVATE_FILE)
+    return path
+
+
+def _tighten(path: Path, most: int) -> None:
+    """Take away every permission bit beyond ``most``; never add one. A shared folder (the
+    sticky bit, as on /tmp), a filesystem root and what another user owns are left as they
+    are, with a warning: Slate's data does not belong there, and changing them would harm
+    others."""
+    status = os.stat(path)
+    mode = stat.S_IMODE(status.st_mode)
+    if not mode & ~most:
+        return
+    shared = mode & stat.S_ISVTX or path.resolve().parent == path.resolve() or status.st_uid != os.geteuid()
+    if shared:
+        log.warning("%s is open to others (mode %o) and is not Slate's to change; keep Slate's data "
+                    "in a folder of its own", path, mode)
+        return
+    os.chmod(path, mode & most)
 
 
 def close_database() -> None:

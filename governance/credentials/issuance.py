@@ -26,7 +26,7 @@ import c2pa
 
 from ..canonical import sha256_hex
 from ..clock import utcnow
-from ..db import transaction
+from ..db import private_folder, transaction
 from ..errors import ConfigurationError, CredentialError, InvalidInput
 from ..ledger import record_output
 from ..settings import Settings
@@ -189,7 +189,7 @@ class Issuer:
                     timestamped=p.timestamped, file_path=str(path) if path else None,
                     assertion=p.claim.governance_assertion())
                 if path is not None:
-                    _write_atomically(path, p.data)
+                    _write_atomically(path, p.data, self.settings.data_dir)
         except BaseException:
             if path is not None:  # the ledger is the record: no row, no file
                 path.unlink(missing_ok=True)
@@ -294,8 +294,10 @@ def _signing_error(exc: c2pa.C2paError, signer: _LibrarySigner, tsa_url: str | N
     return CredentialError("the C2PA library could not sign this image", fields=detail)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _write_atomically(path: Path, data: bytes, data_dir: Path) -> None:
+    """Write ``path`` whole or not at all, 0600 (``mkstemp``'s mode, kept by the rename) in
+    folders that are 0700 from ``data_dir`` down, whatever the umask."""
+    private_folder(path.parent, top=data_dir)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".signing-")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -16,6 +16,7 @@ a ``CallbackSigner`` registered with ``register_external`` and puts its own root
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import os
@@ -137,10 +138,17 @@ class KeyStore:
     def _register_files(self) -> None:
         chains = sorted((self.dir / "signing").glob("*.chain.pem"),
                         key=lambda p: pki.load_certificates(p.read_text())[0].not_valid_before_utc)
+        # a chain whose private key was destroyed belongs to a revoked key: it is registered
+        # as revoked, so a new database can never make it the active key again
+        keyless = {p for p in chains if not p.with_name(p.name.replace(".chain.", ".key.")).exists()}
+        newest = next((p for p in reversed(chains) if p not in keyless), None)
         with transaction():
-            for index, path in enumerate(chains):
-                status = "active" if index == len(chains) - 1 else "retired"
+            for path in chains:
+                status = "revoked" if path in keyless else "active" if path == newest else "retired"
                 row = self._insert(path.read_text(), custody="file", status=status)
+                if path in keyless:
+                    row.revoked_at, row.revocation_reason = _naive(self._clock()), "its private key was destroyed"
+                    row.save()
                 record("key.registered", f"key:{row.fingerprint}", {"custody": "file", "status": status})
 
     # ------------------------------------------------------------ reading
@@ -206,8 +214,11 @@ class KeyStore:
         if key.custody != "file":
             raise CredentialError(f"key {key.fingerprint[:16]} is held outside Slate",
                                   hint="pass its CallbackSigner to the issuer")
+        if key.status == "revoked":
+            raise CredentialError(f"key {key.fingerprint[:16]} was revoked; it cannot sign",
+                                  hint="issue a new one: slate keys rotate")
         if key.fingerprint not in self._signers:
-            stem = self.dir / "signing" / key.fingerprint[:16]
+            stem = self._signing_stem(key.fingerprint)
             self._signers[key.fingerprint] = FileSigner(pki.read_key(stem.with_suffix(".key.pem")),
                                                         stem.with_suffix(".chain.pem").read_text())
         return self._signers[key.fingerprint]
@@ -232,21 +243,46 @@ class KeyStore:
         return self._activate(certificate_chain_pem, custody="external")
 
     def revoke(self, fingerprint_prefix: str, reason: str, at: datetime | None = None) -> KeyInfo:
-        """Outputs signed with this key at or after ``at`` (default now) verify as revoked."""
+        """Outputs signed with this key at or after ``at`` (default now) verify as revoked.
+
+        A development key's private key file is destroyed (overwritten, flushed to disk,
+        unlinked) in the same transaction, so the key can never sign again, whatever the
+        database later says; its certificate chain stays, and outputs signed before ``at``
+        keep verifying. A key held outside Slate must be destroyed in its key service.
+        """
         if not reason.strip():
             raise InvalidInput("say why the key is revoked; auditors read it")
         key = self.find(fingerprint_prefix)
         if key.status == "revoked":
             raise Conflict(f"key {key.fingerprint[:16]} was already revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S}Z")
         when = at or self._clock()
+        self._signers.pop(key.fingerprint, None)
         with transaction():
             SigningKey.update(status="revoked", revoked_at=_naive(when),
                               revocation_reason=reason.strip()).where(
                 SigningKey.fingerprint == key.fingerprint).execute()
-            record("key.revoked", f"key:{key.fingerprint}", {"at": as_utc(when), "reason": reason.strip()})
-        self._signers.pop(key.fingerprint, None)
+            # last before the commit: if the file cannot be destroyed, the key is not revoked
+            # and the caller sees why; if the commit then fails, the key cannot sign either
+            private_key = self._destroy_private_key(key)
+            record("key.revoked", f"key:{key.fingerprint}",
+                   {"at": as_utc(when), "reason": reason.strip(), "private_key": private_key})
         self._active = {}
         return self.find(key.fingerprint)
+
+    def _destroy_private_key(self, key: KeyInfo) -> str:
+        """What became of the key's private key, in words the audit log keeps."""
+        if key.custody != "file":
+            return "held outside Slate; destroy it in its key service"
+        path = self._signing_stem(key.fingerprint).with_suffix(".key.pem")
+        try:
+            _shred(path)
+        except FileNotFoundError:
+            return "not found in the keys folder (already gone)"
+        except OSError as exc:
+            raise CredentialError(f"the private key of {key.fingerprint[:16]} could not be destroyed "
+                                  f"({exc.strerror}); the key was not revoked",
+                                  hint=f"check Slate may write to {path.parent}, then revoke again") from None
+        return "destroyed"
 
     def _activate(self, chain_pem: str, custody: str) -> KeyInfo:
         now = _naive(self._clock())
@@ -280,8 +316,11 @@ class KeyStore:
         pki.write_key(self._path(name, "key"), issued.private_key)
         pki.write_private(self._path(name, "cert"), pki.certificate_pem(issued.certificate).encode())
 
+    def _signing_stem(self, fingerprint: str) -> Path:
+        return self.dir / "signing" / fingerprint[:16]
+
     def _write_signing(self, issued: pki.Issued, intermediate: x509.Certificate) -> str:
-        stem = self.dir / "signing" / pki.fingerprint(issued.certificate)[:16]
+        stem = self._signing_stem(pki.fingerprint(issued.certificate))
         chain = pki.certificate_pem(issued.certificate, intermediate)
         pki.write_key(stem.with_suffix(".key.pem"), issued.private_key)
         pki.write_private(stem.with_suffix(".chain.pem"), chain.encode())
@@ -300,6 +339,25 @@ class KeyStore:
 
 
 _by_serial = HotLookup(SigningKey, SigningKey.serial)
+
+
+def _shred(path: Path) -> None:
+    """Unlink a private key file, then overwrite its bytes with zeros through a handle held
+    open across the unlink, and flush both to the disk. The unlink comes first so a failure
+    leaves the file whole (and the revocation undone); once it is unlinked, the overwrite
+    is best effort. On copy-on-write or wear-levelled storage old blocks may survive it; the
+    file is gone from the keys folder regardless."""
+    with open(path, "r+b", buffering=0) as handle:
+        path.unlink()
+        with contextlib.suppress(OSError):
+            handle.write(bytes(os.fstat(handle.fileno()).st_size))
+            os.fsync(handle.fileno())
+    with contextlib.suppress(OSError):
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # the unlink survives a crash
+        finally:
+            os.close(folder)
 
 
 @functools.lru_cache(maxsize=256)

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from huey import Huey, RedisHuey, SqliteHuey
 
+from ..db import private_folder, private_sqlite_file
 from ..settings import Settings
 
 log = logging.getLogger("slate.jobs")
@@ -39,8 +40,9 @@ class Queue:
             self.huey: Huey = RedisHuey("slate", url=settings.redis_url, immediate=immediate)
             self.kind = "redis"
         else:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            self.huey = SqliteHuey("slate", filename=str(settings.data_dir / "queue.db"), immediate=immediate)
+            # queued job ids are no secret, but the data folder and everything in it are private
+            filename = private_sqlite_file(private_folder(settings.data_dir) / "queue.db")
+            self.huey = SqliteHuey("slate", filename=str(filename), immediate=immediate)
             self.kind = "sqlite"
         self._generate = self.huey.task(retries=GENERATE_RETRIES, retry_delay=GENERATE_RETRY_DELAY_S,
                                         name="slate.generate")(_run_generation)

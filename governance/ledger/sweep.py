@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..audit.log import record
-from ..db import transaction
+from ..db import private_folder, transaction
 from ..errors import Conflict
 from ..ids import is_sha256
 from .tables import Output
@@ -79,8 +79,7 @@ def quarantine(outputs_dir: Path, orphans: list[Orphan], actor: str = "slate") -
         raise Conflict("this database's ledger holds no outputs at all, so every signed file looks unrecorded; "
                        "nothing was moved",
                        hint="check SLATE_DATABASE_URL points at the database these outputs belong to")
-    target = outputs_dir / QUARANTINE
-    target.mkdir(parents=True, exist_ok=True)
+    target = private_folder(outputs_dir / QUARANTINE, top=outputs_dir)
     moved: list[Orphan] = []
     with transaction():
         recorded = _recorded({o.path.stem for o in orphans if o.kind == "unrecorded"})

@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import stat
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from governance.audit.tables import AuditEntry
 from governance.clock import utcnow
 from governance.credentials import CallbackSigner, Issuer, KeyStore, Verifier, pki
+from governance.db import close_database, open_database
 from governance.errors import Conflict, CredentialError
+from governance.migrations import migrate
 from governance.settings import Settings
 
 from .conftest import make_image
@@ -127,3 +131,70 @@ def test_slate_keys_commands(slate_cli: Any, offline: Settings) -> None:
     anchors = slate_cli("keys", "export-anchors")
     assert anchors.stdout.startswith("-----BEGIN CERTIFICATE-----")
     assert anchors.stdout == (offline.keys_dir / "trust-anchors.pem").read_text()
+
+
+# --- revocation destroys the private key (issue 13) ----------------------------------------
+
+def test_revoking_a_key_destroys_its_private_key_and_keeps_its_chain(offline: Settings, verifier: Verifier,
+                                                                    claim: dict[str, Any]) -> None:
+    with Issuer(offline) as issuer:
+        before = issuer.sign(make_image(), claim)
+        verdict_before = verifier.verify_bytes(before.data)
+        stem = offline.keys_dir / "signing" / before.cert_fingerprint[:16]
+        assert stem.with_suffix(".key.pem").is_file()
+
+        revoked = issuer.keys.revoke(before.cert_fingerprint[:12], "laptop stolen")
+
+        assert not stem.with_suffix(".key.pem").exists()
+        assert pki.load_certificates(stem.with_suffix(".chain.pem").read_text())
+        with pytest.raises(CredentialError, match="no active signing key"):
+            issuer.sign(make_image(seed=10), claim)
+        with pytest.raises(CredentialError, match="was revoked; it cannot sign"):
+            issuer.keys.file_signer(revoked)
+
+    verdict_after = verifier.verify_bytes(before.data)
+    assert verdict_before.ok and verdict_after.ok
+    for check in ("integrity", "trust", "issuance"):
+        assert getattr(verdict_after, check) == getattr(verdict_before, check)
+    entry = AuditEntry.select().where(AuditEntry.action == "key.revoked").get()
+    assert entry.data["private_key"] == "destroyed"
+
+
+def test_a_revoked_key_can_never_be_made_active_again(offline: Settings, tmp_path: Path) -> None:
+    store = KeyStore(offline)
+    store.ensure()
+    old = store.active_key()
+    newest = store.rotate()
+    store.revoke(newest.fingerprint, "compromised")
+    chain = (offline.keys_dir / "signing" / f"{newest.fingerprint[:16]}.chain.pem").read_text()
+    with pytest.raises(Conflict, match="already registered"):
+        store.register_external(chain)
+
+    # a new database over the same keys folder: the newest chain has no private key left
+    close_database()
+    open_database(Settings.for_folder(tmp_path / "again").database_url)
+    migrate()
+    fresh = KeyStore(offline)
+    fresh.ensure()
+    statuses = {k.fingerprint: k.status for k in fresh.status().keys}
+    assert statuses == {old.fingerprint: "active", newest.fingerprint: "revoked"}
+
+
+def test_a_key_file_that_cannot_be_destroyed_leaves_the_key_unrevoked(offline: Settings,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    store = KeyStore(offline)
+    store.ensure()
+    key = store.active_key()
+    key_file = offline.keys_dir / "signing" / f"{key.fingerprint[:16]}.key.pem"
+    original = key_file.read_bytes()
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with pytest.raises(CredentialError, match="could not be destroyed"):
+        store.revoke(key.fingerprint, "stolen")
+    monkeypatch.undo()
+
+    assert store.find(key.fingerprint).status == "active"
+    assert key_file.read_bytes() == original
