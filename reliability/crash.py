@@ -5,7 +5,8 @@ Set-up: a temporary studio with a real micro diffusion model; ``slate serve`` (S
 and a standalone ``slate worker`` joined by a Redis queue, so each can be killed on its
 own (without redis-server: ``slate serve`` with its embedded worker, one process, so a
 kill takes both). Client threads submit requests with an Idempotency-Key and, for about
-half of the jobs, sign them themselves as a worker would (racing the real worker);
+half of the jobs, claim and sign them themselves as a worker would (racing the real worker
+for the claim; a job the worker holds is left to it);
 every call is retried through the kills until it is answered, then retried once more
 on purpose. After the last kill the jobs are let to finish and the clients download
 every output. Then, from the database:
@@ -165,6 +166,14 @@ def client_loop(number: int, api: Api, studio: studios.Studio, stop: threading.E
 
 
 def sign_as_worker(api: Api, token: str, job_id: str, identity: str, image: bytes) -> str | None:
+    """Claim the job and sign it, as a worker does; a job the worker holds (or finished) is
+    left to it, and its output is checked like every other."""
+    claimed = api.call("POST", f"/api/v1/jobs/{job_id}/claim", token, b"{}", {"Content-Type": "application/json"})
+    if claimed.status == 409:
+        return None
+    if claimed.status != 200 or not isinstance(claimed.body, dict) or claimed.body.get("job_id") != job_id:
+        api.tally.violations.append(f"claim {job_id}: answered {claimed.status} {str(claimed.body)[:200]}")
+        return None
     body, content_type = multipart({"job_id": job_id, "model_identity": identity, "environment": "{}"}, image)
     shas = []
     for _ in range(2):  # the second call is a deliberate retry: it must return the first output
@@ -286,6 +295,7 @@ def download_outputs(api: Api, studio: studios.Studio, tally: Tally) -> int:
 def check_database(studio: studios.Studio, tally: Tally) -> dict[str, int]:
     """The record itself, read directly from the database after the last stop."""
     from governance.audit.log import verify_database
+    from governance.audit.trust import TrustAnchors
     from governance.audit.tables import AuditEntry
     from governance.db import close_database, open_database
     from governance.jobs.tables import Job
@@ -319,7 +329,7 @@ def check_database(studio: studios.Studio, tally: Tally) -> dict[str, int]:
         signed_entries = AuditEntry.select().where(AuditEntry.action == "output.signed").count()
         if signed_entries != len(outputs):
             v.append(f"{signed_entries} output.signed audit entries for {len(outputs)} ledger entries")
-        audit = verify_database()
+        audit = verify_database(TrustAnchors.in_keys_folder(studio.settings.keys_dir))
         if not audit.ok:
             v.append(f"the audit log does not verify: {audit.problem}")
         on_disk = {p.name.split(".")[0] for p in studio.settings.outputs_dir.rglob("*") if p.is_file()}

@@ -4,6 +4,7 @@ one image from a producer's request to a verified, signed file."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app, g, request, send_file
@@ -69,6 +70,16 @@ class ApprovalIn(Schema):
 
 class FailIn(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class LeaseIn(Schema):
+    lease_s = fields.Integer(load_default=None, validate=validate.Range(
+        min=1, max=int(flow.MAX_LEASE.total_seconds())), metadata={
+        "description": f"seconds the claim holds the job (default {int(flow.LEASE.total_seconds())})"})
+
+
+def _lease(body: dict[str, Any]) -> timedelta:
+    return flow.LEASE if body["lease_s"] is None else timedelta(seconds=body["lease_s"])
 
 
 class SignForm(Schema):
@@ -144,12 +155,33 @@ def show_job(job_id: str) -> Any:
     return flow.job_dict(job)
 
 
+@blp.route("/jobs/<string:job_id>/claim", methods=["POST"])
+@admits("generator")
+@blp.arguments(LeaseIn)
+@blp.response(200)
+def claim_job(body: dict[str, Any], job_id: str) -> Any:
+    """Claim a job for this worker and get its specification, the confidential prompt included.
+
+    One worker holds a job at a time, under a lease; claiming a job this worker holds extends
+    its lease. 409 when another worker's lease is live or the job has finished."""
+    return flow.claim_job(job_id, g.principal.name, _lease(body))
+
+
 @blp.route("/jobs/<string:job_id>/spec", methods=["GET"])
 @admits("generator")
 @blp.response(200)
 def job_spec(job_id: str) -> Any:
-    """The job's full specification, the confidential prompt included: for generator workers only."""
+    """The specification (prompt included) of a job this worker has claimed; 409 for any other."""
     return flow.job_spec(job_id, g.principal.name)
+
+
+@blp.route("/jobs/<string:job_id>/lease", methods=["POST"])
+@admits("generator")
+@blp.arguments(LeaseIn)
+@blp.response(200)
+def extend_lease(body: dict[str, Any], job_id: str) -> Any:
+    """Extend this worker's lease on a job it holds (while it generates); never the prompt."""
+    return flow.extend_lease(job_id, g.principal.name, _lease(body))
 
 
 @blp.route("/jobs/<string:job_id>/fail", methods=["POST"])
@@ -157,6 +189,7 @@ def job_spec(job_id: str) -> Any:
 @blp.arguments(FailIn)
 @blp.response(200)
 def fail_job(body: dict[str, Any], job_id: str) -> Any:
+    """Report why this worker could not run a job it holds; 409 for a job it does not hold."""
     return flow.fail_job(job_id, body["reason"], g.principal.name)
 
 
@@ -183,7 +216,8 @@ def _upload(name: str) -> bytes:
 @blp.arguments(SignForm, location="form")
 @blp.response(201, OutputOut)
 def sign(form: dict[str, Any]) -> Any:
-    """Sign a worker's image for its job. Retries with the same job return the first output."""
+    """Sign a worker's image for a job it holds. Its retries return the first output; another
+    worker's call is 409."""
     from ..jobs.signing import sign_job
     try:
         environment = json.loads(form["environment"])

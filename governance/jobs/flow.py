@@ -1,8 +1,8 @@
 """The path of one image after the policy: approval, job, signing, download.
 
 Plain functions over the database; the API and the CLI call them. What leaves here
-never contains the prompt, except the job specification handed to a generator worker,
-which needs it to generate.
+never contains the prompt, except the job specification handed to the generator worker
+that has claimed the job, which needs it to generate.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import peewee
@@ -95,7 +95,7 @@ def job_dict(job: Job) -> dict[str, Any]:
     return {"id": job.id, "request": job.request_id, "decision": job.decision_id, "status": job.status,
             "params": job.params, "attempts": job.attempts, "failure_reason": job.failure_reason,
             "output_sha256": job.output_sha256, "worker": job.worker, "environment": job.environment,
-            "created_at": job.created_at, "updated_at": job.updated_at}
+            "created_at": job.created_at, "updated_at": job.updated_at, "lease_expires_at": job.lease_expires_at}
 
 
 def approval_dict(a: Approval | None) -> dict[str, Any] | None:
@@ -132,7 +132,7 @@ def submit(spec: RequestSpec, params: GenerationParams, principal: Principal) ->
         raise Forbidden(f"you are not a member of production '{spec.production}'",
                         hint="an admin can add you: slate user join NAME PRODUCTION")
     with transaction():
-        result = submit_request(spec)
+        result = submit_request(spec, by=principal)
         request = GenerationRequest.get_by_id(result["request"]["id"])
         decision = latest_decision(request)
         RequestParams.create(request=request, params=params.to_dict())
@@ -208,46 +208,206 @@ def get_job(job_id: str) -> Job:
     return job
 
 
-def job_spec(job_id: str, worker: str) -> dict[str, Any]:
-    """What a generator worker needs to run a job, the prompt included. Marks it running."""
-    with transaction():
-        job = get_job(job_id)
-        if job.status in ("succeeded", "failed", "blocked"):
-            raise Conflict(f"job {job.id} is already {job.status}")
-        request: GenerationRequest = job.request
-        model: Model = request.model
-        if model.status != "approved":
-            _fail(job, f"model {model.name}:{model.version} is {model.status}", worker)
-            raise Conflict(f"job {job.id} cannot run: model {model.name}:{model.version} is {model.status}")
-        job.status, job.attempts, job.worker, job.updated_at = "running", job.attempts + 1, worker, utcnow()
-        job.save()
+# -- claims: which worker may run a job ------------------------------------------------------
+#
+# A generator learns a job's prompt only by claiming the job: one conditional UPDATE takes
+# it for one worker (by its user name) under a lease, so two workers racing for it cannot
+# both win, on SQLite and PostgreSQL alike. While the lease is live only that worker may
+# read the specification, extend the lease, sign or report a failure; once it lapses (the
+# worker died) any worker may claim the job again.
+
+#: How long a claim holds a job. A generation takes seconds on a GPU and up to a minute or
+#: so on CPU; three minutes leaves room for the slowest, and the worker extends its lease
+#: while it works, so only a dead worker's job waits this long. Shorter than ``slate
+#: serve``'s ``--requeue-after`` (300 s), so a job re-enqueued because its worker died is
+#: claimable when its message arrives.
+LEASE = timedelta(minutes=3)
+#: The longest lease a worker may ask for: longer would let a dead worker hold a job too long.
+MAX_LEASE = timedelta(minutes=15)
+FINISHED = ("succeeded", "failed", "blocked")
+
+
+def _lapsed(now: datetime) -> peewee.Expression:
+    # NULL: running since before leases existed (migration step 11), so nobody holds it
+    return Job.lease_expires_at.is_null() | (Job.lease_expires_at < now)
+
+
+def _claimable_by(worker: str, now: datetime) -> peewee.Expression:
+    """Anyone may take a queued job or one whose lease has lapsed; its holder may take it again."""
+    return (Job.status == "queued") | ((Job.status == "running") & (_lapsed(now) | (Job.worker == worker)))
+
+
+def _holds(job: Job, worker: str) -> bool:
+    """This worker claimed the job and no other worker has claimed it since."""
+    return job.status == "running" and job.worker == worker
+
+
+def _live(job: Job, now: datetime) -> bool:
+    return job.lease_expires_at is not None and job.lease_expires_at >= now
+
+
+def _refuse_finished(job: Job) -> None:
+    if job.status in FINISHED:
+        raise Conflict(f"job {job.id} is already {job.status}", hint="there is nothing left to do for it")
+
+
+def _not_yours(job: Job, now: datetime) -> Conflict:
+    """The refusal for a worker that does not hold the job's claim; never names the holder."""
+    if job.status == "running" and _live(job, now):
+        return Conflict(f"job {job.id} is claimed by another worker (its lease runs until "
+                        f"{job.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC)",
+                        hint="another worker is running it; skip it")
+    return Conflict(f"job {job.id} is not claimed by this worker: claim it first",
+                    hint=f"POST /api/v1/jobs/{job.id}/claim returns its specification")
+
+
+def _take(job_id: str, worker: str, lease: timedelta, now: datetime) -> bool:
+    """Claim or re-claim a job in one conditional UPDATE; True if this worker now holds it.
+
+    A renewal of a live lease by its holder is not another attempt.
+    """
+    renewal = (Job.status == "running") & (Job.worker == worker) & ~_lapsed(now)
+    attempts = peewee.Case(None, [(renewal, Job.attempts)], Job.attempts + 1)
+    taken = (Job.update(status="running", worker=worker, lease_expires_at=now + lease, updated_at=now,
+                        attempts=attempts)
+             .where(Job.id == job_id, _claimable_by(worker, now)).execute())
+    return bool(taken)
+
+
+def _bounded(lease: timedelta) -> timedelta:
+    if not timedelta(seconds=1) <= lease <= MAX_LEASE:
+        raise InvalidInput(f"a lease lasts between 1 and {int(MAX_LEASE.total_seconds())} seconds",
+                           fields={"lease_s": "out of range"})
+    return lease
+
+
+def _spec(job: Job) -> dict[str, Any]:
+    request: GenerationRequest = job.request
+    model: Model = request.model
+    expires: datetime | None = job.lease_expires_at  # None: claimed before leases existed
     return {"job_id": job.id, "prompt": request.prompt, "params": job.params,
             "model": {"ref": f"{model.name}:{model.version}", "name": model.name, "version": model.version,
-                      "weights_hash": model.weights_hash, "path": model.path}}
+                      "weights_hash": model.weights_hash, "path": model.path},
+            "worker": job.worker, "attempt": job.attempts,
+            "lease_expires_at": expires.isoformat() if expires else None,
+            "lease_s": max(0, int((expires - utcnow()).total_seconds())) if expires else 0}
+
+
+def claim_job(job_id: str, worker: str, lease: timedelta = LEASE) -> dict[str, Any]:
+    """Claim a job for ``worker`` and return what it needs to run it, the prompt included.
+
+    Claiming a job this worker holds extends its lease (not another attempt). Raises
+    ``NotFound`` for no such job; ``Conflict`` when the job has finished, when another
+    worker's lease on it is live, or when its model may no longer be used (the job is then
+    failed, under this worker's claim); ``InvalidInput`` for a lease out of range.
+    """
+    lease = _bounded(lease)
+    refusal: Conflict | None = None
+    with transaction():
+        job = get_job(job_id)
+        _refuse_finished(job)
+        now = utcnow()
+        renewal = _holds(job, worker) and _live(job, now)
+        if not _take(job.id, worker, lease, now):
+            job = get_job(job_id)
+            _refuse_finished(job)
+            raise _not_yours(job, now)
+        job = get_job(job_id)
+        if not renewal:
+            record("job.claimed", f"job:{job.id}", {"attempt": job.attempts,
+                                                     "lease_expires_at": job.lease_expires_at.isoformat()},
+                   actor=worker)
+        model: Model = job.request.model
+        if model.status != "approved":
+            _fail(job, f"model {model.name}:{model.version} is {model.status}", worker)
+            refusal = Conflict(f"job {job.id} cannot run: model {model.name}:{model.version} is {model.status}")
+    if refusal is not None:  # raised after the commit, so the job stays failed
+        raise refusal
+    return _spec(job)
+
+
+def job_spec(job_id: str, worker: str) -> dict[str, Any]:
+    """The specification (prompt included) of a job ``worker`` holds; never anyone else's."""
+    job = get_job(job_id)
+    _refuse_finished(job)
+    if not _holds(job, worker):
+        raise _not_yours(job, utcnow())
+    return _spec(job)
+
+
+def extend_lease(job_id: str, worker: str, lease: timedelta = LEASE) -> dict[str, Any]:
+    """Extend the lease of a job ``worker`` holds, from now; never the prompt, never a new claim."""
+    lease = _bounded(lease)
+    with transaction():
+        job = get_job(job_id)
+        _refuse_finished(job)
+        now = utcnow()
+        extended = (Job.update(lease_expires_at=now + lease, updated_at=now)
+                    .where(Job.id == job.id, Job.status == "running", Job.worker == worker).execute())
+        if not extended:
+            raise _not_yours(get_job(job_id), now)
+    expires = now + lease
+    return {"job_id": job.id, "lease_expires_at": expires.isoformat(), "lease_s": int(lease.total_seconds())}
+
+
+def hold_for_signing(job: Job, worker: str) -> None:
+    """Refuse to sign for a worker that does not hold, and may not take, the job's claim."""
+    now = utcnow()
+    claimable = job.status == "queued" or (job.status == "running" and (job.worker == worker or not _live(job, now)))
+    if not claimable:
+        _refuse_finished(job)
+        raise _not_yours(job, now)
+
+
+def claim_for_signing(job: Job, worker: str) -> None:
+    """Take (or keep) the claim of the job being signed, in the signing transaction.
+
+    A worker that signs without having claimed takes the claim here if no other worker
+    holds it, so whoever signs a job is its claimant; another worker's live lease refuses.
+    """
+    now = utcnow()
+    renewal = _holds(job, worker) and _live(job, now)
+    if not _take(job.id, worker, LEASE, now):
+        raise _not_yours(get_job(job.id), now)
+    if not renewal:
+        record("job.claimed", f"job:{job.id}", {"at_signing": True}, actor=worker)
 
 
 def _fail(job: Job, reason: str, worker: str) -> None:
     job.status, job.failure_reason, job.worker, job.updated_at = "failed", reason[:2000], worker, utcnow()
+    job.lease_expires_at = None
     job.save()
     record("job.failed", f"job:{job.id}", {"reason": reason[:500]}, actor=worker)
 
 
 def fail_job(job_id: str, reason: str, worker: str) -> dict[str, Any]:
+    """Record why the worker holding a job could not run it. A retry of its own report
+    returns the job as failed; any other worker is refused and nothing is recorded."""
     if not reason.strip():
         raise InvalidInput("say why the job failed")
     with transaction():
         job = get_job(job_id)
-        if job.status == "succeeded":
-            raise Conflict(f"job {job.id} already succeeded")
-        if job.status != "failed":
-            _fail(job, reason.strip(), worker)
+        if job.status == "failed" and job.worker == worker:
+            return job_dict(job)
+        _refuse_finished(job)
+        now = utcnow()
+        failed = (Job.update(status="failed", failure_reason=reason.strip()[:2000], lease_expires_at=None,
+                             updated_at=now)
+                  .where(Job.id == job.id, Job.status == "running", Job.worker == worker).execute())
+        if not failed:
+            raise _not_yours(job, now)
+        record("job.failed", f"job:{job.id}", {"reason": reason.strip()[:500]}, actor=worker)
+        job = get_job(job_id)
     return job_dict(job)
 
 
 def requeue_candidates(older_than: timedelta = timedelta(minutes=2)) -> list[str]:
-    """Jobs queued or running for a while with no result: re-enqueue them (workers are idempotent)."""
-    cutoff = utcnow() - older_than
-    rows = Job.select(Job.id).where(Job.status.in_(["queued", "running"]), Job.updated_at < cutoff)
+    """Jobs to enqueue again: queued, or running under a lapsed lease (their worker died),
+    with no progress for ``older_than``. A job under a live lease is never one of them,
+    however long it has run: its worker is still at it, and extends the lease as it goes."""
+    now = utcnow()
+    stuck = (Job.status == "queued") | ((Job.status == "running") & _lapsed(now))
+    rows = Job.select(Job.id).where(stuck, Job.updated_at < now - older_than)
     return [r.id for r in rows]
 
 
@@ -291,8 +451,10 @@ def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] |
     and the caller passed the signer."""
     job.status, job.output_sha256, job.updated_at = "succeeded", output["sha256"], utcnow()
     job.environment = json.loads(json.dumps(environment or {}, default=json_default))
-    job.worker = worker
-    job.save()
+    job.worker, job.lease_expires_at = worker, None
+    # only what signing changes: the claim taken in this transaction set attempts in SQL
+    job.save(only=[Job.status, Job.output_sha256, Job.updated_at, Job.environment, Job.worker,
+                   Job.lease_expires_at])
     record("output.signed", f"output:{output['sha256']}",
            {"job": job.id, "request": job.request_id, "decision": job.decision_id,
             "manifest_label": output["manifest_label"], "cert_fingerprint": output["cert_fingerprint"]},

@@ -43,10 +43,14 @@ class Job(BaseModel):
     attempts = peewee.IntegerField(default=0)
     failure_reason = peewee.TextField(null=True)
     output_sha256 = peewee.CharField(max_length=64, null=True, index=True)
+    #: the generator that claimed the job (and, once it succeeds, signed it)
     worker = peewee.CharField(max_length=200, null=True)
     environment = JSONField(null=True)
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField(index=True)
+    #: until when ``worker``'s claim excludes every other worker; after it, the job may be
+    #: claimed again (migration step 11)
+    lease_expires_at = UTCDateTimeField(null=True)
 
 
 class IdempotencyRecord(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -34,7 +35,7 @@ def _job(client, tokens: dict[str, str]) -> str:
 
 def test_a_job_left_running_by_a_dead_worker_is_enqueued_again_once_per_lease(client, studio):
     stuck, fresh = _job(client, studio.tokens), _job(client, studio.tokens)
-    assert client.get(f"/api/v1/jobs/{stuck}/spec", headers=auth(studio.tokens["gpu-worker"])).status_code == 200
+    assert client.post(f"/api/v1/jobs/{stuck}/claim", headers=auth(studio.tokens["gpu-worker"])).status_code == 200
     Job.update(updated_at=utcnow() - timedelta(minutes=10)).where(Job.id == stuck).execute()
     queue = RecordingQueue()
 
@@ -48,7 +49,7 @@ def test_a_job_left_running_by_a_dead_worker_is_enqueued_again_once_per_lease(cl
 def test_at_start_every_unfinished_job_is_enqueued_and_finished_ones_are_not(client, studio):
     queued, running, done = _job(client, studio.tokens), _job(client, studio.tokens), _job(client, studio.tokens)
     worker = auth(studio.tokens["gpu-worker"])
-    client.get(f"/api/v1/jobs/{running}/spec", headers=worker)
+    assert client.post(f"/api/v1/jobs/{running}/claim", headers=worker).status_code == 200
     from tests.api.test_flow import sign
     assert sign(client, studio.tokens["gpu-worker"], done).status_code == 201
     queue = RecordingQueue()
@@ -87,7 +88,9 @@ def test_a_response_cut_short_is_transient_not_a_failed_job(api_that_dies_mid_re
     with pytest.raises(SigningUnavailable):
         client.sign(b"\x89PNG", "job_x", "a" * 64, {})
     with pytest.raises(SigningUnavailable):
-        client.job_spec("job_x")
+        client.claim("job_x")
+    with pytest.raises(SigningUnavailable):
+        client.extend_lease("job_x")
 
 
 def test_queued_jobs_are_enqueued_again_only_when_the_queue_is_empty():
@@ -114,7 +117,7 @@ def test_requeue_command_reenqueues_a_running_job_whose_worker_died(app, client,
 
     settings = app.config["SLATE_SETTINGS"]
     stuck = _job(client, studio.tokens)
-    assert client.get(f"/api/v1/jobs/{stuck}/spec", headers=auth(studio.tokens["gpu-worker"])).status_code == 200
+    assert client.post(f"/api/v1/jobs/{stuck}/claim", headers=auth(studio.tokens["gpu-worker"])).status_code == 200
     Job.update(updated_at=utcnow() - timedelta(minutes=10)).where(Job.id == stuck).execute()
     queue = Queue(settings)
     before = queue.pending()
@@ -125,3 +128,31 @@ def test_requeue_command_reenqueues_a_running_job_whose_worker_died(app, client,
     assert result.exit_code == 0 and "re-queued 1 stuck job(s)" in result.output, result.output
     assert queue.pending() == before + 1
     assert Job.get_by_id(stuck).updated_at > utcnow() - timedelta(minutes=1)
+
+
+def test_a_dead_workers_job_is_claimed_again_only_once_its_lease_lapses_and_finishes_once(client, studio):
+    """Re-enqueueing a stuck job hands it to no other worker while its lease is live; after
+    the lease lapses another worker claims it, and the dead worker's late signature is refused."""
+    from governance.auth.users import add_user, issue_token
+    from governance.jobs import flow
+    from governance.ledger.tables import Output
+    from tests.api.test_flow import sign
+    add_user("gpu-worker-2", ["generator"])
+    dead, alive = studio.tokens["gpu-worker"], issue_token("gpu-worker-2")["token"]
+    job_id = _job(client, studio.tokens)
+    assert client.post(f"/api/v1/jobs/{job_id}/claim", headers=auth(dead), json={"lease_s": 1}).status_code == 200
+    Job.update(updated_at=utcnow() - timedelta(minutes=10)).where(Job.id == job_id).execute()
+    queue = RecordingQueue()
+    assert _requeue(queue, timedelta(minutes=5), ("running",)) == 1 and queue.jobs == [job_id]
+
+    early = client.post(f"/api/v1/jobs/{job_id}/claim", headers=auth(alive))
+    assert early.status_code == 409 and "prompt" not in early.json
+    time.sleep(1.2)
+    assert job_id in flow.requeue_candidates(timedelta(0))
+    assert client.post(f"/api/v1/jobs/{job_id}/claim", headers=auth(alive)).status_code == 200
+    assert sign(client, dead, job_id).status_code == 409
+    assert sign(client, alive, job_id).status_code == 201
+    assert sign(client, alive, job_id).status_code == 200  # its retry: the first output
+    assert Output.select().where(Output.job_id == job_id).count() == 1
+    job = Job.get_by_id(job_id)
+    assert (job.status, job.worker, job.attempts) == ("succeeded", "gpu-worker-2", 2)
