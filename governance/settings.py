@@ -27,6 +27,8 @@ VARIABLES: dict[str, str] = {
                      "'none' disables timestamps (default: embedded).",
     "SLATE_MAX_IMAGE_BYTES": "Largest image accepted for signing or verification (default: 25000000).",
     "SLATE_MAX_IMAGE_PIXELS": "Largest image area accepted, against decompression bombs (default: 40000000).",
+    "SLATE_MAX_DOCUMENT_BYTES": "Largest signed consent document (PDF, PNG or JPEG) accepted for storage "
+                                "(default: 20000000).",
     "SLATE_REDIS_URL": "Redis URL for the task queue; unset means the embedded SQLite queue.",
     "SLATE_API_URL": "Where workers reach Slate's API (default: http://127.0.0.1:8420).",
     "SLATE_WORKER_TOKEN": "A standalone worker's generator token (secret; never logged).",
@@ -60,6 +62,7 @@ class Settings:
     tsa_url: str = "embedded"
     max_image_bytes: int = 25_000_000
     max_image_pixels: int = 40_000_000
+    max_document_bytes: int = 20_000_000
     redis_url: str | None = None
     api_url: str = "http://127.0.0.1:8420"
     #: a worker's own generator token; never printed or logged
@@ -83,6 +86,7 @@ class Settings:
             tsa_url=env.get("SLATE_TSA_URL") or "embedded",
             max_image_bytes=_int(env, "SLATE_MAX_IMAGE_BYTES", 25_000_000),
             max_image_pixels=_int(env, "SLATE_MAX_IMAGE_PIXELS", 40_000_000),
+            max_document_bytes=_int(env, "SLATE_MAX_DOCUMENT_BYTES", 20_000_000),
             redis_url=env.get("SLATE_REDIS_URL") or None,
             api_url=env.get("SLATE_API_URL") or "http://127.0.0.1:8420",
             worker_token=env.get("SLATE_WORKER_TOKEN") or None,
