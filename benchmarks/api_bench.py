@@ -57,7 +57,7 @@ def prepare(settings: Settings) -> dict[str, str]:
     open_database(settings.database_url)
     migrate()
     KeyStore(settings).ensure()
-    studio = demo.seed(REPO / "policies" / "studio-default.yaml")
+    studio = demo.seed(REPO / "policies" / "studio-default.yaml", settings)
     licences.add_licence("LIC-BENCH", "Bench Studio", grants=["ai_training", "previs"], territories=["WW"],
                          starts_on=date(2020, 1, 1))
     sha = assets.register_asset(image_png(0), media_type="image/png", title="bench", licence="LIC-BENCH")[0]["sha256"]

@@ -92,7 +92,7 @@ def main() -> None:
         open_database(settings.database_url)
         try:
             migrate()
-            demo.seed(REPO / "policies" / "studio-default.yaml", with_tokens=False)
+            demo.seed(REPO / "policies" / "studio-default.yaml", settings, with_tokens=False)
             for ref in ("LIC-STILLS-A", "LIC-STILLS-B"):
                 licences.add_licence(ref, "Stills archive", grants=["ai_training", "concept", "previs"],
                                      territories=["WW"], starts_on=date(2024, 1, 1))

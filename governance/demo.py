@@ -20,7 +20,9 @@ from .errors import Conflict
 from .policy import versions
 from .policy.tables import PolicyVersion
 from .registry import assets, consents, licences, people
+from .registry.documents import minimal_pdf
 from .registry.tables import Licence, Person, Production
+from .settings import Settings
 
 PRODUCTION = "harbour-lights"
 USERS = {
@@ -62,30 +64,52 @@ def plate_png(width: int = 128, height: int = 128) -> bytes:
     return out.getvalue()
 
 
-def seed_registry() -> str:
-    """People, consents, the reference licence and plate; returns the plate's SHA-256."""
+def _consent_form(person: str, terms: str) -> bytes:
+    """A demo consent form (unsigned PDF): the document a consent must come with."""
+    return minimal_pdf([f"Consent to use of image and likeness: {person}",
+                        f"Production: {PRODUCTION}. {terms}",
+                        "Demo document made by Slate's demo seed; a studio keeps the signed original."])
+
+
+def seed_registry(settings: Settings) -> str:
+    """People, consents, the reference licence and plate; returns the plate's SHA-256.
+
+    As in a studio: a producer's production, legal (lee) records the rights, and a second
+    legal user (lou) confirms the consents that four eyes protect.
+    """
     today = utcnow().date()
     year_start, year_end = date(today.year, 1, 1), date(today.year + 1, 12, 31)
-    if not Production.select().where(Production.name == PRODUCTION).exists():
-        people.add_production(PRODUCTION, "Harbour Lights (feature, 2027)")
+    lee, lou = users.principal_named("lee-legal", "legal"), users.principal_named("lou-legal", "legal")
+    store = consents.DocumentStore.from_settings(settings)
     if not Person.select().where(Person.name == "Mara Quinn").exists():
-        people.add_person("Mara Quinn")
-        consents.grant_consent("Mara Quinn", uses=["likeness", "reference"], productions=[PRODUCTION],
-                               territories=["WW"], valid_from=year_start, valid_until=year_end,
-                               document=b"demo: Mara Quinn consent, signed")
+        people.add_person("Mara Quinn", productions=[PRODUCTION])
+        granted = consents.grant_consent(
+            "Mara Quinn", uses=["likeness", "reference"], productions=[PRODUCTION], territories=["WW"],
+            valid_from=year_start, valid_until=year_end, by=lee, store=store,
+            document=_consent_form("Mara Quinn", "Uses: likeness, reference. Worldwide."))
+        consents.confirm_consent(granted["id"], by=lou, comment="demo: document reviewed")
     if not Person.select().where(Person.name == "Kit Young").exists():
-        people.add_person("Kit Young", is_minor=True, guardian="Sam Young")
-        consents.grant_consent("Kit Young", uses=["likeness"], productions=[PRODUCTION], territories=["GB"],
-                               valid_from=year_start, valid_until=year_start + timedelta(days=180),
-                               document=b"demo: Kit Young consent", guardian_signed=False)
+        people.add_person("Kit Young", is_minor=True, guardian="Sam Young", productions=[PRODUCTION])
+        granted = consents.grant_consent(
+            "Kit Young", uses=["likeness"], productions=[PRODUCTION], territories=["GB"],
+            valid_from=year_start, valid_until=year_start + timedelta(days=180), by=lee, store=store,
+            document=_consent_form("Kit Young", "Uses: likeness. GB. Guardian: Sam Young (parent), not yet signed."),
+            guardian_signed=False, guardian_name="Sam Young", guardian_relationship="parent")
+        consents.confirm_consent(granted["id"], by=lou, comment="demo: reviewed; the guardian has not signed")
     if not Licence.select().where(Licence.ref == REFERENCE_LICENCE).exists():
         licences.add_licence(REFERENCE_LICENCE, "Northlight Archive",
                              grants=["ai_reference", "concept", "previs", "final_frame"], territories=["WW"],
                              starts_on=year_start, ends_on=year_end + timedelta(days=365),
-                             attribution_required=True, credit_text="Background plates courtesy of Northlight Archive")
+                             attribution_required=True, credit_text="Background plates courtesy of Northlight Archive",
+                             by=lee)
     plate, _ = assets.register_asset(plate_png(), media_type="image/png", title="Harbour plate, dusk",
-                                     source="Northlight Archive reel 12", licence=REFERENCE_LICENCE)
+                                     source="Northlight Archive reel 12", licence=REFERENCE_LICENCE, by=lee)
     return str(plate["sha256"])
+
+
+def seed_production() -> None:
+    if not Production.select().where(Production.name == PRODUCTION).exists():
+        people.add_production(PRODUCTION, "Harbour Lights (feature, 2027)")
 
 
 def seed_users() -> None:
@@ -121,9 +145,10 @@ def issue_tokens(days: int = 30) -> dict[str, str]:
             for name in USERS}
 
 
-def seed(policy_file: Path, *, with_tokens: bool = True) -> DemoStudio:
-    plate = seed_registry()
+def seed(policy_file: Path, settings: Settings, *, with_tokens: bool = True) -> DemoStudio:
+    seed_production()
     seed_users()
+    plate = seed_registry(settings)
     try:
         policy = seed_policy(policy_file)
     except Conflict:

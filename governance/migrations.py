@@ -57,6 +57,106 @@ def _ledger_model_refs() -> None:
                 "source": "model name and version of each row's recorded governance assertion"})
 
 
+def _rights_ownership() -> None:
+    """Step 10, written out in full: it names its tables and columns here instead of
+    importing today's models, so what it does cannot drift when the models change later.
+
+    Step 1 creates the registry from today's models, so on a fresh database these columns
+    exist already: each addition is made only where it is missing.
+    """
+    import json
+
+    from playhouse.migrate import SchemaMigrator, migrate as run
+
+    from .fields import JSONField as _JSON
+
+    class _Frozen(peewee.Model):
+        class Meta:
+            database = database
+            legacy_table_names = False
+
+    class Production(_Frozen):
+        name = peewee.CharField(max_length=120, unique=True)
+
+    class Person(_Frozen):
+        name = peewee.CharField(max_length=200, unique=True)
+
+    class PersonProduction(_Frozen):
+        person = peewee.ForeignKeyField(Person, on_delete="CASCADE")
+        production = peewee.ForeignKeyField(Production, on_delete="CASCADE")
+
+        class Meta:
+            indexes = ((("person", "production"), True),)
+
+    class ConsentDocument(_Frozen):
+        sha256 = peewee.CharField(max_length=64, unique=True)
+        media_type = peewee.CharField(max_length=100)
+        size_bytes = peewee.BigIntegerField()
+        signed = peewee.BooleanField(default=False)
+        signers = _JSON()
+        recorded_by = peewee.CharField(max_length=200, null=True)
+        recorded_at = UTCDateTimeField()
+
+    database.create_tables([PersonProduction, ConsentDocument], safe=True)
+    migrator = SchemaMigrator.from_database(database.obj)
+    wanted = {
+        "consent": [
+            ("guardian_relationship", peewee.CharField(max_length=100, null=True)),
+            ("document_stored", peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])),
+            ("recorded_by", peewee.CharField(max_length=200, null=True)),
+            # rows from before four eyes took effect when they were granted
+            ("status", peewee.CharField(max_length=20, default="confirmed",
+                                        constraints=[peewee.SQL("DEFAULT 'confirmed'")])),
+            ("confirmed_by", peewee.CharField(max_length=200, null=True)),
+            ("confirmed_at", UTCDateTimeField(null=True)),
+        ],
+        "asset": [("production_id", peewee.ForeignKeyField(Production, null=True, on_delete="RESTRICT",
+                                                            field=Production.id))],
+    }
+    for table, columns in wanted.items():
+        have = {c.name for c in database.get_columns(table)}
+        for name, column in columns:
+            if name not in have:
+                # NOT NULL columns carry a DEFAULT in their DDL, so no table is rebuilt
+                run(migrator.add_column(table, name, column, allow_not_null=not column.null))
+    if "consent_status" not in {i.name for i in database.get_indexes("consent")}:
+        run(migrator.add_index("consent", ("status",), False))
+    # who recorded each consent: the actor of its grant event
+    database.execute_sql(
+        "UPDATE consent SET recorded_by = (SELECT e.actor FROM consent_event e "
+        "WHERE e.consent_id = consent.id AND e.event = 'granted' ORDER BY e.id LIMIT 1) "
+        "WHERE recorded_by IS NULL")
+    # a person takes part in the productions their consents name (a '*' consent names none)
+    productions = dict(database.execute_sql("SELECT name, id FROM production").fetchall())
+    links = set()
+    for person_id, scope in database.execute_sql("SELECT person_id, productions FROM consent").fetchall():
+        for name in json.loads(scope or "[]"):
+            if name in productions:
+                links.add((person_id, productions[name]))
+    existing = set(database.execute_sql("SELECT person_id, production_id FROM person_production").fetchall())
+    for person_id, production_id in sorted(links - existing):
+        database.execute_sql("INSERT INTO person_production (person_id, production_id) VALUES (%s, %s)"
+                             % (int(person_id), int(production_id)))
+
+
+def _job_leases() -> None:
+    """Step 11, written out in full: a job's claim lease, as an explicit column added with
+    ``playhouse.migrate``. The column is named and typed here rather than taken from the
+    ``Job`` model, and no ``create_tables`` runs on today's models, so what this step does
+    cannot drift when the model changes later (it would create whatever the model holds by
+    then, on some databases and not others).
+
+    Step 6 creates the jobs table from today's model, so on a fresh database the column is
+    there already: it is added only where it is missing. Jobs left running before this step
+    have no lease, which counts as lapsed: any worker may claim them again.
+    """
+    from playhouse.migrate import SchemaMigrator, migrate as run
+
+    if "lease_expires_at" not in {c.name for c in database.get_columns("job")}:
+        migrator = SchemaMigrator.from_database(database.obj)
+        run(migrator.add_column("job", "lease_expires_at", UTCDateTimeField(null=True)))
+
+
 STEPS: list[Step] = [
     Step(1, "registry: people, productions, consents, assets, licences, training sets, models",
          _tables("governance.registry.tables")),
@@ -70,6 +170,10 @@ STEPS: list[Step] = [
     Step(8, "ledger: model refs as NAME:VERSION, the registry's form", _ledger_model_refs),
     Step(9, "policy: training-set facts stored once and shared by the decisions relying on them",
          lambda: database.create_tables([_model("governance.policy.tables", "SharedFacts")])),
+    Step(10, "registry: people's productions, assets' production, consents' four eyes and stored documents",
+         _rights_ownership),
+    Step(11, "jobs: job.lease_expires_at, a claim's lease, so one worker at a time holds a job and reads "
+             "its prompt; an explicit add_column, frozen here, not today's Job model", _job_leases),
 ]
 
 

@@ -76,9 +76,10 @@ def _requeue(queue: Any, older_than: timedelta = timedelta(seconds=0),
 
     A queue message is gone once a worker takes it, so a job whose worker died (or whose
     API process died between committing the job and enqueueing it) would wait forever.
-    Running a job twice is safe: signing is idempotent per job, and a worker skips a job
-    that has finished. Their ``updated_at`` moves on, so one pass enqueues a stuck job once
-    per lease, not on every pass.
+    Running a job twice is safe: signing is idempotent per job, a worker skips a job that
+    has finished, and a claim is refused while another worker's lease on it is live (a
+    restarted worker, under the same name, takes its own job back at once). Their
+    ``updated_at`` moves on, so one pass enqueues a stuck job once per lease, not on every pass.
     """
     from .clock import utcnow
     from .db import transaction
@@ -144,14 +145,18 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
     from . import demo as demo_studio
     from .api import create_app
     from .credentials.keys import KeyStore
+    from .db import private_folder
     from .jobs import queue as queue_module
     from .registry.status import registry_status
 
     slate.open()
+    # the data folder is private even where nothing in it is SQLite (PostgreSQL, Redis):
+    # signed outputs and documents land there
+    private_folder(slate.settings.data_dir)
     keys = KeyStore(slate.settings)
     keys.ensure()
     model = ensure_bundled_model(slate) if embedded_worker else None
-    studio = demo_studio.seed(slate.settings.policies_dir / "studio-default.yaml") if demo else None
+    studio = demo_studio.seed(slate.settings.policies_dir / "studio-default.yaml", slate.settings) if demo else None
     _checkpoint_audit_log(keys)
     status = registry_status(slate.settings)
     base = f"http://{host}:{port}"

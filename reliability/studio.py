@@ -71,7 +71,7 @@ def _seed(settings: Settings) -> dict[str, str]:
     open_database(settings.database_url)
     migrate()
     KeyStore(settings).ensure()
-    return demo.seed(POLICIES / "studio-default.yaml").tokens
+    return demo.seed(POLICIES / "studio-default.yaml", settings).tokens
 
 
 def studio_with_fake_model(home: Path, **settings_overrides: str) -> Studio:

@@ -38,6 +38,10 @@ def quiet_query_logging() -> None:
     Pin its logger above DEBUG so a root logger turned to DEBUG cannot write them out."""
     logging.getLogger("peewee").setLevel(logging.INFO)
     logging.getLogger("slate").setLevel(logging.INFO)
+    # pyhanko warns with tracebacks quoting certificate names taken from uploaded documents;
+    # a refused document is already explained to the caller in Slate's own words
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 class DatabaseInt(IntegerConverter):

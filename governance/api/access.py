@@ -13,7 +13,7 @@ from flask import g, request
 
 from ..audit.log import current_actor
 from ..auth.users import ROLES, Principal, authenticate
-from ..errors import Forbidden
+from ..errors import Forbidden, NotFound
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
@@ -55,9 +55,11 @@ def require_production(production: str) -> None:
     """Object-level check: producers only touch their own productions."""
     if not principal().may_see_production(production):
         # the same answer as a missing record: do not confirm what exists elsewhere
-        from ..errors import NotFound
         raise NotFound("no such record in your productions")
 
 
 READ_REGISTRY = ("legal", "producer", "approver", "auditor", "admin")
-WRITE_REGISTRY = ("producer", "admin")
+#: register people and assets (a producer for their own productions)
+REGISTER = ("producer", "legal", "admin")
+#: record the facts that decide requests: consents, licences, takedowns, training sets, models
+RIGHTS = ("legal",)

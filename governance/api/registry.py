@@ -3,10 +3,11 @@ training sets (with proofs) and models."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
-from flask import request
+from flask import current_app, request, send_file
 from flask_smorest import Blueprint
 from marshmallow import fields
 
@@ -14,7 +15,7 @@ from ..canonical import json_default
 from ..errors import InvalidInput
 from ..registry import assets, consents, licences, models_registry, people, training_sets
 from . import schemas as s
-from .access import READ_REGISTRY, WRITE_REGISTRY, admits
+from .access import READ_REGISTRY, REGISTER, RIGHTS, admits, principal
 
 blp = Blueprint("registry", __name__, url_prefix="/api/v1", description="The registry of rights and models")
 
@@ -35,16 +36,20 @@ def _page(rows: list[dict[str, Any]], page: dict[str, int]) -> list[dict[str, An
     return rows[page["offset"]: page["offset"] + page["limit"]]
 
 
+def _store() -> consents.DocumentStore:
+    return consents.DocumentStore.from_settings(current_app.config["SLATE_SETTINGS"])
+
+
 @blp.route("/productions", methods=["GET"])
 @admits(*READ_REGISTRY)
 @blp.arguments(s.Page, location="query")
 @blp.response(200, s.ProductionOut(many=True))
 def list_productions(page: dict[str, int]) -> Any:
-    return _page(people.list_productions(), page)
+    return _page(people.list_productions(principal()), page)
 
 
 @blp.route("/productions", methods=["POST"])
-@admits("admin", "producer")
+@admits("admin")
 @blp.arguments(s.ProductionIn)
 @blp.response(201, s.ProductionOut)
 def add_production(body: dict[str, Any]) -> Any:
@@ -56,59 +61,105 @@ def add_production(body: dict[str, Any]) -> Any:
 @blp.arguments(s.Page, location="query")
 @blp.response(200, s.PersonOut(many=True))
 def list_people(page: dict[str, int]) -> Any:
-    return _page(people.list_people(), page)
+    return _page(people.list_people(principal()), page)
 
 
 @blp.route("/people", methods=["POST"])
-@admits(*WRITE_REGISTRY)
+@admits(*REGISTER)
 @blp.arguments(s.PersonIn)
 @blp.response(201, s.PersonOut)
 def add_person(body: dict[str, Any]) -> Any:
-    return people.add_person(body["name"], body["kind"], is_minor=body["is_minor"], guardian=body["guardian"])
+    """Register a person for productions; a producer names one or more of their own."""
+    return people.add_person(body["name"], body["kind"], is_minor=body["is_minor"], guardian=body["guardian"],
+                             productions=body["productions"], by=principal())
+
+
+@blp.route("/people/<path:ref>/productions", methods=["POST"])
+@admits(*RIGHTS)
+@blp.arguments(s.ProductionRefIn)
+@blp.response(200, s.PersonOut)
+def link_person(body: dict[str, Any], ref: str) -> Any:
+    """Legal adds a registered person to another production."""
+    return people.link_production(ref, body["production"], by=principal())
 
 
 @blp.route("/people/<path:ref>", methods=["GET"])
 @admits(*READ_REGISTRY)
 @blp.response(200, s.PersonOut)
 def show_person(ref: str) -> Any:
-    return people.person_dict(people.get_person(ref))
+    return people.person_dict(people.find_person(ref, principal()))
 
 
 @blp.route("/consents", methods=["GET"])
 @admits(*READ_REGISTRY)
-@blp.arguments(s.Page, location="query")
+@blp.arguments(s.ConsentQuery, location="query")
 @blp.response(200, s.ConsentOut(many=True))
-def list_consents(page: dict[str, int]) -> Any:
-    return _page(consents.list_consents(request.args.get("person")), page)
+def list_consents(query: dict[str, Any]) -> Any:
+    return _page(consents.list_consents(query["person"], principal(), query["status"]), query)
+
+
+@blp.route("/consent-documents", methods=["POST"])
+@admits(*RIGHTS)
+@blp.response(201, s.ConsentDocumentOut)
+def record_consent_document() -> Any:
+    """Keep a signed consent document (PDF, PNG or JPEG); a signed PDF's signatures must
+    validate. Give the answer's sha256 when recording the consent."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("send the signed consent document as the multipart field 'file'")
+    return consents.record_document(upload.read(), _store(), by=principal())
 
 
 @blp.route("/consents", methods=["POST"])
-@admits("producer", "legal", "admin")
+@admits(*RIGHTS)
 @blp.arguments(s.ConsentIn)
 @blp.response(201, s.ConsentOut)
 def grant_consent(body: dict[str, Any]) -> Any:
-    from flask import g
+    """Record a consent (legal only). A consent for a minor or for likeness is pending until
+    a second legal user confirms it."""
     return consents.grant_consent(
         body["person"], uses=body["uses"], productions=body["productions"], territories=body["territories"],
         valid_from=body["valid_from"], valid_until=body["valid_until"], document_sha256=body["document_sha256"],
-        guardian_signed=body["guardian_signed"], guardian_name=body["guardian_name"], actor=g.principal.name)
+        guardian_signed=body["guardian_signed"], guardian_name=body["guardian_name"],
+        guardian_relationship=body["guardian_relationship"], by=principal())
 
 
 @blp.route("/consents/<int:consent_id>", methods=["GET"])
 @admits(*READ_REGISTRY)
 @blp.response(200, s.ConsentOut)
 def show_consent(consent_id: int) -> Any:
-    return consents.consent_dict(consents.get_consent(consent_id))
+    return consents.consent_dict(consents.find_consent(consent_id, principal()))
+
+
+@blp.route("/consents/<int:consent_id>/confirm", methods=["POST"])
+@admits(*RIGHTS)
+@blp.arguments(s.CommentIn)
+@blp.response(200, s.ConsentOut)
+def confirm_consent(body: dict[str, Any], consent_id: int) -> Any:
+    """The second pair of eyes: a legal user other than the recorder confirms a pending consent."""
+    return consents.confirm_consent(consent_id, by=principal(), comment=body["comment"])
+
+
+@blp.route("/consents/<int:consent_id>/document", methods=["GET"])
+@admits("legal", "auditor")
+def consent_document(consent_id: int) -> Any:
+    """The signed document the consent rests on."""
+    content, media_type = consents.consent_document(consent_id, _store(), principal())
+    return send_file(io.BytesIO(content), mimetype=media_type, as_attachment=True,
+                     download_name=f"consent-{consent_id}{_extension(media_type)}")
 
 
 @blp.route("/consents/<int:consent_id>/revoke", methods=["POST"])
-@admits("producer", "legal", "admin")
+@admits(*RIGHTS)
 @blp.arguments(s.ReasonIn)
 @blp.response(200, ConsentRevokedOut)
 def revoke_consent(body: dict[str, Any], consent_id: int) -> Any:
     """Revoke a consent; the answer includes its impact, applied in the same transaction."""
-    from flask import g
-    return _with_impact(consents.revoke_consent(consent_id, body["reason"], actor=g.principal.name))
+    return _with_impact(consents.revoke_consent(consent_id, body["reason"], by=principal()))
+
+
+def _extension(media_type: str) -> str:
+    return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(media_type, "")
 
 
 @blp.route("/licences", methods=["GET"])
@@ -116,34 +167,33 @@ def revoke_consent(body: dict[str, Any], consent_id: int) -> Any:
 @blp.arguments(s.Page, location="query")
 @blp.response(200, s.LicenceOut(many=True))
 def list_licences(page: dict[str, int]) -> Any:
-    return _page(licences.list_licences(), page)
+    return _page(licences.list_licences(principal()), page)
 
 
 @blp.route("/licences", methods=["POST"])
-@admits(*WRITE_REGISTRY)
+@admits(*RIGHTS)
 @blp.arguments(s.LicenceIn)
 @blp.response(201, s.LicenceOut)
 def add_licence(body: dict[str, Any]) -> Any:
     ref = body.pop("ref")
     licensor = body.pop("licensor")
-    return licences.add_licence(ref, licensor, **body)
+    return licences.add_licence(ref, licensor, **body, by=principal())
 
 
 @blp.route("/licences/<path:ref>", methods=["GET"])
 @admits(*READ_REGISTRY)
 @blp.response(200, s.LicenceOut)
 def show_licence(ref: str) -> Any:
-    return licences.show_licence(ref)
+    return licences.show_licence(ref, principal())
 
 
 @blp.route("/licences/<path:ref>/takedown", methods=["POST"])
-@admits("producer", "legal", "admin")
+@admits(*RIGHTS)
 @blp.arguments(s.ReasonIn)
 @blp.response(200, LicenceTakenDownOut)
 def takedown_licence(body: dict[str, Any], ref: str) -> Any:
     """Take a licence down; the answer includes its impact, applied in the same transaction."""
-    from flask import g
-    return _with_impact(licences.take_down(ref, body["reason"], actor=g.principal.name))
+    return _with_impact(licences.take_down(ref, body["reason"], by=principal()))
 
 
 @blp.route("/assets", methods=["GET"])
@@ -151,11 +201,11 @@ def takedown_licence(body: dict[str, Any], ref: str) -> Any:
 @blp.arguments(s.Page, location="query")
 @blp.response(200, s.AssetOut(many=True))
 def list_assets(page: dict[str, int]) -> Any:
-    return _page(assets.list_assets(request.args.get("licence"), request.args.get("person")), page)
+    return _page(assets.list_assets(request.args.get("licence"), request.args.get("person"), principal()), page)
 
 
 @blp.route("/assets", methods=["POST"])
-@admits(*WRITE_REGISTRY)
+@admits(*REGISTER)
 @blp.arguments(s.AssetUpload, location="form")
 @blp.response(201, s.AssetOut)
 def add_asset(form: dict[str, Any]) -> Any:
@@ -166,15 +216,25 @@ def add_asset(form: dict[str, Any]) -> Any:
     media_type = upload.mimetype or "application/octet-stream"
     asset, created = assets.register_asset(content, media_type=media_type, title=form["title"],
                                            source=form["source"], licence=form["licence"],
-                                           people=form["people"])
+                                           people=form["people"], production=form["production"],
+                                           by=principal())
     return {**asset, "created": created}
+
+
+@blp.route("/assets/<string:ref>/licence", methods=["POST"])
+@admits(*RIGHTS)
+@blp.arguments(s.AssetLicenceIn)
+@blp.response(200, s.AssetOut)
+def set_asset_licence(body: dict[str, Any], ref: str) -> Any:
+    """Legal records which licence an asset is held under."""
+    return assets.set_licence(ref, body["licence"], by=principal())
 
 
 @blp.route("/assets/<string:ref>", methods=["GET"])
 @admits(*READ_REGISTRY)
 @blp.response(200, s.AssetOut)
 def show_asset(ref: str) -> Any:
-    return assets.show_asset(ref)
+    return assets.show_asset(ref, principal())
 
 
 @blp.route("/training-sets", methods=["GET"])
@@ -186,26 +246,27 @@ def list_training_sets(page: dict[str, int]) -> Any:
 
 
 @blp.route("/training-sets", methods=["POST"])
-@admits(*WRITE_REGISTRY)
+@admits(*RIGHTS)
 @blp.arguments(s.TrainingSetIn)
 @blp.response(201, s.TrainingSetOut)
 def create_training_set(body: dict[str, Any]) -> Any:
     return training_sets.create_training_set(
-        body["name"], [(m["asset"], m["licence"]) for m in body["members"]], body["description"])
+        body["name"], [(m["asset"], m["licence"]) for m in body["members"]], body["description"],
+        by=principal())
 
 
 @blp.route("/training-sets/<path:name>/proof/<string:asset_sha256>", methods=["GET"])
 @admits("auditor", "legal", "producer", "admin")
 @blp.response(200)
 def prove_membership(name: str, asset_sha256: str) -> Any:
-    return training_sets.prove(name, asset_sha256)
+    return training_sets.prove(name, asset_sha256, principal())
 
 
 @blp.route("/training-sets/<path:name>", methods=["GET"])
 @admits(*READ_REGISTRY)
 @blp.response(200, s.TrainingSetOut)
 def show_training_set(name: str) -> Any:
-    return training_sets.show_training_set(name)
+    return training_sets.show_training_set(name, by=principal())
 
 
 @blp.route("/models", methods=["GET"])
@@ -217,21 +278,21 @@ def list_models(page: dict[str, int]) -> Any:
 
 
 @blp.route("/models", methods=["POST"])
-@admits(*WRITE_REGISTRY)
+@admits(*RIGHTS)
 @blp.arguments(s.ModelIn)
 @blp.response(201, s.ModelOut)
 def register_model(body: dict[str, Any]) -> Any:
     return models_registry.register_model(body["name"], body["version"], body["weights_hash"],
                                           training_set=body["training_set"], base_model=body["base_model"],
-                                          path=body["path"])
+                                          path=body["path"], by=principal())
 
 
 @blp.route("/models/<path:ref>/status", methods=["POST"])
-@admits("legal", "admin")
+@admits(*RIGHTS)
 @blp.arguments(s.ModelStatusIn)
 @blp.response(200, s.ModelOut)
 def set_model_status(body: dict[str, Any], ref: str) -> Any:
-    return models_registry.set_status(ref, body["status"], body["reason"])
+    return models_registry.set_status(ref, body["status"], body["reason"], by=principal())
 
 
 @blp.route("/models/<path:ref>", methods=["GET"])

@@ -33,6 +33,10 @@ class PersonIn(Schema):
     kind = fields.String(load_default="performer", validate=validate.OneOf(vocab.PERSON_KINDS))
     is_minor = fields.Boolean(load_default=False)
     guardian = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    productions = fields.List(fields.String(validate=validate.Length(min=1, max=120)), load_default=list,
+                              validate=validate.Length(max=50),
+                              metadata={"description": "productions the person takes part in; "
+                                                       "a producer names one or more of their own"})
 
 
 class PersonOut(Schema):
@@ -41,7 +45,16 @@ class PersonOut(Schema):
     kind = fields.String()
     is_minor = fields.Boolean()
     guardian = fields.String(allow_none=True)
+    productions = fields.List(fields.String())
     created_at = fields.DateTime()
+
+
+class ProductionRefIn(Schema):
+    production = fields.String(required=True, validate=validate.Length(min=1, max=120))
+
+
+class CommentIn(Schema):
+    comment = fields.String(load_default="", validate=validate.Length(max=4000))
 
 
 class ConsentIn(Schema):
@@ -52,9 +65,46 @@ class ConsentIn(Schema):
     territories = Territories
     valid_from = fields.Date(required=True)
     valid_until = fields.Date(required=True)
-    document_sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    document_sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"),
+                                    metadata={"description": "sha256 of a document kept with POST /consent-documents"})
     guardian_signed = fields.Boolean(load_default=False)
-    guardian_name = fields.String(load_default=None, allow_none=True)
+    guardian_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    guardian_relationship = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
+                                          metadata={"description": "a minor's consent: e.g. mother, legal guardian"})
+
+
+class ConsentQuery(Schema):
+    person = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    status = fields.String(load_default=None, validate=validate.OneOf(["pending", "confirmed", "revoked"]))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
+
+
+class SignerOut(Schema):
+    """A signature of a digitally signed PDF, as validated when the document was kept."""
+
+    kind = fields.String(metadata={"description": "signature or timestamp"})
+    field_name = fields.String()
+    common_name = fields.String()
+    subject = fields.String()
+    issuer = fields.String()
+    serial = fields.String()
+    certificate_sha256 = fields.String()
+    trusted = fields.Boolean()
+    intact = fields.Boolean()
+    signing_time = fields.String(allow_none=True)
+    signing_time_source = fields.String(allow_none=True, metadata={"description": "timestamp or claimed"})
+    covers_whole_file = fields.Boolean()
+
+
+class ConsentDocumentOut(Schema):
+    sha256 = fields.String()
+    media_type = fields.String()
+    size_bytes = fields.Integer()
+    signed = fields.Boolean()
+    signers = fields.List(fields.Nested(SignerOut), metadata={"description": "who signed a digitally signed PDF"})
+    recorded_by = fields.String(allow_none=True)
+    recorded_at = fields.DateTime()
 
 
 class ConsentOut(Schema):
@@ -68,8 +118,14 @@ class ConsentOut(Schema):
     valid_until = fields.Date()
     guardian_signed = fields.Boolean()
     guardian_name = fields.String(allow_none=True)
+    guardian_relationship = fields.String(allow_none=True)
     document_sha256 = fields.String()
+    document_stored = fields.Boolean()
     granted_at = fields.DateTime()
+    recorded_by = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "pending (awaiting a second legal user), confirmed or revoked"})
+    confirmed_by = fields.String(allow_none=True)
+    confirmed_at = fields.DateTime(allow_none=True)
     revoked = fields.Boolean()
     revoked_at = fields.DateTime(allow_none=True)
     revoked_reason = fields.String(allow_none=True)
@@ -112,8 +168,16 @@ class LicenceOut(Schema):
 class AssetUpload(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     source = fields.String(load_default="", validate=validate.Length(max=500))
-    licence = fields.String(load_default=None, allow_none=True)
+    licence = fields.String(load_default=None, allow_none=True,
+                            metadata={"description": "legal only: the licence the asset is held under"})
     people = fields.List(fields.String(), load_default=list)
+    production = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=120),
+                               metadata={"description": "the production registering it (a producer's own); "
+                                                        "none means the studio library (legal)"})
+
+
+class AssetLicenceIn(Schema):
+    licence = fields.String(required=True, validate=validate.Length(min=1, max=120))
 
 
 class AssetOut(Schema):
@@ -124,6 +188,7 @@ class AssetOut(Schema):
     source = fields.String()
     size_bytes = fields.Integer()
     licence = fields.String(allow_none=True)
+    production = fields.String(allow_none=True)
     people = fields.List(fields.String())
     created_at = fields.DateTime()
     created = fields.Boolean()
@@ -148,6 +213,7 @@ class TrainingSetOut(Schema):
     description = fields.String()
     created_at = fields.DateTime()
     members = fields.List(fields.Dict())
+    members_not_shown = fields.Integer(metadata={"description": "members outside the caller's productions"})
 
 
 class ModelIn(Schema):

@@ -4,40 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Iterable
 
 from ..clock import as_utc, utcnow
 from ..db import transaction
 from ..audit.log import record
-from ..errors import Conflict, InvalidInput, NotFound, Unauthorized
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from ..registry import vocabulary as vocab
 from ..registry.people import get_production
 from .tables import ApiToken, Membership, User
 from ..ids import is_id
+from ..principal import ROLES, Principal
 
-ROLES = ("legal", "producer", "approver", "generator", "auditor", "admin")
+__all__ = ["ROLES", "Principal", "add_user", "authenticate", "principal_named"]
 TOKEN_PREFIX = "slt_"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: what every authorisation decision is made on."""
-
-    user_id: int
-    name: str
-    roles: frozenset[str]
-    productions: frozenset[str] = field(default_factory=frozenset)
-
-    def has_any(self, roles: Iterable[str]) -> bool:
-        return bool(self.roles & set(roles))
-
-    def may_see_production(self, production: str) -> bool:
-        """Producers are confined to their productions; oversight roles see all."""
-        if self.roles & {"admin", "legal", "auditor", "approver", "generator"}:
-            return True
-        return production in self.productions
 
 
 def user_dict(u: User) -> dict[str, Any]:
@@ -137,5 +118,25 @@ def authenticate(token: str | None) -> Principal:
             or (row.expires_at is not None and as_utc(row.expires_at) <= now)):
         raise Unauthorized("this API token is unknown, expired or revoked",
                            hint="ask an admin for a new token: slate token create USER")
-    productions = frozenset(m.production.name for m in row.user.memberships)
-    return Principal(row.user.id, row.user.name, frozenset(row.user.roles), productions)
+    return _principal(row.user)
+
+
+def _principal(user: User) -> Principal:
+    productions = frozenset(m.production.name for m in user.memberships)
+    return Principal(user.id, user.name, frozenset(user.roles), productions)
+
+
+def principal_named(name: str, role: str) -> Principal:
+    """The user the CLI's ``--by NAME`` stands for, who must hold ``role``.
+
+    The command line runs with the database's own credentials, so this is not
+    authentication; it makes the CLI record the same accountable person, and apply the
+    same who-may rules (four eyes included), as the API does for a token.
+    """
+    user = User.get_or_none(User.name == (name or "").strip())
+    if user is None or user.disabled_at is not None:
+        raise NotFound(f"no active user '{name}' exists", hint="list them with: slate user list")
+    if role not in (user.roles or []):
+        raise Forbidden(f"'{user.name}' does not have the {role} role needed here",
+                        hint=f"{user.name} has: {', '.join(sorted(user.roles or []))}")
+    return _principal(user)

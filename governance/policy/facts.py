@@ -50,7 +50,7 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "id": "string", "uses": "list", "productions": "list", "territories": "list",
         "valid_from": "date", "valid_until": "date", "guardian_signed": "bool",
         "document_sha256": "string", "revoked": "bool", "revoked_at": "string",
-        "version": "number",
+        "version": "number", "status": "string",
     },
     "performer": {"depicted": "bool", "named_in_prompt": "bool", "in_reference": "bool"},
 }
@@ -123,6 +123,7 @@ def consent_fit(consent: Mapping[str, Any], request: Mapping[str, Any],
     day = request.get("date") or ""
     checks = (
         not consent.get("revoked"),
+        consent.get("status", "confirmed") == "confirmed",
         all(use in (consent.get("uses") or []) for use in needs),
         _covers(consent.get("productions"), request.get("production") or "", ALL_PRODUCTIONS),
         _covers(consent.get("territories"), request.get("territory") or "", WORLDWIDE),

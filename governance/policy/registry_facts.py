@@ -16,12 +16,14 @@ from typing import Any, Sequence
 
 from ..canonical import canonical_json
 from ..errors import InvalidInput
+from ..principal import Principal
+from ..registry import scope
 from ..registry import vocabulary as vocab
-from ..registry.assets import get_asset
+from ..registry.assets import find_asset
 from ..registry.consents import consent_dict
 from ..registry.licences import licence_dict
 from ..registry.models_registry import get_model
-from ..registry.people import get_person, get_production
+from ..registry.people import find_person, get_person, get_production
 from ..registry.tables import Asset, AssetPerson, Consent, Licence, Model, Person, TrainingSetMember
 from . import facts as F
 
@@ -103,8 +105,10 @@ def consent_facts(consent: Any) -> dict[str, Any]:
 
 
 def performer_entry(person: Person, request: dict[str, Any], *, depicted: bool, named: bool,
-                    in_reference: bool = False) -> dict[str, Any]:
-    consents = [consent_facts(c) for c in person.consents.order_by(Consent.id)]
+                    in_reference: bool = False, by: Principal | None = None) -> dict[str, Any]:
+    """A performer's facts; a confined requester's decision relies only on (and its evidence
+    shows only) the consents their productions may see."""
+    consents = [consent_facts(c) for c in person.consents.order_by(Consent.id) if scope.consent_visible(by, c)]
     return F.performer({"id": str(person.id), "name": person.name, "is_minor": person.is_minor},
                        consents, request, depicted=depicted, named_in_prompt=named, in_reference=in_reference)
 
@@ -119,14 +123,19 @@ def _checked(spec: RequestSpec) -> tuple[str, str]:
     return spec.use, territory[0]
 
 
-def build_facts(spec: RequestSpec, request_id: str, today: date) -> dict[str, Any]:
-    """The facts for ``spec``; NotFound names the first unknown production, model, asset or person."""
+def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal | None = None) -> dict[str, Any]:
+    """The facts for ``spec``; NotFound names the first unknown production, model, asset or person.
+
+    ``by`` is the requester: references and depicted people must be records they may see.
+    Everyone registered counts when named in the prompt, so that naming a person of another
+    production is refused rather than ignored.
+    """
     use, territory = _checked(spec)
     production = get_production(spec.production)
     model = get_model(spec.model)
-    assets = [get_asset(r) for r in spec.references]
+    assets = [find_asset(r, by) for r in spec.references]
     references = sorted({a.id: a for a in assets}.values(), key=lambda a: a.sha256)
-    depicted = {p.name: p for p in (get_person(ref) for ref in spec.people)}
+    depicted = {p.name: p for p in (find_person(ref, by) for ref in spec.people)}
     everyone = [name for (name,) in Person.select(Person.name).tuples()]
     named = F.names_in_prompt(spec.prompt, everyone)
     request = {"id": request_id, "requester": spec.requester, "production": production.name,
@@ -145,6 +154,6 @@ def build_facts(spec: RequestSpec, request_id: str, today: date) -> dict[str, An
         "references": [asset_entry(a, a.licence if a.licence_id else None) for a in references],
         "training_assets": training_entries(model),
         "performers": [performer_entry(p, request, depicted=name in depicted, named=name in named,
-                                       in_reference=name in in_reference)
+                                       in_reference=name in in_reference, by=by)
                        for name, p in people.items()],
     }

@@ -15,6 +15,7 @@ from ..canonical import sha256_hex
 from ..clock import utcnow
 from ..db import transaction
 from ..errors import InvalidInput, NotFound
+from ..principal import Principal
 from ..registry.models_registry import get_model
 from .decision import Decision
 from .registry_facts import RequestSpec, build_facts
@@ -50,8 +51,11 @@ def _store(request: GenerationRequest, version: PolicyVersion, decision: Decisio
         created_at=utcnow())
 
 
-def submit_request(spec: RequestSpec, policy_uid: str | None = None) -> dict[str, Any]:
-    """Decide a request under the active policy; store both; return them (without the prompt)."""
+def submit_request(spec: RequestSpec, policy_uid: str | None = None, by: Principal | None = None) -> dict[str, Any]:
+    """Decide a request under the active policy; store both; return them (without the prompt).
+
+    ``by`` is the requester as authenticated: a producer names only records of their productions.
+    """
     requester = (spec.requester or "").strip()
     if not requester:
         raise InvalidInput("name the requester")
@@ -59,7 +63,7 @@ def submit_request(spec: RequestSpec, policy_uid: str | None = None) -> dict[str
     with transaction():
         version = active_version(policy_uid)
         engine = compiled(version)
-        facts = build_facts(spec, "", now.date())  # checks every name before anything is stored
+        facts = build_facts(spec, "", now.date(), by)  # checks every name before anything is stored
         asked = facts["request"]
         request = GenerationRequest.create(
             requester=requester, production=asked["production"], use=asked["use"],

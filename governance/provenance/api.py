@@ -98,7 +98,8 @@ def revocation_impact(args: dict[str, Any]) -> Any:
     """Dry run: what revoking this consent or taking this licence down touches. Changes nothing."""
     if bool(args["consent"]) == bool(args["licence"]):
         raise InvalidInput("give exactly one of consent or licence")
-    result = impact.consent_impact(args["consent"]) if args["consent"] else impact.licence_impact(args["licence"])
+    result = (impact.consent_impact(args["consent"], g.principal) if args["consent"]
+              else impact.licence_impact(args["licence"], g.principal))
     return _jsonable(result.to_dict())
 
 

@@ -17,6 +17,10 @@ The scope of a revocation:
 Nothing is deleted. ``consent_impact``/``licence_impact`` compute without changing
 anything (the dry run); ``apply`` makes the changes and logs them, inside the caller's
 transaction (the revocation's own).
+
+A producer's dry run shows only what their productions may see: the record must be one
+they can see, and the requests, outputs and assets it reaches are counted and listed within
+their productions (training sets and models are the studio's, seen by all).
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ from ..clock import utcnow
 from ..jobs.tables import Approval, Job
 from ..ledger.tables import Output
 from ..policy.tables import DecisionRecord, GenerationRequest
-from ..registry.consents import get_consent
-from ..registry.licences import get_licence
+from ..principal import Principal
+from ..registry import scope as visibility
+from ..registry.consents import find_consent
+from ..registry.licences import find_licence
 from ..registry.tables import Asset, AssetPerson, Consent, Licence, Model, TrainingSet, TrainingSetMember
 from .query import Plan, matching
 from .tables import OutputFacet
@@ -136,13 +142,29 @@ def affected_outputs(scope: Scope) -> peewee.SelectQuery:
     return OutputFacet.select(OutputFacet.output).where(_facet_condition(scope.output_term))
 
 
-def _count_outputs(scope: Scope) -> int:
-    return int(OutputFacet.select(peewee.fn.COUNT(OutputFacet.output.distinct()))
-               .where(_facet_condition(scope.output_term)).scalar() or 0)
+def _productions_term(by: Principal | None) -> dict[str, frozenset[str]] | None:
+    """The facet term confining a producer to their productions; None for the studio-wide."""
+    if not visibility.confined(by):
+        return None
+    return {"production": frozenset(by.productions)}  # type: ignore[union-attr]
 
 
-def _sample(scope: Scope) -> tuple[str, ...]:
-    hits = matching(Plan((scope.output_term,), None, None, None, SAMPLE))[:SAMPLE]
+def _count_outputs(scope: Scope, by: Principal | None = None) -> int:
+    query = OutputFacet.select(peewee.fn.COUNT(OutputFacet.output.distinct())).where(
+        _facet_condition(scope.output_term))
+    theirs = _productions_term(by)
+    if theirs is not None:
+        query = query.where(OutputFacet.output.in_(
+            OutputFacet.select(OutputFacet.output).where(_facet_condition(theirs))))
+    return int(query.scalar() or 0)
+
+
+def _sample(scope: Scope, by: Principal | None = None) -> tuple[str, ...]:
+    theirs = _productions_term(by)
+    terms = (scope.output_term,) if theirs is None else (scope.output_term, theirs)
+    if theirs is not None and not theirs["production"]:
+        return ()
+    hits = matching(Plan(terms, None, None, None, SAMPLE))[:SAMPLE]
     ids = [i for _, i in hits]
     rows = {r.id: r.sha256 for r in Output.select(Output.id, Output.sha256).where(Output.id.in_(ids))} if ids else {}
     return tuple(rows[i] for i in ids if i in rows)
@@ -190,22 +212,26 @@ def _model_dicts(ids: tuple[int, ...]) -> tuple[dict[str, Any], ...]:
 
 
 def compute(scope: Scope, pending: list[tuple[GenerationRequest, DecisionRecord, Job | None]] | None = None,
-            applied: bool = False, changes: dict[str, int] | None = None) -> Impact:
+            applied: bool = False, changes: dict[str, int] | None = None,
+            by: Principal | None = None) -> Impact:
+    """What the scope reaches; for a producer (``by`` confined), within their productions."""
     pending = _pending_hit(scope) if pending is None else pending
+    pending = [p for p in pending if by is None or by.may_see_production(p[0].production)]
+    assets = visibility.visible_assets(by, Asset.select(Asset.id).where(Asset.id.in_(scope.asset_ids)))
     cause = {"kind": scope.kind, "id": scope.record_id, "subject": scope.subject, "label": scope.label}
-    return Impact(cause, scope.asset_ids.count(), _sets_dicts(scope.training_set_ids),
+    return Impact(cause, assets.count(), _sets_dicts(scope.training_set_ids),
                   _model_dicts(scope.model_ids), tuple(_pending_dict(r, j) for r, _, j in pending),
-                  _count_outputs(scope), _sample(scope), applied, changes)
+                  _count_outputs(scope, by), _sample(scope, by), applied, changes)
 
 
-def consent_impact(consent_id: int | str) -> Impact:
+def consent_impact(consent_id: int | str, by: Principal | None = None) -> Impact:
     """The dry run for a consent: what revoking it touches (or touched); changes nothing."""
-    return compute(consent_scope(get_consent(consent_id)))
+    return compute(consent_scope(find_consent(consent_id, by)), by=by)
 
 
-def licence_impact(ref: str | int) -> Impact:
+def licence_impact(ref: str | int, by: Principal | None = None) -> Impact:
     """The dry run for a licence: what taking it down touches (or touched); changes nothing."""
-    return compute(licence_scope(get_licence(ref)))
+    return compute(licence_scope(find_licence(ref, by)), by=by)
 
 
 # ---------------------------------------------------------------- applying

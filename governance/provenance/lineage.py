@@ -12,7 +12,7 @@ from typing import Any
 
 import peewee
 
-from ..auth.users import Principal
+from ..principal import Principal
 from ..clock import as_utc
 from ..errors import NotFound
 from ..jobs.tables import Approval, Job

@@ -22,16 +22,17 @@ from typing import Any, Iterable, Mapping
 
 import peewee
 
-from ..auth.users import Principal
+from ..principal import Principal
 from ..canonical import json_default
 from ..clock import as_utc
 from ..errors import InvalidInput, NotFound
 from ..ledger.tables import Output
-from ..registry.assets import get_asset
-from ..registry.consents import get_consent
-from ..registry.licences import get_licence
+from ..registry.assets import find_asset
+from ..registry.consents import find_consent
+from ..registry.licences import find_licence
 from ..registry.models_registry import get_model
-from ..registry.people import get_person, get_production
+from ..registry import scope as visibility
+from ..registry.people import find_person, get_production
 from ..registry.tables import Model, TrainingSetMember
 from ..registry.training_sets import get_training_set
 from .tables import OutputFacet
@@ -155,18 +156,21 @@ def _approver(name: str) -> str:
 
 
 def resolve(query: OutputQuery, principal: Principal | None = None) -> Plan:
-    """Look every named record up (NotFound names the first unknown one) and build the terms."""
+    """Look every named record up (NotFound names the first unknown one) and build the terms.
+
+    A producer names only records of their own productions: any other answers as unknown.
+    """
     terms: list[Term] = []
     if query.asset:
-        asset = get_asset(query.asset)
+        asset = find_asset(query.asset, principal)
         terms.append(_term(asset=[asset.id], model=models_trained_on(asset_id=asset.id)))
     if query.licence:
-        lic = get_licence(query.licence)
+        lic = find_licence(query.licence, principal)
         terms.append(_term(licence=[lic.id], model=models_trained_on(licence_id=lic.id)))
     if query.person:
-        terms.append(_term(person=[get_person(query.person).id]))
+        terms.append(_term(person=[find_person(query.person, principal).id]))
     if query.consent:
-        terms.append(_term(consent=[get_consent(query.consent).id]))
+        terms.append(_term(consent=[find_consent(query.consent, principal).id]))
     if query.model:
         terms.append(_term(model=[get_model(query.model).id]))
     if query.training_set:
@@ -185,11 +189,11 @@ def resolve(query: OutputQuery, principal: Principal | None = None) -> Plan:
 
 def _productions(query: OutputQuery, principal: Principal | None) -> tuple[Term | None, bool]:
     """The production term: the one asked for, else (for a producer) the ones they may see."""
-    confined = principal is not None and not principal.may_see_production("\0")
+    confined = visibility.confined(principal)
     if query.production:
+        if confined and not principal.may_see_production(query.production):  # type: ignore[union-attr]
+            raise visibility.hidden("production", query.production)
         production = get_production(query.production)
-        if confined and not principal.may_see_production(production.name):  # type: ignore[union-attr]
-            raise NotFound(f"no production '{query.production}' exists in your productions")
         return _term(production=[production.name]), False
     if confined:
         visible = sorted(principal.productions)  # type: ignore[union-attr]

@@ -2,6 +2,10 @@
 
 Registering the same bytes twice returns the asset already on record: the content is
 the identity, titles are only labels.
+
+An asset belongs to the production that registered it, or to the studio's library when
+legal (or the operator) registers it without one. Which licence covers an asset decides
+requests, so only legal records it (see ``scope``).
 """
 
 from __future__ import annotations
@@ -9,24 +13,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
+import peewee
+
 from ..canonical import sha256_hex
 from ..clock import utcnow
 from ..db import transaction
 from ..audit.log import record
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
+from ..principal import Principal
+from . import scope
 from . import vocabulary as vocab
 from .licences import get_licence
-from .people import get_person
+from .people import find_person, get_production
 from .tables import Asset, AssetPerson, Person
 from ..ids import is_id
 
 
-def asset_dict(a: Asset) -> dict[str, Any]:
-    people = (Person.select(Person.name).join(AssetPerson)
-              .where(AssetPerson.asset == a).order_by(Person.name))
+def asset_dict(a: Asset, by: Principal | None = None) -> dict[str, Any]:
+    """An asset; the people shown in it as the caller may see them (a library image may show
+    a performer of another production, whose name is theirs to know, not ours to tell)."""
+    people = scope.visible_people(by, Person.select(Person.name).join(AssetPerson)
+                                  .where(AssetPerson.asset == a)).order_by(Person.name)
     return {"id": a.id, "sha256": a.sha256, "media_type": a.media_type, "title": a.title,
             "source": a.source, "size_bytes": a.size_bytes,
             "licence": a.licence.ref if a.licence_id else None,
+            "production": a.production.name if a.production_id else None,
             "people": [p.name for p in people], "created_at": a.created_at}
 
 
@@ -38,56 +49,103 @@ def read_file(path: str | Path) -> bytes:
 
 
 def register_asset(content: bytes, *, media_type: str, title: str, source: str = "",
-                   licence: str | None = None, people: Iterable[str | int] = ()) -> tuple[dict[str, Any], bool]:
-    """Register bytes as an asset; returns (asset, created). Same bytes -> the existing asset."""
+                   licence: str | None = None, people: Iterable[str | int] = (),
+                   production: str | None = None,
+                   by: Principal | None = None) -> tuple[dict[str, Any], bool]:
+    """Register bytes as an asset; returns (asset, created). Same bytes -> the existing asset.
+
+    A producer registers for one of their productions and names no licence; legal (or the
+    operator) may register into the studio's library (no production) and name the licence.
+    """
     if not content:
         raise InvalidInput("an asset cannot be empty")
     if "/" not in media_type:
         raise InvalidInput(f"'{media_type}' is not a media type such as image/png")
     title = vocab.name(title, "asset")
+    if licence and by is not None:
+        scope.require_legal(by, "record which licence covers an asset")
     digest = sha256_hex(content)
     with transaction():
+        scoped = scope.own_productions(by, [production] if production else [], "asset")
         existing = Asset.get_or_none(Asset.sha256 == digest)
         if existing is not None:
-            return asset_dict(existing), False
+            if not scope.asset_visible(by, existing):
+                raise Conflict("these bytes are already registered, for a production you cannot see",
+                               hint="ask legal to make the asset available to your production")
+            return asset_dict(existing, by), False
         lic = get_licence(licence) if licence else None
-        persons = [get_person(p) for p in people]
+        persons = [find_person(p, by) for p in people]
         asset = Asset.create(sha256=digest, media_type=media_type, title=title, source=source,
-                             size_bytes=len(content), licence=lic, created_at=utcnow())
+                             size_bytes=len(content), licence=lic,
+                             production=get_production(scoped[0]) if scoped else None, created_at=utcnow())
         for person in {p.id: p for p in persons}.values():
             AssetPerson.create(asset=asset, person=person)
         record("asset.registered", f"asset:{digest}", {"media_type": media_type, "title": title,
                                                         "licence": lic.ref if lic else None,
-                                                        "people": sorted(p.name for p in persons)})
-    return asset_dict(asset), True
+                                                        "production": scoped[0] if scoped else None,
+                                                        "people": sorted(p.name for p in persons)},
+               by.name if by else None)
+    return asset_dict(asset, by), True
+
+
+def set_licence(ref: str | int, licence: str, *, by: Principal | None) -> dict[str, Any]:
+    """Legal records the licence an asset is held under (what reference rules judge)."""
+    if by is not None:
+        scope.require_legal(by, "record which licence covers an asset")
+    with transaction():
+        asset = get_asset(ref)
+        lic = get_licence(licence)
+        before = asset.licence.ref if asset.licence_id else None
+        if before != lic.ref:
+            asset.licence = lic
+            asset.save()
+            record("asset.licensed", f"asset:{asset.sha256}", {"licence": lic.ref, "before": before},
+                   by.name if by else None)
+    return asset_dict(asset)
 
 
 def get_asset(ref: str | int) -> Asset:
     """By SHA-256 (or a unique prefix of at least 8 hex digits) or by numeric id."""
+    return _lookup(ref, Asset.select())
+
+
+def _lookup(ref: str | int, among: peewee.ModelSelect) -> Asset:
     ref = str(ref).strip().lower()
     asset = None
     if len(ref) == 64:
-        asset = Asset.get_or_none(Asset.sha256 == ref)
+        asset = among.where(Asset.sha256 == ref).first()
     elif is_id(ref) and len(ref) < 8:
-        asset = Asset.get_or_none(Asset.id == int(ref))
+        asset = among.where(Asset.id == int(ref)).first()
     elif len(ref) >= 8:
-        matches = list(Asset.select().where(Asset.sha256.startswith(ref)).limit(2))
+        matches = list(among.where(Asset.sha256.startswith(ref)).limit(2))
         if len(matches) > 1:
             raise InvalidInput(f"'{ref}' matches more than one asset; give more of the hash")
         asset = matches[0] if matches else None
     if asset is None:
         raise NotFound(f"no asset '{ref}' is registered", hint="list them with: slate asset list")
-    return asset
+    return asset  # type: ignore[no-any-return]
 
 
-def show_asset(ref: str | int) -> dict[str, Any]:
-    return asset_dict(get_asset(ref))
+def find_asset(ref: str | int, by: Principal | None) -> Asset:
+    """``get_asset`` as the caller may see it: outside their productions it does not exist."""
+    if not scope.confined(by):
+        return get_asset(ref)
+    try:  # resolved among the visible assets only, so even a prefix reveals nothing
+        return _lookup(ref, scope.visible_assets(by, Asset.select()))
+    except NotFound:
+        raise scope.hidden("asset", ref) from None
 
 
-def list_assets(licence: str | None = None, person: str | None = None) -> list[dict[str, Any]]:
-    query = Asset.select().order_by(Asset.id)
+def show_asset(ref: str | int, by: Principal | None = None) -> dict[str, Any]:
+    return asset_dict(find_asset(ref, by), by)
+
+
+def list_assets(licence: str | None = None, person: str | None = None,
+                by: Principal | None = None) -> list[dict[str, Any]]:
+    from .licences import find_licence
+    query = scope.visible_assets(by, Asset.select()).order_by(Asset.id)
     if licence:
-        query = query.where(Asset.licence == get_licence(licence))
+        query = query.where(Asset.licence == find_licence(licence, by))
     if person:
-        query = query.join(AssetPerson).where(AssetPerson.person == get_person(person))
-    return [asset_dict(a) for a in query]
+        query = query.join(AssetPerson).where(AssetPerson.person == find_person(person, by))
+    return [asset_dict(a, by) for a in query]

@@ -22,6 +22,18 @@ def _multi(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
+def _legal(name: str | None) -> Any:
+    """The legal user a rights command is recorded for (``--by``); None: the operator."""
+    if not name:
+        return None
+    from ..auth.users import principal_named
+    return principal_named(name, "legal")
+
+
+by_option = click.option("--by", "by_name", default=None,
+                         help="The legal user this is recorded for (checked: must have the legal role).")
+
+
 @click.command("init")
 @json_option
 @pass_slate
@@ -52,11 +64,25 @@ def person_group() -> None:
 @click.option("--kind", default="performer", show_default=True, help="performer, rights_holder or crew")
 @click.option("--minor", is_flag=True, help="The person is a minor (a guardian must sign consents).")
 @click.option("--guardian", help="Guardian's name (required for a minor).")
+@click.option("--production", "productions", multiple=True, help="A production the person takes part in.")
 @json_option
 @pass_slate
-def person_add(slate: SlateContext, name: str, kind: str, minor: bool, guardian: str | None, as_json: bool) -> None:
+def person_add(slate: SlateContext, name: str, kind: str, minor: bool, guardian: str | None,
+               productions: tuple[str, ...], as_json: bool) -> None:
     slate.open()
-    emit(people.add_person(name, kind, is_minor=minor, guardian=guardian), as_json)
+    emit(people.add_person(name, kind, is_minor=minor, guardian=guardian, productions=_multi(productions)), as_json)
+
+
+@person_group.command("link")
+@click.argument("person")
+@click.argument("production")
+@click.option("--by", "by_name", required=True, help="The legal user adding the person to the production.")
+@json_option
+@pass_slate
+def person_link(slate: SlateContext, person: str, production: str, by_name: str, as_json: bool) -> None:
+    """Add a registered person to another production (legal)."""
+    slate.open()
+    emit(people.link_production(person, production, by=_legal(by_name)), as_json)
 
 
 @person_group.command("list")
@@ -113,34 +139,52 @@ def consent_group() -> None:
 @click.option("--territory", "territories", multiple=True, required=True, help="ISO 3166 code or WW.")
 @click.option("--from", "valid_from", required=True, help="First valid day, YYYY-MM-DD.")
 @click.option("--until", "valid_until", required=True, help="Last valid day, YYYY-MM-DD.")
-@click.option("--document", type=click.Path(dir_okay=False), help="The signed consent document (hashed, not stored).")
-@click.option("--document-sha256", help="SHA-256 of the signed document, if the file is kept elsewhere.")
+@click.option("--document", type=click.Path(dir_okay=False),
+              help="The signed consent document (PDF, PNG or JPEG), kept by Slate; a signed PDF must validate.")
+@click.option("--document-sha256", help="SHA-256 of a document Slate already keeps.")
 @click.option("--guardian-signed", is_flag=True, help="A guardian co-signed (required for minors).")
 @click.option("--guardian-name")
+@click.option("--guardian-relationship", help="A minor's consent: the guardian's relationship (e.g. mother).")
+@by_option
 @json_option
 @pass_slate
 def consent_grant(slate: SlateContext, person: str, uses: tuple[str, ...], productions: tuple[str, ...],
                   territories: tuple[str, ...], valid_from: str, valid_until: str, document: str | None,
                   document_sha256: str | None, guardian_signed: bool, guardian_name: str | None,
-                  as_json: bool) -> None:
+                  guardian_relationship: str | None, by_name: str | None, as_json: bool) -> None:
+    """Record a consent; one for a minor or for likeness waits for a second legal user (confirm)."""
     content = assets.read_file(document) if document else None
     slate.open()
     emit(consents.grant_consent(
         person, uses=_multi(uses), productions=_multi(productions), territories=_multi(territories),
         valid_from=parse_date(valid_from), valid_until=parse_date(valid_until), document=content,
         document_sha256=document_sha256, guardian_signed=guardian_signed,
-        guardian_name=guardian_name), as_json)
+        guardian_name=guardian_name, guardian_relationship=guardian_relationship, by=_legal(by_name),
+        store=consents.DocumentStore.from_settings(slate.settings)), as_json)
+
+
+@consent_group.command("confirm")
+@click.argument("consent_id")
+@click.option("--by", "by_name", required=True, help="A legal user other than the one who recorded it.")
+@click.option("--comment", default="")
+@json_option
+@pass_slate
+def consent_confirm(slate: SlateContext, consent_id: str, by_name: str, comment: str, as_json: bool) -> None:
+    """Confirm a pending consent: the second pair of eyes on a minor's or a likeness consent."""
+    slate.open()
+    emit(consents.confirm_consent(consent_id, by=_legal(by_name), comment=comment), as_json)
 
 
 @consent_group.command("revoke")
 @click.argument("consent_id")
 @click.option("--reason", required=True)
+@by_option
 @json_option
 @pass_slate
-def consent_revoke(slate: SlateContext, consent_id: str, reason: str, as_json: bool) -> None:
+def consent_revoke(slate: SlateContext, consent_id: str, reason: str, by_name: str | None, as_json: bool) -> None:
     """Revoke a consent; prints what it touched (jobs blocked, outputs marked, models flagged)."""
     slate.open()
-    emit(consents.revoke_consent(consent_id, reason), as_json, _revoked)
+    emit(consents.revoke_consent(consent_id, reason, by=_legal(by_name)), as_json, _revoked)
 
 
 @consent_group.command("list")
@@ -151,7 +195,7 @@ def consent_list(slate: SlateContext, person: str | None, as_json: bool) -> None
     slate.open()
     emit(consents.list_consents(person), as_json,
          lambda rows: _table(rows, ["id", "person", "uses", "productions", "territories",
-                                    "valid_from", "valid_until", "revoked"]))
+                                    "valid_from", "valid_until", "status"]))
 
 
 @consent_group.command("show")
@@ -181,16 +225,17 @@ def licence_group() -> None:
 @click.option("--starts", required=True, help="YYYY-MM-DD")
 @click.option("--ends", help="YYYY-MM-DD; omit for a perpetual licence.")
 @click.option("--credit", help="Credit line; giving it makes attribution required.")
+@by_option
 @json_option
 @pass_slate
 def licence_add(slate: SlateContext, ref: str, licensor: str, grants: tuple[str, ...],
                 territories: tuple[str, ...], starts: str, ends: str | None, credit: str | None,
-                as_json: bool) -> None:
+                by_name: str | None, as_json: bool) -> None:
     starts_on, ends_on = parse_date(starts), parse_date(ends) if ends else None
     slate.open()
     emit(licences.add_licence(ref, licensor, grants=_multi(grants), territories=_multi(territories),
                               starts_on=starts_on, ends_on=ends_on,
-                              attribution_required=bool(credit), credit_text=credit), as_json)
+                              attribution_required=bool(credit), credit_text=credit, by=_legal(by_name)), as_json)
 
 
 @licence_group.command("list")
@@ -214,11 +259,12 @@ def licence_show(slate: SlateContext, ref: str, as_json: bool) -> None:
 @licence_group.command("takedown")
 @click.argument("ref")
 @click.option("--reason", required=True)
+@by_option
 @json_option
 @pass_slate
-def licence_takedown(slate: SlateContext, ref: str, reason: str, as_json: bool) -> None:
+def licence_takedown(slate: SlateContext, ref: str, reason: str, by_name: str | None, as_json: bool) -> None:
     slate.open()
-    emit(licences.take_down(ref, reason), as_json, _revoked)
+    emit(licences.take_down(ref, reason, by=_legal(by_name)), as_json, _revoked)
 
 
 @click.group("asset")
@@ -233,18 +279,32 @@ def asset_group() -> None:
 @click.option("--source", default="")
 @click.option("--licence")
 @click.option("--person", "people_refs", multiple=True, help="A person who appears in the asset.")
+@click.option("--production", help="The production registering it; omit for the studio library.")
 @json_option
 @pass_slate
 def asset_add(slate: SlateContext, path: str, title: str | None, media_type: str | None, source: str,
-              licence: str | None, people_refs: tuple[str, ...], as_json: bool) -> None:
+              licence: str | None, people_refs: tuple[str, ...], production: str | None, as_json: bool) -> None:
     content = assets.read_file(path)
     media_type = media_type or mimetypes.guess_type(path)[0]
     if not media_type:
         raise InvalidInput(f"cannot tell the media type of '{Path(path).name}'; give --media-type")
     slate.open()
     asset, created = assets.register_asset(content, media_type=media_type, title=title or Path(path).name,
-                                           source=source, licence=licence, people=_multi(people_refs))
+                                           source=source, licence=licence, people=_multi(people_refs),
+                                           production=production)
     emit({**asset, "created": created}, as_json)
+
+
+@asset_group.command("license")
+@click.argument("asset")
+@click.argument("licence")
+@by_option
+@json_option
+@pass_slate
+def asset_license(slate: SlateContext, asset: str, licence: str, by_name: str | None, as_json: bool) -> None:
+    """Record the licence an asset is held under (legal)."""
+    slate.open()
+    emit(assets.set_licence(asset, licence, by=_legal(by_name)), as_json)
 
 
 @asset_group.command("list")

@@ -1,24 +1,59 @@
-"""Performers' consents: scoped, dated, revocable, never deleted.
+"""Performers' consents: scoped, dated, evidenced, confirmed by four eyes, revocable, never deleted.
 
-A revocation stamps the consent and appends an event; the consent row and its history
-stay, so a decision made before the revocation can still be explained.
+Only legal records a consent, and it must come with the signed consent document itself,
+kept content-addressed in the data folder (``documents``); a digitally signed PDF whose
+signature does not validate is refused. A consent for a minor, or for a person's likeness,
+takes effect only when a second legal user confirms it: until then it is ``pending``, which
+the policy sees. A revocation stamps the consent and appends an event; the consent row and
+its history stay, so a decision made before the revocation can still be explained.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any, Iterable
 
+from ..audit.log import current_actor, record
 from ..canonical import sha256_hex
 from ..clock import utcnow
 from ..db import transaction
-from ..audit.log import record
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..principal import Principal
+from . import documents, scope
 from . import vocabulary as vocab
-from .merkle import HEX64
-from .people import get_person, get_production
-from .tables import Consent, ConsentEvent
+from .people import find_person, get_production, link_for_consent
+from .tables import Consent, ConsentDocument, ConsentEvent
 from ..ids import is_id
+
+#: what four eyes protect: a consent with one of these uses, or any consent of a minor
+CONFIRMED_USES = frozenset({"likeness"})
+
+
+@dataclass(frozen=True)
+class DocumentStore:
+    """Where consent documents are kept and what they are checked against (from Settings)."""
+
+    data_dir: Path
+    keys_dir: Path
+    max_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "DocumentStore":
+        return cls(settings.data_dir, settings.keys_dir, settings.max_document_bytes)
+
+    def keep(self, content: bytes) -> documents.StoredDocument:
+        return documents.store_document(self.data_dir, content, max_bytes=self.max_bytes,
+                                        trust_roots=documents.document_trust_roots(self.keys_dir))
+
+    def read(self, sha256: str) -> bytes:
+        return documents.read_document(self.data_dir, sha256)
+
+
+def status_of(c: Consent) -> str:
+    """pending | confirmed | revoked: what the policy reads as ``consent.status``."""
+    return "revoked" if c.revoked_at is not None else str(c.status)
 
 
 def consent_dict(c: Consent) -> dict[str, Any]:
@@ -27,51 +62,151 @@ def consent_dict(c: Consent) -> dict[str, Any]:
         "uses": c.uses, "productions": c.productions, "territories": c.territories,
         "valid_from": c.valid_from, "valid_until": c.valid_until,
         "guardian_signed": c.guardian_signed, "guardian_name": c.guardian_name,
-        "document_sha256": c.document_sha256, "granted_at": c.granted_at,
+        "guardian_relationship": c.guardian_relationship,
+        "document_sha256": c.document_sha256, "document_stored": c.document_stored,
+        "granted_at": c.granted_at, "recorded_by": c.recorded_by,
+        "status": status_of(c), "confirmed_by": c.confirmed_by, "confirmed_at": c.confirmed_at,
         "revoked": c.revoked_at is not None, "revoked_at": c.revoked_at,
         "revoked_reason": c.revoked_reason, "version": c.version,
     }
 
 
-def _document_hash(document: bytes | None, document_sha256: str | None) -> str:
+def document_dict(d: ConsentDocument) -> dict[str, Any]:
+    return {"sha256": d.sha256, "media_type": d.media_type, "size_bytes": d.size_bytes,
+            "signed": d.signed, "signers": d.signers, "recorded_by": d.recorded_by,
+            "recorded_at": d.recorded_at}
+
+
+def needs_confirmation(is_minor: bool, uses: Iterable[str]) -> bool:
+    return is_minor or bool(CONFIRMED_USES & set(uses))
+
+
+def record_document(content: bytes, store: DocumentStore, *, by: Principal | None = None) -> dict[str, Any]:
+    """Keep a signed consent document (checked, content-addressed); the same bytes twice
+    are kept once. Returns what was recorded about it."""
+    if by is not None:
+        scope.require_legal(by, "record consent documents")
+    kept = store.keep(content)
+    with transaction():
+        row = ConsentDocument.get_or_none(ConsentDocument.sha256 == kept.sha256)
+        if row is None:
+            row = ConsentDocument.create(sha256=kept.sha256, media_type=kept.media_type,
+                                         size_bytes=kept.size_bytes, signed=kept.signed,
+                                         signers=[s.to_dict() for s in kept.signers],
+                                         recorded_by=by.name if by else current_actor.get(),
+                                         recorded_at=utcnow())
+            record("consent_document.recorded", f"document:{kept.sha256}",
+                   {"media_type": kept.media_type, "size_bytes": kept.size_bytes, "signed": kept.signed,
+                    "signers": [s.subject for s in kept.signers]}, by.name if by else None)
+    return document_dict(row)
+
+
+def _document(document: bytes | None, document_sha256: str | None, store: DocumentStore | None,
+              by: Principal | None) -> ConsentDocument:
     if document is not None:
-        return sha256_hex(document)
-    if document_sha256 and len(document_sha256) == 64 and set(document_sha256) <= HEX64:
-        return document_sha256
-    raise InvalidInput("a consent needs the signed consent document (a file) or its SHA-256")
+        if store is None:
+            raise InvalidInput("a consent document can only be recorded where Slate keeps documents")
+        record_document(document, store, by=by)
+        return ConsentDocument.get(ConsentDocument.sha256 == sha256_hex(document))
+    digest = (document_sha256 or "").strip().lower()
+    row = ConsentDocument.get_or_none(ConsentDocument.sha256 == digest) if digest else None
+    if row is None:
+        raise InvalidInput("a consent needs its signed consent document, kept by Slate",
+                           hint="upload it first (POST /api/v1/consent-documents) and give its sha256, "
+                                "or give the file (--document FILE)")
+    return row  # type: ignore[no-any-return]
+
+
+def _guardian(who: Any, guardian_signed: bool, guardian_name: str | None,
+              guardian_relationship: str | None) -> tuple[str | None, str | None]:
+    """A minor's consent names the guardian and how they are related; the name must be the
+    guardian registered for the person."""
+    name = (guardian_name or "").strip() or None
+    relationship = (guardian_relationship or "").strip() or None
+    if who.is_minor:
+        name = name or who.guardian
+        if not name or not relationship:
+            raise InvalidInput(f"{who.name} is a minor: the consent must name the guardian and their "
+                               "relationship to the child (guardian_name, guardian_relationship)")
+        if who.guardian and name.casefold() != who.guardian.casefold():
+            raise InvalidInput(f"the consent names '{name[:200]}' as guardian, but {who.name}'s registered "
+                               "guardian is someone else",
+                               hint="check the signed document; the person's record names their guardian")
+    elif guardian_signed and not name:
+        raise InvalidInput("a guardian signature needs the guardian's name")
+    for value, what in ((name, "guardian's name"), (relationship, "relationship")):
+        if value is not None:
+            vocab.name(value, what)
+    return name, relationship
 
 
 def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterable[str],
                   territories: Iterable[str], valid_from: date, valid_until: date,
                   document: bytes | None = None, document_sha256: str | None = None,
                   guardian_signed: bool = False, guardian_name: str | None = None,
-                  actor: str | None = None) -> dict[str, Any]:
+                  guardian_relationship: str | None = None, actor: str | None = None,
+                  by: Principal | None = None, store: DocumentStore | None = None) -> dict[str, Any]:
+    """Record a consent (legal only; ``by=None`` is the operator's own path, named by ``actor``).
+
+    A consent for a minor or for likeness starts ``pending``: see ``confirm_consent``.
+    """
+    if by is not None:
+        scope.require_legal(by, "record a consent")
+    recorder = by.name if by is not None else (actor or current_actor.get())
     uses = vocab.choose_many(uses, vocab.CONSENT_USES, "consent use")
     territory_codes = vocab.territories(territories)
     if valid_until < valid_from:
         raise InvalidInput(f"the consent ends ({valid_until}) before it starts ({valid_from})")
-    doc_hash = _document_hash(document, document_sha256)
     with transaction():
-        who = get_person(person)
-        scope = sorted({p.strip() for p in productions if p.strip()})
-        if not scope:
+        who = find_person(person, by)
+        scope_names = sorted({p.strip() for p in productions if p.strip()})
+        if not scope_names:
             raise InvalidInput("name the productions the consent covers, or '*' for all")
-        for name in scope:
+        for name in scope_names:
             if name != vocab.ALL_PRODUCTIONS:
                 get_production(name)
-        if guardian_signed and not (guardian_name or who.guardian):
-            raise InvalidInput("a guardian signature needs the guardian's name")
+        guardian, relationship = _guardian(who, guardian_signed, guardian_name, guardian_relationship)
+        doc = _document(document, document_sha256, store, by)
         now = utcnow()
+        pending = needs_confirmation(who.is_minor, uses)
         consent = Consent.create(
-            person=who, uses=uses, productions=scope, territories=territory_codes,
+            person=who, uses=uses, productions=scope_names, territories=territory_codes,
             valid_from=valid_from, valid_until=valid_until, guardian_signed=guardian_signed,
-            guardian_name=guardian_name or (who.guardian if guardian_signed else None),
-            document_sha256=doc_hash, granted_at=now)
-        ConsentEvent.create(consent=consent, event="granted", at=now, actor=actor)
+            guardian_name=guardian, guardian_relationship=relationship,
+            document_sha256=doc.sha256, document_stored=True, granted_at=now, recorded_by=recorder,
+            status="pending" if pending else "confirmed", confirmed_at=None if pending else now)
+        link_for_consent(who, scope_names)
+        ConsentEvent.create(consent=consent, event="granted", at=now, actor=recorder)
         record("consent.granted", f"consent:{consent.id}",
-               {"person": who.name, "uses": uses, "productions": scope, "territories": territory_codes,
-                "valid_from": valid_from, "valid_until": valid_until, "document_sha256": doc_hash,
-                "guardian_signed": guardian_signed}, actor)
+               {"person": who.name, "uses": uses, "productions": scope_names, "territories": territory_codes,
+                "valid_from": valid_from, "valid_until": valid_until, "document_sha256": doc.sha256,
+                "document_signed": doc.signed, "guardian_signed": guardian_signed,
+                "status": consent.status}, recorder)
+    return consent_dict(consent)
+
+
+def confirm_consent(consent_id: int | str, *, by: Principal, comment: str = "") -> dict[str, Any]:
+    """The second pair of eyes: a legal user other than the recorder confirms a pending consent."""
+    scope.require_legal(by, "confirm a consent")
+    with transaction():
+        consent = get_consent(consent_id)
+        if consent.revoked_at is not None:
+            raise Conflict(f"consent #{consent.id} was revoked; it cannot be confirmed")
+        if consent.status == "confirmed":
+            who = f" by {consent.confirmed_by}" if consent.confirmed_by else " (it needed no second review)"
+            raise Conflict(f"consent #{consent.id} is already confirmed{who}")
+        if by.name == consent.recorded_by:
+            raise Forbidden(f"you recorded consent #{consent.id}; a second legal user must confirm it",
+                            hint="four eyes: ask another legal user to review the document and confirm")
+        now = utcnow()
+        consent.status, consent.confirmed_by, consent.confirmed_at = "confirmed", by.name, now
+        consent.version += 1
+        consent.save()
+        ConsentEvent.create(consent=consent, event="confirmed", at=now, actor=by.name,
+                            reason=comment.strip() or None)
+        record("consent.confirmed", f"consent:{consent.id}",
+               {"recorded_by": consent.recorded_by, "version": consent.version,
+                "comment_present": bool(comment.strip())}, by.name)
     return consent_dict(consent)
 
 
@@ -84,11 +219,20 @@ def get_consent(consent_id: int | str) -> Consent:
     return consent
 
 
-def revoke_consent(consent_id: int | str, reason: str, actor: str | None = None) -> dict[str, Any]:
-    """Revoke a consent and, in the same transaction, apply its impact: jobs that relied on it
-    are blocked, outputs marked, models trained on the person's assets flagged for review.
-    Returns the consent with ``impact`` (see ``governance.provenance.impact``)."""
+def find_consent(consent_id: int | str, by: Principal | None) -> Consent:
+    """``get_consent`` as the caller may see it: outside their productions it does not exist."""
+    return scope.seen(by, "consent", consent_id, lambda: get_consent(consent_id), scope.consent_visible)
+
+
+def revoke_consent(consent_id: int | str, reason: str, actor: str | None = None, *,
+                   by: Principal | None = None) -> dict[str, Any]:
+    """Revoke a consent (legal only) and, in the same transaction, apply its impact: jobs that
+    relied on it are blocked, outputs marked, models trained on the person's assets flagged
+    for review. Returns the consent with ``impact`` (see ``governance.provenance.impact``)."""
     from ..provenance import impact as provenance_impact
+    if by is not None:
+        scope.require_legal(by, "revoke a consent")
+        actor = by.name
     if not reason or not reason.strip():
         raise InvalidInput("say why the consent is revoked (--reason)")
     with transaction():
@@ -107,14 +251,31 @@ def revoke_consent(consent_id: int | str, reason: str, actor: str | None = None)
     return {**consent_dict(consent), "impact": impact.to_dict()}
 
 
-def consent_history(consent_id: int | str) -> list[dict[str, Any]]:
-    consent = get_consent(consent_id)
+def consent_history(consent_id: int | str, by: Principal | None = None) -> list[dict[str, Any]]:
+    consent = find_consent(consent_id, by)
     return [{"event": e.event, "at": e.at, "reason": e.reason, "actor": e.actor}
             for e in consent.events.order_by(ConsentEvent.id)]
 
 
-def list_consents(person: str | int | None = None) -> list[dict[str, Any]]:
+def list_consents(person: str | int | None = None, by: Principal | None = None,
+                  status: str | None = None) -> list[dict[str, Any]]:
     query = Consent.select().order_by(Consent.id)
     if person is not None:
-        query = query.where(Consent.person == get_person(person))
-    return [consent_dict(c) for c in query]
+        query = query.where(Consent.person == find_person(person, by))
+    if status in ("pending", "confirmed"):
+        query = query.where(Consent.status == status, Consent.revoked_at.is_null())
+    elif status == "revoked":
+        query = query.where(Consent.revoked_at.is_null(False))
+    return [consent_dict(c) for c in query if scope.consent_visible(by, c)]
+
+
+def consent_document(consent_id: int | str, store: DocumentStore, by: Principal | None = None) -> tuple[bytes, str]:
+    """The signed document a consent rests on, and its media type: for legal and auditors."""
+    if by is not None and not by.has_any(("legal", "auditor")):
+        raise Forbidden("only legal and auditors may read consent documents")
+    consent = find_consent(consent_id, by)
+    row = ConsentDocument.get_or_none(ConsentDocument.sha256 == consent.document_sha256)
+    if row is None or not consent.document_stored:
+        raise NotFound(f"consent #{consent.id} was recorded before Slate kept documents: only its hash "
+                       f"({consent.document_sha256[:16]}…) is on file")
+    return store.read(row.sha256), str(row.media_type)

@@ -9,6 +9,8 @@ from ..clock import utcnow
 from ..db import transaction
 from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound
+from ..principal import Principal
+from . import scope
 from . import vocabulary as vocab
 from .tables import Licence
 from ..ids import is_id
@@ -27,7 +29,10 @@ def licence_dict(lic: Licence) -> dict[str, Any]:
 
 def add_licence(ref: str, licensor: str, *, grants: Iterable[str], territories: Iterable[str],
                 starts_on: date, ends_on: date | None = None, attribution_required: bool = False,
-                credit_text: str | None = None) -> dict[str, Any]:
+                credit_text: str | None = None, by: Principal | None = None) -> dict[str, Any]:
+    """Record a licence (legal only; ``by=None`` is the operator's own path)."""
+    if by is not None:
+        scope.require_legal(by, "record a licence")
     ref = vocab.name(ref, "licence reference")
     if ":" in ref:
         raise InvalidInput("a licence reference may not contain ':' (it is part of training-set leaves)")
@@ -48,7 +53,8 @@ def add_licence(ref: str, licensor: str, *, grants: Iterable[str], territories: 
                              created_at=utcnow())
         record("licence.added", f"licence:{ref}", {"licensor": licensor, "grants": grant_list,
                                                    "territories": territory_codes, "starts_on": starts_on,
-                                                   "ends_on": ends_on, "attribution_required": attribution_required})
+                                                   "ends_on": ends_on, "attribution_required": attribution_required},
+               by.name if by else None)
     return licence_dict(lic)
 
 
@@ -61,21 +67,30 @@ def get_licence(ref: str | int) -> Licence:
     return lic
 
 
-def show_licence(ref: str | int) -> dict[str, Any]:
-    return licence_dict(get_licence(ref))
+def find_licence(ref: str | int, by: Principal | None) -> Licence:
+    """``get_licence`` as the caller may see it: outside their productions it does not exist."""
+    return scope.seen(by, "licence", ref, lambda: get_licence(ref), scope.licence_visible)
 
 
-def list_licences() -> list[dict[str, Any]]:
-    return [licence_dict(lic) for lic in Licence.select().order_by(Licence.ref)]
+def show_licence(ref: str | int, by: Principal | None = None) -> dict[str, Any]:
+    return licence_dict(find_licence(ref, by))
 
 
-def take_down(ref: str | int, reason: str, actor: str | None = None) -> dict[str, Any]:
+def list_licences(by: Principal | None = None) -> list[dict[str, Any]]:
+    return [licence_dict(lic) for lic in scope.visible_licences(by, Licence.select()).order_by(Licence.ref)]
+
+
+def take_down(ref: str | int, reason: str, actor: str | None = None, *,
+              by: Principal | None = None) -> dict[str, Any]:
     """Flag a licence as taken down. The record stays; the policy refuses its use from now.
 
     In the same transaction its impact is applied: jobs that relied on it are blocked,
     outputs marked, models trained under it flagged for review. Returns the licence with
     ``impact`` (see ``governance.provenance.impact``)."""
     from ..provenance import impact as provenance_impact
+    if by is not None:
+        scope.require_legal(by, "take a licence down")
+        actor = by.name
     if not reason or not reason.strip():
         raise InvalidInput("say why the licence is taken down (--reason)")
     with transaction():

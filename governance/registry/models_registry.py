@@ -11,6 +11,8 @@ from ..clock import utcnow
 from ..db import transaction
 from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound
+from ..principal import Principal
+from . import scope
 from . import vocabulary as vocab
 from .merkle import HEX64
 from .tables import Model
@@ -31,7 +33,11 @@ def model_dict(m: Model) -> dict[str, Any]:
 
 
 def register_model(name: str, version: str, weights_hash: str, *, training_set: str | None = None,
-                   base_model: str | None = None, path: str | None = None) -> dict[str, Any]:
+                   base_model: str | None = None, path: str | None = None,
+                   by: Principal | None = None) -> dict[str, Any]:
+    """Register a model version by its weights identity and training set (legal only)."""
+    if by is not None:
+        scope.require_legal(by, "register a model")
     name = vocab.name(name, "model")
     version = vocab.name(version, "model version")
     if ":" in name:
@@ -50,7 +56,8 @@ def register_model(name: str, version: str, weights_hash: str, *, training_set: 
                              created_at=now, status_changed_at=now)
         record("model.registered", f"model:{name}:{version}",
                {"weights_hash": weights_hash, "training_set": ts.name if ts else None,
-                "training_set_root": ts.merkle_root if ts else None, "base_model": base_model})
+                "training_set_root": ts.merkle_root if ts else None, "base_model": base_model},
+               by.name if by else None)
     return model_dict(model)
 
 
@@ -81,7 +88,11 @@ def list_models() -> list[dict[str, Any]]:
     return [model_dict(m) for m in Model.select().order_by(Model.name, Model.version)]
 
 
-def set_status(ref: str | int, status: str, reason: str | None = None) -> dict[str, Any]:
+def set_status(ref: str | int, status: str, reason: str | None = None,
+               by: Principal | None = None) -> dict[str, Any]:
+    """Approve or retire a model (legal only)."""
+    if by is not None:
+        scope.require_legal(by, f"set a model's status to {status}")
     vocab.choose(status, vocab.MODEL_STATUSES, "model status")
     with transaction():
         model = get_model(ref)
@@ -89,5 +100,6 @@ def set_status(ref: str | int, status: str, reason: str | None = None) -> dict[s
             raise Conflict(f"model {model.name}:{model.version} is {model.status}; it cannot become {status}")
         model.status, model.status_reason, model.status_changed_at = status, reason, utcnow()
         model.save()
-        record(f"model.{status}", f"model:{model.name}:{model.version}", {"reason": reason})
+        record(f"model.{status}", f"model:{model.name}:{model.version}", {"reason": reason},
+               by.name if by else None)
     return model_dict(model)

@@ -1,8 +1,13 @@
-"""People (performers and other rights holders) and productions."""
+"""People (performers and other rights holders) and productions.
+
+A person takes part in productions: a producer registers people for their own, legal
+links a person to another production (recording a consent for a production does too),
+and a producer sees only the people of their productions (see ``scope``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import peewee
 
@@ -10,14 +15,17 @@ from ..clock import utcnow
 from ..db import transaction
 from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound
+from ..principal import Principal
+from . import scope
 from . import vocabulary as vocab
-from .tables import Person, Production
+from .tables import Person, PersonProduction, Production
 from ..ids import is_id
 
 
 def person_dict(p: Person) -> dict[str, Any]:
     return {"id": p.id, "name": p.name, "kind": p.kind, "is_minor": p.is_minor,
-            "guardian": p.guardian, "created_at": p.created_at}
+            "guardian": p.guardian, "productions": sorted(scope.person_productions(p)),
+            "created_at": p.created_at}
 
 
 def production_dict(p: Production) -> dict[str, Any]:
@@ -25,19 +33,45 @@ def production_dict(p: Production) -> dict[str, Any]:
 
 
 def add_person(name: str, kind: str = "performer", *, is_minor: bool = False,
-               guardian: str | None = None) -> dict[str, Any]:
+               guardian: str | None = None, productions: Iterable[str] = (),
+               by: Principal | None = None) -> dict[str, Any]:
+    """Register a person for ``productions``; a producer must name one or more of their own."""
     name = vocab.name(name, "person")
     vocab.choose(kind, vocab.PERSON_KINDS, "person kind")
     if is_minor and not guardian:
         raise InvalidInput(f"{name} is a minor: name their guardian (--guardian)")
     with transaction():
+        scoped = scope.own_productions(by, productions, "person")
         if Person.select().where(Person.name == name).exists():
             raise Conflict(f"a person named '{name}' is already registered",
-                           hint="people are identified by name; add a distinguishing suffix")
+                           hint="people are identified by name; if they are already registered for another "
+                                "production, ask legal to add them to yours; otherwise add a distinguishing suffix")
         person = Person.create(name=name, kind=kind, is_minor=is_minor, guardian=guardian,
                                created_at=utcnow())
-        record("person.added", f"person:{person.id}", {"name": name, "kind": kind, "is_minor": is_minor})
+        for production in scoped:
+            PersonProduction.create(person=person, production=get_production(production))
+        record("person.added", f"person:{person.id}", {"name": name, "kind": kind, "is_minor": is_minor,
+                                                       "productions": scoped})
     return person_dict(person)
+
+
+def link_production(ref: str | int, production: str, *, by: Principal) -> dict[str, Any]:
+    """Legal adds a registered person to another production (their producers then see them)."""
+    scope.require_legal(by, "add a person to a production")
+    with transaction():
+        person = get_person(ref)
+        prod = get_production(production)
+        _, created = PersonProduction.get_or_create(person=person, production=prod)
+        if created:
+            record("person.joined_production", f"person:{person.id}", {"production": prod.name}, by.name)
+    return person_dict(person)
+
+
+def link_for_consent(person: Person, productions: Iterable[str]) -> None:
+    """A consent recorded for named productions says the person takes part in them."""
+    for name in productions:
+        if name != vocab.ALL_PRODUCTIONS:
+            PersonProduction.get_or_create(person=person, production=get_production(name))
 
 
 def get_person(ref: str | int) -> Person:
@@ -50,16 +84,22 @@ def get_person(ref: str | int) -> Person:
     return person
 
 
-def show_person(ref: str | int) -> dict[str, Any]:
+def find_person(ref: str | int, by: Principal | None) -> Person:
+    """``get_person`` as the caller may see it: outside their productions it does not exist."""
+    return scope.seen(by, "person", ref, lambda: get_person(ref), scope.person_visible)
+
+
+def show_person(ref: str | int, by: Principal | None = None) -> dict[str, Any]:
     from .consents import consent_dict
-    person = get_person(ref)
+    person = find_person(ref, by)
     data = person_dict(person)
-    data["consents"] = [consent_dict(c) for c in person.consents.order_by(peewee.SQL("id"))]
+    data["consents"] = [consent_dict(c) for c in person.consents.order_by(peewee.SQL("id"))
+                        if scope.consent_visible(by, c)]
     return data
 
 
-def list_people() -> list[dict[str, Any]]:
-    return [person_dict(p) for p in Person.select().order_by(Person.name)]
+def list_people(by: Principal | None = None) -> list[dict[str, Any]]:
+    return [person_dict(p) for p in scope.visible_people(by, Person.select()).order_by(Person.name)]
 
 
 def add_production(name: str, title: str = "") -> dict[str, Any]:
@@ -81,5 +121,8 @@ def get_production(ref: str | int) -> Production:
     return production
 
 
-def list_productions() -> list[dict[str, Any]]:
-    return [production_dict(p) for p in Production.select().order_by(Production.name)]
+def list_productions(by: Principal | None = None) -> list[dict[str, Any]]:
+    query = Production.select().order_by(Production.name)
+    if scope.confined(by):
+        query = query.where(Production.name.in_(sorted(by.productions)))  # type: ignore[union-attr]
+    return [production_dict(p) for p in query]

@@ -22,6 +22,20 @@ class Person(BaseModel):
     created_at = UTCDateTimeField()
 
 
+class PersonProduction(BaseModel):
+    """The productions a person takes part in: what a producer of one of them may see."""
+
+    person = peewee.ForeignKeyField(Person, backref="production_links", on_delete="CASCADE")
+    production = peewee.ForeignKeyField(Production, backref="person_links", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("person", "production"), True),)
+
+
+#: A consent for a minor, or for likeness, takes effect only when a second legal user confirms it.
+CONSENT_STATUSES = ("pending", "confirmed")
+
+
 class Consent(BaseModel):
     person = peewee.ForeignKeyField(Person, backref="consents", on_delete="RESTRICT")
     uses = JSONField()
@@ -31,19 +45,40 @@ class Consent(BaseModel):
     valid_until = peewee.DateField()
     guardian_signed = peewee.BooleanField(default=False)
     guardian_name = peewee.CharField(max_length=200, null=True)
+    guardian_relationship = peewee.CharField(max_length=100, null=True)
     document_sha256 = peewee.CharField(max_length=64)
+    #: the signed document itself is kept in the data folder (a ConsentDocument); rows
+    #: from before that recorded only its hash
+    document_stored = peewee.BooleanField(default=False)
     granted_at = UTCDateTimeField()
+    recorded_by = peewee.CharField(max_length=200, null=True)
+    status = peewee.CharField(max_length=20, default="confirmed", index=True)
+    confirmed_by = peewee.CharField(max_length=200, null=True)
+    confirmed_at = UTCDateTimeField(null=True)
     revoked_at = UTCDateTimeField(null=True, index=True)
     revoked_reason = peewee.TextField(null=True)
     #: bumped on every change, so a decision can cite the exact state it relied on
     version = peewee.IntegerField(default=1)
 
 
+class ConsentDocument(BaseModel):
+    """A signed consent document kept content-addressed in the data folder, as checked when
+    it was received: its type and, for a digitally signed PDF, who signed it."""
+
+    sha256 = peewee.CharField(max_length=64, unique=True)
+    media_type = peewee.CharField(max_length=100)
+    size_bytes = peewee.BigIntegerField()
+    signed = peewee.BooleanField(default=False)
+    signers = JSONField()
+    recorded_by = peewee.CharField(max_length=200, null=True)
+    recorded_at = UTCDateTimeField()
+
+
 class ConsentEvent(BaseModel):
     """Append-only history: a revocation adds a row, nothing is overwritten away."""
 
     consent = peewee.ForeignKeyField(Consent, backref="events", on_delete="RESTRICT")
-    event = peewee.CharField(max_length=20)  # granted | revoked
+    event = peewee.CharField(max_length=20)  # granted | confirmed | revoked
     at = UTCDateTimeField()
     reason = peewee.TextField(null=True)
     actor = peewee.CharField(max_length=200, null=True)
@@ -72,6 +107,8 @@ class Asset(BaseModel):
     source = peewee.CharField(max_length=500, default="")
     size_bytes = peewee.BigIntegerField()
     licence = peewee.ForeignKeyField(Licence, backref="assets", null=True, on_delete="RESTRICT")
+    #: the production that registered it; None for the studio's library (seen by every production)
+    production = peewee.ForeignKeyField(Production, backref="assets", null=True, on_delete="RESTRICT")
     created_at = UTCDateTimeField()
 
 
@@ -118,5 +155,5 @@ class Model(BaseModel):
         indexes = ((("name", "version"), True),)
 
 
-TABLES = [Production, Person, Consent, ConsentEvent, Licence, Asset, AssetPerson,
+TABLES = [Production, Person, PersonProduction, Consent, ConsentDocument, ConsentEvent, Licence, Asset, AssetPerson,
           TrainingSet, TrainingSetMember, Model]

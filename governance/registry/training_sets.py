@@ -12,28 +12,40 @@ from ..clock import utcnow
 from ..db import transaction
 from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound
+from ..principal import Principal
+from . import scope
 from . import vocabulary as vocab
-from .assets import get_asset
+from .assets import find_asset, get_asset
 from .licences import get_licence
 from .merkle import MerkleTree, leaf_key
 from .tables import Asset, Licence, TrainingSet, TrainingSetMember
 from ..ids import is_id
 
 
-def training_set_dict(ts: TrainingSet, with_members: bool = False) -> dict[str, Any]:
+def training_set_dict(ts: TrainingSet, with_members: bool = False,
+                      by: Principal | None = None) -> dict[str, Any]:
+    """A training set; its members as the caller may see them (a producer: the assets of
+    their productions and the library, with a count of the others)."""
     data: dict[str, Any] = {"id": ts.id, "name": ts.name, "merkle_root": ts.merkle_root,
                             "size": ts.size, "description": ts.description,
                             "created_at": ts.created_at}
     if with_members:
+        members = (TrainingSetMember.select(TrainingSetMember, Asset, Licence)
+                   .join(Asset).switch(TrainingSetMember).join(Licence)
+                   .where(TrainingSetMember.training_set == ts))
+        members = scope.visible_assets(by, members).order_by(TrainingSetMember.leaf_key)
         data["members"] = [{"asset": m.asset.sha256, "title": m.asset.title, "licence": m.licence.ref}
-                           for m in ts.members.join(Asset).switch(TrainingSetMember).join(Licence)
-                           .order_by(TrainingSetMember.leaf_key)]
+                           for m in members]
+        data["members_not_shown"] = ts.size - len(data["members"])
     return data
 
 
 def create_training_set(name: str, members: Iterable[tuple[str | int, str | None]],
-                        description: str = "") -> dict[str, Any]:
-    """``members`` are (asset ref, licence ref); a None licence means the asset's own licence."""
+                        description: str = "", by: Principal | None = None) -> dict[str, Any]:
+    """``members`` are (asset ref, licence ref); a None licence means the asset's own licence.
+    Which assets train a model, under which licence, is legal's record."""
+    if by is not None:
+        scope.require_legal(by, "record a training set")
     name = vocab.name(name, "training set")
     with transaction():
         if TrainingSet.select().where(TrainingSet.name == name).exists():
@@ -60,7 +72,8 @@ def create_training_set(name: str, members: Iterable[tuple[str | int, str | None
         TrainingSetMember.insert_many(
             [{"training_set": ts.id, "asset": a.id, "licence": lic.id, "leaf_key": key}
              for a, lic, key in rows.values()]).execute()
-        record("training_set.created", f"training_set:{name}", {"merkle_root": tree.root, "size": tree.size})
+        record("training_set.created", f"training_set:{name}", {"merkle_root": tree.root, "size": tree.size},
+               by.name if by else None)
     return training_set_dict(ts)
 
 
@@ -73,8 +86,8 @@ def get_training_set(ref: str | int) -> TrainingSet:
     return ts
 
 
-def show_training_set(ref: str | int, with_members: bool = True) -> dict[str, Any]:
-    return training_set_dict(get_training_set(ref), with_members)
+def show_training_set(ref: str | int, with_members: bool = True, by: Principal | None = None) -> dict[str, Any]:
+    return training_set_dict(get_training_set(ref), with_members, by)
 
 
 def list_training_sets() -> list[dict[str, Any]]:
@@ -91,12 +104,15 @@ def tree_of(ts: TrainingSet) -> MerkleTree:
     return tree
 
 
-def prove(training_set: str | int, asset_sha256: str) -> dict[str, Any]:
-    """An inclusion proof if the asset is in the set, else a proof that it is not."""
+def prove(training_set: str | int, asset_sha256: str, by: Principal | None = None) -> dict[str, Any]:
+    """An inclusion proof if the asset is in the set, else a proof that it is not. A
+    producer may ask only about assets they can see."""
     ts = get_training_set(training_set)
     asset_sha256 = asset_sha256.strip().lower()
     if len(asset_sha256) != 64:
         raise InvalidInput("give the asset's full SHA-256 (64 hex digits)")
+    if scope.confined(by):
+        find_asset(asset_sha256, by)
     tree = tree_of(ts)
     member = (TrainingSetMember.select().join(Asset)
               .where(TrainingSetMember.training_set == ts, Asset.sha256 == asset_sha256).first())

@@ -58,7 +58,8 @@ def provenance_impact() -> Any:
     if bool(consent) == bool(licence):
         raise InvalidInput("give exactly one of a consent number or a licence reference")
     impact = modules["impact"]
-    result = impact.consent_impact(consent) if consent else impact.licence_impact(licence)
+    result = (impact.consent_impact(consent, access.principal()) if consent
+              else impact.licence_impact(licence, access.principal()))
     return render_template("web/provenance.html", available=True, filters={}, results=None,
                            impact=_plain(result.to_dict()))
 

@@ -1,21 +1,88 @@
-"""The registry, read-only: productions, people and their consents, licences, assets,
-training sets and models, as the registry's own functions list them."""
+"""The registry as each role may see it, and legal's rights desk: record a consent with its
+signed document, and confirm another legal user's consent (four eyes).
+
+A producer sees the records of their own productions only and no rights forms: the same
+rules as the API, applied by the registry's own functions (``governance.registry.scope``).
+"""
 
 from __future__ import annotations
 
+import io
+from datetime import date
 from typing import Any
 
-from flask import render_template
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 
+from ..errors import InvalidInput
 from ..registry import assets, consents, licences, models_registry, people, training_sets
+from ..registry import vocabulary as vocab
+from . import access
 from .access import page
 from .blueprint import bp
+
+
+def _store() -> consents.DocumentStore:
+    return consents.DocumentStore.from_settings(current_app.config["SLATE_SETTINGS"])
 
 
 @bp.route("/registry", methods=["GET"])
 @page("producer", "legal", "approver", "auditor")
 def registry() -> Any:
+    me = access.principal()
+    everyone = consents.list_consents(by=me)
     return render_template(
-        "web/registry.html", productions=people.list_productions(), people=people.list_people(),
-        consents=consents.list_consents(), licences=licences.list_licences(), assets=assets.list_assets(),
-        training_sets=training_sets.list_training_sets(), models=models_registry.list_models())
+        "web/registry.html", productions=people.list_productions(me), people=people.list_people(me),
+        consents=everyone, pending=[c for c in everyone if c["status"] == "pending"],
+        licences=licences.list_licences(me), assets=assets.list_assets(by=me),
+        training_sets=training_sets.list_training_sets(), models=models_registry.list_models(),
+        uses=vocab.CONSENT_USES, all_productions=people.list_productions())
+
+
+def _date(name: str) -> date:
+    text = request.form.get(name, "").strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{name.replace('_', ' ')} must be a date (YYYY-MM-DD)", fields={name: text[:40]}) from None
+
+
+@bp.route("/registry/consents", methods=["POST"])
+@page("legal")
+def record_consent() -> Any:
+    """Legal records a consent with its signed document."""
+    upload = request.files.get("document")
+    document = upload.read() if upload is not None else b""
+    if not document:
+        raise InvalidInput("choose the signed consent document (PDF, PNG or JPEG)")
+    form = request.form
+    granted = consents.grant_consent(
+        form.get("person", ""), uses=form.getlist("uses"),
+        productions=vocab.split_csv(form.get("productions", "")),
+        territories=vocab.split_csv(form.get("territories", "")),
+        valid_from=_date("valid_from"), valid_until=_date("valid_until"), document=document,
+        guardian_signed=form.get("guardian_signed") == "on", guardian_name=form.get("guardian_name") or None,
+        guardian_relationship=form.get("guardian_relationship") or None,
+        by=access.principal(), store=_store())
+    if granted["status"] == "pending":
+        flash(f"Consent #{granted['id']} recorded. Another legal user must confirm it before it counts.", "info")
+    else:
+        flash(f"Consent #{granted['id']} recorded.", "info")
+    return redirect(url_for("web.registry", _anchor="people"))
+
+
+@bp.route("/registry/consents/<int:consent_id>/confirm", methods=["POST"])
+@page("legal")
+def confirm_consent(consent_id: int) -> Any:
+    """The second legal user's confirmation, after reading the document."""
+    confirmed = consents.confirm_consent(consent_id, by=access.principal(),
+                                         comment=request.form.get("comment", ""))
+    flash(f"Consent #{confirmed['id']} of {confirmed['person']} is confirmed and now counts.", "info")
+    return redirect(url_for("web.registry", _anchor="pending"))
+
+
+@bp.route("/registry/consents/<int:consent_id>/document", methods=["GET"])
+@page("legal", "auditor")
+def consent_document(consent_id: int) -> Any:
+    content, media_type = consents.consent_document(consent_id, _store(), access.principal())
+    return send_file(io.BytesIO(content), mimetype=media_type, as_attachment=True,
+                     download_name=f"consent-{consent_id}")

@@ -48,8 +48,8 @@ def _request_form(values: dict[str, Any], error: InvalidInput | None = None) -> 
         "productions": sorted(access.principal().productions),
         "uses": vocab.OUTPUT_USES,
         "models": [m for m in models_registry.list_models() if m["status"] == "approved"],
-        "assets": assets.list_assets(),
-        "people": people.list_people(),
+        "assets": assets.list_assets(by=access.principal()),
+        "people": people.list_people(access.principal()),
     }
     return render_template("web/new_request.html", values=values, choices=choices, error=error,
                            form_key=uuid.uuid4().hex), 422 if error else 200

@@ -33,7 +33,7 @@ def png(seed: int = 1) -> bytes:
 def studio(app):
     """The demo studio plus an approved model trained on a small licensed set."""
     from datetime import date
-    seeded = demo.seed(REPO / "policies" / "studio-default.yaml")
+    seeded = demo.seed(REPO / "policies" / "studio-default.yaml", app.config["SLATE_SETTINGS"])
     licences.add_licence("LIC-STUDIO-OWN", "The Studio", grants=["ai_training", "concept", "previs", "final_frame",
                                                                   "marketing"], territories=["WW"],
                          starts_on=date(2020, 1, 1))
@@ -68,9 +68,11 @@ def test_allowed_request_flows_to_a_verified_signed_download(client, studio):
     assert "prompt" not in view["request"] and len(view["request"]["prompt_sha256"]) == 64
     job_id = view["job"]["id"]
 
-    spec = client.get(f"/api/v1/jobs/{job_id}/spec", headers=auth(t["gpu-worker"]))
+    spec = client.post(f"/api/v1/jobs/{job_id}/claim", headers=auth(t["gpu-worker"]))
     assert spec.status_code == 200 and spec.json["prompt"].startswith("a quiet harbour")
     assert spec.json["model"]["weights_hash"] == WEIGHTS and spec.json["params"]["seed"] == 7
+    again = client.get(f"/api/v1/jobs/{job_id}/spec", headers=auth(t["gpu-worker"]))
+    assert again.status_code == 200 and again.json["prompt"] == spec.json["prompt"]
 
     signed = sign(client, t["gpu-worker"], job_id)
     assert signed.status_code == 201, signed.json

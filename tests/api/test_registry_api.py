@@ -17,27 +17,30 @@ LICENCE = {"ref": "LIC-9", "licensor": "Northlight", "grants": ["ai_training", "
            "attribution_required": True, "credit_text": "Plates by Northlight"}
 
 
-def test_producer_registers_licence_asset_training_set_and_model(client, tokens):
-    p = auth(tokens["producer"])
-    assert client.post("/api/v1/licences", json=LICENCE, headers=p).status_code == 201
+def test_producer_registers_an_asset_and_legal_records_its_licence_training_set_and_model(client, tokens):
+    p, legal = auth(tokens["producer"]), auth(tokens["legal"])
+    assert client.post("/api/v1/licences", json=LICENCE, headers=legal).status_code == 201
     upload = client.post("/api/v1/assets", headers=p, content_type="multipart/form-data",
                          data={"file": (io.BytesIO(b"plate-bytes"), "plate.png", "image/png"),
-                               "title": "Plate", "licence": "LIC-9"})
+                               "title": "Plate", "production": "harbour-lights"})
     assert upload.status_code == 201, upload.json
     sha = upload.json["sha256"]
     assert sha == hashlib.sha256(b"plate-bytes").hexdigest() and upload.json["created"] is True
+    assert upload.json["production"] == "harbour-lights" and upload.json["licence"] is None
     again = client.post("/api/v1/assets", headers=p, content_type="multipart/form-data",
-                        data={"file": (io.BytesIO(b"plate-bytes"), "x.png", "image/png"), "title": "Again"})
+                        data={"file": (io.BytesIO(b"plate-bytes"), "x.png", "image/png"), "title": "Again",
+                              "production": "harbour-lights"})
     assert again.json["id"] == upload.json["id"] and again.json["created"] is False
-    ts = client.post("/api/v1/training-sets", headers=p, json={"name": "plates", "members": [{"asset": sha}]})
+    licensed = client.post(f"/api/v1/assets/{sha}/licence", headers=legal, json={"licence": "LIC-9"})
+    assert licensed.status_code == 200 and licensed.json["licence"] == "LIC-9"
+    ts = client.post("/api/v1/training-sets", headers=legal, json={"name": "plates", "members": [{"asset": sha}]})
     assert ts.status_code == 201 and len(ts.json["merkle_root"]) == 64
     proof = client.get(f"/api/v1/training-sets/plates/proof/{sha}", headers=auth(tokens["auditor"]))
     assert proof.status_code == 200 and proof.json["kind"] == "inclusion"
-    model = client.post("/api/v1/models", headers=p, json={"name": "studio", "version": "1",
-                                                           "weights_hash": "a" * 64, "training_set": "plates"})
+    model = client.post("/api/v1/models", headers=legal, json={"name": "studio", "version": "1",
+                                                               "weights_hash": "a" * 64, "training_set": "plates"})
     assert model.status_code == 201 and model.json["training_set_root"] == ts.json["merkle_root"]
-    approved = client.post("/api/v1/models/studio:1/status", headers=auth(tokens["legal"]),
-                           json={"status": "approved"})
+    approved = client.post("/api/v1/models/studio:1/status", headers=legal, json={"status": "approved"})
     assert approved.status_code == 200 and approved.json["status"] == "approved"
 
 
@@ -49,7 +52,7 @@ def test_producer_registers_licence_asset_training_set_and_model(client, tokens)
     ({k: v for k, v in LICENCE.items() if k != "licensor"}, "licensor"),
 ])
 def test_schema_errors_name_the_field(client, tokens, body, field):
-    response = client.post("/api/v1/licences", json=body, headers=auth(tokens["producer"]))
+    response = client.post("/api/v1/licences", json=body, headers=auth(tokens["legal"]))
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
     assert field in response.json["errors"] and field in response.json["detail"]
@@ -58,7 +61,7 @@ def test_schema_errors_name_the_field(client, tokens, body, field):
 
 def test_domain_errors_are_problems_and_write_nothing(client, tokens):
     response = client.post("/api/v1/licences", json={**LICENCE, "ends_on": "2025-01-01"},
-                           headers=auth(tokens["producer"]))
+                           headers=auth(tokens["legal"]))
     assert response.status_code == 422 and "before it starts" in response.json["detail"]
     assert Licence.select().count() == 0
 
@@ -80,8 +83,9 @@ def test_unknown_records_and_routes_are_404_problems(client, tokens):
 
 def test_conflicts_are_409(client, tokens):
     p = auth(tokens["producer"])
-    assert client.post("/api/v1/people", json={"name": "Mara"}, headers=p).status_code == 201
-    dup = client.post("/api/v1/people", json={"name": "Mara"}, headers=p)
+    person = {"name": "Mara", "productions": ["harbour-lights"]}
+    assert client.post("/api/v1/people", json=person, headers=p).status_code == 201
+    dup = client.post("/api/v1/people", json=person, headers=p)
     assert dup.status_code == 409 and "already registered" in dup.json["detail"]
 
 

@@ -95,17 +95,16 @@ def registry(db: Any) -> Iterator[dict[str, Any]]:
     a credited licence, two assets, a training set, an approved model, and the studio
     default policy published."""
     from governance.policy import versions
-    from governance.registry import assets, consents, licences, models_registry, people, training_sets
+    from governance.registry import assets, licences, models_registry, people, training_sets
+    from tests import rights
 
     people.add_production("harbour-lights")
     people.add_person("Maya Okafor")
     people.add_person("Tom Reyes")
-    maya = consents.grant_consent("Maya Okafor", uses=["likeness"], productions=["harbour-lights"],
-                                  territories=["GB"], valid_from=date(2025, 1, 1),
-                                  valid_until=date(2025, 12, 31), document_sha256="ab" * 32)
-    tom = consents.grant_consent("Tom Reyes", uses=["likeness"], productions=["harbour-lights"],
-                                 territories=["GB"], valid_from=date(2024, 1, 1),
-                                 valid_until=date(2024, 12, 31), document_sha256="cd" * 32)
+    maya = rights.grant_consent(db, "Maya Okafor", uses=["likeness"], productions=["harbour-lights"],
+                                territories=["GB"], valid_from=date(2025, 1, 1), valid_until=date(2025, 12, 31))
+    tom = rights.grant_consent(db, "Tom Reyes", uses=["likeness"], productions=["harbour-lights"],
+                               territories=["GB"], valid_from=date(2024, 1, 1), valid_until=date(2024, 12, 31))
     licences.add_licence("LIC-1", "Northlight", grants=["ai_training", "ai_reference", "concept", "previs"],
                          territories=["WW"], starts_on=date(2024, 1, 1), attribution_required=True,
                          credit_text="Courtesy of Northlight")

@@ -29,7 +29,7 @@ def test_submit_stores_request_and_decision_with_prompt_hash_only(registry: dict
     out = requests.submit_request(spec(registry))
     assert out["decision"]["decision"] == "needs_approval"
     assert out["decision"]["credits"] == ["Courtesy of Northlight"]
-    assert out["decision"]["inputs"]["records"]["consents"] == [{"id": str(registry["maya_consent"]), "version": 1}]
+    assert out["decision"]["inputs"]["records"]["consents"] == [{"id": str(registry["maya_consent"]), "version": 2}]
     shown = json.dumps(out, default=str)
     assert "secret" not in shown and "quay" not in shown
     row = GenerationRequest.get_by_id(out["request"]["id"])
@@ -44,7 +44,7 @@ def test_expired_consent_from_the_registry_denies_with_consent_id(registry: dict
     assert decision["decision"] == "deny"
     [violation] = decision["violations"]
     assert (violation["rule"], violation["subject"]) == ("consent-in-period", "person:Tom Reyes")
-    assert decision["inputs"]["records"]["consents"] == [{"id": str(registry["tom_consent"]), "version": 1}]
+    assert decision["inputs"]["records"]["consents"] == [{"id": str(registry["tom_consent"]), "version": 2}]
 
 
 def test_unlicensed_reference_from_the_registry_denies(registry: dict[str, Any]) -> None:
@@ -162,8 +162,26 @@ def test_a_person_shown_in_a_reference_image_is_checked_without_being_listed(reg
     assert [(v["rule"], v["subject"]) for v in out["decision"]["violations"]] == \
         [("consent-covers-reference", "person:Maya Okafor")]
     assert [a["rule"] for a in out["decision"]["approvals"]] == ["likeness-needs-approval"]
-    assert out["decision"]["inputs"]["records"]["consents"] == [{"id": str(registry["maya_consent"]), "version": 1}]
+    assert out["decision"]["inputs"]["records"]["consents"] == [{"id": str(registry["maya_consent"]), "version": 2}]
     assert out["request"]["people"] == []  # she was not listed as depicted
     # Tom's consent has expired
     out = requests.submit_request(spec(registry, references=[tom_still["sha256"]], people=[], prompt="a boat"))
     assert {v["rule"] for v in out["decision"]["violations"]} >= {"consent-in-period", "consent-covers-reference"}
+
+
+def test_a_consent_awaiting_its_second_legal_review_denies_with_evidence_saying_pending(registry, db) -> None:
+    from governance.registry import consents, people
+    from tests import rights
+    people.add_person("Ivy Park", productions=["harbour-lights"])
+    pending = rights.grant_consent(db, "Ivy Park", confirm=False, uses=["likeness"], productions=["harbour-lights"],
+                                   territories=["GB"], valid_from=date(2025, 1, 1), valid_until=date(2025, 12, 31))
+    out = requests.submit_request(spec(registry, people=["Ivy Park"], prompt="a figure on the quay"))
+    assert out["decision"]["decision"] == "deny"
+    [violation] = out["decision"]["violations"]
+    assert (violation["rule"], violation["subject"]) == ("consent-confirmed", "person:Ivy Park")
+    [evidence] = violation["evidence"]
+    assert (evidence["path"], evidence["found"]) == ("consent.status", "pending")
+    # once a second legal user confirms it, the same request is no longer denied
+    consents.confirm_consent(pending["id"], by=rights.LOU)
+    again = requests.submit_request(spec(registry, people=["Ivy Park"], prompt="a figure on the quay"))
+    assert again["decision"]["decision"] == "needs_approval" and again["decision"]["violations"] == []

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from governance.cli import cli
+from tests.rights import consent_form
 
 
 @pytest.fixture
@@ -27,12 +28,20 @@ def test_full_registry_walk_with_json_reads(slate, tmp_path):
     image = tmp_path / "plate.png"
     image.write_bytes(b"\x89PNG fake plate bytes")
     doc = tmp_path / "consent.pdf"
-    doc.write_bytes(b"%PDF signed")
+    doc.write_bytes(consent_form("Mara Quinn"))
     slate("init")
     slate("production", "add", "harbour-lights", "--title", "Harbour Lights")
-    slate("person", "add", "Mara Quinn")
-    slate("consent", "grant", "Mara Quinn", "--use", "likeness,ai_training", "--production", "harbour-lights",
-          "--territory", "GB", "--from", "2026-01-01", "--until", "2026-12-31", "--document", str(doc))
+    slate("user", "add", "lee-legal", "--role", "legal")
+    slate("user", "add", "lou-legal", "--role", "legal")
+    slate("person", "add", "Mara Quinn", "--production", "harbour-lights")
+    granted = json.loads(slate("consent", "grant", "Mara Quinn", "--use", "likeness,ai_training", "--production",
+                               "harbour-lights", "--territory", "GB", "--from", "2026-01-01", "--until", "2026-12-31",
+                               "--document", str(doc), "--by", "lee-legal", "--json").output)
+    assert granted["status"] == "pending" and granted["recorded_by"] == "lee-legal"
+    own = slate("consent", "confirm", str(granted["id"]), "--by", "lee-legal", ok=False)
+    assert own.exit_code == 5 and "a second legal user must confirm" in own.output
+    confirmed = json.loads(slate("consent", "confirm", str(granted["id"]), "--by", "lou-legal", "--json").output)
+    assert confirmed["status"] == "confirmed" and confirmed["confirmed_by"] == "lou-legal"
     slate("licence", "add", "LIC-1", "--licensor", "Northlight", "--grant", "ai_training", "--grant", "previs",
           "--territory", "WW", "--starts", "2026-01-01", "--credit", "Plates by Northlight")
     added = json.loads(slate("asset", "add", str(image), "--licence", "LIC-1", "--person", "Mara Quinn",
@@ -52,7 +61,23 @@ def test_full_registry_walk_with_json_reads(slate, tmp_path):
     models = json.loads(slate("model", "list", "--json").output)
     assert models[0]["status"] == "approved"
     consent = json.loads(slate("consent", "show", "1", "--json").output)
-    assert consent["history"][0]["event"] == "granted"
+    assert [e["event"] for e in consent["history"]] == ["granted", "confirmed"]
+
+
+def test_a_rights_command_recorded_for_someone_without_the_legal_role_is_refused(slate, tmp_path):
+    doc = tmp_path / "consent.pdf"
+    doc.write_bytes(consent_form("Mara"))
+    slate("production", "add", "harbour-lights")
+    slate("user", "add", "pat-producer", "--role", "producer", "--production", "harbour-lights")
+    slate("person", "add", "Mara", "--production", "harbour-lights")
+    result = slate("consent", "grant", "Mara", "--use", "likeness", "--production", "harbour-lights", "--territory",
+                   "GB", "--from", "2026-01-01", "--until", "2026-02-01", "--document", str(doc),
+                   "--by", "pat-producer", ok=False)
+    assert result.exit_code == 5 and "does not have the legal role" in result.output
+    takedown = slate("licence", "add", "L", "--licensor", "X", "--grant", "previs", "--territory", "GB",
+                     "--starts", "2026-01-01", "--by", "pat-producer", ok=False)
+    assert takedown.exit_code == 5
+    assert json.loads(slate("consent", "list", "--json").output) == []
 
 
 def test_proof_against_another_root_fails_with_exit_1(slate, tmp_path):

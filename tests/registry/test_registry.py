@@ -8,6 +8,7 @@ from governance.errors import Conflict, InvalidInput, NotFound
 from governance.registry import assets, consents, licences, models_registry, people, training_sets
 from governance.registry.merkle import verify_proof
 from governance.registry.tables import Asset, Consent, ConsentEvent, Person
+from tests import rights
 
 
 def make_licence(ref="LIC-1", **kw):
@@ -38,36 +39,33 @@ def test_asset_links_people_and_licence(any_db):
 def test_consent_revocation_keeps_history(any_db):
     people.add_production("harbour-lights")
     people.add_person("Mara Quinn")
-    granted = consents.grant_consent("Mara Quinn", uses=["likeness", "ai_training"],
-                                     productions=["harbour-lights"], territories=["gb"],
-                                     valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31),
-                                     document=b"signed pdf bytes")
+    granted = rights.grant_consent(any_db, "Mara Quinn", uses=["likeness", "ai_training"],
+                                   productions=["harbour-lights"], territories=["gb"],
+                                   valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31))
     revoked = consents.revoke_consent(granted["id"], "performer withdrew", actor="legal@studio")
     assert revoked["revoked"] and revoked["revoked_reason"] == "performer withdrew"
-    assert revoked["version"] == granted["version"] + 1
-    # nothing deleted: the grant is still there with its original scope, plus both events
+    assert revoked["version"] == granted["version"] + 1 and revoked["status"] == "revoked"
+    # nothing deleted: the grant is still there with its original scope, plus every event
     row = Consent.get_by_id(granted["id"])
     assert row.uses == ["ai_training", "likeness"] and row.territories == ["GB"]
-    assert [e["event"] for e in consents.consent_history(granted["id"])] == ["granted", "revoked"]
-    assert ConsentEvent.select().count() == 2
+    assert [e["event"] for e in consents.consent_history(granted["id"])] == ["granted", "confirmed", "revoked"]
+    assert ConsentEvent.select().count() == 3
     with pytest.raises(Conflict):
         consents.revoke_consent(granted["id"], "again")
 
 
 def test_consent_for_unknown_person_is_refused_and_writes_nothing(any_db):
     with pytest.raises(NotFound, match="no person 'Nobody'"):
-        consents.grant_consent("Nobody", uses=["likeness"], productions=["*"], territories=["WW"],
-                               valid_from=date(2026, 1, 1), valid_until=date(2026, 2, 1),
-                               document_sha256="a" * 64)
+        rights.grant_consent(any_db, "Nobody", uses=["likeness"], productions=["*"], territories=["WW"],
+                             valid_from=date(2026, 1, 1), valid_until=date(2026, 2, 1))
     assert Consent.select().count() == 0
 
 
 def test_consent_for_unknown_production_rolls_back(any_db):
     people.add_person("Mara Quinn")
     with pytest.raises(NotFound, match="production"):
-        consents.grant_consent("Mara Quinn", uses=["likeness"], productions=["nope"], territories=["GB"],
-                               valid_from=date(2026, 1, 1), valid_until=date(2026, 2, 1),
-                               document_sha256="b" * 64)
+        rights.grant_consent(any_db, "Mara Quinn", uses=["likeness"], productions=["nope"], territories=["GB"],
+                             valid_from=date(2026, 1, 1), valid_until=date(2026, 2, 1))
     assert Consent.select().count() == 0 and ConsentEvent.select().count() == 0
 
 
@@ -75,10 +73,11 @@ def test_minor_needs_a_guardian(any_db):
     with pytest.raises(InvalidInput, match="guardian"):
         people.add_person("Kit Young", is_minor=True)
     person = people.add_person("Kit Young", is_minor=True, guardian="Sam Young")
-    consent = consents.grant_consent("Kit Young", uses=["likeness"], productions=["*"], territories=["WW"],
-                                     valid_from=date(2026, 1, 1), valid_until=date(2026, 6, 1),
-                                     document=b"x", guardian_signed=True)
+    consent = rights.grant_consent(any_db, "Kit Young", uses=["likeness"], productions=["*"], territories=["WW"],
+                                   valid_from=date(2026, 1, 1), valid_until=date(2026, 6, 1),
+                                   guardian_signed=True, guardian_relationship="father")
     assert person["is_minor"] and consent["guardian_name"] == "Sam Young"
+    assert consent["guardian_relationship"] == "father" and consent["confirmed_by"] == "lou-legal"
 
 
 @pytest.mark.parametrize("kwargs, message", [

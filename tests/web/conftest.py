@@ -37,7 +37,7 @@ def app(settings: Any) -> Iterator[Flask]:
 @pytest.fixture
 def studio(app: Flask) -> dict[str, Any]:
     """The demo studio, an approved model, one token per demo user, and a user with no web role."""
-    seeded = demo.seed(REPO / "policies" / "studio-default.yaml")
+    seeded = demo.seed(REPO / "policies" / "studio-default.yaml", app.config["SLATE_SETTINGS"])
     add_licence("LIC-STUDIO-OWN", "The studio", grants=["ai_training", *OUTPUT_USES], territories=["WW"],
                 starts_on=date(2020, 1, 1))
     frame, _ = register_asset(demo.plate_png(64, 64), media_type="image/png", title="Studio training frame",

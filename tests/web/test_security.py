@@ -88,7 +88,7 @@ def test_a_revoked_token_ends_the_web_session_at_once(browser):
 
 
 def test_hostile_names_are_escaped_everywhere_they_are_shown(browser):
-    add_person("<script>alert('x')</script>")
+    add_person("<script>alert('x')</script>", productions=["harbour-lights"])
     body = browser("pat-producer").get("/registry").get_data(as_text=True)
     assert "<script>alert" not in body
     assert "&lt;script&gt;alert(" in body
