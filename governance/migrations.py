@@ -8,7 +8,7 @@ is a new step (using ``playhouse.migrate`` for alterations).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import peewee
 
@@ -62,10 +62,9 @@ def _rights_ownership() -> None:
     importing today's models, so what it does cannot drift when the models change later.
 
     Step 1 creates the registry from today's models, so on a fresh database these columns
-    exist already: each addition is made only where it is missing.
+    exist already: each addition is made only where it is missing. Then the rows recorded
+    before ownership existed are given what the new rules need (``_rights_backfill``).
     """
-    import json
-
     from playhouse.migrate import SchemaMigrator, migrate as run
 
     from .fields import JSONField as _JSON
@@ -104,14 +103,15 @@ def _rights_ownership() -> None:
             ("guardian_relationship", peewee.CharField(max_length=100, null=True)),
             ("document_stored", peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])),
             ("recorded_by", peewee.CharField(max_length=200, null=True)),
-            # rows from before four eyes took effect when they were granted
+            # the backfill decides which older rows must wait for a second legal user
             ("status", peewee.CharField(max_length=20, default="confirmed",
                                         constraints=[peewee.SQL("DEFAULT 'confirmed'")])),
             ("confirmed_by", peewee.CharField(max_length=200, null=True)),
             ("confirmed_at", UTCDateTimeField(null=True)),
         ],
         "asset": [("production_id", peewee.ForeignKeyField(Production, null=True, on_delete="RESTRICT",
-                                                            field=Production.id))],
+                                                            field=Production.id)),
+                  ("library", peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")]))],
     }
     for table, columns in wanted.items():
         have = {c.name for c in database.get_columns(table)}
@@ -121,22 +121,117 @@ def _rights_ownership() -> None:
                 run(migrator.add_column(table, name, column, allow_not_null=not column.null))
     if "consent_status" not in {i.name for i in database.get_indexes("consent")}:
         run(migrator.add_index("consent", ("status",), False))
-    # who recorded each consent: the actor of its grant event
-    database.execute_sql(
-        "UPDATE consent SET recorded_by = (SELECT e.actor FROM consent_event e "
-        "WHERE e.consent_id = consent.id AND e.event = 'granted' ORDER BY e.id LIMIT 1) "
-        "WHERE recorded_by IS NULL")
-    # a person takes part in the productions their consents name (a '*' consent names none)
+    _rights_backfill()
+
+
+def _rights_backfill() -> None:
+    """Rows from before step 10, under the new rules, decided from what the record shows:
+
+    - who recorded each consent (its audit entry's actor); a minor's or a likeness consent
+      not recorded by a legal user waits for a second legal user (``pending``), so a consent a
+      producer recorded before ownership existed stops counting until legal confirms it;
+    - which production each asset belongs to: the one production whose requests used it, or
+      the one production of the producer who registered it; an asset legal, an admin or the
+      operator registered, or that several productions used, joins the studio library; any
+      other stays visible to studio-wide roles only until legal assigns it;
+    - which productions each person takes part in: those their consents name.
+
+    One audit entry lists what was decided. Plain SQL throughout (quoted names, portable).
+    """
+    import json
+
+    users = {name: set(json.loads(roles or "[]"))
+             for name, roles in database.execute_sql('SELECT name, roles FROM "user"').fetchall()}
+    memberships: dict[str, set[int]] = {}
+    for name, production_id in database.execute_sql(
+            'SELECT u.name, m.production_id FROM membership m JOIN "user" u ON u.id = m.user_id').fetchall():
+        memberships.setdefault(name, set()).add(int(production_id))
     productions = dict(database.execute_sql("SELECT name, id FROM production").fetchall())
+    actors = _registered_by("consent.granted") | _registered_by("asset.registered")
+    pending = _consents_awaiting_confirmation(users, actors)
+    assigned, library = _asset_owners(users, memberships, productions, actors)
+    linked = _people_in_productions(productions)
+    if pending or assigned or library or linked:
+        from .audit.log import record
+        record("registry.ownership_backfilled", "registry",
+               {"consents_pending": pending, "assets_assigned": len(assigned), "assets_in_library": len(library),
+                "people_linked": linked,
+                "rule": "step 10: unconfirmed minors' and likeness consents wait for a second legal user; "
+                        "assets belong to the production that used or registered them"})
+
+
+def _sql(text: str, *params: object) -> Any:
+    """Run ``text`` with ``?`` placeholders in the database's own parameter style."""
+    return database.execute_sql(text.replace("?", database.obj.param), params)
+
+
+def _registered_by(action: str) -> dict[str, str]:
+    """subject -> actor of the first audit entry with ``action`` (what the record says)."""
+    out: dict[str, str] = {}
+    for subject, actor in _sql("SELECT subject, actor FROM audit_entry WHERE action = ? ORDER BY seq",
+                               action).fetchall():
+        out.setdefault(subject, actor)
+    return out
+
+
+def _consents_awaiting_confirmation(users: dict[str, set[str]], actors: dict[str, str]) -> list[int]:
+    import json
+    pending = []
+    rows = database.execute_sql(
+        "SELECT c.id, c.uses, p.is_minor, c.recorded_by FROM consent c JOIN person p ON p.id = c.person_id "
+        "WHERE c.revoked_at IS NULL AND c.confirmed_by IS NULL").fetchall()
+    for consent_id, uses, is_minor, recorded_by in rows:
+        actor = recorded_by or actors.get(f"consent:{consent_id}")
+        if recorded_by is None and actor:
+            _sql("UPDATE consent SET recorded_by = ? WHERE id = ?", actor, consent_id)
+        protected = bool(is_minor) or "likeness" in json.loads(uses or "[]")
+        if protected and "legal" not in users.get(actor or "", set()):
+            _sql("UPDATE consent SET status = 'pending' WHERE id = ?", consent_id)
+            pending.append(int(consent_id))
+    return pending
+
+
+def _asset_owners(users: dict[str, set[str]], memberships: dict[str, set[int]], productions: dict[str, int],
+                  actors: dict[str, str]) -> tuple[list[int], list[int]]:
+    import json
+    used_by: dict[str, set[int]] = {}
+    for production, references in database.execute_sql(
+            'SELECT production, "references" FROM generation_request').fetchall():
+        for sha in json.loads(references or "[]"):
+            if production in productions:
+                used_by.setdefault(sha, set()).add(productions[production])
+    assigned, library = [], []
+    for asset_id, sha in database.execute_sql(
+            "SELECT id, sha256 FROM asset WHERE production_id IS NULL AND library = FALSE").fetchall():
+        users_of = used_by.get(sha, set())
+        actor = actors.get(f"asset:{sha}", "")
+        roles = users.get(actor, set())
+        owner = None
+        if len(users_of) == 1:
+            owner = next(iter(users_of))
+        elif not users_of and roles == {"producer"} and len(memberships.get(actor, set())) == 1:
+            owner = next(iter(memberships[actor]))
+        if owner is not None:
+            _sql("UPDATE asset SET production_id = ? WHERE id = ?", owner, asset_id)
+            assigned.append(int(asset_id))
+        elif len(users_of) > 1 or "producer" not in roles:
+            _sql("UPDATE asset SET library = TRUE WHERE id = ?", asset_id)
+            library.append(int(asset_id))
+    return assigned, library
+
+
+def _people_in_productions(productions: dict[str, int]) -> int:
+    """A person takes part in the productions their consents name (a '*' consent names none)."""
+    import json
     links = set()
     for person_id, scope in database.execute_sql("SELECT person_id, productions FROM consent").fetchall():
         for name in json.loads(scope or "[]"):
             if name in productions:
-                links.add((person_id, productions[name]))
+                links.add((int(person_id), int(productions[name])))
     existing = set(database.execute_sql("SELECT person_id, production_id FROM person_production").fetchall())
     for person_id, production_id in sorted(links - existing):
-        database.execute_sql("INSERT INTO person_production (person_id, production_id) VALUES (%s, %s)"
-                             % (int(person_id), int(production_id)))
+        _sql("INSERT INTO person_production (person_id, production_id) VALUES (?, ?)", person_id, production_id)
+    return len(links - existing)
 
 
 def _job_leases() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from ..errors import SlateError
+from ..errors import InvalidInput, SlateError
 
 log = logging.getLogger("slate.api")
 PROBLEM_JSON = "application/problem+json"
@@ -58,7 +58,40 @@ def _detail(error: HTTPException) -> str:
     return error.description or error.name
 
 
+#: how deep a JSON body is searched for a NUL; deeper bodies are refused by their schemas anyway
+_NUL_DEPTH = 32
+
+
+def _has_nul(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > _NUL_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
+
+
+def refuse_nul_characters() -> None:
+    """No name, id or text Slate stores may hold a NUL: PostgreSQL cannot store one, and
+    no legitimate caller sends one. Refused up front, for every route, with one answer."""
+    from flask import request
+    candidates: list[Any] = [request.path, *request.args.keys(), *request.args.values()]
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        candidates += [*request.form.keys(), *request.form.values()]
+        candidates += [f.filename or "" for f in request.files.values()]
+    elif request.is_json:
+        candidates.append(request.get_json(silent=True))
+    if any(_has_nul(c) for c in candidates):
+        raise InvalidInput("text in the request holds a NUL character, which Slate never stores",
+                           hint="remove the \\0 character from the path, the query or the body")
+
+
 def install(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
+
     @app.errorhandler(SlateError)
     def handle_slate_error(error: SlateError) -> Response:
         return problem_response(error.to_problem())

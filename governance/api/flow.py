@@ -14,6 +14,8 @@ from marshmallow import Schema, fields, validate
 from ..errors import InvalidInput, NotFound
 from ..jobs import flow
 from ..ledger.tables import Output
+from ..policy.tables import GenerationRequest
+from ..registry import scope
 from ..registry import vocabulary as vocab
 from .access import admits
 from .services import issuer, queue
@@ -150,9 +152,7 @@ def decide(body: dict[str, Any], request_id: int) -> Any:
 @admits("producer", "generator", *OVERSIGHT)
 @blp.response(200)
 def show_job(job_id: str) -> Any:
-    job = flow.get_job(job_id)
-    flow.visible_request(job.request_id, g.principal)
-    return flow.job_dict(job)
+    return flow.job_dict(flow.visible_job(job_id, g.principal))
 
 
 @blp.route("/jobs/<string:job_id>/claim", methods=["POST"])
@@ -231,12 +231,19 @@ def sign(form: dict[str, Any]) -> Any:
 
 
 def _visible_output(sha256: str) -> Output:
-    row = Output.get_or_none(Output.sha256 == sha256.lower()) if len(sha256) == 64 else None
-    if row is None:
-        raise NotFound(f"no signed output {sha256[:64]} exists")
-    if is_id(row.request_id):
-        flow.visible_request(row.request_id, g.principal)
-    return row
+    """A signed output as the caller may see it; another production's answers like a missing one."""
+    def lookup() -> Output:
+        row = Output.get_or_none(Output.sha256 == sha256.lower()) if len(sha256) == 64 else None
+        if row is None:
+            raise NotFound(f"no signed output {sha256[:64]} exists")
+        return row
+
+    def visible(by: Any, row: Output) -> bool:
+        request = GenerationRequest.get_or_none(GenerationRequest.id == int(row.request_id)) \
+            if is_id(row.request_id) else None
+        return by is None or (request is not None and by.may_see_production(request.production))
+
+    return scope.seen(g.principal, "signed output", sha256[:64], lookup, visible)
 
 
 @blp.route("/outputs/<string:sha256>", methods=["GET"])
@@ -262,9 +269,9 @@ def download_output(sha256: str) -> Any:
 def verify() -> Any:
     """Verify any image: integrity, trust, issuance by Slate, good standing; each with reasons."""
     from ..credentials.verification import verify as verify_image
-    from ..provenance.standing import standing_checks
+    from ..provenance.standing import as_seen_by, standing_checks
     verdict = verify_image(current_app.config["SLATE_SETTINGS"], _upload("file"), standing_checks=standing_checks())
-    return verdict.to_dict()
+    return as_seen_by(verdict, g.principal).to_dict()
 
 
 blueprints = [blp]

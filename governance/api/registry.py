@@ -87,7 +87,7 @@ def link_person(body: dict[str, Any], ref: str) -> Any:
 @admits(*READ_REGISTRY)
 @blp.response(200, s.PersonOut)
 def show_person(ref: str) -> Any:
-    return people.person_dict(people.find_person(ref, principal()))
+    return people.person_dict(people.find_person(ref, principal()), principal())
 
 
 @blp.route("/consents", methods=["GET"])
@@ -128,7 +128,7 @@ def grant_consent(body: dict[str, Any]) -> Any:
 @admits(*READ_REGISTRY)
 @blp.response(200, s.ConsentOut)
 def show_consent(consent_id: int) -> Any:
-    return consents.consent_dict(consents.find_consent(consent_id, principal()))
+    return consents.consent_dict(consents.find_consent(consent_id, principal()), principal())
 
 
 @blp.route("/consents/<int:consent_id>/confirm", methods=["POST"])
@@ -228,6 +228,15 @@ def add_asset(form: dict[str, Any]) -> Any:
 def set_asset_licence(body: dict[str, Any], ref: str) -> Any:
     """Legal records which licence an asset is held under."""
     return assets.set_licence(ref, body["licence"], by=principal())
+
+
+@blp.route("/assets/<string:ref>/production", methods=["POST"])
+@admits(*RIGHTS)
+@blp.arguments(s.AssetPlaceIn)
+@blp.response(200, s.AssetOut)
+def assign_asset(body: dict[str, Any], ref: str) -> Any:
+    """Legal says where an asset belongs: one production, or the studio library."""
+    return assets.assign(ref, production=body["production"], library=body["library"], by=principal())
 
 
 @blp.route("/assets/<string:ref>", methods=["GET"])

@@ -180,6 +180,11 @@ class AssetLicenceIn(Schema):
     licence = fields.String(required=True, validate=validate.Length(min=1, max=120))
 
 
+class AssetPlaceIn(Schema):
+    production = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=120))
+    library = fields.Boolean(load_default=False, metadata={"description": "the studio library: every production"})
+
+
 class AssetOut(Schema):
     id = fields.Integer()
     sha256 = fields.String()
@@ -189,6 +194,7 @@ class AssetOut(Schema):
     size_bytes = fields.Integer()
     licence = fields.String(allow_none=True)
     production = fields.String(allow_none=True)
+    library = fields.Boolean(metadata={"description": "in the studio library, seen by every production"})
     people = fields.List(fields.String())
     created_at = fields.DateTime()
     created = fields.Boolean()

@@ -26,6 +26,7 @@ from ..policy.requests import decision_dict, get_request, latest_decision, reque
 from ..policy.tables import DecisionRecord, GenerationRequest, PolicyVersion
 from ..provenance.index import index_output
 from ..provenance.standing import revoked_rights
+from ..registry import scope
 from ..registry.tables import Asset, Model, TrainingSet
 from .tables import Approval, Job, RequestParams
 
@@ -146,10 +147,15 @@ def _pending_params(request: GenerationRequest) -> GenerationParams:
 
 
 def visible_request(request_id: int | str, principal: Principal) -> GenerationRequest:
-    request = get_request(request_id)
-    if not principal.may_see_production(request.production):
-        raise NotFound(f"no request #{request_id} exists in your productions")
-    return request
+    """A request as the caller may see it: another production's answers like a missing one."""
+    return scope.seen(principal, "request", request_id, lambda: get_request(request_id),
+                      lambda by, request: by is None or by.may_see_production(request.production))
+
+
+def visible_job(job_id: str, principal: Principal) -> Job:
+    """A job as the caller may see it (its request's production); never names the request."""
+    return scope.seen(principal, "job", str(job_id)[:40], lambda: get_job(job_id),
+                      lambda by, job: by is None or by.may_see_production(job.request.production))
 
 
 def list_requests(principal: Principal, *, status: str | None = None, limit: int = 100,

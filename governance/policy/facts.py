@@ -10,7 +10,8 @@ writes them by hand. Their shape::
     model:           {id, name, version, status, weights_hash, training_set_root}
     references:      [{subject, asset, licence}]          one per reference image
     training_assets: [{subject, asset, licence}]          one per member of the model's set
-    performers:      [{subject, person, consent, consents, depicted, named_in_prompt, in_reference}]
+    performers:      [{subject, person, consent, consents, consent_pending, depicted, named_in_prompt,
+                       in_reference}]
                      one per person depicted, named in the prompt, or shown in a reference image
 
 A policy reads facts only through paths listed in ``FIELDS`` whose root its rule's
@@ -52,7 +53,8 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "document_sha256": "string", "revoked": "bool", "revoked_at": "string",
         "version": "number", "status": "string",
     },
-    "performer": {"depicted": "bool", "named_in_prompt": "bool", "in_reference": "bool"},
+    "performer": {"depicted": "bool", "named_in_prompt": "bool", "in_reference": "bool",
+                  "consent_pending": "bool"},
 }
 
 #: Where a rule looks, and which roots it may read there.
@@ -80,6 +82,8 @@ LIKENESS = "likeness"
 REFERENCE = "reference"
 WORLDWIDE = "WW"
 ALL_PRODUCTIONS = "*"
+#: A consent awaiting its second legal review (four eyes): it never counts, whatever the policy.
+PENDING = "pending"
 
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*", re.UNICODE)
 
@@ -123,7 +127,6 @@ def consent_fit(consent: Mapping[str, Any], request: Mapping[str, Any],
     day = request.get("date") or ""
     checks = (
         not consent.get("revoked"),
-        consent.get("status", "confirmed") == "confirmed",
         all(use in (consent.get("uses") or []) for use in needs),
         _covers(consent.get("productions"), request.get("production") or "", ALL_PRODUCTIONS),
         _covers(consent.get("territories"), request.get("territory") or "", WORLDWIDE),
@@ -134,10 +137,19 @@ def consent_fit(consent: Mapping[str, Any], request: Mapping[str, Any],
 
 def choose_consent(consents: list[Mapping[str, Any]], request: Mapping[str, Any],
                    needs: tuple[str, ...] = (LIKENESS,)) -> Mapping[str, Any] | None:
-    """The consent a performer's rules are judged on (see ``consent_fit``); None if they have none."""
-    if not consents:
+    """The consent a performer's rules are judged on (see ``consent_fit``); None if they have none.
+
+    A pending consent is never chosen: until a second legal user confirms it, it is not yet
+    a consent, under any policy (``performer.consent_pending`` says one is waiting).
+    """
+    counted = [c for c in consents if c.get("status") != PENDING]
+    if not counted:
         return None
-    return max(consents, key=lambda c: (consent_fit(c, request, needs), str(c.get("id"))))
+    return max(counted, key=lambda c: (consent_fit(c, request, needs), str(c.get("id"))))
+
+
+def has_pending(consents: Iterable[Mapping[str, Any]]) -> bool:
+    return any(c.get("status") == PENDING for c in consents)
 
 
 def performer(person: Mapping[str, Any], consents: list[Mapping[str, Any]], request: Mapping[str, Any], *,
@@ -149,6 +161,7 @@ def performer(person: Mapping[str, Any], consents: list[Mapping[str, Any]], requ
         "person": dict(person),
         "consent": choose_consent(consents, request, needs),
         "consents": [dict(c) for c in consents],
+        "consent_pending": has_pending(consents),
         "depicted": depicted,
         "named_in_prompt": named_in_prompt,
         "in_reference": in_reference,
@@ -190,6 +203,7 @@ def complete(facts: Mapping[str, Any]) -> dict[str, Any]:
         person = p.get("person") or {}
         p.setdefault("subject", f"person:{person.get('name')}")
         p.setdefault("consents", [])
+        p.setdefault("consent_pending", has_pending(p["consents"]))
         p.setdefault("depicted", True)
         p.setdefault("named_in_prompt", person.get("name") in request["named_people"])
         p.setdefault("in_reference", False)

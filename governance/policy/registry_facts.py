@@ -24,7 +24,8 @@ from ..registry.consents import consent_dict
 from ..registry.licences import licence_dict
 from ..registry.models_registry import get_model
 from ..registry.people import find_person, get_person, get_production
-from ..registry.tables import Asset, AssetPerson, Consent, Licence, Model, Person, TrainingSetMember
+from ..registry.tables import (Asset, AssetPerson, Consent, Licence, Model, Person, PersonProduction, Production,
+                               TrainingSetMember)
 from . import facts as F
 
 #: registry fields a policy may read (see facts.FIELDS); everything else stays out of the facts
@@ -107,10 +108,23 @@ def consent_facts(consent: Any) -> dict[str, Any]:
 def performer_entry(person: Person, request: dict[str, Any], *, depicted: bool, named: bool,
                     in_reference: bool = False, by: Principal | None = None) -> dict[str, Any]:
     """A performer's facts; a confined requester's decision relies only on (and its evidence
-    shows only) the consents their productions may see."""
+    shows only) the consents their productions may see. A person of another production (shown
+    in a library image, or named in the prompt) is named by number, not by name."""
     consents = [consent_facts(c) for c in person.consents.order_by(Consent.id) if scope.consent_visible(by, c)]
-    return F.performer({"id": str(person.id), "name": person.name, "is_minor": person.is_minor},
+    name = person.name if scope.person_visible(by, person) else f"#{person.id}"
+    return F.performer({"id": str(person.id), "name": name, "is_minor": person.is_minor},
                        consents, request, depicted=depicted, named_in_prompt=named, in_reference=in_reference)
+
+
+def prompt_candidates(production: str) -> list[str]:
+    """Whose names a prompt is checked for: everyone legal has recorded a consent for, in any
+    production (naming them without their consent is refused), and everyone taking part in
+    the request's own production. A person a producer registered elsewhere is not among
+    them, so registering a common word as a name cannot deny other productions' requests."""
+    vouched = Person.select(Person.name).where(Person.id.in_(Consent.select(Consent.person)))
+    own = (Person.select(Person.name).join(PersonProduction).join(Production)
+           .where(Production.name == production))
+    return sorted({name for (name,) in vouched.tuples()} | {name for (name,) in own.tuples()})
 
 
 def _checked(spec: RequestSpec) -> tuple[str, str]:
@@ -127,8 +141,8 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
     """The facts for ``spec``; NotFound names the first unknown production, model, asset or person.
 
     ``by`` is the requester: references and depicted people must be records they may see.
-    Everyone registered counts when named in the prompt, so that naming a person of another
-    production is refused rather than ignored.
+    Names in the prompt are checked against ``prompt_candidates``, so that naming a person of
+    another production is refused rather than ignored.
     """
     use, territory = _checked(spec)
     production = get_production(spec.production)
@@ -136,8 +150,7 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
     assets = [find_asset(r, by) for r in spec.references]
     references = sorted({a.id: a for a in assets}.values(), key=lambda a: a.sha256)
     depicted = {p.name: p for p in (find_person(ref, by) for ref in spec.people)}
-    everyone = [name for (name,) in Person.select(Person.name).tuples()]
-    named = F.names_in_prompt(spec.prompt, everyone)
+    named = F.names_in_prompt(spec.prompt, prompt_candidates(production.name))
     request = {"id": request_id, "requester": spec.requester, "production": production.name,
                "use": use, "territory": territory, "date": (spec.date or today).isoformat(),
                "prompt_terms": F.prompt_terms(spec.prompt), "named_people": named,

@@ -13,6 +13,7 @@ from typing import Any
 import peewee
 
 from ..principal import Principal
+from ..registry import scope
 from ..clock import as_utc
 from ..errors import NotFound
 from ..jobs.tables import Approval, Job
@@ -47,15 +48,17 @@ def _licence(lic: Licence | None) -> dict[str, Any] | None:
             "takedown_reason": lic.takedown_reason}
 
 
-def _references(request: GenerationRequest) -> list[dict[str, Any]]:
+def _references(request: GenerationRequest, principal: Principal | None = None) -> list[dict[str, Any]]:
+    """The reference images, with the people they show whom the caller may see."""
     shas = list(request.references or [])
     if not shas:
         return []
     rows = {a.sha256: a for a in Asset.select().where(Asset.sha256.in_(shas))}
     people: dict[int, list[str]] = {}
-    for link in (AssetPerson.select(AssetPerson.asset, Person.name).join(Person)
+    for link in (AssetPerson.select(AssetPerson.asset, Person).join(Person)
                  .where(AssetPerson.asset.in_([a.id for a in rows.values()]))):
-        people.setdefault(link.asset_id, []).append(link.person.name)
+        if scope.person_visible(principal, link.person):
+            people.setdefault(link.asset_id, []).append(link.person.name)
     return [{"sha256": sha, "title": rows[sha].title if sha in rows else None,
              "licence": _licence(rows[sha].licence if sha in rows and rows[sha].licence_id else None),
              "people": sorted(people.get(rows[sha].id, [])) if sha in rows else []} for sha in shas]
@@ -120,7 +123,7 @@ def lineage(sha256: str, principal: Principal | None = None) -> dict[str, Any]:
         "job": {"id": job.id, "status": job.status, "worker": job.worker, "attempts": job.attempts} if job else None,
         "model": model_dict(model) if model is not None else {"ref": row.model_ref},
         "training_set": _training_set(model) if model is not None else None,
-        "references": _references(request) if request is not None else [],
+        "references": _references(request, principal) if request is not None else [],
         "consents": _consents(records),
     }
 

@@ -8,12 +8,16 @@ being approved once a right its decision relied on is gone.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Mapping, Sequence
 
-from ..ledger.records import LedgerEntry
-from ..policy.tables import DecisionRecord
-from ..registry.tables import Consent, Licence, Model
+from ..credentials.verdict import Check, Verdict
 from ..ids import is_id
+from ..ledger.records import LedgerEntry
+from ..ledger.tables import Output
+from ..policy.tables import DecisionRecord, GenerationRequest
+from ..principal import Principal
+from ..registry.tables import Consent, Licence, Model
 
 StandingCheck = Callable[[LedgerEntry, Mapping[str, Any] | None], Sequence[str]]
 
@@ -55,4 +59,26 @@ def standing_checks() -> list[StandingCheck]:
     return [rights_still_hold]
 
 
-__all__ = ["standing_checks", "rights_still_hold", "revoked_rights", "Model"]
+#: what a producer of another production learns about why an output lost its standing
+WITHHELD = ("it is no longer in good standing; why is for the production that made it, legal and "
+            "auditors to read")
+
+
+def as_seen_by(verdict: Verdict, by: Principal | None) -> Verdict:
+    """The verdict as ``by`` may read it. Anyone holding a file may verify it, but why a
+    right of another production was revoked (whose consent, legal's reason) is not theirs
+    to read: a producer verifying another production's output is told only that it lost
+    its standing. The outcome is the same for everyone."""
+    if by is None or by.studio_wide or verdict.standing.ok or verdict.sha256 is None:
+        return verdict
+    output = Output.get_or_none(Output.sha256 == verdict.sha256)
+    request = (GenerationRequest.get_or_none(GenerationRequest.id == int(output.request_id))
+               if output is not None and is_id(output.request_id) else None)
+    if request is not None and by.may_see_production(request.production):
+        return verdict
+    standing = Check(verdict.standing.status, (WITHHELD,), verdict.standing.codes)
+    return dataclasses.replace(verdict, standing=standing,
+                               summary="issued by Slate, but " + WITHHELD)
+
+
+__all__ = ["standing_checks", "rights_still_hold", "revoked_rights", "as_seen_by", "Model"]

@@ -4,7 +4,7 @@ Registering the same bytes twice returns the asset already on record: the conten
 the identity, titles are only labels.
 
 An asset belongs to the production that registered it, or to the studio's library when
-legal (or the operator) registers it without one. Which licence covers an asset decides
+legal (or the operator) registers it without one; legal can move it (``assign``). Which licence covers an asset decides
 requests, so only legal records it (see ``scope``).
 """
 
@@ -37,7 +37,7 @@ def asset_dict(a: Asset, by: Principal | None = None) -> dict[str, Any]:
     return {"id": a.id, "sha256": a.sha256, "media_type": a.media_type, "title": a.title,
             "source": a.source, "size_bytes": a.size_bytes,
             "licence": a.licence.ref if a.licence_id else None,
-            "production": a.production.name if a.production_id else None,
+            "production": a.production.name if a.production_id else None, "library": a.library,
             "people": [p.name for p in people], "created_at": a.created_at}
 
 
@@ -77,7 +77,8 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
         persons = [find_person(p, by) for p in people]
         asset = Asset.create(sha256=digest, media_type=media_type, title=title, source=source,
                              size_bytes=len(content), licence=lic,
-                             production=get_production(scoped[0]) if scoped else None, created_at=utcnow())
+                             production=get_production(scoped[0]) if scoped else None,
+                             library=not scoped, created_at=utcnow())
         for person in {p.id: p for p in persons}.values():
             AssetPerson.create(asset=asset, person=person)
         record("asset.registered", f"asset:{digest}", {"media_type": media_type, "title": title,
@@ -124,6 +125,24 @@ def _lookup(ref: str | int, among: peewee.ModelSelect) -> Asset:
     if asset is None:
         raise NotFound(f"no asset '{ref}' is registered", hint="list them with: slate asset list")
     return asset  # type: ignore[no-any-return]
+
+
+def assign(ref: str | int, *, production: str | None = None, library: bool = False,
+           by: Principal | None) -> dict[str, Any]:
+    """Legal says where an asset belongs: one production (its producers see it) or the studio
+    library (every production does). Exactly one of the two."""
+    if by is not None:
+        scope.require_legal(by, "say which production an asset belongs to")
+    if bool(production) == bool(library):
+        raise InvalidInput("give exactly one of a production or the studio library")
+    with transaction():
+        asset = get_asset(ref)
+        asset.production = get_production(production) if production else None
+        asset.library = library
+        asset.save()
+        record("asset.assigned", f"asset:{asset.sha256}", {"production": production, "library": library},
+               by.name if by else None)
+    return asset_dict(asset)
 
 
 def find_asset(ref: str | int, by: Principal | None) -> Asset:

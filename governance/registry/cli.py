@@ -295,6 +295,20 @@ def asset_add(slate: SlateContext, path: str, title: str | None, media_type: str
     emit({**asset, "created": created}, as_json)
 
 
+@asset_group.command("assign")
+@click.argument("asset")
+@click.option("--production", default=None, help="The production it belongs to.")
+@click.option("--library", is_flag=True, help="The studio library: every production sees it.")
+@by_option
+@json_option
+@pass_slate
+def asset_assign(slate: SlateContext, asset: str, production: str | None, library: bool, by_name: str | None,
+                 as_json: bool) -> None:
+    """Say where an asset belongs: one production or the studio library (legal)."""
+    slate.open()
+    emit(assets.assign(asset, production=production, library=library, by=_legal(by_name)), as_json)
+
+
 @asset_group.command("license")
 @click.argument("asset")
 @click.argument("licence")

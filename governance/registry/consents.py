@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..audit.log import current_actor, record
-from ..canonical import sha256_hex
 from ..clock import utcnow
 from ..db import transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -56,10 +55,13 @@ def status_of(c: Consent) -> str:
     return "revoked" if c.revoked_at is not None else str(c.status)
 
 
-def consent_dict(c: Consent) -> dict[str, Any]:
+def consent_dict(c: Consent, by: Principal | None = None) -> dict[str, Any]:
+    """A consent; its productions as the caller may see them (the policy's facts are built
+    from the whole record, never from this view)."""
     return {
         "id": c.id, "person": c.person.name, "person_id": c.person_id,
-        "uses": c.uses, "productions": c.productions, "territories": c.territories,
+        "uses": c.uses, "productions": scope.seen_productions(by, c.productions) if by else c.productions,
+        "territories": c.territories,
         "valid_from": c.valid_from, "valid_until": c.valid_until,
         "guardian_signed": c.guardian_signed, "guardian_name": c.guardian_name,
         "guardian_relationship": c.guardian_relationship,
@@ -101,13 +103,18 @@ def record_document(content: bytes, store: DocumentStore, *, by: Principal | Non
     return document_dict(row)
 
 
-def _document(document: bytes | None, document_sha256: str | None, store: DocumentStore | None,
-              by: Principal | None) -> ConsentDocument:
-    if document is not None:
-        if store is None:
-            raise InvalidInput("a consent document can only be recorded where Slate keeps documents")
-        record_document(document, store, by=by)
-        return ConsentDocument.get(ConsentDocument.sha256 == sha256_hex(document))
+def _check_parties(person: str | int, productions: list[str], by: Principal | None, guardian_signed: bool,
+                   guardian_name: str | None, guardian_relationship: str | None) -> tuple[str | None, str | None]:
+    """The person (visible to ``by``), the productions and a minor's guardian; the guardian's
+    name and relationship as they will be recorded."""
+    who = find_person(person, by)
+    for name in productions:
+        if name != vocab.ALL_PRODUCTIONS:
+            get_production(name)
+    return _guardian(who, guardian_signed, guardian_name, guardian_relationship)
+
+
+def _document(document_sha256: str | None) -> ConsentDocument:
     digest = (document_sha256 or "").strip().lower()
     row = ConsentDocument.get_or_none(ConsentDocument.sha256 == digest) if digest else None
     if row is None:
@@ -157,16 +164,21 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
     territory_codes = vocab.territories(territories)
     if valid_until < valid_from:
         raise InvalidInput(f"the consent ends ({valid_until}) before it starts ({valid_from})")
+    scope_names = sorted({p.strip() for p in productions if p.strip()})
+    if not scope_names:
+        raise InvalidInput("name the productions the consent covers, or '*' for all")
+    # everything that can refuse the consent is checked before its document is kept, and the
+    # document (a signed PDF's validation may take seconds) is kept before the write lock
+    _check_parties(person, scope_names, by, guardian_signed, guardian_name, guardian_relationship)
+    if document is not None:
+        if store is None:
+            raise InvalidInput("a consent document can only be recorded where Slate keeps documents")
+        document_sha256 = record_document(document, store, by=by)["sha256"]
     with transaction():
         who = find_person(person, by)
-        scope_names = sorted({p.strip() for p in productions if p.strip()})
-        if not scope_names:
-            raise InvalidInput("name the productions the consent covers, or '*' for all")
-        for name in scope_names:
-            if name != vocab.ALL_PRODUCTIONS:
-                get_production(name)
-        guardian, relationship = _guardian(who, guardian_signed, guardian_name, guardian_relationship)
-        doc = _document(document, document_sha256, store, by)
+        guardian, relationship = _check_parties(person, scope_names, by, guardian_signed, guardian_name,
+                                                guardian_relationship)
+        doc = _document(document_sha256)
         now = utcnow()
         pending = needs_confirmation(who.is_minor, uses)
         consent = Consent.create(
@@ -266,7 +278,7 @@ def list_consents(person: str | int | None = None, by: Principal | None = None,
         query = query.where(Consent.status == status, Consent.revoked_at.is_null())
     elif status == "revoked":
         query = query.where(Consent.revoked_at.is_null(False))
-    return [consent_dict(c) for c in query if scope.consent_visible(by, c)]
+    return [consent_dict(c, by) for c in query if scope.consent_visible(by, c)]
 
 
 def consent_document(consent_id: int | str, store: DocumentStore, by: Principal | None = None) -> tuple[bytes, str]:

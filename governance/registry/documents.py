@@ -339,7 +339,8 @@ def _pdf_signers(content: bytes, trust_roots: list[x509.Certificate]) -> tuple[D
         embedded = _embedded_signatures(reader, field_names)
         _check_changes_after_signing(reader, embedded)
         roots = [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in trust_roots]
-        return tuple(_validated_signer(signature, roots, reader) for signature in embedded)
+        last = max(embedded, key=lambda signature: signature.signed_revision)
+        return tuple(_validated_signer(signature, roots, reader, last=signature is last) for signature in embedded)
 
 
 def _open_pdf(content: bytes, *, strict: bool) -> PdfFileReader:
@@ -434,7 +435,7 @@ def _embedded_signatures(reader: PdfFileReader, field_names: list[str]) -> list[
 
 
 def _validated_signer(signature: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate],
-                      reader: PdfFileReader) -> DocumentSigner:
+                      reader: PdfFileReader, *, last: bool) -> DocumentSigner:
     field_name = _printable(signature.field_name)
     is_timestamp = signature.sig_object_type == "/DocTimeStamp"
     try:
@@ -447,7 +448,7 @@ def _validated_signer(signature: EmbeddedPdfSignature, roots: list[asn1_x509.Cer
         # malformed CMS blob, an unknown algorithm, a broken DSS) refuses the document.
         raise _refuse(f"the signature in field '{field_name}' cannot be checked: it is malformed "
                       "or uses algorithms Slate does not accept") from None
-    _judge(status, field_name, f"'{signer.common_name}'", is_timestamp)
+    _judge(status, field_name, f"'{signer.common_name}'", is_timestamp, last)
     return signer
 
 
@@ -479,11 +480,14 @@ def _validate(signature: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate
 
 
 #: Changes after a signature that leave what the signer signed as it was: further
-#: signatures and their validation data, and filling in form fields.
+#: signatures and their validation data, and filling in form fields...
 _ACCEPTED_LATER_CHANGES = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING)
+#: ...but after the last signature only validation data: a field filled in after it (the
+#: consent's scope rewritten, say) is something nobody signed.
+_ACCEPTED_AFTER_LAST = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 
 
-def _judge(status: Status, field_name: str, who: str, is_timestamp: bool) -> None:
+def _judge(status: Status, field_name: str, who: str, is_timestamp: bool, last: bool) -> None:
     """Refuse, with the first reason that applies, unless the signature fully validates."""
     what = "time-stamp" if is_timestamp else "signature"
     subject = f"the {what} in field '{field_name}' (by {who})"
@@ -491,9 +495,10 @@ def _judge(status: Status, field_name: str, who: str, is_timestamp: bool) -> Non
         raise _refuse(f"{subject} does not validate: the signed content was changed after signing, "
                       "or the signature is corrupt",
                       hint="upload the file exactly as the signing service produced it")
-    if not _unchanged_since_signing(status):
-        raise _refuse(f"the PDF was changed after {subject} was made, beyond adding signatures or "
-                      "filling in form fields", hint="ask the signing service for its original file")
+    if not _unchanged_since_signing(status, _ACCEPTED_AFTER_LAST if last else _ACCEPTED_LATER_CHANGES):
+        raise _refuse(f"the PDF was changed after {subject} was made, in a way no later signature covers "
+                      "(only further signatures, and form filling that a later signature covers, may follow)",
+                      hint="ask the signing service for its original file")
     if not status.trusted:
         raise _untrusted(status, who, what)
     if isinstance(status, PdfSignatureStatus):
@@ -508,14 +513,13 @@ def _judge_bottom_line(status: PdfSignatureStatus, subject: str) -> None:
         raise _refuse(f"{subject} does not validate ({_printable(status.summary(), 120)})")
 
 
-def _unchanged_since_signing(status: Status) -> bool:
+def _unchanged_since_signing(status: Status, accepted: tuple[ModificationLevel, ...]) -> bool:
     if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
         return True
     if status.coverage != SignatureCoverageLevel.ENTIRE_REVISION:
         return False
     level = status.modification_level
-    return (level is not None and level in _ACCEPTED_LATER_CHANGES
-            and status.docmdp_ok is not False)
+    return level is not None and level in accepted and status.docmdp_ok is not False
 
 
 def _untrusted(status: Status, who: str, what: str) -> InvalidInput:

@@ -22,9 +22,10 @@ from .tables import Person, PersonProduction, Production
 from ..ids import is_id
 
 
-def person_dict(p: Person) -> dict[str, Any]:
+def person_dict(p: Person, by: Principal | None = None) -> dict[str, Any]:
+    """A person; their productions as the caller may see them (a producer: their own)."""
     return {"id": p.id, "name": p.name, "kind": p.kind, "is_minor": p.is_minor,
-            "guardian": p.guardian, "productions": sorted(scope.person_productions(p)),
+            "guardian": p.guardian, "productions": scope.seen_productions(by, scope.person_productions(p)),
             "created_at": p.created_at}
 
 
@@ -40,6 +41,7 @@ def add_person(name: str, kind: str = "performer", *, is_minor: bool = False,
     vocab.choose(kind, vocab.PERSON_KINDS, "person kind")
     if is_minor and not guardian:
         raise InvalidInput(f"{name} is a minor: name their guardian (--guardian)")
+    guardian = vocab.name(guardian, "guardian") if guardian else None
     with transaction():
         scoped = scope.own_productions(by, productions, "person")
         if Person.select().where(Person.name == name).exists():
@@ -92,14 +94,14 @@ def find_person(ref: str | int, by: Principal | None) -> Person:
 def show_person(ref: str | int, by: Principal | None = None) -> dict[str, Any]:
     from .consents import consent_dict
     person = find_person(ref, by)
-    data = person_dict(person)
-    data["consents"] = [consent_dict(c) for c in person.consents.order_by(peewee.SQL("id"))
+    data = person_dict(person, by)
+    data["consents"] = [consent_dict(c, by) for c in person.consents.order_by(peewee.SQL("id"))
                         if scope.consent_visible(by, c)]
     return data
 
 
 def list_people(by: Principal | None = None) -> list[dict[str, Any]]:
-    return [person_dict(p) for p in scope.visible_people(by, Person.select()).order_by(Person.name)]
+    return [person_dict(p, by) for p in scope.visible_people(by, Person.select()).order_by(Person.name)]
 
 
 def add_production(name: str, title: str = "") -> dict[str, Any]:

@@ -82,6 +82,14 @@ def own_productions(by: Principal | None, names: Iterable[str], what: str) -> li
     return wanted
 
 
+def seen_productions(by: Principal | None, names: Iterable[str]) -> list[str]:
+    """Production names on a record, as the caller may see them: a producer sees their own
+    (and '*', all productions), never the names of productions they do not belong to."""
+    if not confined(by):
+        return sorted(names)
+    return sorted(n for n in names if n == vocab.ALL_PRODUCTIONS or n in by.productions)  # type: ignore[union-attr]
+
+
 # ---------------------------------------------------------------- people
 
 def person_productions(person: Person) -> set[str]:
@@ -109,16 +117,16 @@ def visible_people(by: Principal | None, query: peewee.ModelSelect) -> peewee.Mo
 # ---------------------------------------------------------------- assets
 
 def asset_visible(by: Principal | None, asset: Asset) -> bool:
-    if not confined(by) or asset.production_id is None:
+    if not confined(by) or asset.library:
         return True
-    return bool(asset.production.name in by.productions)  # type: ignore[union-attr]
+    return asset.production_id is not None and asset.production.name in by.productions  # type: ignore[union-attr]
 
 
 def visible_assets(by: Principal | None, query: peewee.ModelSelect) -> peewee.ModelSelect:
     if not confined(by):
         return query
     theirs = Production.select(Production.id).where(Production.name.in_(sorted(by.productions)))  # type: ignore[union-attr]
-    return query.where(Asset.production.is_null() | Asset.production.in_(theirs))
+    return query.where((Asset.library == True) | Asset.production.in_(theirs))  # noqa: E712
 
 
 

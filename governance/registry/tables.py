@@ -52,7 +52,8 @@ class Consent(BaseModel):
     document_stored = peewee.BooleanField(default=False)
     granted_at = UTCDateTimeField()
     recorded_by = peewee.CharField(max_length=200, null=True)
-    status = peewee.CharField(max_length=20, default="confirmed", index=True)
+    #: fail closed: a row written without a status waits for a second legal user
+    status = peewee.CharField(max_length=20, default="pending", index=True)
     confirmed_by = peewee.CharField(max_length=200, null=True)
     confirmed_at = UTCDateTimeField(null=True)
     revoked_at = UTCDateTimeField(null=True, index=True)
@@ -107,8 +108,11 @@ class Asset(BaseModel):
     source = peewee.CharField(max_length=500, default="")
     size_bytes = peewee.BigIntegerField()
     licence = peewee.ForeignKeyField(Licence, backref="assets", null=True, on_delete="RESTRICT")
-    #: the production that registered it; None for the studio's library (seen by every production)
+    #: the production that registered it, if any
     production = peewee.ForeignKeyField(Production, backref="assets", null=True, on_delete="RESTRICT")
+    #: in the studio's library: seen by every production (what legal registers without a
+    #: production); an asset with neither is seen by studio-wide roles only until legal assigns it
+    library = peewee.BooleanField(default=False)
     created_at = UTCDateTimeField()
 
 

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 from ..clock import utcnow
 from ..db import transaction
 from ..audit.log import record
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..principal import Principal
 from . import scope
 from . import vocabulary as vocab
@@ -105,8 +105,11 @@ def tree_of(ts: TrainingSet) -> MerkleTree:
 
 
 def prove(training_set: str | int, asset_sha256: str, by: Principal | None = None) -> dict[str, Any]:
-    """An inclusion proof if the asset is in the set, else a proof that it is not. A
-    producer may ask only about assets they can see."""
+    """An inclusion proof if the asset is in the set, else a proof that it is not.
+
+    A producer may ask only about assets they can see, and gets no proof of non-membership:
+    it names the two members the asset would sit between, which may be another production's.
+    """
     ts = get_training_set(training_set)
     asset_sha256 = asset_sha256.strip().lower()
     if len(asset_sha256) != 64:
@@ -116,5 +119,9 @@ def prove(training_set: str | int, asset_sha256: str, by: Principal | None = Non
     tree = tree_of(ts)
     member = (TrainingSetMember.select().join(Asset)
               .where(TrainingSetMember.training_set == ts, Asset.sha256 == asset_sha256).first())
+    if member is None and scope.confined(by):
+        raise Forbidden(f"asset {asset_sha256[:12]} is not in training set '{ts.name}'; its proof of "
+                        "non-membership names other members, so only legal and auditors receive it",
+                        hint="ask legal or an auditor for the proof")
     proof = tree.prove(member.leaf_key) if member else tree.prove_absent(asset_sha256)
     return {"training_set": ts.name, **proof.to_dict()}

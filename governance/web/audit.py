@@ -14,7 +14,8 @@ from ..audit.log import verify_database
 from ..audit.trust import TrustAnchors
 from ..credentials.verification import verify as verify_image
 from ..errors import InvalidInput
-from ..provenance.standing import standing_checks
+from ..provenance.standing import as_seen_by, standing_checks
+from . import access
 from .access import page
 from .blueprint import bp
 
@@ -48,7 +49,8 @@ def verify_upload() -> Any:
     if not data:
         raise InvalidInput("choose or drop an image file to verify")
     verdict = verify_image(current_app.config["SLATE_SETTINGS"], data, standing_checks=standing_checks())
-    return render_template("web/verify.html", verdict=verdict.to_dict(), checks=CHECKS, words=OUTCOME_WORDS)
+    seen = as_seen_by(verdict, access.principal())
+    return render_template("web/verify.html", verdict=seen.to_dict(), checks=CHECKS, words=OUTCOME_WORDS)
 
 
 @bp.route("/audit", methods=["GET"])

@@ -31,7 +31,7 @@ from governance.auth.users import add_user, issue_token
 from governance.db import database
 from governance.jobs.tables import Job
 from governance.policy.tables import GenerationRequest
-from governance.registry import assets, licences
+from governance.registry import assets, licences, training_sets
 from governance.registry.tables import Consent, ConsentDocument, Person
 from tests.api.conftest import auth
 from tests.provenance.conftest import signed, studio  # noqa: F401 (fixtures)
@@ -49,6 +49,7 @@ RIGHTS_WRITES = {
     "POST /api/v1/consents/{consent_id}/revoke", "POST /api/v1/licences", "POST /api/v1/licences/{ref}/takedown",
     "POST /api/v1/assets/{ref}/licence", "POST /api/v1/training-sets", "POST /api/v1/models",
     "POST /api/v1/models/{ref}/status", "POST /api/v1/people/{ref}/productions",
+    "POST /api/v1/assets/{ref}/production",
 }
 #: POSTs that compute an answer and write nothing: verifying a file the caller holds, checking a proof
 NOT_WRITES = {"/api/v1/verify", "/api/v1/proofs/verify"}
@@ -73,6 +74,7 @@ def world(signed):  # noqa: F811
     licences.add_licence("LIC-HARBOUR", "Harbour Archive", grants=["ai_reference", "previs"], territories=["GB"],
                          starts_on=signed_start(), by=LEE)
     assets.set_licence(own["sha256"], "LIC-HARBOUR", by=LEE)
+    training_sets.create_training_set("harbour-set", [(own["sha256"], None)], by=LEE)
     mara = Consent.select().join(Person).where(Person.name == "Mara Quinn").get()
     job = Job.select().join(GenerationRequest).where(GenerationRequest.production == A).first()
     signed.ids = {  # type: ignore[attr-defined]
@@ -92,14 +94,20 @@ def signed_start():
     return date(2020, 1, 1)
 
 
-def concrete(world, template: str) -> str:
-    """The path with A's identifiers in it."""
+#: identifiers of records that do not exist, per place (what a hidden record must look like)
+MISSING = {("consents", "consent_id"): "999999", ("people", "ref"): "Nobody Here", ("licences", "ref"): "LIC-NOPE",
+           ("assets", "ref"): "f" * 64, ("outputs", "sha256"): "0" * 64, ("requests", "request_id"): "999999",
+           ("jobs", "job_id"): "job_" + "0" * 32, ("proof", "asset_sha256"): "f" * 64}
+
+
+def concrete(world, template: str, missing: bool = False) -> str:
+    """The path with A's identifiers in it (or, with ``missing``, identifiers of nothing)."""
     ids = world.ids
     by_place = {
         ("consents", "consent_id"): ids["consent_id"], ("people", "ref"): "Mara Quinn",
         ("licences", "ref"): "LIC-HARBOUR", ("assets", "ref"): ids["asset"], ("models", "ref"): "slate-studio:1",
         ("outputs", "sha256"): ids["output"], ("requests", "request_id"): ids["request_id"],
-        ("jobs", "job_id"): ids["job_id"], ("training-sets", "name"): "studio-style-v1",
+        ("jobs", "job_id"): ids["job_id"], ("training-sets", "name"): "harbour-set",
         ("proof", "asset_sha256"): ids["asset"], ("policies", "ref"): "urn:slate:policy:studio-default",
         ("diff", "new"): "urn:slate:policy:studio-default", ("policies", "old"): "urn:slate:policy:studio-default",
         ("keys", "fingerprint"): "0" * 16, ("tokens", "token_id"): "1",
@@ -109,6 +117,8 @@ def concrete(world, template: str) -> str:
         name = match.group(1)
         before = template[:match.start()].rstrip("/").split("/")
         for place in reversed(before):
+            if missing and (place, name) in MISSING:
+                return MISSING[(place, name)]
             if (place, name) in by_place:
                 return by_place[(place, name)]
         raise AssertionError(f"no identifier of production A for {{{name}}} in {template}: add one to the table")
@@ -137,6 +147,7 @@ def body(world, method: str, template: str) -> dict[str, Any]:
         "/api/v1/consents/{consent_id}/revoke": {"reason": "withdrawn"},
         "/api/v1/licences/{ref}/takedown": {"reason": "complaint"},
         "/api/v1/assets/{ref}/licence": {"licence": "LIC-HARBOUR"},
+        "/api/v1/assets/{ref}/production": {"production": B},
         "/api/v1/requests": {"production": A, "use": "previs", "territory": "GB", "model": "slate-studio:1",
                              "prompt": "x", "references": [ids["asset"]], "people": ["Mara Quinn"]},
         "/api/v1/requests/{request_id}/approval": {"verdict": "approved", "comment": "x"},
@@ -235,6 +246,31 @@ def test_the_same_reads_show_the_owning_producer_their_records(world):
         theirs = call(world, "nia-producer", "GET", path)
         assert theirs.status_code == 200 and wanted not in theirs.get_data(as_text=True), path
     assert missed == []
+
+
+def test_a_hidden_record_answers_exactly_like_a_missing_one(world):
+    """No oracle: the other production's record and a record that does not exist get the same
+    status and the same words (bar the identifier the caller gave), on every route."""
+    compared = 0
+    for method, template in operations(world.client):
+        if method != "GET" or "{" not in template:
+            continue
+        hidden_url, missing_url = concrete(world, template), concrete(world, template, missing=True)
+        if hidden_url == missing_url:
+            continue  # studio-wide records only (models, training sets, policies, keys)
+        hidden = call(world, "nia-producer", "GET", hidden_url)
+        if hidden.status_code in (200, 403):
+            continue  # a studio-wide record, or not a producer's route
+        missing = call(world, "nia-producer", "GET", missing_url)
+        compared += 1
+        assert hidden.status_code == missing.status_code == 404, template
+        given = [p for p in hidden_url.replace("%20", " ").split("/") if p]
+        absent = [p for p in missing_url.replace("%20", " ").split("/") if p]
+        said, said_missing = hidden.json["detail"], missing.json["detail"]
+        for ours, theirs in zip(given, absent):
+            said, said_missing = said.replace(ours, "<id>"), said_missing.replace(theirs, "<id>")
+        assert (said, hidden.json.get("hint")) == (said_missing, missing.json.get("hint")), template
+    assert compared >= 8
 
 
 @pytest.mark.parametrize("who", ["pat-producer", "nia-producer"])

@@ -81,9 +81,9 @@ def test_a_minors_consent_counts_only_after_a_second_legal_user_confirms_it(worl
 
     view = world.submit(people=["Ivy Park"], prompt="a child on the quay")
     assert view["status"] == "denied"
-    [violation] = view["decision"]["violations"]
-    assert violation["rule"] == "consent-confirmed"
-    assert violation["evidence"][0]["path"] == "consent.status" and violation["evidence"][0]["found"] == "pending"
+    by_rule = {v["rule"]: v for v in view["decision"]["violations"]}
+    assert set(by_rule) == {"consent-confirmed", "consent-on-file"}
+    assert by_rule["consent-confirmed"]["evidence"][0]["path"] == "performer.consent_pending"
 
     own = call(world, "lee-legal", "POST", f"/api/v1/consents/{consent_id}/confirm", json={})
     assert own.status_code == 403 and "second legal user" in own.json["detail"]
@@ -194,3 +194,67 @@ def test_a_signed_pdf_whose_signature_does_not_validate_is_refused(world):
     untrusted = kept_document(world, content=signed_pdfs.sign_pdf(minimal_pdf(["Consent"]), stranger))
     assert untrusted.status_code == 422 and "not trusted" in untrusted.json["detail"]
     assert ConsentDocument.select().count() == before
+
+
+def test_a_name_registered_in_another_production_cannot_deny_our_requests(world):
+    """A producer registering a common word as a person's name changes no other production's decision."""
+    registered = call(world, "nia-producer", "POST", "/api/v1/people",
+                      json={"name": "Harbour", "productions": ["northern-line"]})
+    assert registered.status_code == 201
+    ours = world.submit(prompt="a quiet harbour at dusk, wide shot")
+    assert ours["status"] == "queued" and ours["decision"]["violations"] == []
+    # within their own production the name counts, as it should
+    theirs = call(world, "nia-producer", "POST", "/api/v1/requests",
+                  json={"production": "northern-line", "use": "previs", "territory": "GB", "model": "slate-studio:1",
+                        "prompt": "a quiet harbour at dusk", "references": [], "people": []})
+    assert theirs.json["status"] == "denied"
+    assert "prompt-names-person-without-likeness-consent" in {v["rule"] for v in theirs.json["decision"]["violations"]}
+
+
+def test_a_producer_gets_no_proof_of_non_membership_naming_other_members(world):
+    theirs = call(world, "pat-producer", "POST", "/api/v1/assets", content_type="multipart/form-data",
+                  data={"file": (io.BytesIO(b"our still"), "s.png", "image/png"), "title": "Our still",
+                        "production": "harbour-lights"})
+    sha = theirs.json["sha256"]
+    refused = call(world, "pat-producer", "GET", f"/api/v1/training-sets/studio-style-v1/proof/{sha}")
+    assert refused.status_code == 403 and "not in training set" in refused.json["detail"]
+    assert "leaf" not in refused.json and "neighbours" not in json.dumps(refused.json)
+    audited = call(world, "aud-auditor", "GET", f"/api/v1/training-sets/studio-style-v1/proof/{sha}")
+    assert audited.status_code == 200 and audited.json["kind"] == "non-membership"
+
+
+def test_verifying_another_productions_output_says_it_lost_standing_but_not_why(world):
+    mara = consent_of("Mara Quinn")
+    revoked = call(world, "lee-legal", "POST", f"/api/v1/consents/{mara.id}/revoke",
+                   json={"reason": "withdrew after a private dispute"})
+    assert revoked.status_code == 200
+    image = call(world, "aud-auditor", "GET", f"/api/v1/outputs/{world.outputs['mara']}/image").data
+
+    def verify(who):
+        return call(world, who, "POST", "/api/v1/verify", content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(image), "out.png", "image/png")}).json
+
+    theirs, ours = verify("nia-producer"), verify("pat-producer")
+    assert theirs["outcome"] == ours["outcome"] == "revoked"
+    assert "private dispute" in json.dumps(ours) and "Mara Quinn" in json.dumps(ours)
+    assert "private dispute" not in json.dumps(theirs) and "Mara Quinn" not in json.dumps(theirs)
+    assert "no longer in good standing" in theirs["summary"]
+
+
+def test_a_person_shows_only_the_callers_productions(world):
+    call(world, "lee-legal", "POST", "/api/v1/people/Mara%20Quinn/productions", json={"production": "northern-line"})
+    theirs = call(world, "nia-producer", "GET", "/api/v1/people/Mara%20Quinn").json
+    ours = call(world, "pat-producer", "GET", "/api/v1/people/Mara%20Quinn").json
+    studio = call(world, "lee-legal", "GET", "/api/v1/people/Mara%20Quinn").json
+    assert (theirs["productions"], ours["productions"]) == (["northern-line"], ["harbour-lights"])
+    assert studio["productions"] == ["harbour-lights", "northern-line"]
+
+
+def test_a_person_of_another_production_in_a_library_image_is_named_by_number(world):
+    body = {"production": "northern-line", "use": "previs", "territory": "GB", "model": "slate-studio:1",
+            "prompt": "a ferry at night", "references": [world.headshot], "people": []}
+    decided = call(world, "nia-producer", "POST", "/api/v1/requests", json=body)
+    assert decided.status_code == 201 and decided.json["status"] == "denied"
+    subjects = {v["subject"] for v in decided.json["decision"]["violations"]}
+    mara = Person.get(Person.name == "Mara Quinn")
+    assert f"person:#{mara.id}" in subjects and "Mara" not in json.dumps(decided.json)

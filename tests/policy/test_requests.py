@@ -177,11 +177,34 @@ def test_a_consent_awaiting_its_second_legal_review_denies_with_evidence_saying_
                                    territories=["GB"], valid_from=date(2025, 1, 1), valid_until=date(2025, 12, 31))
     out = requests.submit_request(spec(registry, people=["Ivy Park"], prompt="a figure on the quay"))
     assert out["decision"]["decision"] == "deny"
-    [violation] = out["decision"]["violations"]
-    assert (violation["rule"], violation["subject"]) == ("consent-confirmed", "person:Ivy Park")
-    [evidence] = violation["evidence"]
-    assert (evidence["path"], evidence["found"]) == ("consent.status", "pending")
+    by_rule = {v["rule"]: v for v in out["decision"]["violations"]}
+    assert set(by_rule) == {"consent-confirmed", "consent-on-file"}
+    assert by_rule["consent-confirmed"]["subject"] == "person:Ivy Park"
+    [evidence] = by_rule["consent-confirmed"]["evidence"]
+    assert (evidence["path"], evidence["found"]) == ("performer.consent_pending", True)
+    assert out["decision"]["inputs"]["records"]["consents"] == []  # the pending consent was not relied on
     # once a second legal user confirms it, the same request is no longer denied
     consents.confirm_consent(pending["id"], by=rights.LOU)
     again = requests.submit_request(spec(registry, people=["Ivy Park"], prompt="a figure on the quay"))
     assert again["decision"]["decision"] == "needs_approval" and again["decision"]["violations"] == []
+
+
+def test_a_pending_consent_never_counts_even_under_a_policy_that_does_not_look_at_it(registry, db) -> None:
+    """Four eyes holds in the engine, not only in the studio policy: a published policy without
+    a rule about pending consents (a studio that has not yet moved to version 3) still refuses."""
+    from governance.policy import versions
+    from governance.registry import people
+    from tests import rights
+    from .conftest import policy_text
+    older = policy_text(FILE_VERSION + 1, edit=lambda t: t.split("  - id: consent-confirmed")[0]
+                        + "  - id: consent-covers-likeness" + t.split("  - id: consent-covers-likeness", 1)[1])
+    assert b"consent-confirmed" not in older and b"consent_pending" not in older
+    added = versions.add_version(older, "alice", "older policy")
+    versions.approve_version(f"{added['uid']}@{added['version']}", "bob")
+    versions.publish_version(f"{added['uid']}@{added['version']}", "bob")
+    people.add_person("Ivy Park", productions=["harbour-lights"])
+    rights.grant_consent(db, "Ivy Park", confirm=False, uses=["likeness"], productions=["harbour-lights"],
+                         territories=["GB"], valid_from=date(2025, 1, 1), valid_until=date(2025, 12, 31))
+    out = requests.submit_request(spec(registry, people=["Ivy Park"], prompt="a figure on the quay"))
+    assert out["decision"]["decision"] == "deny"
+    assert [v["rule"] for v in out["decision"]["violations"]] == ["consent-on-file"]

@@ -216,3 +216,31 @@ def write_trust_root(keys_dir: Path, certificate: x509.Certificate, name: str = 
     path = folder / name
     path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     return path
+
+
+def form_pdf(scope: str = "previs only, production harbour-lights, 2026") -> bytes:
+    """A one-page consent form with a text field 'Scope' holding ``scope``."""
+    from governance.registry.documents import _assemble
+    stream = b"BT /F1 11 Tf 56 780 Td (I consent to use of my likeness as below.) Tj ET\n"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] /DA (/Helv 0 Tf 0 g) >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
+        b"/Contents 5 0 R /Annots [6 0 R] >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"endstream",
+        f"<< /FT /Tx /T (Scope) /V ({scope}) /Type /Annot /Subtype /Widget /Rect [56 700 500 720] /P 3 0 R "
+        "/F 4 /DA (/Helv 10 Tf 0 g) >>".encode("latin-1"),
+    ]
+    return _assemble(objects, "0" * 32)
+
+
+def fill_field(signed: bytes, value: str) -> bytes:
+    """``signed`` plus an incremental update, after signing, that rewrites the 'Scope' field."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed))
+    field = writer.root["/AcroForm"]["/Fields"][0].get_object()
+    field["/V"] = generic.TextStringObject(value)
+    writer.update_container(field)
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()

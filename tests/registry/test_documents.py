@@ -42,6 +42,8 @@ from governance.settings import VARIABLES, Settings
 from tests.registry.signed_pdfs import (
     CONSENT_LINES,
     Authority,
+    fill_field,
+    form_pdf,
     add_crl,
     add_document_timestamp,
     append_page_change,
@@ -158,6 +160,27 @@ def test_a_countersigned_pdf_is_accepted_with_both_signers(signed, ca):
     assert (first.common_name, second.common_name) == ("Alex Performer", "Jo Guardian")
     assert not first.covers_whole_file and second.covers_whole_file
     assert first.trusted and second.trusted
+
+
+def test_a_form_field_rewritten_after_the_last_signature_is_refused(ca, alex):
+    form = sign_pdf(form_pdf("previs only, production harbour-lights, 2026"), alex)
+    assert inspect(form, [ca]).signed  # the form as signed is accepted
+    widened = fill_field(form, "all uses, all productions, worldwide, perpetual")
+
+    error = refusal(widened, [ca])
+
+    assert "changed after the signature in field 'Signature1'" in error.message
+    assert "no later signature covers" in error.message
+
+
+def test_a_form_field_filled_before_a_countersignature_is_covered_by_it(ca, alex):
+    filled = fill_field(sign_pdf(form_pdf(), alex), "previs and concept, harbour-lights")
+    countersigned = sign_pdf(filled, make_signer(ca, "Jo Guardian"), field_name="Guardian")
+
+    first, second = inspect(countersigned, [ca]).signers
+
+    assert (first.common_name, second.common_name) == ("Alex Performer", "Jo Guardian")
+    assert second.covers_whole_file
 
 
 def test_one_untrusted_countersignature_refuses_the_whole_document(signed, ca):
