@@ -10,7 +10,11 @@ def utcnow() -> datetime:
 
 
 def as_utc(value: datetime) -> datetime:
-    """Naive datetimes read back from a database are UTC by Slate's convention."""
+    """``value`` as aware UTC; a naive one is taken to be UTC already.
+
+    Columns need no such care (``fields.UTCDateTimeField`` reads back aware UTC); this is
+    for times from elsewhere: a caller, a certificate, an export.
+    """
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 

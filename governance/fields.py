@@ -22,15 +22,24 @@ class JSONField(peewee.TextField):
 
 
 class UTCDateTimeField(peewee.DateTimeField):
-    """Stored as naive UTC (portable: SQLite text, PostgreSQL timestamp); read back tz-aware."""
+    """Slate's one datetime column: aware UTC in Python, naive UTC in the database.
+
+    Every datetime column of every model is one of these (a test checks). Storage stays
+    portable: SQLite text ``YYYY-MM-DD HH:MM:SS[.ffffff]``, PostgreSQL ``timestamp``
+    without time zone, where the driver would otherwise turn an aware value into the
+    server's local time. An aware value is converted to UTC before it is stored; a naive
+    one is taken to be UTC already. Read back, a value is always aware UTC, whatever text
+    an older row holds (migration step 12 normalised those).
+    """
 
     def db_value(self, value: Any) -> Any:
+        value = super().db_value(value)
         if isinstance(value, datetime) and value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return super().db_value(value)
+        return value
 
     def python_value(self, value: Any) -> Any:
         value = super().python_value(value)
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+        if isinstance(value, datetime):
+            value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
         return value

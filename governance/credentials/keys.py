@@ -43,11 +43,6 @@ TRUST_ANCHORS = "trust-anchors.pem"
 STATUSES = ("active", "retired", "revoked")
 
 
-def _naive(value: datetime) -> datetime:
-    """Slate stores UTC datetimes naive (see ``clock.as_utc``)."""
-    return as_utc(value).replace(tzinfo=None)
-
-
 @dataclass(frozen=True)
 class KeyInfo:
     """A signing certificate and its standing; public material only."""
@@ -67,11 +62,8 @@ class KeyInfo:
 
     @classmethod
     def from_row(cls, row: SigningKey) -> "KeyInfo":
-        def opt(value: datetime | None) -> datetime | None:
-            return as_utc(value) if value is not None else None
-        return cls(row.fingerprint, row.subject, row.issuer, row.serial, as_utc(row.not_before),
-                   as_utc(row.not_after), row.custody, row.status, as_utc(row.created_at),
-                   opt(row.retired_at), opt(row.revoked_at), row.revocation_reason)
+        return cls(row.fingerprint, row.subject, row.issuer, row.serial, row.not_before, row.not_after,
+                   row.custody, row.status, row.created_at, row.retired_at, row.revoked_at, row.revocation_reason)
 
     def revoked_for(self, signed_at: datetime | None) -> bool:
         """Is an output signed at ``signed_at`` (None: unknown) affected by revocation?"""
@@ -147,7 +139,7 @@ class KeyStore:
                 status = "revoked" if path in keyless else "active" if path == newest else "retired"
                 row = self._insert(path.read_text(), custody="file", status=status)
                 if path in keyless:
-                    row.revoked_at, row.revocation_reason = _naive(self._clock()), "its private key was destroyed"
+                    row.revoked_at, row.revocation_reason = self._clock(), "its private key was destroyed"
                     row.save()
                 record("key.registered", f"key:{row.fingerprint}", {"custody": "file", "status": status})
 
@@ -258,7 +250,7 @@ class KeyStore:
         when = at or self._clock()
         self._signers.pop(key.fingerprint, None)
         with transaction():
-            SigningKey.update(status="revoked", revoked_at=_naive(when),
+            SigningKey.update(status="revoked", revoked_at=when,
                               revocation_reason=reason.strip()).where(
                 SigningKey.fingerprint == key.fingerprint).execute()
             # last before the commit: if the file cannot be destroyed, the key is not revoked
@@ -285,7 +277,7 @@ class KeyStore:
         return "destroyed"
 
     def _activate(self, chain_pem: str, custody: str) -> KeyInfo:
-        now = _naive(self._clock())
+        now = self._clock()
         with transaction():
             SigningKey.update(status="retired", retired_at=now).where(SigningKey.status == "active").execute()
             info = KeyInfo.from_row(self._insert(chain_pem, custody=custody, status="active"))
@@ -303,9 +295,9 @@ class KeyStore:
         return SigningKey.create(
             fingerprint=fingerprint, subject=leaf.subject.rfc4514_string(), issuer=leaf.issuer.rfc4514_string(),
             serial=format(leaf.serial_number, "x"), cert_pem=pki.certificate_pem(leaf),
-            chain_pem=pki.certificate_pem(*chain), not_before=_naive(leaf.not_valid_before_utc),
-            not_after=_naive(leaf.not_valid_after_utc), custody=custody, status=status,
-            created_at=_naive(self._clock()))
+            chain_pem=pki.certificate_pem(*chain), not_before=leaf.not_valid_before_utc,
+            not_after=leaf.not_valid_after_utc, custody=custody, status=status,
+            created_at=self._clock())
 
     # ------------------------------------------------------------ files
 

@@ -1,8 +1,9 @@
-"""peewee tables of this subsystem; ``TABLES`` lists them in creation order for migrations.
+"""peewee tables of this subsystem; ``TABLES`` lists them with the ledger's.
 
-Migration step 3 creates ``TABLES``: the signing keys here and the ledger's tables.
-A signing key row holds the certificate only; the private key stays in the keys
-folder (``custody == "file"``) or outside the process (``"external"``).
+Migration step 3 created the signing keys and the ledger's tables (from its own frozen
+declarations, ``governance/migrations/v03_credentials_ledger.py``). A signing key row
+holds the certificate only; the private key stays in the keys folder (``custody == "file"``)
+or outside the process (``"external"``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import peewee
 
 from ..db import BaseModel
+from ..fields import UTCDateTimeField
 from ..ledger.tables import TABLES as LEDGER_TABLES
 
 
@@ -21,13 +23,13 @@ class SigningKey(BaseModel):
     cert_pem = peewee.TextField()
     #: Leaf then intermediates, what the signer embeds in each manifest.
     chain_pem = peewee.TextField()
-    not_before = peewee.DateTimeField()
-    not_after = peewee.DateTimeField()
+    not_before = UTCDateTimeField()
+    not_after = UTCDateTimeField()
     custody = peewee.CharField(max_length=16)  # file | external
     status = peewee.CharField(max_length=16, index=True)  # active | retired | revoked
-    created_at = peewee.DateTimeField()
-    retired_at = peewee.DateTimeField(null=True)
-    revoked_at = peewee.DateTimeField(null=True)
+    created_at = UTCDateTimeField()
+    retired_at = UTCDateTimeField(null=True)
+    revoked_at = UTCDateTimeField(null=True)
     revocation_reason = peewee.TextField(null=True)
 
     class Meta:

@@ -1,8 +1,7 @@
 """peewee tables of the ledger of signed outputs.
 
 One row per image Slate signed, written in the same transaction as the signature is
-issued. The migration that creates them is step 3 (``governance.credentials.tables.TABLES``
-lists these too, so credentials and ledger appear together).
+issued. Migration step 3 created them, together with the signing keys.
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ from __future__ import annotations
 import peewee
 
 from ..db import BaseModel
+from ..fields import UTCDateTimeField
 
 
 class Output(BaseModel):
@@ -21,7 +21,7 @@ class Output(BaseModel):
     decision_id = peewee.CharField(max_length=100, index=True)
     request_id = peewee.CharField(max_length=100, index=True)
     model_ref = peewee.CharField(max_length=300, index=True)
-    signed_at = peewee.DateTimeField(index=True)
+    signed_at = UTCDateTimeField(index=True)
     timestamped = peewee.BooleanField()
     file_path = peewee.TextField(null=True)
     #: The governance assertion exactly as signed, in canonical JSON, and its SHA-256.
@@ -30,7 +30,7 @@ class Output(BaseModel):
     #: Set by revocation (a later issue) when a consent, licence or key no longer holds.
     in_good_standing = peewee.BooleanField(default=True)
     standing_reason = peewee.TextField(null=True)
-    standing_changed_at = peewee.DateTimeField(null=True)
+    standing_changed_at = UTCDateTimeField(null=True)
 
 
 TABLES: list[type[BaseModel]] = [Output]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import peewee
 
 from ..db import BaseModel
-from ..fields import JSONField
+from ..fields import JSONField, UTCDateTimeField
 from ..registry.tables import Model
 
 POLICY_STATUSES = ("draft", "approved", "published", "superseded")
@@ -25,10 +25,10 @@ class PolicyVersion(BaseModel):
     text = peewee.TextField()
     author = peewee.CharField(max_length=200)
     status = peewee.CharField(max_length=20, default="draft", index=True)
-    created_at = peewee.DateTimeField()
-    published_at = peewee.DateTimeField(null=True)
+    created_at = UTCDateTimeField()
+    published_at = UTCDateTimeField(null=True)
     published_by = peewee.CharField(max_length=200, null=True)
-    superseded_at = peewee.DateTimeField(null=True)
+    superseded_at = UTCDateTimeField(null=True)
 
     class Meta:
         indexes = ((("uid", "version"), True),)
@@ -41,7 +41,7 @@ class PolicyReview(BaseModel):
     reviewer = peewee.CharField(max_length=200)
     verdict = peewee.CharField(max_length=20)  # approved
     comment = peewee.TextField(default="")
-    at = peewee.DateTimeField()
+    at = UTCDateTimeField()
 
 
 class GenerationRequest(BaseModel):
@@ -58,7 +58,7 @@ class GenerationRequest(BaseModel):
     #: confidential: stays in the database; only the hash appears in outputs and credentials
     prompt = peewee.TextField()
     prompt_sha256 = peewee.CharField(max_length=64, index=True)
-    created_at = peewee.DateTimeField()
+    created_at = UTCDateTimeField()
 
 
 class DecisionRecord(BaseModel):
@@ -73,7 +73,7 @@ class DecisionRecord(BaseModel):
     records = JSONField()
     #: the facts evaluated (holds the prompt's words; never sent out, used for replay)
     facts = JSONField()
-    created_at = peewee.DateTimeField()
+    created_at = UTCDateTimeField()
 
     class Meta:
         table_name = "decision"
@@ -91,7 +91,7 @@ class SharedFacts(BaseModel):
 
     sha256 = peewee.CharField(max_length=64, unique=True)
     facts = JSONField()
-    created_at = peewee.DateTimeField()
+    created_at = UTCDateTimeField()
 
     class Meta:
         table_name = "shared_facts"

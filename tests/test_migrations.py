@@ -1,0 +1,567 @@
+"""Migrations, on SQLite and PostgreSQL: each step builds the schema its shipped code built,
+a fresh database is exactly what today's models declare, and a database at any earlier
+version, with a studio's data in it, upgrades to head with that data intact and readable
+and its audit log still verifying. Also Slate's one datetime convention (aware UTC in
+Python, naive UTC stored), which step 12 brought every older row into."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib
+import json
+import pkgutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import peewee
+import pytest
+from playhouse import db_url
+
+import governance
+from governance import migrations
+from governance.db import (
+    BaseModel,
+    close_database,
+    database,
+    open_database,
+    transaction,
+)
+from governance.errors import ConfigurationError
+from governance.fields import UTCDateTimeField
+from governance.migrations import STEPS, SchemaVersion, Step, current_version, migrate
+from tests.schema import describe, dialect, differences, recorded
+
+DIALECTS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+HEAD = STEPS[-1].version
+#: the versions whose schema ``tests/schema/record.py`` recorded from the code that shipped them
+RECORDED = range(1, 12)
+MIGRATIONS = Path(migrations.__file__).parent
+
+NewDatabase = Callable[[], str]
+
+
+# ---------------------------------------------------------------- databases and schemas
+
+@pytest.fixture(params=DIALECTS)
+def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> NewDatabase:
+    """Makes empty databases of one dialect and returns their URLs."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_server").create_database  # type: ignore[no-any-return]
+    made = iter(range(100))
+    return lambda: f"sqlite:///{tmp_path}/db{next(made)}.sqlite"
+
+
+@pytest.fixture
+def empty(new_database: NewDatabase) -> Iterator[NewDatabase]:
+    """An empty database opened as Slate's; yields the maker for any second database."""
+    open_database(new_database())
+    try:
+        yield new_database
+    finally:
+        close_database()
+
+
+def today_models() -> list[type[BaseModel]]:
+    """Every model of today's code: each subsystem's ``tables`` module, and schema_version."""
+    for info in pkgutil.iter_modules(governance.__path__):
+        if info.ispkg and (Path(governance.__path__[0]) / info.name / "tables.py").exists():
+            importlib.import_module(f"governance.{info.name}.tables")
+    found, stack = [], list(BaseModel.__subclasses__())
+    while stack:
+        model = stack.pop()
+        found.append(model)
+        stack.extend(model.__subclasses__())
+    return sorted(found, key=lambda m: m._meta.table_name)
+
+
+_DECLARED: dict[str, dict[str, Any]] = {}
+
+
+def declared_schema(new_database: NewDatabase) -> dict[str, Any]:
+    """The schema today's models create (``create_tables``) on the open database's dialect,
+    in a database of its own; built once per dialect."""
+    kind = dialect(database.obj)
+    if kind not in _DECLARED:
+        db = db_url.connect(new_database())
+        models = today_models()
+        with db.bind_ctx(models):
+            db.create_tables(models)
+        _DECLARED[kind] = describe(db)
+        db.close()
+    return _DECLARED[kind]
+
+
+def test_each_step_builds_exactly_the_schema_the_code_that_shipped_it_built(empty):
+    for version in RECORDED:
+        migrate(target=version)
+        assert differences(describe(database.obj), recorded(version, dialect(database.obj))) == [], version
+
+
+def test_a_fresh_database_has_exactly_the_schema_todays_models_declare(empty):
+    assert [s.version for s in migrate()] == list(range(1, HEAD + 1))
+    assert differences(describe(database.obj), declared_schema(empty)) == []
+
+
+def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the_same_schema(empty):
+    """Until this package, step 1 and step 6 created the models of the day, so a database
+    first made by that code (c3118e7 to f3d22db) has every column of steps 10 and 11 already,
+    without their DDL defaults. Today's models still create exactly that (checked first)."""
+    models = today_models()
+    database.create_tables(models)
+    assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj), recorded(11, dialect(
+        database.obj)))} == {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:")}
+    SchemaVersion.insert_many([{"version": v, "description": f"step {v}", "applied_at": datetime.now(timezone.utc)}
+                               for v in range(1, 12)]).execute()
+    assert current_version() == 11
+    assert [s.version for s in migrate()] == [12, 13]
+    assert differences(describe(database.obj), declared_schema(empty)) == []
+
+
+def test_a_failing_step_leaves_the_database_at_the_version_before_it(empty, monkeypatch):
+    migrate(target=HEAD - 1)
+    real = STEPS[-1]
+
+    def half_then_fail() -> None:
+        real.apply()
+        raise RuntimeError("the disk filled up")
+    monkeypatch.setattr(migrations, "STEPS", [*STEPS[:-1], Step(real.version, real.description, half_then_fail)])
+    before = describe(database.obj)
+    with pytest.raises(RuntimeError):
+        migrate()
+    assert current_version() == HEAD - 1 and describe(database.obj) == before
+
+
+# ---------------------------------------------------------------- frozen steps
+
+ALLOWED_IMPORTS = {"__future__", "datetime", "hashlib", "json", "re", "typing", "peewee", "playhouse.migrate"}
+ALLOWED_OWN = {"..db": {"database"}, "..errors": {"ConfigurationError"}, ".frozen": None}
+
+
+def step_modules() -> list[Path]:
+    return sorted(p for p in MIGRATIONS.glob("v[0-9][0-9]_*.py"))
+
+
+def test_steps_are_one_module_each_in_order_with_a_docstring_saying_why():
+    modules = step_modules()
+    assert [s.version for s in STEPS] == [int(p.name[1:3]) for p in modules] == list(range(1, len(modules) + 1))
+    for path in modules:
+        doc = ast.get_docstring(ast.parse(path.read_text()))
+        assert doc and "Why" in doc, f"{path.name} does not say why the step exists"
+
+
+@pytest.mark.parametrize("path", [*step_modules(), MIGRATIONS / "frozen.py"], ids=lambda p: p.name)
+def test_no_step_imports_todays_models_or_domain_code(path: Path):
+    """What a step does must not change when the models or the domain code do."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            assert {a.name for a in node.names} <= ALLOWED_IMPORTS, f"{path.name}: import {node.names[0].name}"
+        elif isinstance(node, ast.ImportFrom):
+            source = "." * node.level + (node.module or "")
+            if node.level == 0:
+                assert source in ALLOWED_IMPORTS, f"{path.name}: from {source} import ..."
+            else:
+                assert source in ALLOWED_OWN, f"{path.name}: from {source} import ..."
+                names = ALLOWED_OWN[source]
+                assert names is None or {a.name for a in node.names} <= names, f"{path.name}: from {source}"
+
+
+# ---------------------------------------------------------------- the studio at version v
+
+A, B = "a1" * 32, "b2" * 32  # the reference plate and a library still
+C = "c3" * 32  # a producer's upload no rule of step 10 places: left as it was
+OUTPUT = "0f" * 32
+T = datetime(2026, 6, 1, 10, 0, 0, tzinfo=timezone.utc)
+#: a time with microseconds, as ``utcnow()`` handed the policy tables
+T_POLICY = datetime(2026, 6, 1, 9, 30, 15, 250000, tzinfo=timezone.utc)
+PROMPT = "a quay at dusk"
+#: the zone a PostgreSQL server of an older studio ran in (step 12 moves its aware writes to UTC)
+SERVER_ZONE = "America/New_York"
+
+
+def _sql(text: str, *params: object) -> list[tuple[Any, ...]]:
+    cursor = database.execute_sql(text.replace("?", database.obj.param), params)
+    return cursor.fetchall() if cursor.description else []
+
+
+def _insert(table: str, **values: object) -> None:
+    columns = ", ".join(f'"{c}"' for c in values)
+    _sql(f'INSERT INTO "{table}" ({columns}) VALUES ({", ".join("?" * len(values))})', *values.values())
+
+
+def _naive(moment: datetime) -> str:
+    """A time as Slate's UTCDateTimeField stored it: naive UTC text."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ")
+
+
+def _as_written_aware(moment: datetime) -> object:
+    """A time as a plain DateTimeField stored an aware value before step 12: SQLite kept the
+    driver's text with its offset; PostgreSQL got a timestamptz and stored server-zone time."""
+    return moment.isoformat(" ") if dialect(database.obj) == "sqlite" else moment
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass
+class Studio:
+    """What was seeded, and the keys folder whose anchors the audit log is verified with."""
+
+    version: int
+    keys_dir: Path
+
+
+def seed(version: int, keys_dir: Path) -> Studio:
+    """A studio's records as the code of ``version`` wrote them, in that version's schema."""
+    from tests.audit.attacks import make_pki
+    test_pki = make_pki(keys_dir.parent / "pki")
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    (keys_dir / "trust-anchors.pem").write_text(test_pki.anchors_file.read_text())
+    policy_time = _as_written_aware(T_POLICY) if version < 12 else _naive(T_POLICY)
+    steps: list[tuple[int, Callable[[], None]]] = [
+        (1, lambda: _registry(version)), (2, lambda: _policy(policy_time)), (3, lambda: _ledger(version, test_pki)),
+        (4, _users), (5, lambda: _audit(test_pki)), (6, lambda: _jobs(version)), (7, _facets_as_signing_wrote),
+        (9, lambda: _shared_facts(policy_time))]
+    with transaction():
+        for since, write in steps:
+            if version >= since:
+                write()
+    return Studio(version, keys_dir)
+
+
+def _registry(version: int) -> None:
+    from governance.registry.merkle import MerkleTree, leaf_key
+    now = _naive(T)
+    for name, title in (("harbour-lights", "Harbour Lights"), ("northern-line", "")):
+        _insert("production", name=name, title=title, created_at=now)
+    _insert("person", name="Mara Quinn", kind="performer", is_minor=False, guardian=None, created_at=now)
+    _insert("person", name="Kit Young", kind="performer", is_minor=True, guardian="Sam Young", created_at=now)
+    _insert("licence", ref="LIC-1", licensor="Northlight Archive", grants=_json(["previs"]),
+            territories=_json(["WW"]), starts_on=date(2026, 1, 1), ends_on=None, attribution_required=True,
+            credit_text="Courtesy Northlight", takedown=False, takedown_at=None, takedown_reason=None,
+            created_at=now, version=1)
+    owned = version >= 10  # step 10's columns, as the code of that version filled them
+    for sha, title, production, library in ((A, "Harbour plate", 1, False), (B, "Quay still", None, True),
+                                            (C, "Test shot", None, False)):
+        extra = {"production_id": production, "library": library} if owned else {}
+        _insert("asset", sha256=sha, media_type="image/png", title=title, source="", size_bytes=1024,
+                licence_id=1, created_at=now, **extra)
+    _insert("asset_person", asset_id=1, person_id=1)
+    # the third, revoked, is a row step 10 leaves as it was
+    for consent, (person, uses, guardian, recorded_by, status, revoked) in enumerate((
+            (1, ["likeness", "voice"], None, "lee", "confirmed", None),
+            (2, ["likeness"], "Sam Young", "pat", "pending", None),
+            (1, ["voice"], None, "lee", "confirmed", now)), start=1):
+        extra = ({"guardian_relationship": "parent" if guardian else None, "document_stored": False,
+                  "recorded_by": recorded_by, "status": status, "confirmed_by": None, "confirmed_at": None}
+                 if owned else {})
+        _insert("consent", person_id=person, uses=_json(uses), productions=_json(["harbour-lights"]),
+                territories=_json(["GB"]), valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31),
+                guardian_signed=guardian is not None, guardian_name=guardian, document_sha256="ab" * 32,
+                granted_at=now, revoked_at=revoked, revoked_reason="withdrawn" if revoked else None, version=1,
+                **extra)
+        _insert("consent_event", consent_id=consent, event="granted", at=now, reason=None, actor=recorded_by)
+    if owned:
+        for person in (1, 2):
+            _insert("person_production", person_id=person, production_id=1)
+    keys = sorted(leaf_key(sha, "LIC-1") for sha in (A, B))
+    _insert("training_set", name="harbour-set", merkle_root=MerkleTree(keys).root, size=2, description="",
+            created_at=now)
+    for asset, sha in ((1, A), (2, B)):
+        _insert("training_set_member", training_set_id=1, asset_id=asset, licence_id=1,
+                leaf_key=leaf_key(sha, "LIC-1"))
+    _insert("model", name="slate-studio", version="1", weights_hash="cd" * 32, base_model=None, training_set_id=1,
+            status="approved", path=None, created_at=now, status_changed_at=now, status_reason=None,
+            needs_retirement_review=False)
+
+
+def _policy(at: object) -> None:
+    text = "uid: studio-default\nversion: 1\n"
+    _insert("policy_version", uid="studio-default", version=1, title="Studio default",
+            sha256=hashlib.sha256(text.encode()).hexdigest(), text=text, author="lee", status="published",
+            created_at=at, published_at=at, published_by="nia", superseded_at=None)
+    _insert("policy_review", policy_version_id=1, reviewer="nia", verdict="approved", comment="", at=at)
+    _insert("generation_request", requester="pat", production="harbour-lights", use="previs", territory="GB",
+            request_date=date(2026, 6, 1), model_id=1, references=_json([A]), people=_json(["Mara Quinn"]),
+            prompt=PROMPT, prompt_sha256=hashlib.sha256(PROMPT.encode()).hexdigest(), created_at=at)
+    _insert("decision", request_id=1, policy_version_id=1, outcome="needs_approval", violations=_json([]),
+            approvals=_json([{"rule": "likeness-needs-approval"}]),
+            duties=_json([{"action": "attribute", "text": "Courtesy Northlight"}]), inputs_digest="ef" * 32,
+            records=_json({"consents": [{"id": 1, "version": 1}], "licences": [{"id": 1, "version": 1}]}),
+            facts=_json({"references": [{"asset": {"id": "1", "sha256": A}, "licence": {"id": "1"}}]}),
+            created_at=at)
+
+
+def _ledger(version: int, test_pki: Any) -> None:
+    from governance.credentials import pki
+    leaf = pki.load_certificates(test_pki.signer.certificate_chain_pem)[0]
+    _insert("signing_key", fingerprint=pki.fingerprint(leaf), subject=leaf.subject.rfc4514_string(),
+            issuer=leaf.issuer.rfc4514_string(), serial=format(leaf.serial_number, "x"),
+            cert_pem=pki.certificate_pem(leaf), chain_pem=test_pki.signer.certificate_chain_pem,
+            not_before=_naive(leaf.not_valid_before_utc), not_after=_naive(leaf.not_valid_after_utc),
+            custody="file", status="active", created_at=_naive(T), retired_at=None, revoked_at=None,
+            revocation_reason=None)
+    claim = _json({"model": {"name": "slate-studio", "version": "1"}, "request_id": "1"})
+    _insert("output", sha256=OUTPUT, manifest_label="urn:c2pa:slate-1", cert_fingerprint=pki.fingerprint(leaf),
+            media_type="image/png", job_id="job-1", decision_id="1", request_id="1",
+            # signing wrote the credential's NAME@VERSION until step 8
+            model_ref="slate-studio@1" if version < 8 else "slate-studio:1",
+            signed_at=_naive(T + timedelta(hours=1)), timestamped=True, file_path=None, claim_json=claim,
+            claim_sha256=hashlib.sha256(claim.encode()).hexdigest(), in_good_standing=True, standing_reason=None,
+            standing_changed_at=None)
+
+
+def _users() -> None:
+    for name, roles in (("lee", ["legal"]), ("nia", ["legal"]), ("pat", ["producer"]), ("sam", ["producer"])):
+        _insert("user", name=name, roles=_json(roles), created_at=_naive(T), disabled_at=None)
+    _insert("membership", user_id=3, production_id=1)
+    _insert("api_token", user_id=3, token_sha256="9e" * 32, prefix="slt_pat", label="laptop", created_at=_naive(T),
+            expires_at=None, revoked_at=None, last_used_at=None)
+
+
+def _audit(test_pki: Any) -> None:
+    """The entries the registry's changes logged, a signed checkpoint over them, one more."""
+    from governance.audit import log
+    for action, subject, actor in (("consent.granted", "consent:1", "lee"), ("consent.granted", "consent:2", "pat"),
+                                   ("asset.registered", f"asset:{A}", "pat"),
+                                   ("asset.registered", f"asset:{B}", "lee"),
+                                   ("asset.registered", f"asset:{C}", "sam")):
+        log.record(action, subject, {}, actor)
+    log.checkpoint(test_pki.signer)
+    log.record("policy.published", "policy:studio-default@1", {"sha256": "x"}, "nia")
+
+
+def _jobs(version: int) -> None:
+    now = _naive(T)
+    _insert("approval", request_id=1, decision_id=1, approver="lee", verdict="approved", comment="", at=now)
+    _insert("request_params", request_id=1, params=_json({"seed": 7, "steps": 30}))
+    lease = {"lease_expires_at": None} if version >= 11 else {}
+    _insert("job", id="job-1", request_id=1, decision_id=1, approval_id=1, status="succeeded",
+            params=_json({"seed": 7, "steps": 30}), attempts=1, failure_reason=None, output_sha256=OUTPUT,
+            worker="gpu-1", environment=_json({"device": "cpu"}), created_at=now, updated_at=now, **lease)
+    _insert("idempotency_record", scope="requests", principal="pat", key="k-1", body_sha256="77" * 32, status=201,
+            response=_json({"id": 1}), created_at=now)
+
+
+def expected_facets(approved: bool) -> set[tuple[str, str]]:
+    """What the output is linked to (an approver only where the approval was recorded)."""
+    facets = {("all", ""), ("model", "1"), ("training_set", "1"), ("outcome", "needs_approval"), ("consent", "1"),
+              ("production", "harbour-lights"), ("asset", "1"), ("licence", "1"), ("person", "1")}
+    return facets | ({("approver", "lee")} if approved else set())
+
+
+def _facets_as_signing_wrote() -> None:
+    for kind, value in sorted(expected_facets(approved=True)):
+        _insert("output_facet", kind=kind, value=value, signed_at=_naive(T + timedelta(hours=1)), output_id=1)
+
+
+def _shared_facts(at: object) -> None:
+    facts = _json({"training_assets": [A, B]})
+    _insert("shared_facts", sha256=hashlib.sha256(facts.encode()).hexdigest(), facts=facts, created_at=at)
+
+
+# ---------------------------------------------------------------- the upgrade
+
+@pytest.fixture
+def old_studio(request: pytest.FixtureRequest, empty: NewDatabase, tmp_path: Path) -> Studio:
+    version = request.param
+    if dialect(database.obj) == "postgresql":
+        database.execute_sql(f"SET TIME ZONE '{SERVER_ZONE}'")
+    migrate(target=version)
+    assert current_version() == version
+    return seed(version, tmp_path / "keys")
+
+
+@pytest.mark.parametrize("old_studio", range(HEAD), indirect=True, ids=lambda v: f"from-v{v}")
+def test_upgrade_to_head_from_every_earlier_version_keeps_the_data_and_the_log(old_studio: Studio, empty):
+    v = old_studio.version
+    assert [s.version for s in migrate()] == list(range(v + 1, HEAD + 1))
+
+    assert differences(describe(database.obj), declared_schema(empty)) == []
+    if v >= 1:
+        _registry_reads_back(v)
+    if v >= 2:
+        _policy_reads_back()
+    if v >= 3:
+        _ledger_reads_back(v)
+    if v >= 4:
+        from governance.auth import users
+        assert {u["name"]: u["productions"] for u in users.list_users()}["pat"] == ["harbour-lights"]
+    _audit_log_verifies(old_studio)
+
+
+def _registry_reads_back(v: int) -> None:
+    from governance.registry import (
+        assets,
+        consents,
+        licences,
+        models_registry,
+        people,
+        training_sets,
+    )
+    assert {p["name"] for p in people.list_people()} == {"Mara Quinn", "Kit Young"}
+    found = {c["person"]: c for c in consents.list_consents() if not c["revoked"]}
+    # who recorded a consent is known from the audit log (step 5 on); a likeness consent with
+    # no record of a legal user recording it, and any minor's, waits for legal (step 10)
+    assert found["Mara Quinn"]["status"] == ("confirmed" if v >= 5 else "pending")
+    assert found["Kit Young"]["status"] == "pending"
+    assert all(c["document_stored"] is False and c["granted_at"] == T for c in consents.list_consents())
+    assert [c["status"] for c in consents.list_consents(status="revoked")] == ["revoked"]
+    placed = {a["sha256"]: (a["production"], a["library"]) for a in assets.list_assets()}
+    # the plate belongs to the one production whose request used it (requests: step 2 on); an
+    # upload by a producer of no production stays unplaced (who uploaded it: step 5 on)
+    assert placed == {A: ("harbour-lights", False) if v >= 2 else (None, True), B: (None, True),
+                      C: (None, False) if v >= 5 else (None, True)}
+    assert {p["name"] for p in people.list_productions()} == {"harbour-lights", "northern-line"}
+    assert [lic["ref"] for lic in licences.list_licences()] == ["LIC-1"]
+    assert training_sets.prove("harbour-set", A)["training_set"] == "harbour-set"  # members match the root
+    [model] = models_registry.list_models()
+    assert model["ref"] == "slate-studio:1" and model["training_set"] == "harbour-set" and model["created_at"] == T
+
+
+def _policy_reads_back() -> None:
+    from governance.policy import versions
+    [policy] = versions.list_versions()
+    # written aware before step 12: SQLite text with an offset, PostgreSQL in the server's zone
+    assert policy["created_at"] == T_POLICY and policy["published_at"] == T_POLICY
+    assert policy["created_at"].tzinfo is not None
+
+
+def _ledger_reads_back(v: int) -> None:
+    from governance.credentials.keys import KeyInfo
+    from governance.credentials.tables import SigningKey
+    from governance.ledger import records
+    from governance.provenance.lineage import lineage
+    from governance.provenance.tables import OutputFacet
+    entry = records.find_by_sha256(OUTPUT)
+    assert entry is not None and entry.model_ref == "slate-studio:1" and entry.signed_at == T + timedelta(hours=1)
+    facets = {(f.kind, f.value) for f in OutputFacet.select()}
+    # outputs signed before step 7 are indexed by it; an approval is there from step 6 on
+    assert facets == expected_facets(approved=v >= 6)
+    seen = lineage(OUTPUT)
+    assert seen["model"]["ref"] == "slate-studio:1" and seen["decision"]["outcome"] == "needs_approval"
+    assert seen["request"]["created_at"] == T_POLICY and [r["sha256"] for r in seen["references"]] == [A]
+    assert (seen["approval"] or {}).get("approver") == ("lee" if v >= 6 else None)
+    key = KeyInfo.from_row(SigningKey.get())
+    assert key.created_at == T and key.not_before.tzinfo is not None
+
+
+def _audit_log_verifies(studio: Studio) -> None:
+    from governance.audit import log
+    from governance.audit.tables import AuditEntry
+    from governance.audit.trust import TrustAnchors
+    verdict = log.verify_database(TrustAnchors.in_keys_folder(studio.keys_dir))
+    assert verdict.ok, verdict.problem
+    v = studio.version
+    assert verdict.checkpoints == (1 if v >= 5 else 0)
+    said = [e.action for e in AuditEntry.select().where(AuditEntry.actor == "system").order_by(AuditEntry.seq)]
+    # step 8 rewrote NAME@VERSION refs; step 10 judged the rights records from before it
+    assert said == (["ledger.model_refs_normalised"] if 3 <= v < 8 else []) + \
+        (["registry.ownership_backfilled"] if 1 <= v < 10 else [])
+
+
+# ---------------------------------------------------------------- one datetime convention
+
+def test_every_datetime_column_of_every_model_is_a_utc_datetime_field():
+    plain = [f"{m.__name__}.{f.name}" for m in today_models() for f in m._meta.sorted_fields
+             if isinstance(f, peewee.DateTimeField) and not isinstance(f, UTCDateTimeField)]
+    assert plain == []
+
+
+def test_step_12_names_every_datetime_column_of_version_11():
+    from governance.migrations.v12_utc_datetimes import COLUMNS
+    schema = recorded(11, "sqlite")
+    assert {(t, c) for t, columns in COLUMNS.items() for c in columns} == \
+        {(t, c) for t in schema for c, spec in schema[t]["columns"].items() if spec["type"] == "DATETIME"}
+
+
+def test_a_naive_utc_value_an_old_row_holds_reads_back_aware_and_equal(empty, tmp_path):
+    from governance.credentials.tables import SigningKey
+    from governance.ledger.tables import Output
+    from governance.policy.tables import PolicyVersion
+    migrate(target=11)
+    seed(11, tmp_path / "keys")
+    migrate()
+    assert Output.get().signed_at == T + timedelta(hours=1) and Output.get().signed_at.tzinfo is not None
+    assert SigningKey.get().created_at == T and PolicyVersion.get().created_at == T_POLICY
+    with transaction():  # written aware through the field today: stored naive UTC
+        Output.update(standing_changed_at=T.astimezone(timezone(timedelta(hours=2)))).execute()
+    [(stored,)] = _sql("SELECT standing_changed_at FROM output")
+    assert stored in (_naive(T), T.replace(tzinfo=None)) and Output.get().standing_changed_at == T
+
+
+ODD_TEXTS = {  # text an older row may hold on SQLite -> what step 12 leaves
+    "2026-06-01 10:00:00+00:00": "2026-06-01 10:00:00",
+    "2026-06-01 09:30:15.250000+00:00": "2026-06-01 09:30:15.250000",
+    "2026-06-01T10:00:00Z": "2026-06-01 10:00:00",
+    "2026-06-01 12:00:00+02:00": "2026-06-01 10:00:00",
+    "2026-06-01 10:00:00.000000": "2026-06-01 10:00:00",
+    "2026-06-01 10:00:00.5": "2026-06-01 10:00:00.500000",
+    "2026-06-01 10:00:00": "2026-06-01 10:00:00",
+}
+
+
+@pytest.fixture
+def sqlite_at_11(tmp_path: Path) -> Iterator[None]:
+    open_database(f"sqlite:///{tmp_path}/old.sqlite")
+    migrate(target=11)
+    try:
+        yield
+    finally:
+        close_database()
+
+
+def test_step_12_rewrites_every_odd_time_text_on_sqlite_as_naive_utc(sqlite_at_11):
+    from governance.policy.tables import PolicyVersion
+    with transaction():
+        for n, text in enumerate(ODD_TEXTS):
+            _insert("policy_version", uid=f"p{n}", version=1, title="t", sha256="0" * 64, text="", author="lee",
+                    status="draft", created_at=text, published_at=None, published_by=None, superseded_at=None)
+    migrate()
+    stored = dict(_sql("SELECT uid, created_at FROM policy_version"))
+    assert [stored[f"p{n}"] for n in range(len(ODD_TEXTS))] == list(ODD_TEXTS.values())
+    for row in PolicyVersion.select():
+        assert row.created_at.tzinfo is not None and _naive(row.created_at) == stored[row.uid]
+
+
+def test_step_12_stops_at_a_value_that_is_no_time_and_names_it(sqlite_at_11):
+    with transaction():
+        _insert("production", name="x", title="", created_at="yesterday-ish")
+    with pytest.raises(ConfigurationError, match="production.created_at holds 'yesterday-ish'"):
+        migrate()
+    assert current_version() == 11
+
+
+@pytest.mark.postgres
+def test_step_12_moves_times_postgresql_kept_in_the_servers_zone_to_utc(postgres_server):
+    from governance.policy.tables import PolicyReview, PolicyVersion
+    open_database(postgres_server.create_database())
+    try:
+        migrate(target=11)
+        database.execute_sql(f"SET TIME ZONE '{SERVER_ZONE}'")
+        with transaction():
+            _registry(11)
+            _policy(T_POLICY)  # what a plain DateTimeField handed psycopg2: aware
+        [(kept,)] = _sql("SELECT created_at FROM policy_version")
+        assert kept == datetime(2026, 6, 1, 5, 30, 15, 250000)  # New York summer time
+        migrate()
+        assert PolicyVersion.get().created_at == T_POLICY and PolicyReview.get().at == T_POLICY
+    finally:
+        close_database()
+
+
+def test_the_frozen_audit_append_chains_with_the_logs_own(db):
+    from governance.audit import log
+    from governance.audit.tables import AuditEntry
+    from governance.migrations.frozen import append_audit_entry
+    with transaction():
+        log.record("a.first", "x", {"n": 1})
+        append_audit_entry("a.migrated", "y", {"rows": 2, "to": "ü"})
+        log.record("a.last", "z", {})
+    assert log.verify_database().ok
+    entry = AuditEntry.get(AuditEntry.action == "a.migrated")
+    assert entry.actor == "system" and entry.data == {"rows": 2, "to": "ü"} and entry.at.tzinfo is not None
