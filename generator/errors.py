@@ -19,12 +19,20 @@ class ModelRetired(Conflict):
 
 
 class SigningUnavailable(SlateError):
-    """The signing API could not be reached or answered with a transient failure.
+    """Slate's API could not be reached, or answered with a transient failure (5xx, 429,
+    a refused or reset connection, a timeout, a response cut short).
 
-    The worker retries these with the same idempotency key (the job id); every other
-    ``SlateError`` from a signing client is a refusal and is not retried.
+    Never the job's fault. Only signing is retried (``signing.sign_with_retry``, with the
+    same job id, which makes every retry the same request); any other call that meets it
+    gives up and leaves the job to be claimed again. Every other ``SlateError`` from the
+    API is a refusal and is never retried.
     """
 
     status = 503
     exit_code = 10
     title = "Signing service unavailable"
+
+    def __init__(self, message: str, *, hint: str | None = None, retry_after_s: float | None = None) -> None:
+        super().__init__(message, hint=hint)
+        #: how long the API asked the caller to wait (its Retry-After header), if it said
+        self.retry_after_s = retry_after_s

@@ -2,127 +2,235 @@
 Slate's API (which hands over its specification, the prompt included), generate with the
 loaded model, post the image to ``/api/v1/sign``.
 
-Workers talk to Slate only over HTTP with their own generator token: a GPU host needs no
-database credentials and never holds a signing key. Models are loaded once per process
-and kept; each job is checked against the registered identity before any GPU time. A job
-another worker holds is skipped; the worker extends its own lease while it works, so a
-slow host keeps its job, and a dead one's job is claimed again once the lease lapses.
+Workers talk to Slate only over HTTP with their own generator token, through
+``SlateApiClient``: a GPU host needs no database credentials and never holds a signing
+key. Models are loaded once per process and kept; each job is checked against the
+registered identity before any GPU time. A job another worker holds is skipped; the
+worker extends its own lease while it works, so a slow host keeps its job, and a dead
+one's job is claimed again once the lease lapses.
+
+Retries live in one place: the client's ``sign`` (see ``signing``). ``process_job`` never
+raises for a job, so the queue never runs a job twice because of it: a job the API
+refuses is failed once with the API's reason; a job whose signing stays unavailable past
+the deadline is left claimed, its image kept, to be claimed again once the lease lapses.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import threading
-import urllib.error
-import urllib.request
-import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from typing import Any, Mapping
 
-from governance.errors import (Conflict, Forbidden, InvalidInput, ModelIdentityError, NotFound, SlateError,
-                               Unauthorized)
+import requests
+
+from governance import __version__
+from governance.errors import (ConfigurationError, Conflict, CredentialError, Forbidden, InvalidInput,
+                               ModelIdentityError, NotFound, PolicyError, SlateError, Unauthorized)
 
 from .environment import pixel_environment
 from .errors import SigningUnavailable
 from .loader import LoadedModel, LoadOptions, load_model
-from .worker import JobResult, run_job
+from .signing import SigningRetry, sign_with_retry
+from .worker import DEFERRED, JobResult, UnsignedImages, run_job
 
 log = logging.getLogger("slate.worker")
 
-_STATUS_ERRORS: dict[int, type[SlateError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound,
-                                                409: Conflict, 413: InvalidInput, 422: InvalidInput}
+#: Try signing for up to two minutes, well inside a three-minute lease (see ``signing``).
+DEFAULT_SIGNING_RETRY = SigningRetry()
+#: (connect, read) seconds. Reading waits for the signing API's work (a C2PA signature and
+#: perhaps a timestamp authority), so it gets far longer than connecting does.
+TIMEOUTS_S = (5.0, 60.0)
+#: The refusals the API names in its problem documents (their ``type`` ends with the name).
+_REFUSALS: dict[str, type[SlateError]] = {cls.__name__: cls for cls in (
+    Conflict, CredentialError, Forbidden, InvalidInput, ModelIdentityError, NotFound, PolicyError,
+    Unauthorized)}
+_BY_STATUS: dict[int, type[SlateError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict}
+#: Answers worth trying again: the API (or a proxy in front of it) is away or overloaded.
+_TRANSIENT = frozenset({408, 429})
+#: Failures of the worker's own settings: no retry makes a malformed URL work.
+_MISCONFIGURED = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                  requests.exceptions.InvalidSchema, requests.exceptions.URLRequired,
+                  requests.exceptions.InvalidHeader, requests.exceptions.TooManyRedirects)
+
+
+class _BearerToken(requests.auth.AuthBase):
+    """The generator token, sent as ``Authorization: Bearer``; its repr never shows it."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "<generator token>"
 
 
 class SlateApiClient:
-    """The few API calls a worker makes, with its token; never logs the token or the prompt."""
+    """The calls a worker makes to Slate's API, with its generator token.
 
-    def __init__(self, api_url: str, token: str, timeout_s: float = 60.0) -> None:
+    Each thread gets its own ``requests.Session`` (the worker runs jobs on several threads,
+    and each job's lease keeper on another). Every transport failure and every error answer
+    becomes a ``SlateError``, raised ``from`` the ``requests`` exception: a refusal (4xx) as
+    the API named it (``Conflict``, ``ModelIdentityError``, ...) with its reason;
+    ``SigningUnavailable`` for no connection, a timeout, a response cut short, 5xx or 429;
+    ``ConfigurationError`` for a URL that cannot work. Messages say which call failed and
+    never carry the token or the prompt; neither is ever logged.
+
+    Only ``sign`` retries (``signing_retry``); every other call is tried once.
+    """
+
+    def __init__(self, api_url: str, token: str, *, timeouts_s: tuple[float, float] = TIMEOUTS_S,
+                 signing_retry: SigningRetry = DEFAULT_SIGNING_RETRY) -> None:
+        if not token or not token.isprintable() or any(c.isspace() for c in token):
+            # checked here, because requests' own refusal of such a header quotes its value
+            raise ConfigurationError("the generator token is empty or holds spaces or control characters",
+                                     hint="set SLATE_WORKER_TOKEN to the token `slate token create` printed")
         self.api_url = api_url.rstrip("/")
-        self._token = token
-        self.timeout_s = timeout_s
+        self.timeouts_s = timeouts_s
+        self.signing_retry = signing_retry
+        self._auth = _BearerToken(token)
+        self._local = threading.local()
+        self._shown_url = _without_credentials(self.api_url)
 
     def __repr__(self) -> str:
-        return f"SlateApiClient({self.api_url})"
+        return f"SlateApiClient({self._shown_url!r})"
 
-    def _call(self, method: str, path: str, body: bytes | None = None,
-              content_type: str | None = None) -> Mapping[str, Any]:
-        request = urllib.request.Request(self.api_url + path, data=body, method=method)
-        request.add_header("Authorization", f"Bearer {self._token}")
-        if content_type:
-            request.add_header("Content-Type", content_type)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            problem = _problem(exc)
-            detail = problem.get("detail") or exc.reason
-            if exc.code >= 500 or exc.code == 429:
-                raise SigningUnavailable(f"Slate answered {exc.code}: {detail}") from None
-            if exc.code == 409 and "model identity" in str(detail):
-                raise ModelIdentityError(str(detail)) from None
-            raise _STATUS_ERRORS.get(exc.code, InvalidInput)(f"Slate refused ({exc.code}): {detail}") from None
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            # URLError, a refused or reset connection, a timeout, a response cut short
-            # (IncompleteRead, BadStatusLine) or a truncated JSON body: the API went away
-            # mid-call. Transient, never the job's fault: the queue retries the job, and
-            # signing is idempotent per job.
-            raise SigningUnavailable(f"Slate's API cannot be reached ({type(exc).__name__})") from None
+    @property
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.auth = self._auth
+            session.headers["User-Agent"] = f"slate-worker/{__version__} {requests.utils.default_user_agent()}"
+            self._local.session = session
+        return session
 
-    def claim(self, job_id: str) -> Mapping[str, Any]:
+    def close(self) -> None:
+        """Close this thread's session (other threads' close with their threads)."""
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+            del self._local.session
+
+    def claim(self, job_id: str, lease_s: int | None = None) -> Mapping[str, Any]:
         """Claim a job for this worker: its specification, the prompt included."""
-        return self._call("POST", f"/api/v1/jobs/{job_id}/claim", b"{}", "application/json")
-
-    def extend_lease(self, job_id: str) -> Mapping[str, Any]:
-        return self._call("POST", f"/api/v1/jobs/{job_id}/lease", b"{}", "application/json")
+        return self._call("POST", f"/api/v1/jobs/{job_id}/claim", f"claiming job {job_id}",
+                          json=_lease_body(lease_s))
 
     def job_spec(self, job_id: str) -> Mapping[str, Any]:
         """The specification of a job this worker has claimed."""
-        return self._call("GET", f"/api/v1/jobs/{job_id}/spec")
+        return self._call("GET", f"/api/v1/jobs/{job_id}/spec", f"reading job {job_id}'s specification")
 
-    def fail(self, job_id: str, reason: str) -> None:
-        self._call("POST", f"/api/v1/jobs/{job_id}/fail", json.dumps({"reason": reason[:2000]}).encode(),
-                   "application/json")
+    def extend_lease(self, job_id: str, lease_s: int | None = None) -> Mapping[str, Any]:
+        """Extend this worker's lease on a job it holds, from now."""
+        return self._call("POST", f"/api/v1/jobs/{job_id}/lease", f"extending the lease on job {job_id}",
+                          json=_lease_body(lease_s))
+
+    def fail(self, job_id: str, reason: str) -> Mapping[str, Any]:
+        """Report why this worker could not run a job it holds; returns the failed job."""
+        return self._call("POST", f"/api/v1/jobs/{job_id}/fail", f"reporting job {job_id} failed",
+                          json={"reason": reason[:2000]})
 
     def sign(self, image_png: bytes, job_id: str, model_identity: str,
              environment: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-        body, content_type = _multipart({"job_id": job_id, "model_identity": model_identity,
-                                         "environment": json.dumps(environment or {}, default=str)},
-                                        {"image": ("output.png", "image/png", image_png)})
-        return self._call("POST", "/api/v1/sign", body, content_type)
+        """Sign a job's image; returns the signed output (the first one, for a retry).
+
+        Retried on ``SigningUnavailable`` as ``signing_retry`` says: the job id makes every
+        attempt the same request, so a response lost on the way back costs nothing.
+        """
+        form = {"job_id": job_id, "model_identity": model_identity,
+                "environment": _json_text(environment or {})}
+        files = {"image": ("output.png", image_png, "image/png")}
+
+        def attempt() -> Mapping[str, Any]:
+            return self._call("POST", "/api/v1/sign", f"signing job {job_id}", data=form, files=files)
+
+        return sign_with_retry(attempt, job_id, self.signing_retry)
+
+    def _call(self, method: str, path: str, what: str, **body: Any) -> Mapping[str, Any]:
+        try:
+            response = self._session.request(method, self.api_url + path, timeout=self.timeouts_s, **body)
+            response.raise_for_status()
+            answer = response.json()
+        except requests.exceptions.ContentDecodingError as e:  # an HTTPError without an answer
+            raise self._unreachable(what, e) from e
+        except requests.HTTPError as e:
+            raise _refusal(e.response, what) from e
+        except _MISCONFIGURED as e:
+            raise ConfigurationError(f"{what}: Slate's API URL {self._shown_url!r} does not work "
+                                     f"({type(e).__name__})", hint="check SLATE_API_URL") from e
+        except requests.RequestException as e:
+            raise self._unreachable(what, e) from e
+        if not isinstance(answer, dict):
+            raise SigningUnavailable(f"{what}: Slate's API answered with something other than a JSON object")
+        return answer
+
+    def _unreachable(self, what: str, e: requests.RequestException) -> SigningUnavailable:
+        # a refused or reset connection, a timeout, a body cut short or not JSON: the API
+        # went away mid-call; never the job's fault
+        return SigningUnavailable(f"{what}: Slate's API at {self._shown_url} cannot be reached "
+                                  f"({type(e).__name__})")
 
 
-class _SignerWithEnvironment:
-    """The SigningClient the worker core expects, carrying the job's pixel environment."""
+def _without_credentials(url: str) -> str:
+    """The URL as messages may show it: without any user or password in it."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
-    def __init__(self, client: SlateApiClient) -> None:
-        self.client = client
-        self.environment: Mapping[str, Any] = {}
+
+def _lease_body(lease_s: int | None) -> dict[str, Any]:
+    return {} if lease_s is None else {"lease_s": lease_s}
+
+
+def _json_text(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def _refusal(response: requests.Response, what: str) -> SlateError:
+    """The SlateError for an error answer, from its problem document (RFC 9457)."""
+    problem = _problem(response)
+    status = response.status_code
+    detail = str(problem.get("detail") or response.reason or "no reason given")[:2000]
+    if status >= 500 or status in _TRANSIENT:
+        return SigningUnavailable(f"{what}: Slate's API answered {status}: {detail}",
+                                  retry_after_s=_retry_after_s(response))
+    kind = str(problem.get("type") or "").rsplit("/", 1)[-1]
+    cls = _REFUSALS.get(kind) or _BY_STATUS.get(status, InvalidInput)
+    hint = problem.get("hint")
+    return cls(f"{what}: refused ({status}): {detail}", hint=str(hint) if hint else None)
+
+
+def _problem(response: requests.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except (ValueError, requests.RequestException):  # not JSON, or cut short
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _retry_after_s(response: requests.Response) -> float | None:
+    """Retry-After in seconds; an HTTP date (rare from an API) is ignored."""
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
+
+
+class _JobSigner:
+    """The ``SigningClient`` the worker core expects: the client, with the job's pixel environment."""
+
+    def __init__(self, client: SlateApiClient, environment: Mapping[str, Any]) -> None:
+        self.client, self.environment = client, environment
 
     def sign(self, image_png: bytes, job_id: str, model_identity: str) -> Mapping[str, Any]:
         return self.client.sign(image_png, job_id, model_identity, self.environment)
-
-
-def _problem(exc: urllib.error.HTTPError) -> dict[str, Any]:
-    try:
-        data = json.loads(exc.read() or b"{}")
-        return data if isinstance(data, dict) else {}
-    except (ValueError, OSError):
-        return {}
-
-
-def _multipart(fields: Mapping[str, str], files: Mapping[str, tuple[str, str, bytes]]) -> tuple[bytes, str]:
-    boundary = "slate-" + uuid.uuid4().hex
-    parts: list[bytes] = []
-    for name, value in fields.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-                     + value.encode("utf-8") + b"\r\n")
-    for name, (filename, media_type, data) in files.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                     f"Content-Type: {media_type}\r\n\r\n".encode() + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 class ModelCache:
@@ -144,8 +252,9 @@ class ModelCache:
 
 class LeaseKeeper:
     """Extends a claimed job's lease every third of it while the worker holds the job
-    (waiting for the model or for the generation lock, generating, signing), so a slow
-    host keeps its job; once the job is done, or the claim is lost, it stops."""
+    (waiting for the model or for the generation lock, generating, signing and retrying
+    signing), so a slow host keeps its job; once the job is done or given up, or the claim
+    is lost, it stops, and the lease lapses on its own."""
 
     def __init__(self, client: SlateApiClient, job_id: str, lease_s: float) -> None:
         self.client, self.job_id = client, job_id
@@ -159,85 +268,132 @@ class LeaseKeeper:
 
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=self.client.timeout_s)
+        self._thread.join(timeout=sum(self.client.timeouts_s))
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.client.extend_lease(self.job_id)
-            except Conflict as exc:  # finished, or another worker took it after a lapse
-                log.info("job %s: lease not extended: %s", self.job_id, exc.message)
-                return
-            except SlateError as exc:  # the API is away for now: try again next time
-                log.warning("job %s: extending its lease failed: %s", self.job_id, exc.message)
+        try:
+            while not self._stop.wait(self.interval_s):
+                if not self._extend():
+                    return
+        finally:
+            self.client.close()  # this thread's session
+
+    def _extend(self) -> bool:
+        """One extension; False once there is no claim left to keep."""
+        try:
+            self.client.extend_lease(self.job_id)
+        except Conflict as exc:  # finished, or another worker took it after a lapse
+            log.info("job %s: lease not extended: %s", self.job_id, exc.message)
+            return False
+        except SlateError as exc:  # the API is away for now: the next period tries again
+            log.warning("job %s: extending its lease failed: %s", self.job_id, exc.message)
+        return True
 
 
 _cache = ModelCache()
+#: images generated but not signed yet (signing was unavailable), for the job's next claim
+_unsigned = UnsignedImages()
+_clients: dict[tuple[str, str], SlateApiClient] = {}
+_clients_lock = threading.Lock()
 # the pipeline is not safe to run from two threads at once
 _generate_lock = threading.Lock()
 
 
-def process_job(job_id: str, *, api_url: str, token: str, models_dir: str | None = None,
-                cache: ModelCache | None = None) -> dict[str, Any]:
-    """Claim and run one queued job end to end; returns the JobResult as a dict (huey stores it).
+def client_for(api_url: str, token: str) -> SlateApiClient:
+    """One client per API and token in this process, shared by its worker threads."""
+    key = (api_url, token)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = SlateApiClient(api_url, token)
+        return client
 
-    A job this worker may not claim (another worker holds it, or it has finished) is skipped.
+
+def process_job(job_id: str, *, api_url: str, token: str, models_dir: str | None = None,
+                cache: ModelCache | None = None, client: SlateApiClient | None = None,
+                unsigned: UnsignedImages | None = None) -> dict[str, Any]:
+    """Claim and run one queued job end to end; returns what became of it (huey stores it).
+
+    Never raises for the job, so the queue never re-runs it: ``status`` is ``succeeded``;
+    ``failed`` (reported to Slate with the reason); ``skipped`` (another worker holds it,
+    or it has finished); ``deferred`` (Slate's API was unavailable: the job is left to be
+    claimed again, and an image already generated is kept in ``unsigned``); or ``lost``
+    (the claim lapsed and another worker took the job meanwhile).
     """
-    client = SlateApiClient(api_url, token)
+    client = client or client_for(api_url, token)
     try:
         spec = client.claim(job_id)
     except Conflict as exc:
         log.info("job %s is not this worker's to run: %s", job_id, exc.message)
         return {"job_id": job_id, "status": "skipped", "reason": exc.message}
+    except SigningUnavailable as exc:
+        log.warning("job %s not claimed: %s", job_id, exc.message)
+        return {"job_id": job_id, "status": DEFERRED, "reason": exc.message}
     with LeaseKeeper(client, job_id, float(spec.get("lease_s") or 60)):
-        return _run_claimed(client, job_id, spec, models_dir, cache or _cache)
+        return _run_claimed(client, job_id, spec, models_dir, cache or _cache,
+                            _unsigned if unsigned is None else unsigned)
 
 
 def _run_claimed(client: SlateApiClient, job_id: str, spec: Mapping[str, Any], models_dir: str | None,
-                 cache: ModelCache) -> dict[str, Any]:
-    model = spec["model"]
-    directory = model.get("path") or (str(Path(models_dir) / model["name"]) if models_dir else None)
-    if not directory:
-        reason = f"model {model['ref']} has no path registered and the worker has no models folder"
-        return _report_failure(client, job_id, reason)
+                 cache: ModelCache, unsigned: UnsignedImages) -> dict[str, Any]:
     try:
+        job = job_from_spec(job_id, spec)
+        directory = _model_directory(spec["model"], models_dir)
         loaded = cache.get(directory)
     except SlateError as exc:
         return _report_failure(client, job_id, exc.message)
-    job = _generation_job(job_id, spec)
-    signer = _SignerWithEnvironment(client)
-    # recorded with the job: what affects pixels, so the image can be reproduced
-    signer.environment = {**pixel_environment(loaded.device, loaded.dtype, loaded.threads, 1,
-                                              loaded.options.to_dict(), loaded.libraries),
-                          "seed": job["seed"], "steps": job["steps"], "guidance": job["guidance"],
-                          "size": [job["width"], job["height"]], "scheduler": job["scheduler"] or "default",
-                          "model_identity": loaded.weights_hash}
-    with _generate_lock:
-        result: JobResult = run_job(job, loaded, signer)
-    if result.error == "SigningUnavailable":
-        # transient: let the queue retry the whole job; signing is idempotent per job
-        raise SigningUnavailable(result.reason or "signing unavailable")
+    signer = _JobSigner(client, _job_environment(job, loaded))
+    result: JobResult = run_job(job, loaded, signer, unsigned=unsigned, generation_lock=_generate_lock)
     outcome = {k: v for k, v in result.to_dict().items() if k != "record"}
-    if not result.ok:
+    if result.status == DEFERRED:
+        log.warning("job %s: left claimed, to be claimed again once its lease lapses", job_id)
+    elif not result.ok:
         outcome["status"] = _report_failure(client, job_id, result.reason or "the generator failed")["status"]
     return outcome
 
 
-def _generation_job(job_id: str, spec: Mapping[str, Any]) -> dict[str, Any]:
-    model, params = spec["model"], spec["params"]
-    return {"job_id": job_id, "prompt": spec["prompt"], "seed": params["seed"], "steps": params["steps"],
-            "guidance": params["guidance"], "width": params["width"], "height": params["height"],
-            "scheduler": None if params.get("scheduler") in (None, "default") else params["scheduler"],
-            "model": {"name": model["name"], "version": model["version"], "weights_hash": model["weights_hash"]}}
+def job_from_spec(job_id: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The generation job (as ``GenerationJob.from_dict`` takes it) in a claim's specification."""
+    try:
+        model, params = spec["model"], spec["params"]
+        return {"job_id": job_id, "prompt": spec["prompt"], "seed": params["seed"], "steps": params["steps"],
+                "guidance": params["guidance"], "width": params["width"], "height": params["height"],
+                "scheduler": None if params.get("scheduler") in (None, "default") else params["scheduler"],
+                "model": {"name": model["name"], "version": model["version"],
+                          "weights_hash": model["weights_hash"]}}
+    except (KeyError, TypeError) as e:
+        raise InvalidInput(f"job {job_id}'s specification from Slate lacks {e}") from e
+
+
+def _model_directory(model: Mapping[str, Any], models_dir: str | None) -> str:
+    directory = model.get("path") or (str(Path(models_dir) / model["name"]) if models_dir else None)
+    if not directory:
+        raise InvalidInput(f"model {model.get('ref', model['name'])} has no path registered "
+                           "and the worker has no models folder")
+    return str(directory)
+
+
+def _job_environment(job: Mapping[str, Any], loaded: LoadedModel) -> dict[str, Any]:
+    """What affects pixels, recorded with the job so the image can be reproduced."""
+    return {**pixel_environment(loaded.device, loaded.dtype, loaded.threads, 1, loaded.options.to_dict(),
+                                loaded.libraries),
+            "seed": job["seed"], "steps": job["steps"], "guidance": job["guidance"],
+            "size": [job["width"], job["height"]], "scheduler": job["scheduler"] or "default",
+            "model_identity": loaded.weights_hash}
 
 
 def _report_failure(client: SlateApiClient, job_id: str, reason: str) -> dict[str, Any]:
-    """Tell Slate why this worker could not run its job. If the claim was lost meanwhile
-    (the lease lapsed and another worker took the job, or it finished), that worker's
-    result stands and this one is dropped: the job is not failed under another's claim."""
+    """Tell Slate why this worker could not run its job, once. If the claim was lost
+    meanwhile (the lease lapsed and another worker took the job, or it finished), that
+    worker's result stands and this one is dropped: the job is not failed under another's
+    claim. If the API is away, the report is not retried: the job stays claimed until its
+    lease lapses and is then claimed again."""
     try:
         client.fail(job_id, reason)
     except Conflict as exc:
         log.info("job %s: failure not recorded: %s", job_id, exc.message)
         return {"job_id": job_id, "status": "lost", "reason": reason, "claim": exc.message}
+    except SigningUnavailable as exc:
+        log.warning("job %s: failure not recorded: %s", job_id, exc.message)
+        return {"job_id": job_id, "status": DEFERRED, "reason": reason, "report": exc.message}
     return {"job_id": job_id, "status": "failed", "reason": reason}

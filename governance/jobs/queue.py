@@ -10,6 +10,12 @@ A queue message carries only the job id. The worker fetches the job's specificat
 posts its result through the API with its own generator token, so GPU hosts need no
 database credentials. The task body imports the generator lazily: API hosts enqueue but
 never execute, and never load torch.
+
+The generation task has no retries. Retrying a whole job would generate it again, on the
+GPU, for what is nearly always a signing outage; the worker retries the signing call
+itself, within a deadline, and never raises for a job (see ``generator.signing``). A job
+left unfinished (its worker died, or signing stayed unavailable) is enqueued again once
+its lease lapses, by ``slate serve``'s requeuer or ``slate requeue``.
 """
 
 from __future__ import annotations
@@ -27,8 +33,6 @@ log = logging.getLogger("slate.jobs")
 
 #: Where the worker-side code lives; imported only inside a worker process.
 WORKER_MODULE = "generator.service"
-GENERATE_RETRIES = 3
-GENERATE_RETRY_DELAY_S = 5
 
 
 class Queue:
@@ -44,8 +48,8 @@ class Queue:
             filename = private_sqlite_file(private_folder(settings.data_dir) / "queue.db")
             self.huey = SqliteHuey("slate", filename=str(filename), immediate=immediate)
             self.kind = "sqlite"
-        self._generate = self.huey.task(retries=GENERATE_RETRIES, retry_delay=GENERATE_RETRY_DELAY_S,
-                                        name="slate.generate")(_run_generation)
+        # retries=0: one retry layer, the worker's signing retry (see the module docstring)
+        self._generate = self.huey.task(retries=0, name="slate.generate")(_run_generation)
 
     def enqueue_generation(self, job_id: str) -> None:
         self._generate(job_id)

@@ -1,12 +1,12 @@
 """Generator fixtures: a micro model trained for a few steps, saved, and loaded through
-the production loader, so tests exercise the same code a worker runs, in seconds."""
+the production loader, so tests exercise the same code a worker runs, in seconds; and the
+real Slate API served over HTTP (``live``) for the worker's client to talk to."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 import pytest
 
@@ -14,14 +14,15 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 torch = pytest.importorskip("torch")
 
-from governance.errors import ModelIdentityError  # noqa: E402
-
 from generator.architecture import MICRO, build_pipeline  # noqa: E402
 from generator.dataset import studio_dataset  # noqa: E402
-from generator.errors import SigningUnavailable  # noqa: E402
 from generator.generate import GenerationJob, ModelRef  # noqa: E402
 from generator.loader import LoadedModel, LoadOptions, load_model  # noqa: E402
 from generator.training import TrainingConfig, save_model, train  # noqa: E402
+from tests.api.conftest import app, client  # noqa: E402,F401  (fixtures)
+from tests.api.test_flow import studio  # noqa: E402,F401  (fixture)
+
+from .live import Live, serve  # noqa: E402
 
 #: One thread everywhere: the machine is shared, and pixels depend on the thread count.
 THREADS = 1
@@ -65,35 +66,35 @@ def job(registered: ModelRef) -> GenerationJob:
                          seed=42, steps=4, guidance=5.0, width=64, height=64)
 
 
-@dataclass
-class FakeSigner:
-    """The signing API's contract in memory: idempotent per job id, refuses a mismatch."""
-
-    expected_identity: str
-    failures_before_success: int = 0
-    calls: list[tuple[str, str, int]] = field(default_factory=list)
-    signed: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-
-    def sign(self, image_png: bytes, job_id: str, model_identity: str) -> Mapping[str, Any]:
-        self.calls.append((job_id, model_identity, len(image_png)))
-        if self.failures_before_success > 0:
-            self.failures_before_success -= 1
-            raise SigningUnavailable("signing API timed out")
-        if model_identity != self.expected_identity:
-            raise ModelIdentityError("the model identity does not match the approved model")
-        if job_id not in self.signed:
-            self.signed[job_id] = {"job_id": job_id, "output_id": f"out-{len(self.signed) + 1}",
-                                   "bytes": len(image_png)}
-        return self.signed[job_id]
-
-
-@pytest.fixture
-def signer(loaded: LoadedModel) -> FakeSigner:
-    return FakeSigner(expected_identity=loaded.weights_hash)
-
-
 @pytest.fixture(autouse=True)
 def _restore_threads() -> Iterator[None]:
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def live(app, studio, micro_model_dir: Path, loaded: LoadedModel) -> Iterator[Live]:  # noqa: F811
+    """The real API over HTTP, behind a tap, with the micro model registered and approved."""
+    yield from serve(app, loaded, str(micro_model_dir))
+
+
+@pytest.fixture
+def cache():
+    from generator.service import ModelCache
+    return ModelCache(LoadOptions(device="cpu", threads=THREADS))
+
+
+@pytest.fixture
+def generations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The job ids the worker generated an image for, in order (the real generator runs)."""
+    import generator.worker as worker
+    made: list[str] = []
+    real = worker.generate
+
+    def counted(model: LoadedModel, job: Any) -> Any:
+        made.append(job.job_id)
+        return real(model, job)
+
+    monkeypatch.setattr(worker, "generate", counted)
+    return made

@@ -84,8 +84,10 @@ def test_a_response_cut_short_is_transient_not_a_failed_job(api_that_dies_mid_re
     pytest.importorskip("torch")
     from generator.errors import SigningUnavailable
     from generator.service import SlateApiClient
-    client = SlateApiClient(api_that_dies_mid_response, "token")
-    with pytest.raises(SigningUnavailable):
+    from generator.signing import SigningRetry
+    # tried once: retrying signing within its deadline is tested in tests/generator
+    client = SlateApiClient(api_that_dies_mid_response, "token", signing_retry=SigningRetry(deadline_s=0))
+    with pytest.raises(SigningUnavailable, match="signing job job_x: .* cannot be reached"):
         client.sign(b"\x89PNG", "job_x", "a" * 64, {})
     with pytest.raises(SigningUnavailable):
         client.claim("job_x")
@@ -134,7 +136,7 @@ def test_a_dead_workers_job_is_claimed_again_only_once_its_lease_lapses_and_fini
     """Re-enqueueing a stuck job hands it to no other worker while its lease is live; after
     the lease lapses another worker claims it, and the dead worker's late signature is refused."""
     from governance.auth.users import add_user, issue_token
-    from governance.jobs import flow
+    from governance.lifecycle import claims as flow
     from governance.ledger.tables import Output
     from tests.api.test_flow import sign
     add_user("gpu-worker-2", ["generator"])
