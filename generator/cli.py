@@ -8,10 +8,11 @@ into the ``slate model`` group; torch is imported only when the command runs, so
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
-from governance.cli import SlateContext, emit, json_option, pass_slate
+from governance.cli import SlateContext, emits
 
 
 @click.command("build-bundled")
@@ -20,10 +21,9 @@ from governance.cli import SlateContext, emit, json_option, pass_slate
 @click.option("--threads", type=int, default=2, show_default=True,
               help="torch threads; the weights (and so the identity) depend on it.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@json_option
-@pass_slate
+@emits()
 def build_bundled_command(slate: SlateContext, steps: int | None, autoencoder_steps: int | None,
-                          threads: int, quiet: bool, as_json: bool) -> None:
+                          threads: int, quiet: bool) -> Any:
     """Generate the studio images, register them, train slate-studio and register it."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from dataclasses import replace
@@ -36,9 +36,7 @@ def build_bundled_command(slate: SlateContext, steps: int | None, autoencoder_st
         config = replace(config, steps=steps)
     if autoencoder_steps is not None:
         config = replace(config, autoencoder_steps=autoencoder_steps)
-    slate.open()
-    result = build_bundled_model(slate.settings, config=config, progress=not quiet)
-    emit(result.summary(), as_json)
+    return build_bundled_model(slate.settings, config=config, progress=not quiet).summary()
 
 
 subcommands = {"model": [build_bundled_command]}

@@ -1,13 +1,16 @@
 """The ``slate`` command line: ``slate <noun> <verb>``.
 
 Thin adapters only: each command parses its arguments, calls the same domain function
-the API calls, and renders the result as text or ``--json``. Errors are ``SlateError``s,
-printed as one line (plus a hint) with the error's exit code, never a traceback.
+the API calls, and returns the result, which ``emits`` prints as text or ``--json``
+after opening the database. Errors are ``SlateError``s, printed as one line (plus a
+hint) with the error's exit code, never a traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable
 
@@ -56,17 +59,74 @@ class SlateContext:
 
 
 pass_slate = click.make_pass_decorator(SlateContext)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
 def emit(value: Any, as_json: bool, render: Callable[[Any], str] | None = None) -> None:
-    """Print a result as canonical-ish JSON or as text for a person."""
+    """Print a result as canonical-ish JSON or as text for a person.
+
+    A value that owns its serialisation (``to_dict``) is printed as that, at any depth, so a
+    command can hand ``render`` the value itself rather than its dict."""
     if as_json:
-        click.echo(json.dumps(value, indent=2, sort_keys=True, default=json_default))
+        click.echo(json.dumps(value, indent=2, sort_keys=True, default=_jsonable))
     else:
         click.echo(render(value) if render else _render_default(value))
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A result whose text needs more than the result: ``--json`` prints ``data``, a person
+    reads ``text``."""
+
+    data: Any
+    text: str
+
+    def to_dict(self) -> Any:
+        return self.data
+
+
+def emits(render: Callable[[Any], str] | None = None, *, database: bool = True, json_only: bool = False,
+          after: Callable[[Any], None] | None = None) -> Callable[[Callable[..., Any]], Callable[..., None]]:
+    """Make a command of a function that returns its result.
+
+    The function gets the ``SlateContext`` first and its click parameters after; the command
+    gains ``--json`` and prints what the function returns with ``emit`` (``render`` for a
+    person, ``_render_default`` without one; always JSON with ``json_only``, which adds no
+    flag). The database is opened before the function runs: a command that must check its
+    input first, or needs no database, says ``database=False`` and opens it itself where it
+    needs it. ``after`` sees the result once it is printed: how a command that printed a
+    failing verdict exits non-zero.
+    """
+    def decorate(function: Callable[..., Any]) -> Callable[..., None]:
+        @functools.wraps(function)
+        def run(slate: SlateContext, /, *args: Any, as_json: bool = True, **kwargs: Any) -> None:
+            if database:
+                slate.open()
+            result = function(slate, *args, **kwargs)
+            emit(result, as_json, render)
+            if after is not None:
+                after(result)
+        command = pass_slate(run)
+        return command if json_only else json_option(command)
+    return decorate
+
+
+def exit_unless_ok(result: Any) -> None:
+    """``after`` for a verdict: exit 1 once a verdict that is not ok has been printed (``slate
+    verify`` of a file not intact, trusted, issued and in good standing; ``slate audit verify``
+    of a log that was tampered with)."""
+    if not result.ok:
+        raise click.exceptions.Exit(1)
+
+
+def _jsonable(value: Any) -> Any:
+    to_dict = getattr(value, "to_dict", None)
+    return to_dict() if callable(to_dict) else json_default(value)
+
+
 def _render_default(value: Any) -> str:
+    if isinstance(value, Rendered):
+        return value.text
     if isinstance(value, list):
         return "\n".join(_render_default(v) for v in value) if value else "(none)"
     if isinstance(value, dict):
@@ -81,9 +141,6 @@ def _scalar(v: Any) -> str:
     if isinstance(v, (datetime, date)):
         return json_default(v)
     return "-" if v is None else str(v)
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
 class SlateGroup(click.Group):

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ..cli import SlateContext, emit, json_option, pass_slate
+from ..cli import Rendered, SlateContext, emits, exit_unless_ok, pass_slate
 from ..db import transaction
 from ..errors import CredentialError, InvalidInput, NotFound
 from . import log
@@ -108,10 +108,9 @@ def audit_group() -> None:
 @click.option("--trust-fingerprint", "fingerprints", multiple=True,
               help="Also require checkpoints to be signed by this certificate (SHA-256 fingerprint): "
                    "a pin on top of the trust anchors, never trust on its own.")
-@json_option
-@pass_slate
+@emits(_render, database=False, after=exit_unless_ok)
 def audit_verify(slate: SlateContext, export_file: str | None, kept_export: str | None, since: str | None,
-                 anchors_file: str | None, fingerprints: tuple[str, ...], as_json: bool) -> None:
+                 anchors_file: str | None, fingerprints: tuple[str, ...]) -> log.AuditVerdict:
     """Prove the log intact; exit 1 naming the first bad entry if not."""
     anchors = _anchors(slate, anchors_file, fingerprints)
     if export_file and kept_export:
@@ -119,33 +118,26 @@ def audit_verify(slate: SlateContext, export_file: str | None, kept_export: str 
                            hint="to check an export against one kept earlier, use --since-checkpoint KEPT")
     extra, kept = _kept(kept_export, since)
     if export_file:
-        verdict = log.verify_export(_read_json(export_file), anchors, kept)
-    else:
-        slate.open()
-        verdict = log.verify_database(anchors, extra_checkpoints=extra, kept=kept)
-    emit(verdict.to_dict(), as_json, lambda _: _render(verdict))
-    if not verdict.ok:
-        raise click.exceptions.Exit(1)
+        return log.verify_export(_read_json(export_file), anchors, kept)
+    slate.open()
+    return log.verify_database(anchors, extra_checkpoints=extra, kept=kept)
 
 
 @audit_group.command("checkpoint")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               help="Write the newest signed checkpoint to FILE, to keep outside Slate.")
-@json_option
-@pass_slate
-def audit_checkpoint(slate: SlateContext, out_file: str | None, as_json: bool) -> None:
+@emits()
+def audit_checkpoint(slate: SlateContext, out_file: str | None) -> Any:
     """Sign the log's current Merkle root with Slate's signing key."""
-    slate.open()
     signer = _signer(slate)
     with transaction():
         result = log.checkpoint(signer)
     if out_file:
         kept = _keep_newest(slate, out_file)
-        emit(kept.to_dict(), as_json, lambda _: f"kept {kept.describe()} (root {kept.root_hash[:16]}) in {out_file}: "
-                                                f"store it outside Slate and check the log later with "
-                                                f"slate audit verify --since-checkpoint {out_file}")
-        return
-    emit(result or {"checkpoint": None, "reason": "nothing logged since the last checkpoint"}, as_json)
+        return Rendered(kept.to_dict(), f"kept {kept.describe()} (root {kept.root_hash[:16]}) in {out_file}: "
+                                        f"store it outside Slate and check the log later with "
+                                        f"slate audit verify --since-checkpoint {out_file}")
+    return result or {"checkpoint": None, "reason": "nothing logged since the last checkpoint"}
 
 
 def _keep_newest(slate: SlateContext, path: str) -> SignedCheckpoint:
@@ -190,13 +182,10 @@ def _sign_before_export(slate: SlateContext) -> None:
 
 @audit_group.command("list")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50)
-@json_option
-@pass_slate
-def audit_list(slate: SlateContext, limit: int, as_json: bool) -> None:
-    slate.open()
-    rows = list(log.iter_entries())[-limit:]
-    emit(rows, as_json, lambda rs: "\n".join(f"{r['seq']:>6} {r['at']} {r['actor']:<20} {r['action']:<22} {r['subject']}"
-                                             for r in rs) or "(empty)")
+@emits(lambda rs: "\n".join(f"{r['seq']:>6} {r['at']} {r['actor']:<20} {r['action']:<22} {r['subject']}"
+                           for r in rs) or "(empty)")
+def audit_list(slate: SlateContext, limit: int) -> Any:
+    return list(log.iter_entries())[-limit:]
 
 
 commands = [audit_group]

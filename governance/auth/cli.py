@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import click
 
-from ..cli import SlateContext, emit, json_option, pass_slate
+from ..cli import SlateContext, emits
 from ..registry.cli import _multi, _table
 from . import users
 
@@ -20,31 +21,24 @@ def user_group() -> None:
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True)
 @click.option("--production", "productions", multiple=True, help="A production the user belongs to.")
-@json_option
-@pass_slate
-def user_add(slate: SlateContext, name: str, roles: tuple[str, ...], productions: tuple[str, ...],
-             as_json: bool) -> None:
-    slate.open()
-    emit(users.add_user(name, _multi(roles), _multi(productions)), as_json)
+@emits()
+def user_add(slate: SlateContext, name: str, roles: tuple[str, ...], productions: tuple[str, ...]) -> Any:
+    return users.add_user(name, _multi(roles), _multi(productions))
 
 
 @user_group.command("join")
 @click.argument("name")
 @click.argument("production")
-@json_option
-@pass_slate
-def user_join(slate: SlateContext, name: str, production: str, as_json: bool) -> None:
+@emits()
+def user_join(slate: SlateContext, name: str, production: str) -> Any:
     """Make a user a member of a production."""
-    slate.open()
-    emit(users.add_membership(name, production), as_json)
+    return users.add_membership(name, production)
 
 
 @user_group.command("list")
-@json_option
-@pass_slate
-def user_list(slate: SlateContext, as_json: bool) -> None:
-    slate.open()
-    emit(users.list_users(), as_json, lambda rows: _table(rows, ["name", "roles", "productions"]))
+@emits(lambda rows: _table(rows, ["name", "roles", "productions"]))
+def user_list(slate: SlateContext) -> Any:
+    return users.list_users()
 
 
 @click.group("token")
@@ -56,33 +50,24 @@ def token_group() -> None:
 @click.argument("user")
 @click.option("--label", default="")
 @click.option("--expires-in-days", type=click.IntRange(1, 3650), help="Default: no expiry.")
-@json_option
-@pass_slate
-def token_create(slate: SlateContext, user: str, label: str, expires_in_days: int | None, as_json: bool) -> None:
-    slate.open()
-    result = users.issue_token(user, label=label,
-                               expires_in=timedelta(days=expires_in_days) if expires_in_days else None)
-    emit(result, as_json, lambda r: f"{r['token']}\n(token #{r['id']} for {r['user']}; "
-                                    "it is shown only now: store it safely)")
+@emits(lambda r: f"{r['token']}\n(token #{r['id']} for {r['user']}; it is shown only now: store it safely)")
+def token_create(slate: SlateContext, user: str, label: str, expires_in_days: int | None) -> Any:
+    return users.issue_token(user, label=label,
+                             expires_in=timedelta(days=expires_in_days) if expires_in_days else None)
 
 
 @token_group.command("list")
 @click.option("--user")
-@json_option
-@pass_slate
-def token_list(slate: SlateContext, user: str | None, as_json: bool) -> None:
-    slate.open()
-    emit(users.list_tokens(user), as_json,
-         lambda rows: _table(rows, ["id", "user", "prefix", "label", "expires_at", "revoked_at"]))
+@emits(lambda rows: _table(rows, ["id", "user", "prefix", "label", "expires_at", "revoked_at"]))
+def token_list(slate: SlateContext, user: str | None) -> Any:
+    return users.list_tokens(user)
 
 
 @token_group.command("revoke")
 @click.argument("token_id")
-@json_option
-@pass_slate
-def token_revoke(slate: SlateContext, token_id: str, as_json: bool) -> None:
-    slate.open()
-    emit(users.revoke_token(token_id), as_json)
+@emits()
+def token_revoke(slate: SlateContext, token_id: str) -> Any:
+    return users.revoke_token(token_id)
 
 
 commands = [user_group, token_group]

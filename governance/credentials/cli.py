@@ -8,14 +8,11 @@ from typing import Any
 
 import click
 
-from ..cli import SlateContext, emit, json_option, pass_slate
+from ..cli import Rendered, SlateContext, emits, exit_unless_ok, pass_slate
 from ..errors import InvalidInput
 from .keys import KeyInfo, KeyStore, KeysStatus
 from .verdict import Verdict
 from .verification import Verifier
-
-#: Exit status of ``slate verify`` when the file is not intact, trusted, issued and in good standing.
-NOT_VERIFIED_EXIT = 1
 
 
 def _keys(slate: SlateContext) -> KeyStore:
@@ -31,22 +28,19 @@ def keys_group() -> None:
 
 
 @keys_group.command("status")
-@json_option
-@pass_slate
-def keys_status(slate: SlateContext, as_json: bool) -> None:
+@emits(lambda status: _render_status(status))
+def keys_status(slate: SlateContext) -> KeysStatus:
     """List signing certificates, which one is active, and the trust anchors."""
-    emit(_keys(slate).status().to_dict(), as_json, lambda _: _render_status(_keys(slate).status()))
+    return _keys(slate).status()
 
 
 @keys_group.command("rotate")
 @click.option("--days", type=click.IntRange(1, 3650), default=365, show_default=True,
               help="Lifetime of the new signing certificate.")
-@json_option
-@pass_slate
-def keys_rotate(slate: SlateContext, days: int, as_json: bool) -> None:
+@emits(lambda key: f"active signing key is now {key.fingerprint}\n{_render_key(key)}")
+def keys_rotate(slate: SlateContext, days: int) -> KeyInfo:
     """Issue a new signing certificate; the old one retires and its outputs still verify."""
-    key = _keys(slate).rotate(timedelta(days=days))
-    emit(key.to_dict(), as_json, lambda _: f"active signing key is now {key.fingerprint}\n{_render_key(key)}")
+    return _keys(slate).rotate(timedelta(days=days))
 
 
 @keys_group.command("revoke")
@@ -54,14 +48,13 @@ def keys_rotate(slate: SlateContext, days: int, as_json: bool) -> None:
 @click.option("--reason", required=True, help="Why; auditors read this in every affected verdict.")
 @click.option("--at", "at", default=None, help="Revocation time, ISO 8601 UTC (default: now). "
                                                "Outputs signed with the key from then on verify as revoked.")
-@json_option
-@pass_slate
-def keys_revoke(slate: SlateContext, fingerprint: str, reason: str, at: str | None, as_json: bool) -> None:
+@emits()
+def keys_revoke(slate: SlateContext, fingerprint: str, reason: str, at: str | None) -> Rendered:
     """Revoke a signing key by (a prefix of) its fingerprint."""
     key = _keys(slate).revoke(fingerprint, reason, _parse_time(at) if at else None)
     hint = "\nno active signing key now: run slate keys rotate" if key.status == "revoked" and \
         KeyStore(slate.settings).status().active is None else ""
-    emit(key.to_dict(), as_json, lambda _: f"revoked {key.fingerprint}\n{_render_key(key)}{hint}")
+    return Rendered(key.to_dict(), f"revoked {key.fingerprint}\n{_render_key(key)}{hint}")
 
 
 @keys_group.command("export-anchors")
@@ -80,21 +73,15 @@ def keys_export_anchors(slate: SlateContext, output: Path | None) -> None:
 
 @click.command("verify")
 @click.argument("file", type=click.Path(path_type=Path))
-@json_option
-@pass_slate
-@click.pass_context
-def verify_command(ctx: click.Context, slate: SlateContext, file: Path, as_json: bool) -> None:
+@emits(lambda verdict: render_verdict(verdict), after=exit_unless_ok)
+def verify_command(slate: SlateContext, file: Path) -> Verdict:
     """Verify FILE's content credentials: integrity, trust, issuance, standing.
 
     Exits 0 only when the file is intact, signed by Slate, recorded in the ledger and in
-    good standing.
+    good standing; else 1.
     """
-    slate.open()
     KeyStore(slate.settings).ensure()
-    verdict = Verifier(slate.settings).verify_file(file)
-    emit(verdict.to_dict(), as_json, lambda _: render_verdict(verdict))
-    if not verdict.ok:
-        ctx.exit(NOT_VERIFIED_EXIT)
+    return Verifier(slate.settings).verify_file(file)
 
 
 def render_verdict(verdict: Verdict) -> str:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import click
 
-from ..cli import SlateContext, emit, json_option, pass_slate
+from ..cli import Rendered, SlateContext, emits
 from ..errors import NotFound
 from .records import find_by_sha256, recent
+
+if TYPE_CHECKING:
+    from .sweep import Orphan
 
 
 @click.group("ledger")
@@ -16,57 +22,49 @@ def ledger_group() -> None:
 
 @ledger_group.command("list")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@json_option
-@pass_slate
-def ledger_list(slate: SlateContext, limit: int, as_json: bool) -> None:
+@emits(lambda entries: "\n".join(f"{e.signed_at:%Y-%m-%d %H:%M:%S}Z  {e.sha256[:16]}  {e.model_ref}  "
+                                   f"job {e.job_id}  decision {e.decision_id}" for e in entries) or "(none)")
+def ledger_list(slate: SlateContext, limit: int) -> Any:
     """The most recent signed outputs."""
-    slate.open()
-    entries = recent(limit)
-    emit([e.to_dict() for e in entries], as_json,
-         lambda _: "\n".join(f"{e.signed_at:%Y-%m-%d %H:%M:%S}Z  {e.sha256[:16]}  {e.model_ref}  "
-                             f"job {e.job_id}  decision {e.decision_id}" for e in entries) or "(none)")
+    return recent(limit)
 
 
 @ledger_group.command("show")
 @click.argument("sha256")
-@json_option
-@pass_slate
-def ledger_show(slate: SlateContext, sha256: str, as_json: bool) -> None:
+@emits()
+def ledger_show(slate: SlateContext, sha256: str) -> Any:
     """One output by the SHA-256 of its signed file."""
-    slate.open()
     entry = find_by_sha256(sha256.lower())
     if entry is None:
         raise NotFound(f"the ledger holds no output with SHA-256 {sha256}")
-    emit(entry.to_dict(), as_json)
+    return entry.to_dict()
 
 
 @ledger_group.command("sweep")
 @click.option("--apply", "apply_", is_flag=True, help="Move the files found to outputs/orphaned/ (default: list them).")
 @click.option("--grace-minutes", type=click.IntRange(1), default=10, show_default=True,
               help="Leave files younger than this: their signing may still be committing.")
-@json_option
-@pass_slate
-def ledger_sweep(slate: SlateContext, apply_: bool, grace_minutes: int, as_json: bool) -> None:
+@emits()
+def ledger_sweep(slate: SlateContext, apply_: bool, grace_minutes: int) -> Any:
     """Signed files the ledger does not hold (left by a crash between writing and recording)."""
     from datetime import timedelta
 
     from ..clock import utcnow
     from .sweep import find_orphans, quarantine
-    slate.open()
     outputs = slate.settings.outputs_dir
     orphans = find_orphans(outputs, utcnow(), timedelta(minutes=grace_minutes))
     moved = quarantine(outputs, orphans) if apply_ else []
     data = {"orphans": [o.to_dict() for o in orphans], "moved_to": str(outputs / "orphaned") if moved else None}
+    return Rendered(data, _sweep_text(orphans, moved, outputs / "orphaned"))
 
-    def text(_: object) -> str:
-        if not orphans:
-            return "no orphan files"
-        lines = [f"{o.kind:<10} {o.size:>10,} B  {o.modified:%Y-%m-%d %H:%M}Z  {o.path}" for o in orphans]
-        lines.append(f"moved {len(moved)} file(s) to {outputs / 'orphaned'}" if moved else
-                     f"{len(orphans)} file(s); run with --apply to move them to {outputs / 'orphaned'}")
-        return "\n".join(lines)
 
-    emit(data, as_json, text)
+def _sweep_text(orphans: list[Orphan], moved: list[Path], folder: Path) -> str:
+    if not orphans:
+        return "no orphan files"
+    lines = [f"{o.kind:<10} {o.size:>10,} B  {o.modified:%Y-%m-%d %H:%M}Z  {o.path}" for o in orphans]
+    lines.append(f"moved {len(moved)} file(s) to {folder}" if moved else
+                 f"{len(orphans)} file(s); run with --apply to move them to {folder}")
+    return "\n".join(lines)
 
 
 commands = [ledger_group]

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..cli import SlateContext, emit, json_option, pass_slate
+from ..cli import SlateContext, emits
 from ..canonical import json_default
 from ..db import transaction
 from ..errors import InvalidInput
@@ -45,34 +45,12 @@ def render_page(page: dict[str, Any]) -> str:
 @click.option("--until", help="Signed before (YYYY-MM-DD or ISO 8601 time, UTC).")
 @click.option("--limit", default=query.DEFAULT_LIMIT, show_default=True, help=f"Page size, 1-{query.MAX_LIMIT}.")
 @click.option("--cursor", help="The next page, as the previous page printed it.")
-@json_option
-@pass_slate
-def outputs_command(slate: SlateContext, as_json: bool, **filters: Any) -> None:
+@emits(render_page, database=False)
+def outputs_command(slate: SlateContext, **filters: Any) -> Any:
     """Signed outputs matching every filter given, newest first."""
     q = query.OutputQuery.from_text(filters)
     slate.open()
-    page = query.find_outputs(q).to_dict()
-    emit(page, as_json, render_page)
-
-
-@provenance_group.command("lineage")
-@click.argument("sha256")
-@click.option("--svg", "svg_path", type=click.Path(dir_okay=False), help="Also write the picture to this file.")
-@json_option
-@pass_slate
-def lineage_command(slate: SlateContext, sha256: str, svg_path: str | None, as_json: bool) -> None:
-    """An output's lineage: assets, licences, consents, training set, model, request,
-    decision, approval, with each record's standing."""
-    slate.open()
-    data = lineage.lineage(sha256)
-    if svg_path:
-        import json
-        picture = svg.lineage_svg(json.loads(json.dumps(data, default=json_default)))
-        try:
-            Path(svg_path).write_text(picture, encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInput(f"cannot write '{svg_path}': {exc.strerror}") from None
-    emit(data, as_json, _render_lineage)
+    return query.find_outputs(q).to_dict()
 
 
 def _render_lineage(d: dict[str, Any]) -> str:
@@ -104,6 +82,24 @@ def _render_lineage(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@provenance_group.command("lineage")
+@click.argument("sha256")
+@click.option("--svg", "svg_path", type=click.Path(dir_okay=False), help="Also write the picture to this file.")
+@emits(_render_lineage)
+def lineage_command(slate: SlateContext, sha256: str, svg_path: str | None) -> Any:
+    """An output's lineage: assets, licences, consents, training set, model, request,
+    decision, approval, with each record's standing."""
+    data = lineage.lineage(sha256)
+    if svg_path:
+        import json
+        picture = svg.lineage_svg(json.loads(json.dumps(data, default=json_default)))
+        try:
+            Path(svg_path).write_text(picture, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"cannot write '{svg_path}': {exc.strerror}") from None
+    return data
+
+
 def render_impact(d: dict[str, Any]) -> str:
     verb = "touched" if d["applied"] else "would touch"
     lines = [f"{d['cause']['label']} {verb}:",
@@ -127,26 +123,23 @@ def render_impact(d: dict[str, Any]) -> str:
 @provenance_group.command("impact")
 @click.option("--consent", help="Consent id.")
 @click.option("--licence", help="Licence ref.")
-@json_option
-@pass_slate
-def impact_command(slate: SlateContext, consent: str | None, licence: str | None, as_json: bool) -> None:
+@emits(render_impact, database=False)
+def impact_command(slate: SlateContext, consent: str | None, licence: str | None) -> Any:
     """Dry run: what revoking a consent or taking a licence down touches. Changes nothing."""
     if bool(consent) == bool(licence):
         raise InvalidInput("give exactly one of --consent ID or --licence REF")
     slate.open()
     result = impact.consent_impact(consent) if consent else impact.licence_impact(licence)  # type: ignore[arg-type]
-    emit(result.to_dict(), as_json, render_impact)
+    return result.to_dict()
 
 
 @provenance_group.command("reindex")
-@json_option
-@pass_slate
-def reindex_command(slate: SlateContext, as_json: bool) -> None:
+@emits(lambda r: f"indexed {r['indexed']} outputs")
+def reindex_command(slate: SlateContext) -> Any:
     """Index outputs that have no provenance facets yet (idempotent)."""
-    slate.open()
     with transaction():
         count = index.backfill()
-    emit({"indexed": count}, as_json, lambda r: f"indexed {r['indexed']} outputs")
+    return {"indexed": count}
 
 
 commands = [provenance_group]

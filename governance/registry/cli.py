@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ..cli import SlateContext, _scalar, emit, json_option, pass_slate
+from ..cli import SlateContext, _scalar, emits
 from ..clock import parse_date
 from ..errors import InvalidInput
 from . import assets, consents, licences, models_registry, people, training_sets
@@ -34,22 +34,46 @@ by_option = click.option("--by", "by_name", default=None,
                          help="The legal user this is recorded for (checked: must have the legal role).")
 
 
+def _revoked(result: dict[str, Any]) -> str:
+    from ..cli import _render_default
+    from ..provenance.cli import render_impact
+    record = {k: v for k, v in result.items() if k != "impact"}
+    return _render_default(record) + "\n" + render_impact(result["impact"])
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    if not rows:
+        return "(none)"
+
+    def cell(v: Any) -> str:
+        if isinstance(v, list):
+            return ",".join(map(str, v)) or "-"
+        return _scalar(v)
+
+    cells = [[cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def _exit_unless_valid(result: dict[str, Any]) -> None:
+    if not result["valid"]:
+        raise click.exceptions.Exit(1)
+
+
 @click.command("init")
-@json_option
-@pass_slate
-def init_command(slate: SlateContext, as_json: bool) -> None:
+@emits()
+def init_command(slate: SlateContext) -> Any:
     """Create the data folder and database (idempotent) and print Slate's status."""
-    slate.open()
-    emit(registry_status(slate.settings), as_json)
+    return registry_status(slate.settings)
 
 
 @click.command("status")
-@json_option
-@pass_slate
-def status_command(slate: SlateContext, as_json: bool) -> None:
+@emits()
+def status_command(slate: SlateContext) -> Any:
     """What Slate holds: database, schema version, registry counts."""
-    slate.open()
-    emit(registry_status(slate.settings), as_json)
+    return registry_status(slate.settings)
 
 
 # -- people and productions -------------------------------------------------------------
@@ -65,41 +89,33 @@ def person_group() -> None:
 @click.option("--minor", is_flag=True, help="The person is a minor (a guardian must sign consents).")
 @click.option("--guardian", help="Guardian's name (required for a minor).")
 @click.option("--production", "productions", multiple=True, help="A production the person takes part in.")
-@json_option
-@pass_slate
+@emits()
 def person_add(slate: SlateContext, name: str, kind: str, minor: bool, guardian: str | None,
-               productions: tuple[str, ...], as_json: bool) -> None:
-    slate.open()
-    emit(people.add_person(name, kind, is_minor=minor, guardian=guardian, productions=_multi(productions)), as_json)
+               productions: tuple[str, ...]) -> Any:
+    return people.add_person(name, kind, is_minor=minor, guardian=guardian, productions=_multi(productions))
 
 
 @person_group.command("link")
 @click.argument("person")
 @click.argument("production")
 @click.option("--by", "by_name", required=True, help="The legal user adding the person to the production.")
-@json_option
-@pass_slate
-def person_link(slate: SlateContext, person: str, production: str, by_name: str, as_json: bool) -> None:
+@emits()
+def person_link(slate: SlateContext, person: str, production: str, by_name: str) -> Any:
     """Add a registered person to another production (legal)."""
-    slate.open()
-    emit(people.link_production(person, production, by=_legal(by_name)), as_json)
+    return people.link_production(person, production, by=_legal(by_name))
 
 
 @person_group.command("list")
-@json_option
-@pass_slate
-def person_list(slate: SlateContext, as_json: bool) -> None:
-    slate.open()
-    emit(people.list_people(), as_json, lambda rows: _table(rows, ["id", "name", "kind", "is_minor"]))
+@emits(lambda rows: _table(rows, ["id", "name", "kind", "is_minor"]))
+def person_list(slate: SlateContext) -> Any:
+    return people.list_people()
 
 
 @person_group.command("show")
 @click.argument("person")
-@json_option
-@pass_slate
-def person_show(slate: SlateContext, person: str, as_json: bool) -> None:
-    slate.open()
-    emit(people.show_person(person), as_json)
+@emits()
+def person_show(slate: SlateContext, person: str) -> Any:
+    return people.show_person(person)
 
 
 @click.group("production")
@@ -110,19 +126,15 @@ def production_group() -> None:
 @production_group.command("add")
 @click.argument("name")
 @click.option("--title", default="")
-@json_option
-@pass_slate
-def production_add(slate: SlateContext, name: str, title: str, as_json: bool) -> None:
-    slate.open()
-    emit(people.add_production(name, title), as_json)
+@emits()
+def production_add(slate: SlateContext, name: str, title: str) -> Any:
+    return people.add_production(name, title)
 
 
 @production_group.command("list")
-@json_option
-@pass_slate
-def production_list(slate: SlateContext, as_json: bool) -> None:
-    slate.open()
-    emit(people.list_productions(), as_json, lambda rows: _table(rows, ["id", "name", "title"]))
+@emits(lambda rows: _table(rows, ["id", "name", "title"]))
+def production_list(slate: SlateContext) -> Any:
+    return people.list_productions()
 
 
 # -- consents ---------------------------------------------------------------------------
@@ -146,67 +158,57 @@ def consent_group() -> None:
 @click.option("--guardian-name")
 @click.option("--guardian-relationship", help="A minor's consent: the guardian's relationship (e.g. mother).")
 @by_option
-@json_option
-@pass_slate
+@emits(database=False)
 def consent_grant(slate: SlateContext, person: str, uses: tuple[str, ...], productions: tuple[str, ...],
                   territories: tuple[str, ...], valid_from: str, valid_until: str, document: str | None,
                   document_sha256: str | None, guardian_signed: bool, guardian_name: str | None,
-                  guardian_relationship: str | None, by_name: str | None, as_json: bool) -> None:
+                  guardian_relationship: str | None, by_name: str | None) -> Any:
     """Record a consent; one for a minor or for likeness waits for a second legal user (confirm)."""
     content = assets.read_file(document) if document else None
     slate.open()
-    emit(consents.grant_consent(
+    return consents.grant_consent(
         person, uses=_multi(uses), productions=_multi(productions), territories=_multi(territories),
         valid_from=parse_date(valid_from), valid_until=parse_date(valid_until), document=content,
         document_sha256=document_sha256, guardian_signed=guardian_signed,
         guardian_name=guardian_name, guardian_relationship=guardian_relationship, by=_legal(by_name),
-        store=consents.DocumentStore.from_settings(slate.settings)), as_json)
+        store=consents.DocumentStore.from_settings(slate.settings))
 
 
 @consent_group.command("confirm")
 @click.argument("consent_id")
 @click.option("--by", "by_name", required=True, help="A legal user other than the one who recorded it.")
 @click.option("--comment", default="")
-@json_option
-@pass_slate
-def consent_confirm(slate: SlateContext, consent_id: str, by_name: str, comment: str, as_json: bool) -> None:
+@emits()
+def consent_confirm(slate: SlateContext, consent_id: str, by_name: str, comment: str) -> Any:
     """Confirm a pending consent: the second pair of eyes on a minor's or a likeness consent."""
-    slate.open()
-    emit(consents.confirm_consent(consent_id, by=_legal(by_name), comment=comment), as_json)
+    return consents.confirm_consent(consent_id, by=_legal(by_name), comment=comment)
 
 
 @consent_group.command("revoke")
 @click.argument("consent_id")
 @click.option("--reason", required=True)
 @by_option
-@json_option
-@pass_slate
-def consent_revoke(slate: SlateContext, consent_id: str, reason: str, by_name: str | None, as_json: bool) -> None:
+@emits(_revoked)
+def consent_revoke(slate: SlateContext, consent_id: str, reason: str, by_name: str | None) -> Any:
     """Revoke a consent; prints what it touched (jobs blocked, outputs marked, models flagged)."""
-    slate.open()
-    emit(consents.revoke_consent(consent_id, reason, by=_legal(by_name)), as_json, _revoked)
+    return consents.revoke_consent(consent_id, reason, by=_legal(by_name))
 
 
 @consent_group.command("list")
 @click.option("--person")
-@json_option
-@pass_slate
-def consent_list(slate: SlateContext, person: str | None, as_json: bool) -> None:
-    slate.open()
-    emit(consents.list_consents(person), as_json,
-         lambda rows: _table(rows, ["id", "person", "uses", "productions", "territories",
-                                    "valid_from", "valid_until", "status"]))
+@emits(lambda rows: _table(rows, ["id", "person", "uses", "productions", "territories",
+                                  "valid_from", "valid_until", "status"]))
+def consent_list(slate: SlateContext, person: str | None) -> Any:
+    return consents.list_consents(person)
 
 
 @consent_group.command("show")
 @click.argument("consent_id")
-@json_option
-@pass_slate
-def consent_show(slate: SlateContext, consent_id: str, as_json: bool) -> None:
-    slate.open()
+@emits()
+def consent_show(slate: SlateContext, consent_id: str) -> Any:
     data = consents.consent_dict(consents.get_consent(consent_id))
     data["history"] = consents.consent_history(consent_id)
-    emit(data, as_json)
+    return data
 
 
 # -- licences and assets ----------------------------------------------------------------
@@ -226,45 +228,37 @@ def licence_group() -> None:
 @click.option("--ends", help="YYYY-MM-DD; omit for a perpetual licence.")
 @click.option("--credit", help="Credit line; giving it makes attribution required.")
 @by_option
-@json_option
-@pass_slate
+@emits(database=False)
 def licence_add(slate: SlateContext, ref: str, licensor: str, grants: tuple[str, ...],
                 territories: tuple[str, ...], starts: str, ends: str | None, credit: str | None,
-                by_name: str | None, as_json: bool) -> None:
+                by_name: str | None) -> Any:
     starts_on, ends_on = parse_date(starts), parse_date(ends) if ends else None
     slate.open()
-    emit(licences.add_licence(ref, licensor, grants=_multi(grants), territories=_multi(territories),
-                              starts_on=starts_on, ends_on=ends_on,
-                              attribution_required=bool(credit), credit_text=credit, by=_legal(by_name)), as_json)
+    return licences.add_licence(ref, licensor, grants=_multi(grants), territories=_multi(territories),
+                                starts_on=starts_on, ends_on=ends_on,
+                                attribution_required=bool(credit), credit_text=credit, by=_legal(by_name))
 
 
 @licence_group.command("list")
-@json_option
-@pass_slate
-def licence_list(slate: SlateContext, as_json: bool) -> None:
-    slate.open()
-    emit(licences.list_licences(), as_json,
-         lambda rows: _table(rows, ["ref", "licensor", "grants", "territories", "starts_on", "ends_on", "takedown"]))
+@emits(lambda rows: _table(rows, ["ref", "licensor", "grants", "territories", "starts_on", "ends_on", "takedown"]))
+def licence_list(slate: SlateContext) -> Any:
+    return licences.list_licences()
 
 
 @licence_group.command("show")
 @click.argument("ref")
-@json_option
-@pass_slate
-def licence_show(slate: SlateContext, ref: str, as_json: bool) -> None:
-    slate.open()
-    emit(licences.show_licence(ref), as_json)
+@emits()
+def licence_show(slate: SlateContext, ref: str) -> Any:
+    return licences.show_licence(ref)
 
 
 @licence_group.command("takedown")
 @click.argument("ref")
 @click.option("--reason", required=True)
 @by_option
-@json_option
-@pass_slate
-def licence_takedown(slate: SlateContext, ref: str, reason: str, by_name: str | None, as_json: bool) -> None:
-    slate.open()
-    emit(licences.take_down(ref, reason, by=_legal(by_name)), as_json, _revoked)
+@emits(_revoked)
+def licence_takedown(slate: SlateContext, ref: str, reason: str, by_name: str | None) -> Any:
+    return licences.take_down(ref, reason, by=_legal(by_name))
 
 
 @click.group("asset")
@@ -280,10 +274,9 @@ def asset_group() -> None:
 @click.option("--licence")
 @click.option("--person", "people_refs", multiple=True, help="A person who appears in the asset.")
 @click.option("--production", help="The production registering it; omit for the studio library.")
-@json_option
-@pass_slate
+@emits(database=False)
 def asset_add(slate: SlateContext, path: str, title: str | None, media_type: str | None, source: str,
-              licence: str | None, people_refs: tuple[str, ...], production: str | None, as_json: bool) -> None:
+              licence: str | None, people_refs: tuple[str, ...], production: str | None) -> Any:
     content = assets.read_file(path)
     media_type = media_type or mimetypes.guess_type(path)[0]
     if not media_type:
@@ -292,7 +285,7 @@ def asset_add(slate: SlateContext, path: str, title: str | None, media_type: str
     asset, created = assets.register_asset(content, media_type=media_type, title=title or Path(path).name,
                                            source=source, licence=licence, people=_multi(people_refs),
                                            production=production)
-    emit({**asset, "created": created}, as_json)
+    return {**asset, "created": created}
 
 
 @asset_group.command("assign")
@@ -300,45 +293,35 @@ def asset_add(slate: SlateContext, path: str, title: str | None, media_type: str
 @click.option("--production", default=None, help="The production it belongs to.")
 @click.option("--library", is_flag=True, help="The studio library: every production sees it.")
 @by_option
-@json_option
-@pass_slate
-def asset_assign(slate: SlateContext, asset: str, production: str | None, library: bool, by_name: str | None,
-                 as_json: bool) -> None:
+@emits()
+def asset_assign(slate: SlateContext, asset: str, production: str | None, library: bool, by_name: str | None) -> Any:
     """Say where an asset belongs: one production or the studio library (legal)."""
-    slate.open()
-    emit(assets.assign(asset, production=production, library=library, by=_legal(by_name)), as_json)
+    return assets.assign(asset, production=production, library=library, by=_legal(by_name))
 
 
 @asset_group.command("license")
 @click.argument("asset")
 @click.argument("licence")
 @by_option
-@json_option
-@pass_slate
-def asset_license(slate: SlateContext, asset: str, licence: str, by_name: str | None, as_json: bool) -> None:
+@emits()
+def asset_license(slate: SlateContext, asset: str, licence: str, by_name: str | None) -> Any:
     """Record the licence an asset is held under (legal)."""
-    slate.open()
-    emit(assets.set_licence(asset, licence, by=_legal(by_name)), as_json)
+    return assets.set_licence(asset, licence, by=_legal(by_name))
 
 
 @asset_group.command("list")
 @click.option("--licence")
 @click.option("--person")
-@json_option
-@pass_slate
-def asset_list(slate: SlateContext, licence: str | None, person: str | None, as_json: bool) -> None:
-    slate.open()
-    emit(assets.list_assets(licence, person), as_json,
-         lambda rows: _table(rows, ["id", "sha256", "title", "licence", "people"]))
+@emits(lambda rows: _table(rows, ["id", "sha256", "title", "licence", "people"]))
+def asset_list(slate: SlateContext, licence: str | None, person: str | None) -> Any:
+    return assets.list_assets(licence, person)
 
 
 @asset_group.command("show")
 @click.argument("asset")
-@json_option
-@pass_slate
-def asset_show(slate: SlateContext, asset: str, as_json: bool) -> None:
-    slate.open()
-    emit(assets.show_asset(asset), as_json)
+@emits()
+def asset_show(slate: SlateContext, asset: str) -> Any:
+    return assets.show_asset(asset)
 
 
 # -- training sets and models -----------------------------------------------------------
@@ -353,58 +336,47 @@ def trainingset_group() -> None:
 @click.option("--asset", "members", multiple=True, required=True,
               help="SHA256 or SHA256=LICENCE (default: the asset's own licence).")
 @click.option("--description", default="")
-@json_option
-@pass_slate
-def trainingset_create(slate: SlateContext, name: str, members: tuple[str, ...], description: str,
-                       as_json: bool) -> None:
+@emits()
+def trainingset_create(slate: SlateContext, name: str, members: tuple[str, ...], description: str) -> Any:
     pairs = [(m.split("=", 1)[0], m.split("=", 1)[1] if "=" in m else None) for m in _multi(members)]
-    slate.open()
-    emit(training_sets.create_training_set(name, pairs, description), as_json)
+    return training_sets.create_training_set(name, pairs, description)
 
 
 @trainingset_group.command("list")
-@json_option
-@pass_slate
-def trainingset_list(slate: SlateContext, as_json: bool) -> None:
-    slate.open()
-    emit(training_sets.list_training_sets(), as_json, lambda rows: _table(rows, ["name", "size", "merkle_root"]))
+@emits(lambda rows: _table(rows, ["name", "size", "merkle_root"]))
+def trainingset_list(slate: SlateContext) -> Any:
+    return training_sets.list_training_sets()
 
 
 @trainingset_group.command("show")
 @click.argument("name")
-@json_option
-@pass_slate
-def trainingset_show(slate: SlateContext, name: str, as_json: bool) -> None:
-    slate.open()
-    emit(training_sets.show_training_set(name), as_json)
+@emits()
+def trainingset_show(slate: SlateContext, name: str) -> Any:
+    return training_sets.show_training_set(name)
 
 
 @trainingset_group.command("prove")
 @click.argument("name")
 @click.argument("asset_sha256")
-@pass_slate
-def trainingset_prove(slate: SlateContext, name: str, asset_sha256: str) -> None:
+@emits(json_only=True)
+def trainingset_prove(slate: SlateContext, name: str, asset_sha256: str) -> Any:
     """Print a JSON proof that the asset is (or is not) in the set."""
-    slate.open()
-    emit(training_sets.prove(name, asset_sha256), True)
+    return training_sets.prove(name, asset_sha256)
 
 
 @trainingset_group.command("verify-proof")
 @click.argument("proof_file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--root", help="The root you trust (e.g. from a credential); defaults to the proof's.")
-@json_option
-def trainingset_verify_proof(proof_file: str, root: str | None, as_json: bool) -> None:
+@emits(lambda r: f"{'VALID' if r['valid'] else 'INVALID'} {r['kind']} proof against root {r['root']}",
+       database=False, after=_exit_unless_valid)
+def trainingset_verify_proof(slate: SlateContext, proof_file: str, root: str | None) -> Any:
     """Check a proof offline: needs no database, only the proof and the root."""
     raw = click.open_file(proof_file).read() if proof_file == "-" else assets.read_file(proof_file).decode("utf-8", "replace")
     try:
         proof: Any = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"the proof is not JSON (line {exc.lineno}): {exc.msg}") from None
-    ok = verify_proof(proof, root)
-    result = {"valid": ok, "kind": proof.get("kind"), "root": root or proof.get("root")}
-    emit(result, as_json, lambda r: f"{'VALID' if ok else 'INVALID'} {r['kind']} proof against root {r['root']}")
-    if not ok:
-        raise click.exceptions.Exit(1)
+    return {"valid": verify_proof(proof, root), "kind": proof.get("kind"), "root": root or proof.get("root")}
 
 
 @click.group("model")
@@ -419,73 +391,39 @@ def model_group() -> None:
 @click.option("--training-set")
 @click.option("--base-model")
 @click.option("--path", help="Where the model directory lives on generator hosts.")
-@json_option
-@pass_slate
+@emits()
 def model_register(slate: SlateContext, name: str, version: str, weights_hash: str, training_set: str | None,
-                   base_model: str | None, path: str | None, as_json: bool) -> None:
-    slate.open()
-    emit(models_registry.register_model(name, version, weights_hash, training_set=training_set,
-                                        base_model=base_model, path=path), as_json)
+                   base_model: str | None, path: str | None) -> Any:
+    return models_registry.register_model(name, version, weights_hash, training_set=training_set,
+                                          base_model=base_model, path=path)
 
 
 @model_group.command("list")
-@json_option
-@pass_slate
-def model_list(slate: SlateContext, as_json: bool) -> None:
-    slate.open()
-    emit(models_registry.list_models(), as_json,
-         lambda rows: _table(rows, ["ref", "status", "training_set", "weights_hash"]))
+@emits(lambda rows: _table(rows, ["ref", "status", "training_set", "weights_hash"]))
+def model_list(slate: SlateContext) -> Any:
+    return models_registry.list_models()
 
 
 @model_group.command("show")
 @click.argument("model")
-@json_option
-@pass_slate
-def model_show(slate: SlateContext, model: str, as_json: bool) -> None:
-    slate.open()
-    emit(models_registry.show_model(model), as_json)
+@emits()
+def model_show(slate: SlateContext, model: str) -> Any:
+    return models_registry.show_model(model)
 
 
 @model_group.command("approve")
 @click.argument("model")
-@json_option
-@pass_slate
-def model_approve(slate: SlateContext, model: str, as_json: bool) -> None:
-    slate.open()
-    emit(models_registry.set_status(model, "approved"), as_json)
+@emits()
+def model_approve(slate: SlateContext, model: str) -> Any:
+    return models_registry.set_status(model, "approved")
 
 
 @model_group.command("retire")
 @click.argument("model")
 @click.option("--reason", required=True)
-@json_option
-@pass_slate
-def model_retire(slate: SlateContext, model: str, reason: str, as_json: bool) -> None:
-    slate.open()
-    emit(models_registry.set_status(model, "retired", reason), as_json)
-
-
-def _revoked(result: dict[str, Any]) -> str:
-    from ..cli import _render_default
-    from ..provenance.cli import render_impact
-    record = {k: v for k, v in result.items() if k != "impact"}
-    return _render_default(record) + "\n" + render_impact(result["impact"])
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    if not rows:
-        return "(none)"
-
-    def cell(v: Any) -> str:
-        if isinstance(v, list):
-            return ",".join(map(str, v)) or "-"
-        return _scalar(v)
-
-    cells = [[cell(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
-    return "\n".join(lines)
+@emits()
+def model_retire(slate: SlateContext, model: str, reason: str) -> Any:
+    return models_registry.set_status(model, "retired", reason)
 
 
 commands = [init_command, status_command, person_group, production_group, consent_group,

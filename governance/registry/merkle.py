@@ -1,26 +1,25 @@
-"""The training-set Merkle tree: RFC 6962 (certificate transparency) hashing over sorted leaves.
+"""The training-set Merkle tree: RFC 6962 (certificate transparency) over sorted leaves.
 
 A leaf is ``"<asset sha256>:<licence ref>"``. Leaves are sorted and unique, so the root
 depends only on the set, never on insertion order, and neighbours in sorted order give
-proofs of non-membership. Leaf and interior hashes carry distinct prefixes (0x00, 0x01)
-so an interior node can never pose as a leaf.
+proofs of non-membership, which are Slate's own. Hashes, roots and inclusion proofs are
+``governance.rfc6962``'s, the one implementation Slate has (the audit log uses it too).
 
-Pure Python on purpose: an auditor verifies a proof with this module alone, without
-Slate's database or the rest of the set.
+Pure Python on purpose: an auditor verifies a proof with this module and ``rfc6962`` alone,
+without Slate's database or the rest of the set.
 """
 
 from __future__ import annotations
 
 import bisect
-import hashlib
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
+from .. import rfc6962
 from ..errors import InvalidInput
 
-_LEAF = b"\x00"
-_NODE = b"\x01"
 HEX64 = frozenset("0123456789abcdef")
+EMPTY_ROOT = rfc6962.EMPTY_ROOT.hex()
 
 
 def leaf_key(asset_sha256: str, licence_ref: str) -> str:
@@ -32,14 +31,7 @@ def leaf_key(asset_sha256: str, licence_ref: str) -> str:
 
 
 def hash_leaf(key: str) -> bytes:
-    return hashlib.sha256(_LEAF + key.encode("utf-8")).digest()
-
-
-def hash_node(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(_NODE + left + right).digest()
-
-
-EMPTY_ROOT = hashlib.sha256(b"").hexdigest()
+    return rfc6962.leaf_hash(key.encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -92,20 +84,28 @@ class NonMembershipProof:
             raise InvalidInput(f"not a non-membership proof: missing or malformed {exc}") from None
 
 
+#: leaves (then block roots) per block; a power of two, so RFC 6962's splits fall between blocks
+_FANOUT = 16
+
+
 class MerkleTree:
-    """All levels kept in memory so that any number of proofs cost O(log n) each."""
+    """The leaves' hashes, and above them tiers of block roots, so that a proof costs O(log n).
+
+    A tree of more than ``_FANOUT`` leaves is split by RFC 6962 only at multiples of
+    ``_FANOUT``, so it is the tree over the roots of its aligned blocks of ``_FANOUT`` leaves
+    with each block's own tree beneath; the same holds again one tier up. The root is the
+    root over the top tier, and a proof is the leaf's path inside its block followed by its
+    block's path inside the next tier's block, and so on up.
+    """
 
     def __init__(self, keys: Iterable[str]) -> None:
         self.leaves: list[str] = sorted(set(keys))
-        level = [hash_leaf(k) for k in self.leaves]
-        self._levels: list[list[bytes]] = [level]
-        while len(level) > 1:
-            # a lone last node is carried up unchanged: this gives exactly RFC 6962's tree
-            nxt = [hash_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-            if len(level) % 2:
-                nxt.append(level[-1])
-            self._levels.append(nxt)
-            level = nxt
+        self._tiers: list[list[bytes]] = [[hash_leaf(k) for k in self.leaves]]
+        while len(self._tiers[-1]) > _FANOUT:
+            below = self._tiers[-1]
+            self._tiers.append([rfc6962.root_of_leaf_hashes(below[i:i + _FANOUT])
+                                for i in range(0, len(below), _FANOUT)])
+        self._root = rfc6962.root_of_leaf_hashes(self._tiers[-1]).hex()
 
     @property
     def size(self) -> int:
@@ -113,7 +113,7 @@ class MerkleTree:
 
     @property
     def root(self) -> str:
-        return self._levels[-1][0].hex() if self.leaves else EMPTY_ROOT
+        return self._root
 
     def index_of(self, key: str) -> int:
         i = bisect.bisect_left(self.leaves, key)
@@ -122,13 +122,13 @@ class MerkleTree:
         return i
 
     def _path(self, index: int) -> tuple[str, ...]:
-        path: list[str] = []
-        for level in self._levels[:-1]:
-            sibling = index ^ 1
-            if sibling < len(level):
-                path.append(level[sibling].hex())
-            index //= 2
-        return tuple(path)
+        path: list[bytes] = []
+        for tier in self._tiers[:-1]:
+            block, offset = divmod(index, _FANOUT)
+            path += rfc6962.inclusion_proof(tier[block * _FANOUT:(block + 1) * _FANOUT], offset)
+            index = block
+        path += rfc6962.inclusion_proof(self._tiers[-1], index)
+        return tuple(h.hex() for h in path)
 
     def prove(self, key: str) -> InclusionProof:
         index = self.index_of(key)
@@ -148,27 +148,15 @@ def root_of(keys: Iterable[str]) -> str:
 
 
 def verify_inclusion(proof: InclusionProof, expected_root: str | None = None) -> bool:
-    """RFC 9162 section 2.1.3.2; False on any malformed input rather than an exception."""
+    """RFC 9162 section 2.1.3.2 (``rfc6962.verify_inclusion``); False on any malformed input
+    rather than an exception."""
     root = expected_root if expected_root is not None else proof.root
-    if root != proof.root or not 0 <= proof.index < proof.tree_size:
+    if root != proof.root or len(root) != 64 or not set(root) <= HEX64:
         return False
     try:
-        r = hash_leaf(proof.leaf)
-        fn, sn = proof.index, proof.tree_size - 1
-        for hex_sibling in proof.path:
-            sibling = bytes.fromhex(hex_sibling)
-            if len(sibling) != 32 or sn == 0:
-                return False
-            if fn & 1 or fn == sn:
-                r = hash_node(sibling, r)
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-            else:
-                r = hash_node(r, sibling)
-            fn >>= 1
-            sn >>= 1
-        return sn == 0 and r.hex() == root
+        path = [bytes.fromhex(p) for p in proof.path]
+        return rfc6962.verify_inclusion(hash_leaf(proof.leaf), proof.index, proof.tree_size, path,
+                                        bytes.fromhex(root))
     except (ValueError, UnicodeEncodeError):
         return False
 
@@ -208,18 +196,3 @@ def verify_proof(data: dict[str, Any], expected_root: str | None = None) -> bool
     if kind == "non-membership":
         return verify_absence(NonMembershipProof.from_dict(data), expected_root)
     raise InvalidInput("a proof must have kind 'inclusion' or 'non-membership'")
-
-
-def reference_root(keys: Sequence[str]) -> str:
-    """RFC 6962's recursive definition, kept for tests that pin the fast tree to it."""
-    leaves = sorted(set(keys))
-
-    def mth(items: Sequence[str]) -> bytes:
-        if len(items) == 1:
-            return hash_leaf(items[0])
-        k = 1
-        while k * 2 < len(items):
-            k *= 2
-        return hash_node(mth(items[:k]), mth(items[k:]))
-
-    return mth(leaves).hex() if leaves else EMPTY_ROOT

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from datetime import timedelta
 
 import pytest
 
-from governance.auth.users import issue_token, revoke_token
+from governance.audit.tables import AuditEntry
+from governance.auth.users import ROLES, issue_token, revoke_token
 from governance.registry.tables import Licence, Person
 from tests.api.conftest import auth
 
@@ -66,13 +68,24 @@ def test_domain_errors_are_problems_and_write_nothing(client, tokens):
     assert Licence.select().count() == 0
 
 
-@pytest.mark.parametrize("data, content_type", [("{not json", "application/json"), ("[1,2", "application/json"),
-                                                ("\xff\xfe", "application/json")])
-def test_bodies_that_are_not_json_are_400(client, tokens, data, content_type):
-    response = client.post("/api/v1/people", data=data, content_type=content_type, headers=auth(tokens["producer"]))
-    assert response.status_code in (400, 422)
-    assert response.mimetype == "application/problem+json" and "JSON" in response.json["detail"]
-    assert Person.select().count() == 0
+@pytest.mark.parametrize("data", [b"{not json", b"[1,2", "\xff\xfe".encode(), b"\xff\xfe"])
+def test_bodies_that_are_not_json_are_400_on_every_json_operation(client, tokens, data):
+    """Syntax the server cannot parse is 400 (RFC 9110); 422 is for JSON whose content is
+    wrong. Every operation the OpenAPI document says takes JSON answers alike, and writes nothing."""
+    document = client.get("/openapi.json").json
+    operations = [(method, path) for path, item in document["paths"].items() for method, op in item.items()
+                  if isinstance(op, dict) and "application/json" in op.get("requestBody", {}).get("content", {})]
+    assert len(operations) > 20, "the test must see the JSON operations"
+    audit_before = AuditEntry.select().count()
+    for method, path in operations:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        response = next(r for r in (client.open(url, method=method.upper(), data=data, content_type="application/json",
+                                                headers=auth(tokens[role])) for role in ROLES)
+                        if r.status_code != 403)
+        assert response.status_code == 400, (method, path, response.json)
+        assert response.mimetype == "application/problem+json"
+        assert response.json["detail"] == "the request body is not valid JSON", (method, path)
+    assert Person.select().count() == 0 and AuditEntry.select().count() == audit_before
 
 
 def test_unknown_records_and_routes_are_404_problems(client, tokens):

@@ -12,6 +12,7 @@ from governance.audit import log
 from governance.audit.tables import AuditEntry
 from governance.canonical import digest
 from governance.db import close_database, open_database, transaction
+from governance.errors import Conflict
 from governance.registry import consents, licences, people
 from tests import rights
 from tests.audit.attacks import make_pki
@@ -175,7 +176,7 @@ def test_export_verifies_without_the_database(logged, test_pki):
 def test_failed_change_leaves_no_audit_entry(db):
     people.add_person("Mara")
     before = AuditEntry.select().count()
-    with pytest.raises(Exception):
+    with pytest.raises(Conflict, match="already registered"):
         people.add_person("Mara")
     assert AuditEntry.select().count() == before
 

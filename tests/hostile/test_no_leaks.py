@@ -59,6 +59,8 @@ def test_flow_leaks_no_secret_anywhere(app, client, studio, caplog):  # noqa: F8
     for where, hay in haystacks.items():
         for what, items in needles.items():
             assert not any(item in hay for item in items), f"{what} found in {where}"
-    # the generator's job specification is the one place the prompt may go
+    # the job specification is the one place the prompt goes, and only while the job is open:
+    # once signed, even its own worker is refused it, and the refusal does not carry it
     spec = client.get(f"/api/v1/jobs/{job_id}/spec", headers=auth(t["gpu-worker"]))
-    assert spec.status_code in (200, 409)
+    assert spec.status_code == 409 and "already succeeded" in spec.json["detail"], spec.json
+    assert PROMPT not in spec.get_data(as_text=True)

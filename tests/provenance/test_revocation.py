@@ -9,6 +9,7 @@ import pytest
 
 from governance.audit.tables import AuditEntry
 from governance.credentials.verification import verify
+from governance.errors import Conflict
 from governance.jobs.tables import Job
 from governance.ledger.tables import Output
 from governance.provenance import impact
@@ -124,7 +125,7 @@ def test_training_licence_takedown_reaches_every_output_of_the_model(app, signed
 
 def test_revoking_twice_is_a_conflict_and_applies_nothing_more(signed):
     licences.take_down("LIC-OTHER", "dispute")
-    with pytest.raises(Exception, match="already taken down"):
+    with pytest.raises(Conflict, match="already taken down"):
         licences.take_down("LIC-OTHER", "again")
 
 
