@@ -2,7 +2,7 @@
 
 A studio's model is trained on thousands to tens of thousands of licensed images, and
 every generation request checks the licence of each one. This times
-``policy.requests.submit_request`` (look up everything, build the facts, evaluate the
+``policy.requests.decide_request`` (look up everything, build the facts, evaluate the
 studio policy, store request + decision + audit entry in one transaction) for a model
 whose training set has N images under two licences. The baseline, in the same run, is
 the least any implementation has to do: one hand-written SQL query over the same
@@ -36,7 +36,7 @@ from governance.clock import utcnow  # noqa: E402
 from governance.db import close_database, database, open_database, transaction  # noqa: E402
 from governance.migrations import migrate  # noqa: E402
 from governance.policy.registry_facts import RequestSpec  # noqa: E402
-from governance.policy.requests import submit_request  # noqa: E402
+from governance.policy.requests import decide_request  # noqa: E402
 from governance.registry import licences, models_registry, training_sets  # noqa: E402
 from governance.registry.tables import Asset  # noqa: E402
 from governance.settings import Settings  # noqa: E402
@@ -102,10 +102,10 @@ def main() -> None:
                 name, version = ref.split(":")
 
                 def decide() -> None:
-                    out = submit_request(RequestSpec(requester="pat-producer", production=demo.PRODUCTION,
+                    out = decide_request(RequestSpec(requester="pat-producer", production=demo.PRODUCTION,
                                                      use="previs", territory="GB", model=ref,
                                                      prompt="a quiet harbour at dusk, wide shot"))
-                    assert out["decision"]["decision"] == "allow", out["decision"]["violations"][:1]
+                    assert out.decision.outcome == "allow", out.decision.violations[:1]
 
                 def bare() -> None:
                     assert len(database.execute_sql(BARE_SQL, (name, version)).fetchall()) == members

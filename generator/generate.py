@@ -25,6 +25,7 @@ from PIL import Image
 
 from governance.canonical import digest
 from governance.errors import InvalidInput
+from governance.lifecycle import params as limits
 
 from .dataset import encode_png
 from .environment import pinned_threads, pixel_environment
@@ -38,12 +39,13 @@ SCHEDULERS: dict[str, type] = {
     "pndm": PNDMScheduler,
     "unipc": UniPCMultistepScheduler,
 }
-STEPS_RANGE = (1, 150)
-GUIDANCE_RANGE = (0.0, 30.0)
-SIZE_RANGE = (64, 2048)
-SIZE_MULTIPLE = 8
-MAX_PROMPT_CHARS = 4000
-MAX_SEED = 2**63 - 1
+# the limits are governance.lifecycle.params's: what the API accepted, the generator runs
+STEPS_RANGE = limits.STEPS
+GUIDANCE_RANGE = limits.GUIDANCE
+SIZE_RANGE = limits.SIZE
+SIZE_MULTIPLE = limits.SIZE_MULTIPLE
+MAX_PROMPT_CHARS = limits.MAX_PROMPT_CHARS
+MAX_SEED = limits.SEED_MAX
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
 #: As the registry has them; the worker refuses only ``retired`` (policy checks approval).
 MODEL_STATUSES = ("registered", "approved", "retired")

@@ -11,25 +11,27 @@ import logging
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
 from .. import __version__
+from ..canonical import json_default
 from ..db import database, open_database
 from ..migrations import migrate
 from ..modules import optional_import
 from ..settings import Settings
 from . import errors
+from .openapi import SlateDocPlugin
 
 #: Modules that contribute blueprints; each exposes ``blueprints``.
 BLUEPRINT_MODULES = [
     "governance.api.registry",
     "governance.api.admin",
     "governance.api.oversight",
-    "governance.policy.api",
-    "governance.credentials.api",
+    "governance.api.policies",
     "governance.api.flow",
-    "governance.provenance.api",
+    "governance.api.provenance",
 ]
 
 
@@ -50,6 +52,17 @@ class DatabaseInt(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class SlateJSONProvider(DefaultJSONProvider):
+    """Whatever Flask turns into JSON itself gives times as RFC 3339, like every schema."""
+
+    @staticmethod
+    def default(value: Any) -> Any:
+        try:
+            return json_default(value)
+        except TypeError:
+            return DefaultJSONProvider.default(value)
+
+
 class SlateApi(Api):
     def handle_http_exception(self, error: Any) -> Any:  # flask-smorest's own handler
         return errors.from_http_exception(error)
@@ -58,6 +71,7 @@ class SlateApi(Api):
 def create_app(settings: Settings | None = None, *, testing: bool = False) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask("slate")
+    app.json = SlateJSONProvider(app)
     app.config.update(
         TESTING=testing,
         SLATE_SETTINGS=settings,
@@ -81,7 +95,7 @@ def create_app(settings: Settings | None = None, *, testing: bool = False) -> Fl
     open_database(settings.database_url)
     migrate()
     errors.install(app)
-    api = SlateApi(app)
+    api = SlateApi(app, spec_kwargs={"extra_plugins": [SlateDocPlugin()]})
     _register_blueprints(api)
     _serve_swagger_assets(app)
     _install_web_pages(app, settings)

@@ -6,6 +6,7 @@ route table and prove each refusal, and so no route can be added without a decis
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Any, Callable, TypeVar
 
@@ -37,6 +38,10 @@ def admits(*roles: str) -> Callable[[F], F]:
             return view(*args, **kwargs)
 
         wrapper.slate_roles = frozenset(roles)  # type: ignore[attr-defined]
+        # the OpenAPI document says who may call it (see governance.api.openapi)
+        apidoc = copy.deepcopy(getattr(wrapper, "_apidoc", {}))
+        apidoc.setdefault("manual_doc", {})["x-roles"] = sorted(roles)
+        wrapper._apidoc = apidoc  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
     return decorate
 

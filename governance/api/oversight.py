@@ -8,8 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
 
 from ..audit import log
 from ..audit.trust import TrustAnchors
@@ -18,7 +16,10 @@ from ..db import transaction
 from ..errors import InvalidInput
 from ..ledger.records import recent
 from ..registry.merkle import verify_proof
+from . import schemas as s
+from .openapi import file_response
 from .access import admits
+from .blueprint import SlateBlueprint as Blueprint
 
 blp = Blueprint("oversight", __name__, url_prefix="/api/v1", description="Keys, audit log, ledger, proofs")
 
@@ -34,41 +35,17 @@ def _anchors() -> TrustAnchors:
     return TrustAnchors.from_pem(_keys().trust_anchors_pem(), "the keys folder's trust-anchors.pem")
 
 
-class RotateIn(Schema):
-    days = fields.Integer(load_default=365, validate=validate.Range(min=1, max=3650))
-
-
-class RevokeIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    at = fields.DateTime(load_default=None, allow_none=True)
-
-
-class ProofIn(Schema):
-    proof = fields.Dict(required=True)
-    root = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
-
-
-class ConsistencyQuery(Schema):
-    from_ = fields.Integer(data_key="from", required=True,
-                           validate=validate.Range(min=1, max=2**62),
-                           metadata={"description": "The tree size of the checkpoint you kept."})
-
-
-class LedgerQuery(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-
-
 @blp.route("/keys", methods=["GET"])
 @admits("admin", "auditor")
-@blp.response(200)
+@blp.response(200, s.KeysStatusOut)
 def keys_status() -> Any:
     return _keys().status().to_dict()
 
 
 @blp.route("/keys/rotate", methods=["POST"])
 @admits("admin")
-@blp.arguments(RotateIn)
-@blp.response(201)
+@blp.arguments(s.RotateIn)
+@blp.response(201, s.KeyOut)
 def rotate_key(body: dict[str, Any]) -> Any:
     from datetime import timedelta
     return _keys().rotate(timedelta(days=body["days"])).to_dict()
@@ -76,8 +53,8 @@ def rotate_key(body: dict[str, Any]) -> Any:
 
 @blp.route("/keys/<string:fingerprint>/revoke", methods=["POST"])
 @admits("admin")
-@blp.arguments(RevokeIn)
-@blp.response(200)
+@blp.arguments(s.KeyRevokeIn)
+@blp.response(200, s.KeyOut)
 def revoke_key(body: dict[str, Any], fingerprint: str) -> Any:
     at: datetime | None = body["at"]
     return _keys().revoke(fingerprint, body["reason"], at).to_dict()
@@ -85,6 +62,7 @@ def revoke_key(body: dict[str, Any], fingerprint: str) -> Any:
 
 @blp.route("/keys/trust-anchors", methods=["GET"])
 @admits("admin", "auditor", "legal", "producer", "approver", "generator")
+@blp.doc(responses=file_response("application/x-pem-file", "the trust anchors, PEM certificates"))
 def trust_anchors() -> Any:
     """The roots Slate's credentials chain to, for verifying outside Slate."""
     return Response(_keys().trust_anchors_pem(), mimetype="application/x-pem-file")
@@ -92,15 +70,16 @@ def trust_anchors() -> Any:
 
 @blp.route("/audit/verify", methods=["GET"])
 @admits("auditor", "admin")
-@blp.response(200)
+@blp.response(200, s.AuditVerdictOut)
 def audit_verify() -> Any:
     return log.verify_database(_anchors()).to_dict()
 
 
 @blp.route("/audit/consistency", methods=["GET"])
 @admits("auditor", "admin")
-@blp.arguments(ConsistencyQuery, location="query")
-@blp.response(200)
+@blp.arguments(s.ConsistencyQuery, location="query")
+@blp.response(200, s.ConsistencyOut)
+@blp.doc(**{"x-errors": ["409"]})
 def audit_consistency(query: dict[str, Any]) -> Any:
     """The newest signed checkpoint and a consistency proof from tree size ``from`` to it.
 
@@ -111,14 +90,14 @@ def audit_consistency(query: dict[str, Any]) -> Any:
 
 @blp.route("/audit/export", methods=["GET"])
 @admits("auditor", "admin")
-@blp.response(200)
+@blp.response(200, s.AuditExportOut)
 def audit_export() -> Any:
     return log.export()
 
 
 @blp.route("/audit/checkpoint", methods=["POST"])
 @admits("admin")
-@blp.response(200)
+@blp.response(200, s.CheckpointAnswerOut)
 def audit_checkpoint() -> Any:
     store = _keys()
     with transaction():
@@ -128,16 +107,16 @@ def audit_checkpoint() -> Any:
 
 @blp.route("/ledger", methods=["GET"])
 @admits("auditor", "legal", "admin")
-@blp.arguments(LedgerQuery, location="query")
-@blp.response(200)
+@blp.arguments(s.LedgerQuery, location="query")
+@blp.response(200, s.LedgerEntryOut(many=True))
 def ledger(query: dict[str, Any]) -> Any:
     return [entry.to_dict() for entry in recent(query["limit"])]
 
 
 @blp.route("/proofs/verify", methods=["POST"])
 @admits("auditor", "legal", "producer", "approver", "admin")
-@blp.arguments(ProofIn)
-@blp.response(200)
+@blp.arguments(s.ProofIn)
+@blp.response(200, s.ProofCheckOut)
 def check_proof(body: dict[str, Any]) -> Any:
     """Check an inclusion or non-membership proof against a root, with no database lookup."""
     proof = body["proof"]

@@ -5,37 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, g
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
 
-from ..api.access import admits
-from .compiler import compile_policy
-from .diff import diff_policies
-from .loader import load_policy
-from .replay import replay
-from .testing import run_tests_for_version
-from . import versions
+from ..policy import versions
+from ..policy.compiler import compile_policy
+from ..policy.diff import diff_policies
+from ..policy.loader import load_policy
+from ..policy.replay import replay
+from ..policy.testing import run_tests_for_version
+from . import schemas as s
+from .access import admits
+from .blueprint import SlateBlueprint as Blueprint
 
 blp = Blueprint("policies", __name__, url_prefix="/api/v1", description="Policy versions, review, diff, replay")
 
 READERS = ("legal", "auditor", "approver", "producer", "admin")
-
-
-class PolicyIn(Schema):
-    text = fields.String(required=True, validate=validate.Length(min=1, max=1_000_000),
-                         metadata={"description": "the policy file (YAML)"})
-
-
-class ReviewIn(Schema):
-    comment = fields.String(load_default="", validate=validate.Length(max=4000))
-
-
-class ShowQuery(Schema):
-    text = fields.Boolean(load_default=False)
-
-
-class ReplayIn(Schema):
-    limit = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100_000))
 
 
 def _loaded(ref: str) -> Any:
@@ -45,15 +28,15 @@ def _loaded(ref: str) -> Any:
 
 @blp.route("/policies", methods=["GET"])
 @admits(*READERS)
-@blp.response(200)
+@blp.response(200, s.PolicyVersionOut(many=True))
 def list_policies() -> Any:
     return versions.list_versions()
 
 
 @blp.route("/policies", methods=["POST"])
 @admits("legal")
-@blp.arguments(PolicyIn)
-@blp.response(201)
+@blp.arguments(s.PolicyIn)
+@blp.response(201, s.PolicyVersionOut)
 def add_policy(body: dict[str, Any]) -> Any:
     """Record a new draft version; the caller is its author."""
     return versions.add_version(body["text"].encode("utf-8"), g.principal.name, "the policy text")
@@ -61,16 +44,16 @@ def add_policy(body: dict[str, Any]) -> Any:
 
 @blp.route("/policies/<string:ref>", methods=["GET"])
 @admits(*READERS)
-@blp.arguments(ShowQuery, location="query")
-@blp.response(200)
+@blp.arguments(s.PolicyShowQuery, location="query")
+@blp.response(200, s.PolicyVersionOut)
 def show_policy(query: dict[str, Any], ref: str) -> Any:
     return versions.show_version(ref, query["text"])
 
 
 @blp.route("/policies/<string:ref>/approve", methods=["POST"])
 @admits("legal")
-@blp.arguments(ReviewIn)
-@blp.response(200)
+@blp.arguments(s.CommentIn)
+@blp.response(200, s.PolicyVersionOut)
 def approve_policy(body: dict[str, Any], ref: str) -> Any:
     """Approve a draft: only a legal user other than its author may."""
     return versions.approve_version(ref, g.principal.name, body["comment"])
@@ -78,22 +61,22 @@ def approve_policy(body: dict[str, Any], ref: str) -> Any:
 
 @blp.route("/policies/<string:ref>/publish", methods=["POST"])
 @admits("legal")
-@blp.response(200)
+@blp.response(200, s.PolicyVersionOut)
 def publish_policy(ref: str) -> Any:
     return versions.publish_version(ref, g.principal.name)
 
 
 @blp.route("/policies/<string:old>/diff/<string:new>", methods=["GET"])
 @admits("legal", "auditor", "admin")
-@blp.response(200)
+@blp.response(200, s.PolicyDiffOut)
 def diff(old: str, new: str) -> Any:
     return diff_policies(_loaded(old), _loaded(new)).to_dict()
 
 
 @blp.route("/policies/<string:ref>/replay", methods=["POST"])
 @admits("legal", "admin")
-@blp.arguments(ReplayIn)
-@blp.response(200)
+@blp.arguments(s.ReplayIn)
+@blp.response(200, s.ReplayReportOut)
 def replay_policy(body: dict[str, Any], ref: str) -> Any:
     """Which recorded decisions this version would flip, and whose reasons would change."""
     return replay(compile_policy(_loaded(ref)), body["limit"]).to_dict()
@@ -101,7 +84,7 @@ def replay_policy(body: dict[str, Any], ref: str) -> Any:
 
 @blp.route("/policies/<string:ref>/tests", methods=["POST"])
 @admits("legal", "admin")
-@blp.response(200)
+@blp.response(200, s.PolicyTestsOut)
 def test_policy(ref: str) -> Any:
     """Run legal's tests for this policy uid (``*.tests.yaml`` in the policies folder) on this version."""
     row = versions.get_version(ref)

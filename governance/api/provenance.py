@@ -7,13 +7,15 @@ import json
 from typing import Any
 
 from flask import Response, g
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
-from ..api.access import READ_REGISTRY, admits
 from ..canonical import json_default
 from ..errors import InvalidInput
-from . import impact, lineage, query, svg
+from ..provenance import impact, lineage, query, svg
+from . import schemas as s
+from .openapi import file_response
+from .access import READ_REGISTRY, admits
+from .blueprint import SlateBlueprint as Blueprint
 
 blp = Blueprint("provenance", __name__, url_prefix="/api/v1/provenance",
                 description="Provenance: search outputs, lineage, revocation impact")
@@ -41,24 +43,6 @@ class SearchQuery(Schema):
                            metadata={"description": "next_cursor of the previous page"})
 
 
-class OutputItem(Schema):
-    sha256 = fields.String()
-    signed_at = fields.DateTime()
-    model_ref = fields.String()
-    request_id = fields.String()
-    decision_id = fields.String()
-    job_id = fields.String()
-    media_type = fields.String()
-    in_good_standing = fields.Boolean()
-    standing_reason = fields.String(allow_none=True)
-
-
-class OutputPageOut(Schema):
-    items = fields.List(fields.Nested(OutputItem))
-    next_cursor = fields.String(allow_none=True)
-    filters = fields.Dict()
-
-
 class ImpactQuery(Schema):
     consent = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{1,12}$"))
     licence = fields.String(load_default=None, validate=validate.Length(min=1, max=120))
@@ -67,7 +51,7 @@ class ImpactQuery(Schema):
 @blp.route("/outputs", methods=["GET"])
 @admits(*READ_REGISTRY)
 @blp.arguments(SearchQuery, location="query", unknown=RAISE)
-@blp.response(200, OutputPageOut)
+@blp.response(200, s.OutputPageOut)
 def search_outputs(args: dict[str, Any]) -> Any:
     """Signed outputs matching every filter given, newest first; follow ``next_cursor`` for more."""
     return query.find_outputs(query.OutputQuery.from_text(args), g.principal).to_dict()
@@ -75,15 +59,15 @@ def search_outputs(args: dict[str, Any]) -> Any:
 
 @blp.route("/outputs/<string:sha256>/lineage", methods=["GET"])
 @admits(*READ_REGISTRY)
-@blp.response(200)
+@blp.response(200, s.LineageOut)
 def output_lineage(sha256: str) -> Any:
     """What the output was made from and under, each record with its present standing."""
-    return _jsonable(lineage.lineage(sha256, g.principal))
+    return lineage.lineage(sha256, g.principal)
 
 
 @blp.route("/outputs/<string:sha256>/lineage.svg", methods=["GET"])
 @admits(*READ_REGISTRY)
-@blp.response(200, content_type="image/svg+xml")
+@blp.doc(responses=file_response("image/svg+xml", "the lineage as a picture"))
 def output_lineage_svg(sha256: str) -> Any:
     """The lineage as a picture."""
     picture = svg.lineage_svg(_jsonable(lineage.lineage(sha256, g.principal)))
@@ -93,14 +77,14 @@ def output_lineage_svg(sha256: str) -> Any:
 @blp.route("/impact", methods=["GET"])
 @admits("legal", "producer", "auditor", "admin")
 @blp.arguments(ImpactQuery, location="query", unknown=RAISE)
-@blp.response(200)
+@blp.response(200, s.ImpactOut)
 def revocation_impact(args: dict[str, Any]) -> Any:
     """Dry run: what revoking this consent or taking this licence down touches. Changes nothing."""
     if bool(args["consent"]) == bool(args["licence"]):
         raise InvalidInput("give exactly one of consent or licence")
     result = (impact.consent_impact(args["consent"], g.principal) if args["consent"]
               else impact.licence_impact(args["licence"], g.principal))
-    return _jsonable(result.to_dict())
+    return result.to_dict()
 
 
 def _jsonable(value: Any) -> Any:

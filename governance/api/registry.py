@@ -4,32 +4,27 @@ training sets (with proofs) and models."""
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 from flask import current_app, request, send_file
-from flask_smorest import Blueprint
 from marshmallow import fields
 
-from ..canonical import json_default
 from ..errors import InvalidInput
 from ..registry import assets, consents, licences, models_registry, people, training_sets
 from . import schemas as s
+from .openapi import file_response
 from .access import READ_REGISTRY, REGISTER, RIGHTS, admits, principal
+from .blueprint import SlateBlueprint as Blueprint
 
 blp = Blueprint("registry", __name__, url_prefix="/api/v1", description="The registry of rights and models")
 
 
 class ConsentRevokedOut(s.ConsentOut):
-    impact = fields.Dict(metadata={"description": "what the revocation touched (governance.provenance.impact)"})
+    impact = fields.Nested(s.ImpactOut, metadata={"description": "what the revocation touched, applied with it"})
 
 
 class LicenceTakenDownOut(s.LicenceOut):
-    impact = fields.Dict(metadata={"description": "what the takedown touched (governance.provenance.impact)"})
-
-
-def _with_impact(result: dict[str, Any]) -> dict[str, Any]:
-    return {**result, "impact": json.loads(json.dumps(result["impact"], default=json_default))}
+    impact = fields.Nested(s.ImpactOut, metadata={"description": "what the takedown touched, applied with it"})
 
 
 def _page(rows: list[dict[str, Any]], page: dict[str, int]) -> list[dict[str, Any]]:
@@ -100,14 +95,12 @@ def list_consents(query: dict[str, Any]) -> Any:
 
 @blp.route("/consent-documents", methods=["POST"])
 @admits(*RIGHTS)
+@blp.arguments(s.DocumentUpload, location="multipart")
 @blp.response(201, s.ConsentDocumentOut)
-def record_consent_document() -> Any:
+def record_consent_document(form: dict[str, Any]) -> Any:
     """Keep a signed consent document (PDF, PNG or JPEG); a signed PDF's signatures must
     validate. Give the answer's sha256 when recording the consent."""
-    upload = request.files.get("file")
-    if upload is None:
-        raise InvalidInput("send the signed consent document as the multipart field 'file'")
-    return consents.record_document(upload.read(), _store(), by=principal())
+    return consents.record_document(form["file"].read(), _store(), by=principal())
 
 
 @blp.route("/consents", methods=["POST"])
@@ -142,6 +135,7 @@ def confirm_consent(body: dict[str, Any], consent_id: int) -> Any:
 
 @blp.route("/consents/<int:consent_id>/document", methods=["GET"])
 @admits("legal", "auditor")
+@blp.doc(responses=file_response("application/octet-stream", "the signed document (PDF, PNG or JPEG)"))
 def consent_document(consent_id: int) -> Any:
     """The signed document the consent rests on."""
     content, media_type = consents.consent_document(consent_id, _store(), principal())
@@ -155,7 +149,7 @@ def consent_document(consent_id: int) -> Any:
 @blp.response(200, ConsentRevokedOut)
 def revoke_consent(body: dict[str, Any], consent_id: int) -> Any:
     """Revoke a consent; the answer includes its impact, applied in the same transaction."""
-    return _with_impact(consents.revoke_consent(consent_id, body["reason"], by=principal()))
+    return consents.revoke_consent(consent_id, body["reason"], by=principal())
 
 
 def _extension(media_type: str) -> str:
@@ -193,25 +187,23 @@ def show_licence(ref: str) -> Any:
 @blp.response(200, LicenceTakenDownOut)
 def takedown_licence(body: dict[str, Any], ref: str) -> Any:
     """Take a licence down; the answer includes its impact, applied in the same transaction."""
-    return _with_impact(licences.take_down(ref, body["reason"], by=principal()))
+    return licences.take_down(ref, body["reason"], by=principal())
 
 
 @blp.route("/assets", methods=["GET"])
 @admits(*READ_REGISTRY)
-@blp.arguments(s.Page, location="query")
+@blp.arguments(s.AssetQuery, location="query")
 @blp.response(200, s.AssetOut(many=True))
-def list_assets(page: dict[str, int]) -> Any:
-    return _page(assets.list_assets(request.args.get("licence"), request.args.get("person"), principal()), page)
+def list_assets(query: dict[str, Any]) -> Any:
+    return _page(assets.list_assets(query["licence"], query["person"], principal()), query)
 
 
 @blp.route("/assets", methods=["POST"])
 @admits(*REGISTER)
-@blp.arguments(s.AssetUpload, location="form")
+@blp.arguments(s.AssetUpload, location="multipart")
 @blp.response(201, s.AssetOut)
 def add_asset(form: dict[str, Any]) -> Any:
-    upload = request.files.get("file")
-    if upload is None:
-        raise InvalidInput("send the asset's bytes as the multipart field 'file'")
+    upload = form["file"]
     content = upload.read()
     media_type = upload.mimetype or "application/octet-stream"
     asset, created = assets.register_asset(content, media_type=media_type, title=form["title"],
@@ -266,7 +258,7 @@ def create_training_set(body: dict[str, Any]) -> Any:
 
 @blp.route("/training-sets/<path:name>/proof/<string:asset_sha256>", methods=["GET"])
 @admits("auditor", "legal", "producer", "admin")
-@blp.response(200)
+@blp.response(200, s.MembershipProofOut)
 def prove_membership(name: str, asset_sha256: str) -> Any:
     return training_sets.prove(name, asset_sha256, principal())
 

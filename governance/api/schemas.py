@@ -2,9 +2,44 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from datetime import datetime
+from typing import Any
 
+from flask_smorest.fields import Upload
+from marshmallow import Schema, ValidationError, fields, validate
+
+from ..canonical import json_default
+from ..lifecycle import claims, params
+from ..jobs.statuses import RequestStatus, Verdict
 from ..registry import vocabulary as vocab
+
+
+class Timestamp(fields.DateTime):
+    """Every time Slate answers with: RFC 3339 in UTC, ``2026-12-01T14:21:52.123456Z``."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(json_default(value))
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Territory(fields.String):
+    """An ISO 3166-1 alpha-2 territory (or WW, worldwide), checked against pycountry."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return vocab.territory(text)
+        except Exception as exc:  # InvalidInput: the schema's own error format
+            raise ValidationError(getattr(exc, "message", "not a territory")) from None
+
+
+def _multiple_of(n: int) -> validate.Validator:
+    def check(value: int) -> None:
+        if value % n:
+            raise ValidationError(f"must be a multiple of {n}")
+    return check  # type: ignore[return-value]
 
 
 class Page(Schema):
@@ -12,8 +47,7 @@ class Page(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
 
 
-Territories = fields.List(fields.String(validate=validate.Length(min=2, max=2)), required=True,
-                          validate=validate.Length(min=1, max=300))
+Territories = fields.List(Territory(), required=True, validate=validate.Length(min=1, max=300))
 
 
 class ProductionIn(Schema):
@@ -25,7 +59,7 @@ class ProductionOut(Schema):
     id = fields.Integer()
     name = fields.String()
     title = fields.String()
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class PersonIn(Schema):
@@ -46,7 +80,7 @@ class PersonOut(Schema):
     is_minor = fields.Boolean()
     guardian = fields.String(allow_none=True)
     productions = fields.List(fields.String())
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class ProductionRefIn(Schema):
@@ -104,7 +138,7 @@ class ConsentDocumentOut(Schema):
     signed = fields.Boolean()
     signers = fields.List(fields.Nested(SignerOut), metadata={"description": "who signed a digitally signed PDF"})
     recorded_by = fields.String(allow_none=True)
-    recorded_at = fields.DateTime()
+    recorded_at = Timestamp()
 
 
 class ConsentOut(Schema):
@@ -121,13 +155,13 @@ class ConsentOut(Schema):
     guardian_relationship = fields.String(allow_none=True)
     document_sha256 = fields.String()
     document_stored = fields.Boolean()
-    granted_at = fields.DateTime()
+    granted_at = Timestamp()
     recorded_by = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "pending (awaiting a second legal user), confirmed or revoked"})
     confirmed_by = fields.String(allow_none=True)
-    confirmed_at = fields.DateTime(allow_none=True)
+    confirmed_at = Timestamp(allow_none=True)
     revoked = fields.Boolean()
-    revoked_at = fields.DateTime(allow_none=True)
+    revoked_at = Timestamp(allow_none=True)
     revoked_reason = fields.String(allow_none=True)
     version = fields.Integer()
 
@@ -159,13 +193,23 @@ class LicenceOut(Schema):
     attribution_required = fields.Boolean()
     credit_text = fields.String(allow_none=True)
     takedown = fields.Boolean()
-    takedown_at = fields.DateTime(allow_none=True)
+    takedown_at = Timestamp(allow_none=True)
     takedown_reason = fields.String(allow_none=True)
     version = fields.Integer()
-    created_at = fields.DateTime()
+    created_at = Timestamp()
+
+
+class AssetQuery(Page):
+    licence = fields.String(load_default=None, validate=validate.Length(min=1, max=120))
+    person = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+
+class DocumentUpload(Schema):
+    file = Upload(required=True, metadata={"description": "the signed consent document: PDF, PNG or JPEG"})
 
 
 class AssetUpload(Schema):
+    file = Upload(required=True, metadata={"description": "the asset's bytes; the media type is its part's"})
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     source = fields.String(load_default="", validate=validate.Length(max=500))
     licence = fields.String(load_default=None, allow_none=True,
@@ -196,7 +240,7 @@ class AssetOut(Schema):
     production = fields.String(allow_none=True)
     library = fields.Boolean(metadata={"description": "in the studio library, seen by every production"})
     people = fields.List(fields.String())
-    created_at = fields.DateTime()
+    created_at = Timestamp()
     created = fields.Boolean()
 
 
@@ -217,9 +261,15 @@ class TrainingSetOut(Schema):
     merkle_root = fields.String()
     size = fields.Integer()
     description = fields.String()
-    created_at = fields.DateTime()
-    members = fields.List(fields.Dict())
+    created_at = Timestamp()
+    members = fields.List(fields.Nested(lambda: MemberOut()))
     members_not_shown = fields.Integer(metadata={"description": "members outside the caller's productions"})
+
+
+class MemberOut(Schema):
+    asset = fields.String(metadata={"description": "SHA-256"})
+    title = fields.String()
+    licence = fields.String()
 
 
 class ModelIn(Schema):
@@ -242,12 +292,701 @@ class ModelOut(Schema):
     training_set_root = fields.String(allow_none=True)
     status = fields.String()
     status_reason = fields.String(allow_none=True)
-    status_changed_at = fields.DateTime()
+    status_changed_at = Timestamp()
     path = fields.String(allow_none=True)
     needs_retirement_review = fields.Boolean()
-    created_at = fields.DateTime()
+    created_at = Timestamp()
 
 
 class ModelStatusIn(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["approved", "retired"]))
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+# ---------------------------------------------------------------- the request lifecycle
+
+class ParamsIn(Schema):
+    """Generation parameters; their limits are ``governance.lifecycle.params``'s, the generator's own."""
+
+    seed = fields.Integer(load_default=0, validate=validate.Range(min=0, max=params.SEED_MAX))
+    steps = fields.Integer(load_default=25, validate=validate.Range(min=params.STEPS[0], max=params.STEPS[1]))
+    guidance = fields.Float(load_default=7.5, validate=validate.Range(min=params.GUIDANCE[0], max=params.GUIDANCE[1]))
+    width = fields.Integer(load_default=128, validate=[validate.Range(min=params.SIZE[0], max=params.SIZE[1]),
+                                                       _multiple_of(params.SIZE_MULTIPLE)])
+    height = fields.Integer(load_default=128, validate=[validate.Range(min=params.SIZE[0], max=params.SIZE[1]),
+                                                        _multiple_of(params.SIZE_MULTIPLE)])
+    scheduler = fields.String(load_default=params.DEFAULT_SCHEDULER, validate=validate.OneOf(params.SCHEDULERS))
+
+
+class ParamsOut(Schema):
+    seed = fields.Integer()
+    steps = fields.Integer()
+    guidance = fields.Float()
+    width = fields.Integer()
+    height = fields.Integer()
+    scheduler = fields.String()
+
+
+class RequestIn(Schema):
+    production = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    use = fields.String(required=True, validate=validate.OneOf(vocab.OUTPUT_USES))
+    territory = Territory(required=True)
+    model = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    prompt = fields.String(required=True, validate=validate.Length(min=1, max=params.MAX_PROMPT_CHARS),
+                           metadata={"description": "confidential: stored, never returned; outputs carry its hash"})
+    references = fields.List(fields.String(validate=validate.Length(min=8, max=64)), load_default=list,
+                             validate=validate.Length(max=50))
+    people = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
+                         validate=validate.Length(max=50))
+    params = fields.Nested(ParamsIn, load_default=lambda: ParamsIn().load({}))
+
+
+class RequestRecordOut(Schema):
+    id = fields.Integer()
+    requester = fields.String()
+    production = fields.String()
+    use = fields.String()
+    territory = fields.String()
+    date = fields.Date()
+    model = fields.String(metadata={"description": "NAME:VERSION"})
+    references = fields.List(fields.String(), metadata={"description": "SHA-256 of each reference asset"})
+    people = fields.List(fields.String())
+    prompt_sha256 = fields.String(metadata={"description": "the prompt itself is never returned"})
+    created_at = Timestamp()
+
+
+class EvidenceOut(Schema):
+    path = fields.String(metadata={"description": "the fact compared, e.g. licence.grants"})
+    operator = fields.String()
+    found = fields.Raw(allow_none=True, metadata={"description": "the value found (any JSON value)"})
+    required = fields.Raw(allow_none=True, metadata={"description": "the value required (any JSON value)"})
+    required_from = fields.String(metadata={"description": "the fact the required value was read from"})
+    result = fields.Boolean()
+
+
+class FindingOut(Schema):
+    rule = fields.String()
+    type = fields.String(metadata={"description": "requirement, prohibition or approval"})
+    title = fields.String()
+    subject = fields.String(metadata={"description": "request, asset:SHA256 or person:NAME"})
+    evidence = fields.List(fields.Nested(EvidenceOut))
+
+
+class DutyOut(Schema):
+    rule = fields.String()
+    action = fields.String()
+    title = fields.String()
+    subject = fields.String()
+    text = fields.String(allow_none=True)
+
+
+class PolicyRefOut(Schema):
+    uid = fields.String()
+    version = fields.Integer()
+    sha256 = fields.String()
+
+
+class RecordRefOut(Schema):
+    id = fields.String()
+    version = fields.Integer(allow_none=True)
+
+
+class RecordsOut(Schema):
+    consents = fields.List(fields.Nested(RecordRefOut))
+    licences = fields.List(fields.Nested(RecordRefOut))
+    models = fields.List(fields.Nested(RecordRefOut))
+
+
+class InputsOut(Schema):
+    digest = fields.String(metadata={"description": "SHA-256 of the canonical facts evaluated"})
+    records = fields.Nested(RecordsOut)
+
+
+class DecisionOut(Schema):
+    id = fields.Integer()
+    request = fields.Integer()
+    decision = fields.String(metadata={"description": "allow, deny or needs_approval"})
+    policy = fields.Nested(PolicyRefOut)
+    violations = fields.List(fields.Nested(FindingOut))
+    approvals = fields.List(fields.Nested(FindingOut))
+    duties = fields.List(fields.Nested(DutyOut))
+    credits = fields.List(fields.String())
+    inputs = fields.Nested(InputsOut)
+    created_at = Timestamp()
+
+
+class ApprovalOut(Schema):
+    approver = fields.String()
+    verdict = fields.String()
+    comment = fields.String()
+    at = Timestamp()
+
+
+class EnvironmentOut(Schema):
+    """What affects pixels, as the worker reported it."""
+
+    device = fields.String()
+    dtype = fields.String()
+    torch_threads = fields.Integer()
+    batch_size = fields.Integer()
+    python = fields.String()
+    libraries = fields.Dict(keys=fields.String(), values=fields.String())
+    deterministic_algorithms = fields.Boolean()
+    options = fields.Dict(keys=fields.String(), values=fields.Raw())
+    seed = fields.Integer()
+    steps = fields.Integer()
+    guidance = fields.Float()
+    size = fields.List(fields.Integer(), metadata={"description": "[width, height]"})
+    scheduler = fields.String()
+    model_identity = fields.String(metadata={"description": "the weights hash the worker computed"})
+
+
+class JobOut(Schema):
+    id = fields.String()
+    request = fields.Integer()
+    decision = fields.Integer()
+    status = fields.String(metadata={"description": "queued, running, succeeded, failed or blocked"})
+    params = fields.Nested(ParamsOut)
+    attempts = fields.Integer()
+    failure_reason = fields.String(allow_none=True)
+    output_sha256 = fields.String(allow_none=True)
+    worker = fields.String(allow_none=True)
+    environment = fields.Nested(EnvironmentOut, allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    lease_expires_at = Timestamp(allow_none=True)
+
+
+class RequestViewOut(Schema):
+    request = fields.Nested(RequestRecordOut)
+    decision = fields.Nested(DecisionOut, allow_none=True)
+    approval = fields.Nested(ApprovalOut, allow_none=True)
+    job = fields.Nested(JobOut, allow_none=True)
+    status = fields.String(metadata={"description": "where the request stands: " + ", ".join(RequestStatus)})
+
+
+class ListRequestsQuery(Schema):
+    status = fields.String(load_default=None, validate=validate.OneOf(list(RequestStatus)))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
+
+
+class ApprovalIn(Schema):
+    verdict = fields.String(required=True, validate=validate.OneOf(list(Verdict)))
+    comment = fields.String(load_default="", validate=validate.Length(max=4000))
+
+
+class FailIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class LeaseIn(Schema):
+    lease_s = fields.Integer(load_default=None, validate=validate.Range(
+        min=1, max=int(claims.MAX_LEASE.total_seconds())), metadata={
+        "description": f"seconds the claim holds the job (default {int(claims.LEASE.total_seconds())})"})
+
+
+class ModelSpecOut(Schema):
+    ref = fields.String()
+    name = fields.String()
+    version = fields.String()
+    weights_hash = fields.String()
+    path = fields.String(allow_none=True)
+
+
+class JobSpecOut(Schema):
+    """The one answer that carries a prompt: to the worker holding the job's claim only."""
+
+    job_id = fields.String()
+    prompt = fields.String()
+    params = fields.Nested(ParamsOut)
+    model = fields.Nested(ModelSpecOut)
+    worker = fields.String()
+    attempt = fields.Integer()
+    lease_expires_at = Timestamp(allow_none=True)
+    lease_s = fields.Integer()
+
+
+class LeaseOut(Schema):
+    job_id = fields.String()
+    lease_expires_at = Timestamp()
+    lease_s = fields.Integer()
+
+
+class SignForm(Schema):
+    job_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    model_identity = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    environment = fields.String(load_default="{}", validate=validate.Length(max=20_000),
+                                metadata={"description": "JSON: what affects pixels (threads, versions, ...)"})
+    image = Upload(required=True, metadata={"description": "the PNG the generator made"})
+
+
+class FileUpload(Schema):
+    file = Upload(required=True, metadata={"description": "any image file"})
+
+
+class OutputOut(Schema):
+    sha256 = fields.String()
+    media_type = fields.String()
+    manifest_label = fields.String()
+    cert_fingerprint = fields.String()
+    job_id = fields.String()
+    request_id = fields.String()
+    decision_id = fields.String()
+    model_ref = fields.String()
+    signed_at = Timestamp()
+    timestamped = fields.Boolean()
+    in_good_standing = fields.Boolean()
+    standing_reason = fields.String(allow_none=True)
+    download = fields.String()
+
+
+class CheckOut(Schema):
+    status = fields.String(metadata={"description": "pass, fail or not_checked"})
+    reasons = fields.List(fields.String())
+    codes = fields.List(fields.String())
+
+
+class ChecksOut(Schema):
+    integrity = fields.Nested(CheckOut)
+    trust = fields.Nested(CheckOut)
+    issuance = fields.Nested(CheckOut)
+    standing = fields.Nested(CheckOut)
+
+
+class VerdictOut(Schema):
+    subject = fields.String()
+    ok = fields.Boolean()
+    outcome = fields.String(metadata={"description": "verified, revoked, not_issued, untrusted, tampered, "
+                                                     "remote_manifest, no_credentials or unreadable"})
+    summary = fields.String()
+    sha256 = fields.String(allow_none=True)
+    checks = fields.Nested(ChecksOut)
+    facts = fields.Dict(keys=fields.String(), values=fields.Raw(),
+                        metadata={"description": "what the credential says (model, policy, decision, approver, ...)"})
+
+
+# ---------------------------------------------------------------- policies
+
+class PolicyIn(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=1_000_000),
+                         metadata={"description": "the policy file (YAML)"})
+
+
+class PolicyShowQuery(Schema):
+    text = fields.Boolean(load_default=False, metadata={"description": "include the policy file's text"})
+
+
+class ReplayIn(Schema):
+    limit = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100_000))
+
+
+class PolicyReviewOut(Schema):
+    reviewer = fields.String()
+    verdict = fields.String()
+    comment = fields.String()
+    at = Timestamp()
+
+
+class PolicyVersionOut(Schema):
+    id = fields.Integer()
+    uid = fields.String()
+    version = fields.Integer()
+    title = fields.String()
+    sha256 = fields.String()
+    status = fields.String(metadata={"description": "draft, approved, published or superseded"})
+    author = fields.String()
+    created_at = Timestamp()
+    published_at = Timestamp(allow_none=True)
+    published_by = fields.String(allow_none=True)
+    superseded_at = Timestamp(allow_none=True)
+    reviews = fields.List(fields.Nested(PolicyReviewOut))
+    text = fields.String(metadata={"description": "only with ?text=true"})
+
+
+class FieldChangeOut(Schema):
+    field = fields.String()
+    old = fields.Raw(allow_none=True)
+    new = fields.Raw(allow_none=True)
+
+
+class RuleChangeOut(Schema):
+    id = fields.String()
+    kind = fields.String(metadata={"description": "rule or duty"})
+    change = fields.String(metadata={"description": "added, removed or changed"})
+    title = fields.String()
+    fields_ = fields.List(fields.Nested(FieldChangeOut), data_key="fields")
+
+
+class PolicyDiffOut(Schema):
+    old = fields.Nested(PolicyRefOut)
+    new = fields.Nested(PolicyRefOut)
+    header = fields.List(fields.Nested(FieldChangeOut))
+    rules = fields.List(fields.Nested(RuleChangeOut))
+
+
+class ReplayEntryOut(Schema):
+    request = fields.Integer()
+    old_policy = fields.String()
+    old = fields.String()
+    new = fields.String()
+    flipped = fields.Boolean()
+    reasons_added = fields.List(fields.String())
+    reasons_removed = fields.List(fields.String())
+
+
+class ReplayReportOut(Schema):
+    policy = fields.Nested(PolicyRefOut)
+    replayed = fields.Integer()
+    flipped = fields.List(fields.Nested(ReplayEntryOut))
+    reasons_changed = fields.List(fields.Nested(ReplayEntryOut))
+
+
+class PolicyCaseOut(Schema):
+    file = fields.String()
+    case = fields.String()
+    passed = fields.Boolean()
+    problems = fields.List(fields.String())
+    decision = fields.String(allow_none=True)
+
+
+class PolicyTestsOut(Schema):
+    policy = fields.String()
+    passed = fields.Integer()
+    failed = fields.Integer()
+    cases = fields.List(fields.Nested(PolicyCaseOut))
+
+
+# ---------------------------------------------------------------- keys, audit log, ledger, proofs
+
+class KeyOut(Schema):
+    fingerprint = fields.String()
+    subject = fields.String()
+    issuer = fields.String()
+    serial = fields.String()
+    not_before = Timestamp()
+    not_after = Timestamp()
+    custody = fields.String(metadata={"description": "file (the keys folder) or external (KMS/HSM)"})
+    status = fields.String(metadata={"description": "active, retired or revoked"})
+    created_at = Timestamp()
+    retired_at = Timestamp(allow_none=True)
+    revoked_at = Timestamp(allow_none=True)
+    revocation_reason = fields.String(allow_none=True)
+
+
+class KeysStatusOut(Schema):
+    keys_dir = fields.String()
+    trust_anchors = fields.List(fields.String(), metadata={"description": "the subjects of the roots trusted"})
+    active = fields.String(allow_none=True)
+    keys = fields.List(fields.Nested(KeyOut))
+
+
+class RotateIn(Schema):
+    days = fields.Integer(load_default=365, validate=validate.Range(min=1, max=3650))
+
+
+class KeyRevokeIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    at = Timestamp(load_default=None, allow_none=True)
+
+
+class AuditVerdictOut(Schema):
+    ok = fields.Boolean()
+    entries = fields.Integer()
+    checkpoints = fields.Integer()
+    first_bad_seq = fields.Integer(allow_none=True)
+    problem = fields.String(allow_none=True)
+    notes = fields.List(fields.String())
+    signers_checked = fields.Boolean()
+    facts = fields.Dict(keys=fields.String(), values=fields.Raw(),
+                        metadata={"description": "what was checked (e.g. the consistency proof)"})
+
+
+class CheckpointOut(Schema):
+    log = fields.String()
+    tree_size = fields.Integer()
+    root_hash = fields.String()
+    at = fields.String(metadata={"description": "RFC 3339, as signed"})
+    key_fingerprint = fields.String()
+    certificate_chain_pem = fields.String()
+    signature = fields.String(metadata={"description": "hex: raw r|s over the canonical checkpoint body"})
+
+
+class CheckpointAnswerOut(CheckpointOut):
+    checkpoint = fields.String(allow_none=True, metadata={"description": "null when nothing was logged since"})
+    reason = fields.String()
+
+
+class AuditEntryOut(Schema):
+    seq = fields.Integer()
+    at = fields.String(metadata={"description": "RFC 3339, as hashed"})
+    actor = fields.String()
+    action = fields.String()
+    subject = fields.String()
+    data = fields.Dict(keys=fields.String(), values=fields.Raw())
+    prev_hash = fields.String()
+    entry_hash = fields.String()
+
+
+class AuditHeadOut(Schema):
+    seq = fields.Integer()
+    hash = fields.String()
+
+
+class AuditExportOut(Schema):
+    format = fields.String()
+    head = fields.Nested(AuditHeadOut)
+    entries = fields.List(fields.Nested(AuditEntryOut))
+    checkpoints = fields.List(fields.Nested(CheckpointOut))
+
+
+class ConsistencyQuery(Schema):
+    from_ = fields.Integer(required=True, data_key="from", validate=validate.Range(min=1, max=2**62),
+                           metadata={"description": "the tree size of the checkpoint you kept"})
+
+
+class ConsistencyOut(Schema):
+    old_size = fields.Integer()
+    new_size = fields.Integer()
+    new_root = fields.String()
+    proof = fields.List(fields.String(), metadata={"description": "RFC 6962 consistency proof, hex hashes"})
+    checkpoint = fields.Nested(CheckpointOut)
+
+
+class LedgerQuery(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class LedgerEntryOut(Schema):
+    id = fields.Integer()
+    sha256 = fields.String()
+    manifest_label = fields.String()
+    cert_fingerprint = fields.String()
+    media_type = fields.String()
+    job_id = fields.String()
+    decision_id = fields.String()
+    request_id = fields.String()
+    model_ref = fields.String()
+    signed_at = Timestamp()
+    timestamped = fields.Boolean()
+    file_path = fields.String(allow_none=True)
+    claim_sha256 = fields.String()
+    claim = fields.Dict(keys=fields.String(), values=fields.Raw(),
+                        metadata={"description": "the governance assertion as signed"})
+    in_good_standing = fields.Boolean()
+    standing_reason = fields.String(allow_none=True)
+
+
+class InclusionProofOut(Schema):
+    kind = fields.String(metadata={"description": "inclusion"})
+    leaf = fields.String()
+    index = fields.Integer()
+    tree_size = fields.Integer()
+    path = fields.List(fields.String())
+    root = fields.String()
+
+
+class MembershipProofOut(Schema):
+    """An inclusion proof, or (legal and auditors only) a proof of non-membership."""
+
+    training_set = fields.String()
+    kind = fields.String(metadata={"description": "inclusion or non-membership"})
+    leaf = fields.String()
+    index = fields.Integer()
+    path = fields.List(fields.String())
+    asset_sha256 = fields.String()
+    tree_size = fields.Integer()
+    root = fields.String()
+    predecessor = fields.Nested(InclusionProofOut, allow_none=True)
+    successor = fields.Nested(InclusionProofOut, allow_none=True)
+
+
+class ProofIn(Schema):
+    proof = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True,
+                        metadata={"description": "a proof as GET /training-sets/{name}/proof/{sha256} gave it"})
+    root = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+
+
+class ProofCheckOut(Schema):
+    valid = fields.Boolean()
+    kind = fields.String()
+    root = fields.String(allow_none=True)
+
+
+# ---------------------------------------------------------------- provenance
+
+class OutputItemOut(Schema):
+    sha256 = fields.String()
+    signed_at = Timestamp()
+    model_ref = fields.String()
+    request_id = fields.String()
+    decision_id = fields.String()
+    job_id = fields.String()
+    media_type = fields.String()
+    in_good_standing = fields.Boolean()
+    standing_reason = fields.String(allow_none=True)
+
+
+class SearchFiltersOut(Schema):
+    asset = fields.String()
+    person = fields.String()
+    licence = fields.String()
+    consent = fields.String()
+    model = fields.String()
+    training_set = fields.String()
+    production = fields.String()
+    approver = fields.String()
+    outcome = fields.String()
+    since = Timestamp()
+    until = Timestamp()
+
+
+class OutputPageOut(Schema):
+    items = fields.List(fields.Nested(OutputItemOut))
+    next_cursor = fields.String(allow_none=True)
+    filters = fields.Nested(SearchFiltersOut, metadata={"description": "the filters this page answers"})
+
+
+class LineageOutputOut(OutputItemOut):
+    manifest_label = fields.String()
+    cert_fingerprint = fields.String()
+    timestamped = fields.Boolean()
+
+
+class LedgerStandingOut(Schema):
+    in_good_standing = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    changed_at = Timestamp(allow_none=True)
+
+
+class StandingOut(Schema):
+    in_good_standing = fields.Boolean()
+    ledger = fields.Nested(LedgerStandingOut)
+    revoked_rights = fields.List(fields.String())
+
+
+class LineagePolicyOut(PolicyRefOut):
+    title = fields.String()
+
+
+class LineageDecisionOut(Schema):
+    id = fields.Integer()
+    outcome = fields.String()
+    policy = fields.Nested(LineagePolicyOut)
+    credits = fields.List(fields.String())
+    approvals_required = fields.List(fields.String())
+    records = fields.Nested(RecordsOut)
+    created_at = Timestamp()
+
+
+class LineageApprovalOut(Schema):
+    approver = fields.String()
+    verdict = fields.String()
+    at = Timestamp()
+
+
+class LineageJobOut(Schema):
+    id = fields.String()
+    status = fields.String()
+    worker = fields.String(allow_none=True)
+    attempts = fields.Integer()
+
+
+class LicenceStandingOut(Schema):
+    id = fields.Integer()
+    ref = fields.String()
+    licensor = fields.String()
+    takedown = fields.Boolean()
+    takedown_reason = fields.String(allow_none=True)
+
+
+class TrainingLicenceOut(LicenceStandingOut):
+    assets = fields.Integer(metadata={"description": "members held under this licence"})
+
+
+class LineageTrainingSetOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    merkle_root = fields.String()
+    size = fields.Integer()
+    licences = fields.List(fields.Nested(TrainingLicenceOut))
+
+
+class LineageReferenceOut(Schema):
+    sha256 = fields.String()
+    title = fields.String(allow_none=True)
+    licence = fields.Nested(LicenceStandingOut, allow_none=True)
+    people = fields.List(fields.String())
+
+
+class LineageConsentOut(Schema):
+    id = fields.Integer()
+    person = fields.String()
+    uses = fields.List(fields.String())
+    revoked = fields.Boolean()
+    revoked_at = Timestamp(allow_none=True)
+    revoked_reason = fields.String(allow_none=True)
+
+
+class LineageOut(Schema):
+    output = fields.Nested(LineageOutputOut)
+    standing = fields.Nested(StandingOut)
+    request = fields.Nested(RequestRecordOut, allow_none=True)
+    decision = fields.Nested(LineageDecisionOut, allow_none=True)
+    approval = fields.Nested(LineageApprovalOut, allow_none=True)
+    job = fields.Nested(LineageJobOut, allow_none=True)
+    model = fields.Nested(lambda: ModelOut())
+    training_set = fields.Nested(LineageTrainingSetOut, allow_none=True)
+    references = fields.List(fields.Nested(LineageReferenceOut))
+    consents = fields.List(fields.Nested(LineageConsentOut))
+
+
+class ImpactCauseOut(Schema):
+    kind = fields.String(metadata={"description": "consent or licence"})
+    id = fields.Integer()
+    subject = fields.String()
+    label = fields.String()
+
+
+class ImpactTrainingSetOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    merkle_root = fields.String()
+    size = fields.Integer()
+
+
+class ImpactModelOut(Schema):
+    id = fields.Integer()
+    ref = fields.String()
+    status = fields.String()
+    needs_retirement_review = fields.Boolean()
+
+
+class ImpactRequestOut(Schema):
+    id = fields.Integer()
+    production = fields.String()
+    status = fields.String()
+    job = fields.String(allow_none=True)
+
+
+class ImpactOutputsOut(Schema):
+    count = fields.Integer(metadata={"description": "exact"})
+    sha256 = fields.List(fields.String(), metadata={"description": "the first ones, newest first"})
+    listed = fields.Integer()
+
+
+class ImpactChangesOut(Schema):
+    jobs_blocked = fields.Integer()
+    outputs_marked = fields.Integer()
+    models_flagged = fields.Integer()
+
+
+class ImpactOut(Schema):
+    cause = fields.Nested(ImpactCauseOut)
+    applied = fields.Boolean(metadata={"description": "false for a dry run"})
+    assets = fields.Integer()
+    training_sets = fields.List(fields.Nested(ImpactTrainingSetOut))
+    models = fields.List(fields.Nested(ImpactModelOut))
+    pending_requests = fields.List(fields.Nested(ImpactRequestOut))
+    outputs = fields.Nested(ImpactOutputsOut)
+    changes = fields.Nested(ImpactChangesOut, allow_none=True)

@@ -8,7 +8,6 @@ from ..db import BaseModel
 from ..fields import JSONField, UTCDateTimeField
 from ..policy.tables import DecisionRecord, GenerationRequest
 
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "blocked")
 
 
 class Approval(BaseModel):

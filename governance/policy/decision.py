@@ -50,6 +50,11 @@ class Evidence:
             data["required_from"] = self.required_from
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Evidence":
+        return cls(data["path"], data["operator"], frozen(data.get("found")), frozen(data.get("required")),
+                   bool(data["result"]), data.get("required_from"))
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -65,6 +70,11 @@ class Finding:
         return {"rule": self.rule, "type": self.type, "title": self.title, "subject": self.subject,
                 "evidence": [e.to_dict() for e in self.evidence]}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Finding":
+        return cls(data["rule"], data["type"], data["title"], data["subject"],
+                   tuple(Evidence.from_dict(e) for e in data.get("evidence", [])))
+
 
 @dataclass(frozen=True)
 class DutyDue:
@@ -79,6 +89,10 @@ class DutyDue:
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "action": self.action, "title": self.title,
                 "subject": self.subject, "text": self.text}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DutyDue":
+        return cls(data["rule"], data["action"], data["title"], data["subject"], data.get("text"))
 
 
 @dataclass(frozen=True)
@@ -106,6 +120,12 @@ class Inputs:
         return {"digest": self.digest, "records": {"consents": rows(self.consents),
                                                    "licences": rows(self.licences),
                                                    "models": rows(self.models)}}
+
+    @classmethod
+    def from_records(cls, digest: str, records: dict[str, Any]) -> "Inputs":
+        def pairs(kind: str) -> tuple[tuple[str, Any], ...]:
+            return tuple((str(r["id"]), r.get("version")) for r in records.get(kind, []))
+        return cls(digest, pairs("consents"), pairs("licences"), pairs("models"))
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,25 @@
-"""Generation requests and their decisions: submit, show, list.
+"""Deciding a generation request: the request and its decision recorded together.
 
-Submitting stores the request and the decision the active policy gives it in one
-transaction. The prompt is stored with the request and never returned: every output of
-this module carries ``prompt_sha256`` instead.
+``decide_request`` stores the request and the decision the active policy gives it, in the
+caller's transaction; ``governance.lifecycle`` calls it as the decide step of a request's
+one path (and creates the job). The prompt is stored with the request and never returned:
+the frozen views here (``RequestRecord``, ``DecisionView``) carry ``prompt_sha256`` instead.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from ..audit.log import record
 from ..canonical import sha256_hex
-from ..clock import utcnow
+from ..clock import as_utc, utcnow
 from ..db import transaction
 from ..errors import InvalidInput, NotFound
 from ..principal import Principal
 from ..registry.models_registry import get_model
-from .decision import Decision
+from .decision import Decision, DutyDue, Finding, Inputs, Outcome, PolicyRef
 from .registry_facts import RequestSpec, build_facts
 from .stored_facts import facts_to_store
 from .tables import DecisionRecord, GenerationRequest, PolicyVersion
@@ -25,20 +27,80 @@ from .versions import active_version, compiled
 from ..ids import is_id
 
 
-def request_dict(r: GenerationRequest) -> dict[str, Any]:
-    return {"id": r.id, "requester": r.requester, "production": r.production, "use": r.use,
-            "territory": r.territory, "date": r.request_date, "model": f"{r.model.name}:{r.model.version}",
-            "references": r.references, "people": r.people, "prompt_sha256": r.prompt_sha256,
-            "created_at": r.created_at}
+@dataclass(frozen=True)
+class RequestRecord:
+    """What was asked, as recorded: never the prompt, only its SHA-256."""
+
+    id: int
+    requester: str
+    production: str
+    use: str
+    territory: str
+    date: date
+    model: str
+    references: tuple[str, ...]
+    people: tuple[str, ...]
+    prompt_sha256: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, r: GenerationRequest) -> "RequestRecord":
+        return cls(r.id, r.requester, r.production, r.use, r.territory, r.request_date,
+                   f"{r.model.name}:{r.model.version}", tuple(r.references or ()), tuple(r.people or ()),
+                   r.prompt_sha256, as_utc(r.created_at))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "requester": self.requester, "production": self.production, "use": self.use,
+                "territory": self.territory, "date": self.date, "model": self.model,
+                "references": list(self.references), "people": list(self.people),
+                "prompt_sha256": self.prompt_sha256, "created_at": self.created_at}
 
 
-def decision_dict(d: DecisionRecord) -> dict[str, Any]:
-    pv: PolicyVersion = d.policy_version
-    return {"id": d.id, "request": d.request_id, "decision": d.outcome,
-            "policy": {"uid": pv.uid, "version": pv.version, "sha256": pv.sha256},
-            "violations": d.violations, "approvals": d.approvals, "duties": d.duties,
-            "credits": list(dict.fromkeys(x["text"] for x in d.duties if x.get("text"))),
-            "inputs": {"digest": d.inputs_digest, "records": d.records}, "created_at": d.created_at}
+@dataclass(frozen=True)
+class DecisionView:
+    """A recorded decision with its evidence, duties and the policy it ran under."""
+
+    id: int
+    request: int
+    outcome: Outcome
+    policy: PolicyRef
+    violations: tuple[Finding, ...]
+    approvals: tuple[Finding, ...]
+    duties: tuple[DutyDue, ...]
+    inputs: Inputs
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, d: DecisionRecord) -> "DecisionView":
+        pv: PolicyVersion = d.policy_version
+        return cls(d.id, d.request_id, d.outcome, PolicyRef(pv.uid, pv.version, pv.sha256),
+                   tuple(Finding.from_dict(v) for v in d.violations or []),
+                   tuple(Finding.from_dict(a) for a in d.approvals or []),
+                   tuple(DutyDue.from_dict(x) for x in d.duties or []),
+                   Inputs.from_records(d.inputs_digest, d.records or {}), as_utc(d.created_at))
+
+    @property
+    def credits(self) -> list[str]:
+        """Distinct credit lines, in the order they first appear."""
+        return list(dict.fromkeys(d.text for d in self.duties if d.text))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "request": self.request, "decision": self.outcome, "policy": self.policy.to_dict(),
+                "violations": [v.to_dict() for v in self.violations],
+                "approvals": [a.to_dict() for a in self.approvals],
+                "duties": [x.to_dict() for x in self.duties], "credits": self.credits,
+                "inputs": self.inputs.to_dict(), "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A request and the decision it was given, as ``decide_request`` recorded them."""
+
+    request: RequestRecord
+    decision: DecisionView
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"request": self.request.to_dict(), "decision": self.decision.to_dict()}
 
 
 def _store(request: GenerationRequest, version: PolicyVersion, decision: Decision,
@@ -51,10 +113,11 @@ def _store(request: GenerationRequest, version: PolicyVersion, decision: Decisio
         created_at=utcnow())
 
 
-def submit_request(spec: RequestSpec, policy_uid: str | None = None, by: Principal | None = None) -> dict[str, Any]:
-    """Decide a request under the active policy; store both; return them (without the prompt).
+def decide_request(spec: RequestSpec, policy_uid: str | None = None, by: Principal | None = None) -> Decided:
+    """Decide a request under the active policy and record both (without the prompt).
 
     ``by`` is the requester as authenticated: a producer names only records of their productions.
+    The job, if any, is the lifecycle's to create (``governance.lifecycle.requests.submit``).
     """
     requester = (spec.requester or "").strip()
     if not requester:
@@ -78,7 +141,7 @@ def submit_request(spec: RequestSpec, policy_uid: str | None = None, by: Princip
                {"decision": decision.outcome, "policy": decision.policy.to_dict(),
                 "prompt_sha256": request.prompt_sha256, "inputs_digest": decision.inputs.digest,
                 "violated": decision.violated_rules}, actor=requester)
-    return {"request": request_dict(request), "decision": decision_dict(stored)}
+    return Decided(RequestRecord.from_row(request), DecisionView.from_row(stored))
 
 
 def get_request(request_id: int | str) -> GenerationRequest:
@@ -92,20 +155,3 @@ def get_request(request_id: int | str) -> GenerationRequest:
 
 def latest_decision(request: GenerationRequest) -> DecisionRecord | None:
     return request.decisions.order_by(DecisionRecord.id.desc()).first()
-
-
-def show_request(request_id: int | str) -> dict[str, Any]:
-    request = get_request(request_id)
-    decision = latest_decision(request)
-    return {"request": request_dict(request), "decision": decision_dict(decision) if decision else None}
-
-
-def list_requests(limit: int = 100) -> list[dict[str, Any]]:
-    query = (GenerationRequest.select().order_by(GenerationRequest.id.desc()).limit(limit))
-    out = []
-    for r in query:
-        d = latest_decision(r)
-        out.append({"id": r.id, "requester": r.requester, "production": r.production, "use": r.use,
-                    "model": f"{r.model.name}:{r.model.version}",
-                    "decision": d.outcome if d else None, "created_at": r.created_at})
-    return out

@@ -32,6 +32,7 @@ import peewee
 
 from ..audit.log import record
 from ..clock import utcnow
+from ..jobs.statuses import JobStatus
 from ..jobs.tables import Approval, Job
 from ..ledger.tables import Output
 from ..policy.tables import DecisionRecord, GenerationRequest
@@ -45,7 +46,7 @@ from .tables import OutputFacet
 
 #: how many affected outputs an impact lists by hash; the count is always exact
 SAMPLE = 100
-PENDING_JOB_STATUSES = ("queued", "running")
+PENDING_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,7 @@ def apply(scope: Scope, actor: str | None = None) -> Impact:
     now = utcnow()
     pending = _pending_hit(scope)
     job_ids = [j.id for _, _, j in pending if j is not None]
-    blocked = (Job.update(status="blocked", failure_reason=scope.standing_reason[:2000], updated_at=now)
+    blocked = (Job.update(status=JobStatus.BLOCKED, failure_reason=scope.standing_reason[:2000], updated_at=now)
                .where(Job.id.in_(job_ids), Job.status.in_(PENDING_JOB_STATUSES)).execute()) if job_ids else 0
     marked = (Output.update(in_good_standing=False, standing_reason=scope.standing_reason,
                             standing_changed_at=now.replace(tzinfo=None))

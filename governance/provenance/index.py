@@ -1,6 +1,6 @@
 """Filling the facet table: when an output is signed, and once for outputs signed before.
 
-``index_output`` runs inside the signing transaction (``jobs.flow.complete_job``), so an
+``index_output`` runs inside the signing transaction (``lifecycle.signing.complete_job``), so an
 output is searchable exactly when it exists. ``backfill`` indexes outputs that have no
 facets yet (a database migrated from before step 7); it is idempotent.
 """

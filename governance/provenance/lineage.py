@@ -18,7 +18,7 @@ from ..clock import as_utc
 from ..errors import NotFound
 from ..jobs.tables import Approval, Job
 from ..ledger.tables import Output
-from ..policy.requests import request_dict
+from ..policy.requests import RequestRecord
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..registry.models_registry import model_dict
 from ..registry.tables import Asset, AssetPerson, Consent, Licence, Model, Person, TrainingSet, TrainingSetMember
@@ -116,7 +116,7 @@ def lineage(sha256: str, principal: Principal | None = None) -> dict[str, Any]:
                      "ledger": {"in_good_standing": row.in_good_standing, "reason": row.standing_reason,
                                 "changed_at": as_utc(row.standing_changed_at) if row.standing_changed_at else None},
                      "revoked_rights": live},
-        "request": request_dict(request) if request is not None else None,
+        "request": RequestRecord.from_row(request).to_dict() if request is not None else None,
         "decision": _decision(decision),
         "approval": ({"approver": approval.approver, "verdict": approval.verdict, "at": approval.at}
                      if approval else None),

@@ -21,7 +21,7 @@ from ..db import transaction
 from ..audit.log import record
 from ..errors import Conflict, InvalidInput, NotFound
 from ..principal import Principal
-from . import scope
+from . import lookup, scope
 from . import vocabulary as vocab
 from .licences import get_licence
 from .people import find_person, get_production
@@ -110,9 +110,9 @@ def get_asset(ref: str | int) -> Asset:
     return _lookup(ref, Asset.select())
 
 
-def _lookup(ref: str | int, among: peewee.ModelSelect) -> Asset:
+def _lookup(ref: str | int, among: peewee.ModelSelect[Asset]) -> Asset:
     ref = str(ref).strip().lower()
-    asset = None
+    asset: Asset | None = None
     if len(ref) == 64:
         asset = among.where(Asset.sha256 == ref).first()
     elif is_id(ref) and len(ref) < 8:
@@ -122,9 +122,7 @@ def _lookup(ref: str | int, among: peewee.ModelSelect) -> Asset:
         if len(matches) > 1:
             raise InvalidInput(f"'{ref}' matches more than one asset; give more of the hash")
         asset = matches[0] if matches else None
-    if asset is None:
-        raise NotFound(f"no asset '{ref}' is registered", hint="list them with: slate asset list")
-    return asset  # type: ignore[no-any-return]
+    return lookup.found(asset, f"no asset '{ref}' is registered", hint="list them with: slate asset list")
 
 
 def assign(ref: str | int, *, production: str | None = None, library: bool = False,

@@ -20,7 +20,7 @@ from ..clock import utcnow
 from ..db import transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..principal import Principal
-from . import documents, scope
+from . import documents, lookup, scope
 from . import vocabulary as vocab
 from .people import find_person, get_production, link_for_consent
 from .tables import Consent, ConsentDocument, ConsentEvent
@@ -225,10 +225,8 @@ def confirm_consent(consent_id: int | str, *, by: Principal, comment: str = "") 
 def get_consent(consent_id: int | str) -> Consent:
     if not is_id(consent_id):
         raise InvalidInput(f"'{consent_id}' is not a consent id (a number)")
-    consent = Consent.get_or_none(Consent.id == int(consent_id))
-    if consent is None:
-        raise NotFound(f"no consent #{consent_id} exists", hint="see a person's consents: slate person show NAME")
-    return consent
+    return lookup.found(Consent.get_or_none(Consent.id == int(consent_id)), f"no consent #{consent_id} exists",
+                        hint="see a person's consents: slate person show NAME")
 
 
 def find_consent(consent_id: int | str, by: Principal | None) -> Consent:

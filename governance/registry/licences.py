@@ -8,12 +8,11 @@ from typing import Any, Iterable
 from ..clock import utcnow
 from ..db import transaction
 from ..audit.log import record
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput
 from ..principal import Principal
-from . import scope
+from . import lookup, scope
 from . import vocabulary as vocab
 from .tables import Licence
-from ..ids import is_id
 
 
 def licence_dict(lic: Licence) -> dict[str, Any]:
@@ -59,12 +58,8 @@ def add_licence(ref: str, licensor: str, *, grants: Iterable[str], territories: 
 
 
 def get_licence(ref: str | int) -> Licence:
-    lic = Licence.get_or_none(Licence.ref == str(ref))
-    if lic is None and is_id(ref):
-        lic = Licence.get_or_none(Licence.id == int(ref))
-    if lic is None:
-        raise NotFound(f"no licence '{ref}' is registered", hint="list them with: slate licence list")
-    return lic
+    return lookup.by_name_or_id(Licence, Licence.ref, ref, missing=f"no licence '{ref}' is registered",
+                                hint="list them with: slate licence list")
 
 
 def find_licence(ref: str | int, by: Principal | None) -> Licence:

@@ -10,9 +10,9 @@ from typing import Any
 from ..clock import utcnow
 from ..db import transaction
 from ..audit.log import record
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput
 from ..principal import Principal
-from . import scope
+from . import lookup, scope
 from . import vocabulary as vocab
 from .merkle import HEX64
 from .tables import Model
@@ -75,9 +75,7 @@ def get_model(ref: str | int) -> Model:
         if len(versions) > 1:
             raise InvalidInput(f"model '{text}' has several versions; write NAME:VERSION")
         model = versions[0] if versions else None
-    if model is None:
-        raise NotFound(f"no model '{ref}' is registered", hint="list them with: slate model list")
-    return model
+    return lookup.found(model, f"no model '{ref}' is registered", hint="list them with: slate model list")
 
 
 def show_model(ref: str | int) -> dict[str, Any]:

@@ -14,12 +14,11 @@ import peewee
 from ..clock import utcnow
 from ..db import transaction
 from ..audit.log import record
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput
 from ..principal import Principal
-from . import scope
+from . import lookup, scope
 from . import vocabulary as vocab
 from .tables import Person, PersonProduction, Production
-from ..ids import is_id
 
 
 def person_dict(p: Person, by: Principal | None = None) -> dict[str, Any]:
@@ -78,12 +77,8 @@ def link_for_consent(person: Person, productions: Iterable[str]) -> None:
 
 def get_person(ref: str | int) -> Person:
     """By id or by exact name."""
-    query = Person.select()
-    person = (query.where(Person.id == int(ref)).first() if is_id(ref)
-              else query.where(Person.name == str(ref)).first())
-    if person is None:
-        raise NotFound(f"no person '{ref}' is registered", hint="list them with: slate person list")
-    return person
+    return lookup.by_name_or_id(Person, Person.name, ref, id_first=True, missing=f"no person '{ref}' is registered",
+                                hint="list them with: slate person list")
 
 
 def find_person(ref: str | int, by: Principal | None) -> Person:
@@ -115,12 +110,8 @@ def add_production(name: str, title: str = "") -> dict[str, Any]:
 
 
 def get_production(ref: str | int) -> Production:
-    query = Production.select()
-    production = (query.where(Production.id == int(ref)).first() if is_id(ref)
-                  else query.where(Production.name == str(ref)).first())
-    if production is None:
-        raise NotFound(f"no production '{ref}' exists", hint="list them with: slate production list")
-    return production
+    return lookup.by_name_or_id(Production, Production.name, ref, id_first=True,
+                                missing=f"no production '{ref}' exists", hint="list them with: slate production list")
 
 
 def list_productions(by: Principal | None = None) -> list[dict[str, Any]]:

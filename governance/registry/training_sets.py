@@ -11,15 +11,14 @@ from typing import Any, Iterable
 from ..clock import utcnow
 from ..db import transaction
 from ..audit.log import record
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput
 from ..principal import Principal
-from . import scope
+from . import lookup, scope
 from . import vocabulary as vocab
 from .assets import find_asset, get_asset
 from .licences import get_licence
 from .merkle import MerkleTree, leaf_key
 from .tables import Asset, Licence, TrainingSet, TrainingSetMember
-from ..ids import is_id
 
 
 def training_set_dict(ts: TrainingSet, with_members: bool = False,
@@ -78,12 +77,8 @@ def create_training_set(name: str, members: Iterable[tuple[str | int, str | None
 
 
 def get_training_set(ref: str | int) -> TrainingSet:
-    ts = TrainingSet.get_or_none(TrainingSet.name == str(ref))
-    if ts is None and is_id(ref):
-        ts = TrainingSet.get_or_none(TrainingSet.id == int(ref))
-    if ts is None:
-        raise NotFound(f"no training set '{ref}' exists", hint="list them with: slate trainingset list")
-    return ts
+    return lookup.by_name_or_id(TrainingSet, TrainingSet.name, ref, missing=f"no training set '{ref}' exists",
+                                hint="list them with: slate trainingset list")
 
 
 def show_training_set(ref: str | int, with_members: bool = True, by: Principal | None = None) -> dict[str, Any]:

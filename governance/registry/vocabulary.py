@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterable, Sequence
+
+import pycountry
 
 from ..errors import InvalidInput
 
@@ -32,14 +35,31 @@ def choose_many(values: Iterable[str], allowed: Sequence[str], what: str) -> lis
     return chosen
 
 
+@lru_cache(maxsize=1)
+def _iso_3166() -> frozenset[str]:
+    """The ISO 3166-1 alpha-2 codes in force, from pycountry (which tracks the standard)."""
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+def territory(value: str) -> str:
+    """One ISO 3166-1 alpha-2 code in force (``GB``, not ``UK``; no user-assigned ``ZZ``), or WW."""
+    code = (value or "").strip().upper()
+    if code == WORLDWIDE:
+        return code
+    if not _TERRITORY.match(code):
+        raise InvalidInput(f"'{code[:40]}' is not a territory; use a two-letter ISO 3166 code or WW")
+    if code not in _iso_3166():
+        hint = " (the United Kingdom is GB)" if code == "UK" else ""
+        raise InvalidInput(f"'{code}' is not an ISO 3166 country code in force{hint}; use one such as GB, "
+                           "or WW for worldwide")
+    return code
+
+
 def territories(values: Iterable[str]) -> list[str]:
-    """ISO 3166-1 alpha-2 codes, or WW for worldwide."""
-    codes = sorted({v.strip().upper() for v in values if v.strip()})
+    """ISO 3166-1 alpha-2 codes in force, or WW for worldwide."""
+    codes = sorted({territory(v) for v in values if v.strip()})
     if not codes:
         raise InvalidInput("give at least one territory (ISO 3166 code such as GB, or WW for worldwide)")
-    for code in codes:
-        if not _TERRITORY.match(code):
-            raise InvalidInput(f"'{code}' is not a territory; use a two-letter ISO 3166 code or WW")
     return codes
 
 

@@ -13,9 +13,11 @@ from typing import Any
 from flask import flash, redirect, render_template, request, send_file, url_for
 from marshmallow import ValidationError
 
-from ..api import flow as flow_api
+from ..api import schemas
+from ..api.services import queue
 from ..errors import InvalidInput, NotFound
-from ..jobs import flow
+from ..lifecycle import requests as lifecycle
+from ..jobs.statuses import RequestStatus
 from ..registry import assets, models_registry, people
 from ..registry import vocabulary as vocab
 from . import access
@@ -23,8 +25,8 @@ from .access import page
 from .blueprint import bp
 
 VIEWERS = ("producer", "legal", "approver", "auditor")
-STATUSES = ("awaiting_approval", "queued", "running", "succeeded", "failed", "denied", "rejected", "allowed")
-UNFINISHED = ("queued", "running")
+STATUSES = tuple(RequestStatus)
+UNFINISHED = (RequestStatus.QUEUED, RequestStatus.RUNNING)
 
 
 @bp.route("/requests", methods=["GET"])
@@ -33,7 +35,7 @@ def requests() -> Any:
     status = request.args.get("status") or None
     if status not in (None, *STATUSES):
         raise InvalidInput(f"'{status}' is not a request status", hint=f"one of: {', '.join(STATUSES)}")
-    rows = flow.list_requests(access.principal(), status=status, limit=200)
+    rows = [v.to_dict() for v in lifecycle.list_requests(access.principal(), status=status, limit=200)]
     return render_template("web/requests.html", rows=rows, status=status, statuses=STATUSES)
 
 
@@ -64,7 +66,7 @@ def _form_body() -> dict[str, Any]:
            "prompt": form.get("prompt", ""), "references": form.getlist("references"),
            "people": form.getlist("people"), "params": params}
     try:
-        return flow_api.RequestIn().load(raw)  # type: ignore[no-any-return]
+        return schemas.RequestIn().load(raw)  # type: ignore[no-any-return]
     except ValidationError as exc:
         raise InvalidInput("the request has missing or invalid fields", fields=exc.messages) from None
 
@@ -89,19 +91,19 @@ def submit_request() -> Any:
 
 
 def _submit(body: dict[str, Any], form_key: str | None) -> dict[str, Any]:
-    """Submit once per rendered form (its key is the idempotency key), then queue any job."""
-    view, job_id = flow.submit_keyed(body, access.principal(), form_key, scope="web-requests")
-    flow_api._enqueue(job_id)
-    return view
+    """Submit once per rendered form (its key is the idempotency key); any job is queued."""
+    view = lifecycle.submit(lifecycle.Submission.from_dict(body), access.principal(), dispatcher=queue(),
+                            key=form_key, key_scope="web-requests")
+    return view.to_dict()
 
 
 @bp.route("/requests/<int:request_id>", methods=["GET"])
 @page(*VIEWERS)
 def request_page(request_id: int) -> Any:
-    view = flow.request_view(flow.visible_request(request_id, access.principal()))
+    view = lifecycle.show_request(request_id, access.principal()).to_dict()
     output = None
     if view["job"] and view["job"]["output_sha256"]:
-        output = flow_api.output_view(flow_api._visible_output(view["job"]["output_sha256"]))
+        output = lifecycle.show_output(view["job"]["output_sha256"], access.principal()).to_dict()
     may_decide = (access.principal().has_any(["approver"]) and view["status"] == "awaiting_approval"
                   and view["request"]["requester"] != access.principal().name)
     return render_template("web/request.html", view=view, output=output, may_decide=may_decide,
@@ -112,7 +114,7 @@ def request_page(request_id: int) -> Any:
 @page("approver")
 def approvals() -> Any:
     me = access.principal()
-    rows = flow.list_requests(me, status="awaiting_approval", limit=200)
+    rows = [v.to_dict() for v in lifecycle.list_requests(me, status=RequestStatus.AWAITING_APPROVAL, limit=200)]
     return render_template("web/approvals.html", rows=rows, me=me)
 
 
@@ -120,14 +122,14 @@ def approvals() -> Any:
 @page("approver")
 def decide(request_id: int) -> Any:
     verdict = request.form.get("verdict", "")
-    view, job_id = flow.decide_approval(request_id, access.principal(), verdict, request.form.get("comment", ""))
-    flow_api._enqueue(job_id)
+    view = lifecycle.decide(request_id, access.principal(), verdict, request.form.get("comment", ""),
+                            dispatcher=queue()).to_dict()
     flash(f"Request #{request_id} {verdict}.", "info")
     return redirect(url_for("web.request_page", request_id=view["request"]["id"]))
 
 
 def _stored_output(sha256: str) -> Any:
-    row = flow_api._visible_output(sha256)
+    row = lifecycle.visible_output(sha256, access.principal())
     if not row.file_path:
         raise NotFound("this output's signed file is not stored on this server")
     return row

@@ -13,11 +13,16 @@ from governance.policy.replay import replay
 from .conftest import FILE_VERSION, NEXT_VERSION, policy_text
 
 
+def decide(spec, *args):  # type: ignore[no-untyped-def]
+    """Decide and record a request, as plain data (what these tests compare)."""
+    return requests.decide_request(spec, *args).to_dict()
+
+
 def submit(registry: dict[str, Any], prompt: str, people: list[str]) -> int:
     spec = RequestSpec(requester="sam", production="harbour-lights", use="concept", territory="GB",
                        model=registry["model"], prompt=prompt, references=[registry["reference"]],
                        people=people, date=date(2025, 6, 1))
-    return int(requests.submit_request(spec)["request"]["id"])
+    return int(decide(spec)["request"]["id"])
 
 
 def test_replay_lists_flips_and_changed_reasons(registry: dict[str, Any]) -> None:

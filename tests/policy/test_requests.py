@@ -18,6 +18,11 @@ from .conftest import FILE_VERSION
 PROMPT = "Maya Okafor on the quay at dawn, secret ending"
 
 
+def decide(spec, *args):  # type: ignore[no-untyped-def]
+    """Decide and record a request, as plain data (what these tests compare)."""
+    return requests.decide_request(spec, *args).to_dict()
+
+
 def spec(registry: dict[str, Any], **changes: Any) -> RequestSpec:
     base = dict(requester="sam", production="harbour-lights", use="concept", territory="GB",
                 model=registry["model"], prompt=PROMPT, references=[registry["reference"]],
@@ -26,7 +31,7 @@ def spec(registry: dict[str, Any], **changes: Any) -> RequestSpec:
 
 
 def test_submit_stores_request_and_decision_with_prompt_hash_only(registry: dict[str, Any]) -> None:
-    out = requests.submit_request(spec(registry))
+    out = decide(spec(registry))
     assert out["decision"]["decision"] == "needs_approval"
     assert out["decision"]["credits"] == ["Courtesy of Northlight"]
     assert out["decision"]["inputs"]["records"]["consents"] == [{"id": str(registry["maya_consent"]), "version": 2}]
@@ -35,11 +40,11 @@ def test_submit_stores_request_and_decision_with_prompt_hash_only(registry: dict
     row = GenerationRequest.get_by_id(out["request"]["id"])
     assert row.prompt == PROMPT
     assert DecisionRecord.get(DecisionRecord.request == row).policy_version.version == FILE_VERSION
-    assert requests.show_request(row.id)["decision"]["id"] == out["decision"]["id"]
+    assert requests.DecisionView.from_row(requests.latest_decision(row)).id == out["decision"]["id"]
 
 
 def test_expired_consent_from_the_registry_denies_with_consent_id(registry: dict[str, Any]) -> None:
-    out = requests.submit_request(spec(registry, people=["Tom Reyes"], prompt="a figure on the quay"))
+    out = decide(spec(registry, people=["Tom Reyes"], prompt="a figure on the quay"))
     decision = out["decision"]
     assert decision["decision"] == "deny"
     [violation] = decision["violations"]
@@ -48,12 +53,12 @@ def test_expired_consent_from_the_registry_denies_with_consent_id(registry: dict
 
 
 def test_unlicensed_reference_from_the_registry_denies(registry: dict[str, Any]) -> None:
-    out = requests.submit_request(spec(registry, references=[registry["unlicensed"]]))
+    out = decide(spec(registry, references=[registry["unlicensed"]]))
     assert [v["rule"] for v in out["decision"]["violations"]] == ["reference-licensed"]
 
 
 def test_person_named_in_prompt_is_checked_even_if_not_listed(registry: dict[str, Any]) -> None:
-    out = requests.submit_request(spec(registry, people=[], prompt="Tom Reyes at the helm"))
+    out = decide(spec(registry, people=[], prompt="Tom Reyes at the helm"))
     assert {v["rule"] for v in out["decision"]["violations"]} == {"consent-in-period"}
     assert out["request"]["people"] == []
 
@@ -69,7 +74,7 @@ def test_person_named_in_prompt_is_checked_even_if_not_listed(registry: dict[str
 def test_unknown_names_are_clear_errors_and_nothing_is_stored(registry: dict[str, Any], changes: dict[str, Any],
                                                               error: type, words: str) -> None:
     with pytest.raises(error, match=words):
-        requests.submit_request(spec(registry, **changes))
+        decide(spec(registry, **changes))
     assert GenerationRequest.select().count() == 0
 
 
@@ -106,8 +111,8 @@ def test_decisions_share_one_stored_copy_of_the_training_facts(registry: dict[st
     from governance.policy.stored_facts import decision_facts
     from governance.policy.tables import SharedFacts
     _many_members(10)
-    first = requests.submit_request(spec(registry, model="stills:1", people=[], prompt="a boat"))
-    second = requests.submit_request(spec(registry, model="stills:1", people=[], prompt="a gull"))
+    first = decide(spec(registry, model="stills:1", people=[], prompt="a boat"))
+    second = decide(spec(registry, model="stills:1", people=[], prompt="a gull"))
     # two of the ten members are under a licence without AI training: one finding each
     assert [v["rule"] for v in first["decision"]["violations"]].count("training-ai-training-granted") == 2
     rows = [DecisionRecord.get_by_id(d["decision"]["id"]) for d in (first, second)]
@@ -121,7 +126,7 @@ def test_shared_facts_changed_in_the_database_are_named_not_replayed(registry: d
     from governance.errors import PolicyError
     from governance.policy.stored_facts import decision_facts
     from governance.policy.tables import SharedFacts
-    out = requests.submit_request(spec(registry, people=[], prompt="a boat"))
+    out = decide(spec(registry, people=[], prompt="a boat"))
     record = DecisionRecord.get_by_id(out["decision"]["id"])
     row = SharedFacts.get(SharedFacts.sha256 == record.facts["training_assets"]["shared"])
     row.facts = [dict(row.facts[0], licence=dict(row.facts[0]["licence"], grants=["everything"]))]
@@ -157,7 +162,7 @@ def test_a_person_shown_in_a_reference_image_is_checked_without_being_listed(reg
     tom_still, _ = assets.register_asset(b"tom on set", media_type="image/png", title="Tom still",
                                          licence="LIC-1", people=["Tom Reyes"])
     # Maya's consent covers likeness only: not the use of her image as a reference
-    out = requests.submit_request(spec(registry, references=[maya_still["sha256"]], people=[], prompt="a boat"))
+    out = decide(spec(registry, references=[maya_still["sha256"]], people=[], prompt="a boat"))
     assert out["decision"]["decision"] == "deny"
     assert [(v["rule"], v["subject"]) for v in out["decision"]["violations"]] == \
         [("consent-covers-reference", "person:Maya Okafor")]
@@ -165,7 +170,7 @@ def test_a_person_shown_in_a_reference_image_is_checked_without_being_listed(reg
     assert out["decision"]["inputs"]["records"]["consents"] == [{"id": str(registry["maya_consent"]), "version": 2}]
     assert out["request"]["people"] == []  # she was not listed as depicted
     # Tom's consent has expired
-    out = requests.submit_request(spec(registry, references=[tom_still["sha256"]], people=[], prompt="a boat"))
+    out = decide(spec(registry, references=[tom_still["sha256"]], people=[], prompt="a boat"))
     assert {v["rule"] for v in out["decision"]["violations"]} >= {"consent-in-period", "consent-covers-reference"}
 
 
@@ -175,7 +180,7 @@ def test_a_consent_awaiting_its_second_legal_review_denies_with_evidence_saying_
     people.add_person("Ivy Park", productions=["harbour-lights"])
     pending = rights.grant_consent(db, "Ivy Park", confirm=False, uses=["likeness"], productions=["harbour-lights"],
                                    territories=["GB"], valid_from=date(2025, 1, 1), valid_until=date(2025, 12, 31))
-    out = requests.submit_request(spec(registry, people=["Ivy Park"], prompt="a figure on the quay"))
+    out = decide(spec(registry, people=["Ivy Park"], prompt="a figure on the quay"))
     assert out["decision"]["decision"] == "deny"
     by_rule = {v["rule"]: v for v in out["decision"]["violations"]}
     assert set(by_rule) == {"consent-confirmed", "consent-on-file"}
@@ -185,7 +190,7 @@ def test_a_consent_awaiting_its_second_legal_review_denies_with_evidence_saying_
     assert out["decision"]["inputs"]["records"]["consents"] == []  # the pending consent was not relied on
     # once a second legal user confirms it, the same request is no longer denied
     consents.confirm_consent(pending["id"], by=rights.LOU)
-    again = requests.submit_request(spec(registry, people=["Ivy Park"], prompt="a figure on the quay"))
+    again = decide(spec(registry, people=["Ivy Park"], prompt="a figure on the quay"))
     assert again["decision"]["decision"] == "needs_approval" and again["decision"]["violations"] == []
 
 
@@ -205,6 +210,6 @@ def test_a_pending_consent_never_counts_even_under_a_policy_that_does_not_look_a
     people.add_person("Ivy Park", productions=["harbour-lights"])
     rights.grant_consent(db, "Ivy Park", confirm=False, uses=["likeness"], productions=["harbour-lights"],
                          territories=["GB"], valid_from=date(2025, 1, 1), valid_until=date(2025, 12, 31))
-    out = requests.submit_request(spec(registry, people=["Ivy Park"], prompt="a figure on the quay"))
+    out = decide(spec(registry, people=["Ivy Park"], prompt="a figure on the quay"))
     assert out["decision"]["decision"] == "deny"
     assert [v["rule"] for v in out["decision"]["violations"]] == ["consent-on-file"]

@@ -1,0 +1,43 @@
+"""Where a request and a job stand, and an approver's answer: one word each, from a closed list.
+
+Here, beside the job tables, so that the provenance layer (revocations block pending jobs)
+and the lifecycle above it read the same words.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    BLOCKED = "blocked"  # a right it relied on was revoked before it was signed
+
+
+#: a job in one of these has nothing left to do
+FINISHED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.BLOCKED})
+
+
+class RequestStatus(StrEnum):
+    """A request's status as a producer asks it: its decision, approval, then its job's."""
+
+    UNDECIDED = "undecided"
+    DENIED = "denied"
+    AWAITING_APPROVAL = "awaiting_approval"
+    REJECTED = "rejected"
+    BLOCKED = "blocked"
+    ALLOWED = "allowed"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Verdict(StrEnum):
+    """An approver's answer."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"

@@ -1,0 +1,195 @@
+"""Submit a request, approve or reject it, and read requests, jobs and outputs as the caller
+may see them. The CLI, the API and the pages all come through here.
+
+What leaves here never carries the prompt: views show its SHA-256 only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterable
+
+from ..audit.log import record
+from ..clock import utcnow
+from ..db import transaction
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..ids import is_id
+from ..jobs.idempotency import once
+from ..jobs.tables import Approval, Job, RequestParams
+from ..ledger.tables import Output
+from ..policy.registry_facts import RequestSpec
+from ..policy.requests import decide_request, get_request, latest_decision
+from ..policy.tables import DecisionRecord, GenerationRequest
+from ..principal import Principal
+from ..provenance.standing import revoked_rights
+from ..registry import scope
+from .claims import get_job
+from .dispatch import Dispatcher, dispatch
+from .params import GenerationParams
+from ..jobs.statuses import JobStatus, RequestStatus, Verdict
+from .views import OutputView, RequestView
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A request as a requester asks for it: the same fields from the CLI, the API and the form."""
+
+    production: str
+    use: str
+    territory: str
+    model: str
+    prompt: str
+    references: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+    params: GenerationParams = GenerationParams()
+    #: decide as of this day (the CLI's --date); None means today
+    on: date | None = None
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> "Submission":
+        """From a body as the API's request schema loads it."""
+        return cls(body["production"], body["use"], body["territory"], body["model"], body["prompt"],
+                   tuple(body.get("references") or ()), tuple(body.get("people") or ()),
+                   GenerationParams.from_dict(body.get("params") or {}))
+
+    def key_body(self) -> dict[str, Any]:
+        """What an idempotency key is bound to (a retry must send the same)."""
+        return {"production": self.production, "use": self.use, "territory": self.territory, "model": self.model,
+                "prompt": self.prompt, "references": list(self.references), "people": list(self.people),
+                "params": self.params.to_dict(), "on": self.on.isoformat() if self.on else None}
+
+    def spec(self, requester: str) -> RequestSpec:
+        return RequestSpec(requester=requester, production=self.production, use=self.use, territory=self.territory,
+                           model=self.model, prompt=self.prompt, references=self.references, people=self.people,
+                           date=self.on)
+
+
+def _new_job(request: GenerationRequest, decision: DecisionRecord, params: GenerationParams,
+             approval: Approval | None = None) -> Job:
+    now = utcnow()
+    job = Job.create(id="job_" + uuid.uuid4().hex, request=request, decision=decision, approval=approval,
+                     status=JobStatus.QUEUED, params=params.to_dict(), created_at=now, updated_at=now)
+    record("job.queued", f"job:{job.id}", {"request": request.id, "decision": decision.id,
+                                            "approval": approval.id if approval else None})
+    return job
+
+
+def _decide_and_queue(submission: Submission, principal: Principal) -> tuple[int, str | None]:
+    """Decide, record, and create the job if policy allows: (request id, job id). In the caller's transaction."""
+    decided = decide_request(submission.spec(principal.name), by=principal)
+    request = GenerationRequest.get_by_id(decided.request.id)
+    RequestParams.create(request=request, params=submission.params.to_dict())
+    job = _new_job(request, latest_decision(request), submission.params) if decided.decision.outcome == "allow" \
+        else None
+    return request.id, job.id if job else None
+
+
+def submit(submission: Submission, principal: Principal, *, dispatcher: Dispatcher | None,
+           key: str | None = None, key_scope: str = "requests") -> RequestView:
+    """Decide a request and, if policy allows it, create its job and enqueue it once committed.
+
+    With an idempotency ``key`` the request is made at most once per (scope, requester, key);
+    a retry answers with the request the first call made, as it stands now, and enqueues nothing.
+    """
+    if not principal.may_see_production(submission.production):
+        raise Forbidden(f"you are not a member of production '{submission.production}'",
+                        hint="an admin can add you: slate user join NAME PRODUCTION")
+
+    def action() -> tuple[int, dict[str, Any]]:
+        request_id, job_id = _decide_and_queue(submission, principal)
+        return 201, {"request_id": request_id, "job_id": job_id}
+
+    _, answer, replayed = once(key_scope, principal.name, key, submission.key_body(), action)
+    request_id = answer.get("request_id") or answer["request"]["id"]  # records from before this shape
+    if not replayed:
+        dispatch(dispatcher, answer.get("job_id"))
+    return RequestView.of(GenerationRequest.get_by_id(request_id))
+
+
+def decide(request_id: int | str, principal: Principal, verdict: str, comment: str = "", *,
+           dispatcher: Dispatcher | None) -> RequestView:
+    """Record the accountable human's answer; an approval creates the job and enqueues it."""
+    if verdict not in (Verdict.APPROVED, Verdict.REJECTED):
+        raise InvalidInput("the verdict must be 'approved' or 'rejected'")
+    if verdict == Verdict.REJECTED and not comment.strip():
+        raise InvalidInput("say why the request is rejected (comment)")
+    with transaction():
+        request = visible_request(request_id, principal)
+        decision = latest_decision(request)
+        if decision is None or decision.outcome != "needs_approval":
+            raise Conflict(f"request #{request.id} does not await approval "
+                           f"(its decision is {decision.outcome if decision else 'missing'})")
+        if request.approval_records.exists():
+            raise Conflict(f"request #{request.id} was already {request.approval_records.first().verdict}")
+        if request.requester == principal.name:
+            raise Forbidden("you cannot approve your own request", hint="another approver must decide it")
+        revoked = revoked_rights(decision.records) if verdict == Verdict.APPROVED else []
+        if revoked:
+            raise Conflict(f"request #{request.id} can no longer be approved: " + "; ".join(revoked),
+                           hint="reject it, or submit a new request that policy can decide afresh")
+        approval = Approval.create(request=request, decision=decision, approver=principal.name, verdict=verdict,
+                                   comment=comment.strip(), at=utcnow())
+        record(f"request.{verdict}", f"request:{request.id}",
+               {"decision": decision.id, "comment_present": bool(comment.strip())}, actor=principal.name)
+        job = _new_job(request, decision, _asked_params(request), approval) if verdict == Verdict.APPROVED else None
+    dispatch(dispatcher, job.id if job else None)
+    return RequestView.of(request)
+
+
+def _asked_params(request: GenerationRequest) -> GenerationParams:
+    row = request.params_records.first()
+    return GenerationParams.from_dict(row.params) if row else GenerationParams()
+
+
+# ---------------------------------------------------------------- reading, as the caller may see
+
+def visible_request(request_id: int | str, principal: Principal | None) -> GenerationRequest:
+    """A request as the caller may see it: another production's answers like a missing one."""
+    return scope.seen(principal, "request", request_id, lambda: get_request(request_id),
+                      lambda by, request: by is None or by.may_see_production(request.production))
+
+
+def visible_job(job_id: str, principal: Principal | None) -> Job:
+    """A job as the caller may see it (its request's production); never names the request."""
+    return scope.seen(principal, "job", str(job_id)[:40], lambda: get_job(job_id),
+                      lambda by, job: by is None or by.may_see_production(job.request.production))
+
+
+def visible_output(sha256: str, principal: Principal | None) -> Output:
+    """A signed output as the caller may see it; another production's answers like a missing one."""
+    def lookup() -> Output:
+        row = Output.get_or_none(Output.sha256 == sha256.lower()) if len(sha256) == 64 else None
+        if row is None:
+            raise NotFound(f"no signed output {sha256[:64]} exists")
+        return row
+
+    def visible(by: Principal | None, row: Output) -> bool:
+        request = GenerationRequest.get_or_none(GenerationRequest.id == int(row.request_id)) \
+            if is_id(row.request_id) else None
+        return by is None or (request is not None and by.may_see_production(request.production))
+
+    return scope.seen(principal, "signed output", sha256[:64], lookup, visible)
+
+
+def show_request(request_id: int | str, principal: Principal | None) -> RequestView:
+    return RequestView.of(visible_request(request_id, principal))
+
+
+def show_output(sha256: str, principal: Principal | None) -> OutputView:
+    return OutputView.from_row(visible_output(sha256, principal))
+
+
+def list_requests(principal: Principal | None, *, status: str | None = None, limit: int = 100,
+                  offset: int = 0) -> list[RequestView]:
+    """Requests newest first, those the caller may see, optionally of one status."""
+    query = GenerationRequest.select().order_by(GenerationRequest.id.desc())
+    if principal is not None and not principal.studio_wide:
+        query = query.where(GenerationRequest.production.in_(sorted(principal.productions)))
+    if status == RequestStatus.AWAITING_APPROVAL:
+        query = (query.join(DecisionRecord).where(DecisionRecord.outcome == "needs_approval")
+                 .switch(GenerationRequest)
+                 .where(~GenerationRequest.id.in_(Approval.select(Approval.request))))
+    views: Iterable[RequestView] = (RequestView.of(r) for r in query.offset(offset).limit(limit))
+    return [v for v in views if status is None or v.status == status]

@@ -1,0 +1,137 @@
+"""Signing a worker's image for its job: the credential's content from the records, then
+identity check, credential, ledger, job state, provenance facets and audit entry, all in
+one transaction, and idempotent per job.
+
+Only the worker holding the job's claim signs it (``claims``); the c2pa signature is made
+before the write lock is taken.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..audit.log import CheckpointSigner, checkpoint_if_due, record
+from ..canonical import json_default
+from ..clock import utcnow
+from ..db import transaction
+from ..errors import Conflict, Forbidden, ModelIdentityError
+from ..jobs.tables import Job
+from ..ledger.tables import Output
+from ..policy.tables import DecisionRecord, GenerationRequest
+from ..provenance.index import index_output
+from ..registry.tables import Asset, Model
+from . import claims
+from ..jobs.statuses import JobStatus
+from .views import OutputView
+
+
+def signing_claim(job: Job, model_identity: str) -> dict[str, Any]:
+    """The credential's content for a job, from the records; refuses a worker whose model differs."""
+    request: GenerationRequest = job.request
+    model: Model = request.model
+    decision: DecisionRecord = job.decision
+    if decision.outcome == "deny":
+        raise Forbidden(f"job {job.id}: its request was denied")
+    approval = job.approval
+    if decision.outcome == "needs_approval" and (approval is None or approval.verdict != "approved"):
+        raise Forbidden(f"job {job.id}: its request has not been approved")
+    if model.status != "approved":
+        raise Conflict(f"model {model.name}:{model.version} is {model.status}; outputs are no longer signed")
+    if model_identity != model.weights_hash:
+        raise ModelIdentityError(
+            f"the worker's model identity does not match {model.name}:{model.version} as registered",
+            hint="the worker must load exactly the approved weights; check its model directory")
+    policy = decision.policy_version
+    training = model.training_set
+    mining = "notAllowed"
+    titles = ({a.sha256: a.title for a in Asset.select(Asset.sha256, Asset.title)
+               .where(Asset.sha256.in_(list(request.references)))} if request.references else {})
+    references = [{"title": titles.get(sha, sha[:12]), "sha256": sha} for sha in request.references]
+    return {
+        "model_name": model.name, "model_version": model.version, "weights_sha256": model.weights_hash,
+        "training_set_root": training.merkle_root if training else "0" * 64,
+        "policy_uid": policy.uid, "policy_version": str(policy.version), "policy_sha256": policy.sha256,
+        "decision_id": str(decision.id), "request_id": str(request.id), "job_id": job.id,
+        "prompt_sha256": request.prompt_sha256, "training_mining": mining,
+        "duties": list(dict.fromkeys(d["text"] for d in decision.duties if d.get("text"))),
+        "approver": approval.approver if approval else None, "references": references,
+    }
+
+
+def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] | None, worker: str,
+                 checkpoint_signer: CheckpointSigner | None = None) -> None:
+    """Record a signed output against its job: job state, provenance facets and audit entry,
+    in the caller's (signing) transaction; then a signed audit checkpoint if one is due
+    and the caller passed the signer."""
+    job.status, job.output_sha256, job.updated_at = JobStatus.SUCCEEDED, output["sha256"], utcnow()
+    job.environment = json.loads(json.dumps(environment or {}, default=json_default))
+    job.worker, job.lease_expires_at = worker, None
+    # only what signing changes: the claim taken in this transaction set attempts in SQL
+    job.save(only=[Job.status, Job.output_sha256, Job.updated_at, Job.environment, Job.worker,
+                   Job.lease_expires_at])
+    record("output.signed", f"output:{output['sha256']}",
+           {"job": job.id, "request": job.request_id, "decision": job.decision_id,
+            "manifest_label": output["manifest_label"], "cert_fingerprint": output["cert_fingerprint"]},
+           actor=worker)
+    if output.get("ledger_id") is not None:
+        approval = job.approval
+        index_output(int(output["ledger_id"]), output["signed_at"], job.request, job.decision,
+                     approval.approver if approval and approval.verdict == "approved" else None)
+    if checkpoint_signer is not None:
+        checkpoint_if_due(checkpoint_signer)
+
+
+def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, environment: dict[str, Any],
+             worker: str) -> tuple[OutputView, bool]:
+    """Returns (ledger row, created). A job that already has its output returns that output.
+
+    Only the worker holding the job's claim signs it (one that has not claimed it takes the
+    claim here if no other worker holds it); any other worker is refused with ``Conflict``
+    before anything is signed or recorded, a retry of its own finished job included.
+
+    The c2pa signature is made before the write lock is taken; the lock covers only the
+    re-check of the job and the ledger, job and audit writes, so concurrent signing of
+    different jobs is not serialised behind each other's cryptography.
+    """
+    job = claims.get_job(job_id)
+    existing = _existing_output(job, worker)
+    if existing is not None:
+        return OutputView.from_row(existing), False
+    claims.hold_for_signing(job, worker)  # refused before any key operation
+    claim = signing_claim(job, model_identity)
+    prepared = issuer.prepare(image, claim)
+    signed_path: str | None = None
+    try:
+        with transaction():
+            # lock the job (SQLite: the write lock; PostgreSQL: the row lock) so two retries of
+            # one job can never both record: the second waits, then finds the first's output
+            Job.update(updated_at=utcnow()).where(Job.id == job_id).execute()
+            job = claims.get_job(job_id)
+            existing = _existing_output(job, worker)
+            if existing is not None:
+                return OutputView.from_row(existing), False
+            claims.claim_for_signing(job, worker)  # another worker may have claimed it while we signed
+            signing_claim(job, model_identity)  # the job may have changed while we signed
+            signed = issuer.record(prepared, store=True)
+            signed_path = signed.path
+            complete_job(job, signed.to_dict(), environment, worker,
+                              checkpoint_signer=issuer.active_signer())
+            return OutputView.from_row(Output.get(Output.sha256 == signed.sha256)), True
+    except BaseException:
+        # the transaction rolled back: the ledger has no row, so no file may remain either
+        if signed_path and not Output.select().where(Output.file_path == signed_path).exists():
+            Path(signed_path).unlink(missing_ok=True)
+        raise
+
+
+def _existing_output(job: Job, worker: str) -> Output | None:
+    if job.status == JobStatus.SUCCEEDED and job.output_sha256:
+        if job.worker != worker:
+            raise Conflict(f"job {job.id} was completed by another worker",
+                           hint="only the worker that claimed and signed it gets its output again")
+        return Output.get(Output.sha256 == job.output_sha256)
+    if job.status in (JobStatus.FAILED, JobStatus.BLOCKED):
+        raise Conflict(f"job {job.id} is {job.status}: {job.failure_reason or 'no reason recorded'}")
+    return None
