@@ -9,6 +9,10 @@ identity the worker will compute when it loads that directory.
 Training (``train_studio_model``) needs no database; the registration functions need
 an open one (the CLI opens it). Re-running with the same settings and thread count
 reproduces the same weights, so a rebuild finds its own registration and reuses it.
+
+This module is the ``slate.bundled_model`` entry point (pyproject.toml): ``slate serve``
+reads ``MODEL_NAME`` and ``MODEL_VERSION`` and calls ``build_bundled_model(settings,
+progress=...)`` without naming this module.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """``slate model build-bundled``: train and register Slate's bundled demo model.
 
-A thin adapter: the work is ``bundled.build_bundled_model``. The lead wires ``commands``
-into the ``slate model`` group; torch is imported only when the command runs, so the
-``slate`` CLI starts without the generator extra installed.
+A thin adapter: the work is ``bundled.build_bundled_model``. This module is the
+``slate.commands`` entry point (pyproject.toml): ``slate`` adds ``subcommands`` to its
+``model`` group. torch is imported only when the command runs, so the ``slate`` CLI starts
+without the generator extra installed.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ Retries live in one place: the client's ``sign`` (see ``signing``). ``process_jo
 raises for a job, so the queue never runs a job twice because of it: a job the API
 refuses is failed once with the API's reason; a job whose signing stays unavailable past
 the deadline is left claimed, its image kept, to be claimed again once the lease lapses.
+
+``process_job`` is the ``slate.worker`` entry point (pyproject.toml) the queue's task runs.
 """
 
 from __future__ import annotations

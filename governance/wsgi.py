@@ -4,6 +4,6 @@ Settings come from the environment (see the README); workers run separately
 (``slate worker``) against Redis.
 """
 
-from governance.api import create_app
+from governance.app import create_app
 
 app = create_app()

@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app, request, send_file
 from marshmallow import fields
 
+from .. import revocation
 from ..errors import InvalidInput
 from ..registry import assets, consents, licences, models_registry, people, training_sets
 from . import schemas as s
@@ -149,7 +150,7 @@ def consent_document(consent_id: int) -> Any:
 @blp.response(200, ConsentRevokedOut)
 def revoke_consent(body: dict[str, Any], consent_id: int) -> Any:
     """Revoke a consent; the answer includes its impact, applied in the same transaction."""
-    return consents.revoke_consent(consent_id, body["reason"], by=principal())
+    return revocation.revoke_consent(consent_id, body["reason"], by=principal())
 
 
 def _extension(media_type: str) -> str:
@@ -187,7 +188,7 @@ def show_licence(ref: str) -> Any:
 @blp.response(200, LicenceTakenDownOut)
 def takedown_licence(body: dict[str, Any], ref: str) -> Any:
     """Take a licence down; the answer includes its impact, applied in the same transaction."""
-    return licences.take_down(ref, body["reason"], by=principal())
+    return revocation.take_down(ref, body["reason"], by=principal())
 
 
 @blp.route("/assets", methods=["GET"])

@@ -15,5 +15,5 @@ the newest checkpoint (``consistency``) then exposes any truncation or rewrite.
 
 Modules: ``log`` (append, checkpoint, export, verify), ``checkpoints`` (the signed
 checkpoint value and file), ``trust`` (trust anchors), ``consistency`` (kept evidence
-and consistency proofs), ``cli`` (``slate audit``).
+and consistency proofs). ``slate audit`` is ``governance.cli.audit``.
 """

@@ -8,8 +8,9 @@ broker even on one machine; Dramatiq's embedded broker does not persist.
 
 A queue message carries only the job id. The worker fetches the job's specification and
 posts its result through the API with its own generator token, so GPU hosts need no
-database credentials. The task body imports the generator lazily: API hosts enqueue but
-never execute, and never load torch.
+database credentials. The task body loads the generator only when it runs, through the
+``slate.worker`` entry point (``governance.plugins``): API hosts enqueue but never execute,
+never load torch, and governance names no generator module.
 
 The generation task has no retries. Retrying a whole job would generate it again, on the
 GPU, for what is nearly always a signing outage; the worker retries the signing call
@@ -20,19 +21,21 @@ its lease lapses, by ``slate serve``'s requeuer or ``slate requeue``.
 
 from __future__ import annotations
 
-import importlib
+import functools
 import logging
 from typing import Any, Callable
 
 from huey import Huey, RedisHuey, SqliteHuey
 
 from ..db import private_folder, private_sqlite_file
+from ..plugins import load_plugin
 from ..settings import Settings
 
 log = logging.getLogger("slate.jobs")
 
-#: Where the worker-side code lives; imported only inside a worker process.
-WORKER_MODULE = "generator.service"
+#: The entry point group naming the function a worker runs for a job id; loaded only
+#: inside a worker process.
+WORKER_GROUP = "slate.worker"
 
 
 class Queue:
@@ -66,7 +69,11 @@ class Queue:
 worker_context: dict[str, Any] = {}
 
 
+@functools.cache
+def _worker() -> Callable[..., Any]:
+    handler: Callable[..., Any] = load_plugin(WORKER_GROUP, "running a generation job")
+    return handler
+
+
 def _run_generation(job_id: str) -> Any:
-    module = importlib.import_module(WORKER_MODULE)
-    handler: Callable[..., Any] = getattr(module, "process_job")
-    return handler(job_id, **worker_context)
+    return _worker()(job_id, **worker_context)

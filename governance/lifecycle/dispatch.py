@@ -3,11 +3,20 @@
 A queue message carries the job id alone. Enqueueing inside the transaction would hand a
 worker a job the database may yet roll back; enqueueing after means a crash in between
 leaves a queued job with no message, which the requeuer finds (``claims.requeue_candidates``).
+
+``requeue`` sends again the jobs whose message was lost: ``slate serve`` runs it at start and
+every half lease, ``slate requeue`` from cron beside a fleet's API processes.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Protocol
+
+from ..clock import utcnow
+from ..db import transaction
+from ..jobs.statuses import JobStatus
+from ..jobs.tables import Job
 
 
 class Dispatcher(Protocol):
@@ -16,7 +25,42 @@ class Dispatcher(Protocol):
     def enqueue_generation(self, job_id: str) -> None: ...
 
 
+class Backlog(Dispatcher, Protocol):
+    """A queue that can say how many messages wait in it."""
+
+    def pending(self) -> int: ...
+
+
 def dispatch(dispatcher: Dispatcher | None, job_id: str | None) -> None:
     """Send a just-committed job to the queue; nothing when there is no job or no queue."""
     if job_id and dispatcher is not None:
         dispatcher.enqueue_generation(job_id)
+
+
+def requeue(queue: Dispatcher, older_than: timedelta = timedelta(seconds=0),
+            statuses: tuple[str, ...] = (JobStatus.QUEUED, JobStatus.RUNNING)) -> int:
+    """Enqueue again the jobs in ``statuses`` for ``older_than`` without progress.
+
+    A queue message is gone once a worker takes it, so a job whose worker died (or whose
+    API process died between committing the job and enqueueing it) would wait forever.
+    Running a job twice is safe: signing is idempotent per job, a worker skips a job that
+    has finished, and a claim is refused while another worker's lease on it is live (a
+    restarted worker, under the same name, takes its own job back at once). Their
+    ``updated_at`` moves on, so one pass enqueues a stuck job once per lease, not on every pass.
+    """
+    cutoff = utcnow() - older_than
+    ids = [r.id for r in Job.select(Job.id).where(Job.status.in_(list(statuses)), Job.updated_at < cutoff)]
+    if ids:
+        with transaction():
+            (Job.update(updated_at=utcnow())
+             .where(Job.id.in_(ids), Job.status.in_(list(statuses))).execute())
+    for job_id in ids:
+        queue.enqueue_generation(job_id)
+    return len(ids)
+
+
+def stuck_statuses(queue: Backlog) -> tuple[str, ...]:
+    """Which jobs may have lost their queue message: running ones always (their worker
+    died); queued ones only while the queue is empty, since the queue outlives the
+    processes (Redis, huey's SQLite file) and a backlog enqueued twice is run twice."""
+    return (JobStatus.QUEUED, JobStatus.RUNNING) if queue.pending() == 0 else (JobStatus.RUNNING,)

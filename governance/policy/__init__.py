@@ -9,7 +9,8 @@ Layout:
   testing.py, diff.py      legal's policy tests (``*.tests.yaml``); rule-level diffs
   registry_facts.py        facts from the registry (the engine's only contact with it)
   versions.py, requests.py, replay.py, tables.py   review workflow, requests and decisions, replay
-  cli.py                   ``slate policy ...`` and ``slate request ...``
+
+``slate policy ...`` is ``governance.cli.policy``; ``slate request ...`` is ``governance.cli.requests``.
 
 The engine itself (loader, compiler, decision, facts, operators, diff, testing) is pure
 Python: no database, no Flask, no clock.

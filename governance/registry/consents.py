@@ -15,6 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable
 
+import peewee
+
 from ..audit.log import current_actor, record
 from ..clock import utcnow
 from ..db import transaction
@@ -22,7 +24,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..principal import Principal
 from . import documents, lookup, scope
 from . import vocabulary as vocab
-from .people import find_person, get_production, link_for_consent
+from .people import find_person, get_production, link_for_consent, person_dict
 from .tables import Consent, ConsentDocument, ConsentEvent
 from ..ids import is_id
 
@@ -234,31 +236,42 @@ def find_consent(consent_id: int | str, by: Principal | None) -> Consent:
     return scope.seen(by, "consent", consent_id, lambda: get_consent(consent_id), scope.consent_visible)
 
 
-def revoke_consent(consent_id: int | str, reason: str, actor: str | None = None, *,
-                   by: Principal | None = None) -> dict[str, Any]:
-    """Revoke a consent (legal only) and, in the same transaction, apply its impact: jobs that
-    relied on it are blocked, outputs marked, models trained on the person's assets flagged
-    for review. Returns the consent with ``impact`` (see ``governance.provenance.impact``)."""
-    from ..provenance import impact as provenance_impact
+def revoking_actor(reason: str, actor: str | None = None, *, by: Principal | None = None) -> str | None:
+    """Who revokes a consent, once it is clear they may (legal only) and say why."""
     if by is not None:
         scope.require_legal(by, "revoke a consent")
         actor = by.name
     if not reason or not reason.strip():
         raise InvalidInput("say why the consent is revoked (--reason)")
-    with transaction():
-        consent = get_consent(consent_id)
-        if consent.revoked_at is not None:
-            raise Conflict(f"consent #{consent.id} was already revoked on {consent.revoked_at:%Y-%m-%d}")
-        now = utcnow()
-        consent.revoked_at = now
-        consent.revoked_reason = reason.strip()
-        consent.version += 1
-        consent.save()
-        ConsentEvent.create(consent=consent, event="revoked", at=now, reason=reason.strip(), actor=actor)
-        record("consent.revoked", f"consent:{consent.id}", {"reason": reason.strip(), "version": consent.version},
-               actor)
-        impact = provenance_impact.apply(provenance_impact.consent_scope(consent), actor)
-    return {**consent_dict(consent), "impact": impact.to_dict()}
+    return actor
+
+
+def record_revocation(consent_id: int | str, reason: str, actor: str | None) -> Consent:
+    """Mark a consent revoked, with its event and audit entry, in the caller's transaction.
+
+    Only the record: ``governance.revocation.revoke_consent`` checks who may (``revoking_actor``)
+    and applies what the revocation touches in the same transaction; callers call that."""
+    consent = get_consent(consent_id)
+    if consent.revoked_at is not None:
+        raise Conflict(f"consent #{consent.id} was already revoked on {consent.revoked_at:%Y-%m-%d}")
+    now = utcnow()
+    consent.revoked_at = now
+    consent.revoked_reason = reason.strip()
+    consent.version += 1
+    consent.save()
+    ConsentEvent.create(consent=consent, event="revoked", at=now, reason=reason.strip(), actor=actor)
+    record("consent.revoked", f"consent:{consent.id}", {"reason": reason.strip(), "version": consent.version},
+           actor)
+    return consent
+
+
+def show_person(ref: str | int, by: Principal | None = None) -> dict[str, Any]:
+    """A person with the consents the caller may see."""
+    person = find_person(ref, by)
+    data = person_dict(person, by)
+    data["consents"] = [consent_dict(c, by) for c in person.consents.order_by(peewee.SQL("id"))
+                        if scope.consent_visible(by, c)]
+    return data
 
 
 def consent_history(consent_id: int | str, by: Principal | None = None) -> list[dict[str, Any]]:

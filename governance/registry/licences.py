@@ -75,27 +75,28 @@ def list_licences(by: Principal | None = None) -> list[dict[str, Any]]:
     return [licence_dict(lic) for lic in scope.visible_licences(by, Licence.select()).order_by(Licence.ref)]
 
 
-def take_down(ref: str | int, reason: str, actor: str | None = None, *,
-              by: Principal | None = None) -> dict[str, Any]:
-    """Flag a licence as taken down. The record stays; the policy refuses its use from now.
-
-    In the same transaction its impact is applied: jobs that relied on it are blocked,
-    outputs marked, models trained under it flagged for review. Returns the licence with
-    ``impact`` (see ``governance.provenance.impact``)."""
-    from ..provenance import impact as provenance_impact
+def taking_down_actor(reason: str, actor: str | None = None, *, by: Principal | None = None) -> str | None:
+    """Who takes a licence down, once it is clear they may (legal only) and say why."""
     if by is not None:
         scope.require_legal(by, "take a licence down")
         actor = by.name
     if not reason or not reason.strip():
         raise InvalidInput("say why the licence is taken down (--reason)")
-    with transaction():
-        lic = get_licence(ref)
-        if lic.takedown:
-            raise Conflict(f"licence {lic.ref} is already taken down")
-        lic.takedown, lic.takedown_at, lic.takedown_reason = True, utcnow(), reason.strip()
-        lic.version += 1
-        lic.save()
-        record("licence.takedown", f"licence:{lic.ref}", {"reason": lic.takedown_reason, "version": lic.version},
-               actor)
-        impact = provenance_impact.apply(provenance_impact.licence_scope(lic), actor)
-    return {**licence_dict(lic), "impact": impact.to_dict()}
+    return actor
+
+
+def record_takedown(ref: str | int, reason: str, actor: str | None) -> Licence:
+    """Flag a licence as taken down, with its audit entry, in the caller's transaction. The
+    record stays; the policy refuses its use from now.
+
+    Only the record: ``governance.revocation.take_down`` checks who may (``taking_down_actor``)
+    and applies what the takedown touches in the same transaction; callers call that."""
+    lic = get_licence(ref)
+    if lic.takedown:
+        raise Conflict(f"licence {lic.ref} is already taken down")
+    lic.takedown, lic.takedown_at, lic.takedown_reason = True, utcnow(), reason.strip()
+    lic.version += 1
+    lic.save()
+    record("licence.takedown", f"licence:{lic.ref}", {"reason": lic.takedown_reason, "version": lic.version},
+           actor)
+    return lic

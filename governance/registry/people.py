@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import peewee
-
 from ..clock import utcnow
 from ..db import transaction
 from ..audit.log import record
@@ -84,15 +82,6 @@ def get_person(ref: str | int) -> Person:
 def find_person(ref: str | int, by: Principal | None) -> Person:
     """``get_person`` as the caller may see it: outside their productions it does not exist."""
     return scope.seen(by, "person", ref, lambda: get_person(ref), scope.person_visible)
-
-
-def show_person(ref: str | int, by: Principal | None = None) -> dict[str, Any]:
-    from .consents import consent_dict
-    person = find_person(ref, by)
-    data = person_dict(person, by)
-    data["consents"] = [consent_dict(c, by) for c in person.consents.order_by(peewee.SQL("id"))
-                        if scope.consent_visible(by, c)]
-    return data
 
 
 def list_people(by: Principal | None = None) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from governance.api import create_app
+from governance.app import create_app
 from governance.auth.users import ROLES, add_user, issue_token
 from governance.db import close_database
 from governance.registry.people import add_production

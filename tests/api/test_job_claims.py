@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from governance.api import create_app
+from governance.app import create_app
 from governance.audit.tables import AuditEntry
 from governance.auth.users import add_user, issue_token
 from governance.clock import utcnow

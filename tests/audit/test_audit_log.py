@@ -13,7 +13,8 @@ from governance.audit.tables import AuditEntry
 from governance.canonical import digest
 from governance.db import close_database, open_database, transaction
 from governance.errors import Conflict
-from governance.registry import consents, licences, people
+from governance import revocation
+from governance.registry import licences, people
 from tests import rights
 from tests.audit.attacks import make_pki
 
@@ -97,7 +98,7 @@ def test_every_state_change_is_logged_without_secrets(db):
     granted = rights.grant_consent(db, "Performer 1", uses=["likeness"], productions=["harbour-lights"],
                                    territories=["GB"], valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31))
     licences.add_licence("LIC-1", "Northlight", grants=["previs"], territories=["WW"], starts_on=date(2026, 1, 1))
-    consents.revoke_consent(granted["id"], "withdrawn")
+    revocation.revoke_consent(granted["id"], "withdrawn")
     actions = [e.action for e in AuditEntry.select().order_by(AuditEntry.seq)]
     assert actions[:2] == ["production.added", "person.added"]
     assert {"consent.granted", "consent.revoked", "licence.added"} <= set(actions)

@@ -15,8 +15,8 @@ from PIL import Image
 
 from governance.cli import SlateContext, SlateGroup
 from governance.credentials import Issuer, Verifier
-from governance.credentials.cli import commands as credential_commands
-from governance.ledger.cli import commands as ledger_commands
+from governance.cli.credentials import commands as credential_commands
+from governance.cli.ledger import commands as ledger_commands
 from governance.settings import Settings
 
 FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}

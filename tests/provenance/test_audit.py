@@ -12,12 +12,12 @@ from governance.audit import log
 from governance.audit.tables import AuditEntry
 from governance.cli import cli
 from governance.db import close_database, open_database
-from governance.registry import licences
+from governance import revocation
 
 
 @pytest.fixture
 def revoked(signed):
-    licences.take_down("LIC-NORTHLIGHT-PLATES", "archive withdrew")
+    revocation.take_down("LIC-NORTHLIGHT-PLATES", "archive withdrew")
     return signed
 
 

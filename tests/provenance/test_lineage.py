@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 from governance.provenance.lineage import lineage
 from governance.provenance.svg import lineage_svg
-from governance.registry import consents
+from governance import revocation
 from governance.registry.tables import Asset
 from tests.api.conftest import auth
 from tests.policy.conftest import FILE_VERSION
@@ -34,7 +34,7 @@ def test_lineage_never_carries_the_prompt(signed):
 
 def test_picture_shows_the_chain_and_a_revocation(signed):
     mara = lineage(signed.outputs["mara"])
-    consents.revoke_consent(mara["consents"][0]["id"], "withdrawn")
+    revocation.revoke_consent(mara["consents"][0]["id"], "withdrawn")
     picture = lineage_svg(lineage(signed.outputs["mara"]))
     root = ET.fromstring(picture)
     words = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))

@@ -14,7 +14,7 @@ from governance.jobs.tables import Job
 from governance.ledger.tables import Output
 from governance.provenance import impact
 from governance.provenance.standing import standing_checks
-from governance.registry import consents, licences
+from governance import revocation
 from governance.registry.tables import Asset, Consent, Licence, Model, Person, TrainingSet
 from tests.api.conftest import auth
 
@@ -91,7 +91,7 @@ def test_consent_revocation_marks_outputs_and_flags_models_trained_on_the_person
     mara = Consent.select().join(Person).where(Person.name == "Mara Quinn").get()
     waiting = signed.submit(people=["Mara Quinn"], prompt="another portrait")
     assert waiting["status"] == "awaiting_approval"
-    result = consents.revoke_consent(mara.id, "performer withdrew", actor="lee-legal")
+    result = revocation.revoke_consent(mara.id, "performer withdrew", actor="lee-legal")
     effect = result["impact"]
     assert effect["outputs"]["sha256"] == [signed.outputs["mara"]]
     assert [m["ref"] for m in effect["models"]] == ["slate-studio:1"]
@@ -117,16 +117,16 @@ def test_dry_run_changes_nothing(signed):
 
 
 def test_training_licence_takedown_reaches_every_output_of_the_model(app, signed):
-    result = licences.take_down("LIC-OTHER", "licensor dispute")
+    result = revocation.take_down("LIC-OTHER", "licensor dispute")
     assert result["impact"]["outputs"]["sha256"] == [signed.outputs["other"]]
     assert result["impact"]["changes"]["models_flagged"] == 1
     assert verdict_of(app, signed.outputs["other"]).outcome == "revoked"
 
 
 def test_revoking_twice_is_a_conflict_and_applies_nothing_more(signed):
-    licences.take_down("LIC-OTHER", "dispute")
+    revocation.take_down("LIC-OTHER", "dispute")
     with pytest.raises(Conflict, match="already taken down"):
-        licences.take_down("LIC-OTHER", "again")
+        revocation.take_down("LIC-OTHER", "again")
 
 
 def test_unknown_records_are_clear_errors(signed):

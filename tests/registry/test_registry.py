@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from governance.errors import Conflict, InvalidInput, NotFound
+from governance import revocation
 from governance.registry import assets, consents, licences, models_registry, people, training_sets
 from governance.registry.merkle import verify_proof
 from governance.registry.tables import Asset, Consent, ConsentEvent, Person
@@ -42,7 +43,7 @@ def test_consent_revocation_keeps_history(any_db):
     granted = rights.grant_consent(any_db, "Mara Quinn", uses=["likeness", "ai_training"],
                                    productions=["harbour-lights"], territories=["gb"],
                                    valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31))
-    revoked = consents.revoke_consent(granted["id"], "performer withdrew", actor="legal@studio")
+    revoked = revocation.revoke_consent(granted["id"], "performer withdrew", actor="legal@studio")
     assert revoked["revoked"] and revoked["revoked_reason"] == "performer withdrew"
     assert revoked["version"] == granted["version"] + 1 and revoked["status"] == "revoked"
     # nothing deleted: the grant is still there with its original scope, plus every event
@@ -51,7 +52,7 @@ def test_consent_revocation_keeps_history(any_db):
     assert [e["event"] for e in consents.consent_history(granted["id"])] == ["granted", "confirmed", "revoked"]
     assert ConsentEvent.select().count() == 3
     with pytest.raises(Conflict):
-        consents.revoke_consent(granted["id"], "again")
+        revocation.revoke_consent(granted["id"], "again")
 
 
 def test_consent_for_unknown_person_is_refused_and_writes_nothing(any_db):

@@ -9,6 +9,7 @@ import pytest
 
 from governance.errors import Conflict, Forbidden, InvalidInput, NotFound
 from governance.principal import Principal
+from governance import revocation
 from governance.registry import assets, consents, licences, models_registry, people, training_sets
 from governance.registry.tables import Consent, ConsentDocument, ConsentEvent, Licence, Person, TrainingSet
 from tests import rights
@@ -44,7 +45,7 @@ def test_only_legal_records_the_facts_that_decide_requests(world, who):
         lambda: consents.record_document(form, store, by=who),
         lambda: licences.add_licence("LIC-2", "X", grants=["previs"], territories=["GB"],
                                      starts_on=date(2026, 1, 1), by=who),
-        lambda: licences.take_down("LIC-1", "forged complaint", by=who),
+        lambda: revocation.take_down("LIC-1", "forged complaint", by=who),
         lambda: training_sets.create_training_set("set", [], by=who),
         lambda: models_registry.register_model("m", "1", "a" * 64, by=who),
     ]
@@ -111,7 +112,7 @@ def test_a_minors_consent_of_any_use_needs_four_eyes(world):
 
 def test_a_revoked_pending_consent_cannot_be_confirmed(world):
     granted = rights.grant_consent(world, "Mara Quinn", confirm=False, **TERMS)
-    consents.revoke_consent(granted["id"], "recorded in error", by=LEE)
+    revocation.revoke_consent(granted["id"], "recorded in error", by=LEE)
     with pytest.raises(Conflict, match="revoked"):
         consents.confirm_consent(granted["id"], by=LOU)
 

@@ -14,7 +14,7 @@ import pytest
 
 from governance.clock import utcnow
 from governance.jobs.tables import Job
-from governance.server import _requeue
+from governance.lifecycle.dispatch import requeue
 from tests.api.conftest import auth
 from tests.api.test_flow import submit
 
@@ -39,10 +39,10 @@ def test_a_job_left_running_by_a_dead_worker_is_enqueued_again_once_per_lease(cl
     Job.update(updated_at=utcnow() - timedelta(minutes=10)).where(Job.id == stuck).execute()
     queue = RecordingQueue()
 
-    assert _requeue(queue, timedelta(minutes=5), ("running",)) == 1
+    assert requeue(queue, timedelta(minutes=5), ("running",)) == 1
     assert queue.jobs == [stuck]
     assert Job.get_by_id(stuck).updated_at > utcnow() - timedelta(minutes=1)  # its lease starts again
-    assert _requeue(queue, timedelta(minutes=5), ("running",)) == 0  # not on every pass
+    assert requeue(queue, timedelta(minutes=5), ("running",)) == 0  # not on every pass
     assert fresh not in queue.jobs
 
 
@@ -53,7 +53,7 @@ def test_at_start_every_unfinished_job_is_enqueued_and_finished_ones_are_not(cli
     from tests.api.test_flow import sign
     assert sign(client, studio.tokens["gpu-worker"], done).status_code == 201
     queue = RecordingQueue()
-    assert _requeue(queue) == 2
+    assert requeue(queue) == 2
     assert sorted(queue.jobs) == sorted([queued, running])
 
 
@@ -96,7 +96,7 @@ def test_a_response_cut_short_is_transient_not_a_failed_job(api_that_dies_mid_re
 
 
 def test_queued_jobs_are_enqueued_again_only_when_the_queue_is_empty():
-    from governance.server import _stuck_statuses
+    from governance.lifecycle.dispatch import stuck_statuses
 
     class Pending:
         def __init__(self, n: int) -> None:
@@ -106,8 +106,8 @@ def test_queued_jobs_are_enqueued_again_only_when_the_queue_is_empty():
             return self.n
 
     # a backlog still in the queue (it outlives the server) must not be enqueued twice
-    assert _stuck_statuses(Pending(40)) == ("running",)
-    assert _stuck_statuses(Pending(0)) == ("queued", "running")
+    assert stuck_statuses(Pending(40)) == ("running",)
+    assert stuck_statuses(Pending(0)) == ("queued", "running")
 
 
 def test_requeue_command_reenqueues_a_running_job_whose_worker_died(app, client, studio, monkeypatch):
@@ -145,7 +145,7 @@ def test_a_dead_workers_job_is_claimed_again_only_once_its_lease_lapses_and_fini
     assert client.post(f"/api/v1/jobs/{job_id}/claim", headers=auth(dead), json={"lease_s": 1}).status_code == 200
     Job.update(updated_at=utcnow() - timedelta(minutes=10)).where(Job.id == job_id).execute()
     queue = RecordingQueue()
-    assert _requeue(queue, timedelta(minutes=5), ("running",)) == 1 and queue.jobs == [job_id]
+    assert requeue(queue, timedelta(minutes=5), ("running",)) == 1 and queue.jobs == [job_id]
 
     early = client.post(f"/api/v1/jobs/{job_id}/claim", headers=auth(alive))
     assert early.status_code == 409 and "prompt" not in early.json

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from governance import demo
-from governance.api import create_app
+from governance.app import create_app
 from governance.auth.users import add_user, issue_token
 from governance.db import close_database
 from governance.registry.assets import register_asset

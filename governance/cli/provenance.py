@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from ..cli import SlateContext, emits
 from ..canonical import json_default
 from ..db import transaction
 from ..errors import InvalidInput
-from . import impact, index, lineage, query, svg
+from ..provenance import impact, index, lineage, query, svg
+from . import SlateContext, emits
 
 
 @click.group("provenance")

@@ -1,5 +1,11 @@
 """The ``slate`` command line: ``slate <noun> <verb>``.
 
+One click group, ``cli``. Every module in this package contributes its commands (a module's
+``commands``, and ``subcommands`` for a group another module made), found with
+``pkgutil.walk_packages``; a part installed beside Slate, such as the generator, adds its
+own through the ``slate.commands`` entry point group (see ``governance.plugins``).
+Nothing in governance imports this package but ``__main__``: it is the top of the layers.
+
 Thin adapters only: each command parses its arguments, calls the same domain function
 the API calls, and returns the result, which ``emits`` prints as text or ``--json``
 after opening the database. Errors are ``SlateError``s, printed as one line (plus a
@@ -9,31 +15,23 @@ hint) with the error's exit code, never a traceback.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
+import pkgutil
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable
+from types import ModuleType
+from typing import Any, Callable, Iterable
 
 import click
 
-from .canonical import json_default
-from .errors import SlateError
-from .modules import optional_import
-from .settings import Settings
+from ..canonical import json_default
+from ..errors import SlateError
+from ..plugins import load_plugins
+from ..settings import Settings
 
-#: Modules that contribute commands; each exposes ``commands``, a list of click commands.
-COMMAND_MODULES = [
-    "governance.registry.cli",
-    "governance.auth.cli",
-    "governance.policy.cli",
-    "governance.credentials.cli",
-    "governance.ledger.cli",
-    "governance.audit.cli",
-    "governance.provenance.cli",
-    "governance.server",
-    # the worker side; absent (and skipped) where the generator extra is not installed
-    "generator.cli",
-]
+#: The entry point group whose modules add commands, like this package's own modules.
+COMMANDS_GROUP = "slate.commands"
 
 
 class SlateContext:
@@ -45,12 +43,12 @@ class SlateContext:
 
     def open(self) -> None:
         if not self._opened:
-            from .db import open_database
-            from .migrations import migrate
             import getpass
 
-            from .audit.log import current_actor
-            from .api import quiet_query_logging
+            from ..audit.log import current_actor
+            from ..db import open_database
+            from ..logs import quiet_query_logging
+            from ..migrations import migrate
             quiet_query_logging()
             open_database(self.settings.database_url)
             migrate()
@@ -143,12 +141,35 @@ def _scalar(v: Any) -> str:
     return "-" if v is None else str(v)
 
 
+def multi(values: tuple[str, ...]) -> list[str]:
+    """Accept both ``--x a --x b`` and ``--x a,b``."""
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """Rows as aligned columns under upper-case headings, for a person."""
+    if not rows:
+        return "(none)"
+
+    def cell(v: Any) -> str:
+        if isinstance(v, list):
+            return ",".join(map(str, v)) or "-"
+        return _scalar(v)
+
+    cells = [[cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
 class SlateGroup(click.Group):
     """Turns SlateErrors into one clear line and the error's exit code.
 
-    The command modules are loaded on first use, not when this module is imported: they
-    import this module themselves, and loading them from inside its import would hand back
-    a half-initialised module whenever one of them was imported first.
+    The command modules, this package's and the plugins', are loaded on first use, not when
+    this package is imported: they import it themselves (``emits``), and loading them from
+    inside its import would hand back a half-initialised module whenever one of them (the
+    generator's, say) was imported first.
     """
 
     _loaded = False
@@ -181,9 +202,15 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = SlateContext(Settings.from_env())
 
 
+def _command_modules() -> Iterable[ModuleType]:
+    """This package's modules, then the plugins': a plugin may add to a group made here."""
+    for found in pkgutil.walk_packages(__path__, f"{__name__}."):
+        yield importlib.import_module(found.name)
+    yield from load_plugins(COMMANDS_GROUP)
+
+
 def _load_commands() -> None:
-    for name in COMMAND_MODULES:
-        module = optional_import(name)
+    for module in _command_modules():
         for command in getattr(module, "commands", []):
             cli.add_command(command)
         for group_name, extra in getattr(module, "subcommands", {}).items():
@@ -191,7 +218,6 @@ def _load_commands() -> None:
             assert isinstance(group, click.Group)
             for command in extra:
                 group.add_command(command)
-
 
 
 def main() -> None:

@@ -9,24 +9,21 @@ from typing import Any
 
 import click
 
-from ..cli import SlateContext, _scalar, emits
+from .. import revocation
+from ..auth.users import principal_named
 from ..clock import parse_date
 from ..errors import InvalidInput
-from . import assets, consents, licences, models_registry, people, training_sets
-from .merkle import verify_proof
-from .status import registry_status
-
-
-def _multi(values: tuple[str, ...]) -> list[str]:
-    """Accept both ``--x a --x b`` and ``--x a,b``."""
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+from ..registry import assets, consents, licences, models_registry, people, training_sets
+from ..registry.merkle import verify_proof
+from ..registry.status import registry_status
+from . import SlateContext, _render_default, emits, multi, table
+from .provenance import render_impact
 
 
 def _legal(name: str | None) -> Any:
     """The legal user a rights command is recorded for (``--by``); None: the operator."""
     if not name:
         return None
-    from ..auth.users import principal_named
     return principal_named(name, "legal")
 
 
@@ -35,26 +32,8 @@ by_option = click.option("--by", "by_name", default=None,
 
 
 def _revoked(result: dict[str, Any]) -> str:
-    from ..cli import _render_default
-    from ..provenance.cli import render_impact
     record = {k: v for k, v in result.items() if k != "impact"}
     return _render_default(record) + "\n" + render_impact(result["impact"])
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    if not rows:
-        return "(none)"
-
-    def cell(v: Any) -> str:
-        if isinstance(v, list):
-            return ",".join(map(str, v)) or "-"
-        return _scalar(v)
-
-    cells = [[cell(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
-    return "\n".join(lines)
 
 
 def _exit_unless_valid(result: dict[str, Any]) -> None:
@@ -92,7 +71,7 @@ def person_group() -> None:
 @emits()
 def person_add(slate: SlateContext, name: str, kind: str, minor: bool, guardian: str | None,
                productions: tuple[str, ...]) -> Any:
-    return people.add_person(name, kind, is_minor=minor, guardian=guardian, productions=_multi(productions))
+    return people.add_person(name, kind, is_minor=minor, guardian=guardian, productions=multi(productions))
 
 
 @person_group.command("link")
@@ -106,7 +85,7 @@ def person_link(slate: SlateContext, person: str, production: str, by_name: str)
 
 
 @person_group.command("list")
-@emits(lambda rows: _table(rows, ["id", "name", "kind", "is_minor"]))
+@emits(lambda rows: table(rows, ["id", "name", "kind", "is_minor"]))
 def person_list(slate: SlateContext) -> Any:
     return people.list_people()
 
@@ -115,7 +94,7 @@ def person_list(slate: SlateContext) -> Any:
 @click.argument("person")
 @emits()
 def person_show(slate: SlateContext, person: str) -> Any:
-    return people.show_person(person)
+    return consents.show_person(person)
 
 
 @click.group("production")
@@ -132,7 +111,7 @@ def production_add(slate: SlateContext, name: str, title: str) -> Any:
 
 
 @production_group.command("list")
-@emits(lambda rows: _table(rows, ["id", "name", "title"]))
+@emits(lambda rows: table(rows, ["id", "name", "title"]))
 def production_list(slate: SlateContext) -> Any:
     return people.list_productions()
 
@@ -167,7 +146,7 @@ def consent_grant(slate: SlateContext, person: str, uses: tuple[str, ...], produ
     content = assets.read_file(document) if document else None
     slate.open()
     return consents.grant_consent(
-        person, uses=_multi(uses), productions=_multi(productions), territories=_multi(territories),
+        person, uses=multi(uses), productions=multi(productions), territories=multi(territories),
         valid_from=parse_date(valid_from), valid_until=parse_date(valid_until), document=content,
         document_sha256=document_sha256, guardian_signed=guardian_signed,
         guardian_name=guardian_name, guardian_relationship=guardian_relationship, by=_legal(by_name),
@@ -191,12 +170,12 @@ def consent_confirm(slate: SlateContext, consent_id: str, by_name: str, comment:
 @emits(_revoked)
 def consent_revoke(slate: SlateContext, consent_id: str, reason: str, by_name: str | None) -> Any:
     """Revoke a consent; prints what it touched (jobs blocked, outputs marked, models flagged)."""
-    return consents.revoke_consent(consent_id, reason, by=_legal(by_name))
+    return revocation.revoke_consent(consent_id, reason, by=_legal(by_name))
 
 
 @consent_group.command("list")
 @click.option("--person")
-@emits(lambda rows: _table(rows, ["id", "person", "uses", "productions", "territories",
+@emits(lambda rows: table(rows, ["id", "person", "uses", "productions", "territories",
                                   "valid_from", "valid_until", "status"]))
 def consent_list(slate: SlateContext, person: str | None) -> Any:
     return consents.list_consents(person)
@@ -234,13 +213,13 @@ def licence_add(slate: SlateContext, ref: str, licensor: str, grants: tuple[str,
                 by_name: str | None) -> Any:
     starts_on, ends_on = parse_date(starts), parse_date(ends) if ends else None
     slate.open()
-    return licences.add_licence(ref, licensor, grants=_multi(grants), territories=_multi(territories),
+    return licences.add_licence(ref, licensor, grants=multi(grants), territories=multi(territories),
                                 starts_on=starts_on, ends_on=ends_on,
                                 attribution_required=bool(credit), credit_text=credit, by=_legal(by_name))
 
 
 @licence_group.command("list")
-@emits(lambda rows: _table(rows, ["ref", "licensor", "grants", "territories", "starts_on", "ends_on", "takedown"]))
+@emits(lambda rows: table(rows, ["ref", "licensor", "grants", "territories", "starts_on", "ends_on", "takedown"]))
 def licence_list(slate: SlateContext) -> Any:
     return licences.list_licences()
 
@@ -258,7 +237,7 @@ def licence_show(slate: SlateContext, ref: str) -> Any:
 @by_option
 @emits(_revoked)
 def licence_takedown(slate: SlateContext, ref: str, reason: str, by_name: str | None) -> Any:
-    return licences.take_down(ref, reason, by=_legal(by_name))
+    return revocation.take_down(ref, reason, by=_legal(by_name))
 
 
 @click.group("asset")
@@ -283,7 +262,7 @@ def asset_add(slate: SlateContext, path: str, title: str | None, media_type: str
         raise InvalidInput(f"cannot tell the media type of '{Path(path).name}'; give --media-type")
     slate.open()
     asset, created = assets.register_asset(content, media_type=media_type, title=title or Path(path).name,
-                                           source=source, licence=licence, people=_multi(people_refs),
+                                           source=source, licence=licence, people=multi(people_refs),
                                            production=production)
     return {**asset, "created": created}
 
@@ -312,7 +291,7 @@ def asset_license(slate: SlateContext, asset: str, licence: str, by_name: str | 
 @asset_group.command("list")
 @click.option("--licence")
 @click.option("--person")
-@emits(lambda rows: _table(rows, ["id", "sha256", "title", "licence", "people"]))
+@emits(lambda rows: table(rows, ["id", "sha256", "title", "licence", "people"]))
 def asset_list(slate: SlateContext, licence: str | None, person: str | None) -> Any:
     return assets.list_assets(licence, person)
 
@@ -338,12 +317,12 @@ def trainingset_group() -> None:
 @click.option("--description", default="")
 @emits()
 def trainingset_create(slate: SlateContext, name: str, members: tuple[str, ...], description: str) -> Any:
-    pairs = [(m.split("=", 1)[0], m.split("=", 1)[1] if "=" in m else None) for m in _multi(members)]
+    pairs = [(m.split("=", 1)[0], m.split("=", 1)[1] if "=" in m else None) for m in multi(members)]
     return training_sets.create_training_set(name, pairs, description)
 
 
 @trainingset_group.command("list")
-@emits(lambda rows: _table(rows, ["name", "size", "merkle_root"]))
+@emits(lambda rows: table(rows, ["name", "size", "merkle_root"]))
 def trainingset_list(slate: SlateContext) -> Any:
     return training_sets.list_training_sets()
 
@@ -399,7 +378,7 @@ def model_register(slate: SlateContext, name: str, version: str, weights_hash: s
 
 
 @model_group.command("list")
-@emits(lambda rows: _table(rows, ["ref", "status", "training_set", "weights_hash"]))
+@emits(lambda rows: table(rows, ["ref", "status", "training_set", "weights_hash"]))
 def model_list(slate: SlateContext) -> Any:
     return models_registry.list_models()
 

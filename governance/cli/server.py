@@ -9,7 +9,6 @@ on each GPU host against Redis.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -20,17 +19,23 @@ from urllib.parse import urlparse
 
 import click
 
-from .cli import SlateContext, emit, pass_slate
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
+from ..lifecycle.dispatch import requeue, stuck_statuses
+from ..plugins import load_plugin
+from . import SlateContext, emit, pass_slate
+
+#: The entry point group naming the module that trains and registers the bundled model.
+BUNDLED_MODEL_GROUP = "slate.bundled_model"
 
 log = logging.getLogger("slate.server")
 
 
 def ensure_bundled_model(slate: SlateContext, *, quiet: bool = False) -> dict[str, Any]:
     """Train and register the bundled model if this Slate has none yet; approve it for the demo."""
-    from .registry import models_registry
-    from .registry.tables import Model
-    bundled = importlib.import_module("generator.bundled")  # the worker side, only where it runs
+    from ..registry import models_registry
+    from ..registry.tables import Model
+    # the worker side (torch), plugged in only where it is installed
+    bundled = load_plugin(BUNDLED_MODEL_GROUP, "training the bundled model")
     existing = Model.get_or_none(Model.name == bundled.MODEL_NAME, Model.version == bundled.MODEL_VERSION)
     if existing is None or not Path(existing.path or "").joinpath("model_index.json").exists():
         if not quiet:
@@ -46,16 +51,16 @@ def ensure_bundled_model(slate: SlateContext, *, quiet: bool = False) -> dict[st
 
 def _checkpoint_audit_log(keys: Any) -> None:
     """Sign the audit log's head at every start, so what happened before it is anchored."""
-    from .audit.log import checkpoint
-    from .db import transaction
+    from ..audit.log import checkpoint
+    from ..db import transaction
     with transaction():
         checkpoint(keys.file_signer(keys.active_key()))
 
 
 def _worker_token(days: int = 2) -> str:
     """A fresh token for the embedded worker's own generator user."""
-    from .auth import users
-    from .auth.tables import User
+    from ..auth import users
+    from ..auth.tables import User
     if not User.select().where(User.name == "embedded-worker").exists():
         users.add_user("embedded-worker", ["generator"])
     return str(users.issue_token("embedded-worker", label="embedded worker",
@@ -70,48 +75,16 @@ def _start_http(app: Any, host: str, port: int) -> Any:
     return server
 
 
-def _requeue(queue: Any, older_than: timedelta = timedelta(seconds=0),
-             statuses: tuple[str, ...] = ("queued", "running")) -> int:
-    """Enqueue again the jobs in ``statuses`` for ``older_than`` without progress.
-
-    A queue message is gone once a worker takes it, so a job whose worker died (or whose
-    API process died between committing the job and enqueueing it) would wait forever.
-    Running a job twice is safe: signing is idempotent per job, a worker skips a job that
-    has finished, and a claim is refused while another worker's lease on it is live (a
-    restarted worker, under the same name, takes its own job back at once). Their
-    ``updated_at`` moves on, so one pass enqueues a stuck job once per lease, not on every pass.
-    """
-    from .clock import utcnow
-    from .db import transaction
-    from .jobs.tables import Job
-    cutoff = utcnow() - older_than
-    ids = [r.id for r in Job.select(Job.id).where(Job.status.in_(list(statuses)), Job.updated_at < cutoff)]
-    if ids:
-        with transaction():
-            (Job.update(updated_at=utcnow())
-             .where(Job.id.in_(ids), Job.status.in_(list(statuses))).execute())
-    for job_id in ids:
-        queue.enqueue_generation(job_id)
-    return len(ids)
-
-
-def _stuck_statuses(queue: Any) -> tuple[str, ...]:
-    """Which jobs may have lost their queue message: running ones always (their worker
-    died); queued ones only while the queue is empty, since the queue outlives the
-    processes (Redis, huey's SQLite file) and a backlog enqueued twice is run twice."""
-    return ("queued", "running") if queue.pending() == 0 else ("running",)
-
-
 def _start_requeuer(queue: Any, lease_s: float) -> threading.Thread:
     """Every half lease, enqueue again the jobs stuck for a whole lease."""
     lease = timedelta(seconds=lease_s)
 
     def loop() -> None:
-        from .db import database
+        from ..db import database
         while True:
             time.sleep(max(0.5, lease_s / 2))
             try:
-                requeued = _requeue(queue, lease, _stuck_statuses(queue))
+                requeued = requeue(queue, lease, stuck_statuses(queue))
                 if requeued:
                     log.warning("re-queued %d job(s) with no progress for %.0f s", requeued, lease_s)
             except Exception:  # noqa: BLE001 - the next pass tries again; the API must stay up
@@ -142,12 +115,12 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
     """Start Slate: the API (and docs at /docs) and, by default, an embedded worker."""
     import os
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from . import demo as demo_studio
-    from .api import create_app
-    from .credentials.keys import KeyStore
-    from .db import private_folder
-    from .jobs import queue as queue_module
-    from .registry.status import registry_status
+    from .. import demo as demo_studio
+    from ..app import create_app
+    from ..credentials.keys import KeyStore
+    from ..db import private_folder
+    from ..jobs import queue as queue_module
+    from ..registry.status import registry_status
 
     slate.open()
     # the data folder is private even where nothing in it is SQLite (PostgreSQL, Redis):
@@ -184,7 +157,7 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
                                                models_dir=str(slate.settings.models_dir))
         # jobs a killed process left behind: with a standalone worker too, whose queue
         # message may have died with it or never been sent
-        requeued = _requeue(queue, statuses=_stuck_statuses(queue))
+        requeued = requeue(queue, statuses=stuck_statuses(queue))
         if requeued:
             click.echo(f"re-queued {requeued} unfinished job(s) from before the restart")
         if requeue_after:
@@ -206,7 +179,7 @@ def worker_command(slate: SlateContext, workers: int) -> None:
     """A standalone generator worker: pulls jobs from the queue (Redis for many hosts)."""
     import os
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from .jobs import queue as queue_module
+    from ..jobs import queue as queue_module
     settings = slate.settings
     if not settings.worker_token:
         raise ConfigurationError("a worker needs its generator token in SLATE_WORKER_TOKEN",
@@ -230,10 +203,10 @@ def requeue_command(slate: SlateContext, older_than: float) -> None:
     Running jobs stuck that long are always re-enqueued; queued ones only while the queue
     is empty. Signing is idempotent per job, so a job run twice still yields one output.
     """
-    from .jobs import queue as queue_module
+    from ..jobs import queue as queue_module
     slate.open()
     queue = queue_module.Queue(slate.settings)
-    count = _requeue(queue, timedelta(seconds=older_than), _stuck_statuses(queue))
+    count = requeue(queue, timedelta(seconds=older_than), stuck_statuses(queue))
     click.echo(f"re-queued {count} stuck job(s) on the {queue.kind} queue")
 
 

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..cli import Rendered, SlateContext, emits
 from ..errors import NotFound
-from .records import find_by_sha256, recent
+from ..ledger.records import find_by_sha256, recent
+from . import Rendered, SlateContext, emits
 
 if TYPE_CHECKING:
-    from .sweep import Orphan
+    from ..ledger.sweep import Orphan
 
 
 @click.group("ledger")
@@ -50,7 +50,7 @@ def ledger_sweep(slate: SlateContext, apply_: bool, grace_minutes: int) -> Any:
     from datetime import timedelta
 
     from ..clock import utcnow
-    from .sweep import find_orphans, quarantine
+    from ..ledger.sweep import find_orphans, quarantine
     outputs = slate.settings.outputs_dir
     orphans = find_orphans(outputs, utcnow(), timedelta(minutes=grace_minutes))
     moved = quarantine(outputs, orphans) if apply_ else []

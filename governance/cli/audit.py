@@ -12,17 +12,17 @@ from typing import Any
 
 import click
 
-from ..cli import Rendered, SlateContext, emits, exit_unless_ok, pass_slate
+from ..audit import log
+from ..audit.checkpoints import SignedCheckpoint
+from ..audit.consistency import KeptEvidence
+from ..audit.trust import TrustAnchors
+from ..credentials.keys import KeyStore
 from ..db import transaction
 from ..errors import CredentialError, InvalidInput, NotFound
-from . import log
-from .checkpoints import SignedCheckpoint
-from .consistency import KeptEvidence
-from .trust import TrustAnchors
+from . import Rendered, SlateContext, emits, exit_unless_ok, pass_slate
 
 
 def _signer(slate: SlateContext) -> log.CheckpointSigner:
-    from ..credentials.keys import KeyStore
     store = KeyStore(slate.settings)
     store.ensure()
     return store.file_signer(store.active_key())

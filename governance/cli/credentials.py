@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from ..cli import Rendered, SlateContext, emits, exit_unless_ok, pass_slate
+from ..credentials.keys import KeyInfo, KeysStatus, KeyStore
+from ..credentials.verdict import Verdict
+from ..credentials.verification import Verifier
 from ..errors import InvalidInput
-from .keys import KeyInfo, KeyStore, KeysStatus
-from .verdict import Verdict
-from .verification import Verifier
+from . import Rendered, SlateContext, emits, exit_unless_ok, pass_slate
 
 
 def _keys(slate: SlateContext) -> KeyStore:

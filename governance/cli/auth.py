@@ -7,9 +7,8 @@ from typing import Any
 
 import click
 
-from ..cli import SlateContext, emits
-from ..registry.cli import _multi, _table
-from . import users
+from ..auth import users
+from . import SlateContext, emits, multi, table
 
 
 @click.group("user")
@@ -23,7 +22,7 @@ def user_group() -> None:
 @click.option("--production", "productions", multiple=True, help="A production the user belongs to.")
 @emits()
 def user_add(slate: SlateContext, name: str, roles: tuple[str, ...], productions: tuple[str, ...]) -> Any:
-    return users.add_user(name, _multi(roles), _multi(productions))
+    return users.add_user(name, multi(roles), multi(productions))
 
 
 @user_group.command("join")
@@ -36,7 +35,7 @@ def user_join(slate: SlateContext, name: str, production: str) -> Any:
 
 
 @user_group.command("list")
-@emits(lambda rows: _table(rows, ["name", "roles", "productions"]))
+@emits(lambda rows: table(rows, ["name", "roles", "productions"]))
 def user_list(slate: SlateContext) -> Any:
     return users.list_users()
 
@@ -58,7 +57,7 @@ def token_create(slate: SlateContext, user: str, label: str, expires_in_days: in
 
 @token_group.command("list")
 @click.option("--user")
-@emits(lambda rows: _table(rows, ["id", "user", "prefix", "label", "expires_at", "revoked_at"]))
+@emits(lambda rows: table(rows, ["id", "user", "prefix", "label", "expires_at", "revoked_at"]))
 def token_list(slate: SlateContext, user: str | None) -> Any:
     return users.list_tokens(user)
 

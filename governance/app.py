@@ -1,0 +1,83 @@
+"""The Flask app factory: the HTTP API and the web pages, served by one app.
+
+``create_app(settings)`` opens the database, brings its schema up to date and installs
+the API (``governance.api``) and the pages (``governance.web``) on a fresh app: no
+module-level app, nothing a test has to reset. Production serves ``governance.wsgi:app``
+under gunicorn; ``slate serve`` runs one in-process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
+
+from . import __version__, api, web
+from .canonical import json_default
+from .db import database, open_database
+from .logs import quiet_query_logging
+from .migrations import migrate
+from .settings import Settings
+
+
+class DatabaseInt(IntegerConverter):
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+class SlateJSONProvider(DefaultJSONProvider):
+    """Whatever Flask turns into JSON itself gives times as RFC 3339, like every schema."""
+
+    @staticmethod
+    def default(value: Any) -> Any:
+        try:
+            return json_default(value)
+        except TypeError:
+            return DefaultJSONProvider.default(value)
+
+
+def create_app(settings: Settings | None = None, *, testing: bool = False) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask("slate")
+    app.json = SlateJSONProvider(app)
+    app.config.update(
+        TESTING=testing,
+        SLATE_SETTINGS=settings,
+        API_TITLE="Slate",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/static/",
+        # multipart overhead on top of the largest image we accept
+        MAX_CONTENT_LENGTH=settings.max_image_bytes + 1_000_000,
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+            "info": {"description": "Governance and provenance for bespoke generative image models."},
+        },
+    )
+    # ids in URLs must fit a database integer: a larger one is simply not found
+    app.url_map.converters["int"] = DatabaseInt
+    open_database(settings.database_url)
+    migrate()
+    api.install(app)
+    web.install(app, settings)
+    _manage_connections(app)
+    quiet_query_logging()
+    return app
+
+
+def _manage_connections(app: Flask) -> None:
+    @app.before_request
+    def connect() -> None:
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def disconnect(_exc: BaseException | None) -> None:
+        if not database.is_closed():
+            database.close()

@@ -1,0 +1,153 @@
+"""``slate policy validate|test|diff|replay|add|approve|publish|list|show``: thin adapters
+over the policy domain functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import PolicyError
+from ..policy import versions
+from ..policy.compiler import compile_policy
+from ..policy.diff import diff_policies
+from ..policy.loader import load_policy_file
+from ..policy.replay import replay
+from ..policy.testing import find_tests_files, run_tests_file
+from . import SlateContext, emits
+
+
+def _resolve(slate: SlateContext, ref: str) -> Any:
+    """A file path, or UID@VERSION from the database (opened only then)."""
+    if not Path(ref).is_file():
+        slate.open()
+    return versions.resolve(ref)[0]
+
+
+@click.group("policy")
+def policy_group() -> None:
+    """Policies: validate, test, diff, replay, and the review workflow (add, approve, publish)."""
+
+
+@policy_group.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@emits(lambda rs: "\n".join(f"{r['file']}: valid ({r['uid']} v{r['version']}, {r['rules']} rules, "
+                            f"{r['duties']} duties, sha256 {r['sha256'][:16]})" for r in rs), database=False)
+def policy_validate(slate: SlateContext, files: tuple[Path, ...]) -> Any:
+    """Check policy files against the schema and the engine; list every problem with its place."""
+    results = []
+    for path in files:
+        policy, _ = load_policy_file(path)
+        compile_policy(policy)
+        results.append({"file": str(path), "uid": policy.uid, "version": policy.version,
+                        "sha256": policy.sha256, "rules": len(policy.rules), "duties": len(policy.duties)})
+    return results
+
+
+def _render_test_results(results: list[Any]) -> str:
+    failed = [r for r in results if not r.passed]
+    return "\n".join([f"{'ok  ' if r.passed else 'FAIL'} {Path(r.file).name}: {r.name}" +
+                      "".join(f"\n       {p}" for p in r.problems) for r in results]
+                     + [f"{len(results) - len(failed)} passed, {len(failed)} failed"])
+
+
+def _fail_on_failures(results: list[Any]) -> None:
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise PolicyError(f"{len(failed)} of {len(results)} policy test cases failed")
+
+
+@policy_group.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Run the tests against this policy file instead of the one they name.")
+@emits(_render_test_results, database=False, after=_fail_on_failures)
+def policy_test(slate: SlateContext, paths: tuple[Path, ...], policy_file: Path | None) -> Any:
+    """Run policy tests (*.tests.yaml); by default every one in the policies folder."""
+    files: list[Path] = []
+    for path in paths or (slate.settings.policies_dir,):
+        files += find_tests_files(path) if path.is_dir() else [path]
+    if not files:
+        raise PolicyError("no *.tests.yaml files found", hint=f"looked in {', '.join(map(str, paths or (slate.settings.policies_dir,)))}")
+    return [r for f in files for r in run_tests_file(f, policy_file)]
+
+
+@policy_group.command("diff")
+@click.argument("old")
+@click.argument("new")
+@emits(lambda result: result.render(), database=False)
+def policy_diff(slate: SlateContext, old: str, new: str) -> Any:
+    """Rule-level changes from OLD to NEW (files, or UID@VERSION)."""
+    return diff_policies(_resolve(slate, old), _resolve(slate, new))
+
+
+@policy_group.command("replay")
+@click.argument("new")
+@click.option("--limit", type=int, default=None, help="Only the most recent N requests.")
+@emits(lambda report: report.render(), database=False)
+def policy_replay(slate: SlateContext, new: str, limit: int | None) -> Any:
+    """Re-decide recorded requests under NEW (file or UID@VERSION): what would flip, what would change."""
+    engine = compile_policy(_resolve(slate, new))
+    slate.open()
+    return replay(engine, limit)
+
+
+@policy_group.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--author", required=True, help="The legal user who wrote this version.")
+@emits(lambda version: _render_version(version))
+def policy_add(slate: SlateContext, file: Path, author: str) -> Any:
+    """Record a policy file as a draft version."""
+    return versions.add_version(file.read_bytes(), author, str(file))
+
+
+@policy_group.command("approve")
+@click.argument("ref")
+@click.option("--approver", required=True, help="A legal user other than the author.")
+@click.option("--comment", default="")
+@emits(lambda version: _render_version(version))
+def policy_approve(slate: SlateContext, ref: str, approver: str, comment: str) -> Any:
+    """Approve a draft (UID@VERSION)."""
+    return versions.approve_version(ref, approver, comment)
+
+
+@policy_group.command("publish")
+@click.argument("ref")
+@click.option("--by", "publisher", required=True, help="The legal user publishing it.")
+@emits(lambda version: _render_version(version))
+def policy_publish(slate: SlateContext, ref: str, publisher: str) -> Any:
+    """Make an approved version (UID@VERSION) the active one; the previous one is superseded."""
+    return versions.publish_version(ref, publisher)
+
+
+@policy_group.command("list")
+@click.option("--uid", default=None)
+@emits(lambda rows: "\n".join(f"{r['uid']}@{r['version']}  {r['status']:<10}  by {r['author']}  "
+                              f"{r['sha256'][:16]}  {r['title']}" for r in rows) or "(none)")
+def policy_list(slate: SlateContext, uid: str | None) -> Any:
+    """Every recorded policy version and its status."""
+    return versions.list_versions(uid)
+
+
+@policy_group.command("show")
+@click.argument("ref")
+@click.option("--text", "with_text", is_flag=True, help="Include the policy file's text.")
+@emits(lambda version: _render_version(version))
+def policy_show(slate: SlateContext, ref: str, with_text: bool) -> Any:
+    """One version (UID@VERSION, or UID for the latest) with its reviews."""
+    return versions.show_version(ref, with_text)
+
+
+def _render_version(v: dict[str, Any]) -> str:
+    lines = [f"{v['uid']}@{v['version']}  {v['status']}", f"  title    {v['title']}",
+             f"  sha256   {v['sha256']}", f"  author   {v['author']}"]
+    lines += [f"  approved by {r['reviewer']} at {r['at']}" for r in v["reviews"]]
+    if v.get("published_at"):
+        lines.append(f"  published by {v['published_by']} at {v['published_at']}")
+    if v.get("text"):
+        lines += ["", v["text"]]
+    return "\n".join(lines)
+
+
+commands = [policy_group]
