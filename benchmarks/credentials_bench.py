@@ -31,11 +31,11 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from governance.credentials import Issuer, Verifier, c2pa_config, manifest  # noqa: E402
-from governance.credentials.claim import SigningClaim  # noqa: E402
-from governance.db import close_database, open_database  # noqa: E402
-from governance.migrations import migrate  # noqa: E402
-from governance.settings import Settings  # noqa: E402
+from governance.credentials import Issuer, Verifier, c2pa_config, manifest
+from governance.credentials.claim import SigningClaim
+from governance.db import close_database, open_database
+from governance.migrations import migrate
+from governance.settings import Settings
 
 CLAIM = SigningClaim.from_dict({
     "model_name": "slate-demo-sd", "model_version": "2.1.0", "weights_sha256": "1" * 64,

@@ -28,14 +28,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
-from diffusers import StableDiffusionPipeline  # noqa: E402
+import torch
+from diffusers import StableDiffusionPipeline
 
-from governance.settings import Settings  # noqa: E402
-
-from generator.architecture import GPU_512, SLATE_STUDIO, build_pipeline  # noqa: E402
-from generator.generate import GenerationJob, ModelRef, generate  # noqa: E402
-from generator.loader import LoadOptions, load_model  # noqa: E402
+from generator.architecture import GPU_512, SLATE_STUDIO, build_pipeline
+from generator.generate import GenerationJob, ModelRef, generate
+from generator.loader import LoadOptions, load_model
+from governance.settings import Settings
 
 PROMPT = "a large teal circle centre on ivory background, slate studio style"
 

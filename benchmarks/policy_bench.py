@@ -127,7 +127,8 @@ def _consent_checks(p: dict[str, Any], req: dict[str, Any],
         out.append(("consent-covers-territory", subject,
                     [_ev("consent.territories", "hasPart", c["territories"], req["territory"], False)]))
     if not c["valid_from"] <= req["date"] <= c["valid_until"]:
-        out.append(("consent-in-period", subject, [_ev("consent.valid_until", "gteq", c["valid_until"], req["date"], False)]))
+        out.append(("consent-in-period", subject,
+                    [_ev("consent.valid_until", "gteq", c["valid_until"], req["date"], False)]))
     if p["person"]["is_minor"] and not c["guardian_signed"]:
         out.append(("minor-guardian-signature", subject, [_ev("consent.guardian_signed", "eq", False, True, False)]))
 
@@ -144,7 +145,8 @@ def handwritten_rules(facts: dict[str, Any]) -> dict[str, Any]:
     if model["status"] == "retired":
         violations.append(("model-not-retired", "request", [_ev("model.status", "eq", "retired", "retired", True)]))
     elif model["status"] != "approved":
-        violations.append(("model-approved", "request", [_ev("model.status", "eq", model["status"], "approved", False)]))
+        violations.append(("model-approved", "request",
+                           [_ev("model.status", "eq", model["status"], "approved", False)]))
     if model["training_set_root"] is None:
         violations.append(("model-training-set-recorded", "request",
                            [_ev("model.training_set_root", "exists", None, True, False)]))
@@ -174,7 +176,7 @@ def handwritten_rules(facts: dict[str, Any]) -> dict[str, Any]:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def timed(first: Callable[[], Any], second: Callable[[], Any], iterations: int) -> tuple[list[float], list[float]]:

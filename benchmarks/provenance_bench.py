@@ -29,14 +29,14 @@ from typing import Any, Callable, Iterable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from governance.db import close_database, database, open_database  # noqa: E402
-from governance.migrations import migrate  # noqa: E402
-from governance.provenance import impact  # noqa: E402
-from governance.provenance.query import OutputQuery, find_outputs  # noqa: E402
-from governance.settings import Settings  # noqa: E402
+from governance.db import close_database, database, open_database
+from governance.migrations import migrate
+from governance.provenance import impact
+from governance.provenance.query import OutputQuery, find_outputs
+from governance.settings import Settings
 
 PRODUCTIONS, PEOPLE, LICENCES, ASSETS, MODELS, SET_SIZE, APPROVERS = 20, 1_000, 500, 10_000, 100, 100, 20
-START = datetime(2025, 1, 1)
+START = datetime(2025, 1, 1)  # noqa: DTZ001 - written as the ledger's text column holds UTC: no offset
 STEP_S = 30
 PENDING = 200  # queued jobs and requests awaiting approval, each
 CHUNK = 100_000
@@ -55,7 +55,8 @@ class Loader:
         self.conn = database.obj.connection()
 
     def rows(self, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
-        sql = f'INSERT INTO "{table}" ({", ".join(chr(34) + c + chr(34) for c in columns)}) VALUES ({", ".join("?" * len(columns))})'
+        names = ", ".join(chr(34) + c + chr(34) for c in columns)
+        sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
         batch: list[tuple[Any, ...]] = []
         for row in rows:
             batch.append(row)
@@ -230,7 +231,8 @@ HAS = ("EXISTS (SELECT 1 FROM output_facet g WHERE g.kind = ? AND g.value = ? AN
        "AND g.output_id = output_facet.output_id)")
 
 
-def kinds(n: int, rng: random.Random) -> dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], tuple[str, list[Any]]]]]:
+def kinds(n: int, rng: random.Random) -> dict[str, tuple[Callable[[], dict[str, Any]],
+                                                         Callable[[dict[str, Any]], tuple[str, list[Any]]]]]:
     """query kind -> (random filters for find_outputs, hand-written SQL for the same filters)."""
     def window() -> tuple[str, str]:
         start = rng.randrange(n - 30_000)
@@ -360,7 +362,7 @@ def main() -> None:
         close_database()
     summary: dict[str, Any] = {"benchmark": "provenance", "outputs": args.outputs, "facets": facets,
                                "trials": args.trials}
-    for name, (p50, p95, h50, h95) in results.items():
+    for name, (p50, p95, _h50, h95) in results.items():
         summary[f"{name}_p50_ms"] = round(p50, 2)
         summary[f"{name}_p95_ms"] = round(p95, 2)
         summary[f"{name}_hand_sql_p95_ms"] = round(h95, 2)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from governance.registry.merkle import MerkleTree, leaf_key, verify_inclusion  # noqa: E402
+from governance.registry.merkle import MerkleTree, leaf_key, verify_inclusion
 
 N_ASSETS = 100_000
 N_PROOFS = 1_000

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from diffusers import (AutoencoderKL, DDIMScheduler, DDPMScheduler, StableDiffusionPipeline,
-                       UNet2DConditionModel)
+from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel
 
 from .tokenizer import build_tokenizer
@@ -52,7 +51,8 @@ class Architecture:
 
     @property
     def vae_scale(self) -> int:
-        return 2 ** (len(self.vae_channels) - 1)
+        scale: int = 2 ** (len(self.vae_channels) - 1)
+        return scale
 
     def unet_config(self) -> dict[str, Any]:
         levels = len(self.unet_channels)

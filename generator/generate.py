@@ -19,8 +19,14 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
-from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
-                       EulerDiscreteScheduler, PNDMScheduler, UniPCMultistepScheduler)
+from diffusers import (
+    DDIMScheduler,
+    DPMSolverMultistepScheduler,
+    EulerAncestralDiscreteScheduler,
+    EulerDiscreteScheduler,
+    PNDMScheduler,
+    UniPCMultistepScheduler,
+)
 from PIL import Image
 
 from governance.canonical import digest
@@ -31,7 +37,7 @@ from .dataset import encode_png
 from .environment import pinned_threads, pixel_environment
 from .loader import LoadedModel
 
-SCHEDULERS: dict[str, type] = {
+SCHEDULERS: dict[str, type[Any]] = {
     "ddim": DDIMScheduler,
     "euler": EulerDiscreteScheduler,
     "euler_a": EulerAncestralDiscreteScheduler,
@@ -95,7 +101,7 @@ class GenerationJob:
                                fields=errors)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "GenerationJob":
+    def from_dict(cls, data: Mapping[str, Any]) -> GenerationJob:
         """Build a job from the queue's JSON; unknown or missing fields are ``InvalidInput``."""
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
@@ -216,7 +222,7 @@ def generate_batch(loaded: LoadedModel, jobs: Sequence[GenerationJob]) -> list[G
                                     loaded.options.to_dict(), loaded.libraries)
     described = describe_scheduler(scheduler, first.scheduler)
     return [_result(job, image, described, loaded.identity.digest, environment)
-            for job, image in zip(jobs, output.images)]
+            for job, image in zip(jobs, output.images, strict=True)]
 
 
 def _check_batch(jobs: Sequence[GenerationJob]) -> None:

@@ -144,7 +144,8 @@ def check_model_directory(directory: Path, allow_pickle: bool = False) -> dict[s
                  "diffusers folder, e.g. with pipeline.save_pretrained()")
     index = _read_json(index_path)
     class_name = index.get("_class_name") if isinstance(index, dict) else None
-    if not isinstance(class_name, str) or not isinstance(getattr(diffusers, class_name, None), type):
+    if (not isinstance(index, dict) or not isinstance(class_name, str)
+            or not isinstance(getattr(diffusers, class_name, None), type)):
         raise ModelLoadError(f"model_index.json in {directory} names no known diffusers "
                              f"pipeline class ({class_name!r})")
     for name, spec in _components(index):
@@ -265,8 +266,11 @@ def _apply_lora(pipeline: DiffusionPipeline, adapters: Sequence[LoraAdapter]) ->
 def _place(pipeline: DiffusionPipeline, device: torch.device, options: LoadOptions) -> None:
     processor = _attention_processor(options.attention)
     for component in pipeline.components.values():
-        if isinstance(component, torch.nn.Module) and hasattr(component, "set_attn_processor"):
-            component.set_attn_processor(processor)
+        if not isinstance(component, torch.nn.Module):
+            continue
+        set_processor = getattr(component, "set_attn_processor", None)  # a module's own method, if it has one
+        if set_processor is not None:
+            set_processor(processor)
     if options.cpu_offload:
         pipeline.enable_model_cpu_offload(device=device)
     else:

@@ -23,14 +23,24 @@ import json
 import logging
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
 from governance import __version__
-from governance.errors import (ConfigurationError, Conflict, CredentialError, Forbidden, InvalidInput,
-                               ModelIdentityError, NotFound, PolicyError, SlateError, Unauthorized)
+from governance.errors import (
+    ConfigurationError,
+    Conflict,
+    CredentialError,
+    Forbidden,
+    InvalidInput,
+    ModelIdentityError,
+    NotFound,
+    PolicyError,
+    SlateError,
+    Unauthorized,
+)
 
 from .environment import pixel_environment
 from .errors import SigningUnavailable
@@ -264,7 +274,7 @@ class LeaseKeeper:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"slate-lease-{job_id}", daemon=True)
 
-    def __enter__(self) -> "LeaseKeeper":
+    def __enter__(self) -> LeaseKeeper:
         self._thread.start()
         return self
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -200,12 +200,14 @@ def _encode_captions(pipeline: StableDiffusionPipeline,
     def encode(texts: list[str]) -> torch.Tensor:
         ids = tokenizer(texts, padding="max_length", max_length=tokenizer.model_max_length,
                         truncation=True, return_tensors="pt").input_ids
-        return encoder(ids)[0]
+        encoded: torch.Tensor = encoder(ids)[0]
+        return encoded
 
     return encode(captions), encode([""])
 
 
-def _fixed_evaluation(latents: torch.Tensor, conditions: torch.Tensor, seed: int):
+def _fixed_evaluation(latents: torch.Tensor, conditions: torch.Tensor,
+                      seed: int) -> Callable[[StableDiffusionPipeline], float]:
     """A loss function over a fixed noise draw, so before and after are comparable."""
     scheduler = training_scheduler()
     generator = torch.Generator().manual_seed(seed + 1)
@@ -248,8 +250,8 @@ def _train_unet(pipeline: StableDiffusionPipeline, parameters: list[torch.nn.Par
 
 def save_lora(pipeline: StableDiffusionPipeline, directory: Path) -> Path:
     """Write the UNet's LoRA adapter where ``load_lora_weights`` (and the loader) reads it."""
-    from peft.utils import get_peft_model_state_dict
     from diffusers.utils import convert_state_dict_to_diffusers
+    from peft.utils import get_peft_model_state_dict
     layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(pipeline.unet))
     directory.mkdir(parents=True, exist_ok=True)
     StableDiffusionPipeline.save_lora_weights(directory, unet_lora_layers=layers,

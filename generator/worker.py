@@ -123,7 +123,7 @@ def run_job(job: GenerationJob | Mapping[str, Any], loaded: LoadedModel, signer:
         log.warning("job %s: generated, but not signed: %s", job_id, exc.message)
         return JobResult(job_id=job_id, status=DEFERRED, model_identity=loaded.weights_hash,
                          reason=exc.message, error=type(exc).__name__, generated=generated)
-    except Exception as exc:  # the worker outlives any one job
+    except Exception as exc:  # noqa: BLE001 - the worker outlives any one job
         if unsigned is not None:
             unsigned.drop(job_id)
         return _failed(job_id, loaded, exc, generated)

@@ -19,7 +19,7 @@ import os
 import stat
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Generic, Iterator, TypeVar, cast
 
 import peewee
 from playhouse import db_url
@@ -27,6 +27,7 @@ from playhouse import db_url
 from .errors import ConfigurationError
 
 log = logging.getLogger("slate.db")
+M = TypeVar("M", bound=peewee.Model)
 database = peewee.DatabaseProxy()
 _sqlite_writer = threading.Lock()
 
@@ -39,6 +40,14 @@ SQLITE_PRAGMAS = {
 
 
 class BaseModel(peewee.Model):
+    """A table. What peewee adds to a table at run time, where a checker cannot see it, the
+    table declares as bare annotations (which peewee ignores): ``<key>_id`` beside each
+    foreign key, and the backrefs read through an instance of it."""
+
+    #: the integer key peewee gives a table that declares none, declared here so that a
+    #: checker sees it; a table may still declare its own (a job's is its printable id)
+    id: peewee.IntegerField[int] = peewee.AutoField()
+
     class Meta:
         database = database
         legacy_table_names = False
@@ -52,7 +61,7 @@ def open_database(url: str) -> peewee.Database:
             if path.name and path.name != ":memory:":
                 private_folder(path.parent)
                 private_sqlite_file(path)
-            db = db_url.connect(url, pragmas=SQLITE_PRAGMAS)
+            db: peewee.Database = db_url.connect(url, pragmas=SQLITE_PRAGMAS)
         elif url.startswith(("postgres://", "postgresql://")):
             db = db_url.connect(url)
         else:
@@ -130,6 +139,25 @@ def close_database() -> None:
         database.close()
 
 
+def get_or_create(model: type[M], **fields: Any) -> tuple[M, bool]:
+    """``model.get_or_create(**fields)``: the row, and whether it was created (peewee's stubs
+    leave that method unannotated)."""
+    row, created = model.get_or_create(**fields)
+    return row, bool(created)
+
+
+def first(query: peewee.ModelSelect[M]) -> M | None:
+    """``query.first()``: its first row, or None (peewee's stubs leave that method unannotated)."""
+    row: M | None = query.first()
+    return row
+
+
+def tuples(query: peewee.SelectBase) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``query`` as plain tuples, as ``query.tuples()`` gives them; peewee's stubs
+    type that as the query itself, as if it still yielded model instances."""
+    return cast("Iterator[tuple[Any, ...]]", iter(query.tuples()))
+
+
 @contextlib.contextmanager
 def transaction() -> Iterator[None]:
     """One atomic unit of work: everything a command writes, or nothing.
@@ -163,9 +191,9 @@ class HotInsert:
 
     def __call__(self, **values: object) -> int:
         db = database.obj
-        plan = self._plans.get(id(db), False)
-        if plan is False:
+        if id(db) not in self._plans:
             return self._plan(db, values)
+        plan = self._plans[id(db)]
         if plan is None:  # peewee's SQL could not be reused for this database
             return int(self.model.insert(**values).execute())
         sql, fields = plan
@@ -187,20 +215,20 @@ class HotInsert:
         return int(cursor.lastrowid)  # type: ignore[attr-defined]
 
 
-class HotLookup:
+class HotLookup(Generic[M]):
     """``SELECT * FROM table WHERE field = ?`` on a hot path (verification), SQL built once.
 
     Same bargain as ``HotInsert``: peewee writes the SQL once per database; rows come back
     as model instances through each field's own ``python_value``.
     """
 
-    def __init__(self, model: type[peewee.Model], field: peewee.Field) -> None:
+    def __init__(self, model: type[M], field: peewee.Field) -> None:
         self.model = model
         self.field = field
         self._sql: dict[int, str] = {}
         self._fields = list(model._meta.sorted_fields)
 
-    def all(self, value: object) -> list[peewee.Model]:
+    def all(self, value: object) -> list[M]:
         db = database.obj
         sql = self._sql.get(id(db))
         if sql is None:
@@ -209,8 +237,9 @@ class HotLookup:
                 return list(self.model.select().where(self.field == value))
             self._sql[id(db)] = sql
         rows = database.execute_sql(sql, [self.field.db_value(value)]).fetchall()
-        return [self.model(**{f.name: f.python_value(v) for f, v in zip(self._fields, row)}) for row in rows]
+        return [self.model(**{f.name: f.python_value(v) for f, v in zip(self._fields, row, strict=True)})
+                for row in rows]
 
-    def first(self, value: object) -> peewee.Model | None:
+    def first(self, value: object) -> M | None:
         found = self.all(value)
         return found[0] if found else None

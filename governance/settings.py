@@ -71,7 +71,7 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         home = Path(env.get("SLATE_HOME") or os.getcwd()).resolve()
         data_dir = Path(env.get("SLATE_DATA_DIR") or home / "data").resolve()
@@ -94,7 +94,7 @@ class Settings:
         )
 
     @classmethod
-    def for_folder(cls, folder: Path, **overrides: object) -> "Settings":
+    def for_folder(cls, folder: Path, **overrides: object) -> Settings:
         """Settings rooted in one folder: what tests and demos use."""
         base = cls.from_env({"SLATE_HOME": str(folder)})
         return replace(base, **overrides)  # type: ignore[arg-type]

@@ -295,8 +295,8 @@ def download_outputs(api: Api, studio: studios.Studio, tally: Tally) -> int:
 def check_database(studio: studios.Studio, tally: Tally) -> dict[str, int]:
     """The record itself, read directly from the database after the last stop."""
     from governance.audit.log import verify_database
-    from governance.audit.trust import TrustAnchors
     from governance.audit.tables import AuditEntry
+    from governance.audit.trust import TrustAnchors
     from governance.db import close_database, open_database
     from governance.jobs.tables import Job
     from governance.ledger.tables import Output

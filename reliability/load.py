@@ -134,6 +134,7 @@ class StudioClient(HttpUser):
 
 def _load_image(i: int) -> bytes:
     import io
+
     from PIL import Image
     noise = Image.effect_noise((64, 64), 10 + i % 50)
     buffer = io.BytesIO()
@@ -218,8 +219,8 @@ def report(result: dict[str, Any]) -> None:
     for name, e in sorted(result["endpoints"].items()):
         print(f"load: {name:<52} {e['requests']:>8} {e['failures']:>6} {e['rps']:>7} {e['p50_ms']:>8.0f} "
               f"{e['p99_ms']:>8.0f}")
-    print(f"load: total {result['requests']} requests, {result['throughput_rps']} req/s, p50 {result['p50_ms']:.0f} ms, "
-          f"p99 {result['p99_ms']:.0f} ms, errors {result['errors']}")
+    print(f"load: total {result['requests']} requests, {result['throughput_rps']} req/s, "
+          f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, errors {result['errors']}")
     for line in result["failure_samples"]:
         print(f"load: ERROR {line}")
     print("load: " + ("OK: zero errors" if not result["errors"] else f"FAILED: {result['errors']} error(s)"))

@@ -20,7 +20,7 @@ from .openapi import SlateDocPlugin
 AREAS = (registry, admin, oversight, policies, flow, provenance)
 
 
-class SlateApi(Api):
+class SlateApi(Api):  # type: ignore[misc]  # flask-smorest ships no types
     def handle_http_exception(self, error: Any) -> Any:  # flask-smorest's own handler
         return errors.from_http_exception(error)
 

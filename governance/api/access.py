@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 
 from flask import g, request
 
@@ -53,7 +53,7 @@ def _bearer() -> str | None:
 
 
 def principal() -> Principal:
-    return g.principal  # type: ignore[no-any-return]
+    return cast(Principal, g.principal)
 
 
 def require_production(production: str) -> None:

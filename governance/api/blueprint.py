@@ -19,13 +19,14 @@ from werkzeug.datastructures import CombinedMultiDict
 class SlateParser(FlaskParser):
     """webargs' Flask parser that also reads form fields and files together (``multipart``)."""
 
-    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+    # webargs reads these maps from the class and never changes them
+    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}  # noqa: RUF012
 
     def load_multipart(self, req: flask.Request, schema: Schema) -> Any:
         return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
 
 
-class SlateBlueprint(Blueprint):
+class SlateBlueprint(Blueprint):  # type: ignore[misc]  # flask-smorest ships no types
     ARGUMENTS_PARSER = SlateParser()
-    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,  # noqa: RUF012
                                              "multipart": "multipart/form-data"}

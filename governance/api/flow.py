@@ -16,9 +16,9 @@ from flask import current_app, g, request, send_file
 from ..errors import InvalidInput, NotFound
 from ..lifecycle import claims, requests, signing
 from . import schemas as s
-from .openapi import file_response
 from .access import admits
 from .blueprint import SlateBlueprint as Blueprint
+from .openapi import file_response
 from .services import issuer, queue
 
 blp = Blueprint("flow", __name__, url_prefix="/api/v1", description="Requests, approvals, jobs, signing, verification")
@@ -120,7 +120,7 @@ def _upload(name: str) -> bytes:
     upload = request.files.get(name)
     if upload is None:
         raise InvalidInput(f"send the image as the multipart field '{name}'")
-    data = upload.read()
+    data: bytes = upload.read()
     if not data:
         raise InvalidInput(f"the multipart field '{name}' is empty")
     return data

@@ -17,9 +17,9 @@ from ..errors import InvalidInput
 from ..ledger.records import recent
 from ..registry.merkle import verify_proof
 from . import schemas as s
-from .openapi import file_response
 from .access import admits
 from .blueprint import SlateBlueprint as Blueprint
+from .openapi import file_response
 
 blp = Blueprint("oversight", __name__, url_prefix="/api/v1", description="Keys, audit log, ledger, proofs")
 

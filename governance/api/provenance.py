@@ -13,9 +13,9 @@ from ..canonical import json_default
 from ..errors import InvalidInput
 from ..provenance import impact, lineage, query, svg
 from . import schemas as s
-from .openapi import file_response
 from .access import READ_REGISTRY, admits
 from .blueprint import SlateBlueprint as Blueprint
+from .openapi import file_response
 
 blp = Blueprint("provenance", __name__, url_prefix="/api/v1/provenance",
                 description="Provenance: search outputs, lineage, revocation impact")

@@ -6,16 +6,15 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import current_app, request, send_file
+from flask import current_app, send_file
 from marshmallow import fields
 
 from .. import revocation
-from ..errors import InvalidInput
 from ..registry import assets, consents, licences, models_registry, people, training_sets
 from . import schemas as s
-from .openapi import file_response
 from .access import READ_REGISTRY, REGISTER, RIGHTS, admits, principal
 from .blueprint import SlateBlueprint as Blueprint
+from .openapi import file_response
 
 blp = Blueprint("registry", __name__, url_prefix="/api/v1", description="The registry of rights and models")
 

@@ -9,8 +9,9 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..canonical import json_default
-from ..lifecycle import claims, params
+from ..errors import InvalidInput
 from ..jobs.statuses import RequestStatus, Verdict
+from ..lifecycle import claims, params
 from ..registry import vocabulary as vocab
 
 
@@ -31,8 +32,8 @@ class Territory(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
             return vocab.territory(text)
-        except Exception as exc:  # InvalidInput: the schema's own error format
-            raise ValidationError(getattr(exc, "message", "not a territory")) from None
+        except InvalidInput as exc:  # in the schema's own error format
+            raise ValidationError(exc.message) from None
 
 
 def _multiple_of(n: int) -> validate.Validator:

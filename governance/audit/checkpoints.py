@@ -57,7 +57,7 @@ class SignedCheckpoint:
             raise InvalidInput("a checkpoint must carry its signer's certificate chain (PEM)")
 
     @classmethod
-    def from_dict(cls, data: Any) -> "SignedCheckpoint":
+    def from_dict(cls, data: Any) -> SignedCheckpoint:
         """From a stored row's dict, an export's checkpoint or a kept checkpoint file."""
         if not isinstance(data, dict):
             raise InvalidInput("a checkpoint must be a JSON object")

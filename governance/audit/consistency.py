@@ -84,7 +84,7 @@ class KeptEvidence:
     what: str
 
     @classmethod
-    def from_document(cls, data: Any) -> "KeptEvidence":
+    def from_document(cls, data: Any) -> KeptEvidence:
         """A kept checkpoint file, or a kept export (its newest checkpoint and its head)."""
         if is_checkpoint_document(data):
             return cls(SignedCheckpoint.from_dict(data), None, "the checkpoint you kept")

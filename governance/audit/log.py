@@ -12,10 +12,18 @@ from typing import Any, Iterable, Iterator, Protocol, Sequence
 from .. import rfc6962
 from ..canonical import canonical_json, digest, json_default
 from ..clock import as_utc, utcnow
+from ..db import first
 from ..errors import InvalidInput, NotFound
 from .checkpoints import SignedCheckpoint, checkpoint_body
-from .consistency import (EXPORT_FORMAT, ConsistencyProof, Finding, KeptEvidence, kept_problem, log_leaves,
-                          prove_consistency)
+from .consistency import (
+    EXPORT_FORMAT,
+    ConsistencyProof,
+    Finding,
+    KeptEvidence,
+    kept_problem,
+    log_leaves,
+    prove_consistency,
+)
 from .tables import AuditCheckpoint, AuditEntry, AuditHead
 from .trust import TrustAnchors
 
@@ -75,7 +83,7 @@ def merkle_root(hashes_hex: list[str]) -> str:
 def checkpoint(signer: CheckpointSigner) -> dict[str, Any] | None:
     """Sign the current head. None when nothing was logged since the last checkpoint."""
     hashes = [e.entry_hash for e in AuditEntry.select(AuditEntry.entry_hash).order_by(AuditEntry.seq)]
-    last = AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size.desc()).first()
+    last = first(AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size.desc()))
     if not hashes or (last and last.tree_size >= len(hashes)):
         return None
     at = utcnow().replace(microsecond=0)
@@ -95,7 +103,7 @@ def checkpoint_if_due(signer: CheckpointSigner) -> dict[str, Any] | None:
 
 def entries_since_checkpoint() -> int:
     """How many entries the newest signed checkpoint does not cover yet."""
-    last = AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size.desc()).first()
+    last = first(AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size.desc()))
     head = AuditHead.get_or_none(AuditHead.id == 1)
     return (head.seq if head else 0) - (last.tree_size if last else 0)
 
@@ -112,7 +120,7 @@ def entry_dict(e: AuditEntry) -> dict[str, Any]:
 
 
 def newest_checkpoint() -> SignedCheckpoint | None:
-    row = AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size.desc()).first()
+    row = first(AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size.desc()))
     return SignedCheckpoint.from_dict(checkpoint_dict(row)) if row else None
 
 
@@ -181,7 +189,7 @@ def verify_entries(entries: Iterable[dict[str, Any]], checkpoints: list[dict[str
 
 def _verdict(finding: Finding | None, entries: int, checkpoints: int, signers_checked: bool,
              facts: dict[str, Any]) -> AuditVerdict:
-    notes = () if signers_checked else (UNCHECKED_SIGNERS,)
+    notes: tuple[str, ...] = () if signers_checked else (UNCHECKED_SIGNERS,)
     if finding is not None:
         return AuditVerdict(False, entries, checkpoints, finding[0], finding[1], notes, signers_checked, facts)
     if not checkpoints:
@@ -190,7 +198,8 @@ def _verdict(finding: Finding | None, entries: int, checkpoints: int, signers_ch
 
 
 def _walk_chain(entries: Iterable[dict[str, Any]]) -> tuple[list[str], Finding | None]:
-    prev, expected_seq, hashes = GENESIS, 1, []
+    prev, expected_seq = GENESIS, 1
+    hashes: list[str] = []
     for entry in entries:
         seq = entry.get("seq")
         if seq != expected_seq:
@@ -224,16 +233,16 @@ def _checkpoints_problem(leaves: list[bytes], checkpoints: list[dict[str, Any]],
     checked: list[SignedCheckpoint] = []
     for cp in parsed:
         if cp.tree_size > len(leaves):
-            return checked, (len(leaves) + 1, f"a signed checkpoint covers {cp.tree_size} entries but only "
-                                              f"{len(leaves)} remain: entries were deleted (the log was truncated)")
+            return checked, (len(leaves) + 1, (f"a signed checkpoint covers {cp.tree_size} entries but only "
+                                               f"{len(leaves)} remain: entries were deleted (the log was truncated)"))
         problem = cp.problem(anchors)
         if problem:
             return checked, (None, f"the checkpoint at {cp.tree_size} entries is not valid: {problem}")
         if rfc6962.root_of_leaf_hashes(leaves[:cp.tree_size]) != cp.root:
             # a chain rewritten from some entry on is self-consistent: the signed root says
             # only that the first `size` entries changed, so name the checkpoint instead
-            return checked, (None, f"the first {cp.tree_size} entries no longer match the checkpoint signed at "
-                                   f"{json_default(cp.at)}: the log was rewritten")
+            return checked, (None, (f"the first {cp.tree_size} entries no longer match the checkpoint signed at "
+                                    f"{json_default(cp.at)}: the log was rewritten"))
         checked.append(cp)
     return checked, None
 

@@ -76,7 +76,7 @@ class TrustAnchors:
     pins: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    def from_pem(cls, pem: str | bytes, source: str, pins: frozenset[str] = frozenset()) -> "TrustAnchors":
+    def from_pem(cls, pem: str | bytes, source: str, pins: frozenset[str] = frozenset()) -> TrustAnchors:
         data = pem.encode("ascii", "replace") if isinstance(pem, str) else pem
         try:
             roots = tuple(x509.load_pem_x509_certificates(data))
@@ -87,7 +87,7 @@ class TrustAnchors:
         return cls(roots, source, frozenset(p.strip().lower() for p in pins))
 
     @classmethod
-    def from_file(cls, path: Path, pins: frozenset[str] = frozenset()) -> "TrustAnchors":
+    def from_file(cls, path: Path, pins: frozenset[str] = frozenset()) -> TrustAnchors:
         try:
             pem = path.read_bytes()
         except OSError as exc:
@@ -96,12 +96,12 @@ class TrustAnchors:
         return cls.from_pem(pem, f"'{path}'", pins)
 
     @classmethod
-    def missing(cls, why: str) -> "TrustAnchors":
+    def missing(cls, why: str) -> TrustAnchors:
         """No roots at all: a log without checkpoints still verifies, any checkpoint fails."""
         return cls((), why)
 
     @classmethod
-    def in_keys_folder(cls, keys_dir: Path, pins: frozenset[str] = frozenset()) -> "TrustAnchors":
+    def in_keys_folder(cls, keys_dir: Path, pins: frozenset[str] = frozenset()) -> TrustAnchors:
         """The keys folder's ``trust-anchors.pem`` (what the API, the pages and the CLI use by
         default); missing anchors trust nothing."""
         path = keys_dir / "trust-anchors.pem"
@@ -117,7 +117,8 @@ class TrustAnchors:
             return "its certificate chain is not readable PEM"
         leaf, intermediates = chain[0], chain[1:]
         if not self.roots:
-            return f"it is signed by {describe(leaf)}, and there are no trust anchors to check it against ({self.source})"
+            return (f"it is signed by {describe(leaf)}, and there are no trust anchors to check it against "
+                    f"({self.source})")
         try:
             self._verifier(at).verify(leaf, intermediates)
         except verification.VerificationError as exc:

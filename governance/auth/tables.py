@@ -14,13 +14,16 @@ class User(BaseModel):
     roles = JSONField()
     created_at = UTCDateTimeField()
     disabled_at = UTCDateTimeField(null=True)
+    memberships: peewee.ModelSelect[Membership]
 
 
 class Membership(BaseModel):
     """A producer sees only the productions they are a member of."""
 
     user = peewee.ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    user_id: int
     production = peewee.ForeignKeyField(Production, backref="members", on_delete="CASCADE")
+    production_id: int
 
     class Meta:
         indexes = ((("user", "production"), True),)
@@ -28,6 +31,7 @@ class Membership(BaseModel):
 
 class ApiToken(BaseModel):
     user = peewee.ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    user_id: int
     token_sha256 = peewee.CharField(max_length=64, unique=True)
     #: first characters, to tell tokens apart in listings without revealing them
     prefix = peewee.CharField(max_length=16)

@@ -7,15 +7,15 @@ import secrets
 from datetime import timedelta
 from typing import Any, Iterable
 
-from ..clock import as_utc, utcnow
-from ..db import transaction
 from ..audit.log import record
+from ..clock import as_utc, utcnow
+from ..db import first, transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from ..ids import is_id
+from ..principal import ROLES, Principal
 from ..registry import vocabulary as vocab
 from ..registry.people import get_production
 from .tables import ApiToken, Membership, User
-from ..ids import is_id
-from ..principal import ROLES, Principal
 
 __all__ = ["ROLES", "Principal", "add_user", "authenticate", "principal_named"]
 TOKEN_PREFIX = "slt_"
@@ -112,7 +112,7 @@ def authenticate(token: str | None) -> Principal:
     """The principal a bearer token stands for; Unauthorized without saying which check failed."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthorized("a valid API token is required", hint="send 'Authorization: Bearer <token>'")
-    row = ApiToken.select(ApiToken, User).join(User).where(ApiToken.token_sha256 == hash_token(token)).first()
+    row = first(ApiToken.select(ApiToken, User).join(User).where(ApiToken.token_sha256 == hash_token(token)))
     now = utcnow()
     if (row is None or row.revoked_at is not None or row.user.disabled_at is not None
             or (row.expires_at is not None and as_utc(row.expires_at) <= now)):

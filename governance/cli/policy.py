@@ -69,7 +69,8 @@ def policy_test(slate: SlateContext, paths: tuple[Path, ...], policy_file: Path 
     for path in paths or (slate.settings.policies_dir,):
         files += find_tests_files(path) if path.is_dir() else [path]
     if not files:
-        raise PolicyError("no *.tests.yaml files found", hint=f"looked in {', '.join(map(str, paths or (slate.settings.policies_dir,)))}")
+        looked = ", ".join(map(str, paths or (slate.settings.policies_dir,)))
+        raise PolicyError("no *.tests.yaml files found", hint=f"looked in {looked}")
     return [r for f in files for r in run_tests_file(f, policy_file)]
 
 

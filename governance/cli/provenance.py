@@ -102,12 +102,13 @@ def lineage_command(slate: SlateContext, sha256: str, svg_path: str | None) -> A
 
 def render_impact(d: dict[str, Any]) -> str:
     verb = "touched" if d["applied"] else "would touch"
+    pending = ", ".join("#" + str(p["id"]) + " " + p["status"] for p in d["pending_requests"])
     lines = [f"{d['cause']['label']} {verb}:",
              f"  assets            {d['assets']}",
              f"  training sets     {', '.join(t['name'] for t in d['training_sets']) or '-'}",
              f"  models            {', '.join(m['ref'] for m in d['models']) or '-'}"
              + ("  (flagged for retirement review)" if d["models"] else ""),
-             f"  pending requests  {', '.join('#' + str(p['id']) + ' ' + p['status'] for p in d['pending_requests']) or '-'}",
+             f"  pending requests  {pending or '-'}",
              f"  signed outputs    {d['outputs']['count']}"]
     lines += [f"    {sha}" for sha in d["outputs"]["sha256"][:10]]
     if d["outputs"]["count"] > 10:

@@ -350,7 +350,8 @@ def trainingset_prove(slate: SlateContext, name: str, asset_sha256: str) -> Any:
        database=False, after=_exit_unless_valid)
 def trainingset_verify_proof(slate: SlateContext, proof_file: str, root: str | None) -> Any:
     """Check a proof offline: needs no database, only the proof and the root."""
-    raw = click.open_file(proof_file).read() if proof_file == "-" else assets.read_file(proof_file).decode("utf-8", "replace")
+    raw = (click.open_file(proof_file).read() if proof_file == "-"
+           else assets.read_file(proof_file).decode("utf-8", "replace"))
     try:
         proof: Any = json.loads(raw)
     except json.JSONDecodeError as exc:

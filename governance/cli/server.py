@@ -87,7 +87,7 @@ def _start_requeuer(queue: Any, lease_s: float) -> threading.Thread:
                 requeued = requeue(queue, lease, stuck_statuses(queue))
                 if requeued:
                     log.warning("re-queued %d job(s) with no progress for %.0f s", requeued, lease_s)
-            except Exception:  # noqa: BLE001 - the next pass tries again; the API must stay up
+            except Exception:  # the next pass tries again; the API must stay up
                 log.exception("re-queueing stuck jobs failed")
             finally:
                 if not database.is_closed():
@@ -149,7 +149,8 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
     app = create_app(slate.settings)
     queue = queue_module.Queue(slate.settings)
     server = _start_http(app, host, port)
-    click.echo(f"Slate is serving {base}  (web pages {base}/, API {base}/api/v1, docs {base}/docs, OpenAPI {base}/openapi.json)")
+    click.echo(f"Slate is serving {base}  (web pages {base}/, API {base}/api/v1, docs {base}/docs, "
+               f"OpenAPI {base}/openapi.json)")
     click.echo(f"queue         {queue.kind}; embedded worker {'on' if embedded_worker else 'off'}. Ctrl-C stops.")
     try:
         if embedded_worker:

@@ -13,7 +13,7 @@ states arrives as a ``SigningClaim``.
 
 from .claim import ReferenceImage, SigningClaim
 from .issuance import Issuer, SignedOutput
-from .keys import KeyInfo, KeyStore, KeysStatus
+from .keys import KeyInfo, KeysStatus, KeyStore
 from .signers import CallbackSigner, FileSigner, Signer
 from .verdict import Check, Verdict
 from .verification import StandingCheck, Verifier, verify

@@ -55,11 +55,11 @@ class SigningClaim:
             raise InvalidInput("the signing claim is incomplete or malformed", fields=errors)
 
     @classmethod
-    def coerce(cls, value: "SigningClaim | Mapping[str, Any]") -> "SigningClaim":
+    def coerce(cls, value: SigningClaim | Mapping[str, Any]) -> SigningClaim:
         return value if isinstance(value, SigningClaim) else cls.from_dict(value)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "SigningClaim":
+    def from_dict(cls, data: Mapping[str, Any]) -> SigningClaim:
         known = {f.name for f in fields(cls)}
         values = dict(data)
         if "weights_hash" in values and "weights_sha256" not in values:

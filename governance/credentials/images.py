@@ -147,7 +147,7 @@ def check_png_chunks(data: bytes) -> None:
             raise _corrupt_png("a chunk runs past the end of the file")
         if zlib.crc32(view[position + 4:body_end]) != int.from_bytes(view[body_end:body_end + 4], "big"):
             raise _corrupt_png(f"the checksum of its {_chunk_name(view[position + 4:position + 8])} chunk is wrong")
-        if view[position + 4:position + 8] == b"IEND":
+        if view[position + 4:position + 8].tobytes() == b"IEND":
             return
         position = body_end + 4
 

@@ -90,7 +90,7 @@ class _LibrarySigner:
                                                 signer.certificate_chain_pem, tsa_url)
 
     @contextmanager
-    def signing(self, gate: "Future[Any] | None") -> Iterator[None]:
+    def signing(self, gate: Future[Any] | None) -> Iterator[None]:
         """Within: the callback waits for ``gate`` (the image checks running beside c2pa)
         and signs nothing if they failed, so a damaged image never costs a key operation
         (a KMS call) or a timestamp request."""
@@ -131,7 +131,7 @@ class Issuer:
         self._library_signers: dict[str, _LibrarySigner] = {}
         self._offload = Offload("slate-sign")
 
-    def __enter__(self) -> "Issuer":
+    def __enter__(self) -> Issuer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -153,7 +153,7 @@ class Issuer:
         """
         return self.record(self.prepare(image, claim), store=store)
 
-    def prepare(self, image: bytes, claim: SigningClaim | Mapping[str, Any]) -> "PreparedOutput":
+    def prepare(self, image: bytes, claim: SigningClaim | Mapping[str, Any]) -> PreparedOutput:
         """The signing itself, which touches no database: callers that serialise on a lock
         (the signing API) do this first and hold the lock only for ``record``."""
         claim = SigningClaim.coerce(claim)
@@ -176,7 +176,7 @@ class Issuer:
         return PreparedOutput(signed, sha256, info, claim, label, key.fingerprint,
                               self._clock(), self.settings.tsa_url != "none")
 
-    def record(self, prepared: "PreparedOutput", *, store: bool = False) -> SignedOutput:
+    def record(self, prepared: PreparedOutput, *, store: bool = False) -> SignedOutput:
         """Insert the ledger row (and write the file) for a prepared output, in one transaction."""
         p = prepared
         path = self._output_path(p.sha256, p.info) if store else None

@@ -61,7 +61,7 @@ class KeyInfo:
     revocation_reason: str | None
 
     @classmethod
-    def from_row(cls, row: SigningKey) -> "KeyInfo":
+    def from_row(cls, row: SigningKey) -> KeyInfo:
         return cls(row.fingerprint, row.subject, row.issuer, row.serial, row.not_before, row.not_after,
                    row.custody, row.status, row.created_at, row.retired_at, row.revoked_at, row.revocation_reason)
 
@@ -183,7 +183,7 @@ class KeyStore:
         """Slate's keys with this certificate serial, each with the names its certificate
         carries (subject and issuer attribute values): what verification pins a signer by."""
         rows = _by_serial.all(serial.lower())
-        return [(KeyInfo.from_row(r), _certificate_names(r.cert_pem)) for r in rows]  # type: ignore[arg-type]
+        return [(KeyInfo.from_row(r), _certificate_names(r.cert_pem)) for r in rows]
 
     def has_trust_anchors(self) -> bool:
         return (self.dir / TRUST_ANCHORS).is_file()

@@ -42,7 +42,7 @@ class Offload:
         self._pid = 0
         self._lock = threading.Lock()
 
-    def submit(self, fn: Callable[..., T], *args: Any) -> "Future[T]":
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         with self._lock:
             if self._pool is None or self._pid != os.getpid():
                 # a pool inherited through fork has no thread behind it

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
@@ -38,14 +39,15 @@ def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
 
 
-class _Rejection(core.Sequence):
+class _Rejection(core.Sequence):  # type: ignore[misc]  # asn1crypto ships no types
     """A TimeStampResp without a token (asn1crypto's own class insists on one)."""
 
-    _fields = [("status", tsp.PKIStatusInfo)]
+    _fields: ClassVar[list[tuple[str, Any]]] = [("status", tsp.PKIStatusInfo)]
 
 
 def _rejection(fail_info: str) -> bytes:
-    return _Rejection({"status": {"status": "rejection", "fail_info": tsp.PKIFailureInfo({fail_info})}}).dump()
+    der: bytes = _Rejection({"status": {"status": "rejection", "fail_info": tsp.PKIFailureInfo({fail_info})}}).dump()
+    return der
 
 
 class TimeStampAuthority:
@@ -72,7 +74,8 @@ class TimeStampAuthority:
             return _rejection("bad_data_format")
         if _DIGESTS.get(algorithm) != len(digest):
             return _rejection("bad_alg")
-        return self._granted(request).dump()
+        der: bytes = self._granted(request).dump()
+        return der
 
     def _granted(self, request: tsp.TimeStampReq) -> tsp.TimeStampResp:
         tst_info = tsp.TSTInfo({
@@ -144,7 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
     # adds ~40 ms to every signature.
     disable_nagle_algorithm = True
 
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches on
+    def do_POST(self) -> None:  # the name http.server dispatches on
         length = int(self.headers.get("Content-Length") or 0)
         if not 0 < length <= _MAX_REQUEST:
             self.send_error(400, "a time-stamp request is a small DER body")

@@ -35,15 +35,15 @@ class Check:
     codes: tuple[str, ...] = ()
 
     @classmethod
-    def passed(cls, *reasons: str, codes: tuple[str, ...] = ()) -> "Check":
+    def passed(cls, *reasons: str, codes: tuple[str, ...] = ()) -> Check:
         return cls(PASS, reasons, codes)
 
     @classmethod
-    def failed(cls, *reasons: str, codes: tuple[str, ...] = ()) -> "Check":
+    def failed(cls, *reasons: str, codes: tuple[str, ...] = ()) -> Check:
         return cls(FAIL, reasons, codes)
 
     @classmethod
-    def skipped(cls, reason: str) -> "Check":
+    def skipped(cls, reason: str) -> Check:
         return cls(NOT_CHECKED, (reason,))
 
     @property

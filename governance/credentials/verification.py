@@ -24,15 +24,25 @@ from typing import Any
 import c2pa
 
 from ..canonical import digest, sha256_hex
-from ..ledger import LedgerEntry, find_by_label, find_by_sha256
 from ..errors import CredentialError, InvalidInput
+from ..ledger import LedgerEntry, find_by_label, find_by_sha256
 from ..settings import Settings
 from . import c2pa_config, images
 from .claim import GOVERNANCE_LABEL
 from .keys import KeyInfo, KeyStore
 from .offload import Offload
-from .verdict import (NO_CREDENTIALS, NOT_ISSUED, REMOTE_MANIFEST, REVOKED, TAMPERED, UNREADABLE, UNTRUSTED,
-                      VERIFIED, Check, Verdict)
+from .verdict import (
+    NO_CREDENTIALS,
+    NOT_ISSUED,
+    REMOTE_MANIFEST,
+    REVOKED,
+    TAMPERED,
+    UNREADABLE,
+    UNTRUSTED,
+    VERIFIED,
+    Check,
+    Verdict,
+)
 
 StandingCheck = Callable[[LedgerEntry, Mapping[str, Any]], Sequence[str]]
 
@@ -75,7 +85,8 @@ class _Manifest:
     def assertion(self, label: str) -> Mapping[str, Any] | None:
         for assertion in self.active.get("assertions") or ():
             if assertion.get("label") == label:
-                return assertion.get("data")
+                data: Mapping[str, Any] | None = assertion.get("data")
+                return data
         return None
 
 

@@ -9,12 +9,13 @@ from ..fields import JSONField, UTCDateTimeField
 from ..policy.tables import DecisionRecord, GenerationRequest
 
 
-
 class Approval(BaseModel):
     """The accountable human's answer to a request that policy routed to review."""
 
     request = peewee.ForeignKeyField(GenerationRequest, backref="approval_records", on_delete="RESTRICT")
+    request_id: int
     decision = peewee.ForeignKeyField(DecisionRecord, backref="approval_records", on_delete="RESTRICT")
+    decision_id: int
     approver = peewee.CharField(max_length=200, index=True)
     verdict = peewee.CharField(max_length=20)  # approved | rejected
     comment = peewee.TextField(default="")
@@ -29,14 +30,19 @@ class RequestParams(BaseModel):
 
     request = peewee.ForeignKeyField(GenerationRequest, backref="params_records", unique=True,
                                      on_delete="RESTRICT")
+    request_id: int
     params = JSONField()
 
 
 class Job(BaseModel):
-    id = peewee.CharField(max_length=40, primary_key=True)
+    # a job's key is its printable id, where BaseModel's is peewee's integer
+    id = peewee.CharField(max_length=40, primary_key=True)  # type: ignore[assignment]
     request = peewee.ForeignKeyField(GenerationRequest, backref="jobs", on_delete="RESTRICT")
+    request_id: int
     decision = peewee.ForeignKeyField(DecisionRecord, backref="jobs", on_delete="RESTRICT")
+    decision_id: int
     approval = peewee.ForeignKeyField(Approval, null=True, backref="jobs", on_delete="RESTRICT")
+    approval_id: int | None
     status = peewee.CharField(max_length=20, index=True)
     params = JSONField()
     attempts = peewee.IntegerField(default=0)

@@ -4,6 +4,6 @@ Written only by credential issuance (in the signing transaction); read by verifi
 provenance search and revocation.
 """
 
-from .records import LedgerEntry, find_by_label, find_by_sha256, record_output, recent
+from .records import LedgerEntry, find_by_label, find_by_sha256, recent, record_output
 
-__all__ = ["LedgerEntry", "find_by_label", "find_by_sha256", "record_output", "recent"]
+__all__ = ["LedgerEntry", "find_by_label", "find_by_sha256", "recent", "record_output"]

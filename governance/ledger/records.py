@@ -33,14 +33,15 @@ class LedgerEntry:
     standing_reason: str | None
 
     @classmethod
-    def from_row(cls, row: Output) -> "LedgerEntry":
+    def from_row(cls, row: Output) -> LedgerEntry:
         return cls(row.id, row.sha256, row.manifest_label, row.cert_fingerprint, row.media_type, row.job_id,
                    row.decision_id, row.request_id, row.model_ref, as_utc(row.signed_at), row.timestamped,
                    row.file_path, row.claim_sha256, row.claim_json, row.in_good_standing, row.standing_reason)
 
     @property
     def claim(self) -> dict[str, Any]:
-        return json.loads(self.claim_json)
+        claim: dict[str, Any] = json.loads(self.claim_json)
+        return claim
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -67,7 +68,7 @@ _by_sha256 = HotLookup(Output, Output.sha256)
 
 def find_by_sha256(sha256: str) -> LedgerEntry | None:
     row = _by_sha256.first(sha256)
-    return LedgerEntry.from_row(row) if row else None  # type: ignore[arg-type]
+    return LedgerEntry.from_row(row) if row else None
 
 
 def find_by_label(manifest_label: str) -> LedgerEntry | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..audit.log import record
-from ..db import private_folder, transaction
+from ..db import private_folder, transaction, tuples
 from ..errors import Conflict
 from ..ids import is_sha256
 from .tables import Output
@@ -101,6 +101,6 @@ def _recorded(hashes: set[str], batch: int = 500) -> set[str]:
     found: set[str] = set()
     ordered = sorted(hashes)
     for start in range(0, len(ordered), batch):
-        rows = Output.select(Output.sha256).where(Output.sha256.in_(ordered[start:start + batch])).tuples()
+        rows = tuples(Output.select(Output.sha256).where(Output.sha256.in_(ordered[start:start + batch])))
         found.update(sha256 for (sha256,) in rows)
     return found

@@ -17,13 +17,13 @@ import peewee
 
 from ..audit.log import record
 from ..clock import utcnow
-from ..db import transaction
+from ..db import first, transaction
 from ..errors import Conflict, InvalidInput, NotFound
+from ..jobs.statuses import FINISHED, JobStatus
 from ..jobs.tables import Approval, Job
 from ..policy.tables import DecisionRecord, GenerationRequest, PolicyVersion
 from ..registry.tables import Model, TrainingSet
 from .params import GenerationParams
-from ..jobs.statuses import FINISHED, JobStatus
 from .views import JobView
 
 
@@ -78,11 +78,11 @@ def get_job(job_id: str) -> Job:
     """A job with its request, model, training set, decision, policy and approval, in one query."""
     job = None
     if isinstance(job_id, str) and len(job_id) <= 40:
-        job = (Job.select(Job, GenerationRequest, Model, TrainingSet, DecisionRecord, PolicyVersion, Approval)
-               .join(GenerationRequest).join(Model).join(TrainingSet, peewee.JOIN.LEFT_OUTER)
-               .switch(Job).join(DecisionRecord).join(PolicyVersion)
-               .switch(Job).join(Approval, peewee.JOIN.LEFT_OUTER)
-               .where(Job.id == job_id).first())
+        job = first(Job.select(Job, GenerationRequest, Model, TrainingSet, DecisionRecord, PolicyVersion, Approval)
+                    .join(GenerationRequest).join(Model).join(TrainingSet, peewee.JOIN.LEFT_OUTER)
+                    .switch(Job).join(DecisionRecord).join(PolicyVersion)
+                    .switch(Job).join(Approval, peewee.JOIN.LEFT_OUTER)
+                    .where(Job.id == job_id))
     if job is None:
         raise NotFound(f"no job '{str(job_id)[:40]}' exists")
     return job
@@ -106,7 +106,8 @@ def _lapsed(now: datetime) -> peewee.Expression:
 
 def _claimable_by(worker: str, now: datetime) -> peewee.Expression:
     """Anyone may take a queued job or one whose lease has lapsed; its holder may take it again."""
-    return (Job.status == JobStatus.QUEUED) | ((Job.status == JobStatus.RUNNING) & (_lapsed(now) | (Job.worker == worker)))
+    return ((Job.status == JobStatus.QUEUED)
+            | ((Job.status == JobStatus.RUNNING) & (_lapsed(now) | (Job.worker == worker))))
 
 
 def _holds(job: Job, worker: str) -> bool:
@@ -153,14 +154,15 @@ def _bounded(lease: timedelta) -> timedelta:
     return lease
 
 
-def _spec(job: Job) -> JobSpec:
+def _spec(job: Job, worker: str) -> JobSpec:
+    """``job``'s specification for ``worker``, which holds it."""
     request: GenerationRequest = job.request
     model: Model = request.model
     expires: datetime | None = job.lease_expires_at  # None: claimed before leases existed
     return JobSpec(job.id, request.prompt, GenerationParams.from_dict(job.params),
                    ModelSpec(f"{model.name}:{model.version}", model.name, model.version, model.weights_hash,
                              model.path),
-                   job.worker, job.attempts, expires,
+                   worker, job.attempts, expires,
                    max(0, int((expires - utcnow()).total_seconds())) if expires else 0)
 
 
@@ -194,7 +196,7 @@ def claim_job(job_id: str, worker: str, lease: timedelta = LEASE) -> JobSpec:
             refusal = Conflict(f"job {job.id} cannot run: model {model.name}:{model.version} is {model.status}")
     if refusal is not None:  # raised after the commit, so the job stays failed
         raise refusal
-    return _spec(job)
+    return _spec(job, worker)
 
 
 def job_spec(job_id: str, worker: str) -> JobSpec:
@@ -203,7 +205,7 @@ def job_spec(job_id: str, worker: str) -> JobSpec:
     _refuse_finished(job)
     if not _holds(job, worker):
         raise _not_yours(job, utcnow())
-    return _spec(job)
+    return _spec(job, worker)
 
 
 def extend_lease(job_id: str, worker: str, lease: timedelta = LEASE) -> Lease:
@@ -223,7 +225,8 @@ def extend_lease(job_id: str, worker: str, lease: timedelta = LEASE) -> Lease:
 def hold_for_signing(job: Job, worker: str) -> None:
     """Refuse to sign for a worker that does not hold, and may not take, the job's claim."""
     now = utcnow()
-    claimable = job.status == JobStatus.QUEUED or (job.status == JobStatus.RUNNING and (job.worker == worker or not _live(job, now)))
+    claimable = job.status == JobStatus.QUEUED or (
+        job.status == JobStatus.RUNNING and (job.worker == worker or not _live(job, now)))
     if not claimable:
         _refuse_finished(job)
         raise _not_yours(job, now)

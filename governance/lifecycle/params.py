@@ -8,7 +8,7 @@ GPU host for a value the API let through. Plain values only (no database, no tor
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeGuard
 
 from ..errors import InvalidInput
 
@@ -24,7 +24,7 @@ DEFAULT_SCHEDULER = "default"
 SCHEDULERS = (DEFAULT_SCHEDULER, "ddim", "euler", "euler_a", "dpm++", "pndm", "unipc")
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -32,15 +32,15 @@ def problems(seed: object, steps: object, guidance: object, width: object, heigh
              scheduler: object) -> dict[str, str]:
     """Each out-of-range value, by field, in words a requester can act on."""
     found: dict[str, str] = {}
-    if not (_is_int(seed) and 0 <= seed <= SEED_MAX):  # type: ignore[operator]
+    if not (_is_int(seed) and 0 <= seed <= SEED_MAX):
         found["seed"] = f"must be a whole number from 0 to {SEED_MAX}"
-    if not (_is_int(steps) and STEPS[0] <= steps <= STEPS[1]):  # type: ignore[operator]
+    if not (_is_int(steps) and STEPS[0] <= steps <= STEPS[1]):
         found["steps"] = f"must be a whole number from {STEPS[0]} to {STEPS[1]}"
     if not (isinstance(guidance, (int, float)) and not isinstance(guidance, bool)
             and GUIDANCE[0] <= guidance <= GUIDANCE[1]):
         found["guidance"] = f"must be a number from {GUIDANCE[0]:g} to {GUIDANCE[1]:g}"
     for name, value in (("width", width), ("height", height)):
-        if not (_is_int(value) and SIZE[0] <= value <= SIZE[1] and value % SIZE_MULTIPLE == 0):  # type: ignore[operator]
+        if not (_is_int(value) and SIZE[0] <= value <= SIZE[1] and value % SIZE_MULTIPLE == 0):
             found[name] = f"must be a multiple of {SIZE_MULTIPLE} from {SIZE[0]} to {SIZE[1]}"
     if scheduler not in SCHEDULERS:
         found["scheduler"] = f"must be one of {', '.join(SCHEDULERS)}"
@@ -64,7 +64,7 @@ class GenerationParams:
             raise InvalidInput("the generation parameters are out of range", fields=found)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "GenerationParams":
+    def from_dict(cls, data: Mapping[str, Any]) -> GenerationParams:
         unknown = sorted(set(data) - set(cls.__dataclass_fields__))
         if unknown:
             raise InvalidInput(f"unknown generation parameters: {', '.join(unknown)}")

@@ -17,6 +17,7 @@ from ..db import transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..ids import is_id
 from ..jobs.idempotency import once
+from ..jobs.statuses import JobStatus, RequestStatus, Verdict
 from ..jobs.tables import Approval, Job, RequestParams
 from ..ledger.tables import Output
 from ..policy.registry_facts import RequestSpec
@@ -28,7 +29,6 @@ from ..registry import scope
 from .claims import get_job
 from .dispatch import Dispatcher, dispatch
 from .params import GenerationParams
-from ..jobs.statuses import JobStatus, RequestStatus, Verdict
 from .views import OutputView, RequestView
 
 
@@ -48,7 +48,7 @@ class Submission:
     on: date | None = None
 
     @classmethod
-    def from_dict(cls, body: dict[str, Any]) -> "Submission":
+    def from_dict(cls, body: dict[str, Any]) -> Submission:
         """From a body as the API's request schema loads it."""
         return cls(body["production"], body["use"], body["territory"], body["model"], body["prompt"],
                    tuple(body.get("references") or ()), tuple(body.get("people") or ()),
@@ -81,8 +81,8 @@ def _decide_and_queue(submission: Submission, principal: Principal) -> tuple[int
     decided = decide_request(submission.spec(principal.name), by=principal)
     request = GenerationRequest.get_by_id(decided.request.id)
     RequestParams.create(request=request, params=submission.params.to_dict())
-    job = _new_job(request, latest_decision(request), submission.params) if decided.decision.outcome == "allow" \
-        else None
+    job = _new_job(request, DecisionRecord.get_by_id(decided.decision.id), submission.params) \
+        if decided.decision.outcome == "allow" else None
     return request.id, job.id if job else None
 
 
@@ -121,8 +121,9 @@ def decide(request_id: int | str, principal: Principal, verdict: str, comment: s
         if decision is None or decision.outcome != "needs_approval":
             raise Conflict(f"request #{request.id} does not await approval "
                            f"(its decision is {decision.outcome if decision else 'missing'})")
-        if request.approval_records.exists():
-            raise Conflict(f"request #{request.id} was already {request.approval_records.first().verdict}")
+        earlier = Approval.get_or_none(Approval.request == request)
+        if earlier is not None:
+            raise Conflict(f"request #{request.id} was already {earlier.verdict}")
         if request.requester == principal.name:
             raise Forbidden("you cannot approve your own request", hint="another approver must decide it")
         revoked = revoked_rights(decision.records) if verdict == Verdict.APPROVED else []
@@ -139,7 +140,7 @@ def decide(request_id: int | str, principal: Principal, verdict: str, comment: s
 
 
 def _asked_params(request: GenerationRequest) -> GenerationParams:
-    row = request.params_records.first()
+    row = RequestParams.get_or_none(RequestParams.request == request)
     return GenerationParams.from_dict(row.params) if row else GenerationParams()
 
 

@@ -17,13 +17,13 @@ from ..canonical import json_default
 from ..clock import utcnow
 from ..db import transaction
 from ..errors import Conflict, Forbidden, ModelIdentityError
+from ..jobs.statuses import JobStatus
 from ..jobs.tables import Job
 from ..ledger.tables import Output
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..provenance.index import index_output
 from ..registry.tables import Asset, Model
 from . import claims
-from ..jobs.statuses import JobStatus
 from .views import OutputView
 
 

@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from ..clock import as_utc
+from ..db import first
+from ..jobs.statuses import JobStatus, RequestStatus, Verdict
 from ..jobs.tables import Approval, Job
 from ..ledger.tables import Output
 from ..policy.requests import DecisionView, RequestRecord, latest_decision
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..provenance.standing import revoked_rights
 from .params import GenerationParams
-from ..jobs.statuses import JobStatus, RequestStatus, Verdict
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -35,7 +36,7 @@ class ApprovalView:
     at: datetime
 
     @classmethod
-    def from_row(cls, a: Approval) -> "ApprovalView":
+    def from_row(cls, a: Approval) -> ApprovalView:
         return cls(a.approver, Verdict(a.verdict), a.comment, as_utc(a.at))
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,7 +62,7 @@ class JobView:
     lease_expires_at: datetime | None
 
     @classmethod
-    def from_row(cls, job: Job) -> "JobView":
+    def from_row(cls, job: Job) -> JobView:
         return cls(job.id, job.request_id, job.decision_id, JobStatus(job.status),
                    GenerationParams.from_dict(job.params), job.attempts, job.failure_reason, job.output_sha256,
                    job.worker, job.environment, as_utc(job.created_at), as_utc(job.updated_at),
@@ -103,10 +104,10 @@ class RequestView:
     status: RequestStatus
 
     @classmethod
-    def of(cls, request: GenerationRequest) -> "RequestView":
+    def of(cls, request: GenerationRequest) -> RequestView:
         decision = latest_decision(request)
-        job = request.jobs.order_by(Job.created_at.desc()).first()
-        approval = request.approval_records.first()
+        job = first(Job.select().where(Job.request == request).order_by(Job.created_at.desc()))
+        approval = Approval.get_or_none(Approval.request == request)
         return cls(RequestRecord.from_row(request), DecisionView.from_row(decision) if decision else None,
                    ApprovalView.from_row(approval) if approval else None, JobView.from_row(job) if job else None,
                    request_status(decision, job, approval))
@@ -135,7 +136,7 @@ class OutputView:
     standing_reason: str | None
 
     @classmethod
-    def from_row(cls, row: Output) -> "OutputView":
+    def from_row(cls, row: Output) -> OutputView:
         return cls(row.sha256, row.media_type, row.manifest_label, row.cert_fingerprint, row.job_id, row.request_id,
                    row.decision_id, row.model_ref, as_utc(row.signed_at), row.timestamped, row.in_good_standing,
                    row.standing_reason)

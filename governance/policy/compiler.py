@@ -19,8 +19,7 @@ from typing import Any, Callable, Iterable, Mapping
 from ..canonical import digest
 from ..errors import PolicyError
 from . import facts as F
-from .decision import (ALLOW, DENY, NEEDS_APPROVAL, Decision, DutyDue, Evidence, Finding, Inputs,
-                       PolicyRef, frozen)
+from .decision import ALLOW, DENY, NEEDS_APPROVAL, Decision, DutyDue, Evidence, Finding, Inputs, PolicyRef, frozen
 from .document import AllOf, AnyOf, Constraint, Duty, Leaf, Not, Policy, Rule
 from .fastpath import generate
 from .loader import load_policy
@@ -70,9 +69,9 @@ class LeafNode(Node):
         op = OPERATORS[leaf.operator]
         self.left = _getter(leaf.left)
         self.right_ref = _getter(leaf.right_ref) if leaf.right_ref else None
-        right = leaf.right
+        right: Any = leaf.right  # compared as a set, a list or a scalar, as the operator needs
         if leaf.operator in SET_RIGHT and right is not None:
-            right = frozenset(right)  # type: ignore[arg-type]
+            right = frozenset(right)
         elif isinstance(right, tuple):
             right = list(right)  # facts hold lists: eq on a list compares with a list
         self.right = right
@@ -289,7 +288,7 @@ def inputs_of(facts: Facts) -> Inputs:
     return Inputs(digest(facts), pairs(used["consents"]), pairs(used["licences"]), pairs(used["models"]))
 
 
-_CACHE: "OrderedDict[str, CompiledPolicy]" = OrderedDict()
+_CACHE: OrderedDict[str, CompiledPolicy] = OrderedDict()
 _CACHE_SIZE = 32
 
 

@@ -51,7 +51,7 @@ class Evidence:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Evidence":
+    def from_dict(cls, data: dict[str, Any]) -> Evidence:
         return cls(data["path"], data["operator"], frozen(data.get("found")), frozen(data.get("required")),
                    bool(data["result"]), data.get("required_from"))
 
@@ -71,7 +71,7 @@ class Finding:
                 "evidence": [e.to_dict() for e in self.evidence]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Finding":
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
         return cls(data["rule"], data["type"], data["title"], data["subject"],
                    tuple(Evidence.from_dict(e) for e in data.get("evidence", [])))
 
@@ -91,7 +91,7 @@ class DutyDue:
                 "subject": self.subject, "text": self.text}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DutyDue":
+    def from_dict(cls, data: dict[str, Any]) -> DutyDue:
         return cls(data["rule"], data["action"], data["title"], data["subject"], data.get("text"))
 
 
@@ -122,7 +122,7 @@ class Inputs:
                                                    "models": rows(self.models)}}
 
     @classmethod
-    def from_records(cls, digest: str, records: dict[str, Any]) -> "Inputs":
+    def from_records(cls, digest: str, records: dict[str, Any]) -> Inputs:
         def pairs(kind: str) -> tuple[tuple[str, Any], ...]:
             return tuple((str(r["id"]), r.get("version")) for r in records.get(kind, []))
         return cls(digest, pairs("consents"), pairs("licences"), pairs("models"))

@@ -6,11 +6,11 @@ Nothing here evaluates anything; these classes only hold a validated policy file
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 RuleType = Literal["prohibition", "requirement", "approval"]
 Target = Literal["request", "reference", "training_asset", "performer"]
-Operand = Union[str, int, float, bool, None, tuple[Union[str, int, float, bool], ...]]
+Operand = str | int | float | bool | None | tuple[str | int | float | bool, ...]
 
 
 @dataclass(frozen=True)
@@ -24,20 +24,20 @@ class Leaf:
 
 @dataclass(frozen=True)
 class AllOf:
-    items: tuple["Constraint", ...]
+    items: tuple[Constraint, ...]
 
 
 @dataclass(frozen=True)
 class AnyOf:
-    items: tuple["Constraint", ...]
+    items: tuple[Constraint, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Constraint"
+    item: Constraint
 
 
-Constraint = Union[Leaf, AllOf, AnyOf, Not]
+Constraint = Leaf | AllOf | AnyOf | Not
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ are, and evidence shows only the words a rule matched.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Iterable, Literal, Mapping, Sequence
 
 Kind = Literal["string", "number", "bool", "date", "list", "record"]
 
@@ -104,7 +104,7 @@ def names_in_prompt(prompt: str, registered: Iterable[str]) -> list[str]:
     return sorted(set(found))
 
 
-def _covers(scope: Iterable[str], value: str, everything: str) -> bool:
+def _covers(scope: Iterable[str] | None, value: str, everything: str) -> bool:
     scope = list(scope or [])
     return everything in scope or value in scope
 
@@ -135,7 +135,7 @@ def consent_fit(consent: Mapping[str, Any], request: Mapping[str, Any],
     return (sum(checks),) + tuple(int(c) for c in checks) + (str(consent.get("valid_until") or ""),)
 
 
-def choose_consent(consents: list[Mapping[str, Any]], request: Mapping[str, Any],
+def choose_consent(consents: Sequence[Mapping[str, Any]], request: Mapping[str, Any],
                    needs: tuple[str, ...] = (LIKENESS,)) -> Mapping[str, Any] | None:
     """The consent a performer's rules are judged on (see ``consent_fit``); None if they have none.
 
@@ -152,7 +152,7 @@ def has_pending(consents: Iterable[Mapping[str, Any]]) -> bool:
     return any(c.get("status") == PENDING for c in consents)
 
 
-def performer(person: Mapping[str, Any], consents: list[Mapping[str, Any]], request: Mapping[str, Any], *,
+def performer(person: Mapping[str, Any], consents: Sequence[Mapping[str, Any]], request: Mapping[str, Any], *,
               depicted: bool, named_in_prompt: bool, in_reference: bool = False) -> dict[str, Any]:
     """One entry of ``performers``, with the consent its rules are judged on chosen."""
     needs = uses_needed(depicted=depicted, named_in_prompt=named_in_prompt, in_reference=in_reference)

@@ -79,9 +79,9 @@ def _leaf(src: _Source, leaf: Leaf) -> str:
         if name in SET_RIGHT:
             return f"_with_ref({src.op(name)}, {left}, {right_name}, True)"
         return f"({right_name} is not None and {src.op(name)}({left}, {right_name}))"
-    right = leaf.right
+    right: Any = leaf.right  # written as a set, a list or a scalar, as the operator needs
     if name in SET_RIGHT:
-        right = frozenset(right)  # type: ignore[arg-type]
+        right = frozenset(right)
     elif isinstance(right, tuple):
         right = list(right)
     if name == "exists":

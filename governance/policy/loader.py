@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from itertools import islice
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -122,8 +122,8 @@ class _PolicyLoader(_StrictLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # unannotated in PyYAML's stubs
         if not self.allow_reuse:
             _refuse_reuse(event)
         if not isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
@@ -131,26 +131,30 @@ class _PolicyLoader(_StrictLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise _Refused(None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+                raise _refused(f"nested deeper than {MAX_DEPTH} levels", event)
             return self._checked(super().compose_node(parent, index), event)
         finally:
             self._depth -= 1
 
-    def _checked(self, node: yaml.Node, event: yaml.Event) -> yaml.Node:
+    def _checked(self, node: yaml.Node | None, event: yaml.Event) -> yaml.Node | None:
         # a plain << is a merge key only once the resolver has tagged it
-        if not self.allow_reuse and node.tag == _MERGE_TAG:
-            raise _Refused(None, None, "merge keys (<<) are not allowed in a policy file; "
-                           "write the keys out in full", event.start_mark)
+        if not self.allow_reuse and node is not None and node.tag == _MERGE_TAG:
+            raise _refused("merge keys (<<) are not allowed in a policy file; write the keys out in full", event)
         return node
 
 
 def _refuse_reuse(event: yaml.Event) -> None:
     if isinstance(event, yaml.AliasEvent):
-        raise _Refused(None, None, "aliases (*name) are not allowed in a policy file; "
-                       "write the value out in full", event.start_mark)
+        raise _refused("aliases (*name) are not allowed in a policy file; write the value out in full", event)
     if getattr(event, "anchor", None) is not None:
-        raise _Refused(None, None, "anchors (&name) are not allowed in a policy file; "
-                       "write the value out in full", event.start_mark)
+        raise _refused("anchors (&name) are not allowed in a policy file; write the value out in full", event)
+
+
+def _refused(problem: str, event: yaml.Event) -> _Refused:
+    """``problem``, placed where ``event`` starts in the file. (The loaders are PyYAML's pure
+    Python ones, whose marks are all ``yaml.error.Mark``; libyaml's are never met.)"""
+    mark = event.start_mark
+    return _Refused(None, None, problem, mark if isinstance(mark, yaml.error.Mark) else None)
 
 
 class _TestsLoader(_PolicyLoader):
@@ -184,8 +188,8 @@ def read_yaml(text: str | bytes, source: str) -> Any:
 def _read(text: str | bytes, source: str, max_bytes: int, loader: type[_PolicyLoader]) -> Any:
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
     if size > max_bytes:
-        raise PolicyTooLarge(source, [f"the file is {size:,} bytes; at most {max_bytes:,} are read "
-                                      "(split it, or shorten its descriptions)"])
+        raise PolicyTooLarge(source, [(f"the file is {size:,} bytes; at most {max_bytes:,} are read "
+                                       "(split it, or shorten its descriptions)")])
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -195,8 +199,8 @@ def _read(text: str | bytes, source: str, max_bytes: int, loader: type[_PolicyLo
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise PolicyFileError(source, [f"not readable as YAML: {type(exc).__name__}"]) from None
     except ValueError:  # e.g. an integer longer than Python converts (4,300 digits)
-        raise PolicyFileError(source, ["not readable as YAML: a value is too long to convert "
-                                       "(a number with thousands of digits?)"]) from None
+        raise PolicyFileError(source, [("not readable as YAML: a value is too long to convert "
+                                        "(a number with thousands of digits?)")]) from None
 
 
 class _ExpansionBudget:
@@ -244,7 +248,8 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
     text = resources.files("governance.policy").joinpath("schema.json").read_text("utf-8")
-    return json.loads(text)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 def place(path: Iterable[Any]) -> str:
@@ -335,7 +340,7 @@ def _duty_problems(duty: dict[str, Any], where: str, target: str) -> Iterator[st
 def _constraint_problems(c: dict[str, Any], where: str, target: str) -> Iterator[str]:
     logic = [k for k in _LOGIC_KEYS if k in c]
     leaf = _LEAF_KEYS & c.keys()
-    if logic and leaf or len(logic) > 1:
+    if (logic and leaf) or len(logic) > 1:
         yield f"{where}: a constraint is either one comparison or one of and/or/not, not both"
         return
     if logic:

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any, Sequence
 
 from ..canonical import canonical_json
+from ..db import tuples
 from ..errors import InvalidInput
 from ..principal import Principal
 from ..registry import scope
@@ -24,8 +25,17 @@ from ..registry.consents import consent_dict
 from ..registry.licences import licence_dict
 from ..registry.models_registry import get_model
 from ..registry.people import find_person, get_person, get_production
-from ..registry.tables import (Asset, AssetPerson, Consent, Licence, Model, Person, PersonProduction, Production,
-                               TrainingSetMember)
+from ..registry.tables import (
+    Asset,
+    AssetPerson,
+    Consent,
+    Licence,
+    Model,
+    Person,
+    PersonProduction,
+    Production,
+    TrainingSetMember,
+)
 from . import facts as F
 
 #: registry fields a policy may read (see facts.FIELDS); everything else stays out of the facts
@@ -50,7 +60,8 @@ class RequestSpec:
 
 def _plain(value: dict[str, Any]) -> dict[str, Any]:
     """Dates and datetimes as ISO strings: facts are JSON values only."""
-    return json.loads(canonical_json(value))
+    plain: dict[str, Any] = json.loads(canonical_json(value))
+    return plain
 
 
 def licence_facts(lic: Licence | None) -> dict[str, Any] | None:
@@ -75,7 +86,7 @@ def _entry(asset_id: int, sha256: str, title: str, media_type: str,
 def model_facts(model: Model) -> dict[str, Any]:
     return {"id": str(model.id), "name": model.name, "version": model.version, "status": model.status,
             "weights_hash": model.weights_hash,
-            "training_set_root": model.training_set.merkle_root if model.training_set_id else None}
+            "training_set_root": model.training_set.merkle_root if model.training_set is not None else None}
 
 
 def training_entries(model: Model) -> list[dict[str, Any]]:
@@ -88,11 +99,11 @@ def training_entries(model: Model) -> list[dict[str, Any]]:
     """
     if not model.training_set_id:
         return []
-    members = (TrainingSetMember.select(Asset.id, Asset.sha256, Asset.title, Asset.media_type,
-                                        TrainingSetMember.licence)
-               .join(Asset)
-               .where(TrainingSetMember.training_set == model.training_set_id)
-               .order_by(Asset.sha256).tuples())
+    members = tuples(TrainingSetMember.select(Asset.id, Asset.sha256, Asset.title, Asset.media_type,
+                                              TrainingSetMember.licence)
+                     .join(Asset)
+                     .where(TrainingSetMember.training_set == model.training_set_id)
+                     .order_by(Asset.sha256))
     used = TrainingSetMember.select(TrainingSetMember.licence).where(
         TrainingSetMember.training_set == model.training_set_id)
     licences = {lic.id: licence_facts(lic) for lic in Licence.select().where(Licence.id.in_(used))}
@@ -124,7 +135,7 @@ def prompt_candidates(production: str) -> list[str]:
     vouched = Person.select(Person.name).where(Person.id.in_(Consent.select(Consent.person)))
     own = (Person.select(Person.name).join(PersonProduction).join(Production)
            .where(Production.name == production))
-    return sorted({name for (name,) in vouched.tuples()} | {name for (name,) in own.tuples()})
+    return sorted({name for (name,) in tuples(vouched)} | {name for (name,) in tuples(own)})
 
 
 def _checked(spec: RequestSpec) -> tuple[str, str]:

@@ -67,8 +67,8 @@ class ReplayReport:
 
     def render(self) -> str:
         p = self.policy
-        lines = [f"replayed {self.replayed} recorded request(s) under {p['uid']} v{p['version']}: "
-                 f"{len(self.flips)} would flip, {len(self.changed_reasons)} would change reasons"]
+        lines = [(f"replayed {self.replayed} recorded request(s) under {p['uid']} v{p['version']}: "
+                  f"{len(self.flips)} would flip, {len(self.changed_reasons)} would change reasons")]
         for e in self.flips + self.changed_reasons:
             head = f"request #{e.request}: {e.old} -> {e.new}" if e.flipped else f"request #{e.request}: {e.old} (same)"
             lines.append(f"  {head} (was decided under {e.old_policy})")

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from ..audit.log import record
 from ..canonical import sha256_hex
 from ..clock import as_utc, utcnow
-from ..db import transaction
+from ..db import first, transaction
 from ..errors import InvalidInput, NotFound
+from ..ids import is_id
 from ..principal import Principal
 from ..registry.models_registry import get_model
 from .decision import Decision, DutyDue, Finding, Inputs, Outcome, PolicyRef
@@ -24,7 +25,6 @@ from .registry_facts import RequestSpec, build_facts
 from .stored_facts import facts_to_store
 from .tables import DecisionRecord, GenerationRequest, PolicyVersion
 from .versions import active_version, compiled
-from ..ids import is_id
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class RequestRecord:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, r: GenerationRequest) -> "RequestRecord":
+    def from_row(cls, r: GenerationRequest) -> RequestRecord:
         return cls(r.id, r.requester, r.production, r.use, r.territory, r.request_date,
                    f"{r.model.name}:{r.model.version}", tuple(r.references or ()), tuple(r.people or ()),
                    r.prompt_sha256, as_utc(r.created_at))
@@ -71,9 +71,10 @@ class DecisionView:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, d: DecisionRecord) -> "DecisionView":
+    def from_row(cls, d: DecisionRecord) -> DecisionView:
         pv: PolicyVersion = d.policy_version
-        return cls(d.id, d.request_id, d.outcome, PolicyRef(pv.uid, pv.version, pv.sha256),
+        outcome = cast(Outcome, d.outcome)  # the column holds only what the engine decided
+        return cls(d.id, d.request_id, outcome, PolicyRef(pv.uid, pv.version, pv.sha256),
                    tuple(Finding.from_dict(v) for v in d.violations or []),
                    tuple(Finding.from_dict(a) for a in d.approvals or []),
                    tuple(DutyDue.from_dict(x) for x in d.duties or []),
@@ -154,4 +155,4 @@ def get_request(request_id: int | str) -> GenerationRequest:
 
 
 def latest_decision(request: GenerationRequest) -> DecisionRecord | None:
-    return request.decisions.order_by(DecisionRecord.id.desc()).first()
+    return first(request.decisions.order_by(DecisionRecord.id.desc()))

@@ -29,6 +29,7 @@ class PolicyVersion(BaseModel):
     published_at = UTCDateTimeField(null=True)
     published_by = peewee.CharField(max_length=200, null=True)
     superseded_at = UTCDateTimeField(null=True)
+    reviews: peewee.ModelSelect[PolicyReview]
 
     class Meta:
         indexes = ((("uid", "version"), True),)
@@ -38,6 +39,7 @@ class PolicyReview(BaseModel):
     """A legal user's approval of a version; never by its author."""
 
     policy_version = peewee.ForeignKeyField(PolicyVersion, backref="reviews", on_delete="RESTRICT")
+    policy_version_id: int
     reviewer = peewee.CharField(max_length=200)
     verdict = peewee.CharField(max_length=20)  # approved
     comment = peewee.TextField(default="")
@@ -51,6 +53,7 @@ class GenerationRequest(BaseModel):
     territory = peewee.CharField(max_length=2)
     request_date = peewee.DateField()
     model = peewee.ForeignKeyField(Model, backref="requests", on_delete="RESTRICT")
+    model_id: int
     #: asset SHA-256s of the reference images, sorted
     references = JSONField()
     #: names of the people the image depicts, sorted
@@ -59,11 +62,14 @@ class GenerationRequest(BaseModel):
     prompt = peewee.TextField()
     prompt_sha256 = peewee.CharField(max_length=64, index=True)
     created_at = UTCDateTimeField()
+    decisions: peewee.ModelSelect[DecisionRecord]
 
 
 class DecisionRecord(BaseModel):
     request = peewee.ForeignKeyField(GenerationRequest, backref="decisions", on_delete="RESTRICT")
+    request_id: int
     policy_version = peewee.ForeignKeyField(PolicyVersion, backref="decisions", on_delete="RESTRICT")
+    policy_version_id: int
     outcome = peewee.CharField(max_length=20, index=True)  # allow | deny | needs_approval
     violations = JSONField()
     approvals = JSONField()

@@ -16,13 +16,13 @@ import peewee
 from ..audit.log import record
 from ..canonical import sha256_hex
 from ..clock import utcnow
-from ..db import transaction
+from ..db import first, transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyError
+from ..ids import is_id
 from .compiler import CompiledPolicy, compile_bytes
 from .document import Policy
 from .loader import load_policy
 from .tables import PolicyReview, PolicyVersion
-from ..ids import is_id
 
 
 def version_dict(v: PolicyVersion, with_text: bool = False) -> dict[str, Any]:
@@ -88,8 +88,8 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
 def get_version(ref: str) -> PolicyVersion:
     uid, version = parse_ref(ref)
     query = PolicyVersion.select().where(PolicyVersion.uid == uid)
-    row = (query.where(PolicyVersion.version == version).first() if version is not None
-           else query.order_by(PolicyVersion.version.desc()).first())
+    row = (first(query.where(PolicyVersion.version == version)) if version is not None
+           else first(query.order_by(PolicyVersion.version.desc())))
     if row is None:
         raise NotFound(f"no policy version '{ref}' is recorded", hint="list them with: slate policy list")
     return row
@@ -135,8 +135,7 @@ def publish_version(ref: str, publisher: str) -> dict[str, Any]:
 
 
 def active_row(uid: str) -> PolicyVersion | None:
-    return (PolicyVersion.select()
-            .where(PolicyVersion.uid == uid, PolicyVersion.status == "published").first())
+    return first(PolicyVersion.select().where(PolicyVersion.uid == uid, PolicyVersion.status == "published"))
 
 
 def active_version(uid: str | None = None) -> PolicyVersion:
@@ -180,7 +179,7 @@ def resolve(ref: str) -> tuple[Policy, bytes]:
     if path.is_file():
         data = path.read_bytes()
         return load_policy(data, str(path)), data
-    if "@" not in ref and "/" in ref or ref.endswith((".yaml", ".yml")):
+    if ("@" not in ref and "/" in ref) or ref.endswith((".yaml", ".yml")):
         raise PolicyError(f"no policy file {ref}")
     row = get_version(ref)
     return compiled(row).policy, row.text.encode("utf-8")

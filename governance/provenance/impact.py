@@ -147,7 +147,7 @@ def _productions_term(by: Principal | None) -> dict[str, frozenset[str]] | None:
     """The facet term confining a producer to their productions; None for the studio-wide."""
     if not visibility.confined(by):
         return None
-    return {"production": frozenset(by.productions)}  # type: ignore[union-attr]
+    return {"production": frozenset(by.productions)}
 
 
 def _count_outputs(scope: Scope, by: Principal | None = None) -> int:
@@ -177,7 +177,7 @@ def pending_requests() -> list[tuple[GenerationRequest, DecisionRecord, Job | No
     running = (Job.select(Job, DecisionRecord, GenerationRequest.id, GenerationRequest.production)
                .join(DecisionRecord).switch(Job).join(GenerationRequest)
                .where(Job.status.in_(PENDING_JOB_STATUSES)))
-    found = [(j.request, j.decision, j) for j in running]
+    found: list[tuple[GenerationRequest, DecisionRecord, Job | None]] = [(j.request, j.decision, j) for j in running]
     approved = Approval.select(peewee.SQL("1")).where(Approval.request == DecisionRecord.request)
     has_job = Job.select(peewee.SQL("1")).where(Job.request == DecisionRecord.request)
     awaiting = (DecisionRecord.select(DecisionRecord, GenerationRequest.id, GenerationRequest.production)
@@ -264,5 +264,14 @@ def apply(scope: Scope, actor: str | None = None) -> Impact:
     return impact
 
 
-__all__ = ["Impact", "Scope", "consent_scope", "licence_scope", "consent_impact", "licence_impact", "apply",
-           "affected_outputs", "pending_requests"]
+__all__ = [
+    "Impact",
+    "Scope",
+    "affected_outputs",
+    "apply",
+    "consent_impact",
+    "consent_scope",
+    "licence_impact",
+    "licence_scope",
+    "pending_requests",
+]

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable
 
+from ..ids import is_id
 from ..ledger.tables import Output
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..registry.tables import Asset, AssetPerson, Model, Person
 from .tables import OutputFacet
-from ..ids import is_id
 
 Facet = tuple[str, str]
 
@@ -113,4 +113,4 @@ def backfill(batch: int = 1000) -> int:
         last = rows[-1].id
 
 
-__all__ = ["facets_for", "index_output", "backfill", "write_facets"]
+__all__ = ["backfill", "facets_for", "index_output", "write_facets"]

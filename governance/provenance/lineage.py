@@ -12,19 +12,20 @@ from typing import Any
 
 import peewee
 
-from ..principal import Principal
-from ..registry import scope
 from ..clock import as_utc
+from ..db import tuples
 from ..errors import NotFound
+from ..ids import is_id
 from ..jobs.tables import Approval, Job
 from ..ledger.tables import Output
 from ..policy.requests import RequestRecord
 from ..policy.tables import DecisionRecord, GenerationRequest
+from ..principal import Principal
+from ..registry import scope
 from ..registry.models_registry import model_dict
-from ..registry.tables import Asset, AssetPerson, Consent, Licence, Model, Person, TrainingSet, TrainingSetMember
+from ..registry.tables import Asset, AssetPerson, Consent, Licence, Model, Person, TrainingSetMember
 from .query import output_item
 from .standing import revoked_rights
-from ..ids import is_id
 
 
 def get_output(sha256: str, principal: Principal | None = None) -> Output:
@@ -65,12 +66,12 @@ def _references(request: GenerationRequest, principal: Principal | None = None) 
 
 
 def _training_set(model: Model) -> dict[str, Any] | None:
-    if not model.training_set_id:
+    ts = model.training_set
+    if ts is None:
         return None
-    ts: TrainingSet = model.training_set
     counts = (TrainingSetMember.select(TrainingSetMember.licence, peewee.fn.COUNT(TrainingSetMember.id).alias("n"))
               .where(TrainingSetMember.training_set == ts).group_by(TrainingSetMember.licence))
-    by_licence = {row.licence_id: row.n for row in counts}
+    by_licence = dict(tuples(counts))
     licences = [{**(_licence(lic) or {}), "assets": by_licence[lic.id]}
                 for lic in Licence.select().where(Licence.id.in_(list(by_licence))).order_by(Licence.ref)] \
         if by_licence else []
@@ -128,4 +129,4 @@ def lineage(sha256: str, principal: Principal | None = None) -> dict[str, Any]:
     }
 
 
-__all__ = ["lineage", "get_output"]
+__all__ = ["get_output", "lineage"]

@@ -18,20 +18,21 @@ import binascii
 import heapq
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, TypeVar
 
 import peewee
 
-from ..principal import Principal
 from ..canonical import json_default
 from ..clock import as_utc
+from ..db import tuples
 from ..errors import InvalidInput, NotFound
 from ..ledger.tables import Output
+from ..principal import Principal
+from ..registry import scope as visibility
 from ..registry.assets import find_asset
 from ..registry.consents import find_consent
 from ..registry.licences import find_licence
 from ..registry.models_registry import get_model
-from ..registry import scope as visibility
 from ..registry.people import find_person, get_production
 from ..registry.tables import Model, TrainingSetMember
 from ..registry.training_sets import get_training_set
@@ -75,10 +76,10 @@ class OutputQuery:
             raise InvalidInput("'since' must be before 'until'", fields={"since": json_default(self.since)})
 
     @classmethod
-    def from_text(cls, values: Mapping[str, Any]) -> "OutputQuery":
+    def from_text(cls, values: Mapping[str, Any]) -> OutputQuery:
         """From strings as a CLI or query string gives them; blank values are left out."""
-        data = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()
-                if v is not None and v != ""}
+        data: dict[str, Any] = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()
+                                if v is not None and v != ""}
         unknown = set(data) - set(FILTERS) - {"since", "until", "limit", "cursor"}
         if unknown:
             raise InvalidInput(f"unknown filters: {', '.join(sorted(unknown))}",
@@ -220,7 +221,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 # ---------------------------------------------------------------- running a plan
 
-def _bounded(q: peewee.ModelSelect, f: Any, plan: Plan) -> peewee.ModelSelect:
+#: the table a facet query selects from
+T = TypeVar("T", bound=peewee.Model)
+
+
+def _bounded(q: peewee.ModelSelect[T], f: Any, plan: Plan) -> peewee.ModelSelect[T]:
     if plan.since:
         q = q.where(f.signed_at >= plan.since)
     if plan.until:
@@ -231,9 +236,9 @@ def _bounded(q: peewee.ModelSelect, f: Any, plan: Plan) -> peewee.ModelSelect:
     return q
 
 
-def _has(term: Term, f: Any) -> peewee.Expression:
+def _has(term: Term, f: Any) -> peewee.ColumnBase:
     """``f``'s output has one of the term's facets: one index probe per (kind, value)."""
-    probes = []
+    probes: list[peewee.ColumnBase] = []
     for kind, values in sorted(term.items()):
         g = OutputFacet.alias("g")
         inner = g.select(peewee.SQL("1")).where(g.kind == kind, g.value.in_(sorted(values)),
@@ -260,7 +265,7 @@ def _scan(kind: str, value: str, others: list[Term], plan: Plan) -> list[tuple[d
     for term in others:
         q = q.where(_has(term, f))
     q = q.order_by(f.signed_at.desc(), f.output.desc()).limit(plan.limit + 1)
-    return [(as_utc(at), int(ident)) for at, ident in q.tuples()]
+    return [(as_utc(at), int(ident)) for at, ident in tuples(q)]
 
 
 def matching(plan: Plan) -> list[tuple[datetime, int]]:
@@ -305,5 +310,17 @@ def find_outputs(query: OutputQuery, principal: Principal | None = None) -> Outp
     return OutputPage(items, cursor, query.filters())
 
 
-__all__ = ["OutputQuery", "OutputPage", "Plan", "find_outputs", "resolve", "matching", "parse_time",
-           "models_trained_on", "encode_cursor", "decode_cursor", "FILTERS", "MAX_LIMIT"]
+__all__ = [
+    "FILTERS",
+    "MAX_LIMIT",
+    "OutputPage",
+    "OutputQuery",
+    "Plan",
+    "decode_cursor",
+    "encode_cursor",
+    "find_outputs",
+    "matching",
+    "models_trained_on",
+    "parse_time",
+    "resolve",
+]

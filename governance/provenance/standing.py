@@ -81,4 +81,4 @@ def as_seen_by(verdict: Verdict, by: Principal | None) -> Verdict:
                                summary="issued by Slate, but " + WITHHELD)
 
 
-__all__ = ["standing_checks", "rights_still_hold", "revoked_rights", "as_seen_by", "Model"]
+__all__ = ["Model", "as_seen_by", "revoked_rights", "rights_still_hold", "standing_checks"]

@@ -86,12 +86,14 @@ def _boxes(data: dict[str, Any]) -> list[Box]:
     for consent in data.get("consents") or []:
         revoked = consent.get("revoked")
         boxes.append(Box(f"consent:{consent['id']}", 0,
-                         [f"Consent #{consent['id']}", consent.get("person") or "", "REVOKED" if revoked else "in force"],
+                         [f"Consent #{consent['id']}", consent.get("person") or "",
+                          "REVOKED" if revoked else "in force"],
                          "revoked" if revoked else "ok", links=["request"]))
     model = data.get("model") or {}
     flagged = model.get("needs_retirement_review")
+    weights = f"weights {str(model.get('weights_hash', ''))[:14]}"
     boxes.append(Box("model", 2, [f"Model {model.get('ref', '?')}", f"status {model.get('status', '?')}",
-                                  "retirement review" if flagged else f"weights {str(model.get('weights_hash', ''))[:14]}"],
+                                  "retirement review" if flagged else weights],
                      "revoked" if flagged or model.get("status") == "retired" else "neutral", links=["request"]))
     request = data.get("request") or {}
     boxes.append(Box("request", 3, [f"Request #{request.get('id', '?')}",
@@ -101,7 +103,8 @@ def _boxes(data: dict[str, Any]) -> list[Box]:
     policy = decision.get("policy") or {}
     approval = data.get("approval")
     boxes.append(Box("decision", 4, [f"Decision #{decision.get('id', '?')}: {decision.get('outcome', '?')}",
-                                     f"policy v{policy.get('version', '?')}", f"sha256 {str(policy.get('sha256', ''))[:14]}"],
+                                     f"policy v{policy.get('version', '?')}",
+                                     f"sha256 {str(policy.get('sha256', ''))[:14]}"],
                      links=["approval" if approval else "output"]))
     if approval:
         boxes.append(Box("approval", 5, [f"Approved by {approval.get('approver')}", str(approval.get("verdict")),
@@ -109,7 +112,8 @@ def _boxes(data: dict[str, Any]) -> list[Box]:
     output = data.get("output") or {}
     standing = data.get("standing") or {}
     good = standing.get("in_good_standing", True)
-    boxes.append(Box("output", 6, [f"Output {str(output.get('sha256', ''))[:16]}", str(output.get("signed_at", ""))[:19],
+    boxes.append(Box("output", 6, [f"Output {str(output.get('sha256', ''))[:16]}",
+                                   str(output.get("signed_at", ""))[:19],
                                    "in good standing" if good else "NOT in good standing"],
                      "output" if good else "revoked"))
     return boxes
@@ -131,8 +135,8 @@ def _place(boxes: list[Box]) -> float:
 
 def _box_svg(box: Box) -> str:
     fill, stroke = STYLES[box.style]
-    lines = [f'<rect x="{box.x:.0f}" y="{box.y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="8" '
-             f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>']
+    lines = [(f'<rect x="{box.x:.0f}" y="{box.y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="8" '
+              f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>')]
     for i, line in enumerate(box.lines[:3]):
         weight = ' font-weight="bold"' if i == 0 else ""
         colour = stroke if i == 2 and box.style == "revoked" else "#222"
@@ -161,14 +165,14 @@ def lineage_svg(data: dict[str, Any]) -> str:
     reasons = standing.get("revoked_rights") or ([standing.get("ledger", {}).get("reason")] if not good else [])
     banner = "In good standing" if good else "NOT in good standing: " + "; ".join(r for r in reasons if r)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height:.0f}" '
-        f'viewBox="0 0 {width} {height:.0f}" font-family="Helvetica, Arial, sans-serif" font-size="12">',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height:.0f}" '
+         f'viewBox="0 0 {width} {height:.0f}" font-family="Helvetica, Arial, sans-serif" font-size="12">'),
         f"<title>{_text('Lineage of output ' + str(output.get('sha256', '')), 120)}</title>",
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#90a4ae"/></marker></defs>',
+        ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#90a4ae"/></marker></defs>'),
         f'<rect width="{width}" height="{height:.0f}" fill="#ffffff"/>',
-        f'<text x="{LEFT}" y="30" font-size="18" font-weight="bold">'
-        f'{_text("Lineage of output " + str(output.get("sha256", ""))[:16], 80)}</text>',
+        (f'<text x="{LEFT}" y="30" font-size="18" font-weight="bold">'
+         f'{_text("Lineage of output " + str(output.get("sha256", ""))[:16], 80)}</text>'),
         f'<text x="{LEFT}" y="52" fill="{STYLES["ok" if good else "revoked"][1]}">{_text(banner, 160)}</text>',
     ]
     for i, name in enumerate(COLUMNS):
@@ -179,7 +183,8 @@ def lineage_svg(data: dict[str, Any]) -> str:
             if key in by_key:
                 parts.append(_edge_svg(box, by_key[key]))
     parts += [_box_svg(box) for box in boxes]
-    parts.append(f'<text x="{LEFT}" y="{height - 20:.0f}" fill="#607d8b">{_text("green: in force; red: revoked, taken down or under review; the prompt is shown only as its SHA-256", 140)}</text>')
+    legend = "green: in force; red: revoked, taken down or under review; the prompt is shown only as its SHA-256"
+    parts.append(f'<text x="{LEFT}" y="{height - 20:.0f}" fill="#607d8b">{_text(legend, 140)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 

@@ -39,6 +39,7 @@ class OutputFacet(BaseModel):
     signed_at = UTCDateTimeField()
     # no separate index on the output column: every lookup goes through the composite one
     output = peewee.ForeignKeyField(Output, backref="facets", on_delete="RESTRICT", index=False)
+    output_id: int
 
     class Meta:
         table_name = "output_facet"

@@ -15,18 +15,18 @@ from typing import Any, Iterable
 
 import peewee
 
+from ..audit.log import record
 from ..canonical import sha256_hex
 from ..clock import utcnow
-from ..db import transaction
-from ..audit.log import record
+from ..db import first, transaction
 from ..errors import Conflict, InvalidInput, NotFound
+from ..ids import is_id
 from ..principal import Principal
 from . import lookup, scope
 from . import vocabulary as vocab
 from .licences import get_licence
 from .people import find_person, get_production
 from .tables import Asset, AssetPerson, Person
-from ..ids import is_id
 
 
 def asset_dict(a: Asset, by: Principal | None = None) -> dict[str, Any]:
@@ -36,8 +36,8 @@ def asset_dict(a: Asset, by: Principal | None = None) -> dict[str, Any]:
                                   .where(AssetPerson.asset == a)).order_by(Person.name)
     return {"id": a.id, "sha256": a.sha256, "media_type": a.media_type, "title": a.title,
             "source": a.source, "size_bytes": a.size_bytes,
-            "licence": a.licence.ref if a.licence_id else None,
-            "production": a.production.name if a.production_id else None, "library": a.library,
+            "licence": a.licence.ref if a.licence is not None else None,
+            "production": a.production.name if a.production is not None else None, "library": a.library,
             "people": [p.name for p in people], "created_at": a.created_at}
 
 
@@ -96,7 +96,7 @@ def set_licence(ref: str | int, licence: str, *, by: Principal | None) -> dict[s
     with transaction():
         asset = get_asset(ref)
         lic = get_licence(licence)
-        before = asset.licence.ref if asset.licence_id else None
+        before = asset.licence.ref if asset.licence is not None else None
         if before != lic.ref:
             asset.licence = lic
             asset.save()
@@ -114,9 +114,9 @@ def _lookup(ref: str | int, among: peewee.ModelSelect[Asset]) -> Asset:
     ref = str(ref).strip().lower()
     asset: Asset | None = None
     if len(ref) == 64:
-        asset = among.where(Asset.sha256 == ref).first()
+        asset = first(among.where(Asset.sha256 == ref))
     elif is_id(ref) and len(ref) < 8:
-        asset = among.where(Asset.id == int(ref)).first()
+        asset = first(among.where(Asset.id == int(ref)))
     elif len(ref) >= 8:
         matches = list(among.where(Asset.sha256.startswith(ref)).limit(2))
         if len(matches) > 1:

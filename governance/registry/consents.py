@@ -21,12 +21,12 @@ from ..audit.log import current_actor, record
 from ..clock import utcnow
 from ..db import transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..ids import is_id
 from ..principal import Principal
 from . import documents, lookup, scope
 from . import vocabulary as vocab
 from .people import find_person, get_production, link_for_consent, person_dict
 from .tables import Consent, ConsentDocument, ConsentEvent
-from ..ids import is_id
 
 #: what four eyes protect: a consent with one of these uses, or any consent of a minor
 CONFIRMED_USES = frozenset({"likeness"})
@@ -41,7 +41,7 @@ class DocumentStore:
     max_bytes: int
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "DocumentStore":
+    def from_settings(cls, settings: Any) -> DocumentStore:
         return cls(settings.data_dir, settings.keys_dir, settings.max_document_bytes)
 
     def keep(self, content: bytes) -> documents.StoredDocument:
@@ -123,7 +123,7 @@ def _document(document_sha256: str | None) -> ConsentDocument:
         raise InvalidInput("a consent needs its signed consent document, kept by Slate",
                            hint="upload it first (POST /api/v1/consent-documents) and give its sha256, "
                                 "or give the file (--document FILE)")
-    return row  # type: ignore[no-any-return]
+    return row
 
 
 def _guardian(who: Any, guardian_signed: bool, guardian_name: str | None,

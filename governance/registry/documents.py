@@ -51,9 +51,16 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
-from pyhanko.sign.validation import (DocumentTimestampStatus, EmbeddedPdfSignature, PdfSignatureStatus,
-                                     SignatureCoverageLevel, validate_pdf_signature, validate_pdf_timestamp)
-from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError
+from pyhanko.sign.validation import (
+    DocumentTimestampStatus,
+    EmbeddedPdfSignature,
+    PdfSignatureStatus,
+    SignatureCoverageLevel,
+    validate_pdf_signature,
+    validate_pdf_timestamp,
+)
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
 
@@ -251,7 +258,7 @@ def _check_image(content: bytes, media_type: str, max_pixels: int) -> None:
             raise
         except Image.DecompressionBombError:
             raise _too_many_pixels(None, max_pixels) from None
-        except Exception:
+        except Exception:  # noqa: BLE001 - Pillow's many errors on hostile input
             # Pillow raises many kinds (OSError, SyntaxError, struct.error, ...) on hostile
             # input; none of their texts is fit for the person who uploaded the scan.
             raise _refuse(f"the {expected} image is damaged or truncated: it cannot be read",
@@ -356,7 +363,7 @@ def _open_pdf(content: bytes, *, strict: bool) -> PdfFileReader:
     except PdfDecodeLimitError:
         raise _refuse("a stream in the PDF decodes to more data than Slate allows (a possible PDF bomb)",
                       hint="ask the signing service for its original file") from None
-    except Exception:
+    except Exception:  # noqa: BLE001 - a hostile file makes the parser raise anything
         # Deliberately broad: a hostile file makes the parser raise anything (KeyError,
         # IndexError, RecursionError, PdfReadError, ...), and every one means the same thing.
         raise _refuse("the PDF cannot be read: it is damaged, truncated or not really a PDF",
@@ -386,7 +393,7 @@ def _filled_signature_fields(reader: PdfFileReader) -> list[str]:
                                                MAX_SIGNATURES + 1)]
     except SlateError:
         raise
-    except Exception:
+    except Exception:  # noqa: BLE001 - a damaged form makes pyhanko raise anything
         raise _refuse("the PDF's signature fields cannot be read: the form is damaged") from None
     if len(names) > MAX_SIGNATURES:
         raise _refuse(f"the PDF has more than {MAX_SIGNATURES} signatures; Slate checks at most that many")
@@ -421,7 +428,7 @@ def _check_changes_after_signing(reader: PdfFileReader, embedded: list[EmbeddedP
 def _embedded_signatures(reader: PdfFileReader, field_names: list[str]) -> list[EmbeddedPdfSignature]:
     try:
         embedded = list(reader.embedded_signatures)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a malformed signature makes pyhanko raise anything
         raise _refuse("a signature in the PDF is malformed: its signature data cannot be read") from None
     # pyhanko skips (with only a log line) signatures in formats it does not know; a
     # signature Slate cannot check must refuse the document, not vanish from the record.
@@ -443,7 +450,7 @@ def _validated_signer(signature: EmbeddedPdfSignature, roots: list[asn1_x509.Cer
         signer = _signer(status, field_name, is_timestamp)
     except SlateError:
         raise
-    except Exception:
+    except Exception:  # noqa: BLE001 - what pyhanko raises, it could not judge
         # pyhanko reports what it can judge in the status; what it raises instead (a
         # malformed CMS blob, an unknown algorithm, a broken DSS) refuses the document.
         raise _refuse(f"the signature in field '{field_name}' cannot be checked: it is malformed "
@@ -553,7 +560,7 @@ def _not_yet_valid(certificate: asn1_x509.Certificate) -> bool:
     # pyhanko files a certificate that is not valid yet under a general chain failure
     try:
         return bool(certificate.not_valid_before > datetime.now(timezone.utc))
-    except Exception:  # an unparseable validity is reported as the chain failure it causes
+    except Exception:  # noqa: BLE001 - an unparseable validity is reported as the chain failure it causes
         return False
 
 

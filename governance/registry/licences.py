@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Iterable
 
+from ..audit.log import record
 from ..clock import utcnow
 from ..db import transaction
-from ..audit.log import record
 from ..errors import Conflict, InvalidInput
 from ..principal import Principal
 from . import lookup, scope

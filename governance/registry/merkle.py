@@ -47,7 +47,7 @@ class InclusionProof:
                 "tree_size": self.tree_size, "path": list(self.path), "root": self.root}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "InclusionProof":
+    def from_dict(cls, data: dict[str, Any]) -> InclusionProof:
         try:
             return cls(leaf=str(data["leaf"]), index=int(data["index"]),
                        tree_size=int(data["tree_size"]),
@@ -73,7 +73,7 @@ class NonMembershipProof:
                 "successor": self.successor.to_dict() if self.successor else None}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "NonMembershipProof":
+    def from_dict(cls, data: dict[str, Any]) -> NonMembershipProof:
         try:
             pred, succ = data.get("predecessor"), data.get("successor")
             return cls(asset_sha256=str(data["asset_sha256"]), tree_size=int(data["tree_size"]),

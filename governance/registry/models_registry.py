@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..audit.log import record
 from ..clock import utcnow
 from ..db import transaction
-from ..audit.log import record
 from ..errors import Conflict, InvalidInput
+from ..ids import is_id
 from ..principal import Principal
 from . import lookup, scope
 from . import vocabulary as vocab
 from .merkle import HEX64
 from .tables import Model
 from .training_sets import get_training_set
-from ..ids import is_id
 
 _TRANSITIONS = {"registered": {"approved", "retired"}, "approved": {"retired"}, "retired": set()}
 
@@ -25,8 +25,8 @@ _TRANSITIONS = {"registered": {"approved", "retired"}, "approved": {"retired"}, 
 def model_dict(m: Model) -> dict[str, Any]:
     return {"id": m.id, "name": m.name, "version": m.version, "ref": f"{m.name}:{m.version}",
             "weights_hash": m.weights_hash, "base_model": m.base_model,
-            "training_set": m.training_set.name if m.training_set_id else None,
-            "training_set_root": m.training_set.merkle_root if m.training_set_id else None,
+            "training_set": m.training_set.name if m.training_set is not None else None,
+            "training_set_root": m.training_set.merkle_root if m.training_set is not None else None,
             "status": m.status, "status_reason": m.status_reason,
             "status_changed_at": m.status_changed_at, "path": m.path,
             "needs_retirement_review": m.needs_retirement_review, "created_at": m.created_at}

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..clock import utcnow
-from ..db import transaction
 from ..audit.log import record
+from ..clock import utcnow
+from ..db import get_or_create, transaction
 from ..errors import Conflict, InvalidInput
 from ..principal import Principal
 from . import lookup, scope
@@ -60,7 +60,7 @@ def link_production(ref: str | int, production: str, *, by: Principal) -> dict[s
     with transaction():
         person = get_person(ref)
         prod = get_production(production)
-        _, created = PersonProduction.get_or_create(person=person, production=prod)
+        _, created = get_or_create(PersonProduction, person=person, production=prod)
         if created:
             record("person.joined_production", f"person:{person.id}", {"production": prod.name}, by.name)
     return person_dict(person)
@@ -70,7 +70,7 @@ def link_for_consent(person: Person, productions: Iterable[str]) -> None:
     """A consent recorded for named productions says the person takes part in them."""
     for name in productions:
         if name != vocab.ALL_PRODUCTIONS:
-            PersonProduction.get_or_create(person=person, production=get_production(name))
+            get_or_create(PersonProduction, person=person, production=get_production(name))
 
 
 def get_person(ref: str | int) -> Person:
@@ -106,5 +106,5 @@ def get_production(ref: str | int) -> Production:
 def list_productions(by: Principal | None = None) -> list[dict[str, Any]]:
     query = Production.select().order_by(Production.name)
     if scope.confined(by):
-        query = query.where(Production.name.in_(sorted(by.productions)))  # type: ignore[union-attr]
+        query = query.where(Production.name.in_(sorted(by.productions)))
     return [production_dict(p) for p in query]

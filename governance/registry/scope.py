@@ -19,10 +19,11 @@ with the database's credentials); they are not confined.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, TypeVar
+from typing import Callable, Iterable, TypeGuard, TypeVar
 
 import peewee
 
+from ..db import tuples
 from ..errors import Forbidden, NotFound
 from ..principal import Principal
 from . import vocabulary as vocab
@@ -38,6 +39,8 @@ def hidden(what: str, ref: object) -> NotFound:
 
 
 R = TypeVar("R")
+#: a table a query selects from
+T = TypeVar("T", bound=peewee.Model)
 
 
 def seen(by: Principal | None, what: str, ref: object, lookup: Callable[[], R],
@@ -62,8 +65,8 @@ def require_legal(by: Principal, act: str) -> None:
                         hint="producers register people and assets; legal records the rights that cover them")
 
 
-def confined(by: Principal | None) -> bool:
-    """Is this caller limited to their own productions?"""
+def confined(by: Principal | None) -> TypeGuard[Principal]:
+    """Is this caller limited to their own productions? (If so, it is a principal.)"""
     return by is not None and not by.studio_wide
 
 
@@ -73,12 +76,12 @@ def own_productions(by: Principal | None, names: Iterable[str], what: str) -> li
     wanted = sorted({n.strip() for n in names if n and n.strip()})
     for name in wanted:
         if Production.get_or_none(Production.name == name) is None or (
-                confined(by) and not by.may_see_production(name)):  # type: ignore[union-attr]
+                confined(by) and not by.may_see_production(name)):
             raise NotFound(f"no production '{name}' exists in your productions",
                            hint="a producer registers records for the productions they belong to")
     if confined(by) and not wanted:
         raise Forbidden(f"name the production (one of yours) this {what} is registered for",
-                        hint=f"your productions: {', '.join(sorted(by.productions)) or 'none'}")  # type: ignore[union-attr]
+                        hint=f"your productions: {', '.join(sorted(by.productions)) or 'none'}")
     return wanted
 
 
@@ -87,28 +90,28 @@ def seen_productions(by: Principal | None, names: Iterable[str]) -> list[str]:
     (and '*', all productions), never the names of productions they do not belong to."""
     if not confined(by):
         return sorted(names)
-    return sorted(n for n in names if n == vocab.ALL_PRODUCTIONS or n in by.productions)  # type: ignore[union-attr]
+    return sorted(n for n in names if n == vocab.ALL_PRODUCTIONS or n in by.productions)
 
 
 # ---------------------------------------------------------------- people
 
 def person_productions(person: Person) -> set[str]:
-    return {name for (name,) in Production.select(Production.name).join(PersonProduction)
-            .where(PersonProduction.person == person).tuples()}
+    return {name for (name,) in tuples(Production.select(Production.name).join(PersonProduction)
+                                       .where(PersonProduction.person == person))}
 
 
 def person_visible(by: Principal | None, person: Person) -> bool:
     if not confined(by):
         return True
-    return bool(person_productions(person) & by.productions)  # type: ignore[union-attr]
+    return bool(person_productions(person) & by.productions)
 
 
-def visible_people(by: Principal | None, query: peewee.ModelSelect) -> peewee.ModelSelect:
+def visible_people(by: Principal | None, query: peewee.ModelSelect[T]) -> peewee.ModelSelect[T]:
     """``query`` over Person narrowed to the people the caller may see."""
     if not confined(by):
         return query
     theirs = (PersonProduction.select(PersonProduction.person).join(Production)
-              .where(Production.name.in_(sorted(by.productions))))  # type: ignore[union-attr]
+              .where(Production.name.in_(sorted(by.productions))))
     return query.where(Person.id.in_(theirs))
 
 
@@ -119,13 +122,13 @@ def visible_people(by: Principal | None, query: peewee.ModelSelect) -> peewee.Mo
 def asset_visible(by: Principal | None, asset: Asset) -> bool:
     if not confined(by) or asset.library:
         return True
-    return asset.production_id is not None and asset.production.name in by.productions  # type: ignore[union-attr]
+    return asset.production is not None and asset.production.name in by.productions
 
 
-def visible_assets(by: Principal | None, query: peewee.ModelSelect) -> peewee.ModelSelect:
+def visible_assets(by: Principal | None, query: peewee.ModelSelect[T]) -> peewee.ModelSelect[T]:
     if not confined(by):
         return query
-    theirs = Production.select(Production.id).where(Production.name.in_(sorted(by.productions)))  # type: ignore[union-attr]
+    theirs = Production.select(Production.id).where(Production.name.in_(sorted(by.productions)))
     return query.where((Asset.library == True) | Asset.production.in_(theirs))  # noqa: E712
 
 
@@ -137,7 +140,7 @@ def consent_visible(by: Principal | None, consent: Consent) -> bool:
     if not confined(by):
         return True
     scope = set(consent.productions or [])
-    if scope & by.productions:  # type: ignore[union-attr]
+    if scope & by.productions:
         return True
     return vocab.ALL_PRODUCTIONS in scope and person_visible(by, consent.person)
 
@@ -152,7 +155,7 @@ def licence_visible(by: Principal | None, lic: Licence) -> bool:
     return bool(visible_assets(by, Asset.select(Asset.id).where(Asset.licence == lic)).exists())
 
 
-def visible_licences(by: Principal | None, query: peewee.ModelSelect) -> peewee.ModelSelect:
+def visible_licences(by: Principal | None, query: peewee.ModelSelect[T]) -> peewee.ModelSelect[T]:
     if not confined(by):
         return query
     return query.where(Licence.id.in_(visible_assets(by, Asset.select(Asset.licence)

@@ -20,13 +20,16 @@ class Person(BaseModel):
     is_minor = peewee.BooleanField(default=False)
     guardian = peewee.CharField(max_length=200, null=True)
     created_at = UTCDateTimeField()
+    consents: peewee.ModelSelect[Consent]
 
 
 class PersonProduction(BaseModel):
     """The productions a person takes part in: what a producer of one of them may see."""
 
     person = peewee.ForeignKeyField(Person, backref="production_links", on_delete="CASCADE")
+    person_id: int
     production = peewee.ForeignKeyField(Production, backref="person_links", on_delete="CASCADE")
+    production_id: int
 
     class Meta:
         indexes = ((("person", "production"), True),)
@@ -38,6 +41,7 @@ CONSENT_STATUSES = ("pending", "confirmed")
 
 class Consent(BaseModel):
     person = peewee.ForeignKeyField(Person, backref="consents", on_delete="RESTRICT")
+    person_id: int
     uses = JSONField()
     productions = JSONField()
     territories = JSONField()
@@ -60,6 +64,7 @@ class Consent(BaseModel):
     revoked_reason = peewee.TextField(null=True)
     #: bumped on every change, so a decision can cite the exact state it relied on
     version = peewee.IntegerField(default=1)
+    events: peewee.ModelSelect[ConsentEvent]
 
 
 class ConsentDocument(BaseModel):
@@ -79,6 +84,7 @@ class ConsentEvent(BaseModel):
     """Append-only history: a revocation adds a row, nothing is overwritten away."""
 
     consent = peewee.ForeignKeyField(Consent, backref="events", on_delete="RESTRICT")
+    consent_id: int
     event = peewee.CharField(max_length=20)  # granted | confirmed | revoked
     at = UTCDateTimeField()
     reason = peewee.TextField(null=True)
@@ -108,8 +114,10 @@ class Asset(BaseModel):
     source = peewee.CharField(max_length=500, default="")
     size_bytes = peewee.BigIntegerField()
     licence = peewee.ForeignKeyField(Licence, backref="assets", null=True, on_delete="RESTRICT")
+    licence_id: int | None
     #: the production that registered it, if any
     production = peewee.ForeignKeyField(Production, backref="assets", null=True, on_delete="RESTRICT")
+    production_id: int | None
     #: in the studio's library: seen by every production (what legal registers without a
     #: production); an asset with neither is seen by studio-wide roles only until legal assigns it
     library = peewee.BooleanField(default=False)
@@ -118,7 +126,9 @@ class Asset(BaseModel):
 
 class AssetPerson(BaseModel):
     asset = peewee.ForeignKeyField(Asset, backref="people_links", on_delete="CASCADE")
+    asset_id: int
     person = peewee.ForeignKeyField(Person, backref="asset_links", on_delete="RESTRICT")
+    person_id: int
 
     class Meta:
         indexes = ((("asset", "person"), True),)
@@ -134,8 +144,11 @@ class TrainingSet(BaseModel):
 
 class TrainingSetMember(BaseModel):
     training_set = peewee.ForeignKeyField(TrainingSet, backref="members", on_delete="CASCADE")
+    training_set_id: int
     asset = peewee.ForeignKeyField(Asset, backref="memberships", on_delete="RESTRICT")
+    asset_id: int
     licence = peewee.ForeignKeyField(Licence, backref="memberships", on_delete="RESTRICT")
+    licence_id: int
     leaf_key = peewee.CharField(max_length=300)
 
     class Meta:
@@ -148,6 +161,7 @@ class Model(BaseModel):
     weights_hash = peewee.CharField(max_length=64, index=True)
     base_model = peewee.CharField(max_length=300, null=True)
     training_set = peewee.ForeignKeyField(TrainingSet, backref="models", null=True, on_delete="RESTRICT")
+    training_set_id: int | None
     status = peewee.CharField(max_length=20, default="registered", index=True)
     path = peewee.CharField(max_length=1000, null=True)
     created_at = UTCDateTimeField()

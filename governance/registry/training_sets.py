@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..clock import utcnow
-from ..db import transaction
 from ..audit.log import record
+from ..clock import utcnow
+from ..db import first, transaction
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..principal import Principal
 from . import lookup, scope
@@ -55,7 +55,7 @@ def create_training_set(name: str, members: Iterable[tuple[str | int, str | None
             asset = get_asset(asset_ref)
             if licence_ref:
                 lic = get_licence(licence_ref)
-            elif asset.licence_id:
+            elif asset.licence is not None:
                 lic = asset.licence
             else:
                 raise InvalidInput(f"asset {asset.sha256[:12]} ({asset.title}) has no licence; "
@@ -112,8 +112,8 @@ def prove(training_set: str | int, asset_sha256: str, by: Principal | None = Non
     if scope.confined(by):
         find_asset(asset_sha256, by)
     tree = tree_of(ts)
-    member = (TrainingSetMember.select().join(Asset)
-              .where(TrainingSetMember.training_set == ts, Asset.sha256 == asset_sha256).first())
+    member = first(TrainingSetMember.select().join(Asset)
+                   .where(TrainingSetMember.training_set == ts, Asset.sha256 == asset_sha256))
     if member is None and scope.confined(by):
         raise Forbidden(f"asset {asset_sha256[:12]} is not in training set '{ts.name}'; its proof of "
                         "non-membership names other members, so only legal and auditors receive it",

@@ -16,8 +16,8 @@ from marshmallow import ValidationError
 from ..api import schemas
 from ..api.services import queue
 from ..errors import InvalidInput, NotFound
-from ..lifecycle import requests as lifecycle
 from ..jobs.statuses import RequestStatus
+from ..lifecycle import requests as lifecycle
 from ..registry import assets, models_registry, people
 from ..registry import vocabulary as vocab
 from . import access
@@ -66,9 +66,10 @@ def _form_body() -> dict[str, Any]:
            "prompt": form.get("prompt", ""), "references": form.getlist("references"),
            "people": form.getlist("people"), "params": params}
     try:
-        return schemas.RequestIn().load(raw)  # type: ignore[no-any-return]
+        body: dict[str, Any] = schemas.RequestIn().load(raw)
+        return body
     except ValidationError as exc:
-        raise InvalidInput("the request has missing or invalid fields", fields=exc.messages) from None
+        raise InvalidInput("the request has missing or invalid fields", fields=exc.normalized_messages()) from None
 
 
 def _form_values() -> dict[str, Any]:

@@ -20,9 +20,9 @@ from governance.audit.tables import AuditEntry
 from governance.auth.users import add_user, issue_token
 from governance.clock import utcnow
 from governance.db import close_database, database
-from governance.lifecycle import claims as flow
 from governance.jobs.tables import Job
 from governance.ledger.tables import Output
+from governance.lifecycle import claims as flow
 from governance.settings import Settings
 from tests.api.conftest import auth
 from tests.api.test_flow import png, sign, studio, submit  # noqa: F401  (fixture)
@@ -47,7 +47,7 @@ def generator(name: str) -> str:
     return str(issue_token(name)["token"])
 
 
-def queued_job(client, studio) -> str:  # noqa: F811
+def queued_job(client, studio) -> str:
     created = submit(client, studio.tokens["pat-producer"], prompt=PROMPT)
     assert created.status_code == 201, created.json
     return created.json["job"]["id"]
@@ -244,7 +244,8 @@ def test_requeue_candidates_never_include_a_job_under_a_live_lease(client, studi
                          indirect=True)
 def test_migration_11_adds_the_lease_and_jobs_running_before_it_can_be_claimed(app, studio):
     """From version 10 (the job table without the column) to 11, with a job left running."""
-    from playhouse.migrate import SchemaMigrator, migrate as run
+    from playhouse.migrate import SchemaMigrator
+    from playhouse.migrate import migrate as run
 
     from governance.migrations import SchemaVersion, migrate
     client = app.test_client()
@@ -252,8 +253,8 @@ def test_migration_11_adds_the_lease_and_jobs_running_before_it_can_be_claimed(a
     database.connect(reuse_if_open=True)
     run(SchemaMigrator.from_database(database.obj).drop_column("job", "lease_expires_at"))
     SchemaVersion.delete().where(SchemaVersion.version >= 11).execute()
-    database.execute_sql("UPDATE job SET status = 'running', worker = 'old-worker' WHERE id = %s"
-                         % database.obj.param, (job_id,))
+    database.execute_sql(f"UPDATE job SET status = 'running', worker = 'old-worker' WHERE id = {database.obj.param}",
+                         (job_id,))
     assert "lease_expires_at" not in {c.name for c in database.get_columns("job")}
 
     assert [step.version for step in migrate()] == [11, 12, 13]

@@ -66,7 +66,7 @@ def png() -> bytes:
 
 
 @pytest.fixture
-def world(signed):  # noqa: F811
+def world(signed):
     add_user("nia-producer", ["producer"], [B])
     signed.tokens["nia-producer"] = issue_token("nia-producer")["token"]
     own, _ = assets.register_asset(b"harbour-only storyboard", media_type="image/png", title="Storyboard 7",
@@ -267,7 +267,7 @@ def test_a_hidden_record_answers_exactly_like_a_missing_one(world):
         given = [p for p in hidden_url.replace("%20", " ").split("/") if p]
         absent = [p for p in missing_url.replace("%20", " ").split("/") if p]
         said, said_missing = hidden.json["detail"], missing.json["detail"]
-        for ours, theirs in zip(given, absent):
+        for ours, theirs in zip(given, absent, strict=True):
             said, said_missing = said.replace(ours, "<id>"), said_missing.replace(theirs, "<id>")
         assert (said, hidden.json.get("hint")) == (said_missing, missing.json.get("hint")), template
     assert compared >= 8

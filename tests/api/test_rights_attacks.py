@@ -20,7 +20,7 @@ from tests.provenance.conftest import signed, studio  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
-def world(signed):  # noqa: F811
+def world(signed):
     add_user("nia-producer", ["producer"], ["northern-line"])
     signed.tokens["nia-producer"] = issue_token("nia-producer")["token"]
     return signed

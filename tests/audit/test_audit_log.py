@@ -8,12 +8,12 @@ from datetime import date
 
 import pytest
 
+from governance import revocation
 from governance.audit import log
 from governance.audit.tables import AuditEntry
 from governance.canonical import digest
 from governance.db import close_database, open_database, transaction
 from governance.errors import Conflict
-from governance import revocation
 from governance.registry import licences, people
 from tests import rights
 from tests.audit.attacks import make_pki
@@ -112,10 +112,10 @@ def test_every_state_change_is_logged_without_secrets(db):
     (["DELETE FROM audit_entry WHERE seq = 10"], 10, "deleted"),
     (["UPDATE audit_entry SET seq = -5 WHERE seq = 5", "UPDATE audit_entry SET seq = 5 WHERE seq = 6",
       "UPDATE audit_entry SET seq = 6 WHERE seq = -5"], 5, "does not follow"),
-    (["INSERT INTO audit_entry (seq, at, actor, action, subject, data, prev_hash, entry_hash) "
-      "SELECT 11, at, actor, action, subject, data, prev_hash, "
-      "CASE WHEN substr(entry_hash, 1, 1) = 'f' THEN 'e' ELSE 'f' END || substr(entry_hash, 2) "
-      "FROM audit_entry WHERE seq = 3"],
+    ([("INSERT INTO audit_entry (seq, at, actor, action, subject, data, prev_hash, entry_hash) "
+       "SELECT 11, at, actor, action, subject, data, prev_hash, "
+       "CASE WHEN substr(entry_hash, 1, 1) = 'f' THEN 'e' ELSE 'f' END || substr(entry_hash, 2) "
+       "FROM audit_entry WHERE seq = 3")],
      11, "does not follow"),
 ])
 def test_tampering_in_the_database_file_is_detected(logged, settings, test_pki, statements, first_bad, words):
@@ -185,7 +185,7 @@ def test_failed_change_leaves_no_audit_entry(db):
 def test_a_kept_export_catches_a_rewrite_that_also_dropped_the_checkpoints(logged, settings, test_pki):
     """Rewriting the chain and deleting the stored checkpoints fools the database alone,
     not an auditor who kept an earlier export."""
-    path, signer = logged
+    path, _signer = logged
     kept = json.loads(json.dumps(log.export()))
     rewrite_chain(path, drop_checkpoints=True)
     reopen(settings)

@@ -54,7 +54,7 @@ def test_a_rewrite_after_a_kept_checkpoint_is_caught_by_the_consistency_proof(sl
     """The attacker rewrites entry 3 on, drops the stored checkpoints, and lets Slate sign the
     rewritten log with its own key: every fact in the database agrees again."""
     log_changes(6)
-    kept, doc = keep_checkpoint(slate, tmp_path)
+    kept, _doc = keep_checkpoint(slate, tmp_path)
     log_changes(3)
     rewrite_from(settings, 3, drop_checkpoints=True)
     assert slate("audit", "checkpoint").exit_code == 0
@@ -108,8 +108,8 @@ def test_export_signs_a_checkpoint_covering_its_head(slate, tmp_path, log_change
 def test_a_kept_head_beyond_the_newest_checkpoint_must_keep_its_hash(db, settings, tmp_path, log_changes):
     """An export made without a fresh checkpoint (e.g. over the API): its head is the only
     record of its newest entries, and a rewrite of them is still caught."""
-    from tests.audit.attacks import make_pki
     from governance.db import transaction
+    from tests.audit.attacks import make_pki
     test_pki = make_pki(tmp_path / "pki")
     log_changes(4)
     with transaction():

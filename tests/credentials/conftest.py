@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from governance.cli import SlateContext, SlateGroup
-from governance.credentials import Issuer, Verifier
 from governance.cli.credentials import commands as credential_commands
 from governance.cli.ledger import commands as ledger_commands
+from governance.credentials import Issuer, Verifier
 from governance.settings import Settings
 
 FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}

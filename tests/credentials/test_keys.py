@@ -89,7 +89,8 @@ def test_a_callback_signer_keeps_its_key_outside_and_verifies(offline: Settings,
                               pki.read_key(offline.keys_dir / "intermediate-ca.key.pem"))
     kms_key = ec.generate_private_key(ec.SECP256R1())
     certificate = pki._end_entity("Studio KMS signer", intermediate, utcnow() - timedelta(minutes=5),
-                                  utcnow() + timedelta(days=30), [pki.DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION],
+                                  utcnow() + timedelta(days=30),
+                                  [pki.DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION],
                                   critical_eku=False, key=kms_key).certificate
     calls: list[int] = []
 

@@ -42,7 +42,7 @@ def _crash_leftovers(issuer: Issuer, claim: dict[str, Any], settings: Settings) 
 
 def test_orphans_are_found_and_recorded_outputs_are_not(issuer: Issuer, claim: dict[str, Any],
                                                          offline: Settings) -> None:
-    recorded, unrecorded, partial = _crash_leftovers(issuer, claim, offline)
+    _recorded, unrecorded, partial = _crash_leftovers(issuer, claim, offline)
     found = {o.path: o.kind for o in find_orphans(offline.outputs_dir, utcnow())}
     assert found == {unrecorded: "unrecorded", partial: "partial"}
 

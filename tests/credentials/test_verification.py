@@ -175,7 +175,7 @@ def test_a_remote_manifest_is_reported_promptly_and_never_fetched(offline: Setti
     requests: list[str] = []
 
     class Recorder(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             requests.append(self.path)
             self.send_error(404)
 

@@ -11,12 +11,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pytest.importorskip("torch")
 
-from generator import bundled  # noqa: E402
-from generator.architecture import MICRO  # noqa: E402
-from generator.training import TrainingConfig  # noqa: E402
-from governance.db import close_database, open_database  # noqa: E402
-from governance.migrations import migrate  # noqa: E402
-from governance.settings import Settings  # noqa: E402
+from generator import bundled
+from generator.architecture import MICRO
+from generator.training import TrainingConfig
+from governance.db import close_database, open_database
+from governance.migrations import migrate
+from governance.settings import Settings
 
 MICRO_CONFIG = TrainingConfig(steps=12, autoencoder_steps=4, batch_size=4, threads=1)
 
@@ -34,6 +34,7 @@ def micro_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def prepare_home(home: Path, micro_bundle: Path, database_url: str | None = None) -> Settings:
     """Register the micro model as slate-studio:1 with its real training set, as the bundled build does."""
     import shutil
+
     from generator.dataset import studio_dataset
     overrides = {"database_url": database_url} if database_url else {}
     settings = Settings.for_folder(home, **overrides)

@@ -74,7 +74,7 @@ def _restore_threads() -> Iterator[None]:
 
 
 @pytest.fixture
-def live(app, studio, micro_model_dir: Path, loaded: LoadedModel) -> Iterator[Live]:  # noqa: F811
+def live(app, studio, micro_model_dir: Path, loaded: LoadedModel) -> Iterator[Live]:
     """The real API over HTTP, behind a tap, with the micro model registered and approved."""
     yield from serve(app, loaded, str(micro_model_dir))
 

@@ -1,12 +1,11 @@
 """The bundled model's chain, at micro size: registered data -> trained model -> registered
 identity that the loader reproduces."""
 
-from governance.registry import models_registry, training_sets
-
 from generator.architecture import MICRO
 from generator.bundled import MODEL_NAME, TRAINING_SET, build_bundled_model
 from generator.identity import model_identity
 from generator.training import TrainingConfig
+from governance.registry import models_registry, training_sets
 
 from .conftest import THREADS
 

@@ -2,9 +2,8 @@ import json
 
 from click.testing import CliRunner
 
-from governance.cli import SlateContext
-
 from generator.cli import build_bundled_command, subcommands
+from governance.cli import SlateContext
 
 
 def test_build_bundled_command_trains_registers_and_prints_json(settings):

@@ -4,10 +4,9 @@ from dataclasses import replace
 import pytest
 from PIL import Image
 
-from governance.errors import InvalidInput
-
 from generator.generate import GenerationJob, generate, generate_batch
 from generator.loader import LoadOptions, load_model
+from governance.errors import InvalidInput
 
 from .conftest import THREADS
 

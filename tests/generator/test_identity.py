@@ -3,9 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from governance.errors import ModelIdentityError
-
 from generator.identity import model_identity
+from governance.errors import ModelIdentityError
 
 
 def _rewrite_json(path: Path, change) -> None:

@@ -4,12 +4,11 @@ import shutil
 import pytest
 import torch
 
-from governance.errors import InvalidInput, SlateError
-
 from generator.errors import ModelLoadError
 from generator.generate import generate
 from generator.loader import LoadOptions, LoraAdapter, load_model
 from generator.training import TrainingConfig, save_lora, train_lora
+from governance.errors import InvalidInput, SlateError
 
 from .conftest import THREADS
 
@@ -28,7 +27,7 @@ def test_saved_model_loads_offline_with_its_identity(micro_model_dir, monkeypatc
 def test_a_folder_that_is_not_a_model_is_refused_clearly(tmp_path):
     with pytest.raises(ModelLoadError, match="does not exist"):
         load_model(tmp_path / "absent", CPU)
-    with pytest.raises(ModelLoadError, match="model_index.json is missing"):
+    with pytest.raises(ModelLoadError, match=r"model_index\.json is missing"):
         load_model(tmp_path, CPU)
     (tmp_path / "model_index.json").write_text('{"_class_name": "NoSuchPipeline"}')
     with pytest.raises(ModelLoadError, match="no known diffusers"):
@@ -43,7 +42,7 @@ def test_a_missing_component_is_named(model_copy):
 
 def test_missing_weights_are_named(model_copy):
     (model_copy / "vae" / "diffusion_pytorch_model.safetensors").unlink()
-    with pytest.raises(ModelLoadError, match="'vae' .* has no weight files"):
+    with pytest.raises(ModelLoadError, match=r"'vae' .* has no weight files"):
         load_model(model_copy, CPU)
 
 
@@ -57,7 +56,7 @@ def test_pickled_weights_are_refused_unless_allowed(model_copy):
 
 def test_damaged_config_and_weights_are_reported_not_crashed(model_copy):
     (model_copy / "unet" / "config.json").write_text("{not json")
-    with pytest.raises(ModelLoadError, match="unet/config.json cannot be read as JSON"):
+    with pytest.raises(ModelLoadError, match=r"unet/config\.json cannot be read as JSON"):
         load_model(model_copy, CPU)
 
 

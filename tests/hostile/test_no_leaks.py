@@ -22,7 +22,7 @@ def private_key_material(keys_dir: Path) -> list[str]:
     return lines
 
 
-def test_flow_leaks_no_secret_anywhere(app, client, studio, caplog):  # noqa: F811
+def test_flow_leaks_no_secret_anywhere(app, client, studio, caplog):
     caplog.set_level(logging.DEBUG)
     t = studio.tokens
     seen: list[bytes] = []

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings as hyp_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
 
 from governance.auth.users import ROLES, add_user, issue_token
 
@@ -39,7 +40,8 @@ def test_every_operation_answers_2xx_or_a_4xx_problem(app, everything_token, cap
                 found = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
                 content_type = found[0] if isinstance(found, list) else found
                 if not content_type.startswith("application/problem+json"):
-                    failures.append(f"{case.method} {case.formatted_path}: {response.status_code} not a problem ({content_type!r})")
+                    failures.append(f"{case.method} {case.formatted_path}: {response.status_code} "
+                                    f"not a problem ({content_type!r})")
         run()
     with capsys.disabled():
         print(f"\nschemathesis: {tried} cases over {len(operations)} operations, {len(failures)} failures")

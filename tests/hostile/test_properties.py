@@ -3,9 +3,10 @@ problem document, never a 5xx, and a refused call writes nothing."""
 
 from __future__ import annotations
 
-
 import pytest
-from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from governance.errors import PolicyError
 from governance.policy.loader import load_policy

@@ -7,9 +7,9 @@ import pytest
 
 from governance.api.schemas import ListRequestsQuery, ParamsIn, RequestIn
 from governance.errors import InvalidInput
+from governance.jobs.statuses import JobStatus, RequestStatus
 from governance.lifecycle import params
 from governance.lifecycle.params import GenerationParams
-from governance.jobs.statuses import JobStatus, RequestStatus
 
 generate = pytest.importorskip("generator.generate")
 
@@ -49,7 +49,6 @@ def test_the_generator_offers_exactly_the_schedulers_the_api_names():
 
 
 def test_statuses_come_from_one_enumeration():
-    from governance.jobs.tables import Job
     from governance.provenance.impact import PENDING_JOB_STATUSES
     assert set(PENDING_JOB_STATUSES) < set(JobStatus)
     assert set(ListRequestsQuery().fields["status"].validate.choices) == set(RequestStatus)

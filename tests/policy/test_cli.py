@@ -19,7 +19,8 @@ def run(settings: Any, *args: str) -> Any:
 
 
 def test_validate_reports_a_bad_file_with_its_problem(settings: Any, tmp_path: Path) -> None:
-    bad = write(tmp_path / "bad.yaml", policy_text(FILE_VERSION, edit=lambda t: t.replace("operator: exists", "operator: regex", 1)))
+    bad = write(tmp_path / "bad.yaml",
+                policy_text(FILE_VERSION, edit=lambda t: t.replace("operator: exists", "operator: regex", 1)))
     result = run(settings, "policy", "validate", str(bad))
     assert result.exit_code == 6
     assert "constraint.operator: 'regex' is not one of" in result.output
@@ -36,8 +37,10 @@ def test_policy_test_runs_the_default_policy_tests(settings: Any) -> None:
 
 
 def test_policy_test_fails_when_a_case_fails(settings: Any, tmp_path: Path) -> None:
-    lax = write(tmp_path / "lax.yaml", policy_text(FILE_VERSION, edit=lambda t: t.replace("rightOperand: approved}", "rightOperand: registered}")))
-    result = run(settings, "policy", "test", "--policy", str(lax), str(DEFAULT_POLICY.with_name("studio-default.tests.yaml")))
+    lax = write(tmp_path / "lax.yaml", policy_text(
+        FILE_VERSION, edit=lambda t: t.replace("rightOperand: approved}", "rightOperand: registered}")))
+    result = run(settings, "policy", "test", "--policy", str(lax),
+                 str(DEFAULT_POLICY.with_name("studio-default.tests.yaml")))
     assert result.exit_code == 6
     assert "FAIL" in result.output and "policy test cases failed" in result.output
 

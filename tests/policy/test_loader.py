@@ -8,8 +8,18 @@ import pytest
 import yaml
 
 from governance.errors import PolicyError
-from governance.policy.loader import (MAX_DEPTH, MAX_POLICY_BYTES, MAX_PROBLEM_CHARS, MAX_PROBLEMS, MAX_TESTS_BYTES,
-                                      PolicyFileError, PolicyTooLarge, load_policy, read_yaml, schema)
+from governance.policy.loader import (
+    MAX_DEPTH,
+    MAX_POLICY_BYTES,
+    MAX_PROBLEM_CHARS,
+    MAX_PROBLEMS,
+    MAX_TESTS_BYTES,
+    PolicyFileError,
+    PolicyTooLarge,
+    load_policy,
+    read_yaml,
+    schema,
+)
 from governance.policy.operators import OPERATORS
 from governance.policy.testing import run_tests_file
 from tests.conftest import REPO
@@ -169,8 +179,8 @@ def test_an_oversized_file_is_refused_before_it_is_parsed(monkeypatch: pytest.Mo
     with pytest.raises(PolicyTooLarge) as caught:
         load_policy(b"#" * (MAX_POLICY_BYTES + 1), "big.yaml")
     assert caught.value.status == 413
-    assert caught.value.problems == [f"the file is {MAX_POLICY_BYTES + 1:,} bytes; at most {MAX_POLICY_BYTES:,} "
-                                     "are read (split it, or shorten its descriptions)"]
+    assert caught.value.problems == [(f"the file is {MAX_POLICY_BYTES + 1:,} bytes; at most {MAX_POLICY_BYTES:,} "
+                                      "are read (split it, or shorten its descriptions)")]
 
 
 def test_every_problem_line_and_the_number_of_lines_are_capped() -> None:

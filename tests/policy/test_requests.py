@@ -200,6 +200,7 @@ def test_a_pending_consent_never_counts_even_under_a_policy_that_does_not_look_a
     from governance.policy import versions
     from governance.registry import people
     from tests import rights
+
     from .conftest import policy_text
     older = policy_text(FILE_VERSION + 1, edit=lambda t: t.split("  - id: consent-confirmed")[0]
                         + "  - id: consent-covers-likeness" + t.split("  - id: consent-covers-likeness", 1)[1])

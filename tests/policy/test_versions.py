@@ -31,7 +31,8 @@ def test_publishing_supersedes_the_active_version_and_keeps_history(registry: di
     versions.add_version(policy_text(NEXT_VERSION), "alice")
     versions.approve_version(f"{UID}@{NEXT_VERSION}", "bob")
     versions.publish_version(f"{UID}@{NEXT_VERSION}", "bob")
-    assert [(v["version"], v["status"]) for v in versions.list_versions(UID)] == [(FILE_VERSION, "superseded"), (NEXT_VERSION, "published")]
+    assert [(v["version"], v["status"]) for v in versions.list_versions(UID)] == [(FILE_VERSION, "superseded"),
+                                                                                  (NEXT_VERSION, "published")]
     assert versions.active_version().version == NEXT_VERSION
 
 
@@ -42,7 +43,8 @@ def test_a_new_version_must_have_a_higher_number(registry: dict[str, Any]) -> No
 
 def test_an_invalid_file_is_never_recorded(registry: dict[str, Any]) -> None:
     with pytest.raises(PolicyError):
-        versions.add_version(policy_text(NEXT_VERSION, edit=lambda t: t.replace("operator: exists", "operator: maybe")), "alice")
+        versions.add_version(policy_text(NEXT_VERSION, edit=lambda t: t.replace("operator: exists", "operator: maybe")),
+                             "alice")
     assert len(versions.list_versions(UID)) == 1
 
 

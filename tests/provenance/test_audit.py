@@ -8,11 +8,11 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
+from governance import revocation
 from governance.audit import log
 from governance.audit.tables import AuditEntry
 from governance.cli import cli
 from governance.db import close_database, open_database
-from governance import revocation
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from governance import revocation
 from governance.provenance.lineage import lineage
 from governance.provenance.svg import lineage_svg
-from governance import revocation
 from governance.registry.tables import Asset
 from tests.api.conftest import auth
 from tests.policy.conftest import FILE_VERSION
@@ -59,5 +59,6 @@ def test_api_serves_json_and_svg(signed):
     picture = c.get(f"/api/v1/provenance/outputs/{sha}/lineage.svg", headers=auth(t["aud-auditor"]))
     assert picture.status_code == 200 and picture.mimetype == "image/svg+xml"
     ET.fromstring(picture.data)
-    assert c.get("/api/v1/provenance/outputs/" + "0" * 64 + "/lineage", headers=auth(t["aud-auditor"])).status_code == 404
+    missing = "/api/v1/provenance/outputs/" + "0" * 64 + "/lineage"
+    assert c.get(missing, headers=auth(t["aud-auditor"])).status_code == 404
     assert c.get("/api/v1/provenance/outputs/nothex/lineage.svg", headers=auth(t["aud-auditor"])).status_code == 404

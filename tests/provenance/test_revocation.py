@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from governance import revocation
 from governance.audit.tables import AuditEntry
 from governance.credentials.verification import verify
 from governance.errors import Conflict
@@ -14,7 +15,6 @@ from governance.jobs.tables import Job
 from governance.ledger.tables import Output
 from governance.provenance import impact
 from governance.provenance.standing import standing_checks
-from governance import revocation
 from governance.registry.tables import Asset, Consent, Licence, Model, Person, TrainingSet
 from tests.api.conftest import auth
 

@@ -225,8 +225,8 @@ def form_pdf(scope: str = "previs only, production harbour-lights, 2026") -> byt
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] /DA (/Helv 0 Tf 0 g) >> >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
-        b"/Contents 5 0 R /Annots [6 0 R] >>",
+        (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
+         b"/Contents 5 0 R /Annots [6 0 R] >>"),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"endstream",
         f"<< /FT /Tx /T (Scope) /V ({scope}) /Type /Annot /Subtype /Widget /Rect [56 700 500 720] /P 3 0 R "

@@ -83,7 +83,8 @@ def test_a_rights_command_recorded_for_someone_without_the_legal_role_is_refused
 def test_proof_against_another_root_fails_with_exit_1(slate, tmp_path):
     image = tmp_path / "a.png"
     image.write_bytes(b"a")
-    slate("licence", "add", "L", "--licensor", "X", "--grant", "ai_training", "--territory", "WW", "--starts", "2026-01-01")
+    slate("licence", "add", "L", "--licensor", "X", "--grant", "ai_training", "--territory", "WW",
+          "--starts", "2026-01-01")
     sha = json.loads(slate("asset", "add", str(image), "--licence", "L", "--json").output)["sha256"]
     slate("trainingset", "create", "s", "--asset", sha)
     proof = tmp_path / "p.json"

@@ -7,8 +7,16 @@ import pytest
 
 from governance import rfc6962
 from governance.errors import InvalidInput
-from governance.registry.merkle import (EMPTY_ROOT, InclusionProof, MerkleTree, NonMembershipProof,
-                                        leaf_key, verify_absence, verify_inclusion, verify_proof)
+from governance.registry.merkle import (
+    EMPTY_ROOT,
+    InclusionProof,
+    MerkleTree,
+    NonMembershipProof,
+    leaf_key,
+    verify_absence,
+    verify_inclusion,
+    verify_proof,
+)
 
 # google/certificate-transparency's 8-leaf reference tree (see tests/audit/vectors/rfc6962.json);
 # its leaf inputs are ASCII bytes, so they are also training-set leaf keys

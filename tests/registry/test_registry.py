@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from governance.errors import Conflict, InvalidInput, NotFound
 from governance import revocation
+from governance.errors import Conflict, InvalidInput, NotFound
 from governance.registry import assets, consents, licences, models_registry, people, training_sets
 from governance.registry.merkle import verify_proof
 from governance.registry.tables import Asset, Consent, ConsentEvent, Person

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
+from governance import revocation
 from governance.errors import Conflict, Forbidden, InvalidInput, NotFound
 from governance.principal import Principal
-from governance import revocation
 from governance.registry import assets, consents, licences, models_registry, people, training_sets
 from governance.registry.tables import Consent, ConsentDocument, ConsentEvent, Licence, Person, TrainingSet
 from tests import rights

@@ -87,7 +87,7 @@ def test_a_response_cut_short_is_transient_not_a_failed_job(api_that_dies_mid_re
     from generator.signing import SigningRetry
     # tried once: retrying signing within its deadline is tested in tests/generator
     client = SlateApiClient(api_that_dies_mid_response, "token", signing_retry=SigningRetry(deadline_s=0))
-    with pytest.raises(SigningUnavailable, match="signing job job_x: .* cannot be reached"):
+    with pytest.raises(SigningUnavailable, match=r"signing job job_x: .* cannot be reached"):
         client.sign(b"\x89PNG", "job_x", "a" * 64, {})
     with pytest.raises(SigningUnavailable):
         client.claim("job_x")
@@ -136,8 +136,8 @@ def test_a_dead_workers_job_is_claimed_again_only_once_its_lease_lapses_and_fini
     """Re-enqueueing a stuck job hands it to no other worker while its lease is live; after
     the lease lapses another worker claims it, and the dead worker's late signature is refused."""
     from governance.auth.users import add_user, issue_token
-    from governance.lifecycle import claims as flow
     from governance.ledger.tables import Output
+    from governance.lifecycle import claims as flow
     from tests.api.test_flow import sign
     add_user("gpu-worker-2", ["generator"])
     dead, alive = studio.tokens["gpu-worker"], issue_token("gpu-worker-2")["token"]

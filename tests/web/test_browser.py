@@ -38,7 +38,7 @@ FINAL_PROMPT = "a large teal circle centre on ivory background, slate studio sty
 
 
 @pytest.fixture
-def server(tmp_path: Path, micro_bundle: Path) -> Iterator[SlateServer]:  # noqa: F811
+def server(tmp_path: Path, micro_bundle: Path) -> Iterator[SlateServer]:
     prepare_home(tmp_path / "home", micro_bundle)
     running = start_server(tmp_path / "home")
     yield running

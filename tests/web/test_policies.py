@@ -40,7 +40,8 @@ def test_the_diff_shows_the_changed_rule_side_by_side(browser):
     lee = browser("lee-legal")
     lee.get("/policies")
     lee.post("/policies", {"text": draft_v2().decode()})
-    body = lee.get("/policies/diff", query_string={"old": f"{REF}@{FILE_VERSION}", "new": f"{REF}@{NEXT_VERSION}"}).get_data(as_text=True)
+    body = lee.get("/policies/diff", query_string={"old": f"{REF}@{FILE_VERSION}",
+                                                    "new": f"{REF}@{NEXT_VERSION}"}).get_data(as_text=True)
     assert "final-and-marketing-need-approval" in body and "constraint" in body
     assert "rightOperand: [previs, final_frame, marketing]}" in body  # the text, side by side
     assert f"version: {FILE_VERSION}" in body and f"version: {NEXT_VERSION}" in body

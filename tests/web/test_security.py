@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+
 from governance.auth.users import list_tokens, revoke_token
 from governance.registry.people import add_person
 from governance.settings import Settings
