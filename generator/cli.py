@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from governance.cli import SlateContext, emits
+from governance.errors import ConfigurationError
 
 
 @click.command("build-bundled")
@@ -29,8 +30,12 @@ def build_bundled_command(slate: SlateContext, steps: int | None, autoencoder_st
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from dataclasses import replace
 
-    from .bundled import build_bundled_model
-    from .training import TrainingConfig
+    try:
+        from .bundled import build_bundled_model
+        from .training import TrainingConfig
+    except ModuleNotFoundError as exc:  # the generator package without its extra (torch, diffusers)
+        raise ConfigurationError(f"building the bundled model needs '{exc.name}', which is not installed here",
+                                 hint="install Slate's generator extra: pip install 'slate[generator]'") from None
 
     config = TrainingConfig(threads=threads)
     if steps is not None:

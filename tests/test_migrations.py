@@ -289,9 +289,17 @@ def _policy(at: object) -> None:
             request_date=date(2026, 6, 1), model_id=1, references=_json([A]), people=_json(["Mara Quinn"]),
             prompt=PROMPT, prompt_sha256=hashlib.sha256(PROMPT.encode()).hexdigest(), created_at=at)
     _insert("decision", request_id=1, policy_version_id=1, outcome="needs_approval", violations=_json([]),
-            approvals=_json([{"rule": "likeness-needs-approval"}]),
-            duties=_json([{"action": "attribute", "text": "Courtesy Northlight"}]), inputs_digest="ef" * 32,
-            records=_json({"consents": [{"id": 1, "version": 1}], "licences": [{"id": 1, "version": 1}]}),
+            # as the policy engine of every version wrote them (governance/policy/decision.py, 5d36d55 on)
+            approvals=_json([{"rule": "likeness-needs-approval", "type": "approval",
+                              "title": "Any use of a real person's likeness needs a named approver.",
+                              "subject": "person:Mara Quinn",
+                              "evidence": [{"path": "performer.depicted", "operator": "eq", "found": True,
+                                            "required": True, "result": True}]}]),
+            duties=_json([{"rule": "credit-reference-licensor", "action": "attribute",
+                           "title": "Credit the licensor of each reference image.", "subject": f"asset:{A}",
+                           "text": "Courtesy Northlight"}]), inputs_digest="ef" * 32,
+            records=_json({"consents": [{"id": "1", "version": 1}], "licences": [{"id": "LIC-1", "version": 1}],
+                           "models": [{"id": "slate-studio:1", "version": "1"}]}),
             facts=_json({"references": [{"asset": {"id": "1", "sha256": A}, "licence": {"id": "1"}}]}),
             created_at=at)
 
@@ -424,8 +432,15 @@ def _registry_reads_back(v: int) -> None:
 
 
 def _policy_reads_back() -> None:
+    from governance.lifecycle import requests as lifecycle
     from governance.policy import versions
     [policy] = versions.list_versions()
+    shown = lifecycle.show_request(1, None).to_dict()  # the one path every reader takes
+    assert shown["decision"]["decision"] == "needs_approval"
+    assert [(f["rule"], f["subject"]) for f in shown["decision"]["approvals"]] == [
+        ("likeness-needs-approval", "person:Mara Quinn")]
+    assert shown["decision"]["credits"] == ["Courtesy Northlight"]
+    assert shown["decision"]["inputs"]["records"]["models"] == [{"id": "slate-studio:1", "version": "1"}]
     # written aware before step 12: SQLite text with an offset, PostgreSQL in the server's zone
     assert policy["created_at"] == T_POLICY and policy["published_at"] == T_POLICY
     assert policy["created_at"].tzinfo is not None
@@ -491,7 +506,9 @@ def test_a_naive_utc_value_an_old_row_holds_reads_back_aware_and_equal(empty, tm
     with transaction():  # written aware through the field today: stored naive UTC
         Output.update(standing_changed_at=T.astimezone(timezone(timedelta(hours=2)))).execute()
     [(stored,)] = _sql("SELECT standing_changed_at FROM output")
-    assert stored in (_naive(T), T.replace(tzinfo=None)) and Output.get().standing_changed_at == T
+    # SQLite keeps it as naive UTC text; PostgreSQL's "timestamp" hands psycopg2 a naive datetime
+    expected: object = _naive(T) if dialect(database.obj) == "sqlite" else T.replace(tzinfo=None)
+    assert stored == expected and Output.get().standing_changed_at == T
 
 
 ODD_TEXTS = {  # text an older row may hold on SQLite -> what step 12 leaves
@@ -526,6 +543,29 @@ def test_step_12_rewrites_every_odd_time_text_on_sqlite_as_naive_utc(sqlite_at_1
     assert [stored[f"p{n}"] for n in range(len(ODD_TEXTS))] == list(ODD_TEXTS.values())
     for row in PolicyVersion.select():
         assert row.created_at.tzinfo is not None and _naive(row.created_at) == stored[row.uid]
+
+
+def test_step_13_never_leaves_the_sqlite_schema_writable_when_the_edit_fails(sqlite_at_11, monkeypatch):
+    """The edit of sqlite_master is refused (a unit test of the code around it: the refusal is
+    simulated, the migration and its database are real)."""
+    from governance.migrations import frozen
+    from governance.migrations import v13_defaults_as_declared as step13
+    migrate(target=12)
+    real_sql = frozen.sql
+
+    def refusing(statement: str, *args: object) -> Any:
+        if statement.startswith("UPDATE sqlite_master"):
+            raise peewee.OperationalError("attempt to write a readonly database")
+        return real_sql(statement, *args)
+    monkeypatch.setattr(step13, "sql", refusing)
+    with pytest.raises(ConfigurationError, match=r"SQLite refused the edit of the consent table's definition "
+                                                 r"\(OperationalError\); the migration was rolled back"):
+        migrate()
+    assert current_version() == 12
+    [(writable,)] = _sql("PRAGMA writable_schema")
+    assert writable == 0
+    monkeypatch.setattr(step13, "sql", real_sql)
+    assert [s.version for s in migrate()] == [13]
 
 
 def test_step_12_stops_at_a_value_that_is_no_time_and_names_it(sqlite_at_11):

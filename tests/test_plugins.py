@@ -55,3 +55,23 @@ def test_a_part_that_fails_for_another_reason_raises(declare) -> None:
     declare({"broken": "slate_plugin_broken:run"}, {"slate_plugin_broken": "raise RuntimeError('broken')\n"})
     with pytest.raises(RuntimeError, match="broken"):
         plugins.load_plugins(GROUP)
+
+
+def test_building_the_bundled_model_without_torch_is_a_one_line_error(monkeypatch, tmp_path) -> None:
+    """The generator package is installed with Slate, torch only with its extra: the command is
+    listed everywhere and, where torch is absent, says what to install instead of a traceback.
+    (torch's absence is simulated: None in sys.modules makes its import fail as on an API host.)"""
+    import sys
+
+    from click.testing import CliRunner
+
+    from governance.cli import cli
+    for name in [m for m in sys.modules if m == "torch" or m.startswith(("torch.", "diffusers", "generator.bundled",
+                                                                           "generator.training"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setenv("SLATE_HOME", str(tmp_path))
+    result = CliRunner().invoke(cli, ["model", "build-bundled", "--quiet"])
+    assert result.exit_code == ConfigurationError.exit_code, result.output
+    assert "building the bundled model needs 'torch', which is not installed here" in result.output
+    assert "pip install 'slate[generator]'" in result.output and "Traceback" not in result.output

@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 from ..auth import users
 from ..auth.users import ROLES
 from .access import admits
+from .schemas import Timestamp
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Users, roles and API tokens")
 
@@ -29,7 +30,7 @@ class UserOut(Schema):
     name = fields.String()
     roles = fields.List(fields.String())
     productions = fields.List(fields.String())
-    created_at = fields.DateTime()
+    created_at = Timestamp()
     disabled = fields.Boolean()
 
 
@@ -44,10 +45,10 @@ class TokenOut(Schema):
     user = fields.String()
     prefix = fields.String()
     label = fields.String()
-    created_at = fields.DateTime()
-    expires_at = fields.DateTime(allow_none=True)
-    revoked_at = fields.DateTime(allow_none=True)
-    last_used_at = fields.DateTime(allow_none=True)
+    created_at = Timestamp()
+    expires_at = Timestamp(allow_none=True)
+    revoked_at = Timestamp(allow_none=True)
+    last_used_at = Timestamp(allow_none=True)
 
 
 class NewTokenOut(Schema):
@@ -55,7 +56,7 @@ class NewTokenOut(Schema):
     user = fields.String()
     token = fields.String(metadata={"description": "shown only in this response"})
     label = fields.String()
-    expires_at = fields.DateTime(allow_none=True)
+    expires_at = Timestamp(allow_none=True)
 
 
 class MeOut(Schema):

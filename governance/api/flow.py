@@ -70,8 +70,7 @@ def decide(body: dict[str, Any], request_id: int) -> Any:
 @admits("producer", "generator", *OVERSIGHT)
 @blp.response(200, s.JobOut)
 def show_job(job_id: str) -> Any:
-    from ..lifecycle.views import JobView
-    return JobView.from_row(requests.visible_job(job_id, g.principal)).to_dict()
+    return requests.show_job(job_id, g.principal).to_dict()
 
 
 def _lease(body: dict[str, Any]) -> timedelta:
@@ -166,6 +165,7 @@ def download_output(sha256: str) -> Any:
 @admits("auditor", "legal", "producer", "approver", "admin")
 @blp.arguments(s.FileUpload, location="multipart")
 @blp.response(200, s.VerdictOut)
+@blp.doc(**{"x-errors-none": ["404", "409"]})
 def verify(_upload_form: dict[str, Any]) -> Any:
     """Verify any image: integrity, trust, issuance by Slate, good standing; each with reasons."""
     from ..credentials.verification import verify as verify_image

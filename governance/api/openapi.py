@@ -4,7 +4,10 @@ problem+json errors it answers.
 The roles come from ``@admits`` (``x-roles`` on each operation, also in its description);
 the errors from what each operation can meet: 401 and 403 before anything else, 404 for a
 record named in the path or the body, 409 for a write that clashes with the record, 413 for
-an upload over the limit, 422 for input its schema or the domain refuses. A test runs
+an upload over the limit, 422 for input its schema or the domain refuses, and 500 for
+every operation (a defect: the answer carries only an incident id). An operation adds
+statuses with ``@blp.doc(**{"x-errors": [...]})`` and takes away ones it cannot meet with
+``"x-errors-none"`` (``/verify`` names no record, so it has no 404). A test runs
 schemathesis against the document and fails on any status it does not list.
 """
 
@@ -26,6 +29,8 @@ ERRORS = {
     "409": "the request clashes with what is recorded (a duplicate, a wrong state, another worker's claim)",
     "413": "the upload is larger than this server accepts",
     "422": "the input is refused: a field is missing, malformed or out of range, with each problem named",
+    "500": "a defect in Slate: the answer carries an incident id to quote to the operators, and "
+           "nothing of the request was half-written",
 }
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -62,7 +67,8 @@ def errors_for(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     if "multipart/form-data" in body:
         codes.add("413")
     codes |= set(operation.pop("x-errors", []))
-    return sorted(codes)
+    codes -= set(operation.pop("x-errors-none", []))
+    return sorted(codes | {"500"})
 
 
 class SlateDocPlugin(BasePlugin):

@@ -117,6 +117,7 @@ def ledger(query: dict[str, Any]) -> Any:
 @admits("auditor", "legal", "producer", "approver", "admin")
 @blp.arguments(s.ProofIn)
 @blp.response(200, s.ProofCheckOut)
+@blp.doc(**{"x-errors-none": ["404", "409"]})
 def check_proof(body: dict[str, Any]) -> Any:
     """Check an inclusion or non-membership proof against a root, with no database lookup."""
     proof = body["proof"]

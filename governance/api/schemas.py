@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_smorest.fields import Upload
+from flask_smorest.fields import Upload as _Upload
 from marshmallow import Schema, ValidationError, fields, validate
+from werkzeug.datastructures import FileStorage
 
 from ..canonical import json_default
 from ..errors import InvalidInput
@@ -23,6 +24,15 @@ class Timestamp(fields.DateTime):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Upload(_Upload):  # type: ignore[misc]  # flask-smorest ships no types
+    """A multipart file part; a plain text field of the same name is refused (422), not read."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> FileStorage:
+        if not isinstance(value, FileStorage):
+            raise ValidationError("Send this as a file part of a multipart/form-data body.")
+        return value
 
 
 class Territory(fields.String):
@@ -389,7 +399,8 @@ class PolicyRefOut(Schema):
 
 class RecordRefOut(Schema):
     id = fields.String()
-    version = fields.Integer(allow_none=True)
+    version = fields.Raw(allow_none=True, metadata={
+        "description": "a consent's or licence's version number, or a model's version label"})
 
 
 class RecordsOut(Schema):
@@ -423,23 +434,11 @@ class ApprovalOut(Schema):
     at = Timestamp()
 
 
-class EnvironmentOut(Schema):
-    """What affects pixels, as the worker reported it."""
-
-    device = fields.String()
-    dtype = fields.String()
-    torch_threads = fields.Integer()
-    batch_size = fields.Integer()
-    python = fields.String()
-    libraries = fields.Dict(keys=fields.String(), values=fields.String())
-    deterministic_algorithms = fields.Boolean()
-    options = fields.Dict(keys=fields.String(), values=fields.Raw())
-    seed = fields.Integer()
-    steps = fields.Integer()
-    guidance = fields.Float()
-    size = fields.List(fields.Integer(), metadata={"description": "[width, height]"})
-    scheduler = fields.String()
-    model_identity = fields.String(metadata={"description": "the weights hash the worker computed"})
+ENVIRONMENT_DESCRIPTION = (
+    "What affects pixels, as the worker reported it: device (type, name, capability, cuda, "
+    "cudnn or machine, processor), dtype, torch_threads, batch_size, python, libraries, "
+    "deterministic_algorithms, options, seed, steps, guidance, size, scheduler, model_identity. "
+    "Kept as reported: a newer worker's extra keys are answered too.")
 
 
 class JobOut(Schema):
@@ -452,7 +451,8 @@ class JobOut(Schema):
     failure_reason = fields.String(allow_none=True)
     output_sha256 = fields.String(allow_none=True)
     worker = fields.String(allow_none=True)
-    environment = fields.Nested(EnvironmentOut, allow_none=True)
+    environment = fields.Dict(keys=fields.String(), values=fields.Raw(), allow_none=True,
+                              metadata={"description": ENVIRONMENT_DESCRIPTION})
     created_at = Timestamp()
     updated_at = Timestamp()
     lease_expires_at = Timestamp(allow_none=True)

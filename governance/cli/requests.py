@@ -12,7 +12,7 @@ from ..clock import parse_date
 from ..errors import PolicyError
 from ..jobs.queue import Queue
 from ..lifecycle import requests as lifecycle
-from ..lifecycle.params import GenerationParams
+from ..lifecycle.params import DEFAULT_SCHEDULER, SCHEDULERS, GenerationParams
 from . import SlateContext, emits, multi
 
 
@@ -68,13 +68,16 @@ def _render_list(rows: list[dict[str, Any]]) -> str:
 @click.option("--steps", type=int, default=25, show_default=True)
 @click.option("--width", type=int, default=128, show_default=True)
 @click.option("--height", type=int, default=128, show_default=True)
+@click.option("--guidance", type=float, default=7.5, show_default=True, help="Classifier-free guidance scale.")
+@click.option("--scheduler", type=click.Choice(SCHEDULERS), default=DEFAULT_SCHEDULER, show_default=True,
+              help="'default' keeps the model's own.")
 @click.option("--date", "on", default=None, help="Decide as of this date (YYYY-MM-DD); default today.")
 @click.option("--idempotency-key", "key", default=None, help="Submit at most once per key (a retry answers the first).")
 @emits(_render_view, database=False)
 def request_submit(slate: SlateContext, requester: str, production: str, use: str, territory: str,
                    model: str, references: tuple[str, ...], people: tuple[str, ...], prompt: str | None,
-                   prompt_file: Path | None, seed: int, steps: int, width: int, height: int, on: str | None,
-                   key: str | None) -> Any:
+                   prompt_file: Path | None, seed: int, steps: int, width: int, height: int, guidance: float,
+                   scheduler: str, on: str | None, key: str | None) -> Any:
     """Submit a request as the API does: decided, and if allowed its job queued for the workers
     (the prompt is stored; only its hash is shown)."""
     if (prompt is None) == (prompt_file is None):
@@ -82,7 +85,8 @@ def request_submit(slate: SlateContext, requester: str, production: str, use: st
     text = prompt if prompt is not None else prompt_file.read_text("utf-8")  # type: ignore[union-attr]
     submission = lifecycle.Submission(production, use, territory.upper(), model, text, tuple(multi(references)),
                                       tuple(multi(people)),
-                                      GenerationParams(seed=seed, steps=steps, width=width, height=height),
+                                      GenerationParams(seed=seed, steps=steps, guidance=guidance, width=width,
+                                                       height=height, scheduler=scheduler),
                                       parse_date(on) if on else None)
     slate.open()
     view = lifecycle.submit(submission, principal_named(requester, "producer"),

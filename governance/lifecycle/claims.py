@@ -23,7 +23,7 @@ from ..jobs.statuses import FINISHED, JobStatus
 from ..jobs.tables import Approval, Job
 from ..policy.tables import DecisionRecord, GenerationRequest, PolicyVersion
 from ..registry.tables import Model, TrainingSet
-from .params import GenerationParams
+from . import params as generation
 from .views import JobView
 
 
@@ -48,7 +48,8 @@ class JobSpec:
 
     job_id: str
     prompt: str
-    params: GenerationParams
+    #: as recorded; the generator judges them against its own limits
+    params: dict[str, Any]
     model: ModelSpec
     worker: str
     attempt: int
@@ -59,7 +60,7 @@ class JobSpec:
         return f"JobSpec({self.job_id}, worker={self.worker}, attempt={self.attempt})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"job_id": self.job_id, "prompt": self.prompt, "params": self.params.to_dict(),
+        return {"job_id": self.job_id, "prompt": self.prompt, "params": dict(self.params),
                 "model": self.model.to_dict(), "worker": self.worker, "attempt": self.attempt,
                 "lease_expires_at": self.lease_expires_at, "lease_s": self.lease_s}
 
@@ -159,7 +160,7 @@ def _spec(job: Job, worker: str) -> JobSpec:
     request: GenerationRequest = job.request
     model: Model = request.model
     expires: datetime | None = job.lease_expires_at  # None: claimed before leases existed
-    return JobSpec(job.id, request.prompt, GenerationParams.from_dict(job.params),
+    return JobSpec(job.id, request.prompt, generation.recorded(job.params),
                    ModelSpec(f"{model.name}:{model.version}", model.name, model.version, model.weights_hash,
                              model.path),
                    worker, job.attempts, expires,
@@ -272,14 +273,3 @@ def fail_job(job_id: str, reason: str, worker: str) -> JobView:
         record("job.failed", f"job:{job.id}", {"reason": reason.strip()[:500]}, actor=worker)
         job = get_job(job_id)
     return JobView.from_row(job)
-
-
-def requeue_candidates(older_than: timedelta = timedelta(minutes=2)) -> list[str]:
-    """Jobs to enqueue again: queued, or running under a lapsed lease (their worker died),
-    with no progress for ``older_than``. A job under a live lease is never one of them,
-    however long it has run: its worker is still at it, and extends the lease as it goes."""
-    now = utcnow()
-    stuck = (Job.status == JobStatus.QUEUED) | ((Job.status == JobStatus.RUNNING) & _lapsed(now))
-    rows = Job.select(Job.id).where(stuck, Job.updated_at < now - older_than)
-    return [r.id for r in rows]
-

@@ -2,7 +2,7 @@
 
 A queue message carries the job id alone. Enqueueing inside the transaction would hand a
 worker a job the database may yet roll back; enqueueing after means a crash in between
-leaves a queued job with no message, which the requeuer finds (``claims.requeue_candidates``).
+leaves a queued job with no message, which ``requeue`` finds and sends again.
 
 ``requeue`` sends again the jobs whose message was lost: ``slate serve`` runs it at start and
 every half lease, ``slate requeue`` from cron beside a fleet's API processes.
@@ -10,6 +10,7 @@ every half lease, ``slate requeue`` from cron beside a fleet's API processes.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Protocol
 
@@ -17,6 +18,8 @@ from ..clock import utcnow
 from ..db import transaction
 from ..jobs.statuses import JobStatus
 from ..jobs.tables import Job
+
+log = logging.getLogger("slate.dispatch")
 
 
 class Dispatcher(Protocol):
@@ -31,10 +34,24 @@ class Backlog(Dispatcher, Protocol):
     def pending(self) -> int: ...
 
 
-def dispatch(dispatcher: Dispatcher | None, job_id: str | None) -> None:
-    """Send a just-committed job to the queue; nothing when there is no job or no queue."""
-    if job_id and dispatcher is not None:
+def dispatch(dispatcher: Dispatcher | None, job_id: str | None) -> bool:
+    """Send a just-committed job to the queue; nothing when there is no job or no queue.
+
+    The job is already committed, so a queue that cannot be reached (Redis down, huey's file
+    locked) does not fail the call that made it: the caller gets its request and job, a
+    warning is logged, and ``requeue`` (run by ``slate serve`` and ``slate requeue``) sends
+    it once the queue is back. Returns whether a message was sent.
+    """
+    if not job_id or dispatcher is None:
+        return False
+    try:
         dispatcher.enqueue_generation(job_id)
+    except Exception as exc:  # noqa: BLE001 - any queue failure; the job is safe in the database
+        # the exception's type only: its text can carry the queue's URL and password
+        log.warning("job %s is queued but its queue message was not sent (%s); "
+                    "the requeuer will send it", job_id, type(exc).__name__)
+        return False
+    return True
 
 
 def requeue(queue: Dispatcher, older_than: timedelta = timedelta(seconds=0),

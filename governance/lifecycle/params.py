@@ -72,3 +72,12 @@ class GenerationParams:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def recorded(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Parameters as a job or request recorded them, read back without judging them again.
+
+    Limits apply when a request is made; a record made under older limits still reads, lists
+    and claims (the generator judges the job it is given). Missing keys take today's defaults.
+    """
+    return {**GenerationParams().to_dict(), **dict(data or {})}

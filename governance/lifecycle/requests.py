@@ -7,7 +7,7 @@ What leaves here never carries the prompt: views show its SHA-256 only.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterable
 
@@ -26,10 +26,11 @@ from ..policy.tables import DecisionRecord, GenerationRequest
 from ..principal import Principal
 from ..provenance.standing import revoked_rights
 from ..registry import scope
+from . import params as generation
 from .claims import get_job
 from .dispatch import Dispatcher, dispatch
 from .params import GenerationParams
-from .views import OutputView, RequestView
+from .views import JobView, OutputView, RequestView
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Submission:
     use: str
     territory: str
     model: str
-    prompt: str
+    #: confidential: never in a repr, so never in a traceback's locals or a log line
+    prompt: str = field(repr=False)
     references: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
     params: GenerationParams = GenerationParams()
@@ -58,7 +60,7 @@ class Submission:
         """What an idempotency key is bound to (a retry must send the same)."""
         return {"production": self.production, "use": self.use, "territory": self.territory, "model": self.model,
                 "prompt": self.prompt, "references": list(self.references), "people": list(self.people),
-                "params": self.params.to_dict(), "on": self.on.isoformat() if self.on else None}
+                "params": self.params.to_dict(), **({"on": self.on.isoformat()} if self.on else {})}
 
     def spec(self, requester: str) -> RequestSpec:
         return RequestSpec(requester=requester, production=self.production, use=self.use, territory=self.territory,
@@ -68,6 +70,7 @@ class Submission:
 
 def _new_job(request: GenerationRequest, decision: DecisionRecord, params: GenerationParams,
              approval: Approval | None = None) -> Job:
+    """The job for a request; ``params`` judged by today's limits, since it will run now."""
     now = utcnow()
     job = Job.create(id="job_" + uuid.uuid4().hex, request=request, decision=decision, approval=approval,
                      status=JobStatus.QUEUED, params=params.to_dict(), created_at=now, updated_at=now)
@@ -140,8 +143,15 @@ def decide(request_id: int | str, principal: Principal, verdict: str, comment: s
 
 
 def _asked_params(request: GenerationRequest) -> GenerationParams:
+    """What the requester asked for, judged by today's limits: approving a request asked under
+    older limits would queue a job no generator runs, so it is refused here with a way on."""
     row = RequestParams.get_or_none(RequestParams.request == request)
-    return GenerationParams.from_dict(row.params) if row else GenerationParams()
+    try:
+        return GenerationParams.from_dict(generation.recorded(row.params if row else None))
+    except InvalidInput as exc:
+        raise Conflict(f"request #{request.id} asked for generation parameters outside today's limits",
+                       hint="reject it, and ask the requester to submit it again within the limits",
+                       fields=exc.fields) from None
 
 
 # ---------------------------------------------------------------- reading, as the caller may see
@@ -176,6 +186,10 @@ def visible_output(sha256: str, principal: Principal | None) -> Output:
 
 def show_request(request_id: int | str, principal: Principal | None) -> RequestView:
     return RequestView.of(visible_request(request_id, principal))
+
+
+def show_job(job_id: str, principal: Principal | None) -> JobView:
+    return JobView.from_row(visible_job(job_id, principal))
 
 
 def show_output(sha256: str, principal: Principal | None) -> OutputView:

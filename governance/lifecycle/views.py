@@ -19,7 +19,7 @@ from ..ledger.tables import Output
 from ..policy.requests import DecisionView, RequestRecord, latest_decision
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..provenance.standing import revoked_rights
-from .params import GenerationParams
+from . import params as generation
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -51,7 +51,8 @@ class JobView:
     request: int
     decision: int
     status: JobStatus
-    params: GenerationParams
+    #: as recorded, not judged again by today's limits
+    params: dict[str, Any]
     attempts: int
     failure_reason: str | None
     output_sha256: str | None
@@ -64,13 +65,13 @@ class JobView:
     @classmethod
     def from_row(cls, job: Job) -> JobView:
         return cls(job.id, job.request_id, job.decision_id, JobStatus(job.status),
-                   GenerationParams.from_dict(job.params), job.attempts, job.failure_reason, job.output_sha256,
+                   generation.recorded(job.params), job.attempts, job.failure_reason, job.output_sha256,
                    job.worker, job.environment, as_utc(job.created_at), as_utc(job.updated_at),
                    _utc(job.lease_expires_at))
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "request": self.request, "decision": self.decision, "status": str(self.status),
-                "params": self.params.to_dict(), "attempts": self.attempts, "failure_reason": self.failure_reason,
+                "params": dict(self.params), "attempts": self.attempts, "failure_reason": self.failure_reason,
                 "output_sha256": self.output_sha256, "worker": self.worker, "environment": self.environment,
                 "created_at": self.created_at, "updated_at": self.updated_at,
                 "lease_expires_at": self.lease_expires_at}

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+import peewee
+
 from ..db import database
 from ..errors import ConfigurationError
 from .frozen import is_sqlite, sql
@@ -57,9 +59,15 @@ def _drop_sqlite_defaults(table: str, columns: list[tuple[str, str]]) -> None:
         ddl = re.sub(rf'("{column}" [^,]*? NOT NULL) DEFAULT {re.escape(default)}(?=[,)])', r"\1", ddl, count=1)
     (version,) = sql("PRAGMA schema_version").fetchone()
     sql("PRAGMA writable_schema = ON")
-    sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", ddl, table)
-    sql(f"PRAGMA schema_version = {int(version) + 1}")
-    sql("PRAGMA writable_schema = OFF")
+    try:  # never leave the schema writable, whatever happens in between
+        sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", ddl, table)
+        sql(f"PRAGMA schema_version = {int(version) + 1}")
+    except peewee.DatabaseError as exc:
+        raise ConfigurationError(f"SQLite refused the edit of the {table} table's definition "
+                                 f"({type(exc).__name__}); the migration was rolled back",
+                                 hint="report it with the database's schema (sqlite3 FILE .schema)") from None
+    finally:
+        sql("PRAGMA writable_schema = OFF")
     (verdict,) = sql(f'PRAGMA quick_check("{table}")').fetchone()
     if verdict != "ok":
         raise ConfigurationError(f"the {table} table failed SQLite's check after its defaults were dropped: "

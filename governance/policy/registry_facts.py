@@ -10,7 +10,7 @@ never silently skipped.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Sequence
 
@@ -52,7 +52,8 @@ class RequestSpec:
     use: str
     territory: str
     model: str
-    prompt: str
+    #: confidential: never in a repr (a traceback's locals, a log line)
+    prompt: str = field(repr=False)
     references: Sequence[str] = ()
     people: Sequence[str] = ()
     date: date | None = None

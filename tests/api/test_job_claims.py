@@ -226,7 +226,18 @@ def test_a_job_whose_model_was_retired_is_failed_at_claim_and_the_prompt_withhel
     assert job.status == "failed" and "retired" in job.failure_reason  # committed, not rolled back
 
 
-def test_requeue_candidates_never_include_a_job_under_a_live_lease(client, studio):
+def test_a_requeued_message_for_a_job_under_a_live_lease_reaches_only_its_holder(client, studio):
+    """The requeuer sends every stuck job again, held ones too (a worker restarted under its
+    name takes its own job back at once); the live lease keeps every other worker off it."""
+    from governance.lifecycle.dispatch import requeue
+
+    class RecordingQueue:
+        def __init__(self) -> None:
+            self.jobs: list[str] = []
+
+        def enqueue_generation(self, job_id: str) -> None:
+            self.jobs.append(job_id)
+
     worker = auth(studio.tokens["gpu-worker"])
     held, lapsed, waiting = queued_job(client, studio), queued_job(client, studio), queued_job(client, studio)
     assert claim(client, worker, held).status_code == 200
@@ -235,9 +246,12 @@ def test_requeue_candidates_never_include_a_job_under_a_live_lease(client, studi
     Job.update(updated_at=long_ago).execute()  # no progress for half an hour, all three
     time.sleep(1.2)
 
-    assert sorted(flow.requeue_candidates(timedelta(minutes=5))) == sorted([lapsed, waiting])
-    # and a message for the held job, however it got enqueued, is refused to any other worker
-    assert claim(client, auth(generator("gpu-worker-2")), held).status_code == 409
+    queue = RecordingQueue()
+    assert requeue(queue, timedelta(minutes=5)) == 3 and sorted(queue.jobs) == sorted([held, lapsed, waiting])
+    other = auth(generator("gpu-worker-2"))
+    assert claim(client, other, held).status_code == 409
+    assert claim(client, other, lapsed).status_code == 200
+    assert claim(client, worker, held).status_code == 200  # its holder, restarted
 
 
 @pytest.mark.parametrize("app", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],

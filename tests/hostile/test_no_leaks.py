@@ -64,3 +64,13 @@ def test_flow_leaks_no_secret_anywhere(app, client, studio, caplog):
     spec = client.get(f"/api/v1/jobs/{job_id}/spec", headers=auth(t["gpu-worker"]))
     assert spec.status_code == 409 and "already succeeded" in spec.json["detail"], spec.json
     assert PROMPT not in spec.get_data(as_text=True)
+
+
+def test_no_value_carrying_a_prompt_shows_it_in_its_repr():
+    from governance.lifecycle.params import GenerationParams
+    from governance.lifecycle.requests import Submission
+    from governance.policy.registry_facts import RequestSpec
+    secret = "the-confidential-prompt-text"
+    submission = Submission("harbour-lights", "previs", "GB", "studio:1", secret, (), (), GenerationParams())
+    for value in (submission, submission.spec("pat-producer"), RequestSpec("pat", "p", "previs", "GB", "m:1", secret)):
+        assert secret not in repr(value) and secret not in str(value)

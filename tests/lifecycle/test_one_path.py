@@ -13,10 +13,10 @@ from governance.jobs.queue import Queue
 from governance.jobs.tables import Job
 from governance.policy.tables import DecisionRecord, GenerationRequest
 from tests.api.conftest import auth
-from tests.web.conftest import app, browser, studio  # noqa: F401 (fixtures)
 
 ASK = {"production": "harbour-lights", "use": "previs", "territory": "GB", "model": "studio:1",
-       "prompt": "a quiet harbour at dusk, wide shot", "params": {"seed": 7, "steps": 12}}
+       "prompt": "a quiet harbour at dusk, wide shot",
+       "params": {"seed": 7, "steps": 12, "guidance": 5.5, "scheduler": "ddim"}}
 
 
 def comparable(request: GenerationRequest) -> dict:
@@ -50,14 +50,16 @@ def test_the_cli_the_api_and_the_web_form_create_the_same_request_decision_and_j
 
     by_cli = cli_as_slate("request", "submit", "--requester", "pat-producer", "--production", ASK["production"],
                           "--use", ASK["use"], "--territory", ASK["territory"], "--model", ASK["model"],
-                          "--prompt", ASK["prompt"], "--seed", "7", "--steps", "12", "--json")
+                          "--prompt", ASK["prompt"], "--seed", "7", "--steps", "12", "--guidance", "5.5",
+                          "--scheduler", "ddim", "--json")
     assert by_cli.exit_code == 0, by_cli.output
     cli_view = json.loads(by_cli.output)
     assert cli_view["status"] == "queued" and cli_view["job"]["status"] == "queued"
 
     pat = browser("pat-producer")
     pat.get("/requests/new")
-    form = {k: v for k, v in ASK.items() if k != "params"} | {"seed": "7", "steps": "12"}
+    form = {k: v for k, v in ASK.items() if k != "params"} | {"seed": "7", "steps": "12", "guidance": "5.5",
+                                                               "scheduler": "ddim"}
     by_web = pat.post("/requests/new", form)
     assert by_web.status_code == 302, by_web.get_data(as_text=True)
 
@@ -65,6 +67,8 @@ def test_the_cli_the_api_and_the_web_form_create_the_same_request_decision_and_j
     assert len(requests) == 3
     api_one, cli_one, web_one = (comparable(r) for r in requests)
     assert api_one == cli_one == web_one
+    assert api_one["job"][1] == {"seed": 7, "steps": 12, "guidance": 5.5, "width": 128, "height": 128,
+                                 "scheduler": "ddim"}
     assert queue.pending() == before + 3  # each path queued the job it created, once
     # the prompt appears in no answer, from any of the three
     for said in (json.dumps(by_api.json), by_cli.output, by_web.get_data(as_text=True)):
