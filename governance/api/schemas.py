@@ -373,6 +373,16 @@ class EvidenceOut(Schema):
     required = fields.Raw(allow_none=True, metadata={"description": "the value required (any JSON value)"})
     required_from = fields.String(metadata={"description": "the fact the required value was read from"})
     result = fields.Boolean()
+    item = fields.String(metadata={"description": "which item of a quantified collection (every, any, none, "
+                                                  "count) this comparison is about, e.g. person:NAME"})
+
+
+class ApproversOut(Schema):
+    roles = fields.List(fields.String(), metadata={"description": "a sign-off from any of these roles"})
+    count = fields.Integer(metadata={"description": "how many different people"})
+    from_production = fields.Boolean(metadata={"description": "members of the request's production"})
+    department = fields.String(allow_none=True)
+    not_requester_department = fields.Boolean()
 
 
 class FindingOut(Schema):
@@ -381,6 +391,7 @@ class FindingOut(Schema):
     title = fields.String()
     subject = fields.String(metadata={"description": "request, asset:SHA256 or person:NAME"})
     evidence = fields.List(fields.Nested(EvidenceOut))
+    approvers = fields.Nested(ApproversOut, metadata={"description": "approval findings: who must sign off"})
 
 
 class DutyOut(Schema):

@@ -96,10 +96,8 @@ def submit(submission: Submission, principal: Principal, *, dispatcher: Dispatch
     With an idempotency ``key`` the request is made at most once per (scope, requester, key);
     a retry answers with the request the first call made, as it stands now, and enqueues nothing.
     """
-    if not principal.may_see_production(submission.production):
-        raise Forbidden(f"you are not a member of production '{submission.production}'",
-                        hint="an admin can add you: slate user join NAME PRODUCTION")
-
+    # whether the requester may ask for this production is the policy's rule
+    # (requester-in-production in the studio default), recorded with evidence like any other
     def action() -> tuple[int, dict[str, Any]]:
         request_id, job_id = _decide_and_queue(submission, principal)
         return 201, {"request_id": request_id, "job_id": job_id}
@@ -157,9 +155,11 @@ def _asked_params(request: GenerationRequest) -> GenerationParams:
 # ---------------------------------------------------------------- reading, as the caller may see
 
 def visible_request(request_id: int | str, principal: Principal | None) -> GenerationRequest:
-    """A request as the caller may see it: another production's answers like a missing one."""
+    """A request as the caller may see it: another production's answers like a missing one, except
+    to the requester (a request the policy denied for the production they are not in is theirs)."""
     return scope.seen(principal, "request", request_id, lambda: get_request(request_id),
-                      lambda by, request: by is None or by.may_see_production(request.production))
+                      lambda by, request: by is None or by.may_see_production(request.production)
+                      or request.requester == by.name)
 
 
 def visible_job(job_id: str, principal: Principal | None) -> Job:
@@ -201,7 +201,8 @@ def list_requests(principal: Principal | None, *, status: str | None = None, lim
     """Requests newest first, those the caller may see, optionally of one status."""
     query = GenerationRequest.select().order_by(GenerationRequest.id.desc())
     if principal is not None and not principal.studio_wide:
-        query = query.where(GenerationRequest.production.in_(sorted(principal.productions)))
+        query = query.where(GenerationRequest.production.in_(sorted(principal.productions))
+                            | (GenerationRequest.requester == principal.name))
     if status == RequestStatus.AWAITING_APPROVAL:
         query = (query.join(DecisionRecord).where(DecisionRecord.outcome == "needs_approval")
                  .switch(GenerationRequest)

@@ -13,17 +13,19 @@ randomness, so the same inputs always give the same decision.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import chain
 from typing import Any, Callable, Iterable, Mapping
 
 from ..canonical import digest
 from ..errors import PolicyError
 from . import facts as F
 from .decision import ALLOW, DENY, NEEDS_APPROVAL, Decision, DutyDue, Evidence, Finding, Inputs, PolicyRef, frozen
-from .document import AllOf, AnyOf, Constraint, Duty, Leaf, Not, Policy, Rule
+from .document import AllOf, AnyOf, Constraint, Count, Duty, Leaf, Not, Policy, Quantified, Rule
 from .fastpath import generate
 from .loader import load_policy
 from .operators import OPERATORS, SET_RIGHT, overlap
+from .paths import Binding, Declarations, binding_of, getter
 
 Facts = Mapping[str, Any]
 Subject = Mapping[str, Any] | None
@@ -33,25 +35,9 @@ Getter = Callable[[Facts, Subject], Any]
 WITHHELD = "(withheld: derived from the prompt)"
 
 
-def _getter(path: str) -> Getter:
-    root, _, field = path.partition(".")
-    if root in F.GLOBAL_ROOTS:
-        if not field:
-            return lambda f, s: f.get(root)
-
-        def from_facts(f: Facts, s: Subject) -> Any:
-            record = f.get(root)
-            return None if record is None else record.get(field)
-        return from_facts
-    if root == "performer":  # the performer's own flags live on the subject itself
-        return lambda f, s: s.get(field)  # type: ignore[union-attr]
-    if not field:
-        return lambda f, s: s.get(root)  # type: ignore[union-attr]
-
-    def from_subject(f: Facts, s: Subject) -> Any:
-        record = s.get(root)  # type: ignore[union-attr]
-        return None if record is None else record.get(field)
-    return from_subject
+#: A quantifier's evidence names at most this many items (the count says how many there were).
+MAX_ITEM_EVIDENCE = 10
+Bound = Mapping[str, Binding]
 
 
 class Node:
@@ -64,11 +50,11 @@ class Node:
 
 
 class LeafNode(Node):
-    def __init__(self, leaf: Leaf) -> None:
+    def __init__(self, leaf: Leaf, bound: Bound) -> None:
         self.leaf = leaf
         op = OPERATORS[leaf.operator]
-        self.left = _getter(leaf.left)
-        self.right_ref = _getter(leaf.right_ref) if leaf.right_ref else None
+        self.left = getter(leaf.left, bound)
+        self.right_ref = getter(leaf.right_ref, bound) if leaf.right_ref else None
         right: Any = leaf.right  # compared as a set, a list or a scalar, as the operator needs
         if leaf.operator in SET_RIGHT and right is not None:
             right = frozenset(right)
@@ -169,24 +155,121 @@ class NotNode(Node):
         return self.item.explain(f, s, not outcome)
 
 
-def compile_constraint(c: Constraint) -> Node:
+class QuantNode(Node):
+    """``every`` / ``any`` / ``none`` item of a collection satisfies the body. Each item is
+    evaluated with its name added to the facts, so the body's paths read it like a root."""
+
+    def __init__(self, q: Quantified, bound: Bound) -> None:
+        self.q = q
+        self.binding = bound[q.var]
+        self.items = _items(q.over, bound)
+        self.body = compile_constraint(q.body, bound)
+        items, body, var = self.items, self.body.test, q.var
+        if q.quantifier == "every":
+            self.test = lambda f, s: all(body({**f, var: i}, s) for i in items(f, s))
+        elif q.quantifier == "any":
+            self.test = lambda f, s: any(body({**f, var: i}, s) for i in items(f, s))
+        else:
+            self.test = lambda f, s: not any(body({**f, var: i}, s) for i in items(f, s))
+
+    def explain(self, f: Facts, s: Subject, outcome: bool) -> list[Evidence]:
+        q = self.q
+        items = list(self.items(f, s))
+        held = [self.body.test({**f, q.var: i}, s) for i in items]
+        # the items that decided it: for every and any, those that went the way the whole
+        # did; for none, those that went the other way
+        shown = outcome if q.quantifier != "none" else not outcome
+        required = {"every": len(items), "any": 1, "none": 0}[q.quantifier]
+        evidence = [Evidence(q.over, q.quantifier, sum(held), required, outcome)]
+        deciding = [i for i, h in zip(items, held, strict=True) if h is shown]
+        return evidence + _item_evidence(self.body, self.binding, q.var, deciding, f, s, shown)
+
+
+class CountNode(Node):
+    """How many items of a collection satisfy ``where``, compared with a number."""
+
+    def __init__(self, c: Count, bound: Bound) -> None:
+        self.c = c
+        self.binding = bound[c.var]
+        self.items = _items(c.over, bound)
+        self.where = compile_constraint(c.where, bound) if c.where is not None else None
+        op, right, items, var = OPERATORS[c.operator].test, c.right, self.items, c.var
+        where = self.where.test if self.where is not None else None
+        if where is None:
+            self.test = lambda f, s: op(len(list(items(f, s))), right)
+        else:
+            self.test = lambda f, s: op(sum(1 for i in items(f, s) if where({**f, var: i}, s)), right)
+
+    def matching(self, f: Facts, s: Subject) -> list[Any]:
+        items = list(self.items(f, s))
+        if self.where is None:
+            return items
+        return [i for i in items if self.where.test({**f, self.c.var: i}, s)]
+
+    def explain(self, f: Facts, s: Subject, outcome: bool) -> list[Evidence]:
+        c = self.c
+        matching = self.matching(f, s)
+        evidence = [Evidence(c.over, f"count {c.operator}", len(matching), c.right, outcome)]
+        if self.where is None:
+            return evidence
+        return evidence + _item_evidence(self.where, self.binding, c.var, matching, f, s, True)
+
+
+def _items(path: str, bound: Bound) -> Callable[[Facts, Subject], Iterable[Any]]:
+    if path in F.COLLECTIONS:
+        return lambda f, s: f.get(path) or ()
+    read = getter(path, bound)
+    return lambda f, s: read(f, s) or ()
+
+
+def _label(item: Any, binding: Binding) -> str:
+    if binding.shape == "subject":
+        return str(item.get("subject") or "?")
+    if binding.shape == "record":
+        return f"{binding.of}:{item.get('id')}"
+    return str(item)
+
+
+def _item_evidence(body: Node, binding: Binding, var: str, items: list[Any], f: Facts, s: Subject,
+                   outcome: bool) -> list[Evidence]:
+    """The body's evidence for each item, labelled with the item, for the first
+    ``MAX_ITEM_EVIDENCE`` items."""
+    out = []
+    for item in items[:MAX_ITEM_EVIDENCE]:
+        label = _label(item, binding)
+        for e in body.explain({**f, var: item}, s, outcome):
+            out.append(replace(e, item=label if e.item is None else f"{label} \u203a {e.item}"))
+    return out
+
+
+def compile_constraint(c: Constraint, bound: Bound | None = None) -> Node:
+    bound = bound or {}
     if isinstance(c, Leaf):
-        return LeafNode(c)
+        return LeafNode(c, bound)
     if isinstance(c, AllOf):
-        return AllNode([compile_constraint(i) for i in c.items])
+        return AllNode([compile_constraint(i, bound) for i in c.items])
     if isinstance(c, AnyOf):
-        return AnyNode([compile_constraint(i) for i in c.items])
+        return AnyNode([compile_constraint(i, bound) for i in c.items])
     if isinstance(c, Not):
-        return NotNode(compile_constraint(c.item))
+        return NotNode(compile_constraint(c.item, bound))
+    if isinstance(c, (Quantified, Count)):
+        inner = {**bound, c.var: binding_of(c.over, bound)}  # checked by the loader
+        return QuantNode(c, inner) if isinstance(c, Quantified) else CountNode(c, inner)
     raise PolicyError(f"unknown constraint {type(c).__name__}")
 
 
-def _subjects(target: str) -> Callable[[Facts], Iterable[Subject]]:
-    key = F.TARGETS[target]
-    if key is None:
-        only = (None,)
-        return lambda f: only
-    return lambda f: f.get(key) or ()
+def _subjects(targets: tuple[str, ...]) -> Callable[[Facts], Iterable[Subject]]:
+    """Each subject of the targets, in Slate's target order (the order the fast path fires in)."""
+    def one(target: str) -> Callable[[Facts], Iterable[Subject]]:
+        key = F.TARGETS[target]
+        if key is None:
+            only = (None,)
+            return lambda f: only
+        return lambda f: f.get(key) or ()
+    parts = [one(t) for t in targets]
+    if len(parts) == 1:
+        return parts[0]
+    return lambda f: chain.from_iterable(p(f) for p in parts)
 
 
 def _subject_name(s: Subject) -> str:
@@ -204,7 +287,8 @@ class CompiledRule:
 
     def finding(self, f: Facts, s: Subject) -> Finding:
         r = self.rule
-        return Finding(r.id, r.type, r.title, _subject_name(s), tuple(self.node.explain(f, s, self.fires_on)))
+        return Finding(r.id, r.type, r.title, _subject_name(s), tuple(self.node.explain(f, s, self.fires_on)),
+                       r.approvers)
 
 
 @dataclass
@@ -220,18 +304,18 @@ class CompiledDuty:
 
 
 def _compile_rule(rule: Rule) -> CompiledRule:
-    return CompiledRule(rule, _subjects(rule.target),
+    return CompiledRule(rule, _subjects(rule.targets),
                         compile_constraint(rule.when).test if rule.when else None,
                         compile_constraint(rule.constraint), rule.type != "requirement")
 
 
 def _compile_duty(duty: Duty) -> CompiledDuty:
     if duty.credit_from:
-        text = _getter(duty.credit_from)
+        text = getter(duty.credit_from, {})
     else:
         credit = duty.credit
         text = lambda f, s: credit  # noqa: E731
-    return CompiledDuty(duty, _subjects(duty.target),
+    return CompiledDuty(duty, _subjects(duty.targets),
                         compile_constraint(duty.when).test if duty.when else None, text)
 
 
@@ -249,8 +333,8 @@ class CompiledPolicy:
         self._rules = [_compile_rule(r) for r in policy.rules]
         self._duties = [_compile_duty(d) for d in policy.duties]
         self._check = generate(
-            [(r.target, r.when, r.constraint, r.type != "requirement") for r in policy.rules],
-            [(d.target, d.when) for d in policy.duties])
+            [(r.targets, r.when, r.constraint, r.type != "requirement") for r in policy.rules],
+            [(d.targets, d.when) for d in policy.duties], lambda c: compile_constraint(c).test)
 
     def evaluate(self, facts: Facts, *, interpreted: bool = False) -> Decision:
         violations, approvals, duties = self.judge(facts, interpreted=interpreted)
@@ -305,13 +389,20 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     return compiled
 
 
-def compile_bytes(data: bytes, source: str = "policy") -> CompiledPolicy:
-    """Load, validate and compile a policy file's bytes; cached by their SHA-256."""
+def compile_bytes(data: bytes, source: str = "policy", catalogue: Declarations | None = None) -> CompiledPolicy:
+    """Load, validate and compile a policy file's bytes under the studio's catalogue; cached
+    by the SHA-256 of both (a policy valid under one catalogue may not be under another)."""
     from ..canonical import sha256_hex
-    cached = _CACHE.get(sha256_hex(data))
+    key = f"{sha256_hex(data)}+{getattr(catalogue, 'sha256', '')}"
+    cached = _CACHE.get(key)
     if cached is not None:
+        _CACHE.move_to_end(key)
         return cached
-    return compile_policy(load_policy(data, source))
+    compiled = compile_policy(load_policy(data, source, catalogue))
+    _CACHE[key] = compiled
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return compiled
 
 
 def evaluate(policy: Policy | CompiledPolicy, facts: Facts) -> Decision:

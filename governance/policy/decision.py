@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .document import Approvers
+
 Outcome = Literal["allow", "deny", "needs_approval"]
 ALLOW: Outcome = "allow"
 DENY: Outcome = "deny"
@@ -42,18 +44,22 @@ class Evidence:
     result: bool
     #: the path the required value was read from, when it came from the facts
     required_from: str | None = None
+    #: which item of a quantified collection this is about ("person:Kit Young", a name)
+    item: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {"path": self.path, "operator": self.operator, "found": thawed(self.found),
                 "required": thawed(self.required), "result": self.result}
         if self.required_from:
             data["required_from"] = self.required_from
+        if self.item is not None:
+            data["item"] = self.item
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Evidence:
         return cls(data["path"], data["operator"], frozen(data.get("found")), frozen(data.get("required")),
-                   bool(data["result"]), data.get("required_from"))
+                   bool(data["result"]), data.get("required_from"), data.get("item"))
 
 
 @dataclass(frozen=True)
@@ -65,15 +71,22 @@ class Finding:
     title: str
     subject: str
     evidence: tuple[Evidence, ...]
+    #: approval findings: who must sign off (a finding stored before rules said has none,
+    #: which means one user with the approver role)
+    approvers: Approvers | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "type": self.type, "title": self.title, "subject": self.subject,
-                "evidence": [e.to_dict() for e in self.evidence]}
+        data: dict[str, Any] = {"rule": self.rule, "type": self.type, "title": self.title,
+                                "subject": self.subject, "evidence": [e.to_dict() for e in self.evidence]}
+        if self.approvers is not None:
+            data["approvers"] = self.approvers.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         return cls(data["rule"], data["type"], data["title"], data["subject"],
-                   tuple(Evidence.from_dict(e) for e in data.get("evidence", [])))
+                   tuple(Evidence.from_dict(e) for e in data.get("evidence", [])),
+                   Approvers.from_dict(data["approvers"]) if "approvers" in data else None)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ class FieldChange:
 @dataclass(frozen=True)
 class RuleChange:
     id: str
-    kind: str  # rule | duty
+    kind: str  # rule | duty | list
     change: str  # added | removed | changed
     title: str
     fields: tuple[FieldChange, ...] = ()
@@ -68,6 +68,10 @@ def _short(value: Any) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def _listed(values: tuple[Any, ...] | None) -> list[Any] | None:
+    return None if values is None else list(values)
+
+
 def _items(policy: Policy, key: str) -> dict[str, dict[str, Any]]:
     return {item["id"]: item for item in (policy.raw or {}).get(key, [])}
 
@@ -77,16 +81,40 @@ def _field_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[FieldChang
     return tuple(FieldChange(k, old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k))
 
 
+def _lists_used(item: Any) -> set[str]:
+    """The named lists a rule's comparisons take their values from."""
+    if isinstance(item, dict):
+        found = {item["rightOperandList"]} if isinstance(item.get("rightOperandList"), str) else set()
+        return found.union(*(_lists_used(v) for v in item.values()))
+    if isinstance(item, list):
+        return set().union(*(_lists_used(v) for v in item))
+    return set()
+
+
 def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
-    """Added, removed and changed rules and duties (with each changed field), in the new file's order."""
+    """Added, removed and changed named lists, rules and duties (with each changed field), in the
+    new file's order. A rule whose text is unchanged but which uses a changed list is changed
+    too: its meaning is, and legal reviews rules."""
+    old_lists, new_lists = dict(old.lists), dict(new.lists)
+    changed_lists = {n for n in set(old_lists) | set(new_lists) if old_lists.get(n) != new_lists.get(n)}
     changes: list[RuleChange] = []
+    for name in dict.fromkeys([*new_lists, *old_lists]):
+        if name in changed_lists:
+            users = sorted(r["id"] for key in ("rules", "duties") for r in (new.raw or {}).get(key, [])
+                           if name in _lists_used(r))
+            change = "added" if name not in old_lists else "removed" if name not in new_lists else "changed"
+            changes.append(RuleChange(name, "list", change, f"used by {', '.join(users) or 'no rule'}",
+                                      (FieldChange("values", _listed(old_lists.get(name)),
+                                                   _listed(new_lists.get(name))),)))
     for key, kind in (("rules", "rule"), ("duties", "duty")):
         before, after = _items(old, key), _items(new, key)
         for rid, item in after.items():
             if rid not in before:
                 changes.append(RuleChange(rid, kind, "added", item["title"]))
             else:
-                fields = _field_changes(before[rid], item)
+                fields = _field_changes(before[rid], item) + tuple(
+                    FieldChange(f"lists.{name}", _listed(old_lists.get(name)), _listed(new_lists.get(name)))
+                    for name in sorted(_lists_used(item) & changed_lists))
                 if fields:
                     changes.append(RuleChange(rid, kind, "changed", item["title"], fields))
         changes += [RuleChange(rid, kind, "removed", item["title"])

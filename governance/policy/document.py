@@ -5,12 +5,13 @@ Nothing here evaluates anything; these classes only hold a validated policy file
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
 
 RuleType = Literal["prohibition", "requirement", "approval"]
 Target = Literal["request", "reference", "training_asset", "performer"]
 Operand = str | int | float | bool | None | tuple[str | int | float | bool, ...]
+Quantifier = Literal["every", "any", "none"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class Leaf:
     right: Operand = None
     #: a path whose value is the right operand (ODRL's rightOperandReference)
     right_ref: str | None = None
+    #: the named list (the policy's ``lists``) the right operand was taken from
+    right_list: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,60 @@ class Not:
     item: Constraint
 
 
-Constraint = Leaf | AllOf | AnyOf | Not
+@dataclass(frozen=True)
+class Quantified:
+    """``every`` / ``any`` / ``none`` item of ``over`` (bound to ``var``) satisfies ``body``."""
+
+    quantifier: Quantifier
+    over: str
+    var: str
+    body: Constraint
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many items of ``over`` (bound to ``var``) satisfy ``where``, compared with a number."""
+
+    over: str
+    var: str
+    where: Constraint | None
+    operator: str
+    right: int | float
+
+
+Constraint = Leaf | AllOf | AnyOf | Not | Quantified | Count
+
+
+@dataclass(frozen=True)
+class Approvers:
+    """Who must sign off a request an approval rule routes to review."""
+
+    roles: tuple[str, ...] = ("approver",)
+    #: distinct people
+    count: int = 1
+    #: a member of the request's production
+    from_production: bool = False
+    #: the approver's department, when the rule names one
+    department: str | None = None
+    #: not someone from the requester's own department
+    not_requester_department: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"roles": list(self.roles), "count": self.count, "from_production": self.from_production,
+                "department": self.department, "not_requester_department": self.not_requester_department}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Approvers:
+        """From a stored finding; a finding recorded before rules named approvers has none,
+        which means what it meant then: any one user with the approver role."""
+        if not data:
+            return DEFAULT_APPROVERS
+        return cls(tuple(data.get("roles") or ("approver",)), int(data.get("count") or 1),
+                   bool(data.get("from_production")), data.get("department"),
+                   bool(data.get("not_requester_department")))
+
+
+DEFAULT_APPROVERS = Approvers()
 
 
 @dataclass(frozen=True)
@@ -45,10 +101,18 @@ class Rule:
     id: str
     type: RuleType
     title: str
-    target: Target
+    #: the kinds of subject the rule looks at, in the order Slate iterates targets
+    targets: tuple[Target, ...]
     constraint: Constraint
     when: Constraint | None = None
     description: str = ""
+    #: approval rules only: who must sign off
+    approvers: Approvers | None = None
+
+    @property
+    def target(self) -> Target:
+        """The first target (most rules have one)."""
+        return self.targets[0]
 
 
 @dataclass(frozen=True)
@@ -56,11 +120,15 @@ class Duty:
     id: str
     action: str
     title: str
-    target: Target
+    targets: tuple[Target, ...]
     when: Constraint | None = None
     credit: str | None = None
     credit_from: str | None = None
     description: str = ""
+
+    @property
+    def target(self) -> Target:
+        return self.targets[0]
 
 
 @dataclass(frozen=True)
@@ -70,25 +138,47 @@ class Policy:
     title: str
     rules: tuple[Rule, ...]
     duties: tuple[Duty, ...]
-    #: SHA-256 of the file's bytes, exactly as read: what a decision cites
+    #: SHA-256 of the file bytes, exactly as read: what a decision cites
     sha256: str
     description: str = ""
     #: the parsed file, for rule-level diffs
     raw: Any = None
+    #: named lists, as the file defines them (comparisons hold their values already)
+    lists: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def rule_ids(self) -> list[str]:
         return [r.id for r in self.rules] + [d.id for d in self.duties]
 
 
-def constraint_from_dict(data: dict[str, Any]) -> Constraint:
-    """Build a constraint from a dict the loader has already checked."""
+def constraint_from_dict(data: dict[str, Any], lists: Mapping[str, tuple[Any, ...]] | None = None) -> Constraint:
+    """Build a constraint from a dict the loader has already checked; ``rightOperandList``
+    names are replaced by the list's values (and kept, for evidence and export)."""
+    lists = lists or {}
     if "and" in data:
-        return AllOf(tuple(constraint_from_dict(c) for c in data["and"]))
+        return AllOf(tuple(constraint_from_dict(c, lists) for c in data["and"]))
     if "or" in data:
-        return AnyOf(tuple(constraint_from_dict(c) for c in data["or"]))
+        return AnyOf(tuple(constraint_from_dict(c, lists) for c in data["or"]))
     if "not" in data:
-        return Not(constraint_from_dict(data["not"]))
+        return Not(constraint_from_dict(data["not"], lists))
+    for quantifier in ("every", "any", "none"):
+        if quantifier in data:
+            q = data[quantifier]
+            return Quantified(quantifier, q["over"], q["as"], constraint_from_dict(q["satisfies"], lists))
+    if "count" in data:
+        q = data["count"]
+        return Count(q["over"], q["as"], constraint_from_dict(q["where"], lists) if "where" in q else None,
+                     data["operator"], data["rightOperand"])
     right = data.get("rightOperand")
-    if isinstance(right, list):
+    named = data.get("rightOperandList")
+    if named is not None:
+        right = tuple(lists[named])
+    elif isinstance(right, list):
         right = tuple(right)
-    return Leaf(data["leftOperand"], data["operator"], right, data.get("rightOperandReference"))
+    return Leaf(data["leftOperand"], data["operator"], right, data.get("rightOperandReference"), named)
+
+
+def targets_of(raw: str | list[str]) -> tuple[Target, ...]:
+    """A rule's ``target`` (one name or a list) in Slate's target order, each once."""
+    from .facts import TARGETS
+    named = {raw} if isinstance(raw, str) else set(raw)
+    return tuple(t for t in TARGETS if t in named)  # type: ignore[misc]

@@ -6,7 +6,9 @@ decision and replayed later. The registry's facts builder produces them; a polic
 writes them by hand. Their shape::
 
     request:         {id, requester, production, use, territory, date, prompt_terms,
-                      named_people, depicts_people}
+                      named_people, depicts_people, people}
+    requester:       {name, roles, productions, department, attributes}   who asked
+    production:      {name, attributes}                    the request's production
     model:           {id, name, version, status, weights_hash, training_set_root}
     references:      [{subject, asset, licence}]          one per reference image
     training_assets: [{subject, asset, licence}]          one per member of the model's set
@@ -14,9 +16,15 @@ writes them by hand. Their shape::
                        in_reference}]
                      one per person depicted, named in the prompt, or shown in a reference image
 
+Licences, consents, people, assets, productions and the requester carry ``attributes``:
+the terms the studio's catalogue declares (a licence limited to named projects, a union
+rider), typed by that catalogue and read as ``licence.attributes.projects``.
+
 A policy reads facts only through paths listed in ``FIELDS`` whose root its rule's
 target allows (``ROOTS``): a rule about each reference image sees that image's
-``asset`` and ``licence`` plus the ``request`` and ``model``, nothing else.
+``asset`` and ``licence`` plus the request-wide roots, nothing else; quantifiers
+(``every``, ``any``, ``none``, ``count``) range over ``COLLECTIONS`` and list-valued paths
+(see ``paths``).
 
 The prompt itself is never a fact: only its lowercased words (``request.prompt_terms``)
 are, and evidence shows only the words a rule matched.
@@ -27,34 +35,51 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
-Kind = Literal["string", "number", "bool", "date", "list", "record"]
+Kind = Literal["string", "number", "bool", "date", "list", "record", "records"]
 
 FIELDS: dict[str, dict[str, Kind]] = {
     "request": {
         "id": "string", "requester": "string", "production": "string", "use": "string",
         "territory": "string", "date": "date", "prompt_terms": "list", "named_people": "list",
-        "depicts_people": "bool",
+        "depicts_people": "bool", "people": "list",
     },
+    "requester": {
+        "name": "string", "roles": "list", "productions": "list", "department": "string",
+        "attributes": "record",
+    },
+    "production": {"name": "string", "attributes": "record"},
     "model": {
         "id": "string", "name": "string", "version": "string", "status": "string",
         "weights_hash": "string", "training_set_root": "string",
     },
-    "asset": {"id": "string", "sha256": "string", "title": "string", "media_type": "string"},
+    "asset": {"id": "string", "sha256": "string", "title": "string", "media_type": "string",
+              "attributes": "record"},
     "licence": {
         "id": "string", "ref": "string", "licensor": "string", "grants": "list",
         "territories": "list", "starts_on": "date", "ends_on": "date",
         "attribution_required": "bool", "credit_text": "string", "takedown": "bool",
-        "version": "number",
+        "version": "number", "attributes": "record",
     },
-    "person": {"id": "string", "name": "string", "is_minor": "bool"},
+    "person": {"id": "string", "name": "string", "is_minor": "bool", "attributes": "record"},
     "consent": {
         "id": "string", "uses": "list", "productions": "list", "territories": "list",
         "valid_from": "date", "valid_until": "date", "guardian_signed": "bool",
         "document_sha256": "string", "revoked": "bool", "revoked_at": "string",
-        "version": "number", "status": "string",
+        "version": "number", "status": "string", "credit_text": "string",
+        "attribution_required": "bool", "output_uses": "list", "attributes": "record",
     },
     "performer": {"depicted": "bool", "named_in_prompt": "bool", "in_reference": "bool",
-                  "consent_pending": "bool"},
+                  "consent_pending": "bool", "consents": "records"},
+}
+
+#: Lists of records a quantifier may range over, and the record each item is.
+RECORD_LISTS: dict[tuple[str, str], str] = {("performer", "consents"): "consent"}
+
+#: Facts roots whose records carry the catalogue's custom ``attributes``, and the record
+#: kind the catalogue declares them under.
+ATTRIBUTE_KINDS: dict[str, str] = {
+    "licence": "licence", "consent": "consent", "person": "person", "asset": "asset",
+    "production": "production", "requester": "user",
 }
 
 #: Where a rule looks, and which roots it may read there.
@@ -64,13 +89,19 @@ TARGETS: dict[str, str | None] = {
     "training_asset": "training_assets",
     "performer": "performers",
 }
-GLOBAL_ROOTS = ("request", "model")
+#: The collections a quantifier may range over without a path: each item is one subject
+#: of the target named, with that target's own roots.
+COLLECTIONS: dict[str, str] = {key: target for target, key in TARGETS.items() if key is not None}
+GLOBAL_ROOTS = ("request", "requester", "model", "production")
 ROOTS: dict[str, tuple[str, ...]] = {
     "request": GLOBAL_ROOTS,
     "reference": GLOBAL_ROOTS + ("asset", "licence"),
     "training_asset": GLOBAL_ROOTS + ("asset", "licence"),
     "performer": GLOBAL_ROOTS + ("person", "consent", "performer"),
 }
+#: The roots a subject of each target carries itself (what a quantified item offers).
+SUBJECT_ROOTS: dict[str, tuple[str, ...]] = {t: tuple(r for r in roots if r not in GLOBAL_ROOTS)
+                                             for t, roots in ROOTS.items()}
 
 #: Paths whose values evidence must never show whole (they are derived from the prompt).
 SENSITIVE = frozenset({"request.prompt_terms"})
@@ -212,12 +243,31 @@ def complete(facts: Mapping[str, Any]) -> dict[str, Any]:
                                 in_reference=p["in_reference"])
             p["consent"] = choose_consent(p["consents"], request, needs)
     request.setdefault("depicts_people", any(p["depicted"] for p in performers))
+    request.setdefault("people", [p["person"]["name"] for p in performers
+                                  if p["depicted"] and (p.get("person") or {}).get("name")])
     out["request"] = request
+    out["requester"] = _requester(out.get("requester"), request)
+    production = dict(out.get("production") or {})
+    production.setdefault("name", request.get("production"))
+    production.setdefault("attributes", {})
+    out["production"] = production
     out["performers"] = performers
     for key in ("references", "training_assets"):
         out[key] = [_with_asset_subject(e) for e in out.get(key) or []]
     out.setdefault("model", None)
     return out
+
+
+def _requester(given: Mapping[str, Any] | None, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Who asked: as given, each missing part defaulting to a producer of the request's own
+    production (what a test that does not care about the requester means)."""
+    requester = dict(given or {})
+    requester.setdefault("name", request.get("requester"))
+    requester.setdefault("roles", ["producer"])
+    requester.setdefault("productions", [request["production"]] if request.get("production") else [])
+    requester.setdefault("department", None)
+    requester.setdefault("attributes", {})
+    return requester
 
 
 def _with_asset_subject(entry: Mapping[str, Any]) -> dict[str, Any]:

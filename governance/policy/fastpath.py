@@ -15,15 +15,20 @@ emitted with ``repr`` after being checked against the catalogue again below.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Mapping, Sequence
 
 from . import facts as F
-from .document import AllOf, AnyOf, Constraint, Leaf, Not
+from .document import AllOf, AnyOf, Constraint, Count, Leaf, Not, Quantified
 from .operators import OPERATORS, SET_RIGHT
 
 Fired = list[tuple[int, Any]]
 Check = Callable[[Mapping[str, Any]], tuple[Fired, Fired]]
+#: compiles a quantifier (``every``, ``any``, ``none``, ``count``) to the reference closure,
+#: which the generated function calls as ``Cn(f, s)``
+Closure = Callable[[Constraint], Callable[[Mapping[str, Any], Any], bool]]
 _EMPTY: Mapping[str, Any] = {}
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def _with_ref(op: Callable[[Any, Any], bool], left: Any, right: Any, as_set: bool) -> bool:
@@ -33,10 +38,11 @@ def _with_ref(op: Callable[[Any, Any], bool], left: Any, right: Any, as_set: boo
 class _Source:
     """Builds the function's text and the constants it refers to."""
 
-    def __init__(self) -> None:
+    def __init__(self, closure: Closure) -> None:
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {"_EMPTY": _EMPTY, "_with_ref": _with_ref}
-        self.used: set[tuple[str, str]] = set()
+        self.used: set[tuple[str, ...]] = set()
+        self.closure = closure
 
     def const(self, value: Any) -> str:
         name = f"C{len(self.namespace)}"
@@ -54,19 +60,24 @@ class _Source:
 
 def _path(src: _Source, path: str) -> str:
     """A path as the name of a local the generated function fills once per request or subject."""
-    root, _, field = path.partition(".")
-    if root not in F.FIELDS or (field and field not in F.FIELDS[root]):
+    parts = tuple(path.split("."))
+    root = parts[0]
+    if root not in F.FIELDS or (len(parts) > 1 and parts[1] not in F.FIELDS[root]) \
+            or not all(_NAME.match(p) for p in parts):
         raise ValueError(f"unchecked path {path!r}")  # the loader guarantees this never happens
-    if not field:
+    if len(parts) == 1:
         return f"r_{root}"
-    src.used.add((root, field))
-    return f"p_{root}__{field}"
+    src.used.add(parts)
+    return "p_" + "__".join(parts)
 
 
-def _fetch(root: str, field: str) -> str:
-    if root == "performer":  # the performer's own flags live on the subject itself
-        return f"p_{root}__{field} = s.get({field!r})"
-    return f"p_{root}__{field} = v_{root}.get({field!r})"
+def _fetch(parts: tuple[str, ...]) -> str:
+    root, fields = parts[0], parts[1:]
+    # the performer's own flags live on the subject itself
+    value = f"s.get({fields[0]!r})" if root == "performer" else f"v_{root}.get({fields[0]!r})"
+    for name in fields[1:]:
+        value = f"({value} or _EMPTY).get({name!r})"
+    return f"p_{'__'.join(parts)} = {value}"
 
 
 def _leaf(src: _Source, leaf: Leaf) -> str:
@@ -104,6 +115,8 @@ def _expr(src: _Source, c: Constraint) -> str:
         return "(" + " or ".join(_expr(src, i) for i in c.items) + ")"
     if isinstance(c, Not):
         return f"(not {_expr(src, c.item)})"
+    if isinstance(c, (Quantified, Count)):
+        return f"{src.const(src.closure(c))}(f, s)"
     raise ValueError(f"unknown constraint {type(c).__name__}")
 
 
@@ -111,49 +124,51 @@ def _roots_of(target: str) -> list[str]:
     return [r for r in F.ROOTS[target] if r not in F.GLOBAL_ROOTS and r != "performer"]
 
 
-def generate(rules: Sequence[tuple[str, Constraint | None, Constraint, bool]],
-             duties: Sequence[tuple[str, Constraint | None]]) -> Check:
-    """``rules``: (target, when, constraint, fires_on) in policy order; ``duties``: (target, when).
+def generate(rules: Sequence[tuple[tuple[str, ...], Constraint | None, Constraint, bool]],
+             duties: Sequence[tuple[tuple[str, ...], Constraint | None]], closure: Closure) -> Check:
+    """``rules``: (targets, when, constraint, fires_on) in policy order; ``duties``: (targets,
+    when); ``closure`` compiles a quantifier to the reference evaluator's test.
 
     Returns ``check(facts) -> (fired rules, due duties)``, each a list of (index, subject)
-    sorted by index, subjects in the order the facts list them.
+    sorted by index, subjects in target order and, within a target, as the facts list them.
     """
-    src = _Source()
+    src = _Source(closure)
     blocks: list[tuple[str, str | None, list[str]]] = []
     for target, key in F.TARGETS.items():
         body: list[str] = []
-        for i, (t, when, constraint, fires_on) in enumerate(rules):
-            if t == target:
+        for i, (targets, when, constraint, fires_on) in enumerate(rules):
+            if target in targets:
                 test = _expr(src, constraint)
                 cond = test if fires_on else f"not {test}"
                 if when is not None:
                     cond = f"{_expr(src, when)} and {cond}"
                 body.append(f"if {cond}: fire(({i}, s))")
-        for j, (t, when) in enumerate(duties):
-            if t == target:
+        for j, (targets, when) in enumerate(duties):
+            if target in targets:
                 body.append(f"if {_expr(src, when)}: owe(({j}, s))" if when is not None else f"owe(({j}, s))")
         if body:
             blocks.append((target, key, body))
     src.emit(0, "def check(f):")
     src.emit(1, "fired = []; due = []; fire = fired.append; owe = due.append")
+    src.emit(1, "s = None")
     for root in F.GLOBAL_ROOTS:
         src.emit(1, f"r_{root} = f.get({root!r}); v_{root} = _EMPTY if r_{root} is None else r_{root}")
-    for root, field in sorted(src.used):
-        if root in F.GLOBAL_ROOTS:
-            src.emit(1, _fetch(root, field))
+    for parts in sorted(src.used):
+        if parts[0] in F.GLOBAL_ROOTS:
+            src.emit(1, _fetch(parts))
     for target, key, body in blocks:
         depth = 1
-        if key is None:
-            src.emit(1, "s = None")
-        else:
+        if key is not None:
             src.emit(1, f"for s in f.get({key!r}) or ():")
             depth = 2
             roots = F.ROOTS[target]
             for root in _roots_of(target):
                 src.emit(2, f"r_{root} = s.get({root!r}); v_{root} = _EMPTY if r_{root} is None else r_{root}")
-            for root, field in sorted(src.used):
-                if root in roots and root not in F.GLOBAL_ROOTS:
-                    src.emit(2, _fetch(root, field))
+            for parts in sorted(src.used):
+                if parts[0] in roots and parts[0] not in F.GLOBAL_ROOTS:
+                    src.emit(2, _fetch(parts))
+        else:
+            src.emit(1, "s = None")
         for line in body:
             src.emit(depth, line)
     src.emit(1, "fired.sort(key=_first); due.sort(key=_first)")

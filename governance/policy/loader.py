@@ -26,14 +26,13 @@ import yaml
 from ..canonical import sha256_hex
 from ..errors import PolicyError
 from . import facts as F
-from .document import Duty, Policy, Rule, constraint_from_dict
+from .document import DEFAULT_APPROVERS, Approvers, Duty, Policy, Rule, constraint_from_dict, targets_of
 from .operators import DATE_ONLY, OPERATORS, ORDERING
+from .paths import Declarations, NoDeclarations, PathProblem, Resolved, Scope, over, resolve, scope_of
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_LEAF_KEYS = {"leftOperand", "operator", "rightOperand", "rightOperandReference"}
-_LOGIC_KEYS = ("and", "or", "not")
-TARGET_WORDS = {"request": "the request", "reference": "each reference asset",
-                "training_asset": "each training-set asset", "performer": "each performer"}
+_LEAF_KEYS = {"leftOperand", "operator", "rightOperand", "rightOperandReference", "rightOperandList"}
+_LOGIC_KEYS = ("and", "or", "not", "every", "any", "none")
 
 
 #: A policy file legal writes is a few dozen rules: the studio's is about 13 KB. 128 KiB is
@@ -272,47 +271,180 @@ def _schema_problems(data: Any) -> list[str]:
     return problems
 
 
-def load_policy(data: bytes, source: str = "policy") -> Policy:
-    """Validate and read a policy file's bytes; raise ``PolicyFileError`` listing every problem."""
+def load_policy(data: bytes, source: str = "policy", catalogue: Declarations | None = None) -> Policy:
+    """Validate and read a policy file's bytes; raise ``PolicyFileError`` listing every problem.
+
+    ``catalogue`` declares the studio's custom attributes (``licence.attributes.projects``);
+    a rule reading an attribute it does not declare is refused, as is an unknown fact."""
+    declarations: Declarations = catalogue if catalogue is not None else NoDeclarations()
     raw = read_policy_yaml(data, source)
     problems = _schema_problems(raw)
     if not problems:
-        problems = list(_meaning_problems(raw))
+        problems = list(_meaning_problems(raw, declarations))
     if problems:
         raise PolicyFileError(source, problems)
+    lists = {name: tuple(values) for name, values in (raw.get("lists") or {}).items()}
     return Policy(
         uid=raw["uid"], version=raw["version"], title=raw["title"],
         description=raw.get("description", ""),
-        rules=tuple(_rule(r) for r in raw["rules"]),
-        duties=tuple(_duty(d) for d in raw.get("duties", [])),
-        sha256=sha256_hex(data), raw=raw)
+        rules=tuple(_rule(r, lists) for r in raw["rules"]),
+        duties=tuple(_duty(d, lists) for d in raw.get("duties", [])),
+        sha256=sha256_hex(data), raw=raw, lists=lists)
 
 
-def load_policy_file(path: Path) -> tuple[Policy, bytes]:
+def load_policy_file(path: Path, catalogue: Declarations | None = None) -> tuple[Policy, bytes]:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
-    return load_policy(data, str(path)), data
+    return load_policy(data, str(path), catalogue), data
 
 
-def _rule(r: dict[str, Any]) -> Rule:
-    return Rule(id=r["id"], type=r["type"], title=r["title"], target=r["target"],
-                constraint=constraint_from_dict(r["constraint"]),
-                when=constraint_from_dict(r["when"]) if "when" in r else None,
-                description=r.get("description", ""))
+def _rule(r: dict[str, Any], lists: dict[str, tuple[Any, ...]]) -> Rule:
+    approvers = None
+    if r["type"] == "approval":
+        said = r.get("approvers") or {}
+        approvers = Approvers(tuple(said.get("roles") or DEFAULT_APPROVERS.roles), said.get("count", 1),
+                              said.get("fromProduction", False), said.get("department"),
+                              said.get("notRequesterDepartment", False))
+    return Rule(id=r["id"], type=r["type"], title=r["title"], targets=targets_of(r["target"]),
+                constraint=constraint_from_dict(r["constraint"], lists),
+                when=constraint_from_dict(r["when"], lists) if "when" in r else None,
+                description=r.get("description", ""), approvers=approvers)
 
 
-def _duty(d: dict[str, Any]) -> Duty:
-    return Duty(id=d["id"], action=d["action"], title=d["title"], target=d["target"],
-                when=constraint_from_dict(d["when"]) if "when" in d else None,
+def _duty(d: dict[str, Any], lists: dict[str, tuple[Any, ...]]) -> Duty:
+    return Duty(id=d["id"], action=d["action"], title=d["title"], targets=targets_of(d["target"]),
+                when=constraint_from_dict(d["when"], lists) if "when" in d else None,
                 credit=d.get("credit"), credit_from=d.get("creditFrom"),
                 description=d.get("description", ""))
 
 
 # --- what the schema cannot say ------------------------------------------------------------
 
-def _meaning_problems(raw: dict[str, Any]) -> Iterator[str]:
+class _Checker:
+    """The checks a schema cannot say, for one policy file under one catalogue."""
+
+    def __init__(self, raw: dict[str, Any], catalogue: Declarations) -> None:
+        self.lists: dict[str, list[Any]] = raw.get("lists") or {}
+        self.catalogue = catalogue
+
+    def item(self, key: str, item: dict[str, Any], where: str) -> Iterator[str]:
+        named = [item["target"]] if isinstance(item["target"], str) else item["target"]
+        if len(set(named)) != len(named):
+            yield f"{where}.target: each target is named once"
+        scope = scope_of(targets_of(item["target"]))
+        for part in ("when", "constraint"):
+            if part in item:
+                yield from self.constraint(item[part], f"{where}.{part}", scope)
+        if key == "duties":
+            yield from self.duty(item, where, scope)
+        elif "approvers" in item and item["type"] != "approval":
+            yield f"{where}.approvers: only an approval rule says who must sign off"
+
+    def duty(self, duty: dict[str, Any], where: str, scope: Scope) -> Iterator[str]:
+        if ("credit" in duty) == ("creditFrom" in duty):
+            yield f"{where}: an attribute duty needs exactly one of 'credit' (the text) or 'creditFrom' (a path)"
+        if "creditFrom" in duty:
+            try:
+                kind = resolve(duty["creditFrom"], scope, self.catalogue).kind
+            except PathProblem as exc:
+                yield f"{where}.creditFrom: {exc}"
+                return
+            if kind != "string":
+                yield f"{where}.creditFrom: a credit line is text, and {duty['creditFrom']} is a {kind}"
+
+    def constraint(self, c: dict[str, Any], where: str, scope: Scope) -> Iterator[str]:
+        logic = [k for k in _LOGIC_KEYS if k in c]
+        leaf = _LEAF_KEYS & c.keys()
+        if "count" in c:
+            logic.append("count")
+            leaf -= {"operator", "rightOperand"}
+        if (logic and leaf) or len(logic) > 1:
+            yield f"{where}: a constraint is either one comparison or one of and/or/not/every/any/none/count"
+            return
+        if not logic:
+            yield from self.leaf(c, where, scope)
+            return
+        key = logic[0]
+        if key == "not":
+            yield from self.constraint(c["not"], f"{where}.not", scope)
+        elif key in ("and", "or"):
+            for i, item in enumerate(c[key]):
+                yield from self.constraint(item, f"{where}.{key}[{i}]", scope)
+        else:
+            yield from self.quantified(key, c, where, scope)
+
+    def quantified(self, key: str, c: dict[str, Any], where: str, scope: Scope) -> Iterator[str]:
+        q = c[key]
+        here = f"{where}.{key}"
+        name = q["as"]
+        if name in F.FIELDS or name in F.COLLECTIONS or name in scope.bound:
+            yield f"{here}.as: '{name}' is already a name in this rule; choose another"
+            return
+        try:
+            binding = over(q["over"], scope, self.catalogue)
+        except PathProblem as exc:
+            yield f"{here}.over: {exc}"
+            return
+        inner = scope.binding(name, binding)
+        if key == "count":
+            if "operator" not in c or "rightOperand" not in c:
+                yield f"{where}: a count needs an operator and a number in rightOperand"
+            elif c["operator"] not in _COUNT_OPERATORS:
+                yield f"{where}.operator: a count compares with one of {', '.join(_COUNT_OPERATORS)}"
+            elif isinstance(c["rightOperand"], bool) or not isinstance(c["rightOperand"], int):
+                yield f"{where}.rightOperand: a count compares with a whole number"
+            if "where" in q:
+                yield from self.constraint(q["where"], f"{here}.where", inner)
+        elif "satisfies" not in q:
+            yield f"{here}: say what each item satisfies ('satisfies')"
+        else:
+            yield from self.constraint(q["satisfies"], f"{here}.satisfies", inner)
+
+    def leaf(self, c: dict[str, Any], where: str, scope: Scope) -> Iterator[str]:
+        missing = [k for k in ("leftOperand", "operator") if k not in c]
+        if missing:
+            yield f"{where}: a comparison needs {' and '.join(missing)}"
+            return
+        rights = [k for k in ("rightOperand", "rightOperandReference", "rightOperandList") if k in c]
+        if len(rights) != 1:
+            yield f"{where}: a comparison needs exactly one of rightOperand, rightOperandReference or rightOperandList"
+            return
+        try:
+            left = resolve(c["leftOperand"], scope, self.catalogue)
+        except PathProblem as exc:
+            yield f"{where}.leftOperand: {exc}"
+            return
+        if rights[0] == "rightOperandReference":
+            ref = c["rightOperandReference"]
+            try:
+                right_kind = resolve(ref, scope, self.catalogue).kind
+            except PathProblem as exc:
+                yield f"{where}.rightOperandReference: {exc}"
+                return
+            if ref in F.SENSITIVE:
+                yield f"{where}.rightOperandReference: '{ref}' comes from the prompt and cannot be a right operand"
+                return
+            right = None
+        else:
+            if rights[0] == "rightOperandList":
+                if c["rightOperandList"] not in self.lists:
+                    yield (f"{where}.rightOperandList: no list named '{c['rightOperandList']}'; "
+                           f"the policy's lists are: {', '.join(self.lists) or '(none)'}")
+                    return
+                right = self.lists[c["rightOperandList"]]
+            else:
+                right = c["rightOperand"]
+            right_kind = _value_kind(right)
+        yield from _operand_problems(c, where, left, right_kind, right)
+
+
+_COUNT_OPERATORS = ("eq", "neq", "lt", "lteq", "gt", "gteq")
+
+
+def _meaning_problems(raw: dict[str, Any], catalogue: Declarations) -> Iterator[str]:
+    checker = _Checker(raw, catalogue)
     seen: dict[str, str] = {}
     for key in ("rules", "duties"):
         for i, item in enumerate(raw.get(key, [])):
@@ -320,105 +452,36 @@ def _meaning_problems(raw: dict[str, Any]) -> Iterator[str]:
             if item["id"] in seen:
                 yield f"{where}.id: '{item['id']}' is already the id of {seen[item['id']]}"
             seen.setdefault(item["id"], where)
-            target = item["target"]
-            for part in ("when", "constraint"):
-                if part in item:
-                    yield from _constraint_problems(item[part], f"{where}.{part}", target)
-            if key == "duties":
-                yield from _duty_problems(item, where, target)
+            yield from checker.item(key, item, where)
 
 
-def _duty_problems(duty: dict[str, Any], where: str, target: str) -> Iterator[str]:
-    if ("credit" in duty) == ("creditFrom" in duty):
-        yield f"{where}: an attribute duty needs exactly one of 'credit' (the text) or 'creditFrom' (a path)"
-    if "creditFrom" in duty:
-        problem = _path_problem(duty["creditFrom"], target)
-        if problem:
-            yield f"{where}.creditFrom: {problem}"
+def _value_kind(right: Any) -> str:
+    return "list" if isinstance(right, list) else "bool" if isinstance(right, bool) else \
+        "null" if right is None else "number" if isinstance(right, (int, float)) else "string"
 
 
-def _constraint_problems(c: dict[str, Any], where: str, target: str) -> Iterator[str]:
-    logic = [k for k in _LOGIC_KEYS if k in c]
-    leaf = _LEAF_KEYS & c.keys()
-    if (logic and leaf) or len(logic) > 1:
-        yield f"{where}: a constraint is either one comparison or one of and/or/not, not both"
-        return
-    if logic:
-        key = logic[0]
-        if key == "not":
-            yield from _constraint_problems(c["not"], f"{where}.not", target)
-        else:
-            for i, item in enumerate(c[key]):
-                yield from _constraint_problems(item, f"{where}.{key}[{i}]", target)
-        return
-    yield from _leaf_problems(c, where, target)
-
-
-def _leaf_problems(c: dict[str, Any], where: str, target: str) -> Iterator[str]:
-    missing = [k for k in ("leftOperand", "operator") if k not in c]
-    if missing:
-        yield f"{where}: a comparison needs {' and '.join(missing)}"
-        return
-    has_value, has_ref = "rightOperand" in c, "rightOperandReference" in c
-    if has_value == has_ref:
-        yield f"{where}: a comparison needs exactly one of rightOperand or rightOperandReference"
-        return
-    left_problem = _path_problem(c["leftOperand"], target)
-    if left_problem:
-        yield f"{where}.leftOperand: {left_problem}"
-        return
-    if has_ref:
-        ref = c["rightOperandReference"]
-        problem = _path_problem(ref, target)
-        if problem is None and ref in F.SENSITIVE:
-            problem = f"'{ref}' comes from the prompt and cannot be a right operand"
-        if problem:
-            yield f"{where}.rightOperandReference: {problem}"
-            return
-    yield from _operand_problems(c, where)
-
-
-def _path_problem(path: str, target: str) -> str | None:
-    root, _, field = path.partition(".")
-    allowed = F.ROOTS[target]
-    if root not in F.FIELDS:
-        return f"'{path}' is outside the facts a policy may read; paths start with one of: {', '.join(F.FIELDS)}"
-    if root not in allowed:
-        return (f"'{path}' is not available to a rule about {TARGET_WORDS[target]}; "
-                f"use a path starting with one of: {', '.join(allowed)}")
-    if field and field not in F.FIELDS[root]:
-        return f"'{path}' is not a known fact; {root} has: {', '.join(F.FIELDS[root])}"
-    return None
-
-
-def kind_of(path: str) -> str:
-    root, _, field = path.partition(".")
-    return F.FIELDS[root][field] if field else "record"
-
-
-def _operand_problems(c: dict[str, Any], where: str) -> Iterator[str]:
+def _operand_problems(c: dict[str, Any], where: str, left: Resolved, right_kind: str,
+                      right: Any) -> Iterator[str]:
     op = OPERATORS[c["operator"]]
-    left_kind = kind_of(c["leftOperand"])
-    if "rightOperand" in c:
-        right = c["rightOperand"]
-        right_kind = "list" if isinstance(right, list) else "bool" if isinstance(right, bool) else \
-            "null" if right is None else "number" if isinstance(right, (int, float)) else "string"
-    else:
-        right = None
-        right_kind = kind_of(c["rightOperandReference"])
+    left_kind = left.kind
     said = f"'{c['leftOperand']} {op.name}'"
     if op.left == "list" and left_kind != "list":
         yield f"{where}.operator: {said} needs a list on the left, and {c['leftOperand']} is a {left_kind}"
-    elif op.left == "scalar" and left_kind in ("list", "record"):
+    elif op.left == "scalar" and left_kind in ("list", "record", "records"):
         yield f"{where}.operator: {said} needs a single value on the left, and {c['leftOperand']} is a {left_kind}"
     if op.right == "list" and right_kind != "list":
         yield f"{where}.rightOperand: {said} needs a list of values on the right"
-    elif op.right == "scalar" and right_kind in ("list", "record", "null"):
+    elif op.right == "scalar" and right_kind in ("list", "record", "records", "null"):
         yield f"{where}.rightOperand: {said} needs a single value on the right"
     elif op.right == "bool" and right_kind != "bool":
         yield f"{where}.rightOperand: {said} needs true or false on the right"
     if op.name in ORDERING:
         yield from _ordering_problems(op.name, left_kind, right_kind, right, where, said)
+    if left.values and op.name != "exists" and right is not None:
+        unknown = [v for v in (right if isinstance(right, list) else [right]) if v not in left.values]
+        if unknown:
+            yield (f"{where}.rightOperand: {', '.join(map(str, unknown))} is not among the catalogue's "
+                   f"values for {c['leftOperand']}: {', '.join(left.values)}")
 
 
 def _ordering_problems(name: str, left_kind: str, right_kind: str, right: Any, where: str,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Sequence
 
+from ..auth.tables import User
 from ..canonical import canonical_json
 from ..db import tuples
 from ..errors import InvalidInput
@@ -65,22 +66,29 @@ def _plain(value: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
+def attributes_of(row: Any) -> dict[str, Any]:
+    """The catalogue's custom attributes a record carries (none before the catalogue existed)."""
+    value = getattr(row, "attributes", None)
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def licence_facts(lic: Licence | None) -> dict[str, Any] | None:
     if lic is None:
         return None
     data = licence_dict(lic)
-    return _plain({k: data.get(k) for k in _LICENCE_KEYS} | {"id": str(lic.id)})
+    return _plain({k: data.get(k) for k in _LICENCE_KEYS} | {"id": str(lic.id), "attributes": attributes_of(lic)})
 
 
 def asset_entry(asset: Asset, lic: Licence | None) -> dict[str, Any]:
-    return _entry(asset.id, asset.sha256, asset.title, asset.media_type, licence_facts(lic))
+    return _entry(asset.id, asset.sha256, asset.title, asset.media_type, licence_facts(lic), attributes_of(asset))
 
 
 def _entry(asset_id: int, sha256: str, title: str, media_type: str,
-           licence: dict[str, Any] | None) -> dict[str, Any]:
+           licence: dict[str, Any] | None, attributes: dict[str, Any] | None = None) -> dict[str, Any]:
     """One reference or training entry of the facts (see ``facts``)."""
     return {"subject": f"asset:{sha256}",
-            "asset": {"id": str(asset_id), "sha256": sha256, "title": title, "media_type": media_type},
+            "asset": {"id": str(asset_id), "sha256": sha256, "title": title, "media_type": media_type,
+                      "attributes": attributes or {}},
             "licence": licence}
 
 
@@ -114,7 +122,8 @@ def training_entries(model: Model) -> list[dict[str, Any]]:
 
 def consent_facts(consent: Any) -> dict[str, Any]:
     data = consent_dict(consent)
-    return _plain({k: data.get(k) for k in _CONSENT_KEYS} | {"id": str(consent.id)})
+    return _plain({k: data.get(k) for k in _CONSENT_KEYS} | {"id": str(consent.id),
+                                                              "attributes": attributes_of(consent)})
 
 
 def performer_entry(person: Person, request: dict[str, Any], *, depicted: bool, named: bool,
@@ -124,7 +133,8 @@ def performer_entry(person: Person, request: dict[str, Any], *, depicted: bool, 
     in a library image, or named in the prompt) is named by number, not by name."""
     consents = [consent_facts(c) for c in person.consents.order_by(Consent.id) if scope.consent_visible(by, c)]
     name = person.name if scope.person_visible(by, person) else f"#{person.id}"
-    return F.performer({"id": str(person.id), "name": name, "is_minor": person.is_minor},
+    return F.performer({"id": str(person.id), "name": name, "is_minor": person.is_minor,
+                        "attributes": attributes_of(person) if name == person.name else {}},
                        consents, request, depicted=depicted, named_in_prompt=named, in_reference=in_reference)
 
 
@@ -137,6 +147,18 @@ def prompt_candidates(production: str) -> list[str]:
     own = (Person.select(Person.name).join(PersonProduction).join(Production)
            .where(Production.name == production))
     return sorted({name for (name,) in tuples(vouched)} | {name for (name,) in tuples(own)})
+
+
+def requester_facts(name: str) -> dict[str, Any]:
+    """Who asked, as the user records say now: roles, productions, department, attributes.
+    A name no user has (a request recorded by a script) is a requester with no roles and
+    no productions, which the policy judges like any other."""
+    user = User.get_or_none(User.name == name)
+    if user is None:
+        return {"name": name, "roles": [], "productions": [], "department": None, "attributes": {}}
+    return _plain({"name": user.name, "roles": sorted(user.roles or []),
+                   "productions": sorted(m.production.name for m in user.memberships),
+                   "department": getattr(user, "department", None), "attributes": attributes_of(user)})
 
 
 def _checked(spec: RequestSpec) -> tuple[str, str]:
@@ -166,7 +188,7 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
     request = {"id": request_id, "requester": spec.requester, "production": production.name,
                "use": use, "territory": territory, "date": (spec.date or today).isoformat(),
                "prompt_terms": F.prompt_terms(spec.prompt), "named_people": named,
-               "depicts_people": bool(depicted)}
+               "depicts_people": bool(depicted), "people": sorted(depicted)}
     # people shown in a reference image are part of the request too, listed or not
     in_reference = {link.person.name: link.person for link in
                     AssetPerson.select(AssetPerson, Person).join(Person)
@@ -175,6 +197,8 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
               for name in sorted(set(depicted) | set(named) | set(in_reference))}
     return {
         "request": request,
+        "requester": requester_facts(spec.requester),
+        "production": {"name": production.name, "attributes": attributes_of(production)},
         "model": model_facts(model),
         "references": [asset_entry(a, a.licence if a.licence_id else None) for a in references],
         "training_assets": training_entries(model),

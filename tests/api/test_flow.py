@@ -157,7 +157,12 @@ def test_producer_of_another_production_sees_nothing(client, studio):
     rid = view["request"]["id"]
     assert client.get(f"/api/v1/requests/{rid}", headers=auth(token)).status_code == 404
     assert client.get("/api/v1/requests", headers=auth(token)).json == []
-    assert submit(client, token).status_code == 403
+    refused = submit(client, token)  # asking is allowed; the policy's membership rule denies it
+    assert refused.status_code == 201
+    assert refused.json["decision"]["decision"] == "deny"
+    assert "requester-in-production" in {v["rule"] for v in refused.json["decision"]["violations"]}
+    assert [r["request"]["id"] for r in client.get("/api/v1/requests", headers=auth(token)).json] == [
+        refused.json["request"]["id"]]  # their own denied request, still nothing of pat's
     assert other
 
 

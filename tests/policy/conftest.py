@@ -94,11 +94,15 @@ def registry(db: Any) -> Iterator[dict[str, Any]]:
     """One production, two performers (one with a current consent, one whose consent expired),
     a credited licence, two assets, a training set, an approved model, and the studio
     default policy published."""
+    from governance.auth.users import add_user
     from governance.policy import versions
     from governance.registry import assets, licences, models_registry, people, training_sets
     from tests import rights
 
     people.add_production("harbour-lights")
+    add_user("sam", ["producer"], ["harbour-lights"])  # the requester: a producer of the production
+    add_user("alice", ["legal"])  # who writes and reviews the policy
+    add_user("bob", ["legal"])
     people.add_person("Maya Okafor")
     people.add_person("Tom Reyes")
     maya = rights.grant_consent(db, "Maya Okafor", uses=["likeness"], productions=["harbour-lights"],

@@ -62,9 +62,7 @@ def test_review_workflow_and_diff_from_the_command_line(db: Any, tmp_path: Path)
 
 
 def test_request_submit_and_show(registry: dict[str, Any], db: Any) -> None:
-    from governance.auth.users import add_user
-    settings = db
-    add_user("sam", ["producer"], ["harbour-lights"])
+    settings = db  # the registry made sam a producer of harbour-lights
     result = run(settings, "request", "submit", "--requester", "sam", "--production", "harbour-lights",
                  "--use", "concept", "--territory", "GB", "--model", registry["model"],
                  "--reference", registry["reference"], "--person", "Maya Okafor",

@@ -39,7 +39,8 @@ def test_likeness_use_needs_approval_naming_the_rule_and_person(engine: Compiled
 def test_final_frame_use_needs_approval(engine: CompiledPolicy, facts: Facts) -> None:
     decision = engine.evaluate(facts(request={"use": "final_frame"}, references=[], training_assets=[]))
     assert decision.outcome == "needs_approval"
-    assert decision.approval_rules == ["final-and-marketing-need-approval"]
+    assert decision.approval_rules == ["final-and-marketing-need-approval", "final-and-marketing-need-legal"]
+    assert [a.approvers.roles for a in decision.approvals] == [("approver",), ("legal",)]  # type: ignore[union-attr]
 
 
 def test_a_violation_denies_even_when_approval_would_be_needed(engine: CompiledPolicy, facts: Facts) -> None:

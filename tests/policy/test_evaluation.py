@@ -62,4 +62,4 @@ def test_facts_of_the_wrong_shape_raise_a_policy_error_naming_the_fact(engine: C
 def test_a_date_of_the_wrong_kind_fails_its_requirement(engine: CompiledPolicy, facts: Facts) -> None:
     odd = facts()
     odd["references"][0]["licence"]["starts_on"] = 20250101
-    assert engine.evaluate(odd).violated_rules == ["reference-in-term"]
+    assert engine.evaluate(odd).violated_rules == ["licence-in-term"]

@@ -33,13 +33,13 @@ def test_unlicensed_reference_denies(engine: CompiledPolicy, facts: Facts) -> No
 
 def test_reference_licence_not_covering_final_frame_denies(engine: CompiledPolicy, facts: Facts) -> None:
     decision = engine.evaluate(facts(request={"use": "final_frame"}, training_assets=[]))
-    assert violated(decision) == {"reference-output-use-granted": [f"asset:{2:064x}"]}
+    assert violated(decision) == {"licence-output-use-granted": [f"asset:{2:064x}"]}
     assert decision.violations[0].evidence[0].required_from == "request.use"
 
 
 def test_reference_licence_outside_its_term_denies(engine: CompiledPolicy, facts: Facts) -> None:
     decision = engine.evaluate(facts(request={"date": "2027-01-15"}, training_assets=[]))
-    assert violated(decision) == {"reference-in-term": [f"asset:{2:064x}"]}
+    assert violated(decision) == {"licence-in-term": [f"asset:{2:064x}"]}
     # both alternatives of "perpetual, or ends on or after the request date" failed
     assert [(e.path, e.operator, e.found, e.required) for e in decision.violations[0].evidence] == [
         ("licence.ends_on", "exists", "2026-12-31", False),
@@ -48,12 +48,12 @@ def test_reference_licence_outside_its_term_denies(engine: CompiledPolicy, facts
 
 def test_reference_licence_outside_its_territory_denies(engine: CompiledPolicy, facts: Facts) -> None:
     decision = engine.evaluate(facts(request={"territory": "FR"}, training_assets=[]))
-    assert violated(decision) == {"reference-territory": [f"asset:{2:064x}"]}
+    assert violated(decision) == {"licence-territory": [f"asset:{2:064x}"]}
 
 
 def test_reference_under_takedown_denies(engine: CompiledPolicy, facts: Facts) -> None:
     decision = engine.evaluate(facts(references=[asset(1, open_licence(takedown=True))]))
-    assert violated(decision) == {"reference-not-taken-down": [f"asset:{1:064x}"]}
+    assert violated(decision) == {"licence-not-taken-down": [f"asset:{1:064x}"]}
 
 
 def test_training_asset_without_ai_training_grant_denies(engine: CompiledPolicy, facts: Facts) -> None:
@@ -66,9 +66,9 @@ def test_training_asset_without_ai_training_grant_denies(engine: CompiledPolicy,
 
 def test_training_asset_under_takedown_denies(engine: CompiledPolicy, facts: Facts) -> None:
     decision = engine.evaluate(facts(training_assets=[asset(4, credit_licence(takedown=True))]))
-    assert violated(decision) == {"training-not-taken-down": [f"asset:{4:064x}"]}
+    assert violated(decision) == {"licence-not-taken-down": [f"asset:{4:064x}"]}
 
 
 def test_training_licence_not_covering_marketing_denies(engine: CompiledPolicy, facts: Facts) -> None:
     decision = engine.evaluate(facts(request={"use": "marketing"}, references=[]))
-    assert violated(decision) == {"training-output-use-granted": [f"asset:{4:064x}"]}
+    assert violated(decision) == {"licence-output-use-granted": [f"asset:{4:064x}"]}

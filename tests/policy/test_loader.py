@@ -68,7 +68,7 @@ def test_path_that_is_code_fails_the_schema() -> None:
 def test_path_outside_the_rule_target_names_the_allowed_roots() -> None:
     [problem] = problems_of(MINIMAL.replace("leftOperand: model.status", "leftOperand: consent.revoked"))
     assert "not available to a rule about the request" in problem
-    assert "request, model" in problem
+    assert "request, requester, model, production" in problem
 
 
 def test_unknown_field_lists_the_known_ones() -> None:

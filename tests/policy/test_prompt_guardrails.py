@@ -34,11 +34,18 @@ def test_registered_name_in_prompt_without_consent_denies(engine: CompiledPolicy
     assert finding.evidence[0].path == "consent" and finding.evidence[0].found is None
 
 
-def test_registered_name_with_likeness_consent_goes_to_approval(engine: CompiledPolicy, facts: Facts) -> None:
+def test_registered_name_with_likeness_consent_goes_to_approval_once_declared(engine: CompiledPolicy,
+                                                                             facts: Facts) -> None:
     decision = engine.evaluate(facts(request={"prompt": "maya okafor waving"},
-                                     performers=[performer("Maya Okafor", consent(), depicted=False)]))
+                                     performers=[performer("Maya Okafor", consent(), depicted=True)]))
     assert decision.outcome == "needs_approval"
     assert decision.approval_rules == ["likeness-needs-approval"]
+
+
+def test_registered_name_with_likeness_consent_not_declared_is_denied(engine: CompiledPolicy, facts: Facts) -> None:
+    decision = engine.evaluate(facts(request={"prompt": "maya okafor waving"},
+                                     performers=[performer("Maya Okafor", consent(), depicted=False)]))
+    assert decision.violated_rules == ["prompt-names-declared"]
 
 
 def test_names_match_whole_words_in_any_case() -> None:

@@ -31,7 +31,7 @@ def test_replay_lists_flips_and_changed_reasons(registry: dict[str, Any]) -> Non
     untouched = submit(registry, "the harbour at night", [])
 
     def edit(text: str) -> str:  # the next version forbids "foggy" and drops the credit for training images
-        text = text.replace("rightOperand: [nude,", "rightOperand: [foggy, nude,")
+        text = text.replace("forbidden_terms: [nude,", "forbidden_terms: [foggy, nude,")
         return text[:text.index("  - id: credit-training-licensor")]
     new = compile_bytes(policy_text(NEXT_VERSION, edit=edit))
     report = replay(new)

@@ -59,7 +59,7 @@ def test_unlicensed_reference_from_the_registry_denies(registry: dict[str, Any])
 
 def test_person_named_in_prompt_is_checked_even_if_not_listed(registry: dict[str, Any]) -> None:
     out = decide(spec(registry, people=[], prompt="Tom Reyes at the helm"))
-    assert {v["rule"] for v in out["decision"]["violations"]} == {"consent-in-period"}
+    assert {v["rule"] for v in out["decision"]["violations"]} == {"consent-in-period", "prompt-names-declared"}
     assert out["request"]["people"] == []
 
 

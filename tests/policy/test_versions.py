@@ -21,10 +21,10 @@ def test_new_version_is_a_draft_until_another_user_approves(registry: dict[str, 
         versions.publish_version(f"{UID}@{NEXT_VERSION}", "alice")
     with pytest.raises(Forbidden, match="alice wrote"):
         versions.approve_version(f"{UID}@{NEXT_VERSION}", "alice")
-    assert versions.approve_version(f"{UID}@{NEXT_VERSION}", "carol")["status"] == "approved"
-    published = versions.publish_version(f"{UID}@{NEXT_VERSION}", "carol")
+    assert versions.approve_version(f"{UID}@{NEXT_VERSION}", "bob")["status"] == "approved"
+    published = versions.publish_version(f"{UID}@{NEXT_VERSION}", "bob")
     assert published["status"] == "published"
-    assert [r["reviewer"] for r in published["reviews"]] == ["carol"]
+    assert [r["reviewer"] for r in published["reviews"]] == ["bob"]
 
 
 def test_publishing_supersedes_the_active_version_and_keeps_history(registry: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ REF = "urn:slate:policy:studio-default"
 def draft_v2() -> bytes:
     """The next version: previs also needs a named approver."""
     return policy_text(NEXT_VERSION, edit=lambda t: t.replace(
-        "rightOperand: [final_frame, marketing]}", "rightOperand: [previs, final_frame, marketing]}"))
+        "release_uses: [final_frame, marketing]", "release_uses: [previs, final_frame, marketing]"))
 
 
 def test_a_draft_is_reviewed_by_another_lawyer_then_published(browser):
@@ -42,8 +42,8 @@ def test_the_diff_shows_the_changed_rule_side_by_side(browser):
     lee.post("/policies", {"text": draft_v2().decode()})
     body = lee.get("/policies/diff", query_string={"old": f"{REF}@{FILE_VERSION}",
                                                     "new": f"{REF}@{NEXT_VERSION}"}).get_data(as_text=True)
-    assert "final-and-marketing-need-approval" in body and "constraint" in body
-    assert "rightOperand: [previs, final_frame, marketing]}" in body  # the text, side by side
+    assert "final-and-marketing-need-approval" in body and "lists.release_uses" in body
+    assert "release_uses: [previs, final_frame, marketing]" in body  # the text, side by side
     assert f"version: {FILE_VERSION}" in body and f"version: {NEXT_VERSION}" in body
 
 
