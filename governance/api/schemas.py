@@ -651,11 +651,22 @@ class PolicyCaseOut(Schema):
     decision = fields.String(allow_none=True)
 
 
+class RuleCoverageOut(Schema):
+    policy = fields.String(metadata={"description": "UID@VERSION"})
+    rule = fields.String()
+    kind = fields.String(metadata={"description": "prohibition, requirement, approval or duty"})
+    fired = fields.Integer(metadata={"description": "cases in which the rule fired"})
+    not_fired = fields.Integer(metadata={"description": "cases that evaluated it without it firing"})
+    covered = fields.Boolean()
+
+
 class PolicyTestsOut(Schema):
     policy = fields.String()
     passed = fields.Integer()
     failed = fields.Integer()
     cases = fields.List(fields.Nested(PolicyCaseOut))
+    coverage = fields.List(fields.Nested(RuleCoverageOut))
+    uncovered = fields.List(fields.String(), metadata={"description": "rules no case makes fire"})
 
 
 # ---------------------------------------------------------------- keys, audit log, ledger, proofs
