@@ -589,6 +589,14 @@ class PolicyReviewOut(Schema):
     at = Timestamp()
 
 
+class PolicyWarningOut(Schema):
+    kind = fields.String(metadata={"description": "never-fires, shadowed or always-true"})
+    rule = fields.String(metadata={"description": "the rule (or duty) the warning is about"})
+    message = fields.String()
+    paths = fields.List(fields.String(), metadata={"description": "the fact paths involved"})
+    by = fields.String(allow_none=True, metadata={"description": "the rule that shadows it (shadowed only)"})
+
+
 class PolicyVersionOut(Schema):
     id = fields.Integer()
     uid = fields.String()
@@ -602,6 +610,9 @@ class PolicyVersionOut(Schema):
     published_by = fields.String(allow_none=True)
     superseded_at = Timestamp(allow_none=True)
     reviews = fields.List(fields.Nested(PolicyReviewOut))
+    warnings = fields.List(fields.Nested(PolicyWarningOut), metadata={
+        "description": "the static analysis of the version (on add, publish and show): true warnings "
+                       "legal should look at; they block nothing"})
     text = fields.String(metadata={"description": "only with ?text=true"})
 
 

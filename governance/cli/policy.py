@@ -150,6 +150,9 @@ def _render_version(v: dict[str, Any]) -> str:
     lines += [f"  approved by {r['reviewer']} at {r['at']}" for r in v["reviews"]]
     if v.get("published_at"):
         lines.append(f"  published by {v['published_by']} at {v['published_at']}")
+    if v.get("warnings"):
+        lines += ["", f"{len(v['warnings'])} warning(s) from the static analysis:"]
+        lines += [f"  {w['kind']:<12} {w['rule']}: {w['message']}" for w in v["warnings"]]
     if v.get("text"):
         lines += ["", v["text"]]
     return "\n".join(lines)
