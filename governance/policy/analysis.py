@@ -4,11 +4,12 @@ others, and constraints that always hold (the checks Cedar's analyser makes).
 Each warning must be true of every facts Slate can build; a warning that cannot be proved
 is not given (false negatives are acceptable, false warnings are not). The analysis works
 on the constraint tree only, never on facts: a constraint becomes a disjunction of
-conjunctions of leaf literals (``_expand``, bounded by ``MAX_DISJUNCTS``), and a
+conjunctions of literals (``_expand``, bounded by ``MAX_DISJUNCTS``), and a
 conjunction is contradictory when the literals on one path cannot all hold for any value
 that path may take (``_contradiction``). A node type the analysis does not know (a
-quantifier, a count) is opaque: it may hold or fail, so it never makes a conjunction
-contradictory. ``_EXPANDERS`` is the one place that says how each node type expands.
+quantifier, a count) is opaque: it may hold or fail, so it makes a conjunction
+contradictory only where the very same node must also fail. ``_EXPANDERS`` is the one
+place that says how each node type expands; a type added there must expand soundly.
 
 Nothing here evaluates a request, reads the database, or imports a transport.
 """
@@ -36,7 +37,8 @@ ALWAYS_PRESENT = frozenset({
     "request", "request.prompt_terms", "request.named_people", "request.depicts_people",
     "performer.depicted", "performer.named_in_prompt", "performer.in_reference", "performer.consent_pending",
 })
-#: Closed vocabularies: the registry refuses a request whose value is not one of these.
+#: Closed vocabularies: the registry refuses a request whose value is not one of these
+#: (``registry_facts`` checks ``request.use`` against ``facts.USES``); keep the two in step.
 VOCABULARIES: dict[str, tuple[Any, ...]] = {"request.use": F.USES}
 
 _LEAF_FIELDS = frozenset({"left", "operator", "right", "right_ref"})
@@ -78,9 +80,17 @@ class Lit:
         return f"{'' if self.positive else 'not '}{leaf.left} {leaf.operator} {right}"
 
 
-Conjunction = tuple[Lit, ...]
+@dataclass(frozen=True)
+class Atom:
+    """A node the analysis does not look inside (a quantifier, a count): it may hold or fail,
+    but, being a function of the facts and the subject like every constraint, not both."""
+
+    node: Any
+    positive: bool
+
+
+Conjunction = tuple[Lit | Atom, ...]
 Alternatives = list[Conjunction] | None  # None: too many to analyse
-_OPAQUE: list[Conjunction] = [()]  # one alternative with no literal: may hold, may fail
 
 
 def _expand_leaf(node: Any, positive: bool) -> Alternatives:
@@ -125,7 +135,7 @@ def _expand(node: Constraint, positive: bool = True) -> Alternatives:
     """The alternatives (each a conjunction of literals) under which ``node`` holds
     (``positive``) or fails."""
     expander = _EXPANDERS.get(type(node))
-    return list(_OPAQUE) if expander is None else expander(node, positive)
+    return [(Atom(node, positive),)] if expander is None else expander(node, positive)
 
 
 def _children(node: Any) -> tuple[Any, ...]:
@@ -256,12 +266,12 @@ def _contradiction(conjunction: Conjunction) -> _Clash | None:
     """Why no request satisfies every literal of ``conjunction``, or None if one may."""
     for i, a in enumerate(conjunction):
         for b in conjunction[i + 1:]:
-            if a.positive != b.positive and a.leaf == b.leaf:
-                return _Clash(f"{a.leaf.left} {a.leaf.operator} {_show(a.leaf.right)} must both hold and not hold",
-                              (a.leaf.left,))
+            if a.positive != b.positive and _same_node(a, b):
+                return _negated(a)
     by_path: dict[str, list[Lit]] = {}
     for lit in conjunction:
-        by_path.setdefault(lit.leaf.left, []).append(lit)
+        if isinstance(lit, Lit):
+            by_path.setdefault(lit.leaf.left, []).append(lit)
     absent = {path for path, lits in by_path.items()
               if any(s == [None] or s == [] for s in _candidate_sets(path, lits, set()))}
     for path, lits in by_path.items():
@@ -272,6 +282,19 @@ def _contradiction(conjunction: Conjunction) -> _Clash | None:
         if reason:
             return _Clash(reason, (path,))
     return None
+
+
+def _same_node(a: Lit | Atom, b: Lit | Atom) -> bool:
+    if isinstance(a, Lit) and isinstance(b, Lit):
+        return a.leaf == b.leaf
+    return isinstance(a, Atom) and isinstance(b, Atom) and bool(a.node == b.node)
+
+
+def _negated(a: Lit | Atom) -> _Clash:
+    if isinstance(a, Lit):
+        return _Clash(f"{a.leaf.left} {a.leaf.operator} {_show(a.leaf.right)} must both hold and not hold",
+                      (a.leaf.left,))
+    return _Clash(f"the same {type(a.node).__name__.lower()} condition must both hold and not hold", ())
 
 
 def _value_reason(path: str, lits: Sequence[Lit], values: list[Any], absent: set[str]) -> str:

@@ -4,6 +4,7 @@ constraints that always hold. Every warning must be true; the studio policy's on
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from governance.policy.analysis import PolicyWarning, analyse
@@ -153,15 +154,18 @@ def test_comparisons_with_values_from_the_facts_give_no_false_warning() -> None:
 def test_a_node_the_analysis_does_not_know_is_opaque() -> None:
     from governance.policy import analysis
 
+    @dataclass(frozen=True)
     class Quantified:  # stands in for the quantifier nodes to come
-        pass
+        over: str
 
-    assert analysis._expand(Quantified()) == [()]  # type: ignore[arg-type]
-    conflict = AllOf((Leaf("model.status", "eq", "a"), Quantified(), Not(Quantified())))  # type: ignore[arg-type]
-    assert analysis._unsatisfiable(AllOf((Leaf("model.status", "eq", "a"), Leaf("model.status", "eq", "b")))) \
-        is not None
-    assert analysis._unsatisfiable(conflict) is None  # the same opaque node both holding and not: unknown
-    assert analysis._unsatisfiable(Not(AllOf((Quantified(),))), positive=False) is None  # type: ignore[arg-type]
+    every, other = Quantified("performers"), Quantified("references")
+    a, b = Leaf("model.status", "eq", "a"), Leaf("model.status", "eq", "b")
+    assert analysis._unsatisfiable(AllOf((a, b))) is not None
+    assert analysis._unsatisfiable(AllOf((a, every))) is None  # type: ignore[arg-type]
+    assert analysis._unsatisfiable(AllOf((every, Not(other)))) is None  # type: ignore[arg-type]
+    assert analysis._unsatisfiable(Not(every), positive=False) is None  # type: ignore[arg-type]
+    # the very same node both holding and failing is a contradiction, whatever it means
+    assert analysis._unsatisfiable(AllOf((a, every, Not(every)))) is not None  # type: ignore[arg-type]
 
 
 # --- soundness: no warning is ever contradicted by facts -----------------------------------
