@@ -21,7 +21,8 @@ can change without restating the list), and states what it expects::
 
 ``violated``, ``approvals`` and ``duties`` list rule ids, compared as sets when given. An
 item may instead be a mapping naming the rule and what it fired for: where a rule's items
-give subjects, the rule must have fired for exactly those subjects; each ``evidence`` item
+give subjects (``request``, ``person:NAME``, ``asset:SHA256``, as decisions name them), the
+rule must have fired for exactly those subjects; each ``evidence`` item
 must match one of that finding's comparisons in every key it gives (``path``, ``operator``,
 ``found``, ``required``, ``result``, ``required_from``, ``item``); a duty's item may give
 its ``text``. ``credits`` lists credit lines. Run them with ``slate policy test`` or
