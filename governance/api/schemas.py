@@ -600,6 +600,14 @@ class PolicyReviewOut(Schema):
     at = Timestamp()
 
 
+class PolicyWarningOut(Schema):
+    kind = fields.String(metadata={"description": "never-fires, shadowed or always-true"})
+    rule = fields.String(metadata={"description": "the rule (or duty) the warning is about"})
+    message = fields.String()
+    paths = fields.List(fields.String(), metadata={"description": "the fact paths involved"})
+    by = fields.String(allow_none=True, metadata={"description": "the rule that shadows it (shadowed only)"})
+
+
 class PolicyVersionOut(Schema):
     id = fields.Integer()
     uid = fields.String()
@@ -613,6 +621,9 @@ class PolicyVersionOut(Schema):
     published_by = fields.String(allow_none=True)
     superseded_at = Timestamp(allow_none=True)
     reviews = fields.List(fields.Nested(PolicyReviewOut))
+    warnings = fields.List(fields.Nested(PolicyWarningOut), metadata={
+        "description": "the static analysis of the version (on add, publish and show): true warnings "
+                       "legal should look at; they block nothing"})
     text = fields.String(metadata={"description": "only with ?text=true"})
 
 
@@ -662,11 +673,22 @@ class PolicyCaseOut(Schema):
     decision = fields.String(allow_none=True)
 
 
+class RuleCoverageOut(Schema):
+    policy = fields.String(metadata={"description": "UID@VERSION"})
+    rule = fields.String()
+    kind = fields.String(metadata={"description": "prohibition, requirement, approval or duty"})
+    fired = fields.Integer(metadata={"description": "cases in which the rule fired"})
+    not_fired = fields.Integer(metadata={"description": "cases that evaluated it without it firing"})
+    covered = fields.Boolean()
+
+
 class PolicyTestsOut(Schema):
     policy = fields.String()
     passed = fields.Integer()
     failed = fields.Integer()
     cases = fields.List(fields.Nested(PolicyCaseOut))
+    coverage = fields.List(fields.Nested(RuleCoverageOut))
+    uncovered = fields.List(fields.String(), metadata={"description": "rules no case makes fire"})
 
 
 # ---------------------------------------------------------------- keys, audit log, ledger, proofs

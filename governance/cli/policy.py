@@ -14,7 +14,7 @@ from ..policy.compiler import compile_policy
 from ..policy.diff import diff_policies
 from ..policy.loader import load_policy_file
 from ..policy.replay import replay
-from ..policy.testing import find_tests_files, run_tests_file
+from ..policy.testing import TestReport, find_tests_files, run_tests
 from . import SlateContext, emits
 
 
@@ -45,17 +45,20 @@ def policy_validate(slate: SlateContext, files: tuple[Path, ...]) -> Any:
     return results
 
 
-def _render_test_results(results: list[Any]) -> str:
-    failed = [r for r in results if not r.passed]
-    return "\n".join([f"{'ok  ' if r.passed else 'FAIL'} {Path(r.file).name}: {r.name}" +
-                      "".join(f"\n       {p}" for p in r.problems) for r in results]
-                     + [f"{len(results) - len(failed)} passed, {len(failed)} failed"])
+def _render_test_results(report: TestReport) -> str:
+    lines = [f"{'ok  ' if r.passed else 'FAIL'} {Path(r.file).name}: {r.name}" +
+             "".join(f"\n       {p}" for p in r.problems) for r in report.cases]
+    lines += ["", "Coverage (cases in which each rule fired / was evaluated without firing):"]
+    lines += [f"  {r.fired:>4} / {r.not_fired:<4} {r.rule} ({r.kind})" for r in report.coverage]
+    if report.uncovered:
+        lines.append(f"Uncovered (no case makes them fire): {', '.join(r.rule for r in report.uncovered)}")
+    lines.append(f"{report.passed} passed, {report.failed} failed")
+    return "\n".join(lines)
 
 
-def _fail_on_failures(results: list[Any]) -> None:
-    failed = [r for r in results if not r.passed]
-    if failed:
-        raise PolicyError(f"{len(failed)} of {len(results)} policy test cases failed")
+def _fail_on_failures(report: TestReport) -> None:
+    if report.failed:
+        raise PolicyError(f"{report.failed} of {len(report.cases)} policy test cases failed")
 
 
 @policy_group.command("test")
@@ -64,14 +67,15 @@ def _fail_on_failures(results: list[Any]) -> None:
               help="Run the tests against this policy file instead of the one they name.")
 @emits(_render_test_results, database=False, after=_fail_on_failures)
 def policy_test(slate: SlateContext, paths: tuple[Path, ...], policy_file: Path | None) -> Any:
-    """Run policy tests (*.tests.yaml); by default every one in the policies folder."""
+    """Run policy tests (*.tests.yaml); by default every one in the policies folder. Reports,
+    for each rule, how many cases made it fire, and the rules no case makes fire."""
     files: list[Path] = []
     for path in paths or (slate.settings.policies_dir,):
         files += find_tests_files(path) if path.is_dir() else [path]
     if not files:
         looked = ", ".join(map(str, paths or (slate.settings.policies_dir,)))
         raise PolicyError("no *.tests.yaml files found", hint=f"looked in {looked}")
-    return [r for f in files for r in run_tests_file(f, policy_file)]
+    return run_tests(files, policy_file)
 
 
 @policy_group.command("diff")
@@ -146,6 +150,9 @@ def _render_version(v: dict[str, Any]) -> str:
     lines += [f"  approved by {r['reviewer']} at {r['at']}" for r in v["reviews"]]
     if v.get("published_at"):
         lines.append(f"  published by {v['published_by']} at {v['published_at']}")
+    if v.get("warnings"):
+        lines += ["", f"{len(v['warnings'])} warning(s) from the static analysis:"]
+        lines += [f"  {w['kind']:<12} {w['rule']}: {w['message']}" for w in v["warnings"]]
     if v.get("text"):
         lines += ["", v["text"]]
     return "\n".join(lines)

@@ -1,22 +1,37 @@
 """Policy tests: ``*.tests.yaml`` files that legal writes next to a policy.
 
-A tests file names its policy, gives ``base`` facts, and lists cases. Each case patches
-the base facts (dicts merge, anything else is replaced; ``null`` clears) and states what
-it expects::
+A tests file names its policy, gives ``base`` facts, and lists cases. Each case changes
+the base facts, first with ``facts`` (dicts merge, anything else is replaced; ``null``
+clears), then with ``patch`` (RFC 6902 JSON Patch operations, so that one element of a list
+can change without restating the list), and states what it expects::
 
     policy: studio-default.yaml
     base: {request: {...}, model: {...}, references: [...], performers: [...]}
     cases:
       - name: an expired consent is refused
         facts: {performers: [...]}
-        expect: {decision: deny, violated: [consent-in-period], duties: [...]}
+        patch: [{op: replace, path: /references/0/licence/grants/2, value: previs}]
+        expect:
+          decision: deny
+          violated:
+            - consent-in-period                     # the rule fired, for any subject
+            - rule: consent-in-period               # ...for this subject, with this evidence
+              subject: "person:Kit Young"
+              evidence: [{path: consent.valid_until, found: "2024-12-31"}]
 
-``violated``, ``approvals`` and ``duties`` list rule ids and are compared as sets when
-given; ``credits`` lists credit lines. Run them with ``slate policy test`` or pytest.
+``violated``, ``approvals`` and ``duties`` list rule ids, compared as sets when given. An
+item may instead be a mapping naming the rule and what it fired for: where a rule's items
+give subjects (``request``, ``person:NAME``, ``asset:SHA256``, as decisions name them), the
+rule must have fired for exactly those subjects; each ``evidence`` item
+must match one of that finding's comparisons in every key it gives (``path``, ``operator``,
+``found``, ``required``, ``result``, ``required_from``, ``item``); a duty's item may give
+its ``text``. ``credits`` lists credit lines. Run them with ``slate policy test`` or
+pytest; ``run_tests`` also reports, per rule, how many cases made it fire.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -26,10 +41,42 @@ import jsonschema
 from ..errors import PolicyError
 from . import facts as F
 from .compiler import CompiledPolicy, compile_bytes
-from .decision import Decision
+from .decision import Decision, DutyDue, Finding, thawed
+from .document import Policy
+from .jsonpatch import OPS, PatchError, apply
 from .loader import PolicyFileError, place, read_yaml
 
+_EVIDENCE_KEYS = ("path", "operator", "found", "required", "result", "required_from", "item")
+_EXPECTED_FINDING = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["rule"],
+    "properties": {
+        "rule": {"type": "string", "minLength": 1},
+        "subject": {"type": "string", "minLength": 1},
+        "evidence": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "minProperties": 1,
+            "properties": {key: {} for key in _EVIDENCE_KEYS},
+        }},
+    },
+}
+_EXPECTED_DUTY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["rule"],
+    "properties": {"rule": {"type": "string", "minLength": 1}, "subject": {"type": "string", "minLength": 1},
+                   "text": {"type": ["string", "null"]}},
+}
 _ID_LIST = {"type": "array", "items": {"type": "string"}}
+_FINDING_LIST = {"type": "array", "items": {"oneOf": [{"type": "string"}, _EXPECTED_FINDING]}}
+_DUTY_LIST = {"type": "array", "items": {"oneOf": [{"type": "string"}, _EXPECTED_DUTY]}}
+_PATCH = {"type": "array", "items": {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["op", "path"],
+    "properties": {"op": {"enum": list(OPS)}, "path": {"type": "string"}, "from": {"type": "string"},
+                   "value": {}},
+}}
 TESTS_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -46,13 +93,14 @@ TESTS_SCHEMA: dict[str, Any] = {
             "properties": {
                 "name": {"type": "string", "minLength": 1},
                 "facts": {"type": "object"},
+                "patch": _PATCH,
                 "expect": {
                     "type": "object",
                     "additionalProperties": False,
                     "required": ["decision"],
                     "properties": {
                         "decision": {"enum": ["allow", "deny", "needs_approval"]},
-                        "violated": _ID_LIST, "approvals": _ID_LIST, "duties": _ID_LIST,
+                        "violated": _FINDING_LIST, "approvals": _FINDING_LIST, "duties": _DUTY_LIST,
                         "credits": _ID_LIST,
                     },
                 },
@@ -77,6 +125,55 @@ class CaseResult:
         return {"file": self.file, "case": self.name, "passed": self.passed,
                 "problems": list(self.problems),
                 "decision": self.decision.outcome if self.decision else None}
+
+
+@dataclass(frozen=True)
+class RuleCoverage:
+    """How legal's cases exercised one rule or duty of one policy version."""
+
+    policy: str
+    rule: str
+    #: prohibition, requirement, approval, or duty
+    kind: str
+    #: cases in which it fired (violated, sent to approval, or made a duty due)
+    fired: int
+    #: cases in which it was evaluated and did not fire
+    not_fired: int
+
+    @property
+    def covered(self) -> bool:
+        return self.fired > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policy": self.policy, "rule": self.rule, "kind": self.kind, "fired": self.fired,
+                "not_fired": self.not_fired, "covered": self.covered}
+
+
+@dataclass(frozen=True)
+class TestReport:
+    """Every case's result, and per rule how often the cases made it fire."""
+
+    __test__ = False  # a value, not something pytest should collect
+
+    cases: tuple[CaseResult, ...]
+    coverage: tuple[RuleCoverage, ...]
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for c in self.cases if c.passed)
+
+    @property
+    def failed(self) -> int:
+        return len(self.cases) - self.passed
+
+    @property
+    def uncovered(self) -> list[RuleCoverage]:
+        return [r for r in self.coverage if not r.covered]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "failed": self.failed, "cases": [c.to_dict() for c in self.cases],
+                "coverage": [r.to_dict() for r in self.coverage],
+                "uncovered": [r.rule for r in self.uncovered]}
 
 
 @dataclass
@@ -116,12 +213,28 @@ def read_tests_file(path: Path, policy_override: Path | None = None) -> PolicyTe
     return PolicyTests(path, compile_bytes(data, str(policy_path)), raw.get("base") or {}, raw["cases"])
 
 
+def case_facts(base: Mapping[str, Any], case: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts a case is decided on: the base, merged with its ``facts``, then its ``patch``
+    applied (before the facts are completed, so a patch sees what legal wrote)."""
+    written = merge(dict(base), case.get("facts") or {})
+    if case.get("patch"):
+        written = apply(written, case["patch"])
+    if not isinstance(written, dict):
+        raise PatchError("the patch leaves the facts something other than a mapping")
+    return F.complete(written)
+
+
 def run_case(tests: PolicyTests, case: Mapping[str, Any]) -> CaseResult:
-    facts = F.complete(merge(tests.base, case.get("facts") or {}))
+    def failed(problem: str) -> CaseResult:
+        return CaseResult(str(tests.path), case["name"], (problem,))
+    try:
+        facts = case_facts(tests.base, case)
+    except PatchError as exc:
+        return failed(f"patch: {exc.message}")
     try:
         decision = tests.policy.evaluate(facts)
     except PolicyError as exc:
-        return CaseResult(str(tests.path), case["name"], (f"evaluation failed: {exc.message}",))
+        return failed(f"evaluation failed: {exc.message}")
     return CaseResult(str(tests.path), case["name"], tuple(_mismatches(case["expect"], decision)), decision)
 
 
@@ -129,14 +242,82 @@ def _mismatches(expect: Mapping[str, Any], decision: Decision) -> list[str]:
     problems = []
     if decision.outcome != expect["decision"]:
         problems.append(f"decision: expected {expect['decision']}, got {decision.outcome}")
-    actual = {"violated": decision.violated_rules, "approvals": decision.approval_rules,
-              "duties": decision.duty_rules}
+    actual: dict[str, Sequence[Finding | DutyDue]] = {
+        "violated": decision.violations, "approvals": decision.approvals, "duties": decision.duties}
     for key, got in actual.items():
-        if key in expect and sorted(set(expect[key])) != got:
-            problems.append(_set_difference(key, set(expect[key]), set(got)))
+        if key in expect:
+            problems += _findings_mismatches(key, expect[key], got)
     if "credits" in expect and sorted(expect["credits"]) != sorted(decision.credits):
         problems.append(f"credits: expected {sorted(expect['credits'])}, got {sorted(decision.credits)}")
     return problems
+
+
+def _findings_mismatches(key: str, expected: Sequence[str | Mapping[str, Any]],
+                         got: Sequence[Finding | DutyDue]) -> list[str]:
+    """Rule ids as sets; then, for items that are mappings, subjects and evidence."""
+    expected_ids = {e if isinstance(e, str) else e["rule"] for e in expected}
+    got_ids = {g.rule for g in got}
+    problems = [_set_difference(key, expected_ids, got_ids)] if expected_ids != got_ids else []
+    detailed = [e for e in expected if not isinstance(e, str) and e["rule"] in got_ids]
+    for rule in sorted({e["rule"] for e in detailed}):
+        items = [e for e in detailed if e["rule"] == rule]
+        fired = [g for g in got if g.rule == rule]
+        problems += _subject_mismatches(key, rule, items, fired)
+        problems += [p for item in items for p in _item_mismatches(key, item, fired)]
+    return problems
+
+
+def _subject_mismatches(key: str, rule: str, items: Sequence[Mapping[str, Any]],
+                        fired: Sequence[Finding | DutyDue]) -> list[str]:
+    expected = {i["subject"] for i in items if "subject" in i}
+    if not expected:
+        return []
+    got = {f.subject for f in fired}
+    if expected == got:
+        return []
+    return [_set_difference(f"{key} {rule} subjects", expected, got)]
+
+
+def _item_mismatches(key: str, item: Mapping[str, Any], fired: Sequence[Finding | DutyDue]) -> list[str]:
+    """Problems with one mapping item; none when it has no subject among those the rule fired for
+    (``_subject_mismatches`` has said so already)."""
+    candidates = [f for f in fired if "subject" not in item or f.subject == item["subject"]]
+    if not candidates:
+        return []
+    where = f"{key} {item['rule']}" + (f" for {item['subject']}" if "subject" in item else "")
+    problems: list[str] = []
+    if "text" in item:
+        texts = [f.text for f in candidates if isinstance(f, DutyDue)]
+        if item["text"] not in texts:
+            problems.append(f"{where}: expected text {item['text']!r}, got {_listed(texts)}")
+    for wanted in item.get("evidence") or ():
+        findings = [f for f in candidates if isinstance(f, Finding)]
+        if not any(_evidence_matches(wanted, f) for f in findings):
+            shown = "; ".join(_describe(e) for f in findings for e in f.to_dict()["evidence"]) or "none"
+            problems.append(f"{where}: no evidence matches {_describe(wanted)} (evidence was: {shown})")
+    return problems
+
+
+def _evidence_matches(wanted: Mapping[str, Any], finding: Finding) -> bool:
+    return any(all(key in e and _same(e[key], value) for key, value in wanted.items())
+               for e in finding.to_dict()["evidence"])
+
+
+def _same(got: Any, wanted: Any) -> bool:
+    """Equal as JSON values (YAML writes a list where evidence holds a tuple; true is not 1)."""
+    got, wanted = thawed(got), thawed(wanted)
+    if isinstance(got, bool) or isinstance(wanted, bool):
+        return type(got) is type(wanted) and got == wanted
+    return bool(got == wanted)
+
+
+def _describe(evidence: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {thawed(evidence[k])!r}" for k in _EVIDENCE_KEYS if k in evidence) + "}"
+
+
+def _listed(values: Iterable[Any]) -> str:
+    shown = [repr(v) for v in values]
+    return ", ".join(shown) if shown else "nothing"
 
 
 def _set_difference(key: str, expected: set[str], got: set[str]) -> str:
@@ -148,24 +329,53 @@ def _set_difference(key: str, expected: set[str], got: set[str]) -> str:
     return f"{key}: {'; '.join(parts)}"
 
 
+def coverage(policy: Policy, results: Iterable[CaseResult]) -> list[RuleCoverage]:
+    """For each rule and duty of ``policy``, in its order: how many of ``results`` (cases run on
+    it whose evaluation succeeded) it fired in, and in how many it was evaluated without firing."""
+    decided = [r.decision for r in results if r.decision is not None]
+    ref = f"{policy.uid}@{policy.version}"
+    kinds = [(r.id, str(r.type)) for r in policy.rules] + [(d.id, "duty") for d in policy.duties]
+    fired_in = [set(d.violated_rules) | set(d.approval_rules) | set(d.duty_rules) for d in decided]
+    out = []
+    for rule, kind in kinds:
+        fired = sum(1 for ids in fired_in if rule in ids)
+        out.append(RuleCoverage(ref, rule, kind, fired, len(decided) - fired))
+    return out
+
+
 def run_tests_file(path: Path, policy_override: Path | None = None) -> list[CaseResult]:
     tests = read_tests_file(path, policy_override)
     return [run_case(tests, case) for case in tests.cases]
+
+
+def run_tests(paths: Iterable[Path], policy_override: Path | None = None,
+              uid: str | None = None) -> TestReport:
+    """Run every case of the tests files ``paths`` (only those whose policy is ``uid``, when
+    given) and report each rule's coverage, per policy version the files name."""
+    cases: list[CaseResult] = []
+    rules: list[RuleCoverage] = []
+    by_policy: dict[str, tuple[Policy, list[CaseResult]]] = {}
+    for path in paths:
+        tests = read_tests_file(path, policy_override)
+        policy = tests.policy.policy
+        if uid is not None and policy.uid != uid:
+            continue
+        results = [run_case(tests, case) for case in tests.cases]
+        cases += results
+        by_policy.setdefault(policy.sha256, (policy, []))[1].extend(results)
+    for policy, results in by_policy.values():
+        rules += coverage(policy, results)
+    return TestReport(tuple(cases), tuple(rules))
 
 
 def find_tests_files(folder: Path) -> list[Path]:
     return sorted(Path(folder).glob("*.tests.yaml"))
 
 
-def run_tests_for_version(uid: str, text: str, folder: Path) -> list[dict[str, Any]]:
+def run_tests_for_version(uid: str, text: str, folder: Path) -> TestReport:
     """Legal's tests for ``uid`` (``*.tests.yaml`` in ``folder``) run against a stored version's text."""
     import tempfile
-    results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         override = Path(tmp) / "policy.yaml"
         override.write_text(text, encoding="utf-8")
-        for path in find_tests_files(folder):
-            tests = read_tests_file(path, override)
-            if tests.policy.policy.uid == uid:
-                results += [run_case(tests, case).to_dict() for case in tests.cases]
-    return results
+        return run_tests(find_tests_files(folder), override, uid)

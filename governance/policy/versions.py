@@ -4,6 +4,10 @@ A new version is a draft until a legal user other than its author approves it; o
 approved version can be published, and publishing supersedes the version that was
 active for the same policy uid. Nothing is deleted: every decision names the version it
 ran under, so history must stay readable.
+
+Proposing, publishing and showing a version return the static analysis's warnings with it
+(``analysis.analyse``): rules that never fire, rules shadowed by others, constraints that
+always hold. They inform the reviewers; they block nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from ..clock import utcnow
 from ..db import first, transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyError
 from ..ids import is_id
+from .analysis import analyse
 from .compiler import CompiledPolicy, compile_bytes
 from .document import Policy
 from .loader import load_policy
@@ -72,7 +77,7 @@ def add_version(data: bytes, author: str, source: str = "policy") -> dict[str, A
                                    created_at=utcnow())
         record("policy.added", f"policy:{policy.uid}@{policy.version}",
                {"sha256": policy.sha256, "author": author}, actor=author)
-    return version_dict(row)
+    return version_dict(row) | {"warnings": _warnings(policy)}
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
@@ -131,7 +136,7 @@ def publish_version(ref: str, publisher: str) -> dict[str, Any]:
         row.save()
         record("policy.published", f"policy:{row.uid}@{row.version}",
                {"sha256": row.sha256, "supersedes": current.version if current else None}, actor=publisher)
-    return version_dict(row)
+    return version_dict(row) | {"warnings": _warnings(compiled(row).policy)}
 
 
 def active_row(uid: str) -> PolicyVersion | None:
@@ -170,7 +175,13 @@ def list_versions(uid: str | None = None) -> list[dict[str, Any]]:
 
 
 def show_version(ref: str, with_text: bool = False) -> dict[str, Any]:
-    return version_dict(get_version(ref), with_text)
+    """One version with its reviews and the static analysis's warnings."""
+    row = get_version(ref)
+    return version_dict(row, with_text) | {"warnings": _warnings(compiled(row).policy)}
+
+
+def _warnings(policy: Policy) -> list[dict[str, Any]]:
+    return [w.to_dict() for w in analyse(policy)]
 
 
 def resolve(ref: str) -> tuple[Policy, bytes]:

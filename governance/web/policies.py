@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -115,13 +114,8 @@ def policy_diff() -> Any:
 @page("legal")
 def policy_tests(ref: str) -> Any:
     row = versions.get_version(ref)
-    cases = run_policy_tests(row, current_app.config["SLATE_SETTINGS"].policies_dir)
-    return render_template("web/policy_tests.html", policy=versions.version_dict(row), cases=cases,
-                           passed=sum(1 for c in cases if c["passed"]))
-
-
-def run_policy_tests(row: Any, folder: Path) -> list[dict[str, Any]]:
-    return run_tests_for_version(row.uid, row.text, folder)
+    report = run_tests_for_version(row.uid, row.text, current_app.config["SLATE_SETTINGS"].policies_dir)
+    return render_template("web/policy_tests.html", policy=versions.version_dict(row), report=report.to_dict())
 
 
 @bp.route("/policies/<string:ref>/replay", methods=["GET"])

@@ -32,8 +32,22 @@ def test_validate_reports_a_bad_file_with_its_problem(settings: Any, tmp_path: P
 def test_policy_test_runs_the_default_policy_tests(settings: Any) -> None:
     result = run(settings, "policy", "test", "--json")
     assert result.exit_code == 0, result.output
-    cases = json.loads(result.output)
-    assert cases and all(c["passed"] for c in cases)
+    report = json.loads(result.output)
+    assert report["cases"] and all(c["passed"] for c in report["cases"]) and report["failed"] == 0
+    coverage = {r["rule"]: r for r in report["coverage"]}
+    assert coverage["model-approved"]["fired"] >= 1 and coverage["model-approved"]["covered"]
+    assert all(r["fired"] + r["not_fired"] == len(report["cases"]) for r in report["coverage"])
+    assert report["uncovered"] == [r["rule"] for r in report["coverage"] if r["fired"] == 0]
+
+
+def test_policy_test_lists_each_rule_with_its_coverage_and_the_uncovered_ones(settings: Any) -> None:
+    result = run(settings, "policy", "test")
+    assert result.exit_code == 0, result.output
+    assert "Coverage (cases in which each rule fired / was evaluated without firing):" in result.output
+    assert " model-approved (requirement)" in result.output
+    uncovered = json.loads(run(settings, "policy", "test", "--json").output)["uncovered"]
+    if uncovered:
+        assert f"Uncovered (no case makes them fire): {', '.join(uncovered)}" in result.output
 
 
 def test_policy_test_fails_when_a_case_fails(settings: Any, tmp_path: Path) -> None:

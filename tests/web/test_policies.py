@@ -70,3 +70,17 @@ def test_a_broken_policy_file_is_reported_in_words(browser):
     lee.get("/policies")
     response = lee.post("/policies", {"text": "uid: [unclosed"})
     assert response.status_code == 422 and response.mimetype == "text/html"
+
+
+def test_the_version_page_shows_the_static_analysis_warnings(browser):
+    lee = browser("lee-legal")
+    page = lee.get(f"/policies/{REF}@{FILE_VERSION}").get_data(as_text=True)
+    assert "Warnings from the static analysis" in page
+    assert "consent-confirmed (by consent-on-file)" in page and "<code>performer.consent_pending</code>" in page
+
+
+def test_the_policy_tests_page_shows_each_rule_and_the_uncovered_ones(browser):
+    lee = browser("lee-legal")
+    body = lee.get(f"/policies/{REF}@{FILE_VERSION}/tests").get_data(as_text=True)
+    assert "<h2>Coverage</h2>" in body and "<td>model-approved</td><td>requirement</td>" in body
+    assert "No case makes these rules fire:" in body or "Every rule fires in at least one case." in body
