@@ -193,10 +193,6 @@ class Standing:
         before = sum(len(n.filled_by) for n in self.needs)
         return len(_match(self._needs, (*self._signers, signer), self.request)) > before
 
-    def meets_any(self, signer: Signer) -> bool:
-        """Does this person meet any requirement (filled or not)? Who may reject."""
-        return any(eligible(n.requirement, signer, self.request) for n in self._needs)
-
     def with_signer(self, signer: Signer) -> Standing:
         return status(self._needs, (*self._signers, signer), self.request)
 
