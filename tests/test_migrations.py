@@ -402,6 +402,8 @@ def test_upgrade_to_head_from_every_earlier_version_keeps_the_data_and_the_log(o
         _policy_reads_back()
     if v >= 3:
         _ledger_reads_back(v)
+    if v >= 6:
+        _approval_reads_back_as_a_sign_off()
     if v >= 4:
         from governance.auth import users
         assert {u["name"]: u["productions"] for u in users.list_users()}["pat"] == ["harbour-lights"]
@@ -450,6 +452,22 @@ def _policy_reads_back() -> None:
     # written aware before step 12: SQLite text with an offset, PostgreSQL in the server's zone
     assert policy["created_at"] == T_POLICY and policy["published_at"] == T_POLICY
     assert policy["created_at"].tzinfo is not None
+
+
+def _approval_reads_back_as_a_sign_off() -> None:
+    """The one approval from before step 15 is a sign-off with no rules recorded; a second
+    person may now sign the request, the same person never twice."""
+    from governance.jobs.tables import Approval
+    from governance.lifecycle import requests as lifecycle
+    [old] = Approval.select()
+    assert (old.approver, old.verdict, old.rules) == ("lee", "approved", [])
+    shown = lifecycle.show_request(1, None).to_dict()
+    assert [(s["approver"], s["rules"]) for s in shown["signoffs"]] == [("lee", [])]
+    assert shown["approval"]["approver"] == "lee"
+    with transaction():
+        Approval.create(request=1, decision=1, approver="nia", verdict="approved", comment="", at=T)
+    with pytest.raises(peewee.IntegrityError), transaction():
+        Approval.create(request=1, decision=1, approver="lee", verdict="approved", comment="", at=T)
 
 
 def _ledger_reads_back(v: int) -> None:
