@@ -227,3 +227,15 @@ def test_the_request_page_shows_every_sign_off_and_what_is_outstanding(ask, sign
     assert "Needs 1 more sign-off from approver (approver-signs)" in page and 'value="approved"' in page
     lou_page = browser("lou-legal").get(f"/requests/{request_id}").get_data(as_text=True)
     assert 'value="approved"' not in lou_page  # nothing left lou could fill
+
+
+def test_a_later_sign_off_that_moves_an_earlier_one_records_where_each_now_counts(studio, ask, sign):
+    person(studio, "lea-both", ["legal", "approver"])
+    request_id = ask(LEGAL_AND_APPROVER)
+    assert sign("lea-both", request_id).json["signoffs"][0]["rules"] == ["legal-signs"]
+    done = sign("lou-legal", request_id)
+    assert done.json["status"] == "queued"
+    assert [(s["approver"], s["rules"]) for s in done.json["signoffs"]] == [
+        ("lea-both", ["approver-signs"]), ("lou-legal", ["legal-signs"])]
+    entry = AuditEntry.select().where(AuditEntry.action == "request.approved").order_by(AuditEntry.seq.desc()).get()
+    assert entry.data["reassigned"] == {"lea-both": ["approver-signs"]}
