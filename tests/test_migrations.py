@@ -37,6 +37,9 @@ from tests.schema import describe, dialect, differences, recorded
 
 DIALECTS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 HEAD = STEPS[-1].version
+VERSIONS = [s.version for s in STEPS]
+#: steps built in parallel that a merge brings (issue 15: part B's step 14); until then a gap
+AWAITING_MERGE = {14}
 #: the versions whose schema ``tests/schema/record.py`` recorded from the code that shipped them
 RECORDED = range(1, 12)
 MIGRATIONS = Path(migrations.__file__).parent
@@ -102,7 +105,7 @@ def test_each_step_builds_exactly_the_schema_the_code_that_shipped_it_built(empt
 
 
 def test_a_fresh_database_has_exactly_the_schema_todays_models_declare(empty):
-    assert [s.version for s in migrate()] == list(range(1, HEAD + 1))
+    assert [s.version for s in migrate()] == VERSIONS
     assert differences(describe(database.obj), declared_schema(empty)) == []
 
 
@@ -112,17 +115,19 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     without their DDL defaults. Today's models still create exactly that (checked first)."""
     models = today_models()
     database.create_tables(models)
+    # and what later steps add, which they add only where it is missing (step 15: sign-offs)
     assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj), recorded(11, dialect(
-        database.obj)))} == {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:")}
+        database.obj)))} == {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
+                             ("approval", "rules:"), ("approval", "approval_request_id_approver:")}
     SchemaVersion.insert_many([{"version": v, "description": f"step {v}", "applied_at": datetime.now(timezone.utc)}
                                for v in range(1, 12)]).execute()
     assert current_version() == 11
-    assert [s.version for s in migrate()] == [12, 13]
+    assert [s.version for s in migrate()] == [v for v in VERSIONS if v > 11]
     assert differences(describe(database.obj), declared_schema(empty)) == []
 
 
 def test_a_failing_step_leaves_the_database_at_the_version_before_it(empty, monkeypatch):
-    migrate(target=HEAD - 1)
+    migrate(target=VERSIONS[-2])
     real = STEPS[-1]
 
     def half_then_fail() -> None:
@@ -132,7 +137,7 @@ def test_a_failing_step_leaves_the_database_at_the_version_before_it(empty, monk
     before = describe(database.obj)
     with pytest.raises(RuntimeError):
         migrate()
-    assert current_version() == HEAD - 1 and describe(database.obj) == before
+    assert current_version() == VERSIONS[-2] and describe(database.obj) == before
 
 
 # ---------------------------------------------------------------- frozen steps
@@ -147,7 +152,8 @@ def step_modules() -> list[Path]:
 
 def test_steps_are_one_module_each_in_order_with_a_docstring_saying_why():
     modules = step_modules()
-    assert [s.version for s in STEPS] == [int(p.name[1:3]) for p in modules] == list(range(1, len(modules) + 1))
+    numbered = [int(p.name[1:3]) for p in modules]
+    assert VERSIONS == numbered == [v for v in range(1, HEAD + 1) if v in numbered or v not in AWAITING_MERGE]
     for path in modules:
         doc = ast.get_docstring(ast.parse(path.read_text()))
         assert doc and "Why" in doc, f"{path.name} does not say why the step exists"
@@ -384,10 +390,10 @@ def old_studio(request: pytest.FixtureRequest, empty: NewDatabase, tmp_path: Pat
     return seed(version, tmp_path / "keys")
 
 
-@pytest.mark.parametrize("old_studio", range(HEAD), indirect=True, ids=lambda v: f"from-v{v}")
+@pytest.mark.parametrize("old_studio", [0, *VERSIONS[:-1]], indirect=True, ids=lambda v: f"from-v{v}")
 def test_upgrade_to_head_from_every_earlier_version_keeps_the_data_and_the_log(old_studio: Studio, empty):
     v = old_studio.version
-    assert [s.version for s in migrate()] == list(range(v + 1, HEAD + 1))
+    assert [s.version for s in migrate()] == [s for s in VERSIONS if s > v]
 
     assert differences(describe(database.obj), declared_schema(empty)) == []
     if v >= 1:
@@ -396,6 +402,8 @@ def test_upgrade_to_head_from_every_earlier_version_keeps_the_data_and_the_log(o
         _policy_reads_back()
     if v >= 3:
         _ledger_reads_back(v)
+    if v >= 6:
+        _approval_reads_back_as_a_sign_off()
     if v >= 4:
         from governance.auth import users
         assert {u["name"]: u["productions"] for u in users.list_users()}["pat"] == ["harbour-lights"]
@@ -444,6 +452,22 @@ def _policy_reads_back() -> None:
     # written aware before step 12: SQLite text with an offset, PostgreSQL in the server's zone
     assert policy["created_at"] == T_POLICY and policy["published_at"] == T_POLICY
     assert policy["created_at"].tzinfo is not None
+
+
+def _approval_reads_back_as_a_sign_off() -> None:
+    """The one approval from before step 15 is a sign-off with no rules recorded; a second
+    person may now sign the request, the same person never twice."""
+    from governance.jobs.tables import Approval
+    from governance.lifecycle import requests as lifecycle
+    [old] = Approval.select()
+    assert (old.approver, old.verdict, old.rules) == ("lee", "approved", [])
+    shown = lifecycle.show_request(1, None).to_dict()
+    assert [(s["approver"], s["rules"]) for s in shown["signoffs"]] == [("lee", [])]
+    assert shown["approval"]["approver"] == "lee"
+    with transaction():
+        Approval.create(request=1, decision=1, approver="nia", verdict="approved", comment="", at=T)
+    with pytest.raises(peewee.IntegrityError), transaction():
+        Approval.create(request=1, decision=1, approver="lee", verdict="approved", comment="", at=T)
 
 
 def _ledger_reads_back(v: int) -> None:
@@ -565,7 +589,7 @@ def test_step_13_never_leaves_the_sqlite_schema_writable_when_the_edit_fails(sql
     [(writable,)] = _sql("PRAGMA writable_schema")
     assert writable == 0
     monkeypatch.setattr(step13, "sql", real_sql)
-    assert [s.version for s in migrate()] == [13]
+    assert [s.version for s in migrate()] == [v for v in VERSIONS if v > 12]
 
 
 def test_step_12_stops_at_a_value_that_is_no_time_and_names_it(sqlite_at_11):

@@ -24,6 +24,8 @@ from .services import issuer, queue
 blp = Blueprint("flow", __name__, url_prefix="/api/v1", description="Requests, approvals, jobs, signing, verification")
 
 OVERSIGHT = ("legal", "approver", "auditor", "admin")
+#: who may call the sign-off: an approval rule may name any person's role; the lifecycle judges
+SIGNERS = ("legal", "producer", "approver", "auditor", "admin")
 IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string", "maxLength": 200},
                    "description": "a retry with the same key answers with the first call's request"}
 
@@ -58,11 +60,15 @@ def show_request(request_id: int) -> Any:
 
 
 @blp.route("/requests/<int:request_id>/approval", methods=["POST"])
-@admits("approver")
+@admits(*SIGNERS)
 @blp.arguments(s.ApprovalIn)
 @blp.response(200, s.RequestViewOut)
 def decide(body: dict[str, Any], request_id: int) -> Any:
-    """Approve or reject a request policy routed to review (never one's own)."""
+    """Sign off (approve) or reject a request policy routed to review (never one's own).
+
+    The request proceeds when every approval rule's requirement is met by distinct people.
+    A sign-off that fills no outstanding requirement is refused (403, saying what is
+    needed); a person answers a request once (409)."""
     return requests.decide(request_id, g.principal, body["verdict"], body["comment"], dispatcher=queue()).to_dict()
 
 

@@ -378,11 +378,11 @@ class EvidenceOut(Schema):
 
 
 class ApproversOut(Schema):
-    roles = fields.List(fields.String(), metadata={"description": "a sign-off from any of these roles"})
-    count = fields.Integer(metadata={"description": "how many different people"})
-    from_production = fields.Boolean(metadata={"description": "members of the request's production"})
-    department = fields.String(allow_none=True)
-    not_requester_department = fields.Boolean()
+    roles = fields.List(fields.String(), metadata={"description": "any of these roles"})
+    count = fields.Integer(metadata={"description": "distinct people needed"})
+    from_production = fields.Boolean(metadata={"description": "a member of the request's production"})
+    department = fields.String(allow_none=True, metadata={"description": "the approver's department"})
+    not_requester_department = fields.Boolean(metadata={"description": "not from the requester's department"})
 
 
 class FindingOut(Schema):
@@ -391,7 +391,9 @@ class FindingOut(Schema):
     title = fields.String()
     subject = fields.String(metadata={"description": "request, asset:SHA256 or person:NAME"})
     evidence = fields.List(fields.Nested(EvidenceOut))
-    approvers = fields.Nested(ApproversOut, metadata={"description": "approval findings: who must sign off"})
+    approvers = fields.Nested(ApproversOut, metadata={
+        "description": "an approval rule's requirement of who signs off (absent on decisions from before: "
+                       "one user with the approver role)"})
 
 
 class DutyOut(Schema):
@@ -440,9 +442,27 @@ class DecisionOut(Schema):
 
 class ApprovalOut(Schema):
     approver = fields.String()
-    verdict = fields.String()
+    verdict = fields.String(metadata={"description": "approved (a sign-off) or rejected"})
     comment = fields.String()
     at = Timestamp()
+    rules = fields.List(fields.String(), metadata={
+        "description": "the approval rules this sign-off satisfied (none recorded before sign-offs)"})
+
+
+class RequirementStandingOut(Schema):
+    rules = fields.List(fields.String(), metadata={"description": "approval rules sharing this requirement"})
+    approvers = fields.Nested(ApproversOut)
+    filled_by = fields.List(fields.String(), metadata={"description": "who fills its slots"})
+    outstanding = fields.Integer(metadata={"description": "sign-offs still needed"})
+    met = fields.Boolean()
+    needed = fields.String(metadata={"description": "who may sign it off, in words"})
+
+
+class SignOffStandingOut(Schema):
+    met = fields.Boolean()
+    requirements = fields.List(fields.Nested(RequirementStandingOut))
+    outstanding = fields.List(fields.String(), metadata={
+        "description": "what is still needed, e.g. 'needs 1 more sign-off from legal, a member of harbour-lights'"})
 
 
 ENVIRONMENT_DESCRIPTION = (
@@ -472,7 +492,11 @@ class JobOut(Schema):
 class RequestViewOut(Schema):
     request = fields.Nested(RequestRecordOut)
     decision = fields.Nested(DecisionOut, allow_none=True)
-    approval = fields.Nested(ApprovalOut, allow_none=True)
+    approval = fields.Nested(ApprovalOut, allow_none=True, metadata={
+        "description": "the answer that settled it: the rejection, or the sign-off that met the last requirement"})
+    signoffs = fields.List(fields.Nested(ApprovalOut), metadata={"description": "every answer given, in order"})
+    sign_off = fields.Nested(SignOffStandingOut, allow_none=True, metadata={
+        "description": "while it awaits sign-offs: each requirement, who fills it, and what is outstanding"})
     job = fields.Nested(JobOut, allow_none=True)
     status = fields.String(metadata={"description": "where the request stands: " + ", ".join(RequestStatus)})
 
@@ -919,6 +943,10 @@ class LineageApprovalOut(Schema):
     at = Timestamp()
 
 
+class LineageSignOffOut(LineageApprovalOut):
+    rules = fields.List(fields.String(), metadata={"description": "approval rules the sign-off satisfied"})
+
+
 class LineageJobOut(Schema):
     id = fields.String()
     status = fields.String()
@@ -967,7 +995,9 @@ class LineageOut(Schema):
     standing = fields.Nested(StandingOut)
     request = fields.Nested(RequestRecordOut, allow_none=True)
     decision = fields.Nested(LineageDecisionOut, allow_none=True)
-    approval = fields.Nested(LineageApprovalOut, allow_none=True)
+    approval = fields.Nested(LineageApprovalOut, allow_none=True,
+                             metadata={"description": "the sign-off that met the last approval requirement"})
+    signoffs = fields.List(fields.Nested(LineageSignOffOut), metadata={"description": "every sign-off, in order"})
     job = fields.Nested(LineageJobOut, allow_none=True)
     model = fields.Nested(lambda: ModelOut())
     training_set = fields.Nested(LineageTrainingSetOut, allow_none=True)

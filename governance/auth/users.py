@@ -126,8 +126,9 @@ def _principal(user: User) -> Principal:
     return Principal(user.id, user.name, frozenset(user.roles), productions)
 
 
-def principal_named(name: str, role: str) -> Principal:
-    """The user the CLI's ``--by NAME`` stands for, who must hold ``role``.
+def principal_named(name: str, role: str | None) -> Principal:
+    """The user the CLI's ``--by NAME`` stands for, who must hold ``role`` (any, if None:
+    the command itself judges, as a sign-off does).
 
     The command line runs with the database's own credentials, so this is not
     authentication; it makes the CLI record the same accountable person, and apply the
@@ -136,7 +137,7 @@ def principal_named(name: str, role: str) -> Principal:
     user = User.get_or_none(User.name == (name or "").strip())
     if user is None or user.disabled_at is not None:
         raise NotFound(f"no active user '{name}' exists", hint="list them with: slate user list")
-    if role not in (user.roles or []):
+    if role is not None and role not in (user.roles or []):
         raise Forbidden(f"'{user.name}' does not have the {role} role needed here",
                         hint=f"{user.name} has: {', '.join(sorted(user.roles or []))}")
     return _principal(user)

@@ -1,4 +1,4 @@
-"""``slate request submit|show|list``: the request lifecycle, as the API and the pages run it."""
+"""``slate request submit|show|list|approve|reject``: the request lifecycle, as the API and the pages run it."""
 
 from __future__ import annotations
 
@@ -43,9 +43,21 @@ def _render_view(data: dict[str, Any]) -> str:
     head = (f"request #{r['id']} by {r['requester']}: {r['use']} for {r['production']} in {r['territory']} "
             f"with {r['model']}; prompt sha256 {r['prompt_sha256'][:16]}; status {data['status']}")
     lines = [head, render_decision(data["decision"]) if data.get("decision") else "(no decision)"]
+    lines.extend(_render_signoffs(data))
     if data.get("job"):
         lines.append(f"  job {data['job']['id']}: {data['job']['status']}")
     return "\n".join(lines)
+
+
+def _render_signoffs(data: dict[str, Any]) -> list[str]:
+    lines = []
+    for s in data.get("signoffs") or []:
+        rules = f" for {', '.join(s['rules'])}" if s["rules"] else ""
+        comment = f": {s['comment']}" if s["comment"] else ""
+        lines.append(f"  {s['verdict']} by {s['approver']} at {s['at']}{rules}{comment}")
+    standing = data.get("sign_off") or {}
+    lines.extend(f"  {line}" for line in standing.get("outstanding") or [])
+    return lines
 
 
 def _render_list(rows: list[dict[str, Any]]) -> str:
@@ -109,6 +121,33 @@ def request_show(slate: SlateContext, request_id: str) -> Any:
 def request_list(slate: SlateContext, limit: int, status: str | None) -> Any:
     """Recent requests, newest first, with where each stands."""
     return [v.to_dict() for v in lifecycle.list_requests(None, status=status, limit=limit)]
+
+
+def _answer(slate: SlateContext, request_id: str, by: str, verdict: str, comment: str) -> Any:
+    slate.open()
+    return lifecycle.decide(request_id, principal_named(by, None), verdict, comment,
+                            dispatcher=Queue(slate.settings)).to_dict()
+
+
+@request_group.command("approve")
+@click.argument("request_id")
+@click.option("--by", required=True, help="The user signing off (never the requester).")
+@click.option("--comment", default="", help="Why, for the record.")
+@emits(_render_view, database=False)
+def request_approve(slate: SlateContext, request_id: str, by: str, comment: str) -> Any:
+    """Sign off a request policy routed to review; it proceeds once every approval rule's
+    requirement is met by distinct people (a sign-off that fills none is refused, saying what is needed)."""
+    return _answer(slate, request_id, by, "approved", comment)
+
+
+@request_group.command("reject")
+@click.argument("request_id")
+@click.option("--by", required=True, help="A user who meets one of its approval requirements.")
+@click.option("--comment", required=True, help="Why it is rejected.")
+@emits(_render_view, database=False)
+def request_reject(slate: SlateContext, request_id: str, by: str, comment: str) -> Any:
+    """Reject a request policy routed to review."""
+    return _answer(slate, request_id, by, "rejected", comment)
 
 
 commands = [request_group]

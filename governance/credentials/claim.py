@@ -16,7 +16,8 @@ from typing import Any
 from ..errors import InvalidInput
 
 GOVERNANCE_LABEL = "com.slate.governance"
-GOVERNANCE_SCHEMA = 1
+#: 2 adds ``signoffs``: every sign-off, with the approval rules it satisfied (1 named one approver)
+GOVERNANCE_SCHEMA = 2
 TRAINING_MINING = ("allowed", "notAllowed", "constrained")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -28,6 +29,18 @@ class ReferenceImage:
     title: str
     sha256: str
     data: bytes | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """One person's sign-off of the request: who, the approval rules it satisfied, when (RFC 3339)."""
+
+    approver: str
+    rules: tuple[str, ...] = ()
+    at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"approver": self.approver, "rules": list(self.rules), "at": self.at}
 
 
 @dataclass(frozen=True)
@@ -46,8 +59,10 @@ class SigningClaim:
     training_mining: str = "notAllowed"
     training_mining_constraint: str | None = None
     duties: tuple[str, ...] = ()
+    #: the last (or only) approver, kept for readers of credentials from before ``signoffs``
     approver: str | None = None
     references: tuple[ReferenceImage, ...] = ()
+    signoffs: tuple[SignOff, ...] = ()
 
     def __post_init__(self) -> None:
         errors = _problems(self)
@@ -74,12 +89,14 @@ class SigningClaim:
             raise InvalidInput("the signing claim is incomplete", fields={n: "required" for n in missing})
         values["duties"] = tuple(values.get("duties") or ())
         values["references"] = tuple(_reference(r) for r in values.get("references") or ())
+        values["signoffs"] = tuple(_signoff(s) for s in values.get("signoffs") or ())
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["duties"] = list(self.duties)
         data["references"] = [{"title": r.title, "sha256": r.sha256} for r in self.references]
+        data["signoffs"] = [s.to_dict() for s in self.signoffs]
         return data
 
     @property
@@ -97,6 +114,7 @@ class SigningClaim:
             "policy": {"uid": self.policy_uid, "version": self.policy_version, "sha256": self.policy_sha256},
             "decision": {"id": self.decision_id, "duties": list(self.duties)},
             "approver": self.approver,
+            "signoffs": [s.to_dict() for s in self.signoffs],
             "request_id": self.request_id,
             "job_id": self.job_id,
             "prompt_sha256": self.prompt_sha256,
@@ -115,6 +133,17 @@ def _reference(value: Any) -> ReferenceImage:
     raise InvalidInput("a reference image is (title, sha256[, bytes])")
 
 
+def _signoff(value: Any) -> SignOff:
+    if isinstance(value, SignOff):
+        return value
+    if isinstance(value, Mapping):
+        rules = value.get("rules") or ()
+        return SignOff(str(value.get("approver", "")),
+                       tuple(str(r) for r in rules) if isinstance(rules, (list, tuple)) else ("",),
+                       str(value.get("at", "")))
+    raise InvalidInput("a sign-off is {approver, rules, at}")
+
+
 def _problems(claim: SigningClaim) -> dict[str, str]:
     errors: dict[str, str] = {}
     for name in ("model_name", "model_version", "policy_uid", "policy_version", "decision_id",
@@ -131,6 +160,12 @@ def _problems(claim: SigningClaim) -> dict[str, str]:
         errors["training_mining_constraint"] = "required when training_mining is constrained"
     if claim.approver is not None and (not isinstance(claim.approver, str) or not claim.approver.strip()):
         errors["approver"] = "a name, or null when policy allowed without review"
+    for index, signoff in enumerate(claim.signoffs):
+        if not signoff.approver.strip() or len(signoff.approver) > 200 or not all(r for r in signoff.rules) \
+                or not signoff.at:
+            errors[f"signoffs[{index}]"] = "an approver's name, the rule ids it satisfied and when"
+    if claim.signoffs and claim.approver not in {s.approver for s in claim.signoffs}:
+        errors["approver"] = "one of the sign-offs' approvers"
     if not all(isinstance(d, str) and d.strip() for d in claim.duties):
         errors["duties"] = "credit lines are non-empty text"
     for index, ref in enumerate(claim.references):

@@ -10,7 +10,12 @@ from ..policy.tables import DecisionRecord, GenerationRequest
 
 
 class Approval(BaseModel):
-    """The accountable human's answer to a request that policy routed to review."""
+    """One person's sign-off (or rejection) of a request that policy routed to review.
+
+    A request collects one per person (migration step 15) until every approval rule's
+    requirement is met (``governance.lifecycle.signoffs``); ``rules`` are the ids of the
+    approval rules the sign-off was counted toward when given (``[]`` on rows from before).
+    """
 
     request = peewee.ForeignKeyField(GenerationRequest, backref="approval_records", on_delete="RESTRICT")
     request_id: int
@@ -20,9 +25,11 @@ class Approval(BaseModel):
     verdict = peewee.CharField(max_length=20)  # approved | rejected
     comment = peewee.TextField(default="")
     at = UTCDateTimeField()
+    # the DDL default is step 15's: an empty list claims no rule
+    rules = JSONField(default=list, constraints=[peewee.SQL("DEFAULT '[]'")])
 
     class Meta:
-        indexes = ((("request",), True),)
+        indexes = ((("request", "approver"), True),)
 
 
 class RequestParams(BaseModel):

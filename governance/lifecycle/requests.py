@@ -26,10 +26,12 @@ from ..policy.tables import DecisionRecord, GenerationRequest
 from ..principal import Principal
 from ..provenance.standing import revoked_rights
 from ..registry import scope
+from . import approvals
 from . import params as generation
 from .claims import get_job
 from .dispatch import Dispatcher, dispatch
 from .params import GenerationParams
+from .signoffs import Signer, Standing, eligible
 from .views import JobView, OutputView, RequestView
 
 
@@ -111,33 +113,97 @@ def submit(submission: Submission, principal: Principal, *, dispatcher: Dispatch
 
 def decide(request_id: int | str, principal: Principal, verdict: str, comment: str = "", *,
            dispatcher: Dispatcher | None) -> RequestView:
-    """Record the accountable human's answer; an approval creates the job and enqueues it."""
+    """Record one person's sign-off or rejection; the sign-off that meets the last approval
+    requirement creates the job and enqueues it once committed.
+
+    Refused: the requester (403), a second answer by one person (409), a sign-off that fills
+    no outstanding requirement or a rejection by someone who meets none (403, saying what
+    is needed), and any answer once the request was approved or rejected (409).
+    """
     if verdict not in (Verdict.APPROVED, Verdict.REJECTED):
         raise InvalidInput("the verdict must be 'approved' or 'rejected'")
     if verdict == Verdict.REJECTED and not comment.strip():
         raise InvalidInput("say why the request is rejected (comment)")
     with transaction():
         request = visible_request(request_id, principal)
-        decision = latest_decision(request)
-        if decision is None or decision.outcome != "needs_approval":
-            raise Conflict(f"request #{request.id} does not await approval "
-                           f"(its decision is {decision.outcome if decision else 'missing'})")
-        earlier = Approval.get_or_none(Approval.request == request)
-        if earlier is not None:
-            raise Conflict(f"request #{request.id} was already {earlier.verdict}")
+        decision, rows = _open(request)
         if request.requester == principal.name:
             raise Forbidden("you cannot approve your own request", hint="another approver must decide it")
-        revoked = revoked_rights(decision.records) if verdict == Verdict.APPROVED else []
-        if revoked:
-            raise Conflict(f"request #{request.id} can no longer be approved: " + "; ".join(revoked),
-                           hint="reject it, or submit a new request that policy can decide afresh")
-        approval = Approval.create(request=request, decision=decision, approver=principal.name, verdict=verdict,
-                                   comment=comment.strip(), at=utcnow())
-        record(f"request.{verdict}", f"request:{request.id}",
-               {"decision": decision.id, "comment_present": bool(comment.strip())}, actor=principal.name)
-        job = _new_job(request, decision, _asked_params(request), approval) if verdict == Verdict.APPROVED else None
+        if any(row.approver == principal.name for row in rows):
+            raise Conflict(f"you have already signed off request #{request.id}",
+                           hint="a person signs a request once; another person must give the next sign-off")
+        before = approvals.standing(request, decision, rows)
+        signer = approvals.signer_of(principal)
+        if verdict == Verdict.APPROVED:
+            job = _sign_off(request, decision, rows, before, signer, comment.strip())
+        else:
+            job = None
+            _reject(request, decision, before, signer, comment.strip())
     dispatch(dispatcher, job.id if job else None)
     return RequestView.of(request)
+
+
+def _open(request: GenerationRequest) -> tuple[DecisionRecord, list[Approval]]:
+    """The decision awaiting sign-offs and those given so far; Conflict if none awaits them."""
+    decision = latest_decision(request)
+    if decision is None or decision.outcome != "needs_approval":
+        raise Conflict(f"request #{request.id} does not await approval "
+                       f"(its decision is {decision.outcome if decision else 'missing'})")
+    rows = approvals.sign_offs(request, decision)
+    rejected = next((row for row in rows if row.verdict == Verdict.REJECTED), None)
+    if rejected is not None:
+        raise Conflict(f"request #{request.id} was already rejected by {rejected.approver}")
+    if Job.select().where(Job.request == request).exists():
+        raise Conflict(f"request #{request.id} was already approved")
+    return decision, rows
+
+
+def _sign_off(request: GenerationRequest, decision: DecisionRecord, rows: list[Approval], before: Standing,
+              signer: Signer, comment: str) -> Job | None:
+    """Record an approving sign-off; the job if it meets the last requirement."""
+    if not before.can_fill(signer):
+        raise Forbidden(f"your sign-off fills no outstanding requirement of request #{request.id}",
+                        hint="; ".join(before.outstanding) or "every requirement is already met")
+    revoked = revoked_rights(decision.records)
+    if revoked:
+        raise Conflict(f"request #{request.id} can no longer be approved: " + "; ".join(revoked),
+                       hint="reject it, or submit a new request that policy can decide afresh")
+    params = _asked_params(request)  # any sign-off toward a job no generator would run is refused
+    after = before.with_signer(signer)
+    approval = Approval.create(request=request, decision=decision, approver=signer.name, verdict=Verdict.APPROVED,
+                               comment=comment, at=utcnow(), rules=list(after.rules_of(signer.name)))
+    moved = _reassign(rows, after)
+    record("request.approved" if after.met else "request.signed_off", f"request:{request.id}",
+           {"decision": decision.id, "comment_present": bool(comment), "rules": approval.rules,
+            "outstanding": list(after.outstanding), **({"reassigned": moved} if moved else {})},
+           actor=signer.name)
+    return _new_job(request, decision, params, approval) if after.met else None
+
+
+def _reassign(rows: list[Approval], after: Standing) -> dict[str, list[str]]:
+    """Earlier sign-offs the new one moved to another requirement: their rows say so now."""
+    moved: dict[str, list[str]] = {}
+    for row in rows:
+        rules = list(after.rules_of(row.approver))
+        if row.verdict == Verdict.APPROVED and rules != list(row.rules or []):
+            row.rules = rules
+            row.save(only=[Approval.rules])
+            moved[row.approver] = rules
+    return moved
+
+
+def _reject(request: GenerationRequest, decision: DecisionRecord, before: Standing, signer: Signer,
+            comment: str) -> None:
+    """A rejection by anyone who meets one of the requirements rejects the request."""
+    rules = [rule for need in before.needs if eligible(need.requirement, signer, before.request)
+             for rule in need.rules]
+    if not rules:
+        raise Forbidden(f"you meet none of the approval requirements of request #{request.id}",
+                        hint="it needs sign-off from: " + "; ".join(n.description for n in before.needs))
+    Approval.create(request=request, decision=decision, approver=signer.name, verdict=Verdict.REJECTED,
+                    comment=comment, at=utcnow(), rules=rules)
+    record("request.rejected", f"request:{request.id}",
+           {"decision": decision.id, "comment_present": True, "rules": rules}, actor=signer.name)
 
 
 def _asked_params(request: GenerationRequest) -> GenerationParams:
@@ -206,6 +272,20 @@ def list_requests(principal: Principal | None, *, status: str | None = None, lim
     if status == RequestStatus.AWAITING_APPROVAL:
         query = (query.join(DecisionRecord).where(DecisionRecord.outcome == "needs_approval")
                  .switch(GenerationRequest)
-                 .where(~GenerationRequest.id.in_(Approval.select(Approval.request))))
+                 .where(~GenerationRequest.id.in_(Approval.select(Approval.request)
+                                                  .where(Approval.verdict == Verdict.REJECTED)))
+                 .where(~GenerationRequest.id.in_(Job.select(Job.request))))
     views: Iterable[RequestView] = (RequestView.of(r) for r in query.offset(offset).limit(limit))
     return [v for v in views if status is None or v.status == status]
+
+
+def may_sign_off(request_id: int | str, principal: Principal) -> bool:
+    """Would the caller's sign-off fill an outstanding requirement of this request now?"""
+    request = visible_request(request_id, principal)
+    if request.requester == principal.name:
+        return False
+    try:
+        decision, rows = _open(request)
+        return approvals.standing(request, decision, rows).can_fill(approvals.signer_of(principal))
+    except (Conflict, InvalidInput):  # nothing awaits a sign-off, or the decision's approvers are malformed
+        return False

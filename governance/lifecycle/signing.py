@@ -14,16 +14,16 @@ from typing import Any
 
 from ..audit.log import CheckpointSigner, checkpoint_if_due, record
 from ..canonical import json_default
-from ..clock import utcnow
+from ..clock import as_utc, utcnow
 from ..db import transaction
 from ..errors import Conflict, Forbidden, ModelIdentityError
-from ..jobs.statuses import JobStatus
-from ..jobs.tables import Job
+from ..jobs.statuses import JobStatus, Verdict
+from ..jobs.tables import Approval, Job
 from ..ledger.tables import Output
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..provenance.index import index_output
 from ..registry.tables import Asset, Model
-from . import claims
+from . import approvals, claims
 from .views import OutputView
 
 
@@ -57,7 +57,16 @@ def signing_claim(job: Job, model_identity: str) -> dict[str, Any]:
         "prompt_sha256": request.prompt_sha256, "training_mining": mining,
         "duties": list(dict.fromkeys(d["text"] for d in decision.duties if d.get("text"))),
         "approver": approval.approver if approval else None, "references": references,
+        "signoffs": [{"approver": a.approver, "rules": list(a.rules or ()), "at": as_utc(a.at).isoformat()}
+                     for a in _approved(job)],
     }
+
+
+def _approved(job: Job) -> list[Approval]:
+    """Every approving sign-off of the job's decision, in the order given."""
+    if job.approval_id is None:
+        return []
+    return [a for a in approvals.sign_offs(job.request, job.decision) if a.verdict == Verdict.APPROVED]
 
 
 def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] | None, worker: str,
@@ -76,9 +85,8 @@ def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] |
             "manifest_label": output["manifest_label"], "cert_fingerprint": output["cert_fingerprint"]},
            actor=worker)
     if output.get("ledger_id") is not None:
-        approval = job.approval
         index_output(int(output["ledger_id"]), output["signed_at"], job.request, job.decision,
-                     approval.approver if approval and approval.verdict == "approved" else None)
+                     [a.approver for a in _approved(job)])
     if checkpoint_signer is not None:
         checkpoint_if_due(checkpoint_signer)
 

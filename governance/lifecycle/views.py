@@ -13,12 +13,14 @@ from typing import Any
 
 from ..clock import as_utc
 from ..db import first
+from ..errors import InvalidInput
 from ..jobs.statuses import JobStatus, RequestStatus, Verdict
 from ..jobs.tables import Approval, Job
 from ..ledger.tables import Output
 from ..policy.requests import DecisionView, RequestRecord, latest_decision
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..provenance.standing import revoked_rights
+from . import approvals
 from . import params as generation
 
 
@@ -28,19 +30,22 @@ def _utc(value: datetime | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class ApprovalView:
-    """The accountable human's answer to a request policy routed to review."""
+    """One accountable human's sign-off (or rejection) of a request policy routed to review,
+    with the approval rules it satisfied (none recorded on sign-offs from before step 15)."""
 
     approver: str
     verdict: Verdict
     comment: str
     at: datetime
+    rules: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, a: Approval) -> ApprovalView:
-        return cls(a.approver, Verdict(a.verdict), a.comment, as_utc(a.at))
+        return cls(a.approver, Verdict(a.verdict), a.comment, as_utc(a.at), tuple(a.rules or ()))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"approver": self.approver, "verdict": str(self.verdict), "comment": self.comment, "at": self.at}
+        return {"approver": self.approver, "verdict": str(self.verdict), "comment": self.comment, "at": self.at,
+                "rules": list(self.rules)}
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ class JobView:
                 "lease_expires_at": self.lease_expires_at}
 
 
-def request_status(decision: DecisionRecord | None, job: Job | None, approval: Approval | None) -> RequestStatus:
+def request_status(decision: DecisionRecord | None, job: Job | None, rejection: Approval | None) -> RequestStatus:
     """One word for where a request stands, as a producer would ask, from the same reads the
     view shows beside it."""
     if decision is None:
@@ -87,7 +92,7 @@ def request_status(decision: DecisionRecord | None, job: Job | None, approval: A
     if decision.outcome == "deny":
         return RequestStatus.DENIED
     if decision.outcome == "needs_approval":
-        if approval is not None and approval.verdict == Verdict.REJECTED:
+        if rejection is not None:
             return RequestStatus.REJECTED
         # a right the decision relied on was revoked since: it can no longer be approved
         return RequestStatus.BLOCKED if revoked_rights(decision.records) else RequestStatus.AWAITING_APPROVAL
@@ -96,27 +101,54 @@ def request_status(decision: DecisionRecord | None, job: Job | None, approval: A
 
 @dataclass(frozen=True)
 class RequestView:
-    """A request, its latest decision, its approval and its job, and one word for where it stands."""
+    """A request, its latest decision, its sign-offs and its job, and one word for where it stands.
+
+    ``approval`` is the answer that settled it (the rejection, or the sign-off that met the
+    last requirement), as readers from before sign-offs expect; ``signoffs`` is every answer
+    given; ``sign_off`` says, while it awaits them, which requirements are met and what is
+    still needed.
+    """
 
     request: RequestRecord
     decision: DecisionView | None
     approval: ApprovalView | None
     job: JobView | None
     status: RequestStatus
+    signoffs: tuple[ApprovalView, ...] = ()
+    sign_off: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, request: GenerationRequest) -> RequestView:
         decision = latest_decision(request)
         job = first(Job.select().where(Job.request == request).order_by(Job.created_at.desc()))
-        approval = Approval.get_or_none(Approval.request == request)
+        rows = approvals.sign_offs(request, decision) if decision is not None else []
+        rejection = next((row for row in rows if row.verdict == Verdict.REJECTED), None)
+        settled = rejection or (job.approval if job is not None and job.approval_id is not None else None)
+        status = request_status(decision, job, rejection)
         return cls(RequestRecord.from_row(request), DecisionView.from_row(decision) if decision else None,
-                   ApprovalView.from_row(approval) if approval else None, JobView.from_row(job) if job else None,
-                   request_status(decision, job, approval))
+                   ApprovalView.from_row(settled) if settled else None, JobView.from_row(job) if job else None,
+                   status, tuple(ApprovalView.from_row(row) for row in rows),
+                   _outstanding(request, decision, rows) if status in AWAITING else None)
 
     def to_dict(self) -> dict[str, Any]:
         return {"request": self.request.to_dict(), "decision": self.decision.to_dict() if self.decision else None,
                 "approval": self.approval.to_dict() if self.approval else None,
+                "signoffs": [s.to_dict() for s in self.signoffs], "sign_off": self.sign_off,
                 "job": self.job.to_dict() if self.job else None, "status": str(self.status)}
+
+
+#: while a request stands here, its view says what sign-offs it still needs
+AWAITING = (RequestStatus.AWAITING_APPROVAL, RequestStatus.BLOCKED)
+
+
+def _outstanding(request: GenerationRequest, decision: DecisionRecord | None,
+                 rows: list[Approval]) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    try:
+        return approvals.standing(request, decision, rows).to_dict()
+    except InvalidInput as exc:  # stored approvers a reader cannot judge: say so, never fail the view
+        return {"met": False, "requirements": [], "outstanding": [exc.message]}
 
 
 @dataclass(frozen=True)

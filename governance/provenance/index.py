@@ -20,15 +20,15 @@ Facet = tuple[str, str]
 
 
 def facets_for(request: GenerationRequest | None, decision: DecisionRecord | None,
-               approver: str | None, model: Model | None) -> set[Facet]:
-    """The (kind, value) pairs an output made under these records is linked to."""
+               approvers: Iterable[str], model: Model | None) -> set[Facet]:
+    """The (kind, value) pairs an output made under these records is linked to (every
+    person who signed its request off is an approver of it)."""
     facets: set[Facet] = {("all", "")}
     if model is not None:
         facets.add(("model", str(model.id)))
         if model.training_set_id:
             facets.add(("training_set", str(model.training_set_id)))
-    if approver:
-        facets.add(("approver", approver))
+    facets |= {("approver", name) for name in approvers if name}
     if decision is not None:
         facets.add(("outcome", decision.outcome))
         facets |= {("consent", str(r["id"])) for r in (decision.records or {}).get("consents", [])}
@@ -73,22 +73,24 @@ def write_facets(output_id: int, signed_at: datetime, facets: Iterable[Facet]) -
 
 
 def index_output(output_id: int, signed_at: datetime, request: GenerationRequest, decision: DecisionRecord,
-                 approver: str | None) -> int:
+                 approvers: Iterable[str]) -> int:
     """Record the facets of a freshly signed output; call inside the signing transaction."""
-    return write_facets(output_id, signed_at, facets_for(request, decision, approver, request.model))
+    return write_facets(output_id, signed_at, facets_for(request, decision, approvers, request.model))
 
 
-def _records_of(row: Output) -> tuple[GenerationRequest | None, DecisionRecord | None, str | None, Model | None]:
+def _records_of(row: Output) -> tuple[GenerationRequest | None, DecisionRecord | None, list[str], Model | None]:
     from ..jobs.tables import Approval, Job
     request = (GenerationRequest.get_or_none(GenerationRequest.id == int(row.request_id))
                if is_id(row.request_id) else None)
     decision = (DecisionRecord.get_or_none(DecisionRecord.id == int(row.decision_id))
                 if is_id(row.decision_id) else None)
     job = Job.get_or_none(Job.id == row.job_id)
-    approval = Approval.get_or_none(Approval.id == job.approval_id) if job and job.approval_id else None
-    approver = approval.approver if approval and approval.verdict == "approved" else None
+    approvers = [a.approver for a in Approval.select(Approval.approver)
+                 .where((Approval.request == job.request_id) & (Approval.decision == job.decision_id)
+                        & (Approval.verdict == "approved")).order_by(Approval.id)] \
+        if job and job.approval_id else []
     model = request.model if request is not None else _model_by_ref(row.model_ref)
-    return request, decision, approver, model
+    return request, decision, approvers, model
 
 
 def _model_by_ref(ref: str) -> Model | None:

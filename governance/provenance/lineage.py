@@ -121,6 +121,10 @@ def lineage(sha256: str, principal: Principal | None = None) -> dict[str, Any]:
         "decision": _decision(decision),
         "approval": ({"approver": approval.approver, "verdict": approval.verdict, "at": approval.at}
                      if approval else None),
+        "signoffs": [{"approver": a.approver, "verdict": a.verdict, "at": a.at, "rules": list(a.rules or ())}
+                     for a in Approval.select().where((Approval.request == approval.request_id)
+                                                      & (Approval.decision == approval.decision_id))
+                     .order_by(Approval.id)] if approval else [],
         "job": {"id": job.id, "status": job.status, "worker": job.worker, "attempts": job.attempts} if job else None,
         "model": model_dict(model) if model is not None else {"ref": row.model_ref},
         "training_set": _training_set(model) if model is not None else None,

@@ -36,7 +36,7 @@ SECTIONS = (
     Section("web.registry", "Registry", frozenset({"producer", "legal", "approver", "auditor"})),
     Section("web.requests", "Requests", frozenset({"producer", "legal", "approver", "auditor"})),
     Section("web.new_request", "New request", frozenset({"producer"})),
-    Section("web.approvals", "Approvals", frozenset({"approver"})),
+    Section("web.approvals", "Approvals", frozenset({"approver", "legal"})),
     Section("web.provenance", "Provenance", frozenset({"producer", "legal", "auditor"})),
     Section("web.verify", "Verify an image", frozenset({"auditor", "producer", "legal", "approver"})),
     Section("web.audit", "Audit log", frozenset({"auditor"})),

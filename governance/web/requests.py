@@ -25,6 +25,8 @@ from .access import page
 from .blueprint import bp
 
 VIEWERS = ("producer", "legal", "approver", "auditor")
+#: an approval rule may name any person's role; the lifecycle judges each sign-off
+SIGNERS = VIEWERS
 STATUSES = tuple(RequestStatus)
 UNFINISHED = (RequestStatus.QUEUED, RequestStatus.RUNNING)
 
@@ -105,22 +107,23 @@ def request_page(request_id: int) -> Any:
     output = None
     if view["job"] and view["job"]["output_sha256"]:
         output = lifecycle.show_output(view["job"]["output_sha256"], access.principal()).to_dict()
-    may_decide = (access.principal().has_any(["approver"]) and view["status"] == "awaiting_approval"
-                  and view["request"]["requester"] != access.principal().name)
+    may_decide = lifecycle.may_sign_off(request_id, access.principal())
     return render_template("web/request.html", view=view, output=output, may_decide=may_decide,
                            refresh=view["status"] in UNFINISHED)
 
 
 @bp.route("/approvals", methods=["GET"])
-@page("approver")
+@page(*SIGNERS)
 def approvals() -> Any:
+    """The requests awaiting a sign-off the visitor's would fill."""
     me = access.principal()
-    rows = [v.to_dict() for v in lifecycle.list_requests(me, status=RequestStatus.AWAITING_APPROVAL, limit=200)]
+    rows = [v.to_dict() for v in lifecycle.list_requests(me, status=RequestStatus.AWAITING_APPROVAL, limit=200)
+            if lifecycle.may_sign_off(v.request.id, me)]
     return render_template("web/approvals.html", rows=rows, me=me)
 
 
 @bp.route("/requests/<int:request_id>/approval", methods=["POST"])
-@page("approver")
+@page(*SIGNERS)
 def decide(request_id: int) -> Any:
     verdict = request.form.get("verdict", "")
     view = lifecycle.decide(request_id, access.principal(), verdict, request.form.get("comment", ""),

@@ -261,7 +261,7 @@ def test_migration_11_adds_the_lease_and_jobs_running_before_it_can_be_claimed(a
     from playhouse.migrate import SchemaMigrator
     from playhouse.migrate import migrate as run
 
-    from governance.migrations import SchemaVersion, migrate
+    from governance.migrations import STEPS, SchemaVersion, migrate
     client = app.test_client()
     job_id = queued_job(client, studio)
     database.connect(reuse_if_open=True)
@@ -271,7 +271,7 @@ def test_migration_11_adds_the_lease_and_jobs_running_before_it_can_be_claimed(a
                          (job_id,))
     assert "lease_expires_at" not in {c.name for c in database.get_columns("job")}
 
-    assert [step.version for step in migrate()] == [11, 12, 13]
+    assert [step.version for step in migrate()] == [s.version for s in STEPS if s.version >= 11]
     assert "lease_expires_at" in {c.name for c in database.get_columns("job")}
     assert migrate() == []  # applied once
     taken = claim(client, auth(studio.tokens["gpu-worker"]), job_id)

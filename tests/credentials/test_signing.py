@@ -51,12 +51,12 @@ def test_each_format_carries_every_governance_field(issuer: Issuer, offline: Set
     assert manifest["label"] == out.manifest_label
     governance = assertion(manifest, "com.slate.governance")
     assert governance == {
-        "schema": 1,
+        "schema": 2,
         "model": {"name": "slate-demo-sd", "version": "2.1.0", "weights_sha256": "1" * 64},
         "training_set": {"merkle_root": "2" * 64},
         "policy": {"uid": "studio-policy", "version": "7", "sha256": "3" * 64},
         "decision": {"id": "DEC-0001", "duties": ["Likeness of Ada Performer, courtesy of Example Talent"]},
-        "approver": "Grace Approver",
+        "approver": "Grace Approver", "signoffs": [],
         "request_id": "REQ-UNIQUE-7Q",
         "job_id": "JOB-0001",
         "prompt_sha256": "4" * 64,
