@@ -154,7 +154,7 @@ def _principal(user: User) -> Principal:
     return Principal(user.id, user.name, frozenset(user.roles), productions)
 
 
-def principal_named(name: str, role: str) -> Principal:
+def principal_named(name: str, role: str | tuple[str, ...]) -> Principal:
     """The user the CLI's ``--by NAME`` stands for, who must hold ``role``.
 
     The command line runs with the database's own credentials, so this is not
@@ -164,7 +164,8 @@ def principal_named(name: str, role: str) -> Principal:
     user = User.get_or_none(User.name == (name or "").strip())
     if user is None or user.disabled_at is not None:
         raise NotFound(f"no active user '{name}' exists", hint="list them with: slate user list")
-    if role not in (user.roles or []):
-        raise Forbidden(f"'{user.name}' does not have the {role} role needed here",
+    needed = (role,) if isinstance(role, str) else role
+    if not set(needed) & set(user.roles or []):
+        raise Forbidden(f"'{user.name}' does not have the {' or '.join(needed)} role needed here",
                         hint=f"{user.name} has: {', '.join(sorted(user.roles or []))}")
     return _principal(user)
