@@ -148,24 +148,26 @@ def read_document(text: str | bytes, max_bytes: int,
 
 
 def line_of(node: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
-    """The line (from 1) of the value at ``path`` in a node tree from ``read_document``, or of
-    the deepest part of it that exists; None without a tree."""
-    found = node
+    """The line (from 1) where the value at ``path`` is named in a node tree from
+    ``read_document`` (its key's line, in a mapping), or where the deepest part of it that
+    exists is; None without a tree."""
+    found, named = node, node
     for part in path:
         child = _child(found, part) if found is not None else None
         if child is None:
             break
-        found = child
-    return found.start_mark.line + 1 if found is not None else None
+        named, found = child
+    return named.start_mark.line + 1 if named is not None else None
 
 
-def _child(node: yaml.Node, part: Any) -> yaml.Node | None:
+def _child(node: yaml.Node, part: Any) -> tuple[yaml.Node, yaml.Node] | None:
+    """(the node naming ``part``, its value) under ``node``."""
     if isinstance(node, yaml.MappingNode):
-        return next((value for key, value in node.value
+        return next(((key, value) for key, value in node.value
                      if isinstance(key, yaml.ScalarNode) and key.value == str(part)), None)
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        child: yaml.Node = node.value[part]
-        return child
+        item: yaml.Node = node.value[part]
+        return item, item
     return None
 
 
