@@ -15,10 +15,10 @@ from typing import Any
 
 from .auth import users
 from .auth.tables import User
+from .canonical import sha256_hex
 from .catalogue import load_catalogue, published_catalogue
 from .catalogue import versions as catalogue_versions
 from .catalogue.tables import CatalogueVersion
-from .canonical import sha256_hex
 from .clock import utcnow
 from .errors import Conflict
 from .policy import versions

@@ -19,7 +19,8 @@ def _problems(data: bytes) -> list[str]:
 def test_the_studio_catalogue_declares_an_attribute_on_every_kind_of_record(studio):
     assert set(studio.attributes) == set(KINDS)
     projects = studio.attribute("licence", "projects")
-    assert projects is not None and projects.type == "list" and projects.title == "Productions the licence is limited to"
+    assert projects is not None and projects.type == "list"
+    assert projects.title == "Productions the licence is limited to"
     assert studio.attribute("consent", "union_rider").values == ("sag-aftra-2023", "equity-uk-2024")
     assert studio.version == 1 and len(studio.sha256) == 64
 
