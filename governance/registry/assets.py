@@ -39,7 +39,7 @@ def asset_dict(a: Asset, by: Principal | None = None) -> dict[str, Any]:
             "source": a.source, "size_bytes": a.size_bytes,
             "licence": a.licence.ref if a.licence is not None else None,
             "production": a.production.name if a.production is not None else None, "library": a.library,
-            "people": [p.name for p in people], "created_at": a.created_at, "attributes": a.attributes}
+            "people": [p.name for p in people], "created_at": a.created_at, "attributes": attrs.shown(by, a.attributes)}
 
 
 def read_file(path: str | Path) -> bytes:

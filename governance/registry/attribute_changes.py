@@ -51,7 +51,7 @@ def _production(ref: str, by: Principal | None) -> tuple[Production, str]:
 _FIND: dict[str, Callable[[str, Principal | None], tuple[Any, str]]] = {
     "licence": _licence, "consent": _consent, "person": _person, "asset": _asset, "production": _production}
 _VIEW: dict[str, Callable[[Any, Principal | None], dict[str, Any]]] = {
-    "licence": lambda row, by: licences.licence_dict(row),
+    "licence": licences.licence_dict,
     "consent": consents.consent_dict,
     "person": people.person_dict,
     "asset": assets.asset_dict,

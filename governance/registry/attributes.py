@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..catalogue import published_catalogue
+from ..db import tuples
 from ..principal import Principal
 from . import scope
+from .tables import Production
 
 #: who besides legal may write a kind's attributes
 ALSO_WRITTEN_BY = {"production": frozenset({"admin"})}
@@ -39,3 +41,19 @@ def checked(kind: str, values: Mapping[str, Any] | None, by: Principal | None) -
 def merged(kind: str, current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     """``current`` with ``changes`` applied (each checked; None unsets one)."""
     return published_catalogue().updated(kind, current or {}, changes)
+
+
+def shown(by: Principal | None, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's attributes as the caller may see them: a producer never sees the name of a
+    production they do not belong to (a licence limited to named projects), as on a consent's
+    productions. The policy's facts are built from the whole record, never from this view."""
+    if not scope.confined(by) or not values:
+        return dict(values or {})
+    hidden = {name for (name,) in tuples(Production.select(Production.name))} - set(by.productions)
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, list):
+            out[name] = [item for item in value if item not in hidden]
+        elif not (isinstance(value, str) and value in hidden):
+            out[name] = value
+    return out

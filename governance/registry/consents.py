@@ -72,7 +72,7 @@ def consent_dict(c: Consent, by: Principal | None = None) -> dict[str, Any]:
         "granted_at": c.granted_at, "recorded_by": c.recorded_by,
         "status": status_of(c), "confirmed_by": c.confirmed_by, "confirmed_at": c.confirmed_at,
         "revoked": c.revoked_at is not None, "revoked_at": c.revoked_at,
-        "revoked_reason": c.revoked_reason, "version": c.version, "attributes": c.attributes,
+        "revoked_reason": c.revoked_reason, "version": c.version, "attributes": attrs.shown(by, c.attributes),
     }
 
 

@@ -16,14 +16,14 @@ from . import vocabulary as vocab
 from .tables import Licence
 
 
-def licence_dict(lic: Licence) -> dict[str, Any]:
+def licence_dict(lic: Licence, by: Principal | None = None) -> dict[str, Any]:
     return {
         "id": lic.id, "ref": lic.ref, "licensor": lic.licensor, "grants": lic.grants,
         "territories": lic.territories, "starts_on": lic.starts_on, "ends_on": lic.ends_on,
         "attribution_required": lic.attribution_required, "credit_text": lic.credit_text,
         "takedown": lic.takedown, "takedown_at": lic.takedown_at,
         "takedown_reason": lic.takedown_reason, "version": lic.version,
-        "created_at": lic.created_at, "attributes": lic.attributes,
+        "created_at": lic.created_at, "attributes": attrs.shown(by, lic.attributes),
     }
 
 
@@ -72,11 +72,11 @@ def find_licence(ref: str | int, by: Principal | None) -> Licence:
 
 
 def show_licence(ref: str | int, by: Principal | None = None) -> dict[str, Any]:
-    return licence_dict(find_licence(ref, by))
+    return licence_dict(find_licence(ref, by), by)
 
 
 def list_licences(by: Principal | None = None) -> list[dict[str, Any]]:
-    return [licence_dict(lic) for lic in scope.visible_licences(by, Licence.select()).order_by(Licence.ref)]
+    return [licence_dict(lic, by) for lic in scope.visible_licences(by, Licence.select()).order_by(Licence.ref)]
 
 
 def taking_down_actor(reason: str, actor: str | None = None, *, by: Principal | None = None) -> str | None:
