@@ -1,5 +1,6 @@
 """The demo studio the main command seeds: a production, people with consents, a licensed
-reference plate, the studio policy reviewed and published, and one user per role.
+reference plate, the studio's fact catalogue and policy reviewed and published, and one
+user per role.
 
 Idempotent: running it again changes nothing and issues fresh tokens only when asked.
 """
@@ -15,6 +16,9 @@ from typing import Any
 from .auth import users
 from .auth.tables import User
 from .canonical import sha256_hex
+from .catalogue import load_catalogue, published_catalogue
+from .catalogue import versions as catalogue_versions
+from .catalogue.tables import CatalogueVersion
 from .clock import utcnow
 from .errors import Conflict
 from .policy import versions
@@ -43,10 +47,11 @@ class DemoStudio:
     reference_sha256: str
     tokens: dict[str, str]
     policy: str
+    catalogue: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"production": self.production, "reference_sha256": self.reference_sha256,
-                "policy": self.policy, "tokens": self.tokens}
+                "policy": self.policy, "catalogue": self.catalogue, "tokens": self.tokens}
 
 
 def plate_png(width: int = 128, height: int = 128) -> bytes:
@@ -82,11 +87,13 @@ def seed_registry(settings: Settings) -> str:
     lee, lou = users.principal_named("lee-legal", "legal"), users.principal_named("lou-legal", "legal")
     store = consents.DocumentStore.from_settings(settings)
     if not Person.select().where(Person.name == "Mara Quinn").exists():
-        people.add_person("Mara Quinn", productions=[PRODUCTION])
+        people.add_person("Mara Quinn", productions=[PRODUCTION],
+                          attributes=_declared("person", {"union_member": True}))
         granted = consents.grant_consent(
             "Mara Quinn", uses=["likeness", "reference"], productions=[PRODUCTION], territories=["WW"],
             valid_from=year_start, valid_until=year_end, by=lee, store=store,
-            document=_consent_form("Mara Quinn", "Uses: likeness, reference. Worldwide."))
+            document=_consent_form("Mara Quinn", "Uses: likeness, reference. Worldwide."),
+            attributes=_declared("consent", {"union_rider": "sag-aftra-2023"}))
         consents.confirm_consent(granted["id"], by=lou, comment="demo: document reviewed")
     if not Person.select().where(Person.name == "Kit Young").exists():
         people.add_person("Kit Young", is_minor=True, guardian="Sam Young", productions=[PRODUCTION])
@@ -101,10 +108,32 @@ def seed_registry(settings: Settings) -> str:
                              grants=["ai_reference", "concept", "previs", "final_frame"], territories=["WW"],
                              starts_on=year_start, ends_on=year_end + timedelta(days=365),
                              attribution_required=True, credit_text="Background plates courtesy of Northlight Archive",
-                             by=lee)
+                             attributes=_declared("licence", {"projects": [PRODUCTION]}), by=lee)
     plate, _ = assets.register_asset(plate_png(), media_type="image/png", title="Harbour plate, dusk",
                                      source="Northlight Archive reel 12", licence=REFERENCE_LICENCE, by=lee)
     return str(plate["sha256"])
+
+
+def _declared(kind: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The demo's contract terms that the published catalogue declares (none without one)."""
+    catalogue = published_catalogue()
+    return {name: value for name, value in values.items() if catalogue.attribute(kind, name) is not None}
+
+
+def seed_catalogue(catalogue_file: Path) -> str:
+    """The studio's fact catalogue, drafted by legal, approved by the admin, published."""
+    if not catalogue_file.is_file():
+        return "(none)"
+    data = catalogue_file.read_bytes()
+    version = load_catalogue(data, str(catalogue_file)).version
+    lee, admin = users.principal_named("lee-legal", "legal"), users.principal_named("root-admin", "admin")
+    if not CatalogueVersion.select().where(CatalogueVersion.version == version).exists():
+        catalogue_versions.draft_version(data, lee, str(catalogue_file))
+    if catalogue_versions.get_version(version).status == "draft":
+        catalogue_versions.approve_version(version, admin, "demo: reviewed")
+    if catalogue_versions.get_version(version).status == "approved":
+        catalogue_versions.publish_version(version, lee)
+    return f"version {version} ({catalogue_versions.get_version(version).status})"
 
 
 def seed_production() -> None:
@@ -148,11 +177,15 @@ def issue_tokens(days: int = 30) -> dict[str, str]:
 def seed(policy_file: Path, settings: Settings, *, with_tokens: bool = True) -> DemoStudio:
     seed_production()
     seed_users()
+    try:
+        catalogue = seed_catalogue(policy_file.parent / "catalogue.yaml")
+    except Conflict:
+        catalogue = "(a later version is recorded)"
     plate = seed_registry(settings)
     try:
         policy = seed_policy(policy_file)
     except Conflict:
         policy = "(another version is published)"
-    return DemoStudio(PRODUCTION, plate, issue_tokens() if with_tokens else {}, policy)
+    return DemoStudio(PRODUCTION, plate, issue_tokens() if with_tokens else {}, policy, catalogue)
 
 

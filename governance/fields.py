@@ -43,3 +43,12 @@ class UTCDateTimeField(peewee.DateTimeField):
         if isinstance(value, datetime):
             value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
         return value
+
+
+class AttributesField(JSONField):
+    """A record's catalogue attributes (``governance.catalogue``): a JSON object of name to
+    value, ``{}`` when the record has none. ``'{}'`` is also the column's database default,
+    which filled the rows stored before migration step 14 added it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default=dict, constraints=[peewee.SQL("DEFAULT '{}'")], **kwargs)

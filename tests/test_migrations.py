@@ -38,11 +38,13 @@ from tests.schema import describe, dialect, differences, recorded
 DIALECTS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 HEAD = STEPS[-1].version
 VERSIONS = [s.version for s in STEPS]
-#: steps built in parallel that a merge brings (issue 15: part B's step 14); until then a gap
-AWAITING_MERGE = {14}
 #: the versions whose schema ``tests/schema/record.py`` recorded from the code that shipped them
 RECORDED = range(1, 12)
 MIGRATIONS = Path(migrations.__file__).parent
+#: what step 14 added: the catalogue's tables, and columns on tables that were there before
+STEP_14_TABLES = ("catalogue_version", "catalogue_review")
+STEP_14_COLUMNS = {**{t: ("attributes",) for t in ("licence", "consent", "person", "asset", "production")},
+                   "user": ("attributes", "department")}
 
 NewDatabase = Callable[[], str]
 
@@ -112,9 +114,13 @@ def test_a_fresh_database_has_exactly_the_schema_todays_models_declare(empty):
 def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the_same_schema(empty):
     """Until this package, step 1 and step 6 created the models of the day, so a database
     first made by that code (c3118e7 to f3d22db) has every column of steps 10 and 11 already,
-    without their DDL defaults. Today's models still create exactly that (checked first)."""
-    models = today_models()
+    without their DDL defaults. Today's models, less what step 14 added, still create exactly
+    that (checked first)."""
+    models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES]
     database.create_tables(models)
+    for table, columns in STEP_14_COLUMNS.items():
+        for column in columns:
+            database.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
     # and what later steps add, which they add only where it is missing (step 15: sign-offs)
     assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj), recorded(11, dialect(
         database.obj)))} == {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
@@ -153,7 +159,7 @@ def step_modules() -> list[Path]:
 def test_steps_are_one_module_each_in_order_with_a_docstring_saying_why():
     modules = step_modules()
     numbered = [int(p.name[1:3]) for p in modules]
-    assert VERSIONS == numbered == [v for v in range(1, HEAD + 1) if v in numbered or v not in AWAITING_MERGE]
+    assert VERSIONS == numbered == list(range(1, HEAD + 1))
     for path in modules:
         doc = ast.get_docstring(ast.parse(path.read_text()))
         assert doc and "Why" in doc, f"{path.name} does not say why the step exists"
@@ -407,6 +413,8 @@ def test_upgrade_to_head_from_every_earlier_version_keeps_the_data_and_the_log(o
     if v >= 4:
         from governance.auth import users
         assert {u["name"]: u["productions"] for u in users.list_users()}["pat"] == ["harbour-lights"]
+        # step 14: users stored before it have no department and no attributes
+        assert {(u["department"], str(u["attributes"])) for u in users.list_users()} == {(None, "{}")}
     _audit_log_verifies(old_studio)
 
 
@@ -436,6 +444,10 @@ def _registry_reads_back(v: int) -> None:
     assert [lic["ref"] for lic in licences.list_licences()] == ["LIC-1"]
     assert training_sets.prove("harbour-set", A)["training_set"] == "harbour-set"  # members match the root
     [model] = models_registry.list_models()
+    # step 14: every record stored before it reads back with no attributes
+    for rows in (people.list_people(), consents.list_consents(), assets.list_assets(), licences.list_licences(),
+                 people.list_productions()):
+        assert [r["attributes"] for r in rows] == [{}] * len(rows)
     assert model["ref"] == "slate-studio:1" and model["training_set"] == "harbour-set" and model["created_at"] == T
 
 
@@ -589,7 +601,7 @@ def test_step_13_never_leaves_the_sqlite_schema_writable_when_the_edit_fails(sql
     [(writable,)] = _sql("PRAGMA writable_schema")
     assert writable == 0
     monkeypatch.setattr(step13, "sql", real_sql)
-    assert [s.version for s in migrate()] == [v for v in VERSIONS if v > 12]
+    assert [s.version for s in migrate(target=13)] == [13]
 
 
 def test_step_12_stops_at_a_value_that_is_no_time_and_names_it(sqlite_at_11):
@@ -629,3 +641,19 @@ def test_the_frozen_audit_append_chains_with_the_logs_own(db):
     assert log.verify_database().ok
     entry = AuditEntry.get(AuditEntry.action == "a.migrated")
     assert entry.actor == "system" and entry.data == {"rows": 2, "to": "ü"} and entry.at.tzinfo is not None
+
+
+def test_step_14_gives_every_stored_record_empty_attributes_that_take_values_after(sqlite_at_11, tmp_path):
+    from governance.auth.tables import User
+    from governance.registry.tables import Licence
+    seed(11, tmp_path / "keys")
+    migrate()
+    for table in ("licence", "consent", "person", "asset", "production", "user"):
+        assert {value for (value,) in _sql(f'SELECT attributes FROM "{table}"')} == {"{}"}, table
+    assert {value for (value,) in _sql('SELECT department FROM "user"')} == {None}
+    with transaction():
+        Licence.update(attributes={"projects": ["harbour-lights"]}).execute()
+        User.update(department="marketing").where(User.name == "pat").execute()
+    assert Licence.get().attributes == {"projects": ["harbour-lights"]}
+    assert User.get(User.name == "pat").department == "marketing"
+    assert not _sql("SELECT * FROM catalogue_version")

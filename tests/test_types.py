@@ -32,7 +32,7 @@ STRICT_FLAGS = {
     "warn_unused_ignores", "warn_return_any", "no_implicit_reexport", "strict_equality", "extra_checks",
 }
 STRICT_PACKAGES = ["governance.lifecycle.*", "governance.policy.*", "governance.credentials.*",
-                   "governance.registry.*"]
+                   "governance.registry.*", "governance.catalogue.*", "governance.safeyaml"]
 
 
 def _commands() -> list[str]:

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from ..auth import users
 from ..auth.users import ROLES
 from .access import admits
-from .schemas import Timestamp
+from .schemas import Attributes, Timestamp
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Users, roles and API tokens")
 
@@ -32,6 +32,15 @@ class UserOut(Schema):
     productions = fields.List(fields.String())
     created_at = Timestamp()
     disabled = fields.Boolean()
+    department = fields.String(allow_none=True)
+    attributes = fields.Dict()
+
+
+class UserProfileIn(Schema):
+    department = fields.String(allow_none=True, validate=validate.Length(min=1, max=120),
+                               metadata={"description": "who the policy sees asking (requester.department); "
+                                                        "null clears it; left out: unchanged"})
+    attributes = Attributes(load_default=dict)
 
 
 class TokenIn(Schema):
@@ -86,6 +95,16 @@ def list_users() -> Any:
 @blp.response(201, UserOut)
 def add_user(body: dict[str, Any]) -> Any:
     return users.add_user(body["name"], body["roles"], body["productions"])
+
+
+@blp.route("/users/<string:name>/profile", methods=["POST"])
+@admits("admin")
+@blp.arguments(UserProfileIn)
+@blp.response(200, UserOut)
+def set_user_profile(body: dict[str, Any], name: str) -> Any:
+    """Set a user's department and catalogue user attributes (checked like a record's)."""
+    return users.set_profile(name, department=body.get("department", users.UNCHANGED),
+                             attributes=body["attributes"])
 
 
 @blp.route("/tokens", methods=["GET"])

@@ -7,10 +7,11 @@ import io
 from typing import Any
 
 from flask import current_app, send_file
-from marshmallow import fields
+from marshmallow import Schema, fields
 
 from .. import revocation
 from ..registry import assets, consents, licences, models_registry, people, training_sets
+from ..registry.attribute_changes import set_attributes
 from . import schemas as s
 from .access import READ_REGISTRY, REGISTER, RIGHTS, admits, principal
 from .blueprint import SlateBlueprint as Blueprint
@@ -48,7 +49,7 @@ def list_productions(page: dict[str, int]) -> Any:
 @blp.arguments(s.ProductionIn)
 @blp.response(201, s.ProductionOut)
 def add_production(body: dict[str, Any]) -> Any:
-    return people.add_production(body["name"], body["title"])
+    return people.add_production(body["name"], body["title"], body["attributes"], by=principal())
 
 
 @blp.route("/people", methods=["GET"])
@@ -66,7 +67,7 @@ def list_people(page: dict[str, int]) -> Any:
 def add_person(body: dict[str, Any]) -> Any:
     """Register a person for productions; a producer names one or more of their own."""
     return people.add_person(body["name"], body["kind"], is_minor=body["is_minor"], guardian=body["guardian"],
-                             productions=body["productions"], by=principal())
+                             productions=body["productions"], attributes=body["attributes"], by=principal())
 
 
 @blp.route("/people/<path:ref>/productions", methods=["POST"])
@@ -114,7 +115,7 @@ def grant_consent(body: dict[str, Any]) -> Any:
         body["person"], uses=body["uses"], productions=body["productions"], territories=body["territories"],
         valid_from=body["valid_from"], valid_until=body["valid_until"], document_sha256=body["document_sha256"],
         guardian_signed=body["guardian_signed"], guardian_name=body["guardian_name"],
-        guardian_relationship=body["guardian_relationship"], by=principal())
+        guardian_relationship=body["guardian_relationship"], attributes=body["attributes"], by=principal())
 
 
 @blp.route("/consents/<int:consent_id>", methods=["GET"])
@@ -209,7 +210,7 @@ def add_asset(form: dict[str, Any]) -> Any:
     asset, created = assets.register_asset(content, media_type=media_type, title=form["title"],
                                            source=form["source"], licence=form["licence"],
                                            people=form["people"], production=form["production"],
-                                           by=principal())
+                                           attributes=form["attributes"], by=principal())
     return {**asset, "created": created}
 
 
@@ -229,6 +230,28 @@ def set_asset_licence(body: dict[str, Any], ref: str) -> Any:
 def assign_asset(body: dict[str, Any], ref: str) -> Any:
     """Legal says where an asset belongs: one production, or the studio library."""
     return assets.assign(ref, production=body["production"], library=body["library"], by=principal())
+
+
+def _attributes_route(collection: str, kind: str, out: type[Schema], roles: tuple[str, ...]) -> None:
+    """``POST /<collection>/<ref>/attributes``: set catalogue attributes of a registered record."""
+
+    @blp.route(f"/{collection}/<path:ref>/attributes", methods=["POST"], endpoint=f"set_{kind}_attributes")
+    @admits(*roles)
+    @blp.arguments(s.AttributesIn)
+    @blp.response(200, out)
+    def set_record_attributes(body: dict[str, Any], ref: str) -> Any:
+        return set_attributes(kind, ref, body["attributes"], by=principal())
+
+    set_record_attributes.__doc__ = (
+        f"Set catalogue attributes of a {kind}, each checked against the published catalogue: an "
+        "undeclared name or a wrong type is a 422 naming the field, and nothing is written.")
+
+
+for _collection, _kind, _out in (("licences", "licence", s.LicenceOut), ("consents", "consent", s.ConsentOut),
+                                 ("people", "person", s.PersonOut), ("assets", "asset", s.AssetOut)):
+    _attributes_route(_collection, _kind, _out, RIGHTS)
+# an admin creates productions, and may set their terms too
+_attributes_route("productions", "production", s.ProductionOut, (*RIGHTS, "admin"))
 
 
 @blp.route("/assets/<string:ref>", methods=["GET"])

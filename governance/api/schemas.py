@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from flask_smorest.fields import Upload as _Upload
 from marshmallow import Schema, ValidationError, fields, validate
@@ -35,6 +36,45 @@ class Upload(_Upload):  # type: ignore[misc]  # flask-smorest ships no types
         return value
 
 
+class Attributes(fields.Dict):
+    """A record's catalogue attributes: an object of name to value, each checked against the
+    published catalogue by the registry (an undeclared name or a wrong type is a 422 naming
+    the field). In a multipart body, the same object as JSON text."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"description": "catalogue attributes: name -> value (string, number, "
+                                                      "bool, YYYY-MM-DD date or list of strings); see "
+                                                      "GET /api/v1/catalogue"})
+        super().__init__(keys=fields.String(validate=validate.Length(min=1, max=40)),
+                         values=fields.Raw(allow_none=True), validate=validate.Length(max=200), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValidationError("Send the attributes as a JSON object.") from None
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class InVocabulary(validate.Validator):
+    """One of a closed list the published catalogue may extend, read when a request is checked."""
+
+    def __init__(self, words: Callable[[], Sequence[str]]) -> None:
+        self.words = words
+
+    def __call__(self, value: Any) -> Any:
+        allowed = self.words()
+        if value not in allowed:
+            raise ValidationError(f"Must be one of: {', '.join(allowed)}.")
+        return value
+
+
+def _word(words: Callable[[], Sequence[str]], description: str) -> fields.String:
+    """A word of one of the registry's closed lists, as the published catalogue extends it."""
+    return fields.String(validate=InVocabulary(words), metadata={"description": description})
+
+
 class Territory(fields.String):
     """An ISO 3166-1 alpha-2 territory (or WW, worldwide), checked against pycountry."""
 
@@ -64,6 +104,7 @@ Territories = fields.List(Territory(), required=True, validate=validate.Length(m
 class ProductionIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     title = fields.String(load_default="", validate=validate.Length(max=300))
+    attributes = Attributes(load_default=dict)
 
 
 class ProductionOut(Schema):
@@ -71,17 +112,21 @@ class ProductionOut(Schema):
     name = fields.String()
     title = fields.String()
     created_at = Timestamp()
+    attributes = fields.Dict()
 
 
 class PersonIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    kind = fields.String(load_default="performer", validate=validate.OneOf(vocab.PERSON_KINDS))
+    kind = fields.String(load_default="performer", validate=InVocabulary(vocab.person_kinds),
+                         metadata={"description": f"one of {', '.join(vocab.PERSON_KINDS)}, or a kind the "
+                                                  "published catalogue adds (person.kinds)"})
     is_minor = fields.Boolean(load_default=False)
     guardian = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     productions = fields.List(fields.String(validate=validate.Length(min=1, max=120)), load_default=list,
                               validate=validate.Length(max=50),
                               metadata={"description": "productions the person takes part in; "
                                                        "a producer names one or more of their own"})
+    attributes = Attributes(load_default=dict)
 
 
 class PersonOut(Schema):
@@ -92,6 +137,7 @@ class PersonOut(Schema):
     guardian = fields.String(allow_none=True)
     productions = fields.List(fields.String())
     created_at = Timestamp()
+    attributes = fields.Dict()
 
 
 class ProductionRefIn(Schema):
@@ -104,8 +150,9 @@ class CommentIn(Schema):
 
 class ConsentIn(Schema):
     person = fields.String(required=True)
-    uses = fields.List(fields.String(validate=validate.OneOf(vocab.CONSENT_USES)), required=True,
-                       validate=validate.Length(min=1))
+    uses = fields.List(_word(vocab.consent_uses,
+                             f"one of {', '.join(vocab.CONSENT_USES)}, or a use the published catalogue adds "
+                             "(consent.uses)"), required=True, validate=validate.Length(min=1, max=50))
     productions = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=200))
     territories = Territories
     valid_from = fields.Date(required=True)
@@ -116,6 +163,7 @@ class ConsentIn(Schema):
     guardian_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     guardian_relationship = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
                                           metadata={"description": "a minor's consent: e.g. mother, legal guardian"})
+    attributes = Attributes(load_default=dict)
 
 
 class ConsentQuery(Schema):
@@ -175,6 +223,7 @@ class ConsentOut(Schema):
     revoked_at = Timestamp(allow_none=True)
     revoked_reason = fields.String(allow_none=True)
     version = fields.Integer()
+    attributes = fields.Dict()
 
 
 class ReasonIn(Schema):
@@ -184,13 +233,15 @@ class ReasonIn(Schema):
 class LicenceIn(Schema):
     ref = fields.String(required=True, validate=validate.Length(min=1, max=120))
     licensor = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    grants = fields.List(fields.String(validate=validate.OneOf(vocab.LICENCE_GRANTS)), required=True,
-                         validate=validate.Length(min=1))
+    grants = fields.List(_word(vocab.licence_grants,
+                               f"one of {', '.join(vocab.LICENCE_GRANTS)}, or a grant the published catalogue "
+                               "adds (licence.grants)"), required=True, validate=validate.Length(min=1, max=50))
     territories = Territories
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(load_default=None, allow_none=True)
     attribution_required = fields.Boolean(load_default=False)
     credit_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    attributes = Attributes(load_default=dict)
 
 
 class LicenceOut(Schema):
@@ -208,6 +259,7 @@ class LicenceOut(Schema):
     takedown_reason = fields.String(allow_none=True)
     version = fields.Integer()
     created_at = Timestamp()
+    attributes = fields.Dict()
 
 
 class AssetQuery(Page):
@@ -229,6 +281,7 @@ class AssetUpload(Schema):
     production = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=120),
                                metadata={"description": "the production registering it (a producer's own); "
                                                         "none means the studio library (legal)"})
+    attributes = Attributes(load_default=dict)
 
 
 class AssetLicenceIn(Schema):
@@ -252,6 +305,7 @@ class AssetOut(Schema):
     library = fields.Boolean(metadata={"description": "in the studio library, seen by every production"})
     people = fields.List(fields.String())
     created_at = Timestamp()
+    attributes = fields.Dict()
     created = fields.Boolean()
 
 
@@ -1054,3 +1108,38 @@ class ImpactOut(Schema):
     pending_requests = fields.List(fields.Nested(ImpactRequestOut))
     outputs = fields.Nested(ImpactOutputsOut)
     changes = fields.Nested(ImpactChangesOut, allow_none=True)
+
+
+class AttributesIn(Schema):
+    attributes = Attributes(required=True, metadata={
+        "description": "the attributes to set (name -> value), each checked against the published catalogue; "
+                       "a value of null unsets one; attributes not named keep their values"})
+
+
+class CatalogueIn(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=1_000_000),
+                         metadata={"description": "the catalogue file (YAML)"})
+
+
+class CatalogueVersionOut(PolicyVersionOut):
+    """A catalogue version and its review; like a policy version's."""
+
+
+class AttributeOut(Schema):
+    kind = fields.String()
+    name = fields.String()
+    type = fields.String(metadata={"description": "string, number, bool, date, list, enum or enumList"})
+    values = fields.List(fields.String(), metadata={"description": "an enum's or enumList's values"})
+    title = fields.String()
+
+
+class CatalogueOut(Schema):
+    uid = fields.String(metadata={"description": "empty when no catalogue is published"})
+    version = fields.Integer(metadata={"description": "0 when no catalogue is published"})
+    title = fields.String()
+    sha256 = fields.String()
+    attributes = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(AttributeOut)),
+                             metadata={"description": "record kind -> its declared attributes"})
+    vocabularies = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                               metadata={"description": "closed list (licence.grants) -> the words it adds"})
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import peewee
 
 from ..db import BaseModel
-from ..fields import JSONField, UTCDateTimeField
+from ..fields import AttributesField, JSONField, UTCDateTimeField
 from ..registry.tables import Production
 
 
@@ -14,6 +14,9 @@ class User(BaseModel):
     roles = JSONField()
     created_at = UTCDateTimeField()
     disabled_at = UTCDateTimeField(null=True)
+    #: who the policy sees asking (``requester.department``); set by an admin (migration step 14)
+    department = peewee.CharField(max_length=120, null=True)
+    attributes = AttributesField()
     memberships: peewee.ModelSelect[Membership]
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from ..audit.log import record
+from ..catalogue import published_catalogue
 from ..clock import as_utc, utcnow
 from ..db import first, transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -24,7 +25,8 @@ TOKEN_PREFIX = "slt_"
 def user_dict(u: User) -> dict[str, Any]:
     return {"id": u.id, "name": u.name, "roles": u.roles,
             "productions": sorted(m.production.name for m in u.memberships),
-            "created_at": u.created_at, "disabled": u.disabled_at is not None}
+            "created_at": u.created_at, "disabled": u.disabled_at is not None,
+            "department": u.department, "attributes": u.attributes}
 
 
 def add_user(name: str, roles: Iterable[str], productions: Iterable[str] = ()) -> dict[str, Any]:
@@ -54,6 +56,32 @@ def add_membership(name: str, production: str) -> dict[str, Any]:
         _, created = Membership.get_or_create(user=user, production=prod)
         if created:
             record("user.joined", f"user:{user.name}", {"production": prod.name})
+    return user_dict(user)
+
+
+#: not set: leave the user's department as it is (None clears it)
+UNCHANGED: Any = object()
+
+
+def set_profile(name: str, *, department: str | None = UNCHANGED,
+                attributes: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """An admin sets who the policy sees asking: the user's department (None clears it) and
+    the catalogue's user attributes (checked like a record's; a value of None unsets one)."""
+    if department is not UNCHANGED and department is not None:
+        department = vocab.name(department, "department")
+        if len(department) > 120:
+            raise InvalidInput("a department's name has at most 120 characters")
+    with transaction():
+        user = get_user(name)
+        before = (user.department, dict(user.attributes or {}))
+        if department is not UNCHANGED:
+            user.department = department
+        if attributes:
+            user.attributes = published_catalogue().updated("user", user.attributes or {}, attributes)
+        if (user.department, user.attributes) != before:
+            user.save()
+            record("user.profile_set", f"user:{user.name}",
+                   {"department": user.department, "attributes": user.attributes})
     return user_dict(user)
 
 
@@ -126,9 +154,9 @@ def _principal(user: User) -> Principal:
     return Principal(user.id, user.name, frozenset(user.roles), productions)
 
 
-def principal_named(name: str, role: str | None) -> Principal:
-    """The user the CLI's ``--by NAME`` stands for, who must hold ``role`` (any, if None:
-    the command itself judges, as a sign-off does).
+def principal_named(name: str, role: str | tuple[str, ...] | None) -> Principal:
+    """The user the CLI's ``--by NAME`` stands for, who must hold ``role`` (one of them, for a
+    tuple; any, if None: the command itself judges, as a sign-off does).
 
     The command line runs with the database's own credentials, so this is not
     authentication; it makes the CLI record the same accountable person, and apply the
@@ -137,7 +165,8 @@ def principal_named(name: str, role: str | None) -> Principal:
     user = User.get_or_none(User.name == (name or "").strip())
     if user is None or user.disabled_at is not None:
         raise NotFound(f"no active user '{name}' exists", hint="list them with: slate user list")
-    if role is not None and role not in (user.roles or []):
-        raise Forbidden(f"'{user.name}' does not have the {role} role needed here",
+    needed = () if role is None else (role,) if isinstance(role, str) else role
+    if needed and not set(needed) & set(user.roles or []):
+        raise Forbidden(f"'{user.name}' does not have the {' or '.join(needed)} role needed here",
                         hint=f"{user.name} has: {', '.join(sorted(user.roles or []))}")
     return _principal(user)

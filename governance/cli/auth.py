@@ -8,7 +8,9 @@ from typing import Any
 import click
 
 from ..auth import users
+from ..errors import InvalidInput
 from . import SlateContext, emits, multi, table
+from .catalogue import parse_assignments
 
 
 @click.group("user")
@@ -34,8 +36,24 @@ def user_join(slate: SlateContext, name: str, production: str) -> Any:
     return users.add_membership(name, production)
 
 
+@user_group.command("set")
+@click.argument("name")
+@click.option("--department", default=None, help="The user's department (who the policy sees asking).")
+@click.option("--no-department", is_flag=True, help="Clear the user's department.")
+@click.option("--attr", "assignments", multiple=True, metavar="NAME=VALUE",
+              help="A catalogue user attribute (VALUE null unsets it); may be repeated.")
+@emits()
+def user_set(slate: SlateContext, name: str, department: str | None, no_department: bool,
+             assignments: tuple[str, ...]) -> Any:
+    """Set a user's department and catalogue attributes."""
+    if department is not None and no_department:
+        raise InvalidInput("give --department or --no-department, not both")
+    chosen = None if no_department else department if department is not None else users.UNCHANGED
+    return users.set_profile(name, department=chosen, attributes=parse_assignments(assignments))
+
+
 @user_group.command("list")
-@emits(lambda rows: table(rows, ["name", "roles", "productions"]))
+@emits(lambda rows: table(rows, ["name", "roles", "productions", "department"]))
 def user_list(slate: SlateContext) -> Any:
     return users.list_users()
 

@@ -40,7 +40,7 @@ from . import (
     v11_job_leases,
     v12_utc_datetimes,
     v13_defaults_as_declared,
-    # v14 (attribute columns, user.department) is part B's of issue 15, added when merged
+    v14_catalogue,
     v15_signoffs,
 )
 
@@ -65,9 +65,7 @@ class Step:
 STEPS: list[Step] = [Step.of(m) for m in (
     v01_registry, v02_policy, v03_credentials_ledger, v04_auth, v05_audit, v06_jobs, v07_provenance,
     v08_ledger_model_refs, v09_shared_facts, v10_rights_ownership, v11_job_leases, v12_utc_datetimes,
-    v13_defaults_as_declared,
-    # v14 goes here when part B of issue 15 is merged (the steps' test tolerates its absence until then)
-    v15_signoffs)]
+    v13_defaults_as_declared, v14_catalogue, v15_signoffs)]
 
 
 def register_step(step: Step) -> None:

@@ -11,7 +11,7 @@ requests, so only legal records it (see ``scope``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import peewee
 
@@ -22,6 +22,7 @@ from ..db import first, transaction
 from ..errors import Conflict, InvalidInput, NotFound
 from ..ids import is_id
 from ..principal import Principal
+from . import attributes as attrs
 from . import lookup, scope
 from . import vocabulary as vocab
 from .licences import get_licence
@@ -38,7 +39,7 @@ def asset_dict(a: Asset, by: Principal | None = None) -> dict[str, Any]:
             "source": a.source, "size_bytes": a.size_bytes,
             "licence": a.licence.ref if a.licence is not None else None,
             "production": a.production.name if a.production is not None else None, "library": a.library,
-            "people": [p.name for p in people], "created_at": a.created_at}
+            "people": [p.name for p in people], "created_at": a.created_at, "attributes": attrs.shown(by, a.attributes)}
 
 
 def read_file(path: str | Path) -> bytes:
@@ -50,7 +51,7 @@ def read_file(path: str | Path) -> bytes:
 
 def register_asset(content: bytes, *, media_type: str, title: str, source: str = "",
                    licence: str | None = None, people: Iterable[str | int] = (),
-                   production: str | None = None,
+                   production: str | None = None, attributes: Mapping[str, Any] | None = None,
                    by: Principal | None = None) -> tuple[dict[str, Any], bool]:
     """Register bytes as an asset; returns (asset, created). Same bytes -> the existing asset.
 
@@ -64,6 +65,7 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
     title = vocab.name(title, "asset")
     if licence and by is not None:
         scope.require_legal(by, "record which licence covers an asset")
+    terms = attrs.checked("asset", attributes, by)
     digest = sha256_hex(content)
     with transaction():
         scoped = scope.own_productions(by, [production] if production else [], "asset")
@@ -78,13 +80,14 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
         asset = Asset.create(sha256=digest, media_type=media_type, title=title, source=source,
                              size_bytes=len(content), licence=lic,
                              production=get_production(scoped[0]) if scoped else None,
-                             library=not scoped, created_at=utcnow())
+                             library=not scoped, created_at=utcnow(), attributes=terms)
         for person in {p.id: p for p in persons}.values():
             AssetPerson.create(asset=asset, person=person)
         record("asset.registered", f"asset:{digest}", {"media_type": media_type, "title": title,
                                                         "licence": lic.ref if lic else None,
                                                         "production": scoped[0] if scoped else None,
-                                                        "people": sorted(p.name for p in persons)},
+                                                        "people": sorted(p.name for p in persons),
+                                                        "attributes": terms},
                by.name if by else None)
     return asset_dict(asset, by), True
 

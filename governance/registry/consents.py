@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import peewee
 
@@ -23,6 +23,7 @@ from ..db import transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..ids import is_id
 from ..principal import Principal
+from . import attributes as attrs
 from . import documents, lookup, scope
 from . import vocabulary as vocab
 from .people import find_person, get_production, link_for_consent, person_dict
@@ -71,7 +72,7 @@ def consent_dict(c: Consent, by: Principal | None = None) -> dict[str, Any]:
         "granted_at": c.granted_at, "recorded_by": c.recorded_by,
         "status": status_of(c), "confirmed_by": c.confirmed_by, "confirmed_at": c.confirmed_at,
         "revoked": c.revoked_at is not None, "revoked_at": c.revoked_at,
-        "revoked_reason": c.revoked_reason, "version": c.version,
+        "revoked_reason": c.revoked_reason, "version": c.version, "attributes": attrs.shown(by, c.attributes),
     }
 
 
@@ -153,7 +154,8 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
                   territories: Iterable[str], valid_from: date, valid_until: date,
                   document: bytes | None = None, document_sha256: str | None = None,
                   guardian_signed: bool = False, guardian_name: str | None = None,
-                  guardian_relationship: str | None = None, actor: str | None = None,
+                  guardian_relationship: str | None = None, attributes: Mapping[str, Any] | None = None,
+                  actor: str | None = None,
                   by: Principal | None = None, store: DocumentStore | None = None) -> dict[str, Any]:
     """Record a consent (legal only; ``by=None`` is the operator's own path, named by ``actor``).
 
@@ -162,8 +164,9 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
     if by is not None:
         scope.require_legal(by, "record a consent")
     recorder = by.name if by is not None else (actor or current_actor.get())
-    uses = vocab.choose_many(uses, vocab.CONSENT_USES, "consent use")
+    uses = vocab.choose_many(uses, vocab.consent_uses(), "consent use")
     territory_codes = vocab.territories(territories)
+    terms = attrs.checked("consent", attributes, by)
     if valid_until < valid_from:
         raise InvalidInput(f"the consent ends ({valid_until}) before it starts ({valid_from})")
     scope_names = sorted({p.strip() for p in productions if p.strip()})
@@ -188,14 +191,15 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
             valid_from=valid_from, valid_until=valid_until, guardian_signed=guardian_signed,
             guardian_name=guardian, guardian_relationship=relationship,
             document_sha256=doc.sha256, document_stored=True, granted_at=now, recorded_by=recorder,
-            status="pending" if pending else "confirmed", confirmed_at=None if pending else now)
+            status="pending" if pending else "confirmed", confirmed_at=None if pending else now,
+            attributes=terms)
         link_for_consent(who, scope_names)
         ConsentEvent.create(consent=consent, event="granted", at=now, actor=recorder)
         record("consent.granted", f"consent:{consent.id}",
                {"person": who.name, "uses": uses, "productions": scope_names, "territories": territory_codes,
                 "valid_from": valid_from, "valid_until": valid_until, "document_sha256": doc.sha256,
                 "document_signed": doc.signed, "guardian_signed": guardian_signed,
-                "status": consent.status}, recorder)
+                "status": consent.status, "attributes": terms}, recorder)
     return consent_dict(consent)
 
 

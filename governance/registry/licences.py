@@ -3,32 +3,34 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from ..audit.log import record
 from ..clock import utcnow
 from ..db import transaction
 from ..errors import Conflict, InvalidInput
 from ..principal import Principal
+from . import attributes as attrs
 from . import lookup, scope
 from . import vocabulary as vocab
 from .tables import Licence
 
 
-def licence_dict(lic: Licence) -> dict[str, Any]:
+def licence_dict(lic: Licence, by: Principal | None = None) -> dict[str, Any]:
     return {
         "id": lic.id, "ref": lic.ref, "licensor": lic.licensor, "grants": lic.grants,
         "territories": lic.territories, "starts_on": lic.starts_on, "ends_on": lic.ends_on,
         "attribution_required": lic.attribution_required, "credit_text": lic.credit_text,
         "takedown": lic.takedown, "takedown_at": lic.takedown_at,
         "takedown_reason": lic.takedown_reason, "version": lic.version,
-        "created_at": lic.created_at,
+        "created_at": lic.created_at, "attributes": attrs.shown(by, lic.attributes),
     }
 
 
 def add_licence(ref: str, licensor: str, *, grants: Iterable[str], territories: Iterable[str],
                 starts_on: date, ends_on: date | None = None, attribution_required: bool = False,
-                credit_text: str | None = None, by: Principal | None = None) -> dict[str, Any]:
+                credit_text: str | None = None, attributes: Mapping[str, Any] | None = None,
+                by: Principal | None = None) -> dict[str, Any]:
     """Record a licence (legal only; ``by=None`` is the operator's own path)."""
     if by is not None:
         scope.require_legal(by, "record a licence")
@@ -36,8 +38,9 @@ def add_licence(ref: str, licensor: str, *, grants: Iterable[str], territories: 
     if ":" in ref:
         raise InvalidInput("a licence reference may not contain ':' (it is part of training-set leaves)")
     licensor = vocab.name(licensor, "licensor")
-    grant_list = vocab.choose_many(grants, vocab.LICENCE_GRANTS, "licence grant")
+    grant_list = vocab.choose_many(grants, vocab.licence_grants(), "licence grant")
     territory_codes = vocab.territories(territories)
+    terms = attrs.checked("licence", attributes, by)
     if ends_on is not None and ends_on < starts_on:
         raise InvalidInput(f"licence {ref} ends ({ends_on}) before it starts ({starts_on})")
     if attribution_required and not (credit_text and credit_text.strip()):
@@ -49,10 +52,11 @@ def add_licence(ref: str, licensor: str, *, grants: Iterable[str], territories: 
                              territories=territory_codes, starts_on=starts_on, ends_on=ends_on,
                              attribution_required=attribution_required,
                              credit_text=credit_text.strip() if credit_text else None,
-                             created_at=utcnow())
+                             created_at=utcnow(), attributes=terms)
         record("licence.added", f"licence:{ref}", {"licensor": licensor, "grants": grant_list,
                                                    "territories": territory_codes, "starts_on": starts_on,
-                                                   "ends_on": ends_on, "attribution_required": attribution_required},
+                                                   "ends_on": ends_on, "attribution_required": attribution_required,
+                                                   "attributes": terms},
                by.name if by else None)
     return licence_dict(lic)
 
@@ -68,11 +72,11 @@ def find_licence(ref: str | int, by: Principal | None) -> Licence:
 
 
 def show_licence(ref: str | int, by: Principal | None = None) -> dict[str, Any]:
-    return licence_dict(find_licence(ref, by))
+    return licence_dict(find_licence(ref, by), by)
 
 
 def list_licences(by: Principal | None = None) -> list[dict[str, Any]]:
-    return [licence_dict(lic) for lic in scope.visible_licences(by, Licence.select()).order_by(Licence.ref)]
+    return [licence_dict(lic, by) for lic in scope.visible_licences(by, Licence.select()).order_by(Licence.ref)]
 
 
 def taking_down_actor(reason: str, actor: str | None = None, *, by: Principal | None = None) -> str | None:

@@ -7,13 +7,14 @@ and a producer sees only the people of their productions (see ``scope``).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from ..audit.log import record
 from ..clock import utcnow
 from ..db import get_or_create, transaction
 from ..errors import Conflict, InvalidInput
 from ..principal import Principal
+from . import attributes as attrs
 from . import lookup, scope
 from . import vocabulary as vocab
 from .tables import Person, PersonProduction, Production
@@ -23,22 +24,23 @@ def person_dict(p: Person, by: Principal | None = None) -> dict[str, Any]:
     """A person; their productions as the caller may see them (a producer: their own)."""
     return {"id": p.id, "name": p.name, "kind": p.kind, "is_minor": p.is_minor,
             "guardian": p.guardian, "productions": scope.seen_productions(by, scope.person_productions(p)),
-            "created_at": p.created_at}
+            "created_at": p.created_at, "attributes": attrs.shown(by, p.attributes)}
 
 
 def production_dict(p: Production) -> dict[str, Any]:
-    return {"id": p.id, "name": p.name, "title": p.title, "created_at": p.created_at}
+    return {"id": p.id, "name": p.name, "title": p.title, "created_at": p.created_at, "attributes": p.attributes}
 
 
 def add_person(name: str, kind: str = "performer", *, is_minor: bool = False,
                guardian: str | None = None, productions: Iterable[str] = (),
-               by: Principal | None = None) -> dict[str, Any]:
+               attributes: Mapping[str, Any] | None = None, by: Principal | None = None) -> dict[str, Any]:
     """Register a person for ``productions``; a producer must name one or more of their own."""
     name = vocab.name(name, "person")
-    vocab.choose(kind, vocab.PERSON_KINDS, "person kind")
+    vocab.choose(kind, vocab.person_kinds(), "person kind")
     if is_minor and not guardian:
         raise InvalidInput(f"{name} is a minor: name their guardian (--guardian)")
     guardian = vocab.name(guardian, "guardian") if guardian else None
+    terms = attrs.checked("person", attributes, by)
     with transaction():
         scoped = scope.own_productions(by, productions, "person")
         if Person.select().where(Person.name == name).exists():
@@ -46,11 +48,11 @@ def add_person(name: str, kind: str = "performer", *, is_minor: bool = False,
                            hint="people are identified by name; if they are already registered for another "
                                 "production, ask legal to add them to yours; otherwise add a distinguishing suffix")
         person = Person.create(name=name, kind=kind, is_minor=is_minor, guardian=guardian,
-                               created_at=utcnow())
+                               created_at=utcnow(), attributes=terms)
         for production in scoped:
             PersonProduction.create(person=person, production=get_production(production))
         record("person.added", f"person:{person.id}", {"name": name, "kind": kind, "is_minor": is_minor,
-                                                       "productions": scoped})
+                                                       "productions": scoped, "attributes": terms})
     return person_dict(person)
 
 
@@ -88,13 +90,17 @@ def list_people(by: Principal | None = None) -> list[dict[str, Any]]:
     return [person_dict(p, by) for p in scope.visible_people(by, Person.select()).order_by(Person.name)]
 
 
-def add_production(name: str, title: str = "") -> dict[str, Any]:
+def add_production(name: str, title: str = "", attributes: Mapping[str, Any] | None = None,
+                   by: Principal | None = None) -> dict[str, Any]:
+    """A production (an admin's act; ``by=None`` is the operator's own path)."""
     name = vocab.name(name, "production")
+    terms = attrs.checked("production", attributes, by)
     with transaction():
         if Production.select().where(Production.name == name).exists():
             raise Conflict(f"a production named '{name}' already exists")
-        production = Production.create(name=name, title=title, created_at=utcnow())
-        record("production.added", f"production:{production.id}", {"name": name})
+        production = Production.create(name=name, title=title, created_at=utcnow(), attributes=terms)
+        record("production.added", f"production:{production.id}", {"name": name, "attributes": terms},
+               by.name if by else None)
     return production_dict(production)
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import peewee
 
 from ..db import BaseModel
-from ..fields import JSONField, UTCDateTimeField
+from ..fields import AttributesField, JSONField, UTCDateTimeField
 
 
 class Production(BaseModel):
     name = peewee.CharField(max_length=120, unique=True)
     title = peewee.CharField(max_length=300, default="")
     created_at = UTCDateTimeField()
+    #: the values of the attributes the catalogue declares for a production (migration step 14)
+    attributes = AttributesField()
 
 
 class Person(BaseModel):
@@ -20,6 +22,7 @@ class Person(BaseModel):
     is_minor = peewee.BooleanField(default=False)
     guardian = peewee.CharField(max_length=200, null=True)
     created_at = UTCDateTimeField()
+    attributes = AttributesField()
     consents: peewee.ModelSelect[Consent]
 
 
@@ -64,6 +67,7 @@ class Consent(BaseModel):
     revoked_reason = peewee.TextField(null=True)
     #: bumped on every change, so a decision can cite the exact state it relied on
     version = peewee.IntegerField(default=1)
+    attributes = AttributesField()
     events: peewee.ModelSelect[ConsentEvent]
 
 
@@ -105,6 +109,7 @@ class Licence(BaseModel):
     takedown_reason = peewee.TextField(null=True)
     created_at = UTCDateTimeField()
     version = peewee.IntegerField(default=1)
+    attributes = AttributesField()
 
 
 class Asset(BaseModel):
@@ -122,6 +127,7 @@ class Asset(BaseModel):
     #: production); an asset with neither is seen by studio-wide roles only until legal assigns it
     library = peewee.BooleanField(default=False)
     created_at = UTCDateTimeField()
+    attributes = AttributesField()
 
 
 class AssetPerson(BaseModel):

@@ -1,4 +1,7 @@
-"""The closed vocabularies legal's policies and the registry share."""
+"""The closed vocabularies legal's policies and the registry share.
+
+The lists here are Slate's own; the published fact catalogue may add words to a few of
+them (``licence_grants`` and the like), never take any away."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Iterable, Sequence
 
 import pycountry
 
+from ..catalogue import published_catalogue
 from ..errors import InvalidInput
 
 PERSON_KINDS = ("performer", "rights_holder", "crew")
@@ -76,3 +80,18 @@ def split_csv(value: str | Sequence[str] | None) -> list[str]:
     if isinstance(value, str):
         return [v for v in (p.strip() for p in value.split(",")) if v]
     return [str(v).strip() for v in value if str(v).strip()]
+
+
+def licence_grants() -> tuple[str, ...]:
+    """What a licence may grant: Slate's grants and the published catalogue's extensions."""
+    return published_catalogue().vocabulary("licence.grants", LICENCE_GRANTS)
+
+
+def consent_uses() -> tuple[str, ...]:
+    """What a consent may allow: Slate's uses and the published catalogue's extensions."""
+    return published_catalogue().vocabulary("consent.uses", CONSENT_USES)
+
+
+def person_kinds() -> tuple[str, ...]:
+    """The kinds of person: Slate's and the published catalogue's extensions."""
+    return published_catalogue().vocabulary("person.kinds", PERSON_KINDS)

@@ -35,7 +35,7 @@ def registry() -> Any:
         consents=everyone, pending=[c for c in everyone if c["status"] == "pending"],
         licences=licences.list_licences(me), assets=assets.list_assets(by=me),
         training_sets=training_sets.list_training_sets(), models=models_registry.list_models(),
-        uses=vocab.CONSENT_USES, all_productions=people.list_productions())
+        uses=vocab.consent_uses(), all_productions=people.list_productions())
 
 
 def _date(name: str) -> date:

@@ -42,7 +42,8 @@ A, B = "harbour-lights", "northern-line"
 GUARDED = ["production", "person", "person_production", "consent", "consent_event", "consent_document", "licence",
            "asset", "asset_person", "training_set", "training_set_member", "model", "generation_request",
            "decision", "approval", "job", "request_params", "output", "output_facet", "audit_entry",
-           "membership", "user", "api_token", "policy_version", "signing_key"]
+           "membership", "user", "api_token", "policy_version", "signing_key", "catalogue_version",
+           "catalogue_review"]
 #: writes that record the facts deciding requests: refused to every producer
 RIGHTS_WRITES = {
     "POST /api/v1/consents", "POST /api/v1/consent-documents", "POST /api/v1/consents/{consent_id}/confirm",
@@ -95,7 +96,8 @@ def signed_start():
 
 
 #: identifiers of records that do not exist, per place (what a hidden record must look like)
-MISSING = {("consents", "consent_id"): "999999", ("people", "ref"): "Nobody Here", ("licences", "ref"): "LIC-NOPE",
+MISSING = {("consents", "consent_id"): "999999", ("consents", "ref"): "999999", ("people", "ref"): "Nobody Here",
+           ("licences", "ref"): "LIC-NOPE",
            ("assets", "ref"): "f" * 64, ("outputs", "sha256"): "0" * 64, ("requests", "request_id"): "999999",
            ("jobs", "job_id"): "job_" + "0" * 32, ("proof", "asset_sha256"): "f" * 64}
 
@@ -104,13 +106,15 @@ def concrete(world, template: str, missing: bool = False) -> str:
     """The path with A's identifiers in it (or, with ``missing``, identifiers of nothing)."""
     ids = world.ids
     by_place = {
-        ("consents", "consent_id"): ids["consent_id"], ("people", "ref"): "Mara Quinn",
+        ("consents", "consent_id"): ids["consent_id"], ("consents", "ref"): ids["consent_id"],
+        ("people", "ref"): "Mara Quinn",
         ("licences", "ref"): "LIC-HARBOUR", ("assets", "ref"): ids["asset"], ("models", "ref"): "slate-studio:1",
         ("outputs", "sha256"): ids["output"], ("requests", "request_id"): ids["request_id"],
         ("jobs", "job_id"): ids["job_id"], ("training-sets", "name"): "harbour-set",
         ("proof", "asset_sha256"): ids["asset"], ("policies", "ref"): "urn:slate:policy:studio-default",
         ("diff", "new"): "urn:slate:policy:studio-default", ("policies", "old"): "urn:slate:policy:studio-default",
-        ("keys", "fingerprint"): "0" * 16, ("tokens", "token_id"): "1",
+        ("keys", "fingerprint"): "0" * 16, ("tokens", "token_id"): "1", ("productions", "ref"): A,
+        ("versions", "version"): "1", ("users", "name"): "pat-producer",
     }
 
     def fill(match: re.Match[str]) -> str:
@@ -156,6 +160,9 @@ def body(world, method: str, template: str) -> dict[str, Any]:
         "/api/v1/training-sets": {"name": "stolen", "members": [{"asset": ids["asset"]}]},
         "/api/v1/models": {"name": "m", "version": "1", "weights_hash": "a" * 64},
         "/api/v1/models/{ref}/status": {"status": "retired", "reason": "x"},
+        "/api/v1/catalogue/versions": {"text": "uid: x\nversion: 9\nattributes: {production: {tier: {type: string}}}"},
+        **{f"/api/v1/{collection}/{{ref}}/attributes": {"attributes": {"tier": "top"}}
+           for collection in ("licences", "consents", "people", "assets", "productions")},
     }
     return {"json": samples.get(template, {})}
 
