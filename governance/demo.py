@@ -132,7 +132,7 @@ def seed_catalogue(catalogue_file: Path) -> str:
     if catalogue_versions.get_version(version).status == "draft":
         catalogue_versions.approve_version(version, admin, "demo: reviewed")
     if catalogue_versions.get_version(version).status == "approved":
-        catalogue_versions.publish_version(version, lee)
+        versions.publish_catalogue(version, lee)
     return f"version {version} ({catalogue_versions.get_version(version).status})"
 
 

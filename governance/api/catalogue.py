@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..catalogue import published_catalogue, versions
+from ..policy import versions as policy_versions
 from . import schemas as s
 from .access import READ_REGISTRY, admits, principal
 from .blueprint import SlateBlueprint as Blueprint
@@ -60,8 +61,9 @@ def approve_version(body: dict[str, Any], version: int) -> Any:
 @admits(*CURATORS)
 @blp.response(200, s.CatalogueVersionOut)
 def publish_version(version: int) -> Any:
-    """Make an approved version the one records are checked against."""
-    return versions.publish_version(version, principal())
+    """Make an approved version the one records are checked against (409 if a published policy
+    reads an attribute it no longer declares)."""
+    return policy_versions.publish_catalogue(version, principal())
 
 
 blueprints = [blp]

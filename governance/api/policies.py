@@ -9,7 +9,6 @@ from flask import current_app, g
 from ..policy import versions
 from ..policy.compiler import compile_policy
 from ..policy.diff import diff_policies
-from ..policy.loader import load_policy
 from ..policy.replay import replay
 from ..policy.testing import run_tests_for_version
 from . import schemas as s
@@ -23,7 +22,7 @@ READERS = ("legal", "auditor", "approver", "producer", "admin")
 
 def _loaded(ref: str) -> Any:
     row = versions.get_version(ref)
-    return load_policy(row.text.encode("utf-8"), f"{row.uid}@{row.version}")
+    return versions.compiled(row).policy
 
 
 @blp.route("/policies", methods=["GET"])

@@ -10,7 +10,7 @@ Every step is an audit entry. Nothing is deleted.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import peewee
 
@@ -101,9 +101,12 @@ def approve_version(version: int | str, by: Principal, comment: str = "") -> dic
     return version_dict(row)
 
 
-def publish_version(version: int | str, by: Principal) -> dict[str, Any]:
+def publish_version(version: int | str, by: Principal,
+                    still_valid: Callable[[Catalogue], None] | None = None) -> dict[str, Any]:
     """Make an approved version the catalogue records are checked against; the one published
-    before is superseded."""
+    before is superseded. ``still_valid`` raises if what depends on the catalogue (the
+    published policies, which read its attributes) would break under this version; the
+    policy layer passes it (``governance.policy.versions.publish_catalogue``)."""
     publisher = _curator(by, "publish a catalogue")
     with transaction():
         row = get_version(version)
@@ -111,6 +114,8 @@ def publish_version(version: int | str, by: Principal) -> dict[str, Any]:
             raise Conflict(f"catalogue version {row.version} is {row.status}; only an approved version can be "
                            "published", hint=("someone other than its author must approve it first: "
                                               "slate catalogue approve") if row.status == "draft" else None)
+        if still_valid is not None:
+            still_valid(load_catalogue(row.text.encode("utf-8"), f"catalogue version {row.version}"))
         now = utcnow()
         current = published_row()
         if current is not None:

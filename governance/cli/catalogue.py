@@ -13,6 +13,7 @@ from ..auth.users import principal_named
 from ..catalogue import load_catalogue, published_catalogue
 from ..catalogue import versions as catalogue_versions
 from ..errors import InvalidInput
+from ..policy import versions as policy_versions
 from ..principal import Principal
 from ..registry.attribute_changes import KINDS, set_attributes
 from . import SlateContext, emits, table
@@ -100,8 +101,9 @@ def catalogue_approve(slate: SlateContext, version: str, by_name: str, comment: 
 @by_option
 @emits()
 def catalogue_publish(slate: SlateContext, version: str, by_name: str) -> Any:
-    """Make an approved version the one records are checked against."""
-    return catalogue_versions.publish_version(version, _curator(by_name))
+    """Make an approved version the one records are checked against (refused if a published
+    policy reads an attribute it no longer declares)."""
+    return policy_versions.publish_catalogue(version, _curator(by_name))
 
 
 def parse_assignments(pairs: tuple[str, ...]) -> dict[str, Any]:

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import jsonschema
-import yaml
 
 from ..canonical import sha256_hex
 from ..errors import PolicyError
+from ..safeyaml import MAX_DEPTH as MAX_DEPTH
+from ..safeyaml import MAX_EXPANDED_NODES as MAX_EXPANDED_NODES
+from ..safeyaml import LimitedLoader, ReuseLoader, YamlRefused, read_document
 from . import facts as F
 from .document import DEFAULT_APPROVERS, Approvers, Duty, Policy, Rule, constraint_from_dict, targets_of
 from .operators import DATE_ONLY, OPERATORS, ORDERING
@@ -43,12 +45,6 @@ MAX_POLICY_BYTES = 128 * 1024
 #: A tests file grows with its cases (a few hundred bytes each); it is read from the policies
 #: folder, never uploaded, so it may be larger.
 MAX_TESTS_BYTES = 1024 * 1024
-#: The studio's policy nests eight collections deep and its tests file ten; 32 leaves room for
-#: long and/or chains, and stops a deep document long before anything recurses.
-MAX_DEPTH = 32
-#: What aliases in a tests file may expand to, counted as YAML values (the studio's expands
-#: to about 2,000): facts are copied per case, so this bounds the memory a tests file takes.
-MAX_EXPANDED_NODES = 100_000
 #: Error messages quote the input (jsonschema repeats whole values): each problem line is cut
 #: to this many characters and at most ``MAX_PROBLEMS`` lines are kept, so a reply about a
 #: hostile file stays a few kilobytes.
@@ -57,7 +53,6 @@ MAX_PROBLEMS = 50
 #: The schema stops looking after this many problems (see ``_schema_problems``).
 MAX_SCHEMA_ERRORS = 1000
 _MAX_SOURCE_CHARS = 120
-_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _excerpt(text: str, limit: int) -> str:
@@ -90,90 +85,11 @@ class PolicyTooLarge(PolicyFileError):
     title = "Policy file too large"
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """YAML without YAML 1.1's surprises: dates stay strings, and only true/false are booleans
-    (so the territory code NO stays 'NO', not False)."""
-
-
-_StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers
-            if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-
-
-class _Refused(yaml.MarkedYAMLError):
-    """A document the limits refuse, with the place in the file where it crossed them."""
-
-
-class _PolicyLoader(_StrictLoader):
-    """The strict loader whose compose step looks at each parser event before it builds a
-    node from it, and refuses: nesting past ``MAX_DEPTH`` (after ``MAX_DEPTH`` + 1 events,
-    before anything recurses), and anchors, aliases and merge keys, the YAML features that
-    let a few bytes stand for a great many ("billion laughs"). Nothing is ever expanded."""
-
-    #: legal's tests files reuse facts with anchors, aliases and merge keys
-    allow_reuse = False
-
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # unannotated in PyYAML's stubs
-        if not self.allow_reuse:
-            _refuse_reuse(event)
-        if not isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            return self._checked(super().compose_node(parent, index), event)
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _refused(f"nested deeper than {MAX_DEPTH} levels", event)
-            return self._checked(super().compose_node(parent, index), event)
-        finally:
-            self._depth -= 1
-
-    def _checked(self, node: yaml.Node | None, event: yaml.Event) -> yaml.Node | None:
-        # a plain << is a merge key only once the resolver has tagged it
-        if not self.allow_reuse and node is not None and node.tag == _MERGE_TAG:
-            raise _refused("merge keys (<<) are not allowed in a policy file; write the keys out in full", event)
-        return node
-
-
-def _refuse_reuse(event: yaml.Event) -> None:
-    if isinstance(event, yaml.AliasEvent):
-        raise _refused("aliases (*name) are not allowed in a policy file; write the value out in full", event)
-    if getattr(event, "anchor", None) is not None:
-        raise _refused("anchors (&name) are not allowed in a policy file; write the value out in full", event)
-
-
-def _refused(problem: str, event: yaml.Event) -> _Refused:
-    """``problem``, placed where ``event`` starts in the file. (The loaders are PyYAML's pure
-    Python ones, whose marks are all ``yaml.error.Mark``; libyaml's are never met.)"""
-    mark = event.start_mark
-    return _Refused(None, None, problem, mark if isinstance(mark, yaml.error.Mark) else None)
-
-
-class _TestsLoader(_PolicyLoader):
-    """For legal's tests files: anchors, aliases and merge keys allowed, and what they expand
-    to measured on the composed nodes, before anything is constructed or copied."""
-
-    allow_reuse = True
-
-    def get_single_node(self) -> Any:
-        node = super().get_single_node()
-        if node is not None:
-            _ExpansionBudget().measure(node)
-        return node
-
-
 def read_policy_yaml(text: str | bytes, source: str) -> Any:
     """Parse a policy file, which any legal user may send over the API: at most
     ``MAX_POLICY_BYTES`` and ``MAX_DEPTH`` deep, with no anchors, aliases or merge keys
     (policies never need them)."""
-    return _read(text, source, MAX_POLICY_BYTES, _PolicyLoader)
+    return _read(text, source, MAX_POLICY_BYTES, LimitedLoader)
 
 
 def read_yaml(text: str | bytes, source: str) -> Any:
@@ -181,67 +97,16 @@ def read_yaml(text: str | bytes, source: str) -> Any:
     reuses facts with anchors, aliases and merge keys): at most ``MAX_TESTS_BYTES`` and
     ``MAX_DEPTH`` deep, and its aliases may expand to at most ``MAX_EXPANDED_NODES`` values.
     Anything a user sends goes through ``read_policy_yaml``."""
-    return _read(text, source, MAX_TESTS_BYTES, _TestsLoader)
+    return _read(text, source, MAX_TESTS_BYTES, ReuseLoader)
 
 
-def _read(text: str | bytes, source: str, max_bytes: int, loader: type[_PolicyLoader]) -> Any:
-    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
-    if size > max_bytes:
-        raise PolicyTooLarge(source, [(f"the file is {size:,} bytes; at most {max_bytes:,} are read "
-                                       "(split it, or shorten its descriptions)")])
+def _read(text: str | bytes, source: str, max_bytes: int, loader: type[LimitedLoader]) -> Any:
+    """The limits are ``governance.safeyaml``'s, shared with the catalogue's reader."""
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
-        raise PolicyFileError(source, [f"{where}: {exc.problem or 'YAML syntax error'}"]) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise PolicyFileError(source, [f"not readable as YAML: {type(exc).__name__}"]) from None
-    except ValueError:  # e.g. an integer longer than Python converts (4,300 digits)
-        raise PolicyFileError(source, [("not readable as YAML: a value is too long to convert "
-                                        "(a number with thousands of digits?)")]) from None
-
-
-class _ExpansionBudget:
-    """Size and nesting of a node graph as if every alias were copied out, without copying:
-    each node is measured once, however often it is referred to. A cycle (an alias inside
-    its own anchor) never ends, so it is refused as too deep."""
-
-    def __init__(self) -> None:
-        self._seen: dict[int, tuple[int, int]] = {}  # id(node) -> (values, collection levels)
-
-    def measure(self, node: yaml.Node, above: int = 0) -> tuple[int, int]:
-        """``above``: how many collections hold ``node``."""
-        if isinstance(node, yaml.ScalarNode):
-            return 1, 0
-        if id(node) not in self._seen:
-            if above >= MAX_DEPTH:
-                raise self._too_deep(node)
-            size, levels = 1, 0
-            for child in _children(node):
-                child_size, child_levels = self.measure(child, above + 1)
-                size, levels = size + child_size, max(levels, child_levels)
-                if size > MAX_EXPANDED_NODES:
-                    raise _Refused(None, None, f"aliases expand to more than {MAX_EXPANDED_NODES:,} "
-                                   "values", node.start_mark)
-            self._seen[id(node)] = (size, levels + 1)
-        size, levels = self._seen[id(node)]
-        if above + levels > MAX_DEPTH:
-            raise self._too_deep(node)
-        return size, levels
-
-    @staticmethod
-    def _too_deep(node: yaml.Node) -> _Refused:
-        return _Refused(None, None, f"nested deeper than {MAX_DEPTH} levels once aliases are expanded",
-                        node.start_mark)
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    return []
+        value, _ = read_document(text, max_bytes, loader)
+    except YamlRefused as exc:
+        raise (PolicyTooLarge if exc.too_large else PolicyFileError)(source, [str(exc)]) from None
+    return value
 
 
 @lru_cache(maxsize=1)

@@ -19,14 +19,17 @@ import peewee
 
 from ..audit.log import record
 from ..canonical import sha256_hex
+from ..catalogue import Catalogue, published_catalogue
+from ..catalogue import versions as catalogue_versions
 from ..clock import utcnow
 from ..db import first, transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyError
 from ..ids import is_id
+from ..principal import Principal
 from .analysis import analyse
 from .compiler import CompiledPolicy, compile_bytes
 from .document import Policy
-from .loader import load_policy
+from .loader import PolicyFileError, load_policy
 from .tables import PolicyReview, PolicyVersion
 
 
@@ -65,7 +68,7 @@ def add_version(data: bytes, author: str, source: str = "policy") -> dict[str, A
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise PolicyError(f"{source} is not UTF-8 text") from None
-    policy = load_policy(data, source)
+    policy = load_policy(data, source, published_catalogue())
     with transaction():
         latest = (PolicyVersion.select(peewee.fn.MAX(PolicyVersion.version))
                   .where(PolicyVersion.uid == policy.uid).scalar())
@@ -164,7 +167,23 @@ def compiled(row: PolicyVersion) -> CompiledPolicy:
     if sha256_hex(data) != row.sha256:
         raise Conflict(f"the stored text of {row.uid}@{row.version} no longer matches its SHA-256",
                        hint="it was changed outside Slate: run slate audit verify")
-    return compile_bytes(data, f"{row.uid}@{row.version}")
+    return compile_bytes(data, f"{row.uid}@{row.version}", published_catalogue())
+
+
+def publish_catalogue(version: int | str, by: Principal) -> dict[str, Any]:
+    """Publish a catalogue version, refused (409) if a published policy reads an attribute it
+    no longer declares (or no longer types the same way): decisions would stop, not change."""
+    def still_valid(catalogue: Catalogue) -> None:
+        broken = []
+        for row in PolicyVersion.select().where(PolicyVersion.status == "published"):
+            try:
+                load_policy(row.text.encode("utf-8"), f"{row.uid}@{row.version}", catalogue)
+            except PolicyFileError as exc:
+                broken.append(f"{row.uid}@{row.version}: " + "; ".join(exc.problems[:3]))
+        if broken:
+            raise Conflict("a published policy would no longer be valid under this catalogue: " + " | ".join(broken),
+                           hint="publish a policy version that no longer reads those attributes first")
+    return catalogue_versions.publish_version(version, by, still_valid)
 
 
 def list_versions(uid: str | None = None) -> list[dict[str, Any]]:
@@ -189,7 +208,7 @@ def resolve(ref: str) -> tuple[Policy, bytes]:
     path = Path(ref)
     if path.is_file():
         data = path.read_bytes()
-        return load_policy(data, str(path)), data
+        return load_policy(data, str(path), published_catalogue()), data
     if ("@" not in ref and "/" in ref) or ref.endswith((".yaml", ".yml")):
         raise PolicyError(f"no policy file {ref}")
     row = get_version(ref)

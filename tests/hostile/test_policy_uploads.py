@@ -40,7 +40,7 @@ def test_an_alias_bomb_is_refused_in_under_a_second_with_a_small_answer(client, 
     problem = response.get_json()
     assert "anchors (&name) are not allowed" in problem["detail"]
     assert problem["errors"]["problems"] == [
-        "line 3, column 5: anchors (&name) are not allowed in a policy file; write the value out in full"]
+        "line 3, column 5: anchors (&name) are not allowed in this file; write the value out in full"]
 
 
 def test_a_merge_key_is_refused(client, tokens):

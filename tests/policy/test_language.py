@@ -305,3 +305,60 @@ duties:
     decision = both(policy, facts(performers=[maya, person("Tom Reyes", uses=["likeness"])]))
     assert decision.credits == ["Maya Okafor courtesy of Quay Talent"]
     assert [d.subject for d in decision.duties] == ["person:Maya Okafor"]
+
+
+PROJECTS_RULE = """
+rules:
+  - id: licence-limited-to-projects
+    type: prohibition
+    title: A licence limited to named projects cannot serve another production.
+    target: [reference, training_asset]
+    when: {leftOperand: licence.attributes.projects, operator: exists, rightOperand: true}
+    constraint:
+      not: {leftOperand: licence.attributes.projects, operator: hasPart, rightOperandReference: request.production}
+"""
+
+
+def studio_catalogue() -> Any:
+    from governance.catalogue import load_catalogue
+    from tests.conftest import REPO
+    path = REPO / "policies" / "catalogue.yaml"
+    return load_catalogue(path.read_bytes(), str(path))
+
+
+def test_a_licence_attribute_the_catalogue_declares_is_read_by_a_rule() -> None:
+    policy = compile_bytes((HEAD + PROJECTS_RULE).encode(), catalogue=studio_catalogue())
+    def entry(sha: str, projects: list[str] | None) -> dict[str, Any]:
+        attributes = {} if projects is None else {"projects": projects}
+        return {"asset": {"id": sha, "sha256": sha}, "licence": {"id": sha, "version": 1, "attributes": attributes}}
+    f = facts(references=[entry("aa", ["northern-line"]), entry("bb", ["harbour-lights"]), entry("cc", None)])
+    decision = both(policy, f)
+    [finding] = decision.violations
+    assert finding.subject == "asset:aa"
+    assert [(e.path, e.found) for e in finding.evidence] == [("licence.attributes.projects", ("northern-line",))]
+
+
+def test_a_rule_reading_an_attribute_the_catalogue_does_not_declare_is_refused() -> None:
+    with pytest.raises(PolicyFileError) as without:
+        load_policy((HEAD + PROJECTS_RULE).encode())  # no catalogue published: nothing declared
+    assert any("declares no licence attribute 'projects'" in p for p in without.value.problems)
+    with pytest.raises(PolicyFileError) as misspelt:
+        load_policy((HEAD + PROJECTS_RULE.replace("attributes.projects", "attributes.project")).encode(),
+                    catalogue=studio_catalogue())
+    assert any("declares no licence attribute 'project'" in p for p in misspelt.value.problems)
+
+
+def test_an_enum_attribute_is_compared_only_with_the_values_the_catalogue_lists() -> None:
+    rule = """
+rules:
+  - id: rider
+    type: approval
+    title: A SAG-AFTRA rider needs legal.
+    target: performer
+    approvers: {roles: [legal]}
+    constraint: {leftOperand: consent.attributes.union_rider, operator: eq, rightOperand: sag-aftra-2032}
+"""
+    with pytest.raises(PolicyFileError) as caught:
+        load_policy((HEAD + rule).encode(), catalogue=studio_catalogue())
+    assert any("sag-aftra-2032 is not among the catalogue's values" in p for p in caught.value.problems)
+    load_policy((HEAD + rule.replace("sag-aftra-2032", "sag-aftra-2023")).encode(), catalogue=studio_catalogue())

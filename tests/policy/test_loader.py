@@ -149,14 +149,14 @@ def test_schema_lists_exactly_the_engine_operators() -> None:
 
 def test_anchors_and_aliases_are_refused_even_when_unused() -> None:
     [problem] = problems_of(MINIMAL + "x-note: &n hello\n")
-    assert problem == "line 11, column 9: anchors (&name) are not allowed in a policy file; write the value out in full"
+    assert problem == "line 11, column 9: anchors (&name) are not allowed in this file; write the value out in full"
 
 
 def test_merge_keys_are_refused_written_plain_or_tagged() -> None:
     for merge in ("<<", "!!merge <<"):
         text = MINIMAL.replace("{leftOperand: model.status,", f"{{{merge}: {{leftOperand: model.status}},")
         [problem] = problems_of(text)
-        assert "merge keys (<<) are not allowed in a policy file" in problem
+        assert "merge keys (<<) are not allowed in this file" in problem
 
 
 def test_a_quoted_double_angle_is_an_ordinary_key() -> None:
