@@ -106,6 +106,9 @@ def test_final_frame_needs_a_named_approver_who_is_not_the_requester(client, stu
     refused = client.post(f"/api/v1/requests/{rid}/approval", json={"verdict": "approved"},
                           headers=auth(t["pat-producer"]))
     assert refused.status_code == 403
+    legal = client.post(f"/api/v1/requests/{rid}/approval", json={"verdict": "approved", "comment": "rights ok"},
+                        headers=auth(t["lee-legal"]))
+    assert legal.status_code == 200 and legal.json["status"] == "awaiting_approval"  # an approver must still sign
     approved = client.post(f"/api/v1/requests/{rid}/approval", json={"verdict": "approved", "comment": "ok for final"},
                            headers=auth(t["ada-approver"]))
     assert approved.status_code == 200 and approved.json["status"] == "queued"
@@ -118,6 +121,8 @@ def test_final_frame_needs_a_named_approver_who_is_not_the_requester(client, stu
     from governance.credentials.verification import verify
     verdict = verify(app.config["SLATE_SETTINGS"], Path(Output.get(Output.sha256 == signed.json["sha256"]).file_path))
     assert verdict.facts["governance"]["approver"] == "ada-approver"
+    assert [(x["approver"], x["rules"]) for x in verdict.facts["governance"]["signoffs"]] == [
+        ("lee-legal", ["final-and-marketing-need-legal"]), ("ada-approver", ["final-and-marketing-need-approval"])]
 
 
 def test_denied_request_gets_no_job_and_evidence(client, studio):

@@ -56,9 +56,12 @@ def test_request_to_verified_signed_image_over_http(server, tmp_path):
     assert governance["prompt_sha256"] == view["request"]["prompt_sha256"]
     assert REQUEST["prompt"] not in json.dumps(verdict)
 
-    # final frame: routed to a named human, then generated after approval
+    # final frame: routed to legal and a named approver, then generated after both sign off
     pending = producer.call("POST", "/api/v1/requests", json_body={**REQUEST, "use": "final_frame"}).json()
     assert pending["status"] == "awaiting_approval"
+    legal = server.client("lee-legal").call("POST", f"/api/v1/requests/{pending['request']['id']}/approval",
+                                            json_body={"verdict": "approved", "comment": "rights cleared"})
+    assert legal.status == 200 and legal.json()["status"] == "awaiting_approval", legal.body
     decided = approver.call("POST", f"/api/v1/requests/{pending['request']['id']}/approval",
                             json_body={"verdict": "approved", "comment": "fine for the cut"})
     assert decided.status == 200, decided.body

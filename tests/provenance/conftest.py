@@ -58,8 +58,13 @@ class Studio:
     def make(self, name: str, seed: int, **overrides) -> str:
         """Submit, approve if needed, sign: the signed output's SHA-256 (kept under ``name``)."""
         view = self.submit(**overrides)
-        if view["status"] == "awaiting_approval":
-            view = self.approve(view["request"]["id"]).json
+        # final frames need legal and an approver (ada signs last, as the credential's approver);
+        # a request that needs no legal sign-off refuses lee's (403) and ada's alone queues it
+        for signer in ("lee-legal", "ada-approver"):
+            if view["status"] == "awaiting_approval":
+                answer = self.approve(view["request"]["id"], signer)
+                if answer.status_code == 200:
+                    view = answer.json
         assert view["status"] == "queued", view
         signed = self.sign(view["job"]["id"], overrides.get("model", "slate-studio:1"), seed)
         assert signed.status_code == 201, signed.json

@@ -13,7 +13,7 @@ import pytest
 
 from governance.audit.log import record
 from governance.db import close_database, database, open_database, transaction
-from governance.migrations import current_version, migrate
+from governance.migrations import STEPS, current_version, migrate
 from governance.settings import Settings
 
 #: what step 10 adds: (table, column)
@@ -109,7 +109,7 @@ def old_database(request, tmp_path: Path):
 
 def test_step_10_adds_its_columns_and_judges_old_rows_by_the_new_rules(old_database):
     ids = old_database
-    assert [s.version for s in migrate()] == [10, 11, 12, 13, 14]
+    assert [s.version for s in migrate()] == [s.version for s in STEPS if s.version >= 10]
 
     status = dict(_sql("SELECT id, status FROM consent"))
     recorded = dict(_sql("SELECT id, recorded_by FROM consent"))

@@ -168,6 +168,15 @@ def test_each_role_does_its_main_task_in_a_real_browser(server: SlateServer, chr
     request_url = pat.page.url
     pat.shot("producer-awaiting-approval")
 
+    # legal signs off first: the request still waits for an approver
+    lee.page.goto("/approvals")
+    legal_card = lee.page.locator("article").filter(has_text="final frame")
+    expect(legal_card).to_contain_text("Final-frame and marketing use also needs legal's sign-off.")
+    legal_card.locator("textarea").fill("Rights cleared")
+    legal_card.get_by_role("button", name="Approve").first.click()
+    expect(lee.page.locator("main")).to_contain_text("sign-off from approver")
+    lee.shot("legal-signed-off")
+
     # the approver sees why it waits and approves it
     ada = Person(chromium, server, "ada-approver", screens)
     ada.page.goto("/approvals")

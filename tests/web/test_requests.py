@@ -62,6 +62,11 @@ def test_an_approver_sees_why_a_request_waits_and_approves_it_with_a_comment(bro
     producer = browser("pat-producer")
     location = submit(producer, studio).headers["Location"]
     request_id = int(location.rsplit("/", 1)[1])
+    lawyer = browser("lee-legal")
+    lawyer.get("/approvals")
+    assert lawyer.post(f"/requests/{request_id}/approval", {"verdict": "approved", "comment": "rights ok"}) \
+        .status_code == 302
+    assert "sign-off from approver (final-and-marketing-need-approval)" in lawyer.get(location).get_data(as_text=True)
     approver = browser("ada-approver")
     queue = approver.get("/approvals").get_data(as_text=True)
     assert f"Request #{request_id}" in queue and "Final-frame and marketing use needs a named approver." in queue
