@@ -349,13 +349,14 @@ class _Reader:
         self.problems.append(f"{where}: {what}")
 
     def unknown(self, data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-        for key in sorted(set(data) - allowed, key=str):
-            self.problem(f"{where}.{key}", _WHY_NOT.get(key, "does not map to Slate's policy language"))
+        for key in sorted(map(str, set(data) - allowed)):
+            shown = key if len(key) <= 60 else key[:59] + "\u2026"  # the explanation must survive the cut
+            self.problem(f"{where}.{shown}", _WHY_NOT.get(key, "does not map to Slate's policy language"))
 
-    def text(self, data: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str | None:
-        value = data.get(key, default)
+    def text(self, data: Mapping[str, Any], key: str, where: str) -> str | None:
+        value = data.get(key)
         if value is None or _is_text(value):
-            return value  # type: ignore[no-any-return]
+            return value
         self.problem(f"{where}.{key}", "must be text")
         return None
 
@@ -367,7 +368,7 @@ class _Reader:
             return {}
         self.unknown(doc, _POLICY_KEYS, "$")
         self.context(doc.get("@context"))
-        if doc.get("@type", "Set") not in _SET_TYPES:
+        if not _one_of(doc.get("@type", "Set"), _SET_TYPES):
             self.problem("$.@type", "only a Set maps: an Offer or Agreement names parties, and Slate's rules "
                                     "apply to every request")
         if doc.get("profile", PROFILE) not in (PROFILE, [PROFILE]):
@@ -376,7 +377,7 @@ class _Reader:
         if not self.uid:
             self.problem("$.uid", "a policy needs a uid (a URI)")
         out: dict[str, Any] = {"uid": self.uid, "version": self.version(doc.get("slate:version", 1)),
-                               "title": self.text(doc, "dc:title", "$", self.uid) or self.uid}
+                               "title": self.text(doc, "dc:title", "$") or self.uid}
         description = self.text(doc, "dc:description", "$")
         if description:
             out["description"] = description
@@ -439,7 +440,7 @@ class _Reader:
         if not isinstance(order, list) or sorted(map(str, order)) != sorted(by_uid):
             self.problem("$.slate:order", "lists each rule's uid once, and nothing else")
             return [(kind, rule) for kind, _, rule in items]
-        return [by_uid[uid] for uid in order]
+        return [by_uid[str(uid)] for uid in order]
 
     # one rule
 
@@ -449,10 +450,10 @@ class _Reader:
             return None
         self.unknown(rule, _RULE_KEYS | ({"duty"} if key == "permission" else set()), where)
         uid = self.text(rule, "uid", where) or ""
-        if rule.get("action") not in _USE:
+        if not _one_of(rule.get("action"), _USE):
             self.problem(f"{where}.action", "Slate's rules are about the action use (a plain IRI, no refinement)")
         out: dict[str, Any] = {"id": self.rule_id(uid, where)}
-        out["title"] = self.text(rule, "dc:title", where, out["id"]) or out["id"]
+        out["title"] = self.text(rule, "dc:title", where) or out["id"]
         description = self.text(rule, "dc:description", where)
         if description:
             out["description"] = description
@@ -504,12 +505,12 @@ class _Reader:
             self.problem(where, "a duty is an object")
             return "rule"
         action = duty.get("action")
-        if action in ("obtainConsent", "odrl:obtainConsent", ODRL_NS + "obtainConsent"):
+        if _one_of(action, {"obtainConsent", "odrl:obtainConsent", ODRL_NS + "obtainConsent"}):
             self.unknown(duty, _SIGN_OFF_KEYS, where)
             out.update(type="approval", approvers=self.approvers(duty, where))
             out["constraint"] = self.constraints(duty.get("constraint"), f"{where}.constraint")
             return "approval"
-        if action in ("attribute", "odrl:attribute", ODRL_NS + "attribute"):
+        if _one_of(action, {"attribute", "odrl:attribute", ODRL_NS + "attribute"}):
             self.unknown(duty, _ATTRIBUTE_KEYS, where)
             out["action"] = "attribute"
             if "constraint" in duty:
@@ -667,6 +668,11 @@ class _Reader:
             return value
         self.problem(where, "a right operand is a string, number, true/false, or a list of them")
         return None
+
+
+def _one_of(value: Any, names: frozenset[str] | set[str]) -> bool:
+    """``value in names`` for any JSON value (a list or an object is never one of them)."""
+    return isinstance(value, str) and value in names
 
 
 def _scalar(value: Any) -> bool:

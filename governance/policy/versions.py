@@ -22,6 +22,7 @@ from ..ids import is_id
 from .compiler import CompiledPolicy, compile_bytes
 from .document import Policy
 from .loader import load_policy
+from .odrl import to_odrl
 from .tables import PolicyReview, PolicyVersion
 
 
@@ -160,6 +161,12 @@ def compiled(row: PolicyVersion) -> CompiledPolicy:
         raise Conflict(f"the stored text of {row.uid}@{row.version} no longer matches its SHA-256",
                        hint="it was changed outside Slate: run slate audit verify")
     return compile_bytes(data, f"{row.uid}@{row.version}")
+
+
+def odrl_export(ref: str) -> dict[str, Any]:
+    """A recorded version as ODRL 2.2 JSON-LD (see ``governance.policy.odrl``), checked
+    against its SHA-256 first: what the API, the pages and ``slate policy export`` serve."""
+    return to_odrl(compiled(get_version(ref)).policy)
 
 
 def list_versions(uid: str | None = None) -> list[dict[str, Any]]:
