@@ -70,3 +70,14 @@ def test_a_broken_policy_file_is_reported_in_words(browser):
     lee.get("/policies")
     response = lee.post("/policies", {"text": "uid: [unclosed"})
     assert response.status_code == 422 and response.mimetype == "text/html"
+
+
+def test_the_version_page_offers_the_policy_as_odrl(browser):
+    lee = browser("lee-legal")
+    page = lee.get(f"/policies/{REF}@{FILE_VERSION}").get_data(as_text=True)
+    assert "Download as ODRL" in page and f"/policies/{REF}@{FILE_VERSION}/odrl" in page
+    download = lee.get(f"/policies/{REF}@{FILE_VERSION}/odrl")
+    assert download.status_code == 200 and download.mimetype == "application/ld+json"
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert f"{REF}#model-not-retired" in download.get_data(as_text=True)
+    assert browser("pat-producer").get(f"/policies/{REF}@{FILE_VERSION}/odrl").status_code == 403
