@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g
+from flask import Response, current_app, g
 
 from ..policy import versions
 from ..policy.compiler import compile_policy
 from ..policy.diff import diff_policies
+from ..policy.odrl import MEDIA_TYPE, odrl_json
 from ..policy.replay import replay
 from ..policy.testing import run_tests_for_version
 from . import schemas as s
@@ -47,6 +48,16 @@ def add_policy(body: dict[str, Any]) -> Any:
 @blp.response(200, s.PolicyVersionOut)
 def show_policy(query: dict[str, Any], ref: str) -> Any:
     return versions.show_version(ref, query["text"])
+
+
+@blp.route("/policies/<string:ref>/odrl", methods=["GET"])
+@admits(*READERS)
+@blp.response(200, s.OdrlPolicyOut, content_type=MEDIA_TYPE,
+              description="the version as an ODRL 2.2 Set in JSON-LD, in Slate's profile")
+def policy_odrl(ref: str) -> Any:
+    """A version (UID@VERSION) as ODRL 2.2 JSON-LD, for rights systems: each rule's uid is the
+    policy's uid, #, and the rule's id; what ODRL cannot say is in the Slate profile."""
+    return Response(odrl_json(versions.odrl_export(ref)), mimetype=MEDIA_TYPE)
 
 
 @blp.route("/policies/<string:ref>/approve", methods=["POST"])

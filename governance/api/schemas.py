@@ -726,6 +726,50 @@ class PolicyDiffOut(Schema):
     rules = fields.List(fields.Nested(RuleChangeOut))
 
 
+class OdrlAssetCollectionOut(Schema):
+    type_ = fields.String(data_key="@type", metadata={"description": "AssetCollection"})
+    uid = fields.String(metadata={"description": "urn:slate:target:request, reference, training_asset or performer"})
+    union = fields.List(fields.String(), data_key="slate:union",
+                        metadata={"description": "the targets of a rule with several"})
+
+
+_CONSTRAINT = ("an ODRL constraint (leftOperand, operator, rightOperand or rightOperandReference), "
+               "a logical constraint (and, or), or a Slate profile extension (slate:not, slate:every, "
+               "slate:any, slate:none, slate:count)")
+
+
+class OdrlRuleOut(Schema):
+    uid = fields.String(metadata={"description": "the policy's uid, #, and the rule's id"})
+    title = fields.String(data_key="dc:title")
+    description = fields.String(data_key="dc:description")
+    action = fields.String(metadata={"description": "use"})
+    target = fields.Nested(OdrlAssetCollectionOut)
+    constraint = fields.List(fields.Raw(metadata={"description": _CONSTRAINT}),
+                             metadata={"description": "all of them hold"})
+    when = fields.Raw(data_key="slate:when", metadata={
+        "description": "the rule applies only to subjects for which this holds: " + _CONSTRAINT})
+    duty = fields.List(fields.Raw(metadata={
+        "description": "obtainConsent (an approval: consentingParty, slate:count, ...) or attribute "
+                       "(a credit line: slate:credit or slate:creditFrom), with its constraint"}))
+
+
+class OdrlPolicyOut(Schema):
+    context = fields.List(fields.Raw(), data_key="@context", metadata={
+        "description": "the ODRL context and the Slate profile's prefix, slate: urn:slate:odrl:"})
+    type_ = fields.String(data_key="@type", metadata={"description": "Set"})
+    uid = fields.String()
+    profile = fields.String(metadata={"description": "the Slate profile, urn:slate:odrl:profile:1"})
+    title = fields.String(data_key="dc:title")
+    description = fields.String(data_key="dc:description")
+    version = fields.Integer(data_key="slate:version")
+    lists = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw()), data_key="slate:lists")
+    order = fields.List(fields.String(), data_key="slate:order", metadata={
+        "description": "every rule's uid in the policy file's order"})
+    permission = fields.List(fields.Nested(OdrlRuleOut), metadata={
+        "description": "requirements, approvals (a duty obtainConsent) and credit lines (a duty attribute)"})
+    prohibition = fields.List(fields.Nested(OdrlRuleOut))
+
+
 class ReplayEntryOut(Schema):
     request = fields.Integer()
     old_policy = fields.String()

@@ -1,5 +1,5 @@
-"""``slate policy validate|test|diff|replay|add|approve|publish|list|show``: thin adapters
-over the policy domain functions."""
+"""``slate policy validate|test|diff|replay|add|approve|publish|list|show|export|import-odrl``:
+thin adapters over the policy domain functions."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from ..policy import versions
 from ..policy.compiler import compile_policy
 from ..policy.diff import diff_policies
 from ..policy.loader import load_policy_file
+from ..policy.odrl import from_odrl, odrl_json, read_odrl, to_odrl
 from ..policy.replay import replay
 from ..policy.testing import TestReport, find_tests_files, run_tests
-from . import SlateContext, emits
+from . import SlateContext, emits, pass_slate
 
 
 def _resolve(slate: SlateContext, ref: str) -> Any:
@@ -27,7 +28,8 @@ def _resolve(slate: SlateContext, ref: str) -> Any:
 
 @click.group("policy")
 def policy_group() -> None:
-    """Policies: validate, test, diff, replay, and the review workflow (add, approve, publish)."""
+    """Policies: validate, test, diff, replay, ODRL export and import, and the review workflow
+    (add, approve, publish)."""
 
 
 @policy_group.command("validate")
@@ -142,6 +144,52 @@ def policy_list(slate: SlateContext, uid: str | None) -> Any:
 def policy_show(slate: SlateContext, ref: str, with_text: bool) -> Any:
     """One version (UID@VERSION, or UID for the latest) with its reviews."""
     return versions.show_version(ref, with_text)
+
+
+@policy_group.command("export")
+@click.argument("ref")
+@click.option("--format", "fmt", type=click.Choice(["odrl"]), default="odrl", show_default=True,
+              help="ODRL 2.2 JSON-LD, for rights systems.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of printing.")
+@pass_slate
+def policy_export(slate: SlateContext, ref: str, fmt: str, out: Path | None) -> None:
+    """A policy (a file, or UID@VERSION) as ODRL 2.2 JSON-LD."""
+    text = odrl_json(to_odrl(_resolve(slate, ref)))
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    _write(out, text)
+    click.echo(f"wrote {out} ({fmt})")
+
+
+@policy_group.command("import-odrl")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the Slate policy (YAML) to this file instead of printing it.")
+def policy_import_odrl(file: Path, out: Path | None) -> None:
+    """A Slate policy file from ODRL 2.2 JSON-LD, in the subset that maps (what export writes);
+    every construct that does not map is listed with its JSON path."""
+    text = from_odrl(read_odrl(_read(file), str(file)), str(file))
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    _write(out, text)
+    click.echo(f"wrote {out}: check it with slate policy validate {out}, then add it as a draft")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, "utf-8")
+    except OSError as exc:
+        raise PolicyError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def _render_version(v: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ Layout:
   compiler.py, fastpath.py compiling a policy version; evaluating facts into a ``Decision``
   decision.py              the decision values (frozen dataclasses with ``to_dict``)
   testing.py, diff.py      legal's policy tests (``*.tests.yaml``); rule-level diffs
+  odrl.py                  export as ODRL 2.2 JSON-LD; import of the subset that maps
   registry_facts.py        facts from the registry (the engine's only contact with it)
   versions.py, requests.py, replay.py, tables.py   review workflow, requests and decisions, replay
 

@@ -30,6 +30,7 @@ from .analysis import analyse
 from .compiler import CompiledPolicy, compile_bytes
 from .document import Policy
 from .loader import PolicyFileError, load_policy
+from .odrl import to_odrl
 from .tables import PolicyReview, PolicyVersion
 
 
@@ -184,6 +185,12 @@ def publish_catalogue(version: int | str, by: Principal) -> dict[str, Any]:
             raise Conflict("a published policy would no longer be valid under this catalogue: " + " | ".join(broken),
                            hint="publish a policy version that no longer reads those attributes first")
     return catalogue_versions.publish_version(version, by, still_valid)
+
+
+def odrl_export(ref: str) -> dict[str, Any]:
+    """A recorded version as ODRL 2.2 JSON-LD (see ``governance.policy.odrl``), checked
+    against its SHA-256 first: what the API, the pages and ``slate policy export`` serve."""
+    return to_odrl(compiled(get_version(ref)).policy)
 
 
 def list_versions(uid: str | None = None) -> list[dict[str, Any]]:

@@ -4,14 +4,16 @@ policy tests' results and the replay impact of a version. Auditors may read, not
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 
 from ..errors import InvalidInput
 from ..policy import versions
 from ..policy.diff import diff_policies
+from ..policy.odrl import MEDIA_TYPE, odrl_json
 from ..policy.replay import replay
 from ..policy.testing import run_tests_for_version
 from . import access
@@ -79,6 +81,16 @@ def policy(ref: str) -> Any:
     shown = versions.show_version(ref, with_text=True)
     others = [v for v in versions.list_versions(shown["uid"]) if v["version"] != shown["version"]]
     return render_template("web/policy.html", policy=shown, others=others)
+
+
+@bp.route("/policies/<string:ref>/odrl", methods=["GET"])
+@page(*READERS)
+def policy_odrl(ref: str) -> Any:
+    """The version as ODRL 2.2 JSON-LD, downloaded: what the API's ``/odrl`` answers."""
+    row = versions.get_version(ref)
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", row.uid.rsplit(":", 1)[-1]) + f"-v{row.version}.odrl.jsonld"
+    return Response(odrl_json(versions.odrl_export(ref)), mimetype=MEDIA_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.route("/policies/<string:ref>/approve", methods=["POST"])

@@ -45,7 +45,8 @@ def test_a_licence_limited_to_other_projects_denies_with_the_attribute_as_eviden
     assert reply.status_code == 201, reply.json
     [finding] = [v for v in reply.json["decision"]["violations"] if v["rule"] == "licence-limited-to-projects"]
     assert finding["subject"] == f"asset:{studio['plate']}"
-    assert [(e["path"], e["found"]) for e in finding["evidence"]] == [("licence.attributes.projects", ["northern-line"])]
+    assert [(e["path"], e["found"]) for e in finding["evidence"]] == [
+        ("licence.attributes.projects", ["northern-line"])]
 
     set_attributes("licence", demo.REFERENCE_LICENCE, {"projects": ["harbour-lights"]}, by=lee)
     again = app.test_client().post("/api/v1/requests", json=ask, headers=auth(studio["tokens"]["pat-producer"]))

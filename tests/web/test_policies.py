@@ -83,4 +83,15 @@ def test_the_policy_tests_page_shows_each_rule_and_the_uncovered_ones(browser):
     lee = browser("lee-legal")
     body = lee.get(f"/policies/{REF}@{FILE_VERSION}/tests").get_data(as_text=True)
     assert "<h2>Coverage</h2>" in body and "<td>model-approved</td><td>requirement</td>" in body
-    assert "No case makes these rules fire:" in body or "Every rule fires in at least one case." in body
+    assert "Every rule fires in at least one case." in body and "No case makes these rules fire:" not in body
+
+
+def test_the_version_page_offers_the_policy_as_odrl(browser):
+    lee = browser("lee-legal")
+    page = lee.get(f"/policies/{REF}@{FILE_VERSION}").get_data(as_text=True)
+    assert "Download as ODRL" in page and f"/policies/{REF}@{FILE_VERSION}/odrl" in page
+    download = lee.get(f"/policies/{REF}@{FILE_VERSION}/odrl")
+    assert download.status_code == 200 and download.mimetype == "application/ld+json"
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert f"{REF}#model-not-retired" in download.get_data(as_text=True)
+    assert browser("pat-producer").get(f"/policies/{REF}@{FILE_VERSION}/odrl").status_code == 403
