@@ -202,7 +202,8 @@ def _asset_rules(facts: dict[str, Any], key: str, out: Found, due: Found) -> Non
                   + ([] if running else [_ev("licence.ends_on", "exists", ends, False, False),
                                          _ev("licence.ends_on", "gteq", ends, day, False, "request.date")]))
         if lic.get("takedown") is True:
-            _fire(out, "licence-not-taken-down", "prohibition", subject, [_ev("licence.takedown", "eq", True, True, True)])
+            _fire(out, "licence-not-taken-down", "prohibition", subject,
+                  [_ev("licence.takedown", "eq", True, True, True)])
         if lic.get("attribution_required") is True:
             if lic.get("credit_text") is None:
                 _fire(out, "licence-credit-text-on-file", "requirement", subject,
@@ -220,7 +221,8 @@ def _performer_rules(facts: dict[str, Any], out: Found, due: Found) -> None:
     production, territory, day = req.get("production"), req.get("territory"), req.get("date")
     for p in facts.get("performers") or ():
         c, subject = p.get("consent"), p["subject"]
-        depicted, named, in_ref = p.get("depicted") is True, p.get("named_in_prompt") is True, p.get("in_reference") is True
+        depicted, named = p.get("depicted") is True, p.get("named_in_prompt") is True
+        in_ref = p.get("in_reference") is True
         if c is None:
             _fire(out, "consent-on-file", "requirement", subject, [_ev("consent", "exists", None, True, False)])
             if p.get("consent_pending") is True:
@@ -229,13 +231,7 @@ def _performer_rules(facts: dict[str, Any], out: Found, due: Found) -> None:
         else:
             _consent_rules(c, p, subject, production, territory, day, depicted or named, in_ref, out)
         if named:
-            c = c or {}
-            uses = c.get("uses")
-            why = (([_ev("consent", "exists", None, False, True)] if not c else [])
-                   + ([_ev("consent.uses", "hasPart", uses, "likeness", False)] if "likeness" not in (uses or ()) else [])
-                   + ([_ev("consent.revoked", "eq", True, True, True)] if c.get("revoked") is True else []))
-            if why:
-                _fire(out, "prompt-names-person-without-likeness-consent", "prohibition", subject, why)
+            _named_without_consent(c, subject, out)
         if depicted or named or in_ref:
             _fire(out, "likeness-needs-approval", "approval", subject,
                   [_ev(f"performer.{flag}", "eq", True, True, True)
@@ -243,6 +239,15 @@ def _performer_rules(facts: dict[str, Any], out: Found, due: Found) -> None:
                    if held])
         if c and c.get("attribution_required") is True and c.get("credit_text") is not None:
             due.append((2, _duty("credit-performer", subject, c["credit_text"])))
+
+
+def _named_without_consent(c: dict[str, Any] | None, subject: str, out: Found) -> None:
+    uses = (c or {}).get("uses")
+    why = (([_ev("consent", "exists", None, False, True)] if c is None else [])
+           + ([_ev("consent.uses", "hasPart", uses, "likeness", False)] if "likeness" not in (uses or ()) else [])
+           + ([_ev("consent.revoked", "eq", True, True, True)] if (c or {}).get("revoked") is True else []))
+    if why:
+        _fire(out, "prompt-names-person-without-likeness-consent", "prohibition", subject, why)
 
 
 def _consent_rules(c: dict[str, Any], p: dict[str, Any], subject: str, production: Any, territory: Any,
