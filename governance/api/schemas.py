@@ -477,7 +477,11 @@ class RecordsOut(Schema):
 
 
 class InputsOut(Schema):
-    digest = fields.String(metadata={"description": "SHA-256 of the canonical facts evaluated"})
+    digest = fields.String(metadata={"description": "SHA-256 naming exactly the facts evaluated, "
+                                                    "computed under digest_scheme"})
+    digest_scheme = fields.Integer(metadata={"description": "2: SHA-256 over the SHA-256 of each part of the "
+                                                            "facts (governance/policy/inputs.py); 1 (decisions "
+                                                            "from before): SHA-256 of the canonical facts"})
     records = fields.Nested(RecordsOut)
 
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 from itertools import chain
 from typing import Any, Callable, Iterable, Mapping
 
-from ..canonical import digest
 from ..errors import PolicyError
 from . import facts as F
 from .decision import ALLOW, DENY, NEEDS_APPROVAL, Decision, DutyDue, Evidence, Finding, Inputs, PolicyRef, frozen
 from .document import AllOf, AnyOf, Constraint, Count, Duty, Leaf, Not, Policy, Quantified, Rule
 from .fastpath import generate
+from .inputs import DIGEST_SCHEME, inputs_digest
 from .loader import load_policy
 from .operators import OPERATORS, SET_RIGHT, overlap
 from .paths import Binding, Declarations, binding_of, getter
@@ -365,11 +365,13 @@ class CompiledPolicy:
 
 
 def inputs_of(facts: Facts) -> Inputs:
+    """The inputs digest (current scheme, see ``inputs``) and the registry records used."""
     used = F.records_used(facts)
 
     def pairs(rows: list[dict[str, Any]]) -> tuple[tuple[str, Any], ...]:
         return tuple((r["id"], r["version"]) for r in rows)
-    return Inputs(digest(facts), pairs(used["consents"]), pairs(used["licences"]), pairs(used["models"]))
+    return Inputs(inputs_digest(facts), pairs(used["consents"]), pairs(used["licences"]), pairs(used["models"]),
+                  DIGEST_SCHEME)
 
 
 _CACHE: OrderedDict[str, CompiledPolicy] = OrderedDict()

@@ -3,7 +3,8 @@
 A ``Decision`` says allow, deny or needs_approval; for a deny, every violated rule with
 evidence per subject (value found, operator, value required); every duty the output
 must carry; every rule that sends it to a human; the policy it ran under (uid, version,
-SHA-256 of the file bytes); and a digest of the facts with the registry records used.
+SHA-256 of the file bytes); and a digest naming exactly the facts judged (see ``inputs``
+for how it is computed) with the registry records used.
 It never holds prompt text.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .document import Approvers
+from .inputs import LEGACY_SCHEME
 
 Outcome = Literal["allow", "deny", "needs_approval"]
 ALLOW: Outcome = "allow"
@@ -120,25 +122,37 @@ class PolicyRef:
 
 @dataclass(frozen=True)
 class Inputs:
-    """The facts' canonical digest, and the registry records (id, version) they came from."""
+    """The digest naming exactly the facts judged, the scheme it was computed under (see
+    ``inputs``: 2 composes per-part digests, 1 hashed the whole facts), and the registry
+    records (id, version) the facts came from.
+
+    A stored decision keeps the scheme with its records (``records["digest_scheme"]``);
+    decisions stored before there was a choice have none, which means scheme 1.
+    """
 
     digest: str
     consents: tuple[tuple[str, Any], ...] = ()
     licences: tuple[tuple[str, Any], ...] = ()
     models: tuple[tuple[str, Any], ...] = ()
+    scheme: int = LEGACY_SCHEME
 
     def to_dict(self) -> dict[str, Any]:
         def rows(pairs: tuple[tuple[str, Any], ...]) -> list[dict[str, Any]]:
             return [{"id": i, "version": v} for i, v in pairs]
-        return {"digest": self.digest, "records": {"consents": rows(self.consents),
-                                                   "licences": rows(self.licences),
-                                                   "models": rows(self.models)}}
+        return {"digest": self.digest, "digest_scheme": self.scheme,
+                "records": {"consents": rows(self.consents), "licences": rows(self.licences),
+                            "models": rows(self.models)}}
+
+    def records_to_store(self) -> dict[str, Any]:
+        """The records as a decision row keeps them, with the digest's scheme."""
+        return {**self.to_dict()["records"], "digest_scheme": self.scheme}
 
     @classmethod
     def from_records(cls, digest: str, records: dict[str, Any]) -> Inputs:
         def pairs(kind: str) -> tuple[tuple[str, Any], ...]:
             return tuple((str(r["id"]), r.get("version")) for r in records.get(kind, []))
-        return cls(digest, pairs("consents"), pairs("licences"), pairs("models"))
+        return cls(digest, pairs("consents"), pairs("licences"), pairs("models"),
+                   int(records.get("digest_scheme", LEGACY_SCHEME)))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ from . import facts as F
 from .document import AllOf, AnyOf, Constraint, Count, Leaf, Not, Quantified
 from .operators import OPERATORS, SET_RIGHT
 
+#: the ordering operators as Python's comparisons: two strings (dates) compare inline, which
+#: is what ``operators._ordered`` does for them; anything else goes through the operator
+_ORDER_SYMBOL = {"lt": "<", "lteq": "<=", "gt": ">", "gteq": ">=", "before": "<", "after": ">"}
+
 Fired = list[tuple[int, Any]]
 Check = Callable[[Mapping[str, Any]], tuple[Fired, Fired]]
 #: compiles a quantifier (``every``, ``any``, ``none``, ``count``) to the reference closure,
@@ -80,6 +84,12 @@ def _fetch(parts: tuple[str, ...]) -> str:
     return f"p_{'__'.join(parts)} = {value}"
 
 
+def _ordered(src: _Source, name: str, left: str, right: str, right_is_str: bool) -> str:
+    """An ordering comparison: inline for two strings (dates, the common case), else the operator."""
+    both = f"{left}.__class__ is str" + ("" if right_is_str else f" and {right}.__class__ is str")
+    return f"(({left} {_ORDER_SYMBOL[name]} {right}) if {both} else {src.op(name)}({left}, {right}))"
+
+
 def _leaf(src: _Source, leaf: Leaf) -> str:
     left = _path(src, leaf.left)
     name = leaf.operator
@@ -89,6 +99,8 @@ def _leaf(src: _Source, leaf: Leaf) -> str:
             return f"({right_name} is not None and {right_name} in ({left} or ()))"
         if name in SET_RIGHT:
             return f"_with_ref({src.op(name)}, {left}, {right_name}, True)"
+        if name in _ORDER_SYMBOL:
+            return f"({right_name} is not None and {_ordered(src, name, left, right_name, False)})"
         return f"({right_name} is not None and {src.op(name)}({left}, {right_name}))"
     right: Any = leaf.right  # written as a set, a list or a scalar, as the operator needs
     if name in SET_RIGHT:
@@ -103,6 +115,8 @@ def _leaf(src: _Source, leaf: Leaf) -> str:
         return f"({src.const(right)} in ({left} or ()))"
     if name == "isAnyOf":
         return f"({left} in {src.const(right)})"
+    if name in _ORDER_SYMBOL and type(right) is str:
+        return _ordered(src, name, left, src.const(right), True)
     return f"{src.op(name)}({left}, {src.const(right)})"
 
 

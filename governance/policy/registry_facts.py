@@ -10,12 +10,13 @@ never silently skipped.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Sequence
 
 from ..auth.tables import User
-from ..canonical import canonical_json
+from ..canonical import canonical_json, digest
 from ..db import tuples
 from ..errors import InvalidInput
 from ..principal import Principal
@@ -38,6 +39,7 @@ from ..registry.tables import (
     TrainingSetMember,
 )
 from . import facts as F
+from .inputs import Hashed
 
 #: registry fields a policy may read (see facts.FIELDS); everything else stays out of the facts
 _LICENCE_KEYS = tuple(F.FIELDS["licence"])
@@ -98,26 +100,64 @@ def model_facts(model: Model) -> dict[str, Any]:
             "training_set_root": model.training_set.merkle_root if model.training_set is not None else None}
 
 
-def training_entries(model: Model) -> list[dict[str, Any]]:
-    """One entry per member of the model's training set, as ``asset_entry`` makes them.
+def training_entries(model: Model) -> Hashed:
+    """One entry per member of the model's training set, as ``asset_entry`` makes them, with
+    the SHA-256 of their canonical JSON (``inputs.Hashed``).
 
     Training sets run to tens of thousands of images under a handful of licences, and
     every request reads them all: members come back as plain tuples, and each licence's
     facts are built once and shared by its members (facts are never mutated), which
-    takes 10,000 members from ~1 s to a few tens of ms.
+    takes 10,000 members from ~1 s to a few tens of ms. The entries and their hash are
+    then kept for the next request on the same set (``_TrainingCache``), reused only while
+    the members read now and the licences' facts are exactly those they were built from.
     """
     if not model.training_set_id:
-        return []
-    members = tuples(TrainingSetMember.select(Asset.id, Asset.sha256, Asset.title, Asset.media_type,
-                                              TrainingSetMember.licence)
-                     .join(Asset)
-                     .where(TrainingSetMember.training_set == model.training_set_id)
-                     .order_by(Asset.sha256))
+        return Hashed(())
+    members = list(tuples(TrainingSetMember.select(Asset.id, Asset.sha256, Asset.title, Asset.media_type,
+                                                   TrainingSetMember.licence)
+                          .join(Asset)
+                          .where(TrainingSetMember.training_set == model.training_set_id)
+                          .order_by(Asset.sha256)))
     used = TrainingSetMember.select(TrainingSetMember.licence).where(
         TrainingSetMember.training_set == model.training_set_id)
     licences = {lic.id: licence_facts(lic) for lic in Licence.select().where(Licence.id.in_(used))}
-    return [_entry(asset_id, sha256, title, media_type, licences[licence_id])
-            for asset_id, sha256, title, media_type, licence_id in members]
+    return _TRAINING.entries(model.training_set_id, members, licences)
+
+
+class _TrainingCache:
+    """The last few training sets' entries, hashed once, keyed by the set and the exact
+    facts of its licences.
+
+    A licence's facts (its version, takedown, grants, attributes...) are part of the key,
+    so a takedown or any other change to a licence is a different key; the members read
+    for this request must also equal those the entries were built from. So an entry is
+    never served for facts other than the ones it was built from, whatever changed.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[Any, ...], tuple[list[tuple[Any, ...]], Hashed]] = OrderedDict()
+
+    def entries(self, training_set: int, members: list[tuple[Any, ...]],
+                licences: dict[int, dict[str, Any] | None]) -> Hashed:
+        key = (training_set, tuple(sorted((lid, digest(facts)) for lid, facts in licences.items())))
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == members:
+            self._kept.move_to_end(key)
+            return kept[1]
+        part = Hashed(_entry(asset_id, sha256, title, media_type, licences[licence_id])
+                      for asset_id, sha256, title, media_type, licence_id in members)
+        self._kept[key] = (members, part)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+        return part
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+
+#: a handful of models serve most requests; each set kept may hold tens of thousands of entries
+_TRAINING = _TrainingCache(size=8)
 
 
 def consent_facts(consent: Any) -> dict[str, Any]:

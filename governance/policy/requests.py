@@ -110,7 +110,7 @@ def _store(request: GenerationRequest, version: PolicyVersion, decision: Decisio
     return DecisionRecord.create(
         request=request, policy_version=version, outcome=decision.outcome,
         violations=data["violations"], approvals=data["approvals"], duties=data["duties"],
-        inputs_digest=decision.inputs.digest, records=data["inputs"]["records"], facts=facts_to_store(facts),
+        inputs_digest=decision.inputs.digest, records=decision.inputs.records_to_store(), facts=facts_to_store(facts),
         created_at=utcnow())
 
 
@@ -141,6 +141,7 @@ def decide_request(spec: RequestSpec, policy_uid: str | None = None, by: Princip
         record("request.decided", f"request:{request.id}",
                {"decision": decision.outcome, "policy": decision.policy.to_dict(),
                 "prompt_sha256": request.prompt_sha256, "inputs_digest": decision.inputs.digest,
+                "digest_scheme": decision.inputs.scheme,
                 "violated": decision.violated_rules}, actor=requester)
     return Decided(RequestRecord.from_row(request), DecisionView.from_row(stored))
 

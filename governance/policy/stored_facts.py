@@ -6,15 +6,21 @@ and the same for every request until a licence changes, so they are stored once 
 ``SharedFacts`` under the SHA-256 of their canonical JSON, and the decision holds that
 hash. Reading back checks the hash, so a shared row edited in the database is named as
 such rather than replayed.
+
+That hash is the part's digest in the decision's inputs digest (scheme 2, see ``inputs``):
+a part the facts builder hashed once (``Hashed``) is stored without hashing it again, and
+is read back as a ``Hashed`` part, so replaying or verifying many decisions hashes each
+shared part once. ``inputs_verified`` checks stored facts against a decision's digest
+under the scheme it was recorded with, old decisions included.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..canonical import canonical_json, sha256_hex
 from ..clock import utcnow
 from ..errors import PolicyError
+from .inputs import LEGACY_SCHEME, Hashed, inputs_digest, part_digest
 from .tables import DecisionRecord, SharedFacts
 
 #: facts keys stored once and shared; the rest (request, performers...) stay with the decision
@@ -51,8 +57,15 @@ def decision_facts(record: DecisionRecord, cache: dict[str, Any] | None = None) 
     return facts
 
 
+def inputs_verified(record: DecisionRecord, cache: dict[str, Any] | None = None) -> bool:
+    """Whether the facts stored with ``record`` are exactly those its inputs digest names,
+    recomputed under the scheme the decision was recorded with (1 when it records none)."""
+    scheme = int((record.records or {}).get("digest_scheme", LEGACY_SCHEME))
+    return inputs_digest(decision_facts(record, cache), scheme) == record.inputs_digest
+
+
 def _share(value: Any) -> str:
-    sha256 = sha256_hex(canonical_json(value))
+    sha256 = part_digest(value)
     if not _stored(sha256):  # checked first: serialising a large part again costs more
         # a concurrent request may store the same part first: the row is the same either way
         SharedFacts.insert(sha256=sha256, facts=value, created_at=utcnow()).on_conflict_ignore().execute()
@@ -63,12 +76,13 @@ def _stored(sha256: str) -> bool:
     return bool(SharedFacts.select().where(SharedFacts.sha256 == sha256).exists())
 
 
-def _shared(sha256: str, decision_id: int) -> Any:
+def _shared(sha256: str, decision_id: int) -> Hashed:
     row = SharedFacts.get_or_none(SharedFacts.sha256 == sha256)
     if row is None:
         raise PolicyError(f"decision #{decision_id} relies on shared facts {sha256[:16]} that are missing "
                           "from the database", hint="restore the shared_facts table from a backup")
-    if sha256_hex(canonical_json(row.facts)) != sha256:
+    part = Hashed(row.facts)
+    if part.sha256 != sha256:
         raise PolicyError(f"the shared facts {sha256[:16]} of decision #{decision_id} were changed after they "
                           "were stored", hint="restore the shared_facts table from a backup")
-    return row.facts
+    return part

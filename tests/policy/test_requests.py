@@ -103,7 +103,7 @@ def test_training_facts_are_each_members_asset_and_licence_facts(registry: dict[
     expected = [asset_entry(m.asset, m.licence) for m in
                 TrainingSetMember.select().join(Asset).where(TrainingSetMember.training_set == model.training_set_id)
                 .order_by(Asset.sha256)]
-    assert training_entries(model) == expected
+    assert list(training_entries(model)) == expected
     assert {e["licence"]["ref"] for e in expected} == {"LIC-STILLS", "LIC-NO-AI"}
 
 
