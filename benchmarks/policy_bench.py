@@ -111,7 +111,7 @@ def _approvers(*roles: str) -> dict[str, Any]:
             "not_requester_department": False}
 
 
-APPROVERS = {"likeness-needs-approval": _approvers("legal"),
+APPROVERS = {"likeness-needs-approval": _approvers("approver"),
              "final-and-marketing-need-approval": _approvers("approver"),
              "final-and-marketing-need-legal": _approvers("legal")}
 Found = list[tuple[int, dict[str, Any]]]
