@@ -229,7 +229,8 @@ def _performer_rules(facts: dict[str, Any], out: Found, due: Found) -> None:
                 _fire(out, "consent-confirmed", "prohibition", subject,
                       [_ev("performer.consent_pending", "eq", True, True, True)])
         else:
-            _consent_rules(c, p, subject, production, territory, day, depicted or named, in_ref, out)
+            _consent_rules(c, p, subject, production, territory, day, depicted or named, in_ref, out,
+                           req.get("use"))
         if named:
             _named_without_consent(c, subject, out)
         if depicted or named or in_ref:
@@ -251,7 +252,7 @@ def _named_without_consent(c: dict[str, Any] | None, subject: str, out: Found) -
 
 
 def _consent_rules(c: dict[str, Any], p: dict[str, Any], subject: str, production: Any, territory: Any,
-                   day: Any, likeness: bool, in_ref: bool, out: Found) -> None:
+                   day: Any, likeness: bool, in_ref: bool, out: Found, use: Any = None) -> None:
     uses, productions, territories = c.get("uses"), c.get("productions"), c.get("territories")
     if c.get("revoked") is True:
         _fire(out, "consent-not-revoked", "prohibition", subject, [_ev("consent.revoked", "eq", True, True, True)])
@@ -276,6 +277,10 @@ def _consent_rules(c: dict[str, Any], p: dict[str, Any], subject: str, productio
         _fire(out, "consent-in-period", "requirement", subject,
               ([] if began else [_ev("consent.valid_from", "lteq", start, day, False, "request.date")])
               + ([] if lasts else [_ev("consent.valid_until", "gteq", until, day, False, "request.date")]))
+    allowed = c.get("output_uses")
+    if allowed is not None and not (use is not None and use in allowed):
+        _fire(out, "consent-covers-output-use", "requirement", subject,
+              [_ev("consent.output_uses", "hasPart", allowed, use, False, "request.use")])
     if (p.get("person") or {}).get("is_minor") is True and c.get("guardian_signed") is not True:
         _fire(out, "minor-guardian-signature", "requirement", subject,
               [_ev("consent.guardian_signed", "eq", c.get("guardian_signed"), True, False)])

@@ -152,6 +152,14 @@ def first(query: peewee.ModelSelect[M]) -> M | None:
     return row
 
 
+def lock_row(model: type[M], row_id: int) -> None:
+    """Hold ``row_id`` of ``model`` until the transaction ends, where the database has row
+    locks (PostgreSQL: SELECT ... FOR UPDATE). SQLite's writers are already one at a time
+    (every transaction begins IMMEDIATE), so there it is nothing."""
+    if isinstance(database.obj, peewee.PostgresqlDatabase):
+        list(model.select(model._meta.primary_key).where(model._meta.primary_key == row_id).for_update())
+
+
 def tuples(query: peewee.SelectBase) -> Iterator[tuple[Any, ...]]:
     """The rows of ``query`` as plain tuples, as ``query.tuples()`` gives them; peewee's stubs
     type that as the query itself, as if it still yielded model instances."""

@@ -121,10 +121,13 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:
             database.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
-    # and what later steps add, which they add only where it is missing (step 15: sign-offs)
+    # and what later steps add, which they add only where it is missing (step 15: sign-offs;
+    # step 16: a consent's credit terms, one job per request)
     assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj), recorded(11, dialect(
         database.obj)))} == {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
-                             ("approval", "rules:"), ("approval", "approval_request_id_approver:")}
+                             ("approval", "rules:"), ("approval", "approval_request_id_approver:"),
+                             ("consent", "credit_text:"), ("consent", "attribution_required:"),
+                             ("consent", "output_uses:"), ("job", "job_request_id:")}
     SchemaVersion.insert_many([{"version": v, "description": f"step {v}", "applied_at": datetime.now(timezone.utc)}
                                for v in range(1, 12)]).execute()
     assert current_version() == 11

@@ -115,7 +115,9 @@ def grant_consent(body: dict[str, Any]) -> Any:
         body["person"], uses=body["uses"], productions=body["productions"], territories=body["territories"],
         valid_from=body["valid_from"], valid_until=body["valid_until"], document_sha256=body["document_sha256"],
         guardian_signed=body["guardian_signed"], guardian_name=body["guardian_name"],
-        guardian_relationship=body["guardian_relationship"], attributes=body["attributes"], by=principal())
+        guardian_relationship=body["guardian_relationship"], attributes=body["attributes"],
+        credit_text=body["credit_text"], attribution_required=body["attribution_required"],
+        output_uses=body["output_uses"], by=principal())
 
 
 @blp.route("/consents/<int:consent_id>", methods=["GET"])

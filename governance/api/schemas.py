@@ -164,6 +164,13 @@ class ConsentIn(Schema):
     guardian_relationship = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
                                           metadata={"description": "a minor's consent: e.g. mother, legal guardian"})
     attributes = Attributes(load_default=dict)
+    credit_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300),
+                                metadata={"description": "the performer's credit line, as their contract words it"})
+    attribution_required = fields.Boolean(load_default=False,
+                                          metadata={"description": "outputs must carry the credit line"})
+    output_uses = fields.List(fields.String(validate=validate.OneOf(vocab.OUTPUT_USES)), load_default=None,
+                              allow_none=True, validate=validate.Length(max=10),
+                              metadata={"description": "the output uses the consent allows; null: every use"})
 
 
 class ConsentQuery(Schema):
@@ -224,6 +231,9 @@ class ConsentOut(Schema):
     revoked_reason = fields.String(allow_none=True)
     version = fields.Integer()
     attributes = fields.Dict()
+    credit_text = fields.String(allow_none=True)
+    attribution_required = fields.Boolean()
+    output_uses = fields.List(fields.String(), allow_none=True, metadata={"description": "null: every use"})
 
 
 class ReasonIn(Schema):

@@ -136,12 +136,17 @@ def consent_group() -> None:
 @click.option("--guardian-signed", is_flag=True, help="A guardian co-signed (required for minors).")
 @click.option("--guardian-name")
 @click.option("--guardian-relationship", help="A minor's consent: the guardian's relationship (e.g. mother).")
+@click.option("--credit-text", help="The performer's credit line, as their contract words it.")
+@click.option("--attribution-required", is_flag=True, help="Outputs must carry the credit line.")
+@click.option("--output-use", "output_uses", multiple=True,
+              help="An output use the consent allows (concept, previs, final_frame, marketing); none: every use.")
 @by_option
 @emits(database=False)
 def consent_grant(slate: SlateContext, person: str, uses: tuple[str, ...], productions: tuple[str, ...],
                   territories: tuple[str, ...], valid_from: str, valid_until: str, document: str | None,
                   document_sha256: str | None, guardian_signed: bool, guardian_name: str | None,
-                  guardian_relationship: str | None, by_name: str | None) -> Any:
+                  guardian_relationship: str | None, credit_text: str | None, attribution_required: bool,
+                  output_uses: tuple[str, ...], by_name: str | None) -> Any:
     """Record a consent; one for a minor or for likeness waits for a second legal user (confirm)."""
     content = assets.read_file(document) if document else None
     slate.open()
@@ -149,7 +154,8 @@ def consent_grant(slate: SlateContext, person: str, uses: tuple[str, ...], produ
         person, uses=multi(uses), productions=multi(productions), territories=multi(territories),
         valid_from=parse_date(valid_from), valid_until=parse_date(valid_until), document=content,
         document_sha256=document_sha256, guardian_signed=guardian_signed,
-        guardian_name=guardian_name, guardian_relationship=guardian_relationship, by=_legal(by_name),
+        guardian_name=guardian_name, guardian_relationship=guardian_relationship, credit_text=credit_text,
+        attribution_required=attribution_required, output_uses=multi(output_uses) or None, by=_legal(by_name),
         store=consents.DocumentStore.from_settings(slate.settings))
 
 

@@ -44,7 +44,8 @@ class RequestParams(BaseModel):
 class Job(BaseModel):
     # a job's key is its printable id, where BaseModel's is peewee's integer
     id = peewee.CharField(max_length=40, primary_key=True)  # type: ignore[assignment]
-    request = peewee.ForeignKeyField(GenerationRequest, backref="jobs", on_delete="RESTRICT")
+    #: one job per request (migration step 16): a requeue runs the same job again
+    request = peewee.ForeignKeyField(GenerationRequest, backref="jobs", unique=True, on_delete="RESTRICT")
     request_id: int
     decision = peewee.ForeignKeyField(DecisionRecord, backref="jobs", on_delete="RESTRICT")
     decision_id: int

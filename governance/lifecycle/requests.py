@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from ..audit.log import record
 from ..clock import utcnow
-from ..db import transaction
+from ..db import lock_row, transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..ids import is_id
 from ..jobs.idempotency import once
@@ -126,6 +126,9 @@ def decide(request_id: int | str, principal: Principal, verdict: str, comment: s
         raise InvalidInput("say why the request is rejected (comment)")
     with transaction():
         request = visible_request(request_id, principal)
+        # sign-offs given at the same moment are judged one after the other: each sees the
+        # others' (none is lost, and only the last one creates the job)
+        lock_row(GenerationRequest, request.id)
         decision, rows = _open(request)
         if request.requester == principal.name:
             raise Forbidden("you cannot approve your own request", hint="another approver must decide it")

@@ -149,6 +149,22 @@ class Policy:
     def rule_ids(self) -> list[str]:
         return [r.id for r in self.rules] + [d.id for d in self.duties]
 
+    def reads(self, path: str) -> bool:
+        """Whether a rule compares ``path`` (on either side of a comparison)."""
+        return any(path in _paths(c) for r in self.rules for c in (r.when, r.constraint) if c is not None)
+
+
+def _paths(c: Constraint) -> set[str]:
+    if isinstance(c, Leaf):
+        return {c.left} | ({c.right_ref} if c.right_ref else set())
+    if isinstance(c, (AllOf, AnyOf)):
+        return set().union(*(_paths(i) for i in c.items))
+    if isinstance(c, Not):
+        return _paths(c.item)
+    if isinstance(c, Quantified):
+        return {c.over} | _paths(c.body)
+    return {c.over} | (_paths(c.where) if c.where is not None else set())
+
 
 def constraint_from_dict(data: dict[str, Any], lists: Mapping[str, tuple[Any, ...]] | None = None) -> Constraint:
     """Build a constraint from a dict the loader has already checked; ``rightOperandList``

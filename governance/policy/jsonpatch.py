@@ -161,11 +161,35 @@ def apply(doc: Any, patch: Sequence[Mapping[str, Any]]) -> Any:
 
     Raises ``PatchError`` saying which operation (its 0-based position) failed and why.
     """
+    if len(patch) > MAX_OPERATIONS:
+        raise PatchError(f"a patch has at most {MAX_OPERATIONS} operations; this one has {len(patch):,}")
     out = _fresh(doc)
     for position, op in enumerate(patch):
         try:
             out = apply_op(out, op)
+            if op.get("op") in ("add", "copy", "replace") and _size(out) > MAX_NODES:
+                # copy doubles what it copies: a few dozen operations would fill memory
+                raise PatchError(f"the patched facts would hold more than {MAX_NODES:,} values")
         except PatchError as exc:
             what = f"{op.get('op')} {op.get('path')}" if isinstance(op, Mapping) else repr(op)
             raise PatchError(f"patch operation {position} ({what}): {exc.message}") from None
     return out
+
+
+#: A case's patch changes an element or two of the base facts; these bound what a tests file
+#: (which the API and the pages run for a version) can make a patch build.
+MAX_OPERATIONS = 200
+MAX_NODES = 100_000
+
+
+def _size(value: Any) -> int:
+    """How many values ``value`` holds, counted without recursion, stopping past ``MAX_NODES``."""
+    count, stack = 0, [value]
+    while stack and count <= MAX_NODES:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count

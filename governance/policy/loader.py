@@ -252,6 +252,17 @@ class _Checker:
         except PathProblem as exc:
             yield f"{here}.over: {exc}"
             return
+        if binding.shape == "subject":
+            # what a decision costs must grow with the request, not with its square: a model's
+            # training set runs to tens of thousands of images
+            if any(b.shape == "subject" for b in scope.bound.values()):
+                yield (f"{here}.over: quantifiers over the request's subjects cannot nest (each would "
+                       "run once per item of the other)")
+                return
+            if q["over"] == "training_assets" and scope.targets != ("request",):
+                yield (f"{here}.over: a rule about {scope.about} cannot range over training_assets "
+                       "(it would run once per subject); range over them in a rule about the request")
+                return
         inner = scope.binding(name, binding)
         if key == "count":
             if "operator" not in c or "rightOperand" not in c:

@@ -72,9 +72,11 @@ class Scope:
     bound: Mapping[str, Binding] = field(default_factory=dict)
     #: what the rule is about, in words ("the request", "each performer")
     about: str = "this rule"
+    #: the rule's targets
+    targets: tuple[str, ...] = ("request",)
 
     def binding(self, name: str, binding: Binding) -> Scope:
-        return Scope(self.roots, {**self.bound, name: binding}, self.about)
+        return Scope(self.roots, {**self.bound, name: binding}, self.about, self.targets)
 
 
 TARGET_WORDS = {"request": "the request", "reference": "each reference asset",
@@ -84,7 +86,7 @@ TARGET_WORDS = {"request": "the request", "reference": "each reference asset",
 def scope_of(targets: tuple[str, ...]) -> Scope:
     """The roots every one of a rule's targets offers."""
     roots = [r for r in F.ROOTS[targets[0]] if all(r in F.ROOTS[t] for t in targets[1:])]
-    return Scope(tuple(roots), about=" and ".join(TARGET_WORDS[t] for t in targets))
+    return Scope(tuple(roots), about=" and ".join(TARGET_WORDS[t] for t in targets), targets=targets)
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ def training_entries(model: Model) -> Hashed:
     if not model.training_set_id:
         return Hashed(())
     members = list(tuples(TrainingSetMember.select(Asset.id, Asset.sha256, Asset.title, Asset.media_type,
-                                                   TrainingSetMember.licence)
+                                                   TrainingSetMember.licence, Asset.attributes)
                           .join(Asset)
                           .where(TrainingSetMember.training_set == model.training_set_id)
                           .order_by(Asset.sha256)))
@@ -145,8 +145,9 @@ class _TrainingCache:
         if kept is not None and kept[0] == members:
             self._kept.move_to_end(key)
             return kept[1]
-        part = Hashed(_entry(asset_id, sha256, title, media_type, licences[licence_id])
-                      for asset_id, sha256, title, media_type, licence_id in members)
+        part = Hashed(_entry(asset_id, sha256, title, media_type, licences[licence_id],
+                             attributes if isinstance(attributes, dict) else {})
+                      for asset_id, sha256, title, media_type, licence_id, attributes in members)
         self._kept[key] = (members, part)
         while len(self._kept) > self.size:
             self._kept.popitem(last=False)
@@ -178,15 +179,19 @@ def performer_entry(person: Person, request: dict[str, Any], *, depicted: bool, 
                        consents, request, depicted=depicted, named_in_prompt=named, in_reference=in_reference)
 
 
-def prompt_candidates(production: str) -> list[str]:
+def prompt_candidates(production: str | None) -> list[str]:
     """Whose names a prompt is checked for: everyone legal has recorded a consent for, in any
     production (naming them without their consent is refused), and everyone taking part in
-    the request's own production. A person a producer registered elsewhere is not among
-    them, so registering a common word as a name cannot deny other productions' requests."""
+    the request's own production (``None``: a requester outside it, who learns nothing of its
+    cast). A person a producer registered elsewhere is not among them, so registering a
+    common word as a name cannot deny other productions' requests."""
     vouched = Person.select(Person.name).where(Person.id.in_(Consent.select(Consent.person)))
-    own = (Person.select(Person.name).join(PersonProduction).join(Production)
-           .where(Production.name == production))
-    return sorted({name for (name,) in tuples(vouched)} | {name for (name,) in tuples(own)})
+    names = {name for (name,) in tuples(vouched)}
+    if production is not None:
+        own = (Person.select(Person.name).join(PersonProduction).join(Production)
+               .where(Production.name == production))
+        names |= {name for (name,) in tuples(own)}
+    return sorted(names)
 
 
 def requester_facts(name: str) -> dict[str, Any]:
@@ -219,13 +224,21 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
     another production is refused rather than ignored.
     """
     use, territory = _checked(spec)
-    production = get_production(spec.production)
+    if by is not None and not by.may_see_production(spec.production):
+        # a requester outside the production: the policy's membership rule decides, on facts
+        # that tell them nothing of it (not whether it exists, not its cast or its terms)
+        production_name, production_terms = vocab.name(spec.production, "production"), {}
+        candidates = prompt_candidates(None)
+    else:
+        production = get_production(spec.production)
+        production_name, production_terms = production.name, attributes_of(production)
+        candidates = prompt_candidates(production.name)
     model = get_model(spec.model)
     assets = [find_asset(r, by) for r in spec.references]
     references = sorted({a.id: a for a in assets}.values(), key=lambda a: a.sha256)
     depicted = {p.name: p for p in (find_person(ref, by) for ref in spec.people)}
-    named = F.names_in_prompt(spec.prompt, prompt_candidates(production.name))
-    request = {"id": request_id, "requester": spec.requester, "production": production.name,
+    named = F.names_in_prompt(spec.prompt, candidates)
+    request = {"id": request_id, "requester": spec.requester, "production": production_name,
                "use": use, "territory": territory, "date": (spec.date or today).isoformat(),
                "prompt_terms": F.prompt_terms(spec.prompt), "named_people": named,
                "depicts_people": bool(depicted), "people": sorted(depicted)}
@@ -238,7 +251,7 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
     return {
         "request": request,
         "requester": requester_facts(spec.requester),
-        "production": {"name": production.name, "attributes": attributes_of(production)},
+        "production": {"name": production_name, "attributes": production_terms},
         "model": model_facts(model),
         "references": [asset_entry(a, a.licence if a.licence_id else None) for a in references],
         "training_assets": training_entries(model),

@@ -16,7 +16,7 @@ from ..audit.log import record
 from ..canonical import sha256_hex
 from ..clock import as_utc, utcnow
 from ..db import first, transaction
-from ..errors import InvalidInput, NotFound
+from ..errors import Forbidden, InvalidInput, NotFound
 from ..ids import is_id
 from ..principal import Principal
 from ..registry.models_registry import get_model
@@ -127,6 +127,12 @@ def decide_request(spec: RequestSpec, policy_uid: str | None = None, by: Princip
     with transaction():
         version = active_version(policy_uid)
         engine = compiled(version)
+        if by is not None and not by.may_see_production(spec.production) \
+                and not engine.policy.reads("requester.productions"):
+            # membership is the policy's to decide, with evidence; a policy written before
+            # requester facts existed says nothing of it, so it is refused here as it was then
+            raise Forbidden(f"you are not a member of production '{spec.production}'",
+                            hint="an admin can add you: slate user join NAME PRODUCTION")
         facts = build_facts(spec, "", now.date(), by)  # checks every name before anything is stored
         asked = facts["request"]
         request = GenerationRequest.create(

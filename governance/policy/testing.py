@@ -70,7 +70,7 @@ _EXPECTED_DUTY = {
 _ID_LIST = {"type": "array", "items": {"type": "string"}}
 _FINDING_LIST = {"type": "array", "items": {"oneOf": [{"type": "string"}, _EXPECTED_FINDING]}}
 _DUTY_LIST = {"type": "array", "items": {"oneOf": [{"type": "string"}, _EXPECTED_DUTY]}}
-_PATCH = {"type": "array", "items": {
+_PATCH = {"type": "array", "maxItems": 200, "items": {
     "type": "object",
     "additionalProperties": False,
     "required": ["op", "path"],
@@ -231,6 +231,9 @@ def run_case(tests: PolicyTests, case: Mapping[str, Any]) -> CaseResult:
         facts = case_facts(tests.base, case)
     except PatchError as exc:
         return failed(f"patch: {exc.message}")
+    except (TypeError, AttributeError, KeyError, ValueError):
+        # a patch or a merge that leaves, say, the request a list: the case fails, saying so
+        return failed("the facts do not have the shape a request's facts have (see governance/policy/facts.py)")
     try:
         decision = tests.policy.evaluate(facts)
     except PolicyError as exc:

@@ -73,6 +73,7 @@ def consent_dict(c: Consent, by: Principal | None = None) -> dict[str, Any]:
         "status": status_of(c), "confirmed_by": c.confirmed_by, "confirmed_at": c.confirmed_at,
         "revoked": c.revoked_at is not None, "revoked_at": c.revoked_at,
         "revoked_reason": c.revoked_reason, "version": c.version, "attributes": attrs.shown(by, c.attributes),
+        "credit_text": c.credit_text, "attribution_required": c.attribution_required, "output_uses": c.output_uses,
     }
 
 
@@ -155,7 +156,8 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
                   document: bytes | None = None, document_sha256: str | None = None,
                   guardian_signed: bool = False, guardian_name: str | None = None,
                   guardian_relationship: str | None = None, attributes: Mapping[str, Any] | None = None,
-                  actor: str | None = None,
+                  credit_text: str | None = None, attribution_required: bool = False,
+                  output_uses: Iterable[str] | None = None, actor: str | None = None,
                   by: Principal | None = None, store: DocumentStore | None = None) -> dict[str, Any]:
     """Record a consent (legal only; ``by=None`` is the operator's own path, named by ``actor``).
 
@@ -167,6 +169,7 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
     uses = vocab.choose_many(uses, vocab.consent_uses(), "consent use")
     territory_codes = vocab.territories(territories)
     terms = attrs.checked("consent", attributes, by)
+    credit_text, allowed_uses = _credit_terms(credit_text, attribution_required, output_uses)
     if valid_until < valid_from:
         raise InvalidInput(f"the consent ends ({valid_until}) before it starts ({valid_from})")
     scope_names = sorted({p.strip() for p in productions if p.strip()})
@@ -192,15 +195,30 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
             guardian_name=guardian, guardian_relationship=relationship,
             document_sha256=doc.sha256, document_stored=True, granted_at=now, recorded_by=recorder,
             status="pending" if pending else "confirmed", confirmed_at=None if pending else now,
-            attributes=terms)
+            attributes=terms, credit_text=credit_text, attribution_required=attribution_required,
+            output_uses=allowed_uses)
         link_for_consent(who, scope_names)
         ConsentEvent.create(consent=consent, event="granted", at=now, actor=recorder)
         record("consent.granted", f"consent:{consent.id}",
                {"person": who.name, "uses": uses, "productions": scope_names, "territories": territory_codes,
                 "valid_from": valid_from, "valid_until": valid_until, "document_sha256": doc.sha256,
                 "document_signed": doc.signed, "guardian_signed": guardian_signed,
-                "status": consent.status, "attributes": terms}, recorder)
+                "status": consent.status, "attributes": terms, "credit_text": credit_text,
+                "attribution_required": attribution_required, "output_uses": allowed_uses}, recorder)
     return consent_dict(consent)
+
+
+def _credit_terms(credit_text: str | None, attribution_required: bool,
+                  output_uses: Iterable[str] | None) -> tuple[str | None, list[str] | None]:
+    """A performer's credit terms as the contract states them: the credit line (required when
+    the consent requires a credit), and the output uses it allows (None: every use)."""
+    text = (credit_text or "").strip() or None
+    if text is not None and (len(text) > 300 or not text.isprintable()):
+        raise InvalidInput("a credit line is at most 300 printable characters")
+    if attribution_required and text is None:
+        raise InvalidInput("a consent that requires a credit states the credit line (credit_text)")
+    uses = None if output_uses is None else vocab.choose_many(output_uses, vocab.OUTPUT_USES, "output use")
+    return text, uses
 
 
 def confirm_consent(consent_id: int | str, *, by: Principal, comment: str = "") -> dict[str, Any]:

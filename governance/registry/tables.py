@@ -68,6 +68,11 @@ class Consent(BaseModel):
     #: bumped on every change, so a decision can cite the exact state it relied on
     version = peewee.IntegerField(default=1)
     attributes = AttributesField()
+    #: the performer's own credit terms (migration step 16): whether outputs must credit them,
+    #: with which line, and which output uses the consent allows (None: every use)
+    credit_text = peewee.TextField(null=True)
+    attribution_required = peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])
+    output_uses = JSONField(null=True)
     events: peewee.ModelSelect[ConsentEvent]
 
 

@@ -62,3 +62,11 @@ def test_apply_changes_neither_the_document_nor_an_alias_of_the_changed_part() -
 
 def test_resolve_reads_the_whole_document_at_the_empty_pointer() -> None:
     assert resolve({"a": [1]}, "") == {"a": [1]} and resolve({"a": [1]}, "/a/0") == 1
+
+
+def test_a_patch_that_doubles_the_facts_is_refused_before_it_fills_memory() -> None:
+    bomb = [{"op": "copy", "from": "/a", "path": "/a/-"} for _ in range(40)]
+    with pytest.raises(PatchError, match="more than 100,000 values"):
+        apply({"a": [1, 2]}, bomb)
+    with pytest.raises(PatchError, match="at most 200 operations"):
+        apply({"a": 1}, [{"op": "test", "path": "/a", "value": 1}] * 201)

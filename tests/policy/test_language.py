@@ -362,3 +362,45 @@ rules:
         load_policy((HEAD + rule).encode(), catalogue=studio_catalogue())
     assert any("sag-aftra-2032 is not among the catalogue's values" in p for p in caught.value.problems)
     load_policy((HEAD + rule.replace("sag-aftra-2032", "sag-aftra-2023")).encode(), catalogue=studio_catalogue())
+
+
+def test_quantifiers_over_subjects_cannot_nest_or_run_per_subject_over_the_training_set() -> None:
+    found = problems_of("""
+rules:
+  - id: nested
+    type: requirement
+    title: Nested.
+    target: request
+    constraint:
+      every:
+        over: references
+        as: r
+        satisfies:
+          any: {over: training_assets, as: t, satisfies: {leftOperand: t.asset.sha256, operator: eq,
+                                                          rightOperandReference: r.asset.sha256}}
+  - id: per-subject
+    type: requirement
+    title: Per subject.
+    target: reference
+    constraint:
+      none: {over: training_assets, as: t, satisfies: {leftOperand: t.licence.takedown, operator: eq,
+                                                      rightOperand: true}}
+""")
+    assert any("cannot nest" in p for p in found)
+    assert any("cannot range over training_assets" in p for p in found)
+
+
+def test_training_set_assets_carry_their_catalogue_attributes_into_the_facts(registry: dict[str, Any]) -> None:
+    from governance.catalogue import versions as catalogue_versions
+    from governance.policy.registry_facts import training_entries
+    from governance.registry.attribute_changes import set_attributes
+    from governance.registry.models_registry import get_model
+    from tests.conftest import REPO
+    from tests.rights import LEE, LOU
+
+    catalogue_versions.draft_version((REPO / "policies" / "catalogue.yaml").read_bytes(), LEE)
+    catalogue_versions.approve_version(1, LOU)
+    catalogue_versions.publish_version(1, LEE)
+    set_attributes("asset", registry["member"], {"department": "vfx"}, by=LEE)
+    [entry] = training_entries(get_model(registry["model"]))
+    assert entry["asset"]["attributes"] == {"department": "vfx"}

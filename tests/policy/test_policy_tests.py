@@ -166,3 +166,15 @@ def test_a_case_whose_evaluation_failed_counts_for_no_rule(tmp_path: Path) -> No
     report = run_tests([path])
     assert report.failed == 1
     assert all(r.fired + r.not_fired == 1 for r in report.coverage)
+
+
+def test_a_patch_that_leaves_the_facts_misshapen_fails_its_case_in_words(tmp_path: Path) -> None:
+    data = precise_data()
+    broken = copy.deepcopy(data["cases"][0])
+    broken["name"] = "the request becomes a list"
+    broken["patch"] = [{"op": "replace", "path": "/request", "value": [1, 2]}]
+    data["cases"] = [broken]
+    path = tmp_path / "misshapen.tests.yaml"
+    path.write_text(yaml.safe_dump(data), "utf-8")
+    [result] = run_tests([path]).cases
+    assert not result.passed and "do not have the shape" in result.problems[0]
