@@ -2,7 +2,8 @@
 identity check, credential, ledger, job state, provenance facets and audit entry, all in
 one transaction, and idempotent per job.
 
-Only the worker holding the job's claim signs it (``claims``); the c2pa signature is made
+Only the worker holding the job's claim signs it (``claims``), and only pixels laid out as
+the generator writes them for that job (``credentials.pixels``); the c2pa signature is made
 before the write lock is taken.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from ..audit.log import CheckpointSigner, checkpoint_if_due, record
 from ..canonical import json_default
 from ..clock import as_utc, utcnow
+from ..credentials.pixels import GeneratedPng, check_generated_png
 from ..db import transaction
 from ..errors import Conflict, Forbidden, ModelIdentityError
 from ..jobs.statuses import JobStatus, Verdict
@@ -24,6 +26,7 @@ from ..policy.tables import DecisionRecord, GenerationRequest
 from ..provenance.index import index_output
 from ..registry.tables import Asset, Model
 from . import approvals, claims
+from . import params as generation
 from .views import OutputView
 
 
@@ -97,7 +100,9 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
 
     Only the worker holding the job's claim signs it (one that has not claimed it takes the
     claim here if no other worker holds it); any other worker is refused with ``Conflict``
-    before anything is signed or recorded, a retry of its own finished job included.
+    before anything is signed or recorded, a retry of its own finished job included. An
+    image that does not fit the job (``fits_job``) is refused with ``InvalidInput`` before
+    any key operation; nothing is recorded and the job stays with its worker.
 
     The c2pa signature is made before the write lock is taken; the lock covers only the
     re-check of the job and the ledger, job and audit writes, so concurrent signing of
@@ -108,6 +113,7 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
     if existing is not None:
         return OutputView.from_row(existing), False
     claims.hold_for_signing(job, worker)  # refused before any key operation
+    fits_job(job, image)
     claim = signing_claim(job, model_identity)
     prepared = issuer.prepare(image, claim)
     signed_path: str | None = None
@@ -132,6 +138,13 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
         if signed_path and not Output.select().where(Output.file_path == signed_path).exists():
             Path(signed_path).unlink(missing_ok=True)
         raise
+
+
+def fits_job(job: Job, image: bytes) -> GeneratedPng:
+    """``image`` as the generator writes one for ``job``: its format, the job's size, no
+    other chunks; refused with ``InvalidInput`` naming the mismatch."""
+    params = generation.recorded(job.params)
+    return check_generated_png(image, job.id, params["width"], params["height"])
 
 
 def _existing_output(job: Job, worker: str) -> Output | None:
