@@ -10,13 +10,14 @@ before the write lock is taken.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..audit.log import CheckpointSigner, checkpoint_if_due, record
 from ..canonical import json_default
 from ..clock import as_utc, utcnow
-from ..credentials.pixels import GeneratedPng, check_generated_png
+from ..credentials.pixels import GeneratedPng, check_layout, check_pixel_stream
 from ..db import transaction
 from ..errors import Conflict, Forbidden, ModelIdentityError
 from ..jobs.statuses import JobStatus, Verdict
@@ -113,9 +114,10 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
     if existing is not None:
         return OutputView.from_row(existing), False
     claims.hold_for_signing(job, worker)  # refused before any key operation
-    fits_job(job, image)
+    png = fits_job(job, image)
     claim = signing_claim(job, model_identity)
-    prepared = issuer.prepare(image, claim)
+    # the pixel stream (milliseconds of inflating) is checked beside c2pa, before the signature
+    prepared = issuer.prepare(image, claim, check=partial(check_pixel_stream, image, png))
     signed_path: str | None = None
     try:
         with transaction():
@@ -141,10 +143,11 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
 
 
 def fits_job(job: Job, image: bytes) -> GeneratedPng:
-    """``image`` as the generator writes one for ``job``: its format, the job's size, no
-    other chunks; refused with ``InvalidInput`` naming the mismatch."""
+    """``image`` laid out as the generator writes one for ``job``: its format, the job's
+    size, no other chunks; refused with ``InvalidInput`` naming the mismatch. Its pixel
+    stream is ``check_pixel_stream``'s, beside the signature."""
     params = generation.recorded(job.params)
-    return check_generated_png(image, job.id, params["width"], params["height"])
+    return check_layout(image, job.id, params["width"], params["height"])
 
 
 def _existing_output(job: Job, worker: str) -> Output | None:

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from governance.audit.tables import AuditEntry
+from governance.credentials import KeyStore
 from governance.jobs.tables import Job
 from governance.ledger.tables import Output
 from tests.api.conftest import auth
@@ -144,6 +145,7 @@ def test_an_image_that_does_not_fit_the_job_is_refused_and_nothing_is_recorded(a
     worker = studio.tokens["gpu-worker"]
     job_id = queued(client, studio)
     assert client.post(f"/api/v1/jobs/{job_id}/claim", headers=auth(worker)).status_code == 200
+    KeyStore(app.config["SLATE_SETTINGS"]).ensure()  # made (and audited) on first use, not by the attack
     before = recorded(app, job_id)
     make, words = ATTACKS[attack]
 
