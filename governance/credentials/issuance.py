@@ -153,15 +153,21 @@ class Issuer:
         """
         return self.record(self.prepare(image, claim), store=store)
 
-    def prepare(self, image: bytes, claim: SigningClaim | Mapping[str, Any]) -> PreparedOutput:
+    def prepare(self, image: bytes, claim: SigningClaim | Mapping[str, Any], *,
+                check: Callable[[], object] | None = None) -> PreparedOutput:
         """The signing itself, which touches no database: callers that serialise on a lock
-        (the signing API) do this first and hold the lock only for ``record``."""
+        (the signing API) do this first and hold the lock only for ``record``.
+
+        ``check``, a further check of the image that raises to refuse it, runs beside
+        c2pa's signing like the chunk CRCs, and gates the signature the same way.
+        """
         claim = SigningClaim.coerce(claim)
         # Format, size and pixel limits before c2pa sees the image; the PNG chunk CRCs
         # (a pass over every byte) run beside c2pa's signing and are awaited before the
         # result is used, so a damaged image is still refused and nothing recorded.
         info = images.inspect(image, self.settings, check_chunks=False)
-        chunks = self._offload.submit(images.check_png_chunks, image) if info.media_type == "image/png" else None
+        chunks = (self._offload.submit(_check_image, image, info.media_type, check)
+                  if info.media_type == "image/png" or check is not None else None)
         try:
             key, library_signer = self._signer()
             label = manifest.new_label()
@@ -292,6 +298,13 @@ def _signing_error(exc: c2pa.C2paError, signer: _LibrarySigner, tsa_url: str | N
         return CredentialError(f"the time-stamping authority at {tsa_url} did not answer",
                                hint="check SLATE_TSA_URL, or use 'embedded' offline", fields=detail)
     return CredentialError("the C2PA library could not sign this image", fields=detail)
+
+
+def _check_image(image: bytes, media_type: str, check: Callable[[], object] | None) -> None:
+    if media_type == "image/png":
+        images.check_png_chunks(image)
+    if check is not None:
+        check()
 
 
 def _write_atomically(path: Path, data: bytes, data_dir: Path) -> None:

@@ -2,19 +2,22 @@
 identity check, credential, ledger, job state, provenance facets and audit entry, all in
 one transaction, and idempotent per job.
 
-Only the worker holding the job's claim signs it (``claims``); the c2pa signature is made
+Only the worker holding the job's claim signs it (``claims``), and only pixels laid out as
+the generator writes them for that job (``credentials.pixels``); the c2pa signature is made
 before the write lock is taken.
 """
 
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..audit.log import CheckpointSigner, checkpoint_if_due, record
 from ..canonical import json_default
 from ..clock import as_utc, utcnow
+from ..credentials.pixels import GeneratedPng, check_layout, check_pixel_stream
 from ..db import transaction
 from ..errors import Conflict, Forbidden, ModelIdentityError
 from ..jobs.statuses import JobStatus, Verdict
@@ -24,6 +27,7 @@ from ..policy.tables import DecisionRecord, GenerationRequest
 from ..provenance.index import index_output
 from ..registry.tables import Asset, Model
 from . import approvals, claims
+from . import params as generation
 from .views import OutputView
 
 
@@ -97,7 +101,9 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
 
     Only the worker holding the job's claim signs it (one that has not claimed it takes the
     claim here if no other worker holds it); any other worker is refused with ``Conflict``
-    before anything is signed or recorded, a retry of its own finished job included.
+    before anything is signed or recorded, a retry of its own finished job included. An
+    image that does not fit the job (``fits_job``) is refused with ``InvalidInput`` before
+    any key operation; nothing is recorded and the job stays with its worker.
 
     The c2pa signature is made before the write lock is taken; the lock covers only the
     re-check of the job and the ledger, job and audit writes, so concurrent signing of
@@ -108,8 +114,10 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
     if existing is not None:
         return OutputView.from_row(existing), False
     claims.hold_for_signing(job, worker)  # refused before any key operation
+    png = fits_job(job, image)
     claim = signing_claim(job, model_identity)
-    prepared = issuer.prepare(image, claim)
+    # the pixel stream (milliseconds of inflating) is checked beside c2pa, before the signature
+    prepared = issuer.prepare(image, claim, check=partial(check_pixel_stream, image, png))
     signed_path: str | None = None
     try:
         with transaction():
@@ -132,6 +140,14 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
         if signed_path and not Output.select().where(Output.file_path == signed_path).exists():
             Path(signed_path).unlink(missing_ok=True)
         raise
+
+
+def fits_job(job: Job, image: bytes) -> GeneratedPng:
+    """``image`` laid out as the generator writes one for ``job``: its format, the job's
+    size, no other chunks; refused with ``InvalidInput`` naming the mismatch. Its pixel
+    stream is ``check_pixel_stream``'s, beside the signature."""
+    params = generation.recorded(job.params)
+    return check_layout(image, job.id, params["width"], params["height"])
 
 
 def _existing_output(job: Job, worker: str) -> Output | None:

@@ -6,6 +6,7 @@ from PIL import Image
 
 from generator.generate import GenerationJob, generate, generate_batch
 from generator.loader import LoadOptions, load_model
+from governance.credentials.pixels import check_generated_png
 from governance.errors import InvalidInput
 
 from .conftest import THREADS
@@ -24,6 +25,12 @@ def test_the_same_job_after_a_fresh_load_gives_byte_identical_png(micro_model_di
 
 def test_another_seed_gives_another_image(loaded, job):
     assert generate(loaded, job).png != generate(loaded, replace(job, seed=job.seed + 1)).png
+
+
+def test_output_is_laid_out_as_signing_accepts_for_its_job(loaded, job):
+    wide = replace(job, width=96)
+    checked = check_generated_png(generate(loaded, wide).png, wide.job_id, wide.width, wide.height)
+    assert (checked.width, checked.height) == (96, job.height)
 
 
 def test_output_is_a_png_of_the_requested_size(loaded, job):

@@ -19,8 +19,12 @@ REPO = Path(__file__).resolve().parents[2]
 WEIGHTS = {"slate-studio:1": "b" * 64, "other:1": "c" * 64}
 
 
-def png(seed: int) -> bytes:
-    image = Image.new("RGB", (64, 64), (seed * 37 % 255, seed * 11 % 255, 120))
+#: the size of a job that asks for none: what the worker's image must be
+JOB_SIDE = 128
+
+
+def png(seed: int, side: int = 64) -> bytes:
+    image = Image.new("RGB", (side, side), (seed * 37 % 255, seed * 11 % 255, 120))
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
@@ -52,8 +56,8 @@ class Studio:
     def sign(self, job_id: str, model: str = "slate-studio:1", seed: int = 1):
         return self.client.post("/api/v1/sign", headers=auth(self.tokens["gpu-worker"]),
                                 content_type="multipart/form-data",
-                                data={"image": (io.BytesIO(png(seed)), "out.png", "image/png"), "job_id": job_id,
-                                      "model_identity": WEIGHTS[model], "environment": "{}"})
+                                data={"image": (io.BytesIO(png(seed, JOB_SIDE)), "out.png", "image/png"),
+                                      "job_id": job_id, "model_identity": WEIGHTS[model], "environment": "{}"})
 
     def make(self, name: str, seed: int, **overrides) -> str:
         """Submit, approve if needed, sign: the signed output's SHA-256 (kept under ``name``)."""
