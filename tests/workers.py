@@ -52,7 +52,7 @@ def enrolled_key_dir(token: str, folder: Path) -> str:
     return str(folder)
 
 
-def _approved_key(token: str) -> WorkerKeyPair:
+def approved_key(token: str) -> WorkerKeyPair:
     """``token``'s user's key, enrolled and approved in this database; a stranger's key for a
     token that is no generator's (the call is refused for the token before any receipt)."""
     try:
@@ -83,5 +83,5 @@ def make_receipt(key: WorkerKeyPair, job_id: str, image: bytes, weights: str | N
 
 def receipt(token: str, job_id: str, image: bytes, **overrides: Any) -> str:
     """What ``token``'s worker sends with ``image`` for ``job_id``: its signed receipt, as text."""
-    key = _approved_key(token)
+    key = approved_key(token)
     return key.sign(make_receipt(key, job_id, image, **overrides)).text()

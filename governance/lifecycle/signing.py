@@ -49,8 +49,9 @@ def check_receipt(job: Job, image: bytes, text: str, worker: str) -> SignedRecei
     1. It parses as a signed receipt (``InvalidInput`` for a missing or malformed one).
     2. The key it names is enrolled for ``worker``, approved and not revoked (``Forbidden``).
     3. That key's signature over the receipt verifies (``Forbidden``: altered, or another key).
-    4. It is for these bytes (``Forbidden``: a receipt for other bytes) and states the job's
-       id, weights and recorded parameters (``Forbidden``, naming each field that differs).
+    4. It is for these bytes (``Forbidden``: a receipt for other bytes), the registered
+       weights (``ModelIdentityError``) and the job's id and recorded parameters
+       (``Forbidden``, naming each field that differs).
     """
     signed = SignedReceipt.from_text(text)
     signed.verify(enrolment.signing_key(signed.receipt.key_id, worker))
@@ -59,6 +60,10 @@ def check_receipt(job: Job, image: bytes, text: str, worker: str) -> SignedRecei
         raise Forbidden(f"the receipt is for other bytes: it states image SHA-256 "
                         f"{signed.receipt.image_sha256[:16]}…, the uploaded image's is {sha256_hex(image)[:16]}…",
                         hint="send the receipt the worker signed for exactly this image")
+    if "weights_sha256" in wrong:
+        raise ModelIdentityError(f"the receipt states weights {signed.receipt.weights_sha256[:16]}…, not the "
+                                 f"registered weights of job {job.id}'s model",
+                                 hint="the worker must load exactly the approved weights; check its model directory")
     if wrong:
         raise Forbidden(f"the receipt does not state job {job.id} as recorded: {', '.join(sorted(wrong))} differ",
                         fields=wrong)

@@ -33,6 +33,7 @@ from governance.jobs.tables import Job
 from governance.policy.tables import GenerationRequest
 from governance.registry import assets, licences, training_sets
 from governance.registry.tables import Consent, ConsentDocument, Person
+from tests import workers
 from tests.api.conftest import auth
 from tests.provenance.conftest import signed, studio  # noqa: F401 (fixtures)
 from tests.rights import LEE
@@ -137,7 +138,8 @@ def body(world, method: str, template: str) -> dict[str, Any]:
         "/api/v1/assets": {"file": (io.BytesIO(b"intruder"), "x.png", "image/png"), "title": "x", "production": A},
         "/api/v1/consent-documents": {"file": (io.BytesIO(b"%PDF-1.4\n%%EOF"), "c.pdf", "application/pdf")},
         "/api/v1/sign": {"image": (io.BytesIO(png()), "o.png", "image/png"), "job_id": ids["job_id"],
-                         "model_identity": "b" * 64, "environment": "{}"},
+                         "model_identity": "b" * 64, "environment": "{}",
+                         "receipt": workers.receipt(world.tokens["gpu-worker"], ids["job_id"], png())},
         "/api/v1/verify": {"file": (io.BytesIO(png()), "v.png", "image/png")},
     }
     if method == "POST" and template in multipart:
