@@ -36,8 +36,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from governance.credentials import Issuer, Verifier, c2pa_config, manifest
 from governance.auth import users
+from governance.credentials import Issuer, Verifier, c2pa_config, manifest
 from governance.credentials.claim import SigningClaim
 from governance.db import close_database, open_database
 from governance.migrations import migrate
