@@ -116,6 +116,7 @@ def concrete(world, template: str, missing: bool = False) -> str:
         ("diff", "new"): "urn:slate:policy:studio-default", ("policies", "old"): "urn:slate:policy:studio-default",
         ("keys", "fingerprint"): "0" * 16, ("tokens", "token_id"): "1", ("productions", "ref"): A,
         ("versions", "version"): "1", ("users", "name"): "pat-producer",
+        ("workers", "key"): "1",  # a worker key belongs to no production: producers are refused by role
     }
 
     def fill(match: re.Match[str]) -> str:
