@@ -16,7 +16,7 @@ from typing import Any
 from ..audit.log import record
 from ..auth.tables import User
 from ..clock import as_utc, utcnow
-from ..db import transaction
+from ..db import HotLookup, transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..ids import is_id
 from ..principal import Principal
@@ -154,18 +154,24 @@ def _listed(status: str | None, user_id: int | None) -> list[WorkerKeyView]:
     return [WorkerKeyView.from_row(r) for r in query]
 
 
+# checked on every sign call: SQL built once (``db.HotLookup``)
+_by_key_id = HotLookup(WorkerKey, WorkerKey.key_id)
+_user_by_name = HotLookup(User, User.name)
+
+
 def signing_key(key: str, worker: str) -> bytes:
     """The public key a receipt naming ``key`` may be checked against, for user ``worker``.
 
     Raises ``Forbidden`` naming why not: no such key is enrolled, it is another user's,
     it is still pending, or it was revoked.
     """
-    row = WorkerKey.select(WorkerKey, User).join(User).where(WorkerKey.key_id == key).first()
+    row = _by_key_id.first(key)
     short = key[:16]
     if row is None:
         raise Forbidden(f"the receipt is signed by worker key {short}…, which is not enrolled",
                         hint="enrol the worker's key (slate worker enroll) and have an admin approve it")
-    if row.user.name != worker:
+    owner = _user_by_name.first(worker)
+    if owner is None or row.user_id != owner.id:
         raise Forbidden(f"worker key {short}… is enrolled for another generator user, not '{worker}'")
     if row.status == PENDING:
         raise Forbidden(f"worker key {short}… is enrolled but not approved yet",
