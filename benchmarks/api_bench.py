@@ -33,15 +33,22 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from governance import demo  # noqa: E402
+from governance.auth.users import principal_named  # noqa: E402
+from governance.canonical import sha256_hex  # noqa: E402
 from governance.credentials import c2pa_config, manifest  # noqa: E402
 from governance.credentials.claim import SigningClaim  # noqa: E402
 from governance.credentials.keys import KeyStore  # noqa: E402
 from governance.db import close_database, open_database  # noqa: E402
+from governance.lifecycle.params import GenerationParams  # noqa: E402
 from governance.migrations import migrate  # noqa: E402
 from governance.registry import assets, licences, models_registry, training_sets  # noqa: E402
 from governance.settings import Settings  # noqa: E402
+from governance.workers import enrolment  # noqa: E402
+from governance.workers.keyfile import WorkerKeyPair  # noqa: E402
+from governance.workers.receipts import Receipt  # noqa: E402
 
 WEIGHTS = "d" * 64
+WORKER_KEY = WorkerKeyPair.generate()
 
 
 def image_png(i: int) -> bytes:
@@ -64,8 +71,22 @@ def prepare(settings: Settings) -> dict[str, str]:
     training_sets.create_training_set("bench-set", [(sha, None)])
     models_registry.register_model("bench", "1", WEIGHTS, training_set="bench-set")
     models_registry.set_status("bench:1", "approved")
+    # the worker's key, enrolled for gpu-worker and approved by the demo's admin: every sign
+    # call carries a receipt it signed, as a real worker's does
+    view = enrolment.enrol(principal_named("gpu-worker", "generator"), WORKER_KEY.public_key, "bench")
+    enrolment.approve(view.id, principal_named("root-admin", "admin"))
     close_database()
     return studio.tokens
+
+
+def receipt(job_id: str, image: bytes) -> str:
+    """The worker's receipt for ``image`` of a bench job (the request's default parameters)."""
+    params = GenerationParams()
+    return WORKER_KEY.sign(Receipt(
+        job_id=job_id, image_sha256=sha256_hex(image), weights_sha256=WEIGHTS, seed=params.seed,
+        scheduler=params.scheduler, steps=params.steps, width=params.width, height=params.height,
+        libraries={"torch": "bench", "diffusers": "bench"}, device={"type": "cpu"},
+        key_id=WORKER_KEY.key_id)).text()
 
 
 def call(base: str, token: str, method: str, path: str, body: bytes | None = None,
@@ -148,7 +169,8 @@ def run(base: str, tokens: dict[str, str], settings: Settings, jobs: int, client
     images = [image_png(i) for i in range(jobs)]
 
     def sign(i: int) -> float:
-        data, content_type = multipart({"job_id": submitted[i][1], "model_identity": WEIGHTS}, images[i])
+        data, content_type = multipart({"job_id": submitted[i][1], "model_identity": WEIGHTS,
+                                        "receipt": receipt(submitted[i][1], images[i])}, images[i])
         start = time.perf_counter()
         status, out = call(base, tokens["gpu-worker"], "POST", "/api/v1/sign", data, content_type)
         assert status == 201, out

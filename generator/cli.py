@@ -1,9 +1,10 @@
-"""``slate model build-bundled``: train and register Slate's bundled demo model.
+"""``slate model build-bundled``: train and register Slate's bundled demo model; ``slate
+worker enroll``: make this worker's key and enrol it.
 
-A thin adapter: the work is ``bundled.build_bundled_model``. This module is the
-``slate.commands`` entry point (pyproject.toml): ``slate`` adds ``subcommands`` to its
-``model`` group. torch is imported only when the command runs, so the ``slate`` CLI starts
-without the generator extra installed.
+Thin adapters: the work is ``bundled.build_bundled_model`` and the API's
+``/api/v1/workers``. This module is the ``slate.commands`` entry point (pyproject.toml):
+``slate`` adds ``subcommands`` to its ``model`` and ``worker`` groups. torch is imported
+only when a command needs it, so the ``slate`` CLI starts without the generator extra.
 """
 
 from __future__ import annotations
@@ -45,4 +46,31 @@ def build_bundled_command(slate: SlateContext, steps: int | None, autoencoder_st
     return build_bundled_model(slate.settings, config=config, progress=not quiet).summary()
 
 
-subcommands = {"model": [build_bundled_command]}
+@click.command("enroll")
+@click.option("--label", default=None, help="Which worker host this is, for the admin (default: its host name).")
+@emits(lambda result: "\n".join(f"{k.ljust(11)} {v}" for k, v in result.items()), database=False)
+def enroll_command(slate: SlateContext, label: str | None) -> Any:
+    """Make this worker's key pair in its own folder (SLATE_WORKER_DIR; the private key, 0600,
+    never leaves it) and enrol the public key for the worker's generator user
+    (SLATE_WORKER_TOKEN at SLATE_API_URL). The key signs nothing Slate accepts until an
+    admin approves it: slate worker approve ID --by ADMIN. Running it again sends the same key."""
+    import socket
+
+    from governance.workers.keyfile import WorkerKeyPair
+
+    from .service import SlateApiClient
+
+    settings = slate.settings
+    if not settings.worker_token:
+        raise ConfigurationError("enrolling needs the worker's generator token in SLATE_WORKER_TOKEN",
+                                 hint="an admin creates one: slate token create <generator user>")
+    key = WorkerKeyPair.load_or_create(settings.worker_key_dir)
+    enrolled = SlateApiClient(settings.api_url, settings.worker_token).enrol(
+        key.public_key, label if label is not None else socket.gethostname()[:200])
+    return {"id": enrolled["id"], "key_id": key.key_id, "public_key": key.public_key, "user": enrolled["user"],
+            "status": enrolled["status"], "key_file": str(key.path),
+            "next": (f"an admin approves it: slate worker approve {enrolled['id']} --by ADMIN"
+                     if enrolled["status"] == "pending" else f"the key is {enrolled['status']}")}
+
+
+subcommands = {"model": [build_bundled_command], "worker": [enroll_command]}

@@ -41,11 +41,12 @@ from governance.errors import (
     SlateError,
     Unauthorized,
 )
+from governance.workers.keyfile import WorkerKeyPair
 
 from .environment import pixel_environment
 from .errors import SigningUnavailable
 from .loader import LoadedModel, LoadOptions, load_model
-from .signing import SigningRetry, sign_with_retry
+from .signing import SigningRetry, generation_receipt, sign_with_retry
 from .worker import DEFERRED, JobResult, UnsignedImages, run_job
 
 log = logging.getLogger("slate.worker")
@@ -149,20 +150,26 @@ class SlateApiClient:
                           json={"reason": reason[:2000]})
 
     def sign(self, image_png: bytes, job_id: str, model_identity: str,
-             environment: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-        """Sign a job's image; returns the signed output (the first one, for a retry).
+             environment: Mapping[str, Any] | None = None, receipt: str = "") -> Mapping[str, Any]:
+        """Sign a job's image with its generation receipt (``signing.generation_receipt``);
+        returns the signed output (the first one, for a retry).
 
         Retried on ``SigningUnavailable`` as ``signing_retry`` says: the job id makes every
         attempt the same request, so a response lost on the way back costs nothing.
         """
         form = {"job_id": job_id, "model_identity": model_identity,
-                "environment": _json_text(environment or {})}
+                "environment": _json_text(environment or {}), "receipt": receipt}
         files = {"image": ("output.png", image_png, "image/png")}
 
         def attempt() -> Mapping[str, Any]:
             return self._call("POST", "/api/v1/sign", f"signing job {job_id}", data=form, files=files)
 
         return sign_with_retry(attempt, job_id, self.signing_retry)
+
+    def enrol(self, public_key: str, label: str = "") -> Mapping[str, Any]:
+        """Enrol this worker's public key for its generator user (pending until an admin approves)."""
+        return self._call("POST", "/api/v1/workers", "enrolling this worker's key",
+                          json={"public_key": public_key, "label": label})
 
     def _call(self, method: str, path: str, what: str, **body: Any) -> Mapping[str, Any]:
         try:
@@ -236,13 +243,30 @@ def _retry_after_s(response: requests.Response) -> float | None:
 
 
 class _JobSigner:
-    """The ``SigningClient`` the worker core expects: the client, with the job's pixel environment."""
+    """The ``SigningClient`` the worker core expects: the client, with the job's pixel
+    environment and the worker key that signs each image's receipt."""
 
-    def __init__(self, client: SlateApiClient, environment: Mapping[str, Any]) -> None:
-        self.client, self.environment = client, environment
+    def __init__(self, client: SlateApiClient, environment: Mapping[str, Any], key: WorkerKeyPair) -> None:
+        self.client, self.environment, self.key = client, environment, key
 
     def sign(self, image_png: bytes, job_id: str, model_identity: str) -> Mapping[str, Any]:
-        return self.client.sign(image_png, job_id, model_identity, self.environment)
+        receipt = generation_receipt(self.key, image_png, job_id, model_identity, self.environment)
+        return self.client.sign(image_png, job_id, model_identity, self.environment, receipt)
+
+
+_keys: dict[str, WorkerKeyPair] = {}
+_keys_lock = threading.Lock()
+
+
+def worker_key(key_dir: str | None) -> WorkerKeyPair:
+    """This worker's key, read once per process from its folder (made there on first use)."""
+    if not key_dir:
+        raise ConfigurationError("this worker has no folder for its key, so it cannot sign receipts",
+                                 hint="set SLATE_WORKER_DIR and run `slate worker enroll`")
+    with _keys_lock:
+        if key_dir not in _keys:
+            _keys[key_dir] = WorkerKeyPair.load_or_create(Path(key_dir))
+        return _keys[key_dir]
 
 
 class ModelCache:
@@ -322,7 +346,7 @@ def client_for(api_url: str, token: str) -> SlateApiClient:
 
 
 def process_job(job_id: str, *, api_url: str, token: str, models_dir: str | None = None,
-                cache: ModelCache | None = None, client: SlateApiClient | None = None,
+                key_dir: str | None = None, cache: ModelCache | None = None, client: SlateApiClient | None = None,
                 unsigned: UnsignedImages | None = None) -> dict[str, Any]:
     """Claim and run one queued job end to end; returns what became of it (huey stores it).
 
@@ -331,6 +355,8 @@ def process_job(job_id: str, *, api_url: str, token: str, models_dir: str | None
     or it has finished); ``deferred`` (Slate's API was unavailable: the job is left to be
     claimed again, and an image already generated is kept in ``unsigned``); or ``lost``
     (the claim lapsed and another worker took the job meanwhile).
+
+    ``key_dir`` is the worker's own folder: each image's receipt is signed with the key there.
     """
     client = client or client_for(api_url, token)
     try:
@@ -342,19 +368,20 @@ def process_job(job_id: str, *, api_url: str, token: str, models_dir: str | None
         log.warning("job %s not claimed: %s", job_id, exc.message)
         return {"job_id": job_id, "status": DEFERRED, "reason": exc.message}
     with LeaseKeeper(client, job_id, float(spec.get("lease_s") or 60)):
-        return _run_claimed(client, job_id, spec, models_dir, cache or _cache,
+        return _run_claimed(client, job_id, spec, models_dir, key_dir, cache or _cache,
                             _unsigned if unsigned is None else unsigned)
 
 
 def _run_claimed(client: SlateApiClient, job_id: str, spec: Mapping[str, Any], models_dir: str | None,
-                 cache: ModelCache, unsigned: UnsignedImages) -> dict[str, Any]:
+                 key_dir: str | None, cache: ModelCache, unsigned: UnsignedImages) -> dict[str, Any]:
     try:
+        key = worker_key(key_dir)
         job = job_from_spec(job_id, spec)
         directory = _model_directory(spec["model"], models_dir)
         loaded = cache.get(directory)
     except SlateError as exc:
         return _report_failure(client, job_id, exc.message)
-    signer = _JobSigner(client, _job_environment(job, loaded))
+    signer = _JobSigner(client, _job_environment(job, loaded), key)
     result: JobResult = run_job(job, loaded, signer, unsigned=unsigned, generation_lock=_generate_lock)
     outcome = {k: v for k, v in result.to_dict().items() if k != "record"}
     if result.status == DEFERRED:

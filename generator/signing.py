@@ -1,10 +1,14 @@
 """What the worker needs from the signing API (one call, ``sign``), and the worker's one
 retry layer, which is for that call alone.
 
-The worker never holds a signing key. It posts the PNG with the job id and the identity
-of the model it loaded; the signing API checks the job is approved and that the identity
-matches the registered model the decision named, embeds the credentials, and records the
-output. The job id is the idempotency key: signing the same job twice returns the first
+The worker never holds Slate's signing key. It holds its own worker key (enrolled and
+approved, see ``governance.workers``) and signs a generation receipt for each image
+(``generation_receipt``): the job, the image's SHA-256, the weights, seed, scheduler,
+steps, size, library versions and device. It posts the PNG with the job id, the identity
+of the model it loaded and the receipt; the signing API checks the receipt against the
+enrolled key, the job's recorded parameters and the bytes, checks the job is approved and
+that the identity matches the registered model the decision named, embeds the
+credentials, and records the output. The job id is the idempotency key: signing the same job twice returns the first
 output, so resending after a timeout or a lost response never makes a second output.
 
 Where retries live, and why only here:
@@ -36,9 +40,31 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, TypeVar
 
+from governance.canonical import sha256_hex
+from governance.workers.keyfile import WorkerKeyPair
+from governance.workers.receipts import REQUIRED_LIBRARIES, Receipt
+
 from .errors import SigningUnavailable
 
 log = logging.getLogger(__name__)
+
+
+def generation_receipt(key: WorkerKeyPair, image_png: bytes, job_id: str, model_identity: str,
+                       environment: Mapping[str, Any]) -> str:
+    """The receipt for one image, signed by this worker's key, as the signing API takes it.
+
+    ``environment`` is the job's pixel environment (``service._job_environment``): its seed,
+    steps, size and scheduler are the job's as the worker ran it, its libraries and device
+    the worker's own.
+    """
+    libraries = environment.get("libraries") or {}
+    width, height = environment["size"]
+    receipt = Receipt(job_id=job_id, image_sha256=sha256_hex(image_png), weights_sha256=model_identity,
+                      seed=environment["seed"], scheduler=environment["scheduler"], steps=environment["steps"],
+                      width=width, height=height,
+                      libraries={name: str(libraries.get(name, "absent")) for name in REQUIRED_LIBRARIES},
+                      device=dict(environment.get("device") or {}), key_id=key.key_id)
+    return key.sign(receipt).text()
 
 T = TypeVar("T")
 

@@ -32,6 +32,8 @@ VARIABLES: dict[str, str] = {
     "SLATE_REDIS_URL": "Redis URL for the task queue; unset means the embedded SQLite queue.",
     "SLATE_API_URL": "Where workers reach Slate's API (default: http://127.0.0.1:8420).",
     "SLATE_WORKER_TOKEN": "A standalone worker's generator token (secret; never logged).",
+    "SLATE_WORKER_DIR": "A worker's own folder: its receipt-signing key worker-key.pem (0600, never sent) "
+                        "(default: $SLATE_HOME/worker; the embedded worker's is $SLATE_DATA_DIR/worker).",
     "SLATE_SECRET_KEY": "Key that signs the web pages' session cookies (secret; never logged); every API "
                         "process behind one address needs the same (default: generated on first run into "
                         "$SLATE_KEYS_DIR/web-session.key, 0600).",
@@ -67,6 +69,8 @@ class Settings:
     api_url: str = "http://127.0.0.1:8420"
     #: a worker's own generator token; never printed or logged
     worker_token: str | None = field(default=None, repr=False)
+    #: a worker's own folder, holding the private key it signs generation receipts with
+    worker_dir: Path | None = None
     #: signs the web pages' session cookies; None means the generated file in the keys folder
     secret_key: str | None = field(default=None, repr=False)
 
@@ -90,6 +94,7 @@ class Settings:
             redis_url=env.get("SLATE_REDIS_URL") or None,
             api_url=env.get("SLATE_API_URL") or "http://127.0.0.1:8420",
             worker_token=env.get("SLATE_WORKER_TOKEN") or None,
+            worker_dir=Path(env.get("SLATE_WORKER_DIR") or home / "worker").resolve(),
             secret_key=env.get("SLATE_SECRET_KEY") or None,
         )
 
@@ -98,6 +103,16 @@ class Settings:
         """Settings rooted in one folder: what tests and demos use."""
         base = cls.from_env({"SLATE_HOME": str(folder)})
         return replace(base, **overrides)  # type: ignore[arg-type]
+
+    @property
+    def worker_key_dir(self) -> Path:
+        """Where this host's worker keeps its key (``worker_dir``, or ``home/worker``)."""
+        return self.worker_dir or self.home / "worker"
+
+    @property
+    def embedded_worker_dir(self) -> Path:
+        """The embedded worker's folder: in the data folder of the server that runs it."""
+        return self.data_dir / "worker"
 
     @property
     def outputs_dir(self) -> Path:

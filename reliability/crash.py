@@ -160,12 +160,12 @@ def client_loop(number: int, api: Api, studio: studios.Studio, stop: threading.E
                                         f"{str(again.body)[:200]}, not request {record['request']}")
         if rng.random() < 0.5:
             record["client_sha"] = sign_as_worker(api, worker, record["job"], studio.weights_hash,
-                                                  studios.test_image(number * 100_000 + n))
+                                                  studios.test_image(number * 100_000 + n), studio.home)
         api.tally.records.append(record)
         stop.wait(rng.uniform(0.2, 1.0))  # steady traffic, not a backlog the worker never clears
 
 
-def sign_as_worker(api: Api, token: str, job_id: str, identity: str, image: bytes) -> str | None:
+def sign_as_worker(api: Api, token: str, job_id: str, identity: str, image: bytes, home: Path) -> str | None:
     """Claim the job and sign it, as a worker does; a job the worker holds (or finished) is
     left to it, and its output is checked like every other."""
     claimed = api.call("POST", f"/api/v1/jobs/{job_id}/claim", token, b"{}", {"Content-Type": "application/json"})
@@ -174,7 +174,9 @@ def sign_as_worker(api: Api, token: str, job_id: str, identity: str, image: byte
     if claimed.status != 200 or not isinstance(claimed.body, dict) or claimed.body.get("job_id") != job_id:
         api.tally.violations.append(f"claim {job_id}: answered {claimed.status} {str(claimed.body)[:200]}")
         return None
-    body, content_type = multipart({"job_id": job_id, "model_identity": identity, "environment": "{}"}, image)
+    receipt = studios.receipt(home, job_id, image, claimed.body.get("params") or {}, identity)
+    body, content_type = multipart({"job_id": job_id, "model_identity": identity, "environment": "{}",
+                                    "receipt": receipt}, image)
     shas = []
     for _ in range(2):  # the second call is a deliberate retry: it must return the first output
         answer = api.call("POST", "/api/v1/sign", token, body, {"Content-Type": content_type})

@@ -72,8 +72,12 @@ class StudioClient(HttpUser):
             return
         self.submitted.append((key, body))
         image = _load_image(next(_images))
+        sys.path.insert(0, str(REPO / "reliability"))
+        import studio as studios  # the worker key the studio enrolled in the home
+        receipt = studios.receipt(Path(CONFIG["home"]), view["job"]["id"], image, body["params"], CONFIG["weights"])
         with self.client.post("/api/v1/sign", headers=self.worker, name="POST /api/v1/sign", catch_response=True,
-                              data={"job_id": view["job"]["id"], "model_identity": CONFIG["weights"]},
+                              data={"job_id": view["job"]["id"], "model_identity": CONFIG["weights"],
+                                    "receipt": receipt},
                               files={"image": ("out.png", image, "image/png")}) as response:
             out = self._expect(response, 201)
         if out:
@@ -177,7 +181,7 @@ def run(users: int, seconds: int, gunicorn_workers: int, threads: int, home: Pat
     prefix = home / "locust"
     try:
         config = {"tokens": prepared.tokens, "model": prepared.model_ref, "weights": prepared.weights_hash,
-                  "provenance": has_provenance(base)}
+                  "provenance": has_provenance(base), "home": str(home)}
         env = {**os.environ, "SLATE_LOAD_CONFIG": json.dumps(config)}
         command = [str(Path(sys.executable).parent / "locust"), "-f", str(Path(__file__).resolve()), "--headless",
                    "--users", str(users), "--spawn-rate", str(max(1, users // 5)), "--run-time", f"{seconds}s",

@@ -25,10 +25,16 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from governance import demo  # noqa: E402
+from governance.auth.users import principal_named  # noqa: E402
+from governance.canonical import sha256_hex  # noqa: E402
 from governance.credentials.keys import KeyStore  # noqa: E402
 from governance.db import close_database, open_database  # noqa: E402
+from governance.lifecycle.params import recorded  # noqa: E402
 from governance.migrations import migrate  # noqa: E402
 from governance.settings import Settings  # noqa: E402
+from governance.workers import enrolment  # noqa: E402
+from governance.workers.keyfile import WorkerKeyPair  # noqa: E402
+from governance.workers.receipts import Receipt  # noqa: E402
 
 POLICIES = REPO / "policies"
 #: The stand-in identity of the load test's model: no worker runs it, the clients sign as it.
@@ -71,7 +77,28 @@ def _seed(settings: Settings) -> dict[str, str]:
     open_database(settings.database_url)
     migrate()
     KeyStore(settings).ensure()
-    return demo.seed(POLICIES / "studio-default.yaml", settings).tokens
+    tokens = demo.seed(POLICIES / "studio-default.yaml", settings).tokens
+    _enrol_worker(settings)
+    return tokens
+
+
+def _enrol_worker(settings: Settings) -> None:
+    """gpu-worker's key, in the home's worker folder (where ``slate worker`` reads it),
+    enrolled and approved by the demo's admin."""
+    key = WorkerKeyPair.load_or_create(settings.worker_key_dir)
+    view = enrolment.enrol(principal_named("gpu-worker", "generator"), key.public_key, "reliability")
+    if view.status == enrolment.PENDING:
+        enrolment.approve(view.id, principal_named("root-admin", "admin"))
+
+
+def receipt(home: Path, job_id: str, image: bytes, params: dict, weights: str) -> str:
+    """The receipt gpu-worker's key signs for ``image`` of a job with ``params`` (as recorded)."""
+    key = WorkerKeyPair.load_or_create(home / "worker")
+    p = recorded(params)
+    return key.sign(Receipt(job_id=job_id, image_sha256=sha256_hex(image), weights_sha256=weights, seed=p["seed"],
+                            scheduler=p["scheduler"], steps=p["steps"], width=p["width"], height=p["height"],
+                            libraries={"torch": "client", "diffusers": "client"}, device={"type": "client"},
+                            key_id=key.key_id)).text()
 
 
 def studio_with_fake_model(home: Path, **settings_overrides: str) -> Studio:

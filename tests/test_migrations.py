@@ -45,6 +45,8 @@ MIGRATIONS = Path(migrations.__file__).parent
 STEP_14_TABLES = ("catalogue_version", "catalogue_review")
 STEP_14_COLUMNS = {**{t: ("attributes",) for t in ("licence", "consent", "person", "asset", "production")},
                    "user": ("attributes", "department")}
+#: what step 17 added: the enrolled worker keys (and columns it adds only where missing)
+STEP_17_TABLES = ("worker_key",)
 
 NewDatabase = Callable[[], str]
 
@@ -116,18 +118,19 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     first made by that code (c3118e7 to f3d22db) has every column of steps 10 and 11 already,
     without their DDL defaults. Today's models, less what step 14 added, still create exactly
     that (checked first)."""
-    models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES]
+    models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES]
     database.create_tables(models)
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:
             database.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
     # and what later steps add, which they add only where it is missing (step 15: sign-offs;
-    # step 16: a consent's credit terms, one job per request)
+    # step 16: a consent's credit terms, one job per request; step 17: an output's receipt)
     assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj), recorded(11, dialect(
         database.obj)))} == {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
                              ("approval", "rules:"), ("approval", "approval_request_id_approver:"),
                              ("consent", "credit_text:"), ("consent", "attribution_required:"),
-                             ("consent", "output_uses:"), ("job", "job_request_id:")}
+                             ("consent", "output_uses:"), ("job", "job_request_id:"),
+                             ("output", "receipt:"), ("output", "receipt_sha256:")}
     SchemaVersion.insert_many([{"version": v, "description": f"step {v}", "applied_at": datetime.now(timezone.utc)}
                                for v in range(1, 12)]).execute()
     assert current_version() == 11
@@ -502,6 +505,10 @@ def _ledger_reads_back(v: int) -> None:
     assert (seen["approval"] or {}).get("approver") == ("lee" if v >= 6 else None)
     key = KeyInfo.from_row(SigningKey.get())
     assert key.created_at == T and key.not_before.tzinfo is not None
+    # step 17: outputs signed before receipts have none, and no worker key is enrolled
+    assert (entry.receipt, entry.receipt_sha256) == (None, None) and entry.to_dict()["receipt"] is None
+    from governance.workers.tables import WorkerKey
+    assert WorkerKey.select().count() == 0
 
 
 def _audit_log_verifies(studio: Studio) -> None:

@@ -136,8 +136,10 @@ def _upload(name: str) -> bytes:
 @blp.arguments(s.SignForm, location="multipart")
 @blp.response(201, s.OutputOut)
 def sign(form: dict[str, Any]) -> Any:
-    """Sign a worker's image for a job it holds. Its retries return the first output (200);
-    another worker's call is 409."""
+    """Sign a worker's image for a job it holds, with the generation receipt its approved
+    worker key signed for these bytes. Its retries return the first output (200); another
+    worker's call is 409; a missing, unenrolled, pending, revoked, altered or mismatched
+    receipt is refused (422 or 403, saying why) and nothing is recorded."""
     try:
         environment = json.loads(form["environment"])
     except json.JSONDecodeError:
@@ -145,7 +147,7 @@ def sign(form: dict[str, Any]) -> Any:
     if not isinstance(environment, dict):
         raise InvalidInput("environment must be a JSON object", fields={"environment": "not an object"})
     view, created = signing.sign_job(issuer(), form["job_id"], _upload("image"), form["model_identity"],
-                                     environment, g.principal.name)
+                                     environment, g.principal.name, form["receipt"])
     return view.to_dict(), 201 if created else 200
 
 

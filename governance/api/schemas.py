@@ -623,6 +623,9 @@ class SignForm(Schema):
     environment = fields.String(load_default="{}", validate=validate.Length(max=20_000),
                                 metadata={"description": "JSON: what affects pixels (threads, versions, ...)"})
     image = Upload(required=True, metadata={"description": "the PNG the generator made"})
+    receipt = fields.String(required=True, validate=validate.Length(min=1, max=8000),
+                            metadata={"description": "the worker's generation receipt for this image: JSON "
+                                                     "{receipt, signature}, signed by its approved worker key"})
 
 
 class FileUpload(Schema):
@@ -642,6 +645,8 @@ class OutputOut(Schema):
     timestamped = fields.Boolean()
     in_good_standing = fields.Boolean()
     standing_reason = fields.String(allow_none=True)
+    receipt_sha256 = fields.String(allow_none=True, metadata={
+        "description": "SHA-256 of the worker's generation receipt the credential names (none before receipts)"})
     download = fields.String()
 
 

@@ -97,6 +97,8 @@ def render_verdict(verdict: Verdict) -> str:
         lines.append(f"  model     {model.get('name')}:{model.get('version')}  policy {policy.get('uid')} "
                      f"v{policy.get('version')}  decision {(governance.get('decision') or {}).get('id')}")
         lines.append(f"  approver  {governance.get('approver') or '(none: allowed without review)'}")
+        if "receipt_sha256" in governance:  # schema 3 on; older credentials have no receipt
+            lines.append(f"  receipt   {governance['receipt_sha256'] or '(none)'}")
     if verdict.sha256:
         lines.append(f"  sha256    {verdict.sha256}")
     return "\n".join(lines)

@@ -57,14 +57,45 @@ def _checkpoint_audit_log(keys: Any) -> None:
         checkpoint(keys.file_signer(keys.active_key()))
 
 
+#: the embedded worker's generator user, and the server's own admin that approves its key
+EMBEDDED_WORKER = "embedded-worker"
+EMBEDDED_ADMIN = "embedded-server"
+
+
 def _worker_token(days: int = 2) -> str:
     """A fresh token for the embedded worker's own generator user."""
     from ..auth import users
     from ..auth.tables import User
-    if not User.select().where(User.name == "embedded-worker").exists():
-        users.add_user("embedded-worker", ["generator"])
-    return str(users.issue_token("embedded-worker", label="embedded worker",
+    if not User.select().where(User.name == EMBEDDED_WORKER).exists():
+        users.add_user(EMBEDDED_WORKER, ["generator"])
+    return str(users.issue_token(EMBEDDED_WORKER, label="embedded worker",
                                  expires_in=timedelta(days=days))["token"])
+
+
+def enrol_embedded_worker(settings: Any) -> str:
+    """Make the embedded worker's key (in this server's data folder), enrol it for its user and
+    approve it; returns its key id.
+
+    Approving without a person is safe here, and only here: the key is made by this process
+    in the private data folder of the server that starts the worker, and the public key is
+    read back from that file by the same process, never received over the network, so no
+    one else's key can be slipped in. Whoever can write that folder can already write the
+    database and the signing keys beside it. The approval is recorded (audit log) by the
+    server's own admin user, which holds no token.
+    """
+    from ..auth import users
+    from ..auth.tables import User
+    from ..db import private_folder
+    from ..workers import enrolment
+    from ..workers.keyfile import WorkerKeyPair
+    key = WorkerKeyPair.load_or_create(private_folder(settings.embedded_worker_dir, top=settings.data_dir))
+    if not User.select().where(User.name == EMBEDDED_ADMIN).exists():
+        users.add_user(EMBEDDED_ADMIN, ["admin"])
+    worker = users.principal_named(EMBEDDED_WORKER, "generator")
+    view = enrolment.enrol(worker, key.public_key, "embedded worker (this server's data folder)")
+    if view.status == enrolment.PENDING:
+        enrolment.approve(view.id, users.principal_named(EMBEDDED_ADMIN, "admin"))
+    return key.key_id
 
 
 def _start_http(app: Any, host: str, port: int) -> Any:
@@ -154,8 +185,11 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
     click.echo(f"queue         {queue.kind}; embedded worker {'on' if embedded_worker else 'off'}. Ctrl-C stops.")
     try:
         if embedded_worker:
-            queue_module.worker_context.update(api_url=base, token=_worker_token(),
-                                               models_dir=str(slate.settings.models_dir))
+            token = _worker_token()
+            key = enrol_embedded_worker(slate.settings)
+            click.echo(f"worker key    {key[:16]}… (embedded worker, approved by this server)")
+            queue_module.worker_context.update(api_url=base, token=token, models_dir=str(slate.settings.models_dir),
+                                               key_dir=str(slate.settings.embedded_worker_dir))
         # jobs a killed process left behind: with a standalone worker too, whose queue
         # message may have died with it or never been sent
         requeued = requeue(queue, statuses=stuck_statuses(queue))
@@ -172,24 +206,36 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
         server.shutdown()
 
 
-@click.command("worker")
+@click.group("worker", invoke_without_command=True)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker threads (one model instance is shared; generation is serialised per process).")
-@pass_slate
-def worker_command(slate: SlateContext, workers: int) -> None:
-    """A standalone generator worker: pulls jobs from the queue (Redis for many hosts)."""
+@click.pass_context
+def worker_command(ctx: click.Context, workers: int) -> None:
+    """A standalone generator worker (no subcommand): pulls jobs from the queue (Redis for many
+    hosts) and signs each image's receipt with its enrolled key. Its subcommands enrol, approve,
+    revoke and list worker keys."""
+    slate = ctx.find_object(SlateContext)
+    if ctx.invoked_subcommand is None and slate is not None:
+        _run_worker(slate, workers)
+
+
+def _run_worker(slate: SlateContext, workers: int) -> None:
     import os
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from ..jobs import queue as queue_module
+    from ..workers.keyfile import KEY_FILE
     settings = slate.settings
     if not settings.worker_token:
         raise ConfigurationError("a worker needs its generator token in SLATE_WORKER_TOKEN",
                                  hint="an admin creates one: slate token create <generator user>")
     if urlparse(settings.api_url).scheme not in ("http", "https"):
         raise ConfigurationError("SLATE_API_URL must be an http(s) URL of Slate's API")
+    if not (settings.worker_key_dir / KEY_FILE).exists():
+        raise ConfigurationError(f"this worker has no key in {settings.worker_key_dir}: every image it sends is "
+                                 "signed with it", hint="run `slate worker enroll`, then have an admin approve it")
     queue = queue_module.Queue(settings)
     queue_module.worker_context.update(api_url=settings.api_url, token=settings.worker_token,
-                                       models_dir=str(settings.models_dir))
+                                       models_dir=str(settings.models_dir), key_dir=str(settings.worker_key_dir))
     click.echo(f"worker: queue {queue.kind}, API {settings.api_url}, {workers} thread(s). Ctrl-C stops.")
     queue.consumer(workers=workers).run()
 

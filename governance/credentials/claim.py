@@ -16,8 +16,10 @@ from typing import Any
 from ..errors import InvalidInput
 
 GOVERNANCE_LABEL = "com.slate.governance"
-#: 2 adds ``signoffs``: every sign-off, with the approval rules it satisfied (1 named one approver)
-GOVERNANCE_SCHEMA = 2
+#: 2 adds ``signoffs``: every sign-off, with the approval rules it satisfied (1 named one approver);
+#: 3 adds ``receipt_sha256``: the SHA-256 of the worker's signed generation receipt (null when
+#: none was given). Credentials of earlier schemas are read and verified as they were signed.
+GOVERNANCE_SCHEMA = 3
 TRAINING_MINING = ("allowed", "notAllowed", "constrained")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -63,6 +65,8 @@ class SigningClaim:
     approver: str | None = None
     references: tuple[ReferenceImage, ...] = ()
     signoffs: tuple[SignOff, ...] = ()
+    #: the SHA-256 of the stored generation receipt the worker signed for these pixels
+    receipt_sha256: str | None = None
 
     def __post_init__(self) -> None:
         errors = _problems(self)
@@ -120,6 +124,7 @@ class SigningClaim:
             "prompt_sha256": self.prompt_sha256,
             "training_mining": self.training_mining,
             "references": [{"title": r.title, "sha256": r.sha256} for r in self.references],
+            "receipt_sha256": self.receipt_sha256,
         }
 
 
@@ -154,6 +159,9 @@ def _problems(claim: SigningClaim) -> dict[str, str]:
     for name in ("weights_sha256", "training_set_root", "policy_sha256", "prompt_sha256"):
         if not isinstance(getattr(claim, name), str) or not _HEX64.match(getattr(claim, name)):
             errors[name] = "a SHA-256 as 64 lowercase hex characters"
+    if claim.receipt_sha256 is not None and (not isinstance(claim.receipt_sha256, str)
+                                             or not _HEX64.match(claim.receipt_sha256)):
+        errors["receipt_sha256"] = "a SHA-256 as 64 lowercase hex characters, or null"
     if claim.training_mining not in TRAINING_MINING:
         errors["training_mining"] = f"one of {', '.join(TRAINING_MINING)}"
     elif claim.training_mining == "constrained" and not claim.training_mining_constraint:

@@ -182,9 +182,14 @@ class Issuer:
         return PreparedOutput(signed, sha256, info, claim, label, key.fingerprint,
                               self._clock(), self.settings.tsa_url != "none")
 
-    def record(self, prepared: PreparedOutput, *, store: bool = False) -> SignedOutput:
-        """Insert the ledger row (and write the file) for a prepared output, in one transaction."""
+    def record(self, prepared: PreparedOutput, *, store: bool = False, receipt: str | None = None) -> SignedOutput:
+        """Insert the ledger row (and write the file) for a prepared output, in one transaction.
+
+        ``receipt`` is the worker's signed generation receipt, stored with the row; the
+        claim must name its SHA-256 (the service layer has checked it before)."""
         p = prepared
+        if (sha256_hex(receipt.encode("utf-8")) if receipt is not None else None) != p.claim.receipt_sha256:
+            raise InvalidInput("the receipt stored with an output must be the one its credential names")
         path = self._output_path(p.sha256, p.info) if store else None
         try:
             with transaction():
@@ -193,7 +198,7 @@ class Issuer:
                     media_type=p.info.media_type, job_id=p.claim.job_id, decision_id=p.claim.decision_id,
                     request_id=p.claim.request_id, model_ref=p.claim.model_ref, signed_at=p.signed_at,
                     timestamped=p.timestamped, file_path=str(path) if path else None,
-                    assertion=p.claim.governance_assertion())
+                    assertion=p.claim.governance_assertion(), receipt=receipt)
                 if path is not None:
                     _write_atomically(path, p.data, self.settings.data_dir)
         except BaseException:

@@ -31,35 +31,46 @@ class LedgerEntry:
     claim_json: str
     in_good_standing: bool
     standing_reason: str | None
+    #: the worker's signed generation receipt (canonical JSON); None before migration 17
+    receipt_json: str | None = None
+    receipt_sha256: str | None = None
 
     @classmethod
     def from_row(cls, row: Output) -> LedgerEntry:
         return cls(row.id, row.sha256, row.manifest_label, row.cert_fingerprint, row.media_type, row.job_id,
                    row.decision_id, row.request_id, row.model_ref, as_utc(row.signed_at), row.timestamped,
-                   row.file_path, row.claim_sha256, row.claim_json, row.in_good_standing, row.standing_reason)
+                   row.file_path, row.claim_sha256, row.claim_json, row.in_good_standing, row.standing_reason,
+                   row.receipt, row.receipt_sha256)
 
     @property
     def claim(self) -> dict[str, Any]:
         claim: dict[str, Any] = json.loads(self.claim_json)
         return claim
 
+    @property
+    def receipt(self) -> dict[str, Any] | None:
+        receipt: dict[str, Any] | None = json.loads(self.receipt_json) if self.receipt_json else None
+        return receipt
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["claim"] = self.claim
-        del data["claim_json"]
+        data["claim"], data["receipt"] = self.claim, self.receipt
+        del data["claim_json"], data["receipt_json"]
         return data
 
 
 def record_output(*, sha256: str, manifest_label: str, cert_fingerprint: str, media_type: str, job_id: str,
                   decision_id: str, request_id: str, model_ref: str, signed_at: datetime, timestamped: bool,
-                  file_path: str | None, assertion: dict[str, Any]) -> int:
-    """Insert one output; the caller owns the transaction. Returns the row id."""
+                  file_path: str | None, assertion: dict[str, Any], receipt: str | None = None) -> int:
+    """Insert one output, with the worker's receipt text when there is one; the caller owns
+    the transaction. Returns the row id."""
     claim_json = canonical_json(assertion)
     return _insert_output(
         sha256=sha256, manifest_label=manifest_label, cert_fingerprint=cert_fingerprint, media_type=media_type,
         job_id=job_id, decision_id=decision_id, request_id=request_id, model_ref=model_ref,
         signed_at=as_utc(signed_at).replace(tzinfo=None), timestamped=timestamped, file_path=file_path,
-        claim_json=claim_json.decode("utf-8"), claim_sha256=sha256_hex(claim_json), in_good_standing=True)
+        claim_json=claim_json.decode("utf-8"), claim_sha256=sha256_hex(claim_json), in_good_standing=True,
+        receipt=receipt, receipt_sha256=sha256_hex(receipt.encode("utf-8")) if receipt is not None else None)
 
 
 _insert_output = HotInsert(Output)

@@ -31,6 +31,10 @@ class Output(BaseModel):
     in_good_standing = peewee.BooleanField(default=True)
     standing_reason = peewee.TextField(null=True)
     standing_changed_at = UTCDateTimeField(null=True)
+    #: The worker's signed generation receipt as received (canonical JSON) and its SHA-256,
+    #: which the governance assertion names; NULL for outputs signed before step 17.
+    receipt = peewee.TextField(null=True)
+    receipt_sha256 = peewee.CharField(max_length=64, null=True)
 
 
 TABLES: list[type[BaseModel]] = [Output]

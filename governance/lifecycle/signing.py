@@ -2,9 +2,13 @@
 identity check, credential, ledger, job state, provenance facets and audit entry, all in
 one transaction, and idempotent per job.
 
-Only the worker holding the job's claim signs it (``claims``), and only pixels laid out as
-the generator writes them for that job (``credentials.pixels``); the c2pa signature is made
-before the write lock is taken.
+Every call carries the worker's generation receipt, signed by an approved worker key
+enrolled for the calling generator user and stating exactly this job's parameters and
+these bytes (``check_receipt``); it is checked before anything else is touched, stored
+with the output, and named by its SHA-256 in the credential. Only the worker holding the
+job's claim signs it (``claims``), and only pixels laid out as the generator writes them
+for that job (``credentials.pixels``); the c2pa signature is made before the write lock is
+taken.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..audit.log import CheckpointSigner, checkpoint_if_due, record
-from ..canonical import json_default
+from ..canonical import json_default, sha256_hex
 from ..clock import as_utc, utcnow
 from ..credentials.pixels import GeneratedPng, check_layout, check_pixel_stream
 from ..db import transaction
@@ -26,12 +30,50 @@ from ..ledger.tables import Output
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..provenance.index import index_output
 from ..registry.tables import Asset, Model
+from ..workers import enrolment
+from ..workers.receipts import SignedReceipt
 from . import approvals, claims
 from . import params as generation
 from .views import OutputView
 
 
-def signing_claim(job: Job, model_identity: str) -> dict[str, Any]:
+def receipt_expectations(job: Job, image: bytes) -> dict[str, Any]:
+    """What a receipt for ``image`` made for ``job`` must state: the job's recorded parameters,
+    the registered weights and the SHA-256 of the bytes received."""
+    params = generation.recorded(job.params)
+    return {"job_id": job.id, "image_sha256": sha256_hex(image), "weights_sha256": job.request.model.weights_hash,
+            "seed": params["seed"], "scheduler": params["scheduler"], "steps": params["steps"],
+            "width": params["width"], "height": params["height"]}
+
+
+def check_receipt(job: Job, image: bytes, text: str, worker: str) -> SignedReceipt:
+    """The worker's receipt for ``image``, once it holds; refuses, naming why, otherwise.
+
+    1. It parses as a signed receipt (``InvalidInput`` for a missing or malformed one).
+    2. The key it names is enrolled for ``worker``, approved and not revoked (``Forbidden``).
+    3. That key's signature over the receipt verifies (``Forbidden``: altered, or another key).
+    4. It is for these bytes (``Forbidden``: a receipt for other bytes), the registered
+       weights (``ModelIdentityError``) and the job's id and recorded parameters
+       (``Forbidden``, naming each field that differs).
+    """
+    signed = SignedReceipt.from_text(text)
+    signed.verify(enrolment.signing_key(signed.receipt.key_id, worker))
+    wrong = signed.receipt.differences(receipt_expectations(job, image))
+    if "image_sha256" in wrong:
+        raise Forbidden(f"the receipt is for other bytes: it states image SHA-256 "
+                        f"{signed.receipt.image_sha256[:16]}…, the uploaded image's is {sha256_hex(image)[:16]}…",
+                        hint="send the receipt the worker signed for exactly this image")
+    if "weights_sha256" in wrong:
+        raise ModelIdentityError(f"the receipt states weights {signed.receipt.weights_sha256[:16]}…, not the "
+                                 f"registered weights of job {job.id}'s model",
+                                 hint="the worker must load exactly the approved weights; check its model directory")
+    if wrong:
+        raise Forbidden(f"the receipt does not state job {job.id} as recorded: {', '.join(sorted(wrong))} differ",
+                        fields=wrong)
+    return signed
+
+
+def signing_claim(job: Job, model_identity: str, receipt_sha256: str | None = None) -> dict[str, Any]:
     """The credential's content for a job, from the records; refuses a worker whose model differs."""
     request: GenerationRequest = job.request
     model: Model = request.model
@@ -63,6 +105,7 @@ def signing_claim(job: Job, model_identity: str) -> dict[str, Any]:
         "approver": approval.approver if approval else None, "references": references,
         "signoffs": [{"approver": a.approver, "rules": list(a.rules or ()), "at": as_utc(a.at).isoformat()}
                      for a in _approved(job)],
+        "receipt_sha256": receipt_sha256,
     }
 
 
@@ -96,8 +139,11 @@ def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] |
 
 
 def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, environment: dict[str, Any],
-             worker: str) -> tuple[OutputView, bool]:
+             worker: str, receipt: str) -> tuple[OutputView, bool]:
     """Returns (ledger row, created). A job that already has its output returns that output.
+
+    The receipt is checked first (``check_receipt``), a retry's included: a refused receipt
+    records nothing and leaves the job as it was, claimable.
 
     Only the worker holding the job's claim signs it (one that has not claimed it takes the
     claim here if no other worker holds it); any other worker is refused with ``Conflict``
@@ -110,12 +156,13 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
     different jobs is not serialised behind each other's cryptography.
     """
     job = claims.get_job(job_id)
+    signed_receipt = check_receipt(job, image, receipt, worker)
     existing = _existing_output(job, worker)
     if existing is not None:
         return OutputView.from_row(existing), False
     claims.hold_for_signing(job, worker)  # refused before any key operation
     png = fits_job(job, image)
-    claim = signing_claim(job, model_identity)
+    claim = signing_claim(job, model_identity, signed_receipt.sha256)
     # the pixel stream (milliseconds of inflating) is checked beside c2pa, before the signature
     prepared = issuer.prepare(image, claim, check=partial(check_pixel_stream, image, png))
     signed_path: str | None = None
@@ -130,7 +177,7 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
                 return OutputView.from_row(existing), False
             claims.claim_for_signing(job, worker)  # another worker may have claimed it while we signed
             signing_claim(job, model_identity)  # the job may have changed while we signed
-            signed = issuer.record(prepared, store=True)
+            signed = issuer.record(prepared, store=True, receipt=signed_receipt.text())
             signed_path = signed.path
             complete_job(job, signed.to_dict(), environment, worker,
                               checkpoint_signer=issuer.active_signer())

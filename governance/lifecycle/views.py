@@ -167,12 +167,14 @@ class OutputView:
     timestamped: bool
     in_good_standing: bool
     standing_reason: str | None
+    #: the worker's generation receipt the credential names; None for outputs from before receipts
+    receipt_sha256: str | None = None
 
     @classmethod
     def from_row(cls, row: Output) -> OutputView:
         return cls(row.sha256, row.media_type, row.manifest_label, row.cert_fingerprint, row.job_id, row.request_id,
                    row.decision_id, row.model_ref, as_utc(row.signed_at), row.timestamped, row.in_good_standing,
-                   row.standing_reason)
+                   row.standing_reason, row.receipt_sha256)
 
     @property
     def download(self) -> str:
@@ -183,4 +185,5 @@ class OutputView:
                 "cert_fingerprint": self.cert_fingerprint, "job_id": self.job_id, "request_id": self.request_id,
                 "decision_id": self.decision_id, "model_ref": self.model_ref, "signed_at": self.signed_at,
                 "timestamped": self.timestamped, "in_good_standing": self.in_good_standing,
-                "standing_reason": self.standing_reason, "download": self.download}
+                "standing_reason": self.standing_reason, "receipt_sha256": self.receipt_sha256,
+                "download": self.download}

@@ -16,6 +16,7 @@ from governance import demo
 from governance.jobs.tables import Job
 from governance.ledger.tables import Output
 from governance.registry import assets, licences, models_registry, training_sets
+from tests import workers
 from tests.api.conftest import auth
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,10 +54,14 @@ def submit(client, token, **overrides):
     return client.post("/api/v1/requests", json=body, headers=auth(token))
 
 
-def sign(client, token, job_id, image=None, identity=WEIGHTS):
+def sign(client, token, job_id, image=None, identity=WEIGHTS, receipt=None):
+    """The worker's sign call, with the receipt its approved key signs for these bytes
+    (``tests.workers``) unless the test sends its own."""
+    image = image or png()
     return client.post("/api/v1/sign", headers=auth(token), content_type="multipart/form-data",
-                       data={"image": (io.BytesIO(image or png()), "out.png", "image/png"),
-                             "job_id": job_id, "model_identity": identity, "environment": '{"threads": 2}'})
+                       data={"image": (io.BytesIO(image), "out.png", "image/png"),
+                             "job_id": job_id, "model_identity": identity, "environment": '{"threads": 2}',
+                             "receipt": workers.receipt(token, job_id, image) if receipt is None else receipt})
 
 
 def test_allowed_request_flows_to_a_verified_signed_download(client, studio):
@@ -171,17 +176,20 @@ def test_producer_of_another_production_sees_nothing(client, studio):
     assert other
 
 
-@pytest.mark.parametrize("data, status", [
-    ({"job_id": "job_x", "model_identity": WEIGHTS}, 422),
-    ({"image": (io.BytesIO(b"not an image at all"), "x.png"), "job_id": "JOB", "model_identity": WEIGHTS}, 422),
-    ({"image": (io.BytesIO(png()), "x.png"), "job_id": "job_missing", "model_identity": WEIGHTS}, 404),
-    ({"image": (io.BytesIO(png()), "x.png"), "job_id": "JOB", "model_identity": "nothex"}, 422),
+@pytest.mark.parametrize("image, data, status", [
+    (None, {"job_id": "job_x", "model_identity": WEIGHTS}, 422),
+    (b"not an image at all", {"job_id": "JOB", "model_identity": WEIGHTS}, 422),
+    (png(), {"job_id": "job_missing", "model_identity": WEIGHTS}, 404),
+    (png(), {"job_id": "JOB", "model_identity": "nothex"}, 422),
 ])
-def test_bad_sign_calls_are_4xx_problems_and_record_nothing(client, studio, data, status):
+def test_bad_sign_calls_are_4xx_problems_and_record_nothing(client, studio, image, data, status):
     job_id = submit(client, studio.tokens["pat-producer"]).json["job"]["id"]
     data = {k: (job_id if v == "JOB" else v) for k, v in data.items()}
-    response = client.post("/api/v1/sign", headers=auth(studio.tokens["gpu-worker"]),
-                           content_type="multipart/form-data", data=data)
+    token = studio.tokens["gpu-worker"]
+    data["receipt"] = workers.receipt(token, data["job_id"], image or b"")
+    if image is not None:
+        data["image"] = (io.BytesIO(image), "x.png")
+    response = client.post("/api/v1/sign", headers=auth(token), content_type="multipart/form-data", data=data)
     assert response.status_code == status, response.json
     assert response.mimetype == "application/problem+json"
     assert Output.select().count() == 0

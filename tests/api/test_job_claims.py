@@ -24,6 +24,7 @@ from governance.jobs.tables import Job
 from governance.ledger.tables import Output
 from governance.lifecycle import claims as flow
 from governance.settings import Settings
+from tests import workers
 from tests.api.conftest import auth
 from tests.api.test_flow import png, sign, studio, submit  # noqa: F401  (fixture)
 
@@ -144,6 +145,7 @@ def test_an_expired_lease_lets_another_worker_claim_and_the_job_finishes_once(cl
     job = Job.get_by_id(job_id)
     assert (job.worker, job.attempts) == ("gpu-worker-2", 2)
     # the first worker comes back: it is now the one refused, for the spec, the lease and a signature
+    workers.approved_key(first)  # its key was enrolled and approved long before
     before = snapshot(job_id)
     assert client.get(f"/api/v1/jobs/{job_id}/spec", headers=auth(first)).status_code == 409
     assert client.post(f"/api/v1/jobs/{job_id}/lease", headers=auth(first), json={}).status_code == 409
@@ -159,6 +161,7 @@ def test_an_expired_lease_lets_another_worker_claim_and_the_job_finishes_once(cl
 
 def test_sign_from_a_non_claimant_is_refused_and_records_nothing(client, studio):
     holder, other = studio.tokens["gpu-worker"], generator("gpu-worker-2")
+    workers.approved_key(other)  # an enrolled worker: only the claim refuses it
     job_id = queued_job(client, studio)
     assert claim(client, auth(holder), job_id).status_code == 200
     before = snapshot(job_id)

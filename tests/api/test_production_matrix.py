@@ -33,6 +33,7 @@ from governance.jobs.tables import Job
 from governance.policy.tables import GenerationRequest
 from governance.registry import assets, licences, training_sets
 from governance.registry.tables import Consent, ConsentDocument, Person
+from tests import workers
 from tests.api.conftest import auth
 from tests.provenance.conftest import signed, studio  # noqa: F401 (fixtures)
 from tests.rights import LEE
@@ -115,6 +116,7 @@ def concrete(world, template: str, missing: bool = False) -> str:
         ("diff", "new"): "urn:slate:policy:studio-default", ("policies", "old"): "urn:slate:policy:studio-default",
         ("keys", "fingerprint"): "0" * 16, ("tokens", "token_id"): "1", ("productions", "ref"): A,
         ("versions", "version"): "1", ("users", "name"): "pat-producer",
+        ("workers", "key"): "1",  # a worker key belongs to no production: producers are refused by role
     }
 
     def fill(match: re.Match[str]) -> str:
@@ -137,7 +139,8 @@ def body(world, method: str, template: str) -> dict[str, Any]:
         "/api/v1/assets": {"file": (io.BytesIO(b"intruder"), "x.png", "image/png"), "title": "x", "production": A},
         "/api/v1/consent-documents": {"file": (io.BytesIO(b"%PDF-1.4\n%%EOF"), "c.pdf", "application/pdf")},
         "/api/v1/sign": {"image": (io.BytesIO(png()), "o.png", "image/png"), "job_id": ids["job_id"],
-                         "model_identity": "b" * 64, "environment": "{}"},
+                         "model_identity": "b" * 64, "environment": "{}",
+                         "receipt": workers.receipt(world.tokens["gpu-worker"], ids["job_id"], png())},
         "/api/v1/verify": {"file": (io.BytesIO(png()), "v.png", "image/png")},
     }
     if method == "POST" and template in multipart:

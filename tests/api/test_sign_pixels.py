@@ -22,6 +22,7 @@ from governance.audit.tables import AuditEntry
 from governance.credentials import KeyStore
 from governance.jobs.tables import Job
 from governance.ledger.tables import Output
+from tests import workers
 from tests.api.conftest import auth
 from tests.api.test_flow import WEIGHTS, studio, submit  # noqa: F401  (fixture)
 from tests.conftest import C2PA_FIXTURES
@@ -121,7 +122,9 @@ def _text(key: str, value: str) -> Any:
 def sign(client, token: str, job_id: str, image: bytes):
     return client.post("/api/v1/sign", headers=auth(token), content_type="multipart/form-data",
                        data={"image": (io.BytesIO(image), "out.png", "image/png"), "job_id": job_id,
-                             "model_identity": WEIGHTS, "environment": "{}"})
+                             "model_identity": WEIGHTS, "environment": "{}",
+                             # an honest receipt for these bytes: what is refused is the image itself
+                             "receipt": workers.receipt(token, job_id, image)})
 
 
 def queued(client, studio) -> str:
@@ -146,6 +149,7 @@ def test_an_image_that_does_not_fit_the_job_is_refused_and_nothing_is_recorded(a
     job_id = queued(client, studio)
     assert client.post(f"/api/v1/jobs/{job_id}/claim", headers=auth(worker)).status_code == 200
     KeyStore(app.config["SLATE_SETTINGS"]).ensure()  # made (and audited) on first use, not by the attack
+    workers.approved_key(worker)  # the worker's key, enrolled and approved (audited) before the attack
     before = recorded(app, job_id)
     make, words = ATTACKS[attack]
 
@@ -162,6 +166,7 @@ def test_an_image_that_does_not_fit_the_job_is_refused_and_nothing_is_recorded(a
 
 def test_a_refused_image_leaves_an_unclaimed_job_queued_for_any_worker(app, client, studio):
     job_id = queued(client, studio)
+    workers.approved_key(studio.tokens["gpu-worker"])
     before = recorded(app, job_id)
 
     refused = sign(client, studio.tokens["gpu-worker"], job_id, generated(512, 512))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import prepare_home
-from tests.e2e.harness import start_server, start_worker, wait_for
+from tests.e2e.harness import enrol_worker, start_server, start_worker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -20,8 +20,10 @@ def test_flow_through_redis_and_postgresql_with_a_standalone_worker(tmp_path, mi
     worker = None
     try:
         assert any("queue         redis" in line for line in server.output)
-        worker = start_worker(tmp_path, {"SLATE_REDIS_URL": redis_server.url, "SLATE_API_URL": server.base,
-                                         "SLATE_WORKER_TOKEN": server.tokens["gpu-worker"]})
+        worker_env = {"SLATE_REDIS_URL": redis_server.url, "SLATE_API_URL": server.base,
+                      "SLATE_WORKER_TOKEN": server.tokens["gpu-worker"]}
+        enrol_worker(tmp_path, worker_env, env)
+        worker = start_worker(tmp_path, worker_env)
         producer = server.client("pat-producer")
         body = {"production": "harbour-lights", "use": "previs", "territory": "FR", "model": "slate-studio:1",
                 "prompt": "a small amber square bottom left, slate studio style",

@@ -22,6 +22,7 @@ from governance.auth.users import add_user, issue_token
 from governance.errors import ConfigurationError, Conflict, ModelIdentityError, NotFound, SlateError, Unauthorized
 from governance.jobs.tables import Job
 from governance.ledger.tables import Output
+from tests import workers
 
 from .live import PROMPT, Arrived, queued_job
 
@@ -60,9 +61,10 @@ def test_the_worker_contract_against_the_real_api(live, client, studio, worker, 
     image = generate(loaded, GenerationJob.from_dict(job_from_spec(signed_job, spec)))
     assert image.png.startswith(b"\x89PNG")
 
-    output = worker.sign(image.png, signed_job, loaded.weights_hash, {"torch_threads": 1})
+    receipt = workers.receipt(studio.tokens["gpu-worker"], signed_job, image.png)
+    output = worker.sign(image.png, signed_job, loaded.weights_hash, {"torch_threads": 1}, receipt)
     assert output["job_id"] == signed_job and len(output["sha256"]) == 64
-    assert worker.sign(image.png, signed_job, loaded.weights_hash, {"torch_threads": 1}) == output  # idempotent
+    assert worker.sign(image.png, signed_job, loaded.weights_hash, {"torch_threads": 1}, receipt) == output
     job = Job.get_by_id(signed_job)
     assert (job.status, job.output_sha256, job.environment) == ("succeeded", output["sha256"], {"torch_threads": 1})
     assert Output.select().where(Output.job_id == signed_job).count() == 1
@@ -151,7 +153,8 @@ def test_refusals_become_the_errors_the_api_named_with_their_reason_and_are_not_
 
     worker.claim(job_id)
     with pytest.raises(ModelIdentityError, match="does not match micro:1") as mismatch:
-        worker.sign(b"\x89PNG not really", job_id, "0" * 64)
+        worker.sign(b"\x89PNG not really", job_id, "0" * 64, {},
+                    workers.receipt(studio.tokens["gpu-worker"], job_id, b"\x89PNG not really"))
     assert mismatch.value.hint and "approved weights" in mismatch.value.hint
     assert len(live.tap.calls("POST", "/api/v1/sign")) == 1  # refused: tried once
 
@@ -228,7 +231,8 @@ def test_a_503_with_retry_after_is_retried_for_signing_only(live, client, studio
 
     live.tap.unavailable["/api/v1/sign"] = 2
     image = generate(loaded, GenerationJob.from_dict(job_from_spec(job_id, spec)))
-    assert worker.sign(image.png, job_id, loaded.weights_hash)["job_id"] == job_id
+    receipt = workers.receipt(studio.tokens["gpu-worker"], job_id, image.png)
+    assert worker.sign(image.png, job_id, loaded.weights_hash, None, receipt)["job_id"] == job_id
     assert len(live.tap.calls("POST", "/api/v1/sign")) == 3
 
 
@@ -250,7 +254,8 @@ def test_the_token_and_the_prompt_are_never_in_a_repr_an_error_or_a_log(live, cl
     assert spec["prompt"] == PROMPT
     errors: list[SlateError] = []
     for expected, call in ((NotFound, lambda: worker.claim("nope")),
-                           (NotFound, lambda: worker.sign(b"x", "nope", "a" * 64)),
+                           (NotFound, lambda: worker.sign(b"x", "nope", "a" * 64, None,
+                                                          workers.receipt(token, "nope", b"x"))),
                            (SigningUnavailable, lambda: SlateApiClient(closed_port(), token,
                                                                        signing_retry=ONCE).fail(job_id, "x"))):
         with pytest.raises(expected) as raised:

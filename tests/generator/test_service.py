@@ -5,7 +5,9 @@ The real micro model generates; the real API signs (behind a tap that can answer
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,7 @@ from governance.errors import Conflict
 from governance.jobs.tables import Job
 from governance.ledger.tables import Output
 from governance.registry import models_registry
+from tests import workers
 from tests.api.conftest import auth
 from tests.api.test_flow import sign
 
@@ -39,7 +42,9 @@ def worker_client(live, studio, retry: SigningRetry = QUICK) -> SlateApiClient:
 
 def run(live, studio, job_id, cache, *, retry: SigningRetry = QUICK, unsigned: UnsignedImages | None = None):
     unsigned = UnsignedImages() if unsigned is None else unsigned
-    return process_job(job_id, api_url=live.url, token=studio.tokens["gpu-worker"], cache=cache,
+    token = studio.tokens["gpu-worker"]
+    key_dir = workers.enrolled_key_dir(token, Path(tempfile.mkdtemp(prefix="slate-worker-")))
+    return process_job(job_id, api_url=live.url, token=token, key_dir=key_dir, cache=cache,
                        client=worker_client(live, studio, retry), unsigned=unsigned)
 
 

@@ -13,7 +13,7 @@ CASES = [
     ("legal", "/api/v1/consent-documents", {"file": "not a file"}, "file"),
     ("auditor", "/api/v1/verify", {"file": "not a file"}, "file"),
     ("generator", "/api/v1/sign", {"image": "not a file", "job_id": "job_x", "model_identity": "ab" * 32,
-                                   "environment": "{}"}, "image"),
+                                   "environment": "{}", "receipt": "{}"}, "image"),
 ]
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from governance import demo
 from governance.registry import assets, licences, models_registry, people, training_sets
+from tests import workers
 from tests.api.conftest import app, auth, client  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,10 +55,12 @@ class Studio:
                                 json={"verdict": "approved", "comment": "ok"}, headers=auth(self.tokens[token]))
 
     def sign(self, job_id: str, model: str = "slate-studio:1", seed: int = 1):
-        return self.client.post("/api/v1/sign", headers=auth(self.tokens["gpu-worker"]),
-                                content_type="multipart/form-data",
-                                data={"image": (io.BytesIO(png(seed, JOB_SIDE)), "out.png", "image/png"),
-                                      "job_id": job_id, "model_identity": WEIGHTS[model], "environment": "{}"})
+        token = self.tokens["gpu-worker"]
+        image = png(seed, JOB_SIDE)
+        return self.client.post("/api/v1/sign", headers=auth(token), content_type="multipart/form-data",
+                                data={"image": (io.BytesIO(image), "out.png", "image/png"), "job_id": job_id,
+                                      "model_identity": WEIGHTS[model], "environment": "{}",
+                                      "receipt": workers.receipt(token, job_id, image)})
 
     def make(self, name: str, seed: int, **overrides) -> str:
         """Submit, approve if needed, sign: the signed output's SHA-256 (kept under ``name``)."""
