@@ -13,7 +13,9 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from PIL import Image
 
+from generator.dataset import encode_png
 from generator.errors import SigningUnavailable
 from generator.generate import GenerationJob, generate
 from generator.service import SlateApiClient, job_from_spec
@@ -152,9 +154,9 @@ def test_refusals_become_the_errors_the_api_named_with_their_reason_and_are_not_
     assert isinstance(missing.value.__cause__, requests.HTTPError)
 
     worker.claim(job_id)
+    fits = encode_png(Image.new("RGB", (64, 64), (200, 120, 40)))  # the job's size, the generator's layout
     with pytest.raises(ModelIdentityError, match="does not match micro:1") as mismatch:
-        worker.sign(b"\x89PNG not really", job_id, "0" * 64, {},
-                    workers.receipt(studio.tokens["gpu-worker"], job_id, b"\x89PNG not really"))
+        worker.sign(fits, job_id, "0" * 64, {}, workers.receipt(studio.tokens["gpu-worker"], job_id, fits))
     assert mismatch.value.hint and "approved weights" in mismatch.value.hint
     assert len(live.tap.calls("POST", "/api/v1/sign")) == 1  # refused: tried once
 
