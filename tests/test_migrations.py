@@ -47,6 +47,8 @@ STEP_14_COLUMNS = {**{t: ("attributes",) for t in ("licence", "consent", "person
                    "user": ("attributes", "department")}
 #: what step 17 added: the enrolled worker keys (and columns it adds only where missing)
 STEP_17_TABLES = ("worker_key",)
+#: what step 18 added: the reproduction audits' results
+STEP_18_TABLES = ("reproduction",)
 
 NewDatabase = Callable[[], str]
 
@@ -118,7 +120,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     first made by that code (c3118e7 to f3d22db) has every column of steps 10 and 11 already,
     without their DDL defaults. Today's models, less what step 14 added, still create exactly
     that (checked first)."""
-    models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES]
+    models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES]
     database.create_tables(models)
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:
@@ -509,6 +511,9 @@ def _ledger_reads_back(v: int) -> None:
     assert (entry.receipt, entry.receipt_sha256) == (None, None) and entry.to_dict()["receipt"] is None
     from governance.workers.tables import WorkerKey
     assert WorkerKey.select().count() == 0
+    # step 18: no output was ever audited by reproduction, so every one keeps its standing
+    from governance.ledger.tables import Reproduction
+    assert Reproduction.select().count() == 0 and entry.in_good_standing
 
 
 def _audit_log_verifies(studio: Studio) -> None:

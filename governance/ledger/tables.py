@@ -37,4 +37,22 @@ class Output(BaseModel):
     receipt_sha256 = peewee.CharField(max_length=64, null=True)
 
 
-TABLES: list[type[BaseModel]] = [Output]
+class Reproduction(BaseModel):
+    """One reproduction audit of an output: its recorded job made again and compared with the
+    ledger's pixels (step 18). The latest row of an output decides whether reproduction still
+    holds (``provenance.standing``); every row stays, as the audit log's entry does."""
+
+    output_sha256 = peewee.CharField(max_length=64, index=True)
+    job_id = peewee.CharField(max_length=100)
+    #: the worker that made the original image (the job's), and who asked for the audit
+    worker = peewee.CharField(max_length=200, null=True)
+    requested_by = peewee.CharField(max_length=200)
+    #: ``reproduced`` | ``close`` | ``differs``
+    verdict = peewee.CharField(max_length=20)
+    #: mean absolute difference per 8-bit channel value; NULL where the sizes differ or no file was there
+    distance = peewee.FloatField(null=True)
+    reason = peewee.TextField()
+    at = UTCDateTimeField(index=True)
+
+
+TABLES: list[type[BaseModel]] = [Output, Reproduction]
