@@ -14,7 +14,10 @@ raises for a job, so the queue never runs a job twice because of it: a job the A
 refuses is failed once with the API's reason; a job whose signing stays unavailable past
 the deadline is left claimed, its image kept, to be claimed again once the lease lapses.
 
-``process_job`` is the ``slate.worker`` entry point (pyproject.toml) the queue's task runs.
+``process_job`` is the ``slate.worker`` entry point (pyproject.toml): called with a job id,
+the queue's task runs the job (``run_queued_job``); its ``reproduce`` makes a signed
+output's recorded job again in this process, for governance's reproduction audit
+(``governance.lifecycle.reproduction``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import torch
 
 from governance import __version__
 from governance.errors import (
@@ -45,6 +49,7 @@ from governance.workers.keyfile import WorkerKeyPair
 
 from .environment import pixel_environment
 from .errors import SigningUnavailable
+from .generate import GenerationJob, generate
 from .loader import LoadedModel, LoadOptions, load_model
 from .signing import SigningRetry, generation_receipt, sign_with_retry
 from .worker import DEFERRED, JobResult, UnsignedImages, run_job
@@ -345,7 +350,7 @@ def client_for(api_url: str, token: str) -> SlateApiClient:
         return client
 
 
-def process_job(job_id: str, *, api_url: str, token: str, models_dir: str | None = None,
+def run_queued_job(job_id: str, *, api_url: str, token: str, models_dir: str | None = None,
                 key_dir: str | None = None, cache: ModelCache | None = None, client: SlateApiClient | None = None,
                 unsigned: UnsignedImages | None = None) -> dict[str, Any]:
     """Claim and run one queued job end to end; returns what became of it (huey stores it).
@@ -370,6 +375,62 @@ def process_job(job_id: str, *, api_url: str, token: str, models_dir: str | None
     with LeaseKeeper(client, job_id, float(spec.get("lease_s") or 60)):
         return _run_claimed(client, job_id, spec, models_dir, key_dir, cache or _cache,
                             _unsigned if unsigned is None else unsigned)
+
+
+def reproduction_options(environment: Mapping[str, Any] | None) -> LoadOptions:
+    """How to load a model to make a recorded job again: the device class, dtype, attention and
+    (on a CPU) torch thread count its pixel environment records. Where that device class is
+    not here, this host's own (the result is then at best ``close``)."""
+    env = environment or {}
+    device = str((env.get("device") or {}).get("type") or "auto")
+    attention = str((env.get("options") or {}).get("attention") or "sdpa")
+    threads = env.get("torch_threads")
+    here = device == "cpu" or (device == "cuda" and torch.cuda.is_available()) \
+        or (device == "mps" and torch.backends.mps.is_available())
+    if not here:
+        return LoadOptions(attention=attention)
+    return LoadOptions(device=device, dtype=str(env.get("dtype") or "auto"), attention=attention,
+                       threads=threads if device == "cpu" and isinstance(threads, int) and threads > 0 else None)
+
+
+_reproduction_caches: dict[LoadOptions, ModelCache] = {}
+
+
+def reproduce(spec: Mapping[str, Any], environment: Mapping[str, Any] | None, *,
+              models_dir: str | None = None) -> bytes:
+    """The PNG bytes the generator makes for a recorded job (``spec`` as a claim hands it over)
+    in the pixel environment it was recorded with, on the registered weights. Errors name the
+    job, never its prompt."""
+    job_id = str(spec.get("job_id") or "")
+    job = GenerationJob.from_dict(job_from_spec(job_id, spec))
+    options = reproduction_options(environment)
+    with _clients_lock:
+        cache = _reproduction_caches.setdefault(options, ModelCache(options))
+    loaded = cache.get(_model_directory(spec["model"], models_dir))
+    if loaded.weights_hash != job.model.weights_hash:
+        raise ModelIdentityError(f"job {job_id}'s model files no longer hash to its registered weights, "
+                                 "so it cannot be made again from them")
+    try:
+        with _generate_lock:
+            return generate(loaded, job).png
+    except SlateError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (torch's errors may quote the input; only the kind is told)
+        raise SlateError(f"making job {job_id} again failed ({type(exc).__name__})") from None
+
+
+class WorkerEntryPoint:
+    """The ``slate.worker`` entry point: called with a job id, runs the queued job
+    (``run_queued_job``); ``reproduce`` makes a recorded job again (``reproduce``)."""
+
+    def __call__(self, job_id: str, **options: Any) -> dict[str, Any]:
+        return run_queued_job(job_id, **options)
+
+    def reproduce(self, spec: Mapping[str, Any], environment: Mapping[str, Any] | None) -> bytes:
+        return reproduce(spec, environment)
+
+
+process_job = WorkerEntryPoint()
 
 
 def _run_claimed(client: SlateApiClient, job_id: str, spec: Mapping[str, Any], models_dir: str | None,

@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app, g, request, send_file
 
 from ..errors import InvalidInput, NotFound
-from ..lifecycle import claims, requests, signing
+from ..lifecycle import claims, reproduction, requests, signing
 from . import schemas as s
 from .access import admits
 from .blueprint import SlateBlueprint as Blueprint
@@ -167,6 +167,16 @@ def download_output(sha256: str) -> Any:
         raise NotFound("this output's signed file is not stored on this server")
     return send_file(row.file_path, mimetype=row.media_type, as_attachment=True,
                      download_name=f"{row.job_id}.{row.file_path.rsplit('.', 1)[-1]}")
+
+
+@blp.route("/outputs/<string:sha256>/reproduce", methods=["POST"])
+@admits(*reproduction.AUDITORS)
+@blp.response(200, s.ReproductionOut)
+def reproduce_output(sha256: str) -> Any:
+    """Reproduction audit: make the output's recorded job again on the generator in this process
+    and compare with the ledger's pixels (reproduced, close or differs). A ``differs`` takes
+    the output out of good standing. The prompt never appears in the answer."""
+    return reproduction.reproduce_output(sha256, g.principal).to_dict()
 
 
 @blp.route("/verify", methods=["POST"])

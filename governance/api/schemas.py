@@ -663,6 +663,23 @@ class ChecksOut(Schema):
     standing = fields.Nested(CheckOut)
 
 
+class ReproductionOut(Schema):
+    output = fields.String(metadata={"description": "the output's SHA-256"})
+    job_id = fields.String()
+    worker = fields.String(allow_none=True, metadata={"description": "the worker that made the original image"})
+    verdict = fields.String(metadata={"description": "reproduced (identical pixels), close (mean absolute "
+                                                     "difference at most close_at_most) or differs"})
+    distance = fields.Float(allow_none=True, metadata={"description": "mean absolute difference per 8-bit "
+                                                                      "channel value"})
+    close_at_most = fields.Float()
+    reason = fields.String()
+    png_identical = fields.Boolean(allow_none=True, metadata={"description": "the new PNG's bytes are those the "
+                                                                             "worker's receipt stated"})
+    file_matches_ledger = fields.Boolean()
+    requested_by = fields.String()
+    at = Timestamp()
+
+
 class VerdictOut(Schema):
     subject = fields.String()
     ok = fields.Boolean()

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 from ..credentials.verdict import Check, Verdict
 from ..ids import is_id
 from ..ledger.records import LedgerEntry
-from ..ledger.tables import Output
+from ..ledger.tables import Output, Reproduction
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..principal import Principal
 from ..registry.tables import Consent, Licence, Model
@@ -55,8 +55,20 @@ def rights_still_hold(entry: LedgerEntry, assertion: Mapping[str, Any] | None) -
     return [r for r in reasons if r != entry.standing_reason]
 
 
+def reproduction_holds(entry: LedgerEntry, assertion: Mapping[str, Any] | None) -> list[str]:
+    """Why the output fails its reproduction audit: its latest audit (``lifecycle.reproduction``)
+    found that its recorded job makes other pixels than the ledger points at."""
+    latest = (Reproduction.select().where(Reproduction.output_sha256 == entry.sha256)
+              .order_by(Reproduction.at.desc(), Reproduction.id.desc()).first())
+    if latest is None or latest.verdict != "differs":
+        return []
+    reason = (f"its reproduction audit of {latest.at:%Y-%m-%d %H:%M}Z (by {latest.requested_by}) found that "
+              f"job {latest.job_id} does not make the ledger's pixels: {latest.reason}")
+    return [reason]
+
+
 def standing_checks() -> list[StandingCheck]:
-    return [rights_still_hold]
+    return [rights_still_hold, reproduction_holds]
 
 
 #: what a producer of another production learns about why an output lost its standing
@@ -81,4 +93,4 @@ def as_seen_by(verdict: Verdict, by: Principal | None) -> Verdict:
                                summary="issued by Slate, but " + WITHHELD)
 
 
-__all__ = ["Model", "as_seen_by", "revoked_rights", "rights_still_hold", "standing_checks"]
+__all__ = ["Model", "as_seen_by", "reproduction_holds", "revoked_rights", "rights_still_hold", "standing_checks"]
