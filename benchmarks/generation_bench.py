@@ -9,6 +9,11 @@ The baseline loads the same directory with ``StableDiffusionPipeline.from_pretra
 and calls it with the same arguments. Runs alternate between the two so a busy machine
 slows both alike; the median is reported. The last line printed is one JSON object.
 
+The reproduction audit's cost is measured beside them: the generator's ``reproduce`` for
+the job (the model loaded again in the recorded pixel environment, warm after the first
+call) and the pixel comparison with the original image (``reproduction.compare``), against
+the original generation (``reproduction_ratio``, target at most 1.2).
+
 Model: the bundled model under $SLATE_MODELS_DIR/slate-studio if it has been built,
 otherwise the same architecture built from configs (untrained weights run exactly as fast).
 With ``--size 512`` a larger SD-1.x-like architecture is built from configs instead.
@@ -32,8 +37,11 @@ import torch
 from diffusers import StableDiffusionPipeline
 
 from generator.architecture import GPU_512, SLATE_STUDIO, build_pipeline
+from generator.environment import pixel_environment
 from generator.generate import GenerationJob, ModelRef, generate
 from generator.loader import LoadOptions, load_model
+from generator.service import reproduce
+from governance.lifecycle.reproduction import compare
 from governance.settings import Settings
 
 PROMPT = "a large teal circle centre on ivory background, slate studio style"
@@ -83,10 +91,24 @@ def main() -> None:
             baseline.unet = torch.compile(baseline.unet, mode="max-autotune-no-cudagraphs")
         ref = ModelRef("bench", "1", loaded.weights_hash)
 
+        made: dict[int, bytes] = {}
+
         def slate(seed: int) -> None:
-            generate(loaded, GenerationJob(job_id=f"bench-{seed}", model=ref, prompt=PROMPT,
-                                           seed=seed, steps=steps, guidance=7.5,
-                                           width=size, height=size))
+            made[seed] = generate(loaded, GenerationJob(job_id=f"bench-{seed}", model=ref, prompt=PROMPT,
+                                                        seed=seed, steps=steps, guidance=7.5,
+                                                        width=size, height=size)).png
+
+        environment = pixel_environment(loaded.device, loaded.dtype, loaded.threads, 1, options.to_dict(),
+                                        loaded.libraries)
+        verdicts: list[str] = []
+
+        def reproduction(seed: int) -> None:
+            spec = {"job_id": f"bench-{seed}", "prompt": PROMPT,
+                    "params": {"seed": seed, "steps": steps, "guidance": 7.5, "width": size, "height": size,
+                               "scheduler": None},
+                    "model": {"name": "bench", "version": "1", "weights_hash": loaded.weights_hash,
+                              "path": str(directory)}}
+            verdicts.append(compare(made[seed], reproduce(spec, environment)).verdict)
 
         def direct(seed: int) -> None:
             baseline(PROMPT, num_inference_steps=steps, guidance_scale=7.5, height=size,
@@ -95,22 +117,29 @@ def main() -> None:
         for seed in range(args.warmup):
             slate(seed)
             direct(seed)
-        slate_times, direct_times = [], []
+            reproduction(seed)
+        slate_times, direct_times, reproduction_times = [], [], []
         for seed in range(args.runs):
             slate_times.append(timed(slate, seed, args.device))
             direct_times.append(timed(direct, seed, args.device))
+            reproduction_times.append(timed(reproduction, seed, args.device))
 
     slate_s, direct_s = statistics.median(slate_times), statistics.median(direct_times)
+    reproduce_s = statistics.median(reproduction_times)
     print(f"model     {label}, {size}x{size}, {steps} steps, {args.device} {dtype}, "
           f"{args.threads} threads, {args.runs} runs (median)")
     print(f"slate     {slate_s:.3f} s/image  {1 / slate_s:.2f} images/s")
     print(f"diffusers {direct_s:.3f} s/image  {1 / direct_s:.2f} images/s")
+    print(f"reproduce {reproduce_s:.3f} s/image  {reproduce_s / slate_s:.2f}x the original generation "
+          f"(target <= 1.2x); verdicts: {', '.join(sorted(set(verdicts)))}")
     print(json.dumps({
         "benchmark": "generation", "model": label, "device": args.device, "dtype": dtype,
         "size": size, "steps": steps, "threads": args.threads, "runs": args.runs,
         "slate_s_per_image": round(slate_s, 4), "slate_images_per_s": round(1 / slate_s, 3),
         "baseline_s_per_image": round(direct_s, 4), "baseline_images_per_s": round(1 / direct_s, 3),
         "ratio": round(slate_s / direct_s, 3),
+        "reproduction_s_per_image": round(reproduce_s, 4), "reproduction_ratio": round(reproduce_s / slate_s, 3),
+        "reproduction_verdicts": sorted(set(verdicts)),
     }))
 
 
