@@ -119,3 +119,37 @@ def test_compare_names_identical_close_and_different_pixels():
     assert reproduction.compare(png((10, 10, 10)), png((10, 10, 10), (16, 8))).verdict == "differs"
     assert reproduction.compare(None, png((10, 10, 10))).verdict == "differs"
     assert reproduction.compare(b"not an image", png((10, 10, 10))).verdict == "differs"
+
+
+@pytest.mark.slow
+def test_slate_output_reproduce_answers_as_the_api_does_and_exits_1_on_differs(live, client, studio, cache,
+                                                                                 settings):
+    import click
+    from click.testing import CliRunner
+
+    from governance.cli import SlateContext, SlateGroup
+    from governance.cli.outputs import commands
+
+    @click.group(cls=SlateGroup)
+    @click.pass_context
+    def cli(ctx: click.Context) -> None:
+        ctx.obj = SlateContext(settings)
+
+    for command in commands:
+        cli.add_command(command)
+
+    def run(*args: str):
+        return CliRunner().invoke(cli, ["output", "reproduce", *args])
+
+    output = signed_output(live, client, studio, cache)
+    done = run(output.sha256, "--by", "aud-auditor", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["verdict"] == "reproduced" and PROMPT not in done.output
+    text = run(output.sha256.upper(), "--by", "lee-legal")
+    assert text.exit_code == 0 and text.stdout.startswith("reproduced (distance 0.0)"), text.output
+    refused = run(output.sha256, "--by", "pat-producer")
+    assert refused.exit_code != 0 and Reproduction.select().count() == 2
+    Path(output.file_path).write_bytes(Path(signed_output(live, client, studio, cache, seed=5).file_path)
+                                       .read_bytes())  # the stored file overwritten
+    differs = run(output.sha256, "--by", "aud-auditor", "--json")
+    assert differs.exit_code == 1 and json.loads(differs.stdout)["verdict"] == "differs"
