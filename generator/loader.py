@@ -236,7 +236,7 @@ def _from_pretrained(directory: Path, index: dict[str, Any], dtype: torch.dtype,
     kwargs: dict[str, Any] = {"local_files_only": True, "dtype": dtype,
                               "use_safetensors": not options.allow_pickle}
     try:
-        return DiffusionPipeline.from_pretrained(str(directory), **kwargs)
+        pipeline = DiffusionPipeline.from_pretrained(str(directory), **kwargs)
     except (OSError, ValueError, KeyError, RuntimeError, TypeError, AttributeError) as exc:
         log.exception("diffusers could not load %s", directory)
         raise ModelLoadError(
@@ -244,6 +244,8 @@ def _from_pretrained(directory: Path, index: dict[str, Any], dtype: torch.dtype,
             f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}",
             hint="check that every component's weights match its config; the worker log "
                  "has the full error") from None
+    withhold_prompt_text(pipeline)
+    return pipeline
 
 
 def _apply_lora(pipeline: DiffusionPipeline, adapters: Sequence[LoraAdapter]) -> None:
@@ -285,3 +287,21 @@ def _place(pipeline: DiffusionPipeline, device: torch.device, options: LoadOptio
 def _attention_processor(name: str) -> Any:
     from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
     return AttnProcessor2_0() if name == "sdpa" else AttnProcessor()
+
+
+class _NoPromptText(logging.Filter):
+    """Drops diffusers' warning that quotes the part of a prompt the text encoder cut off: a
+    prompt is confidential and never reaches a log line, not even in part."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("The following part of your input was truncated")
+
+
+_NO_PROMPT_TEXT = _NoPromptText()
+
+
+def withhold_prompt_text(pipeline: DiffusionPipeline) -> None:
+    """Install the filter on the logger of every module the pipeline's class (and those it
+    inherits ``encode_prompt`` from) logs with; a logger's filter sees that logger's records."""
+    for cls in type(pipeline).__mro__:
+        logging.getLogger(cls.__module__).addFilter(_NO_PROMPT_TEXT)

@@ -88,3 +88,25 @@ def test_a_job_from_the_queue_is_checked_too(registered):
     with pytest.raises(InvalidInput, match="weights hash"):
         GenerationJob.from_dict({"job_id": "j", "model": {**vars(registered), "weights_hash": "x"},
                                  "prompt": "x", "seed": 1})
+
+
+def test_a_prompt_longer_than_the_text_encoder_takes_never_reaches_a_log_line(loaded, job):
+    import logging
+
+    class Kept(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.lines.append(record.getMessage())
+
+    kept = Kept()
+    library = logging.getLogger("diffusers")
+    library.addHandler(kept)
+    try:
+        long_prompt = " ".join(f"confidential{i}" for i in range(150))
+        generate(loaded, replace(job, prompt=long_prompt))
+    finally:
+        library.removeHandler(kept)
+    assert not [line for line in kept.lines if "confidential" in line]
