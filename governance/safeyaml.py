@@ -211,3 +211,28 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
         return [part for pair in node.value for part in pair]
     return []
+
+
+#: Error messages quote the input (jsonschema repeats whole values): each problem line is cut
+#: to this many characters and at most ``MAX_PROBLEMS`` lines are kept, so a reply about a
+#: hostile file stays a few kilobytes.
+MAX_PROBLEM_CHARS = 300
+MAX_PROBLEMS = 50
+_MAX_SOURCE_CHARS = 120
+
+
+def excerpt(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis saying it was."""
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def problem_report(source: str, what: str, problems: list[str]) -> tuple[str, list[str]]:
+    """The message for a file with ``problems`` ("SOURCE is not a valid WHAT (N problems): ...")
+    and the problems kept: each cut to ``MAX_PROBLEM_CHARS``, the first ``MAX_PROBLEMS``,
+    the count saying how many there were."""
+    count = len(problems)
+    kept = [excerpt(p, MAX_PROBLEM_CHARS) for p in problems[:MAX_PROBLEMS]]
+    more = f"\n  ... and {count - MAX_PROBLEMS} more" if count > MAX_PROBLEMS else ""
+    message = (f"{excerpt(source, _MAX_SOURCE_CHARS)} is not a valid {what} ({count} problem"
+               f"{'s' if count != 1 else ''}):\n" + "\n".join(f"  {p}" for p in kept) + more)
+    return message, kept

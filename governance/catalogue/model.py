@@ -28,7 +28,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from ..canonical import sha256_hex
 from ..errors import InvalidInput
-from ..safeyaml import LimitedLoader, YamlRefused, line_of, read_document
+from ..safeyaml import LimitedLoader, YamlRefused, excerpt, line_of, problem_report, read_document
 
 #: The kinds of record that carry attributes (``user``: the requester's own).
 KINDS = ("licence", "consent", "person", "asset", "production", "user")
@@ -48,21 +48,14 @@ MAX_STRING = 2000
 MAX_LIST_ITEMS = 200
 MAX_LIST_ITEM = 200
 MAX_TITLE = 300
-#: problems quote the file: each is cut to this many characters, and this many are kept
-MAX_PROBLEM_CHARS = 300
-MAX_PROBLEMS = 50
 
 _TOP_KEYS = ("uid", "version", "title", "description", "attributes", "vocabularies")
 _DECLARATION_KEYS = ("type", "values", "title", "description")
 
 
-def _excerpt(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
-
-
 def _shown(value: Any) -> str:
     """A value a caller sent, quoted briefly (names and values may be hostile and long)."""
-    return _excerpt(repr(value), 60)
+    return excerpt(repr(value), 60)
 
 
 class CatalogueFileError(InvalidInput):
@@ -71,13 +64,9 @@ class CatalogueFileError(InvalidInput):
     title = "Invalid catalogue"
 
     def __init__(self, source: str, problems: list[str]) -> None:
-        count = len(problems)
-        kept = [_excerpt(p, MAX_PROBLEM_CHARS) for p in problems[:MAX_PROBLEMS]]
-        more = f"\n  ... and {count - MAX_PROBLEMS} more" if count > MAX_PROBLEMS else ""
-        super().__init__(f"{_excerpt(source, 120)} is not a valid catalogue ({count} problem"
-                         f"{'s' if count != 1 else ''}):\n" + "\n".join(f"  {p}" for p in kept) + more,
-                         hint="fix each line above; the format is described in governance/catalogue/model.py",
-                         fields={"problems": kept, "problem_count": count})
+        message, kept = problem_report(source, "catalogue", problems)
+        super().__init__(message, hint="fix each line above; the format is described in governance/catalogue/model.py",
+                         fields={"problems": kept, "problem_count": len(problems)})
         self.problems = kept
 
 
@@ -188,7 +177,7 @@ class Catalogue:
         None says the attribute is not set (stays None). ``InvalidInput`` names each bad field
         (``attributes.NAME``): one not declared for ``kind``, or of the wrong type."""
         if kind not in KINDS:
-            raise InvalidInput(f"'{_excerpt(kind, 40)}' is not a kind of record with attributes; "
+            raise InvalidInput(f"'{excerpt(kind, 40)}' is not a kind of record with attributes; "
                                f"use one of: {', '.join(KINDS)}")
         if not isinstance(values, Mapping):
             raise InvalidInput("attributes must be an object of name: value",
@@ -219,7 +208,7 @@ class Catalogue:
         checked: dict[str, Any] = {}
         bad: dict[str, str] = {}
         for name, value in values.items():
-            label = f"attributes.{_excerpt(str(name), 60)}"
+            label = f"attributes.{excerpt(str(name), 60)}"
             declared = self.attribute(kind, name) if isinstance(name, str) else None
             if declared is None:
                 bad[label] = f"is not declared for a {kind} in the catalogue"
@@ -315,7 +304,7 @@ def _attributes_problems(attributes: Any) -> Problems:
     for kind, declared in attributes.items():
         where = ("attributes", kind)
         if kind not in KINDS:
-            yield where, f"'{_excerpt(str(kind), 40)}' is not a kind of record; use one of: {', '.join(KINDS)}"
+            yield where, f"'{excerpt(str(kind), 40)}' is not a kind of record; use one of: {', '.join(KINDS)}"
         elif not isinstance(declared, dict):
             yield where, "needs a mapping of attribute name to its declaration ({type: ...})"
         elif len(declared) > MAX_ATTRIBUTES:
@@ -337,7 +326,7 @@ def _declaration_problems(where: tuple[Any, ...], name: Any, d: Any) -> Problems
             yield (*where, key), f"unknown key; a declaration has: {', '.join(_DECLARATION_KEYS)}"
     kind = d.get("type")
     if kind not in TYPES:
-        yield (*where, "type"), f"'{_excerpt(str(kind), 40)}' is not a type; use one of: {', '.join(TYPES)}"
+        yield (*where, "type"), f"'{excerpt(str(kind), 40)}' is not a type; use one of: {', '.join(TYPES)}"
     for key in ("title", "description"):
         if key in d and (not isinstance(d[key], str) or len(d[key]) > MAX_TITLE * (1 if key == "title" else 7)):
             yield (*where, key), "needs a short text"
@@ -368,7 +357,7 @@ def _vocabulary_problems(vocabularies: Any) -> Problems:
     for key, values in vocabularies.items():
         where = ("vocabularies", key)
         if key not in VOCABULARIES:
-            yield where, (f"'{_excerpt(str(key), 40)}' is not a list a catalogue extends; use one of: "
+            yield where, (f"'{excerpt(str(key), 40)}' is not a list a catalogue extends; use one of: "
                           f"{', '.join(VOCABULARIES)}")
         else:
             yield from _word_list_problems(where, values, MAX_ENUM_VALUES, required=True)

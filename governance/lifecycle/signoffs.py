@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
+from ..policy.document import DEFAULT_APPROVERS, Approvers
 
 #: a decision stored before approval rules named anyone: one approver clears it
-DEFAULT_ROLES = ("approver",)
+DEFAULT_ROLES = DEFAULT_APPROVERS.roles
 #: more slots than this is a policy mistake, not a quorum
 MAX_COUNT = 20
 
@@ -46,16 +47,9 @@ class Requirement:
     @classmethod
     def of_finding(cls, finding: Mapping[str, Any]) -> Requirement:
         """From an approval finding as stored; one without ``approvers`` wants one approver."""
-        data = finding.get("approvers")
-        if data is None:
-            return cls()
-        if not isinstance(data, Mapping):
-            raise InvalidInput(f"the approval rule {finding.get('rule')!r} states its approvers malformed")
-        roles = data.get("roles", list(DEFAULT_ROLES))
-        if not isinstance(roles, (list, tuple)) or not all(isinstance(r, str) for r in roles):
-            raise InvalidInput(f"the approval rule {finding.get('rule')!r} lists its roles malformed")
-        return cls(tuple(sorted(set(roles))), data.get("count", 1), bool(data.get("from_production", False)),
-                   data.get("department"), bool(data.get("not_requester_department", False)))
+        said = Approvers.from_dict(finding.get("approvers"), finding.get("rule"))
+        return cls(tuple(sorted(set(said.roles))), said.count, said.from_production, said.department,
+                   said.not_requester_department)
 
     def describe(self, production: str) -> str:
         """'legal, a member of harbour-lights, from marketing'."""

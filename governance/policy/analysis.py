@@ -324,8 +324,7 @@ def _unsatisfiable(node: Constraint, positive: bool = True) -> list[_Clash] | No
 # --- rules ---------------------------------------------------------------------------------
 
 def _targets(rule: Rule | Duty) -> frozenset[str]:
-    targets = getattr(rule, "targets", None) or (rule.target,)
-    return frozenset(targets)
+    return frozenset(rule.targets)
 
 
 def _firing(rule: Rule) -> Constraint:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
+from ..errors import InvalidInput
+
 RuleType = Literal["prohibition", "requirement", "approval"]
 Target = Literal["request", "reference", "training_asset", "performer"]
 Operand = str | int | float | bool | None | tuple[str | int | float | bool, ...]
@@ -83,14 +85,23 @@ class Approvers:
                 "department": self.department, "not_requester_department": self.not_requester_department}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> Approvers:
-        """From a stored finding; a finding recorded before rules named approvers has none,
-        which means what it meant then: any one user with the approver role."""
-        if not data:
+    def from_dict(cls, data: Mapping[str, Any] | None, rule: object = None) -> Approvers:
+        """From a stored approval finding (the one reading of that format: the decision's and
+        the sign-offs'); a finding recorded before rules named approvers has none, which
+        means what it meant then: any one user with the approver role. A value of the wrong
+        shape (a database edit) is ``InvalidInput`` naming the rule, never a crash."""
+        if data is None:
             return DEFAULT_APPROVERS
-        return cls(tuple(data.get("roles") or ("approver",)), int(data.get("count") or 1),
-                   bool(data.get("from_production")), data.get("department"),
-                   bool(data.get("not_requester_department")))
+        if not isinstance(data, Mapping):
+            raise InvalidInput(f"the approval rule {rule!r} states its approvers malformed")
+        roles = data.get("roles", list(DEFAULT_APPROVERS.roles))
+        if not isinstance(roles, (list, tuple)) or not all(isinstance(r, str) for r in roles):
+            raise InvalidInput(f"the approval rule {rule!r} lists its roles malformed")
+        count = data.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise InvalidInput(f"the approval rule {rule!r} states its count of sign-offs malformed")
+        return cls(tuple(roles), count, bool(data.get("from_production", False)), data.get("department"),
+                   bool(data.get("not_requester_department", False)))
 
 
 DEFAULT_APPROVERS = Approvers()

@@ -26,7 +26,9 @@ from ..canonical import sha256_hex
 from ..errors import PolicyError
 from ..safeyaml import MAX_DEPTH as MAX_DEPTH
 from ..safeyaml import MAX_EXPANDED_NODES as MAX_EXPANDED_NODES
-from ..safeyaml import LimitedLoader, ReuseLoader, YamlRefused, read_document
+from ..safeyaml import MAX_PROBLEM_CHARS as MAX_PROBLEM_CHARS
+from ..safeyaml import MAX_PROBLEMS as MAX_PROBLEMS
+from ..safeyaml import LimitedLoader, ReuseLoader, YamlRefused, problem_report, read_document
 from . import facts as F
 from .document import DEFAULT_APPROVERS, Approvers, Duty, Policy, Rule, constraint_from_dict, targets_of
 from .operators import DATE_ONLY, OPERATORS, ORDERING
@@ -45,18 +47,8 @@ MAX_POLICY_BYTES = 128 * 1024
 #: A tests file grows with its cases (a few hundred bytes each); it is read from the policies
 #: folder, never uploaded, so it may be larger.
 MAX_TESTS_BYTES = 1024 * 1024
-#: Error messages quote the input (jsonschema repeats whole values): each problem line is cut
-#: to this many characters and at most ``MAX_PROBLEMS`` lines are kept, so a reply about a
-#: hostile file stays a few kilobytes.
-MAX_PROBLEM_CHARS = 300
-MAX_PROBLEMS = 50
 #: The schema stops looking after this many problems (see ``_schema_problems``).
 MAX_SCHEMA_ERRORS = 1000
-_MAX_SOURCE_CHARS = 120
-
-
-def _excerpt(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
 class PolicyFileError(PolicyError):
@@ -66,15 +58,9 @@ class PolicyFileError(PolicyError):
     first ``MAX_PROBLEMS`` are kept (the count says how many there were)."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
-        source = _excerpt(source, _MAX_SOURCE_CHARS)
-        count = len(problems)
-        kept = [_excerpt(p, MAX_PROBLEM_CHARS) for p in problems[:MAX_PROBLEMS]]
-        shown = "\n".join(f"  {p}" for p in kept)
-        more = f"\n  ... and {count - MAX_PROBLEMS} more" if count > MAX_PROBLEMS else ""
-        super().__init__(f"{source} is not a valid policy ({count} problem"
-                         f"{'s' if count != 1 else ''}):\n{shown}{more}",
-                         hint="fix each line above; the schema is governance/policy/schema.json",
-                         fields={"problems": kept, "problem_count": count})
+        message, kept = problem_report(source, "policy", problems)
+        super().__init__(message, hint="fix each line above; the schema is governance/policy/schema.json",
+                         fields={"problems": kept, "problem_count": len(problems)})
         self.problems = kept
 
 
