@@ -17,7 +17,8 @@ the deadline is left claimed, its image kept, to be claimed again once the lease
 ``process_job`` is the ``slate.worker`` entry point (pyproject.toml): called with a job id,
 the queue's task runs the job (``run_queued_job``); its ``reproduce`` makes a signed
 output's recorded job again in this process, for governance's reproduction audit
-(``governance.lifecycle.reproduction``).
+(``governance.lifecycle.reproduction``); its ``reproduce_sample`` takes an output another
+worker made, sampled for a reproduction here (``governance.lifecycle.sampling``).
 """
 
 from __future__ import annotations
@@ -170,6 +171,16 @@ class SlateApiClient:
             return self._call("POST", "/api/v1/sign", f"signing job {job_id}", data=form, files=files)
 
         return sign_with_retry(attempt, job_id, self.signing_retry)
+
+    def claim_reproduction(self) -> Mapping[str, Any]:
+        """Claim an output sampled for a reproduction on another worker: ``{"sample": spec or null}``."""
+        return self._call("POST", "/api/v1/reproductions/claim", "claiming a reproduction sample")
+
+    def reproduction_result(self, sample_id: str, image_png: bytes, receipt: str) -> Mapping[str, Any]:
+        """Post the image made for a claimed sample, with this worker's receipt; Slate's comparison."""
+        return self._call("POST", f"/api/v1/reproductions/{sample_id}/result",
+                          f"posting reproduction sample {sample_id}", data={"receipt": receipt},
+                          files={"image": ("reproduction.png", image_png, "image/png")})
 
     def enrol(self, public_key: str, label: str = "") -> Mapping[str, Any]:
         """Enrol this worker's public key for its generator user (pending until an admin approves)."""
@@ -401,8 +412,15 @@ def reproduce(spec: Mapping[str, Any], environment: Mapping[str, Any] | None, *,
     """The PNG bytes the generator makes for a recorded job (``spec`` as a claim hands it over)
     in the pixel environment it was recorded with, on the registered weights. Errors name the
     job, never its prompt."""
+    return _remake(spec, environment, models_dir)[0]
+
+
+def _remake(spec: Mapping[str, Any], environment: Mapping[str, Any] | None,
+            models_dir: str | None) -> tuple[bytes, dict[str, Any]]:
+    """(PNG bytes, the pixel environment they were made in) for a recorded job."""
     job_id = str(spec.get("job_id") or "")
-    job = GenerationJob.from_dict(job_from_spec(job_id, spec))
+    job_dict = job_from_spec(job_id, spec)
+    job = GenerationJob.from_dict(job_dict)
     options = reproduction_options(environment)
     with _clients_lock:
         cache = _reproduction_caches.setdefault(options, ModelCache(options))
@@ -412,11 +430,45 @@ def reproduce(spec: Mapping[str, Any], environment: Mapping[str, Any] | None, *,
                                  "so it cannot be made again from them")
     try:
         with _generate_lock:
-            return generate(loaded, job).png
+            png = generate(loaded, job).png
     except SlateError:
         raise
     except Exception as exc:  # noqa: BLE001  (torch's errors may quote the input; only the kind is told)
         raise SlateError(f"making job {job_id} again failed ({type(exc).__name__})") from None
+    return png, _job_environment(job_dict, loaded)
+
+
+def reproduce_sample(*, api_url: str, token: str, models_dir: str | None = None, key_dir: str | None = None,
+                     client: SlateApiClient | None = None, **_ignored: Any) -> dict[str, Any]:
+    """Claim an output sampled for a reproduction on another worker (Slate never hands a worker
+    its own), make its recorded job again and post the image with this worker's receipt;
+    Slate compares it with the ledger's pixels. Never raises: ``status`` is ``compared`` (with
+    Slate's ``verdict``), ``none`` (nothing this worker may take), ``deferred`` (the API is
+    away; the sample's lease lapses and it is claimed again) or ``failed``."""
+    client = client or client_for(api_url, token)
+    try:
+        answer = client.claim_reproduction()
+    except SigningUnavailable as exc:
+        return {"status": DEFERRED, "reason": exc.message}
+    except SlateError as exc:
+        return {"status": "failed", "reason": exc.message}
+    sample = answer.get("sample")
+    if not sample:
+        return {"status": "none"}
+    sample_id = str(sample["sample_id"])
+    try:
+        key = worker_key(key_dir)
+        png, environment = _remake(sample, sample.get("environment"), models_dir)
+        receipt = generation_receipt(key, png, str(sample["job_id"]), str(sample["model"]["weights_hash"]),
+                                     environment)
+        result = client.reproduction_result(sample_id, png, receipt)
+    except SigningUnavailable as exc:
+        log.warning("reproduction sample %s: %s", sample_id, exc.message)
+        return {"sample_id": sample_id, "status": DEFERRED, "reason": exc.message}
+    except SlateError as exc:
+        log.warning("reproduction sample %s: %s", sample_id, exc.message)
+        return {"sample_id": sample_id, "status": "failed", "reason": exc.message}
+    return {"sample_id": sample_id, "status": "compared", "verdict": result.get("verdict")}
 
 
 class WorkerEntryPoint:
@@ -428,6 +480,9 @@ class WorkerEntryPoint:
 
     def reproduce(self, spec: Mapping[str, Any], environment: Mapping[str, Any] | None) -> bytes:
         return reproduce(spec, environment)
+
+    def reproduce_sample(self, **options: Any) -> dict[str, Any]:
+        return reproduce_sample(**options)
 
 
 process_job = WorkerEntryPoint()

@@ -34,6 +34,8 @@ VARIABLES: dict[str, str] = {
     "SLATE_WORKER_TOKEN": "A standalone worker's generator token (secret; never logged).",
     "SLATE_WORKER_DIR": "A worker's own folder: its receipt-signing key worker-key.pem (0600, never sent) "
                         "(default: $SLATE_HOME/worker; the embedded worker's is $SLATE_DATA_DIR/worker).",
+    "SLATE_REPRODUCTION_SAMPLE_RATE": "Share of newly signed outputs drawn at random for a reproduction on a "
+                                      "worker other than the one that made them, from 0 to 1 (default: 0, none).",
     "SLATE_SECRET_KEY": "Key that signs the web pages' session cookies (secret; never logged); every API "
                         "process behind one address needs the same (default: generated on first run into "
                         "$SLATE_KEYS_DIR/web-session.key, 0600).",
@@ -50,6 +52,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got '{raw}'") from None
     if value <= 0:
         raise ConfigurationError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _probability(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number from 0 to 1, got '{raw}'") from None
+    if not 0.0 <= value <= 1.0:
+        raise ConfigurationError(f"{name} must be a number from 0 to 1, got {value}")
     return value
 
 
@@ -71,6 +86,8 @@ class Settings:
     worker_token: str | None = field(default=None, repr=False)
     #: a worker's own folder, holding the private key it signs generation receipts with
     worker_dir: Path | None = None
+    #: share of newly signed outputs made again on another worker (``lifecycle.sampling``)
+    reproduction_sample_rate: float = 0.0
     #: signs the web pages' session cookies; None means the generated file in the keys folder
     secret_key: str | None = field(default=None, repr=False)
 
@@ -96,6 +113,7 @@ class Settings:
             worker_token=env.get("SLATE_WORKER_TOKEN") or None,
             worker_dir=Path(env.get("SLATE_WORKER_DIR") or home / "worker").resolve(),
             secret_key=env.get("SLATE_SECRET_KEY") or None,
+            reproduction_sample_rate=_probability(env, "SLATE_REPRODUCTION_SAMPLE_RATE", 0.0),
         )
 
     @classmethod

@@ -49,6 +49,8 @@ STEP_14_COLUMNS = {**{t: ("attributes",) for t in ("licence", "consent", "person
 STEP_17_TABLES = ("worker_key",)
 #: what step 18 added: the reproduction audits' results
 STEP_18_TABLES = ("reproduction",)
+#: what step 19 added: outputs sampled for a reproduction on another worker
+STEP_19_TABLES = ("reproduction_sample",)
 
 NewDatabase = Callable[[], str]
 
@@ -120,7 +122,8 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     first made by that code (c3118e7 to f3d22db) has every column of steps 10 and 11 already,
     without their DDL defaults. Today's models, less what step 14 added, still create exactly
     that (checked first)."""
-    models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES]
+    models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES
+              + STEP_19_TABLES]
     database.create_tables(models)
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:
@@ -514,6 +517,9 @@ def _ledger_reads_back(v: int) -> None:
     # step 18: no output was ever audited by reproduction, so every one keeps its standing
     from governance.ledger.tables import Reproduction
     assert Reproduction.select().count() == 0 and entry.in_good_standing
+    # step 19: nothing was sampled for a reproduction on another worker
+    from governance.ledger.tables import ReproductionSample
+    assert ReproductionSample.select().count() == 0
 
 
 def _audit_log_verifies(studio: Studio) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app, g, request, send_file
 
 from ..errors import InvalidInput, NotFound
-from ..lifecycle import claims, reproduction, requests, signing
+from ..lifecycle import claims, reproduction, requests, sampling, signing
 from . import schemas as s
 from .access import admits
 from .blueprint import SlateBlueprint as Blueprint
@@ -146,8 +146,10 @@ def sign(form: dict[str, Any]) -> Any:
         raise InvalidInput("environment must be a JSON object", fields={"environment": "not JSON"}) from None
     if not isinstance(environment, dict):
         raise InvalidInput("environment must be a JSON object", fields={"environment": "not an object"})
+    settings = current_app.config["SLATE_SETTINGS"]
     view, created = signing.sign_job(issuer(), form["job_id"], _upload("image"), form["model_identity"],
-                                     environment, g.principal.name, form["receipt"])
+                                     environment, g.principal.name, form["receipt"],
+                                     sample_rate=settings.reproduction_sample_rate, dispatcher=queue())
     return view.to_dict(), 201 if created else 200
 
 
@@ -177,6 +179,29 @@ def reproduce_output(sha256: str) -> Any:
     and compare with the ledger's pixels (reproduced, close or differs). A ``differs`` takes
     the output out of good standing. The prompt never appears in the answer."""
     return reproduction.reproduce_output(sha256, g.principal).to_dict()
+
+
+@blp.route("/reproductions/claim", methods=["POST"])
+@admits("generator")
+@blp.response(200, s.SampleClaimOut)
+def claim_reproduction() -> Any:
+    """Claim the oldest output sampled for a reproduction that this worker did not make, under a
+    lease, with its recorded job (prompt included) and pixel environment; ``sample`` is null
+    when none waits."""
+    spec = sampling.claim_sample(g.principal.name)
+    return {"sample": spec.to_dict() if spec is not None else None}
+
+
+@blp.route("/reproductions/<string:sample_id>/result", methods=["POST"])
+@admits("generator")
+@blp.arguments(s.SampleResultForm, location="multipart")
+@blp.response(200, s.ReproductionOut)
+def reproduction_result(_form: dict[str, Any], sample_id: str) -> Any:
+    """The image this worker made for a sample it holds, with its receipt: compared with the
+    ledger's pixels (reproduced, close or differs). A ``differs`` flags the output and the
+    worker that made it. 409 for a sample this worker does not hold; a receipt that does not
+    hold is refused as signing refuses it, and nothing is recorded."""
+    return sampling.record_result(sample_id, _upload("image"), _form["receipt"], g.principal.name).to_dict()
 
 
 @blp.route("/verify", methods=["POST"])

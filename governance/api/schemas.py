@@ -678,6 +678,36 @@ class ReproductionOut(Schema):
     file_matches_ledger = fields.Boolean()
     requested_by = fields.String()
     at = Timestamp()
+    reproduced_by = fields.String(allow_none=True, metadata={
+        "description": "the worker whose generator made the image again; null: the server's own"})
+
+
+class SampleSpecOut(Schema):
+    """A sampled output's recorded job, prompt included: to the worker that claimed it only."""
+
+    sample_id = fields.String()
+    output_sha256 = fields.String()
+    job_id = fields.String()
+    prompt = fields.String()
+    params = fields.Nested(ParamsOut)
+    model = fields.Nested(ModelSpecOut)
+    environment = fields.Dict(allow_none=True, metadata={"description": "the pixel environment the output "
+                                                                        "was made in, to make it again in"})
+    lease_expires_at = Timestamp()
+    lease_s = fields.Integer()
+
+
+class SampleClaimOut(Schema):
+    sample = fields.Nested(SampleSpecOut, allow_none=True, metadata={
+        "description": "the oldest sampled output this worker may make again; null when none waits "
+                       "(a worker is never handed an output it made)"})
+
+
+class SampleResultForm(Schema):
+    image = Upload(required=True, metadata={"description": "the PNG this worker made for the sampled job"})
+    receipt = fields.String(required=True, validate=validate.Length(min=1, max=8000),
+                            metadata={"description": "this worker's generation receipt for the image, signed by "
+                                                     "its approved worker key"})
 
 
 class VerdictOut(Schema):

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import click
 
 from ..errors import ConfigurationError
-from ..lifecycle.dispatch import requeue, stuck_statuses
+from ..lifecycle.dispatch import requeue, requeue_samples, stuck_statuses
 from ..plugins import load_plugin
 from . import SlateContext, emit, pass_slate
 
@@ -118,6 +118,8 @@ def _start_requeuer(queue: Any, lease_s: float) -> threading.Thread:
                 requeued = requeue(queue, lease, stuck_statuses(queue))
                 if requeued:
                     log.warning("re-queued %d job(s) with no progress for %.0f s", requeued, lease_s)
+                if queue.pending() == 0:  # a sample's message taken by the one worker that may not run it
+                    requeue_samples(queue, lease)
             except Exception:  # the next pass tries again; the API must stay up
                 log.exception("re-queueing stuck jobs failed")
             finally:
@@ -254,7 +256,9 @@ def requeue_command(slate: SlateContext, older_than: float) -> None:
     slate.open()
     queue = queue_module.Queue(slate.settings)
     count = requeue(queue, timedelta(seconds=older_than), stuck_statuses(queue))
-    click.echo(f"re-queued {count} stuck job(s) on the {queue.kind} queue")
+    samples = requeue_samples(queue, timedelta(seconds=older_than)) if queue.pending() == 0 else 0
+    click.echo(f"re-queued {count} stuck job(s) and {samples} waiting reproduction sample(s) "
+               f"on the {queue.kind} queue")
 
 
 commands = [serve_command, worker_command, requeue_command]

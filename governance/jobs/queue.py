@@ -53,9 +53,13 @@ class Queue:
             self.kind = "sqlite"
         # retries=0: one retry layer, the worker's signing retry (see the module docstring)
         self._generate = self.huey.task(retries=0, name="slate.generate")(_run_generation)
+        self._reproduce = self.huey.task(retries=0, name="slate.reproduce")(_run_reproduction)
 
     def enqueue_generation(self, job_id: str) -> None:
         self._generate(job_id)
+
+    def enqueue_reproduction(self, sample_id: str) -> None:
+        self._reproduce(sample_id)
 
     def pending(self) -> int:
         return int(self.huey.pending_count())
@@ -77,3 +81,14 @@ def _worker() -> Callable[..., Any]:
 
 def _run_generation(job_id: str) -> Any:
     return _worker()(job_id, **worker_context)
+
+
+def _run_reproduction(sample_id: str) -> Any:
+    """A sampled output waits for a reproduction: the worker claims whichever sample it may
+    take (``sample_id`` only says one waits; a worker is never handed its own output)."""
+    reproduce_sample = getattr(_worker(), "reproduce_sample", None)
+    if not callable(reproduce_sample):
+        log.warning("the generator installed here cannot make sampled outputs again; sample %s waits "
+                    "for another worker", sample_id)
+        return {"sample_id": sample_id, "status": "skipped"}
+    return reproduce_sample(**worker_context)

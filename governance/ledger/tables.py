@@ -53,6 +53,34 @@ class Reproduction(BaseModel):
     distance = peewee.FloatField(null=True)
     reason = peewee.TextField()
     at = UTCDateTimeField(index=True)
+    #: the worker whose generator made the image again (step 19); NULL: the server's own
+    reproduced_by = peewee.CharField(max_length=200, null=True)
+    #: that worker's signed generation receipt for the image it made (step 19)
+    receipt = peewee.TextField(null=True)
 
 
 TABLES: list[type[BaseModel]] = [Output, Reproduction]
+
+
+class ReproductionSample(BaseModel):
+    """An output drawn for a reproduction on a worker other than the one that made it
+    (step 19): ``waiting`` until such a worker claims it under a lease, ``claimed`` while it
+    makes the image, ``done`` with the verdict."""
+
+    # a sample's key is its printable id, where BaseModel's is peewee's integer
+    id = peewee.CharField(max_length=100, primary_key=True)  # type: ignore[assignment]
+    output_sha256 = peewee.CharField(max_length=64, index=True)
+    job_id = peewee.CharField(max_length=100)
+    #: the worker that made the output: the one worker that may never reproduce it
+    original_worker = peewee.CharField(max_length=200)
+    #: ``waiting`` | ``claimed`` | ``done``
+    status = peewee.CharField(max_length=20, index=True)
+    claimed_by = peewee.CharField(max_length=200, null=True)
+    lease_expires_at = UTCDateTimeField(null=True)
+    attempts = peewee.IntegerField(default=0)
+    verdict = peewee.CharField(max_length=20, null=True)
+    created_at = UTCDateTimeField(index=True)
+    finished_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "reproduction_sample"

@@ -18,6 +18,7 @@ from ..clock import utcnow
 from ..db import transaction
 from ..jobs.statuses import JobStatus
 from ..jobs.tables import Job
+from .sampling import waiting_samples
 
 log = logging.getLogger("slate.dispatch")
 
@@ -26,6 +27,12 @@ class Dispatcher(Protocol):
     """What the lifecycle needs of a queue (``governance.jobs.queue.Queue`` is one)."""
 
     def enqueue_generation(self, job_id: str) -> None: ...
+
+
+class SampleDispatcher(Protocol):
+    """What sampling needs of a queue: telling workers an output waits to be made again."""
+
+    def enqueue_reproduction(self, sample_id: str) -> None: ...
 
 
 class Backlog(Dispatcher, Protocol):
@@ -52,6 +59,29 @@ def dispatch(dispatcher: Dispatcher | None, job_id: str | None) -> bool:
                     "the requeuer will send it", job_id, type(exc).__name__)
         return False
     return True
+
+
+def dispatch_sample(dispatcher: SampleDispatcher | None, sample_id: str | None) -> bool:
+    """Tell the workers a committed sample waits; as ``dispatch``, a queue that cannot be
+    reached fails nothing (``requeue_samples`` sends it later). Returns whether it was sent."""
+    if not sample_id or dispatcher is None:
+        return False
+    try:
+        dispatcher.enqueue_reproduction(sample_id)
+    except Exception as exc:  # noqa: BLE001 - any queue failure; the sample is safe in the database
+        log.warning("reproduction sample %s waits but its queue message was not sent (%s); "
+                    "the requeuer will send it", sample_id, type(exc).__name__)
+        return False
+    return True
+
+
+def requeue_samples(queue: SampleDispatcher, older_than: timedelta = timedelta(seconds=0)) -> int:
+    """Tell the workers again of samples still waiting (or under a lapsed lease): a message
+    taken by the one worker that may not reproduce that output is lost to the others."""
+    sent = 0
+    for sample_id in waiting_samples(older_than):
+        sent += dispatch_sample(queue, sample_id)
+    return sent
 
 
 def requeue(queue: Dispatcher, older_than: timedelta = timedelta(seconds=0),

@@ -26,8 +26,8 @@ verdict; a ``differs`` takes the output out of good standing (``provenance.stand
 The prompt goes to the generator and nowhere else: not into the answer, the row, the audit
 entry, a log line or an error message.
 
-Automatic sampling on a *different* worker (issue 16) is not built yet: today the audit
-runs where it is asked for, on the generator installed in that process.
+This module's audit runs where it is asked for, on the generator installed in that
+process; ``sampling`` has a sample of outputs made again by a *different* worker.
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ class ReproductionResult:
     file_matches_ledger: bool
     requested_by: str
     at: datetime
+    #: the worker whose generator made the image again; None: the server's own
+    reproduced_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,7 +162,7 @@ def job_spec(job: Job) -> dict[str, Any]:
                       "weights_hash": model.weights_hash, "path": model.path}}
 
 
-def _read(path: str | None) -> bytes | None:
+def read_file(path: str | None) -> bytes | None:
     if not path:
         return None
     try:
@@ -169,7 +171,8 @@ def _read(path: str | None) -> bytes | None:
         return None
 
 
-def _receipt_sha256(output: Output) -> str | None:
+def stated_sha256(output: Output) -> str | None:
+    """The image SHA-256 the worker's receipt stated for ``output`` (None: no readable receipt)."""
     if not output.receipt:
         return None
     try:
@@ -192,9 +195,9 @@ def reproduce_output(sha256: str, by: Principal, reproducer: Reproducer | None =
     if output is None or job is None:
         raise NotFound("the ledger holds no output with that SHA-256 and a recorded job")
     made = (reproducer or load_reproducer())(job_spec(job), job.environment)
-    recorded = _read(output.file_path)
+    recorded = read_file(output.file_path)
     comparison = compare(recorded, made)
-    stated = _receipt_sha256(output)
+    stated = stated_sha256(output)
     result = ReproductionResult(
         output=sha256, job_id=job.id, worker=job.worker, verdict=comparison.verdict,
         distance=comparison.distance, close_at_most=CLOSE_AT_MOST, reason=comparison.reason,

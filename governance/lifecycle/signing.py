@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..audit.log import CheckpointSigner, checkpoint_if_due, record
-from ..canonical import json_default, sha256_hex
+from ..canonical import json_default
 from ..clock import as_utc, utcnow
 from ..credentials.pixels import GeneratedPng, check_layout, check_pixel_stream
 from ..db import transaction
@@ -30,47 +30,11 @@ from ..ledger.tables import Output
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..provenance.index import index_output
 from ..registry.tables import Asset, Model
-from ..workers import enrolment
-from ..workers.receipts import SignedReceipt
-from . import approvals, claims
+from . import approvals, claims, sampling
 from . import params as generation
+from .dispatch import SampleDispatcher, dispatch_sample
+from .receipts import check_receipt
 from .views import OutputView
-
-
-def receipt_expectations(job: Job, image: bytes) -> dict[str, Any]:
-    """What a receipt for ``image`` made for ``job`` must state: the job's recorded parameters,
-    the registered weights and the SHA-256 of the bytes received."""
-    params = generation.recorded(job.params)
-    return {"job_id": job.id, "image_sha256": sha256_hex(image), "weights_sha256": job.request.model.weights_hash,
-            "seed": params["seed"], "scheduler": params["scheduler"], "steps": params["steps"],
-            "width": params["width"], "height": params["height"]}
-
-
-def check_receipt(job: Job, image: bytes, text: str, worker: str) -> SignedReceipt:
-    """The worker's receipt for ``image``, once it holds; refuses, naming why, otherwise.
-
-    1. It parses as a signed receipt (``InvalidInput`` for a missing or malformed one).
-    2. The key it names is enrolled for ``worker``, approved and not revoked (``Forbidden``).
-    3. That key's signature over the receipt verifies (``Forbidden``: altered, or another key).
-    4. It is for these bytes (``Forbidden``: a receipt for other bytes), the registered
-       weights (``ModelIdentityError``) and the job's id and recorded parameters
-       (``Forbidden``, naming each field that differs).
-    """
-    signed = SignedReceipt.from_text(text)
-    signed.verify(enrolment.signing_key(signed.receipt.key_id, worker))
-    wrong = signed.receipt.differences(receipt_expectations(job, image))
-    if "image_sha256" in wrong:
-        raise Forbidden(f"the receipt is for other bytes: it states image SHA-256 "
-                        f"{signed.receipt.image_sha256[:16]}…, the uploaded image's is {sha256_hex(image)[:16]}…",
-                        hint="send the receipt the worker signed for exactly this image")
-    if "weights_sha256" in wrong:
-        raise ModelIdentityError(f"the receipt states weights {signed.receipt.weights_sha256[:16]}…, not the "
-                                 f"registered weights of job {job.id}'s model",
-                                 hint="the worker must load exactly the approved weights; check its model directory")
-    if wrong:
-        raise Forbidden(f"the receipt does not state job {job.id} as recorded: {', '.join(sorted(wrong))} differ",
-                        fields=wrong)
-    return signed
 
 
 def signing_claim(job: Job, model_identity: str, receipt_sha256: str | None = None) -> dict[str, Any]:
@@ -139,8 +103,13 @@ def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] |
 
 
 def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, environment: dict[str, Any],
-             worker: str, receipt: str) -> tuple[OutputView, bool]:
+             worker: str, receipt: str, *, sample_rate: float = 0.0,
+             dispatcher: SampleDispatcher | None = None) -> tuple[OutputView, bool]:
     """Returns (ledger row, created). A job that already has its output returns that output.
+
+    With ``sample_rate`` above 0, a new output is drawn with that probability for a
+    reproduction on another worker (``sampling``), in the same transaction; the queue hears
+    of it once that commits.
 
     The receipt is checked first (``check_receipt``), a retry's included: a refused receipt
     records nothing and leaves the job as it was, claimable.
@@ -166,6 +135,7 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
     # the pixel stream (milliseconds of inflating) is checked beside c2pa, before the signature
     prepared = issuer.prepare(image, claim, check=partial(check_pixel_stream, image, png))
     signed_path: str | None = None
+    sample_id: str | None = None
     try:
         with transaction():
             # lock the job (SQLite: the write lock; PostgreSQL: the row lock) so two retries of
@@ -181,12 +151,16 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
             signed_path = signed.path
             complete_job(job, signed.to_dict(), environment, worker,
                               checkpoint_signer=issuer.active_signer())
-            return OutputView.from_row(Output.get(Output.sha256 == signed.sha256)), True
+            if sample_rate and sampling.draw(sample_rate):
+                sample_id = sampling.sample_output(signed.sha256, job, worker)
+            view = OutputView.from_row(Output.get(Output.sha256 == signed.sha256))
     except BaseException:
         # the transaction rolled back: the ledger has no row, so no file may remain either
         if signed_path and not Output.select().where(Output.file_path == signed_path).exists():
             Path(signed_path).unlink(missing_ok=True)
         raise
+    dispatch_sample(dispatcher, sample_id)
+    return view, True
 
 
 def fits_job(job: Job, image: bytes) -> GeneratedPng:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Mapping, Sequence
 
+import peewee
+
 from ..credentials.verdict import Check, Verdict
 from ..ids import is_id
+from ..jobs.tables import Job
 from ..ledger.records import LedgerEntry
 from ..ledger.tables import Output, Reproduction
 from ..policy.tables import DecisionRecord, GenerationRequest
@@ -62,13 +65,42 @@ def reproduction_holds(entry: LedgerEntry, assertion: Mapping[str, Any] | None) 
               .order_by(Reproduction.at.desc(), Reproduction.id.desc()).first())
     if latest is None or latest.verdict != "differs":
         return []
-    reason = (f"its reproduction audit of {latest.at:%Y-%m-%d %H:%M}Z (by {latest.requested_by}) found that "
+    on = f", made again by worker {latest.reproduced_by}" if latest.reproduced_by else ""
+    reason = (f"its reproduction audit of {latest.at:%Y-%m-%d %H:%M}Z (by {latest.requested_by}{on}) found that "
               f"job {latest.job_id} does not make the ledger's pixels: {latest.reason}")
     return [reason]
 
 
+def flagged_outputs(worker: str) -> list[Reproduction]:
+    """The outputs ``worker`` made whose latest audit is a ``differs`` that *another worker*
+    found (``lifecycle.sampling``): why the worker stays flagged. A later audit of the same
+    output (the server's own generator, on request) is the latest word and settles it."""
+    latest = (Reproduction.select(peewee.fn.MAX(Reproduction.id))
+              .where(Reproduction.worker == worker).group_by(Reproduction.output_sha256))
+    rows = Reproduction.select().where(Reproduction.id.in_(latest)).order_by(Reproduction.id)
+    return [r for r in rows if r.verdict == "differs" and r.reproduced_by is not None]
+
+
+def worker_not_flagged(entry: LedgerEntry, assertion: Mapping[str, Any] | None) -> list[str]:
+    """Why the worker that made the output is in doubt: another worker could not make one of
+    its outputs again. Every output it made is reported, not only the disputed one (whose
+    own audit ``reproduction_holds`` reports), until that output is audited again."""
+    job = Job.get_or_none(Job.id == entry.job_id)
+    if job is None or not job.worker:
+        return []
+    others = [r for r in flagged_outputs(job.worker) if r.output_sha256 != entry.sha256]
+    if not others:
+        return []
+    first = others[0]
+    more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
+    reason = (f"the worker that made it, {job.worker}, is flagged: worker {first.reproduced_by} could not make its "
+              f"output {first.output_sha256[:16]}… (job {first.job_id}) again on {first.at:%Y-%m-%d %H:%M}Z{more}; "
+              f"legal or an auditor settles it with `slate output reproduce {first.output_sha256}`")
+    return [reason]
+
+
 def standing_checks() -> list[StandingCheck]:
-    return [rights_still_hold, reproduction_holds]
+    return [rights_still_hold, reproduction_holds, worker_not_flagged]
 
 
 #: what a producer of another production learns about why an output lost its standing
@@ -93,4 +125,5 @@ def as_seen_by(verdict: Verdict, by: Principal | None) -> Verdict:
                                summary="issued by Slate, but " + WITHHELD)
 
 
-__all__ = ["Model", "as_seen_by", "reproduction_holds", "revoked_rights", "rights_still_hold", "standing_checks"]
+__all__ = ["Model", "as_seen_by", "flagged_outputs", "reproduction_holds", "revoked_rights", "rights_still_hold",
+           "standing_checks", "worker_not_flagged"]

@@ -117,6 +117,8 @@ def concrete(world, template: str, missing: bool = False) -> str:
         ("keys", "fingerprint"): "0" * 16, ("tokens", "token_id"): "1", ("productions", "ref"): A,
         ("versions", "version"): "1", ("users", "name"): "pat-producer",
         ("workers", "key"): "1",  # a worker key belongs to no production: producers are refused by role
+        # a reproduction sample is a generator's to claim: producers are refused by role
+        ("reproductions", "sample_id"): "rs_" + "0" * 32,
     }
 
     def fill(match: re.Match[str]) -> str:
