@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Protocol
+from typing import Callable, Protocol
 
 from ..clock import utcnow
 from ..db import transaction
@@ -41,6 +41,17 @@ class Backlog(Dispatcher, Protocol):
     def pending(self) -> int: ...
 
 
+def _send(send: Callable[[str], None], ident: str, what: str) -> bool:
+    try:
+        send(ident)
+    except Exception as exc:  # noqa: BLE001 - any queue failure; the record is safe in the database
+        # the exception's type only: its text can carry the queue's URL and password
+        log.warning("%s %s waits but its queue message was not sent (%s); the requeuer will send it",
+                    what, ident, type(exc).__name__)
+        return False
+    return True
+
+
 def dispatch(dispatcher: Dispatcher | None, job_id: str | None) -> bool:
     """Send a just-committed job to the queue; nothing when there is no job or no queue.
 
@@ -51,14 +62,7 @@ def dispatch(dispatcher: Dispatcher | None, job_id: str | None) -> bool:
     """
     if not job_id or dispatcher is None:
         return False
-    try:
-        dispatcher.enqueue_generation(job_id)
-    except Exception as exc:  # noqa: BLE001 - any queue failure; the job is safe in the database
-        # the exception's type only: its text can carry the queue's URL and password
-        log.warning("job %s is queued but its queue message was not sent (%s); "
-                    "the requeuer will send it", job_id, type(exc).__name__)
-        return False
-    return True
+    return _send(dispatcher.enqueue_generation, job_id, "job")
 
 
 def dispatch_sample(dispatcher: SampleDispatcher | None, sample_id: str | None) -> bool:
@@ -66,13 +70,7 @@ def dispatch_sample(dispatcher: SampleDispatcher | None, sample_id: str | None) 
     reached fails nothing (``requeue_samples`` sends it later). Returns whether it was sent."""
     if not sample_id or dispatcher is None:
         return False
-    try:
-        dispatcher.enqueue_reproduction(sample_id)
-    except Exception as exc:  # noqa: BLE001 - any queue failure; the sample is safe in the database
-        log.warning("reproduction sample %s waits but its queue message was not sent (%s); "
-                    "the requeuer will send it", sample_id, type(exc).__name__)
-        return False
-    return True
+    return _send(dispatcher.enqueue_reproduction, sample_id, "reproduction sample")
 
 
 def requeue_samples(queue: SampleDispatcher, older_than: timedelta = timedelta(seconds=0)) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.service import process_job, reproduce_sample
+from generator.service import reproduce_sample
 from governance.audit.tables import AuditEntry
 from governance.auth.users import add_user, issue_token
 from governance.jobs.tables import Job
@@ -26,7 +26,8 @@ from governance.lifecycle import sampling
 from tests import workers
 from tests.api.conftest import auth
 
-from .live import PROMPT, queued_job
+from .live import PROMPT
+from .test_reproduction import signed_output
 
 
 @pytest.fixture
@@ -47,12 +48,8 @@ def second_worker(studio) -> tuple[str, str]:
 
 
 def sign_by_first_worker(live, client, studio, cache, seed: int) -> Output:
-    job_id = queued_job(client, studio.tokens["pat-producer"], seed=seed)
-    token = studio.tokens["gpu-worker"]
-    key_dir = workers.enrolled_key_dir(token, Path(tempfile.mkdtemp(prefix="slate-worker-")))
-    result = process_job(job_id, api_url=live.url, token=token, key_dir=key_dir, cache=cache)
-    assert result["status"] == "succeeded", result
-    return Output.get(Output.job_id == job_id)
+    """A job queued through the API, run and signed by gpu-worker over HTTP."""
+    return signed_output(live, client, studio, cache, seed=seed)
 
 
 def verify(client, token: str, data: bytes) -> dict:
