@@ -49,6 +49,11 @@ STEP_14_COLUMNS = {**{t: ("attributes",) for t in ("licence", "consent", "person
 STEP_17_TABLES = ("worker_key",)
 #: what step 18 added: the reproduction audits' results
 STEP_18_TABLES = ("reproduction",)
+#: what step 20 added: assets' fingerprints, the watchlist, productions' look references
+STEP_20_TABLES = ("asset_fingerprint", "watchlist_entry", "look_reference")
+#: step numbers taken by a step that lands from another branch (19: the lead's, on main);
+#: once it is here the numbering is whole again and this is empty
+PENDING = {19} - {int(p.name[1:3]) for p in MIGRATIONS.glob("v[0-9][0-9]_*.py")}
 
 NewDatabase = Callable[[], str]
 
@@ -120,7 +125,8 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     first made by that code (c3118e7 to f3d22db) has every column of steps 10 and 11 already,
     without their DDL defaults. Today's models, less what step 14 added, still create exactly
     that (checked first)."""
-    models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES]
+    models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES
+              + STEP_20_TABLES]
     database.create_tables(models)
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:
@@ -167,7 +173,7 @@ def step_modules() -> list[Path]:
 def test_steps_are_one_module_each_in_order_with_a_docstring_saying_why():
     modules = step_modules()
     numbered = [int(p.name[1:3]) for p in modules]
-    assert VERSIONS == numbered == list(range(1, HEAD + 1))
+    assert VERSIONS == numbered == [v for v in range(1, HEAD + 1) if v not in PENDING]
     for path in modules:
         doc = ast.get_docstring(ast.parse(path.read_text()))
         assert doc and "Why" in doc, f"{path.name} does not say why the step exists"
@@ -457,6 +463,12 @@ def _registry_reads_back(v: int) -> None:
                  people.list_productions()):
         assert [r["attributes"] for r in rows] == [{}] * len(rows)
     assert model["ref"] == "slate-studio:1" and model["training_set"] == "harbour-set" and model["created_at"] == T
+    # step 20: no bytes of an older asset are on record, so each is skipped by the index, saying why
+    from governance.registry.tables import AssetFingerprint
+    assert {(f.asset.sha256, f.status, f.descriptor) for f in AssetFingerprint.select()} == \
+        {(A, "skipped", None), (B, "skipped", None), (C, "skipped", None)}
+    assert {f.reason for f in AssetFingerprint.select()} == {
+        "registered before fingerprinting: re-register its bytes to fingerprint it"}
 
 
 def _policy_reads_back() -> None:
