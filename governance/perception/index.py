@@ -96,9 +96,7 @@ class AssetIndex:
     def build(cls, folder: Path, entries: Iterable[tuple[int, Vector]]) -> AssetIndex:
         """A new index of ``entries`` (asset id, descriptor), written to ``folder``."""
         made = cls.empty(folder)
-        ids, vectors = _arrays(entries)
-        if len(ids):
-            made._index.add_with_ids(vectors, ids)
+        made.add_many(entries)
         made.save()
         return made
 
@@ -108,25 +106,34 @@ class AssetIndex:
         sidecar = _read_sidecar(folder)
         data = _read_index_file(folder)
         if hashlib.sha256(data).hexdigest() != sidecar["sha256"]:
-            raise _unavailable(folder, "its file does not match the SHA-256 its sidecar recorded (damaged or "
+            raise unavailable(folder, "its file does not match the SHA-256 its sidecar recorded (damaged or "
                                        "replaced)")
         try:
             index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         except RuntimeError:
-            raise _unavailable(folder, "faiss cannot read its file") from None
+            raise unavailable(folder, "faiss cannot read its file") from None
         opened = cls(folder, index)
         if opened.count != sidecar["count"]:
-            raise _unavailable(folder, f"it holds {opened.count} vectors, its sidecar says {sidecar['count']}")
+            raise unavailable(folder, f"it holds {opened.count} vectors, its sidecar says {sidecar['count']}")
         if expected_count is not None and opened.count != expected_count:
-            raise _unavailable(folder, f"it holds {opened.count} assets, the registry has {expected_count} "
+            raise unavailable(folder, f"it holds {opened.count} assets, the registry has {expected_count} "
                                        "fingerprinted (out of step)")
         return opened
 
     def add(self, asset_id: int, vector: Vector) -> None:
         """Add one asset's descriptor (no rebuild) and write the index back."""
-        ids, vectors = _arrays([(asset_id, vector)])
-        self._index.add_with_ids(vectors, ids)
+        self.add_many([(asset_id, vector)])
         self.save()
+
+    def add_many(self, entries: Iterable[tuple[int, Vector]]) -> None:
+        """Add descriptors in memory (no rebuild); ``save`` writes them."""
+        ids, vectors = _arrays(entries)
+        if len(ids):
+            self._index.add_with_ids(vectors, ids)
+
+    def ids(self) -> set[int]:
+        """The asset ids the index holds."""
+        return set(faiss.vector_to_array(self._index.id_map).tolist())
 
     def search(self, vector: Vector, k: int) -> list[Neighbour]:
         """The ``k`` nearest assets, nearest first (fewer when the index holds fewer)."""
@@ -152,11 +159,16 @@ def add_to_folder(folder: Path, asset_id: int, vector: Vector, *, expected_befor
     with no index yet is started only when that is 0, so a lost file is never silently
     replaced by an index of one."""
     with locked(folder):
-        if expected_before == 0 and not (folder / INDEX_FILE).exists() and not (folder / SIDECAR_FILE).exists():
+        if expected_before == 0 and not exists(folder):
             index = AssetIndex.empty(folder)
         else:
             index = AssetIndex.open(folder, expected_count=expected_before)
         index.add(asset_id, vector)
+
+
+def exists(folder: Path) -> bool:
+    """Whether the folder holds an index (its file or its sidecar: half of one is damaged)."""
+    return (folder / INDEX_FILE).exists() or (folder / SIDECAR_FILE).exists()
 
 
 def rebuild_folder(folder: Path, entries: Iterable[tuple[int, Vector]]) -> AssetIndex:
@@ -201,15 +213,15 @@ def _read_sidecar(folder: Path) -> dict[str, Any]:
     try:
         sidecar = json.loads((folder / SIDECAR_FILE).read_bytes())
     except FileNotFoundError:
-        raise _unavailable(folder, f"its sidecar {SIDECAR_FILE} is missing") from None
+        raise unavailable(folder, f"its sidecar {SIDECAR_FILE} is missing") from None
     except (OSError, ValueError):
-        raise _unavailable(folder, f"its sidecar {SIDECAR_FILE} cannot be read") from None
+        raise unavailable(folder, f"its sidecar {SIDECAR_FILE} cannot be read") from None
     if not isinstance(sidecar, dict) or not isinstance(sidecar.get("count"), int) \
             or not isinstance(sidecar.get("sha256"), str):
-        raise _unavailable(folder, f"its sidecar {SIDECAR_FILE} is not one Slate wrote")
+        raise unavailable(folder, f"its sidecar {SIDECAR_FILE} is not one Slate wrote")
     if sidecar.get("format") != INDEX_FORMAT or sidecar.get("fingerprint_version") != FINGERPRINT_VERSION \
             or sidecar.get("dim") != DESCRIPTOR_DIM:
-        raise _unavailable(folder, f"it was built as {sidecar.get('format')} of {sidecar.get('fingerprint_version')}; "
+        raise unavailable(folder, f"it was built as {sidecar.get('format')} of {sidecar.get('fingerprint_version')}; "
                                    f"this Slate reads {INDEX_FORMAT} of {FINGERPRINT_VERSION}")
     return sidecar
 
@@ -218,9 +230,9 @@ def _read_index_file(folder: Path) -> bytes:
     try:
         return (folder / INDEX_FILE).read_bytes()
     except FileNotFoundError:
-        raise _unavailable(folder, f"its file {INDEX_FILE} is missing") from None
+        raise unavailable(folder, f"its file {INDEX_FILE} is missing") from None
     except OSError as exc:
-        raise _unavailable(folder, f"its file cannot be read ({exc.strerror or type(exc).__name__})") from None
+        raise unavailable(folder, f"its file cannot be read ({exc.strerror or type(exc).__name__})") from None
 
 
 def _replace(path: Path, data: bytes) -> None:
@@ -232,5 +244,6 @@ def _replace(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-def _unavailable(folder: Path, why: str) -> IndexUnavailable:
+def unavailable(folder: Path, why: str) -> IndexUnavailable:
+    """The error for an index that cannot be used, naming the rebuild."""
     return IndexUnavailable(f"the similarity index in {folder} cannot be used: {why}", hint=REBUILD)
