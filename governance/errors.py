@@ -116,3 +116,12 @@ class ConfigurationError(SlateError):
     status = 500
     exit_code = 9
     title = "Configuration error"
+
+
+class IndexUnavailable(SlateError):
+    """The similarity index of registered assets is missing, damaged or out of step with the
+    registry: nothing may be judged against it until it is rebuilt (``slate index rebuild``)."""
+
+    status = 503
+    exit_code = 10
+    title = "Similarity index unavailable"

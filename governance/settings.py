@@ -133,6 +133,11 @@ class Settings:
         return self.data_dir / "worker"
 
     @property
+    def index_dir(self) -> Path:
+        """The similarity index of registered assets' fingerprints (rebuilt from the database)."""
+        return self.data_dir / "index"
+
+    @property
     def outputs_dir(self) -> Path:
         return self.data_dir / "outputs"
 

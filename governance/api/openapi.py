@@ -29,6 +29,8 @@ ERRORS = {
     "409": "the request clashes with what is recorded (a duplicate, a wrong state, another worker's claim)",
     "413": "the upload is larger than this server accepts",
     "422": "the input is refused: a field is missing, malformed or out of range, with each problem named",
+    "503": "the similarity index of registered assets is missing, damaged or out of step with the registry; "
+           "the hint names the rebuild command",
     "500": "a defect in Slate: the answer carries an incident id to quote to the operators, and "
            "nothing of the request was half-written",
 }

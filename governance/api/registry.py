@@ -203,16 +203,20 @@ def list_assets(query: dict[str, Any]) -> Any:
 
 @blp.route("/assets", methods=["POST"])
 @admits(*REGISTER)
+@blp.doc(**{"x-errors": ["503"]})
 @blp.arguments(s.AssetUpload, location="multipart")
 @blp.response(201, s.AssetOut)
 def add_asset(form: dict[str, Any]) -> Any:
+    settings = current_app.config["SLATE_SETTINGS"]
     upload = form["file"]
     content = upload.read()
     media_type = upload.mimetype or "application/octet-stream"
     asset, created = assets.register_asset(content, media_type=media_type, title=form["title"],
                                            source=form["source"], licence=form["licence"],
                                            people=form["people"], production=form["production"],
-                                           attributes=form["attributes"], by=principal())
+                                           attributes=form["attributes"], by=principal(),
+                                           watchlist=form["watchlist"], watchlist_note=form["watchlist_note"],
+                                           index_dir=settings.index_dir, max_pixels=settings.max_image_pixels)
     return {**asset, "created": created}
 
 

@@ -292,6 +292,9 @@ class AssetUpload(Schema):
                                metadata={"description": "the production registering it (a producer's own); "
                                                         "none means the studio library (legal)"})
     attributes = Attributes(load_default=dict)
+    watchlist = fields.Boolean(load_default=False, metadata={
+        "description": "legal only: a protected work outputs must not imitate (a producer gets 403)"})
+    watchlist_note = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
 class AssetLicenceIn(Schema):
@@ -316,6 +319,9 @@ class AssetOut(Schema):
     people = fields.List(fields.String())
     created_at = Timestamp()
     attributes = fields.Dict()
+    watchlist = fields.Boolean(metadata={"description": "a protected work outputs must not imitate"})
+    fingerprint = fields.Dict(allow_none=True, metadata={
+        "description": "status (indexed or skipped), reason when skipped, phash, version"})
     created = fields.Boolean()
 
 

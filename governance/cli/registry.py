@@ -13,7 +13,7 @@ from .. import revocation
 from ..auth.users import principal_named
 from ..clock import parse_date
 from ..errors import InvalidInput
-from ..registry import assets, consents, licences, models_registry, people, training_sets
+from ..registry import assets, consents, licences, looks, models_registry, people, training_sets
 from ..registry.merkle import verify_proof
 from ..registry.status import registry_status
 from . import SlateContext, _render_default, emits, multi, table
@@ -108,6 +108,28 @@ def production_group() -> None:
 @emits()
 def production_add(slate: SlateContext, name: str, title: str) -> Any:
     return people.add_production(name, title)
+
+
+@production_group.group("look")
+def production_look() -> None:
+    """A production's approved look references."""
+
+
+@production_look.command("add")
+@click.argument("production")
+@click.argument("asset")
+@by_option
+@emits()
+def production_look_add(slate: SlateContext, production: str, asset: str, by_name: str | None) -> Any:
+    """Add an asset to a production's look (legal, or the operator)."""
+    return looks.add_look(production, asset, by=_legal(by_name))
+
+
+@production_look.command("list")
+@click.argument("production")
+@emits(lambda rows: table(rows, ["asset", "title", "added_by", "created_at"]))
+def production_look_list(slate: SlateContext, production: str) -> Any:
+    return looks.looks(production, by=None)
 
 
 @production_group.command("list")
@@ -259,9 +281,14 @@ def asset_group() -> None:
 @click.option("--licence")
 @click.option("--person", "people_refs", multiple=True, help="A person who appears in the asset.")
 @click.option("--production", help="The production registering it; omit for the studio library.")
+@click.option("--watchlist", is_flag=True, help="A protected work outputs must not imitate (legal).")
+@click.option("--note", default="", help="Why the work is on the watchlist.")
+@by_option
 @emits(database=False)
 def asset_add(slate: SlateContext, path: str, title: str | None, media_type: str | None, source: str,
-              licence: str | None, people_refs: tuple[str, ...], production: str | None) -> Any:
+              licence: str | None, people_refs: tuple[str, ...], production: str | None, watchlist: bool,
+              note: str, by_name: str | None) -> Any:
+    """Register a file's bytes as an asset, fingerprinted into the similarity index."""
     content = assets.read_file(path)
     media_type = media_type or mimetypes.guess_type(path)[0]
     if not media_type:
@@ -269,7 +296,9 @@ def asset_add(slate: SlateContext, path: str, title: str | None, media_type: str
     slate.open()
     asset, created = assets.register_asset(content, media_type=media_type, title=title or Path(path).name,
                                            source=source, licence=licence, people=multi(people_refs),
-                                           production=production)
+                                           production=production, watchlist=watchlist, watchlist_note=note,
+                                           by=_legal(by_name), index_dir=slate.settings.index_dir,
+                                           max_pixels=slate.settings.max_image_pixels)
     return {**asset, "created": created}
 
 

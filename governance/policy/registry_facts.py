@@ -38,6 +38,7 @@ from ..registry.tables import (
     Production,
     TrainingSetMember,
 )
+from ..registry.watchlist import refuse_watchlisted
 from . import facts as F
 from .inputs import Hashed
 
@@ -235,6 +236,8 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
         candidates = prompt_candidates(production.name)
     model = get_model(spec.model)
     assets = [find_asset(r, by) for r in spec.references]
+    for asset in assets:
+        refuse_watchlisted(asset, "a request's reference")
     references = sorted({a.id: a for a in assets}.values(), key=lambda a: a.sha256)
     depicted = {p.name: p for p in (find_person(ref, by) for ref in spec.people)}
     named = F.names_in_prompt(spec.prompt, candidates)

@@ -21,13 +21,16 @@ from ..clock import utcnow
 from ..db import first, transaction
 from ..errors import Conflict, InvalidInput, NotFound
 from ..ids import is_id
+from ..perception.fingerprints import MAX_PIXELS
 from ..principal import Principal
 from . import attributes as attrs
+from . import fingerprints as fp
 from . import lookup, scope
 from . import vocabulary as vocab
+from . import watchlist as protected
 from .licences import get_licence
 from .people import find_person, get_production
-from .tables import Asset, AssetPerson, Person
+from .tables import Asset, AssetFingerprint, AssetPerson, Person
 
 
 def asset_dict(a: Asset, by: Principal | None = None) -> dict[str, Any]:
@@ -39,7 +42,14 @@ def asset_dict(a: Asset, by: Principal | None = None) -> dict[str, Any]:
             "source": a.source, "size_bytes": a.size_bytes,
             "licence": a.licence.ref if a.licence is not None else None,
             "production": a.production.name if a.production is not None else None, "library": a.library,
-            "people": [p.name for p in people], "created_at": a.created_at, "attributes": attrs.shown(by, a.attributes)}
+            "people": [p.name for p in people], "created_at": a.created_at, "attributes": attrs.shown(by, a.attributes),
+            "watchlist": protected.is_watchlisted(a), "fingerprint": _fingerprint_dict(a)}
+
+
+def _fingerprint_dict(a: Asset) -> dict[str, Any] | None:
+    row = AssetFingerprint.get_or_none(AssetFingerprint.asset == a)
+    return None if row is None else {"status": row.status, "reason": row.reason, "phash": row.phash,
+                                     "version": row.version}
 
 
 def read_file(path: str | Path) -> bytes:
@@ -52,11 +62,18 @@ def read_file(path: str | Path) -> bytes:
 def register_asset(content: bytes, *, media_type: str, title: str, source: str = "",
                    licence: str | None = None, people: Iterable[str | int] = (),
                    production: str | None = None, attributes: Mapping[str, Any] | None = None,
-                   by: Principal | None = None) -> tuple[dict[str, Any], bool]:
+                   by: Principal | None = None, watchlist: bool = False, watchlist_note: str = "",
+                   index_dir: Path | None = None, max_pixels: int = MAX_PIXELS) -> tuple[dict[str, Any], bool]:
     """Register bytes as an asset; returns (asset, created). Same bytes -> the existing asset.
 
     A producer registers for one of their productions and names no licence; legal (or the
-    operator) may register into the studio's library (no production) and name the licence.
+    operator) may register into the studio's library (no production) and name the licence,
+    and put the work on the watchlist of protected works (``watchlist``).
+
+    The asset's fingerprint row is written with it (``indexed``, or ``skipped`` with the
+    reason); once committed, an indexed one is added to the index in ``index_dir`` (none:
+    the index is left out of step until the next add or ``slate index rebuild``). Bytes of
+    an asset registered before fingerprinting are fingerprinted now.
     """
     if not content:
         raise InvalidInput("an asset cannot be empty")
@@ -65,8 +82,11 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
     title = vocab.name(title, "asset")
     if licence and by is not None:
         scope.require_legal(by, "record which licence covers an asset")
+    if watchlist:
+        protected.require_may_watchlist(by)
     terms = attrs.checked("asset", attributes, by)
     digest = sha256_hex(content)
+    reading = fp.read(content, media_type, max_pixels)
     with transaction():
         scoped = scope.own_productions(by, [production] if production else [], "asset")
         existing = Asset.get_or_none(Asset.sha256 == digest)
@@ -74,22 +94,48 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
             if not scope.asset_visible(by, existing):
                 raise Conflict("these bytes are already registered, for a production you cannot see",
                                hint="ask legal to make the asset available to your production")
-            return asset_dict(existing, by), False
-        lic = get_licence(licence) if licence else None
-        persons = [find_person(p, by) for p in people]
-        asset = Asset.create(sha256=digest, media_type=media_type, title=title, source=source,
-                             size_bytes=len(content), licence=lic,
-                             production=get_production(scoped[0]) if scoped else None,
-                             library=not scoped, created_at=utcnow(), attributes=terms)
-        for person in {p.id: p for p in persons}.values():
-            AssetPerson.create(asset=asset, person=person)
-        record("asset.registered", f"asset:{digest}", {"media_type": media_type, "title": title,
-                                                        "licence": lic.ref if lic else None,
-                                                        "production": scoped[0] if scoped else None,
-                                                        "people": sorted(p.name for p in persons),
-                                                        "attributes": terms},
-               by.name if by else None)
-    return asset_dict(asset, by), True
+            asset, row = existing, _fingerprint_again(existing, reading)
+        else:
+            asset = _create(digest, len(content), media_type=media_type, title=title, source=source,
+                            licence=licence, people=people, scoped=scoped, terms=terms, by=by)
+            row = fp.store(asset, reading)
+            _registered(asset, row, by)
+        if watchlist:
+            protected.add_to_watchlist(asset, watchlist_note, by)
+    if row is not None and index_dir is not None:
+        fp.add_to_index(row, index_dir)
+    return asset_dict(asset, by), existing is None
+
+
+def _fingerprint_again(asset: Asset, reading: fp.Reading) -> AssetFingerprint | None:
+    """An asset registered before fingerprinting (its row has no version) gets its
+    fingerprints when its bytes come again; otherwise nothing changes."""
+    row = AssetFingerprint.get_or_none(AssetFingerprint.asset == asset)
+    if row is not None and row.version is not None:
+        return None
+    if row is not None:
+        row.delete_instance()
+    return fp.store(asset, reading)
+
+
+def _create(digest: str, size: int, *, media_type: str, title: str, source: str, licence: str | None,
+            people: Iterable[str | int], scoped: list[str], terms: dict[str, Any], by: Principal | None) -> Asset:
+    lic = get_licence(licence) if licence else None
+    persons = [find_person(p, by) for p in people]
+    asset = Asset.create(sha256=digest, media_type=media_type, title=title, source=source, size_bytes=size,
+                         licence=lic, production=get_production(scoped[0]) if scoped else None,
+                         library=not scoped, created_at=utcnow(), attributes=terms)
+    for person in {p.id: p for p in persons}.values():
+        AssetPerson.create(asset=asset, person=person)
+    return asset
+
+
+def _registered(asset: Asset, row: AssetFingerprint, by: Principal | None) -> None:
+    people = sorted(p.name for p in Person.select(Person.name).join(AssetPerson).where(AssetPerson.asset == asset))
+    record("asset.registered", f"asset:{asset.sha256}", {
+        "media_type": asset.media_type, "title": asset.title, "licence": asset.licence.ref if asset.licence else None,
+        "production": asset.production.name if asset.production else None, "people": people,
+        "attributes": asset.attributes, "fingerprint": row.status}, by.name if by else None)
 
 
 def set_licence(ref: str | int, licence: str, *, by: Principal | None) -> dict[str, Any]:

@@ -184,5 +184,49 @@ class Model(BaseModel):
         indexes = ((("name", "version"), True),)
 
 
+#: an asset's fingerprint row: ``indexed`` (in the similarity index) or ``skipped`` (with why)
+FINGERPRINT_STATUSES = ("indexed", "skipped")
+
+
+class AssetFingerprint(BaseModel):
+    """An asset's perceptual fingerprints (migration step 20): what the similarity index is
+    rebuilt from. The asset's bytes are never stored, only these."""
+
+    asset = peewee.ForeignKeyField(Asset, unique=True, backref="fingerprints", on_delete="CASCADE")
+    asset_id: int
+    version = peewee.CharField(max_length=100, null=True)
+    phash = peewee.CharField(max_length=16, null=True)
+    #: float32 little-endian, ``perception.fingerprints.DESCRIPTOR_DIM`` values
+    descriptor = peewee.BlobField(null=True)
+    status = peewee.CharField(max_length=20, index=True)
+    reason = peewee.TextField(null=True)
+    created_at = UTCDateTimeField()
+
+
+class WatchlistEntry(BaseModel):
+    """A protected work outputs must not imitate (migration step 20): legal registers it; it
+    is never a training member or a reference, and no licence of it covers output use."""
+
+    asset = peewee.ForeignKeyField(Asset, unique=True, backref="watchlist", on_delete="RESTRICT")
+    asset_id: int
+    note = peewee.TextField(default="")
+    registered_by = peewee.CharField(max_length=200, null=True)
+    created_at = UTCDateTimeField()
+
+
+class LookReference(BaseModel):
+    """An asset a production approved as its look (migration step 20)."""
+
+    production = peewee.ForeignKeyField(Production, backref="looks", on_delete="CASCADE")
+    production_id: int
+    asset = peewee.ForeignKeyField(Asset, backref="looks", on_delete="RESTRICT")
+    asset_id: int
+    added_by = peewee.CharField(max_length=200, null=True)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("production", "asset"), True),)
+
+
 TABLES = [Production, Person, PersonProduction, Consent, ConsentDocument, ConsentEvent, Licence, Asset, AssetPerson,
-          TrainingSet, TrainingSetMember, Model]
+          TrainingSet, TrainingSetMember, Model, AssetFingerprint, WatchlistEntry, LookReference]

@@ -19,6 +19,7 @@ from .assets import find_asset, get_asset
 from .licences import get_licence
 from .merkle import MerkleTree, leaf_key
 from .tables import Asset, Licence, TrainingSet, TrainingSetMember
+from .watchlist import refuse_watchlisted
 
 
 def training_set_dict(ts: TrainingSet, with_members: bool = False,
@@ -53,6 +54,7 @@ def create_training_set(name: str, members: Iterable[tuple[str | int, str | None
         rows: dict[int, tuple[Asset, Licence, str]] = {}
         for asset_ref, licence_ref in members:
             asset = get_asset(asset_ref)
+            refuse_watchlisted(asset, "a training member")
             if licence_ref:
                 lic = get_licence(licence_ref)
             elif asset.licence is not None:
