@@ -19,6 +19,7 @@ from .canonical import json_default
 from .db import database, open_database
 from .logs import quiet_query_logging
 from .migrations import migrate
+from .registry.fingerprints import use_folder as use_index_folder
 from .settings import Settings
 
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, testing: bool = False) -> Fl
     app.url_map.converters["int"] = DatabaseInt
     open_database(settings.database_url)
     migrate()
+    use_index_folder(settings.index_dir)
     api.install(app)
     web.install(app, settings)
     _manage_connections(app)

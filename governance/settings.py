@@ -36,6 +36,8 @@ VARIABLES: dict[str, str] = {
                         "(default: $SLATE_HOME/worker; the embedded worker's is $SLATE_DATA_DIR/worker).",
     "SLATE_REPRODUCTION_SAMPLE_RATE": "Share of newly signed outputs drawn at random for a reproduction on a "
                                       "worker other than the one that made them, from 0 to 1 (default: 0, none).",
+    "SLATE_QUARANTINE_RETENTION_DAYS": "Days a generated image refused by output review (or rejected by its reviewer) "
+                                       "is kept for legal before it is deleted (default: 30).",
     "SLATE_SECRET_KEY": "Key that signs the web pages' session cookies (secret; never logged); every API "
                         "process behind one address needs the same (default: generated on first run into "
                         "$SLATE_KEYS_DIR/web-session.key, 0600).",
@@ -86,6 +88,8 @@ class Settings:
     worker_token: str | None = field(default=None, repr=False)
     #: a worker's own folder, holding the private key it signs generation receipts with
     worker_dir: Path | None = None
+    #: days a refused or rejected generated image is kept for legal (``lifecycle.output_review``)
+    quarantine_retention_days: int = 30
     #: share of newly signed outputs made again on another worker (``lifecycle.sampling``)
     reproduction_sample_rate: float = 0.0
     #: signs the web pages' session cookies; None means the generated file in the keys folder
@@ -114,6 +118,7 @@ class Settings:
             worker_dir=Path(env.get("SLATE_WORKER_DIR") or home / "worker").resolve(),
             secret_key=env.get("SLATE_SECRET_KEY") or None,
             reproduction_sample_rate=_probability(env, "SLATE_REPRODUCTION_SAMPLE_RATE", 0.0),
+            quarantine_retention_days=_int(env, "SLATE_QUARANTINE_RETENTION_DAYS", 30),
         )
 
     @classmethod

@@ -81,3 +81,13 @@ try:
     _hypothesis_settings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 except ImportError:  # hypothesis is a dev dependency
     pass
+
+
+@pytest.fixture(autouse=True)
+def _no_index_folder_between_tests() -> Iterator[None]:
+    """The similarity index folder an app or CLI sets for its process is the test's own: the
+    next test starts with none, as a fresh process would."""
+    from governance.registry.fingerprints import use_folder
+    use_folder(None)
+    yield
+    use_folder(None)

@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app, g, request, send_file
 
 from ..errors import InvalidInput, NotFound
-from ..lifecycle import claims, reproduction, requests, sampling, signing
+from ..lifecycle import claims, output_review, reproduction, requests, reviewing, sampling, signing
 from . import schemas as s
 from .access import admits
 from .blueprint import SlateBlueprint as Blueprint
@@ -135,11 +135,15 @@ def _upload(name: str) -> bytes:
 @admits("generator")
 @blp.arguments(s.SignForm, location="multipart")
 @blp.response(201, s.OutputOut)
+@blp.alt_response(202, schema=s.OutputReviewOut, description="output review did not allow the image at once: "
+                                                              "it is held for a reviewer, or refused")
 def sign(form: dict[str, Any]) -> Any:
     """Sign a worker's image for a job it holds, with the generation receipt its approved
     worker key signed for these bytes. Its retries return the first output (200); another
     worker's call is 409; a missing, unenrolled, pending, revoked, altered or mismatched
-    receipt is refused (422 or 403, saying why) and nothing is recorded."""
+    receipt is refused (422 or 403, saying why) and nothing is recorded. Where the policy
+    has rules about the output, the image is judged first: allowed, it is signed; otherwise
+    the answer is the review (202): held for a person, or refused and never signed."""
     try:
         environment = json.loads(form["environment"])
     except json.JSONDecodeError:
@@ -149,7 +153,13 @@ def sign(form: dict[str, Any]) -> Any:
     settings = current_app.config["SLATE_SETTINGS"]
     view, created = signing.sign_job(issuer(), form["job_id"], _upload("image"), form["model_identity"],
                                      environment, g.principal.name, form["receipt"],
-                                     sample_rate=settings.reproduction_sample_rate, dispatcher=queue())
+                                     sample_rate=settings.reproduction_sample_rate, dispatcher=queue(),
+                                     review=output_review.ReviewConfig.from_settings(settings))
+    if isinstance(view, output_review.ReviewView):
+        # a Response of its own: the operation's main schema (OutputOut) must not re-shape it
+        answer = current_app.json.response(s.OutputReviewOut().dump(view.to_dict()))
+        answer.status_code = 202
+        return answer
     return view.to_dict(), 201 if created else 200
 
 
@@ -179,6 +189,48 @@ def reproduce_output(sha256: str) -> Any:
     and compare with the ledger's pixels (reproduced, close or differs). A ``differs`` takes
     the output out of good standing. The prompt never appears in the answer."""
     return reproduction.reproduce_output(sha256, g.principal).to_dict()
+
+
+@blp.route("/output-reviews", methods=["GET"])
+@admits(*output_review.REVIEWERS, "auditor")
+@blp.arguments(s.OutputReviewQuery, location="query")
+@blp.response(200, s.OutputReviewOut(many=True))
+def list_output_reviews(query: dict[str, Any]) -> Any:
+    """Output reviews, oldest first: what waits for a reviewer (``status=held``) at the top.
+    Refused and rejected images are listed to legal and auditors only."""
+    return [r.to_dict() for r in output_review.list_reviews(g.principal, query["status"])]
+
+
+@blp.route("/output-reviews/<string:review_id>", methods=["GET"])
+@admits("producer", *output_review.REVIEWERS, "auditor")
+@blp.response(200, s.OutputReviewOut)
+def show_output_review(review_id: str) -> Any:
+    """One output review with its evidence; a producer sees only their production's, and
+    never a refused or rejected one."""
+    return output_review.show_review(review_id, g.principal).to_dict()
+
+
+@blp.route("/output-reviews/<string:review_id>/image", methods=["GET"])
+@admits(*output_review.REVIEWERS, "auditor")
+@blp.doc(responses=file_response("image/png", "the held (or, to legal, the quarantined) image"))
+def output_review_image(review_id: str) -> Any:
+    """The pixels under review, for the people who decide on them; never served to producers."""
+    path, _view = output_review.held_image(review_id, g.principal)
+    if not path.exists():
+        raise NotFound("this review's image is no longer kept")
+    response = send_file(path, mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.route("/output-reviews/<string:review_id>/decision", methods=["POST"])
+@admits(*output_review.REVIEWERS)
+@blp.arguments(s.OutputReviewDecisionIn)
+@blp.response(200, s.OutputReviewOut)
+def decide_output_review(body: dict[str, Any], review_id: str) -> Any:
+    """Approve (sign exactly the held image, naming you in its credential) or reject
+    (quarantine it) an image output review held; the requester may not review their own."""
+    return reviewing.decide(review_id, g.principal, body["verdict"], body["comment"], issuer()).to_dict()
 
 
 @blp.route("/reproductions/claim", methods=["POST"])

@@ -656,6 +656,40 @@ class OutputOut(Schema):
     download = fields.String()
 
 
+class OutputReviewOut(Schema):
+    """The decision on a generated image before signing, with its evidence (never the image)."""
+
+    id = fields.String()
+    job_id = fields.String()
+    request_id = fields.Integer()
+    image_sha256 = fields.String(metadata={"description": "the generator's PNG the decision and any approval cover"})
+    status = fields.String(metadata={"description": "allowed (signed at once), held (for a reviewer), approved "
+                                                    "(signed), rejected or refused (quarantined, never signed), "
+                                                    "purged"})
+    outcome = fields.String(metadata={"description": "the policy's outcome on the image: allow, needs_approval, deny"})
+    policy = fields.String()
+    violations = fields.List(fields.Dict())
+    approvals = fields.List(fields.Dict())
+    facts = fields.Dict(metadata={"description": "what was measured: nearest registered work and its distance, "
+                                                 "faces, style distance; no biometric data"})
+    output_sha256 = fields.String(allow_none=True)
+    reviewer = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+    reviewed_at = Timestamp(allow_none=True)
+    created_at = Timestamp()
+    purge_after = Timestamp(allow_none=True)
+
+
+class OutputReviewDecisionIn(Schema):
+    verdict = fields.String(required=True, validate=validate.OneOf(["approved", "rejected"]))
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class OutputReviewQuery(Schema):
+    status = fields.String(load_default=None, validate=validate.OneOf(
+        ["allowed", "held", "approved", "rejected", "refused", "purged"]))
+
+
 class CheckOut(Schema):
     status = fields.String(metadata={"description": "pass, fail or not_checked"})
     reasons = fields.List(fields.String())

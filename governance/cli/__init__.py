@@ -52,6 +52,8 @@ class SlateContext:
             quiet_query_logging()
             open_database(self.settings.database_url)
             migrate()
+            from ..registry.fingerprints import use_folder
+            use_folder(self.settings.index_dir)
             current_actor.set(f"cli:{getpass.getuser()}")
             self._opened = True
 

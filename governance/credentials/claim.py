@@ -18,8 +18,10 @@ from ..errors import InvalidInput
 GOVERNANCE_LABEL = "com.slate.governance"
 #: 2 adds ``signoffs``: every sign-off, with the approval rules it satisfied (1 named one approver);
 #: 3 adds ``receipt_sha256``: the SHA-256 of the worker's signed generation receipt (null when
-#: none was given). Credentials of earlier schemas are read and verified as they were signed.
-GOVERNANCE_SCHEMA = 3
+#: none was given); 4 adds ``evaluation``: what output review measured on the pixels before
+#: signing and who reviewed them (null where no review ran). Credentials of earlier schemas
+#: are read and verified as they were signed.
+GOVERNANCE_SCHEMA = 4
 TRAINING_MINING = ("allowed", "notAllowed", "constrained")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -46,6 +48,53 @@ class SignOff:
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """What output review measured on the pixels before they were signed, and who reviewed
+    them: versions, the nearest registered work and its distance, the face count, the style
+    distance. Numbers and digests only: no face, no descriptor, nothing of the prompt."""
+
+    fingerprint_version: str
+    index_format: str
+    detector_version: str
+    decision: str
+    policy_version: str
+    image_sha256: str
+    nearest_distance: float
+    faces: int
+    nearest_asset_sha256: str | None = None
+    style_distance: float | None = None
+    reviewer: str | None = None
+
+    def __post_init__(self) -> None:
+        problems = {}
+        if not _HEX64.match(str(self.image_sha256)):
+            problems["evaluation.image_sha256"] = "a SHA-256 as 64 lowercase hex characters"
+        if self.nearest_asset_sha256 is not None and not _HEX64.match(str(self.nearest_asset_sha256)):
+            problems["evaluation.nearest_asset_sha256"] = "a SHA-256 as 64 lowercase hex characters, or null"
+        if self.decision not in ("allow", "needs_approval"):
+            problems["evaluation.decision"] = "allow or needs_approval: a denied output is never signed"
+        if not isinstance(self.faces, int) or self.faces < 0:
+            problems["evaluation.faces"] = "a count"
+        if problems:
+            raise InvalidInput("the output evaluation is malformed", fields=problems)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evaluation:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidInput("the output evaluation has fields Slate does not know",
+                               fields={f"evaluation.{n}": "unknown field" for n in unknown})
+        try:
+            return cls(**dict(data))
+        except TypeError:
+            raise InvalidInput("the output evaluation is incomplete") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class SigningClaim:
     model_name: str
     model_version: str
@@ -67,6 +116,8 @@ class SigningClaim:
     signoffs: tuple[SignOff, ...] = ()
     #: the SHA-256 of the stored generation receipt the worker signed for these pixels
     receipt_sha256: str | None = None
+    #: output review's measurements and reviewer (``lifecycle.output_review``); no biometric data
+    evaluation: Evaluation | None = None
 
     def __post_init__(self) -> None:
         errors = _problems(self)
@@ -94,6 +145,8 @@ class SigningClaim:
         values["duties"] = tuple(values.get("duties") or ())
         values["references"] = tuple(_reference(r) for r in values.get("references") or ())
         values["signoffs"] = tuple(_signoff(s) for s in values.get("signoffs") or ())
+        if isinstance(values.get("evaluation"), Mapping):
+            values["evaluation"] = Evaluation.from_dict(values["evaluation"])
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +154,7 @@ class SigningClaim:
         data["duties"] = list(self.duties)
         data["references"] = [{"title": r.title, "sha256": r.sha256} for r in self.references]
         data["signoffs"] = [s.to_dict() for s in self.signoffs]
+        data["evaluation"] = self.evaluation.to_dict() if self.evaluation else None
         return data
 
     @property
@@ -125,6 +179,7 @@ class SigningClaim:
             "training_mining": self.training_mining,
             "references": [{"title": r.title, "sha256": r.sha256} for r in self.references],
             "receipt_sha256": self.receipt_sha256,
+            "evaluation": self.evaluation.to_dict() if self.evaluation else None,
         }
 
 

@@ -15,10 +15,14 @@ class JobStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     BLOCKED = "blocked"  # a right it relied on was revoked before it was signed
+    #: its image waits for a person to review the pixels (``lifecycle.output_review``)
+    AWAITING_OUTPUT_REVIEW = "awaiting_output_review"
+    #: its image was refused by policy or rejected by its reviewer: never signed
+    OUTPUT_REFUSED = "output_refused"
 
 
 #: a job in one of these has nothing left to do
-FINISHED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.BLOCKED})
+FINISHED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.BLOCKED, JobStatus.OUTPUT_REFUSED})
 
 
 class RequestStatus(StrEnum):
@@ -34,6 +38,8 @@ class RequestStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    AWAITING_OUTPUT_REVIEW = "awaiting_output_review"
+    OUTPUT_REFUSED = "output_refused"
 
 
 class Verdict(StrEnum):

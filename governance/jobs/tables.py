@@ -81,4 +81,45 @@ class IdempotencyRecord(BaseModel):
         indexes = ((("scope", "principal", "key"), True),)
 
 
-TABLES = [Approval, RequestParams, Job, IdempotencyRecord]
+class OutputReview(BaseModel):
+    """The decision on a job's generated image, before it is signed (migration step 21), and
+    the person who reviewed the pixels where policy asked for one.
+
+    ``status``: ``allowed`` (signed at once), ``held`` (waiting for a reviewer),
+    ``approved`` (signed, naming the reviewer), ``rejected`` or ``refused`` (quarantined:
+    never signed or served, kept for legal until ``purge_after``), ``purged`` (its file
+    deleted). ``facts`` are the image's facts as judged; never biometric data.
+    """
+
+    # a review's key is its printable id, where BaseModel's is peewee's integer
+    id = peewee.CharField(max_length=100, primary_key=True)  # type: ignore[assignment]
+    job_id = peewee.CharField(max_length=100, unique=True)
+    request_id = peewee.IntegerField(index=True)
+    #: the generator's PNG the decision and any approval cover
+    image_sha256 = peewee.CharField(max_length=64, index=True)
+    status = peewee.CharField(max_length=20, index=True)
+    #: the policy's outcome: allow, needs_approval or deny
+    outcome = peewee.CharField(max_length=20)
+    policy_uid = peewee.CharField(max_length=300)
+    policy_version = peewee.IntegerField()
+    policy_sha256 = peewee.CharField(max_length=64)
+    violations = JSONField()
+    approvals = JSONField()
+    facts = JSONField()
+    inputs_digest = peewee.CharField(max_length=100)
+    #: what signing a held image later needs: who made it, under which weights and receipt
+    worker = peewee.CharField(max_length=200)
+    model_identity = peewee.CharField(max_length=64)
+    receipt = peewee.TextField()
+    environment = JSONField()
+    #: the held or quarantined image, in the data folder; NULL once signed or purged
+    file_path = peewee.TextField(null=True)
+    output_sha256 = peewee.CharField(max_length=64, null=True)
+    reviewer = peewee.CharField(max_length=200, null=True)
+    comment = peewee.TextField(null=True)
+    reviewed_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField(index=True)
+    purge_after = UTCDateTimeField(null=True)
+
+
+TABLES = [Approval, RequestParams, Job, IdempotencyRecord, OutputReview]

@@ -59,7 +59,6 @@ class Reproduction(BaseModel):
     receipt = peewee.TextField(null=True)
 
 
-TABLES: list[type[BaseModel]] = [Output, Reproduction]
 
 
 class ReproductionSample(BaseModel):
@@ -84,3 +83,6 @@ class ReproductionSample(BaseModel):
 
     class Meta:
         table_name = "reproduction_sample"
+
+
+TABLES: list[type[BaseModel]] = [Output, Reproduction, ReproductionSample]

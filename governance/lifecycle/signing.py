@@ -25,12 +25,14 @@ from ..credentials.pixels import GeneratedPng, check_layout, check_pixel_stream
 from ..db import transaction
 from ..errors import Conflict, Forbidden, ModelIdentityError
 from ..jobs.statuses import JobStatus, Verdict
-from ..jobs.tables import Approval, Job
+from ..jobs.tables import Approval, Job, OutputReview
 from ..ledger.tables import Output
 from ..policy.tables import DecisionRecord, GenerationRequest
+from ..principal import Principal
 from ..provenance.index import index_output
 from ..registry.tables import Asset, Model
-from . import approvals, claims, sampling
+from ..workers.receipts import SignedReceipt
+from . import approvals, claims, output_review, sampling
 from . import params as generation
 from .dispatch import SampleDispatcher, dispatch_sample
 from .receipts import check_receipt
@@ -104,8 +106,15 @@ def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] |
 
 def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, environment: dict[str, Any],
              worker: str, receipt: str, *, sample_rate: float = 0.0,
-             dispatcher: SampleDispatcher | None = None) -> tuple[OutputView, bool]:
+             dispatcher: SampleDispatcher | None = None,
+             review: output_review.ReviewConfig | None = None) -> tuple[OutputView | output_review.ReviewView, bool]:
     """Returns (ledger row, created). A job that already has its output returns that output.
+
+    With ``review`` (where the index and held images are) and a policy with rules about
+    ``output``, the image is judged before anything is signed (``output_review``): allowed,
+    it is signed with the measurements in its credential; otherwise it is held for a
+    reviewer or refused, and the review is returned instead of an output (a retry gets
+    the same review).
 
     With ``sample_rate`` above 0, a new output is drawn with that probability for a
     reproduction on another worker (``sampling``), in the same transaction; the queue hears
@@ -129,9 +138,18 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
     existing = _existing_output(job, worker)
     if existing is not None:
         return OutputView.from_row(existing), False
+    kept = _existing_review(job, worker)
+    if kept is not None:
+        return kept, False
     claims.hold_for_signing(job, worker)  # refused before any key operation
     png = fits_job(job, image)
     claim = signing_claim(job, model_identity, signed_receipt.sha256)
+    judgement = output_review.judge(job, image, review) if review is not None else None
+    if judgement is not None and judgement.decision.outcome != output_review.ALLOW:
+        return output_review.hold(job, image, judgement, worker, model_identity, signed_receipt.text(),
+                                  environment, review), True  # type: ignore[arg-type]
+    if judgement is not None:
+        claim["evaluation"] = judgement.evaluation()
     # the pixel stream (milliseconds of inflating) is checked beside c2pa, before the signature
     prepared = issuer.prepare(image, claim, check=partial(check_pixel_stream, image, png))
     signed_path: str | None = None
@@ -151,6 +169,9 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
             signed_path = signed.path
             complete_job(job, signed.to_dict(), environment, worker,
                               checkpoint_signer=issuer.active_signer())
+            if judgement is not None:
+                output_review.record_allowed(job, judgement, worker, model_identity, signed_receipt.text(),
+                                             environment, signed.sha256)
             if sample_rate and sampling.draw(sample_rate):
                 sample_id = sampling.sample_output(signed.sha256, job, worker)
             view = OutputView.from_row(Output.get(Output.sha256 == signed.sha256))
@@ -169,6 +190,55 @@ def fits_job(job: Job, image: bytes) -> GeneratedPng:
     stream is ``check_pixel_stream``'s, beside the signature."""
     params = generation.recorded(job.params)
     return check_layout(image, job.id, params["width"], params["height"])
+
+
+def _existing_review(job: Job, worker: str) -> output_review.ReviewView | None:
+    """A retry of a job whose image was held or refused gets that review again (its worker only)."""
+    if job.status not in (JobStatus.AWAITING_OUTPUT_REVIEW, JobStatus.OUTPUT_REFUSED):
+        return None
+    row = output_review.existing(job)
+    if row is None:
+        return None
+    if row.worker != worker:
+        raise Conflict(f"job {job.id}'s image was made by another worker and is under review")
+    return output_review.ReviewView.from_row(row)
+
+
+def sign_reviewed(issuer: Any, row: OutputReview, image: bytes, by: Principal,
+                  comment: str) -> output_review.ReviewView:
+    """Sign a held image its reviewer approved: exactly those bytes, under the worker's stored
+    receipt, with the reviewer named in the credential's ``evaluation``; the review is
+    ``approved`` and the held file removed once the ledger has the output."""
+    job = claims.get_job(row.job_id)
+    receipt = SignedReceipt.from_text(row.receipt)
+    claim = signing_claim(job, row.model_identity, receipt.sha256)
+    claim["evaluation"] = output_review.evaluation_of(row, reviewer=by.name)
+    prepared = issuer.prepare(image, claim)
+    signed_path: str | None = None
+    try:
+        with transaction():
+            now = utcnow()
+            changed = (OutputReview.update(status=output_review.APPROVED, reviewer=by.name, comment=comment,
+                                           reviewed_at=now)
+                       .where((OutputReview.id == row.id) & (OutputReview.status == output_review.HELD)).execute())
+            if not changed:
+                raise Conflict("this output review was decided meanwhile")
+            job = claims.get_job(row.job_id)
+            signing_claim(job, row.model_identity)  # the request may have lost its approval meanwhile
+            signed = issuer.record(prepared, store=True, receipt=row.receipt)
+            signed_path = signed.path
+            record("output.review_approved", f"job:{job.id}",
+                   {"review": row.id, "image_sha256": row.image_sha256, "output": signed.sha256}, actor=by.name)
+            complete_job(job, signed.to_dict(), row.environment, row.worker,
+                         checkpoint_signer=issuer.active_signer())
+            OutputReview.update(output_sha256=signed.sha256, file_path=None).where(OutputReview.id == row.id).execute()
+    except BaseException:
+        if signed_path and not Output.select().where(Output.file_path == signed_path).exists():
+            Path(signed_path).unlink(missing_ok=True)
+        raise
+    if row.file_path:
+        Path(row.file_path).unlink(missing_ok=True)
+    return output_review.ReviewView.from_row(output_review.get_review(row.id))
 
 
 def _existing_output(job: Job, worker: str) -> Output | None:

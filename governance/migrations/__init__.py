@@ -47,6 +47,7 @@ from . import (
     v18_reproductions,
     v19_reproduction_samples,
     v20_fingerprints,
+    v21_output_reviews,
 )
 
 
@@ -71,7 +72,8 @@ STEPS: list[Step] = [Step.of(m) for m in (
     v01_registry, v02_policy, v03_credentials_ledger, v04_auth, v05_audit, v06_jobs, v07_provenance,
     v08_ledger_model_refs, v09_shared_facts, v10_rights_ownership, v11_job_leases, v12_utc_datetimes,
     v13_defaults_as_declared, v14_catalogue, v15_signoffs, v16_consent_credits, v17_worker_keys,
-    v18_reproductions, v19_reproduction_samples, v20_fingerprints)]
+    v18_reproductions, v19_reproduction_samples, v20_fingerprints,
+    v21_output_reviews)]
 
 
 def register_step(step: Step) -> None:

@@ -331,6 +331,9 @@ class CompiledPolicy:
         self.policy = policy
         self.ref = PolicyRef(policy.uid, policy.version, policy.sha256)
         self._rules = [_compile_rule(r) for r in policy.rules]
+        #: the ids of the rules and duties about the generated image (``evaluate_output``)
+        self._about_output = frozenset([r.id for r in policy.rules if "output" in r.targets]
+                                       + [d.id for d in policy.duties if "output" in d.targets])
         self._duties = [_compile_duty(d) for d in policy.duties]
         self._check = generate(
             [(r.targets, r.when, r.constraint, r.type != "requirement") for r in policy.rules],
@@ -340,6 +343,26 @@ class CompiledPolicy:
         violations, approvals, duties = self.judge(facts, interpreted=interpreted)
         outcome = DENY if violations else NEEDS_APPROVAL if approvals else ALLOW
         return Decision(outcome, self.ref, violations, approvals, duties, inputs_of(facts))
+
+    def evaluate_output(self, facts: Facts, *, interpreted: bool = False) -> Decision:
+        """The decision on a generated image: only the rules and duties about ``output`` count.
+
+        ``facts`` are the request's (as decided) plus ``outputs``; the request's own rules
+        were judged when it was decided (and approved where they asked for it), so judging
+        them again here would ask for the same sign-offs twice.
+        """
+        violations, approvals, duties = self.judge(facts, interpreted=interpreted)
+        about = self._about_output
+        violations = tuple(v for v in violations if v.rule in about)
+        approvals = tuple(a for a in approvals if a.rule in about)
+        duties = tuple(d for d in duties if d.rule in about)
+        outcome = DENY if violations else NEEDS_APPROVAL if approvals else ALLOW
+        return Decision(outcome, self.ref, violations, approvals, duties, inputs_of(facts))
+
+    @property
+    def has_output_rules(self) -> bool:
+        """Whether this policy judges generated images at all (a rule about ``output``)."""
+        return any(r.id in self._about_output for r in self.policy.rules)
 
     def judge(self, facts: Facts, *, interpreted: bool = False) -> tuple[
             tuple[Finding, ...], tuple[Finding, ...], tuple[DutyDue, ...]]:

@@ -15,6 +15,9 @@ writes them by hand. Their shape::
     performers:      [{subject, person, consent, consents, consent_pending, depicted, named_in_prompt,
                        in_reference}]
                      one per person depicted, named in the prompt, or shown in a reference image
+    outputs:         [{subject, output}]   the generated image under review; only in an output
+                     decision (``lifecycle.output_review``), so rules about it never fire on a
+                     request, and a request's rules are not judged again on its output
 
 Licences, consents, people, assets, productions and the requester carry ``attributes``:
 the terms the studio's catalogue declares (a licence limited to named projects, a union
@@ -70,6 +73,25 @@ FIELDS: dict[str, dict[str, Kind]] = {
     },
     "performer": {"depicted": "bool", "named_in_prompt": "bool", "in_reference": "bool",
                   "consent_pending": "bool", "consents": "records"},
+    # the image itself, reviewed after generation and before signing (``lifecycle.output_review``)
+    "output": {
+        "sha256": "string", "width": "number", "height": "number",
+        "nearest_asset": "string", "nearest_title": "string", "nearest_distance": "number",
+        "nearest_origin": "string", "nearest_licence": "string", "nearest_licence_covers_use": "bool",
+        "watchlist_asset": "string", "watchlist_distance": "number",
+        "faces": "number", "people_matched": "list", "undeclared_people": "list",
+        "minors_without_guardian": "list", "style_distance": "number", "look_references": "number",
+    },
+}
+
+#: An output's facts where a policy test does not say otherwise: an image like no registered
+#: work, with no face in it (what ``lifecycle.output_review`` measures for a novel image).
+OUTPUT_DEFAULTS: dict[str, Any] = {
+    "sha256": "0" * 64, "width": 512, "height": 512, "nearest_asset": None, "nearest_title": None,
+    "nearest_distance": 1.0, "nearest_origin": "none", "nearest_licence": None,
+    "nearest_licence_covers_use": False, "watchlist_asset": None, "watchlist_distance": 1.0, "faces": 0,
+    "people_matched": [], "undeclared_people": [], "minors_without_guardian": [], "style_distance": None,
+    "look_references": 0,
 }
 
 #: Lists of records a quantifier may range over, and the record each item is.
@@ -88,6 +110,7 @@ TARGETS: dict[str, str | None] = {
     "reference": "references",
     "training_asset": "training_assets",
     "performer": "performers",
+    "output": "outputs",
 }
 #: The collections a quantifier may range over without a path: each item is one subject
 #: of the target named, with that target's own roots.
@@ -98,6 +121,7 @@ ROOTS: dict[str, tuple[str, ...]] = {
     "reference": GLOBAL_ROOTS + ("asset", "licence"),
     "training_asset": GLOBAL_ROOTS + ("asset", "licence"),
     "performer": GLOBAL_ROOTS + ("person", "consent", "performer"),
+    "output": GLOBAL_ROOTS + ("output",),
 }
 #: The roots a subject of each target carries itself (what a quantified item offers).
 SUBJECT_ROOTS: dict[str, tuple[str, ...]] = {t: tuple(r for r in roots if r not in GLOBAL_ROOTS)

@@ -80,7 +80,8 @@ class Scope:
 
 
 TARGET_WORDS = {"request": "the request", "reference": "each reference asset",
-                "training_asset": "each training-set asset", "performer": "each performer"}
+                "training_asset": "each training-set asset", "performer": "each performer",
+                "output": "the generated image"}
 
 
 def scope_of(targets: tuple[str, ...]) -> Scope:

@@ -94,6 +94,8 @@ TESTS_SCHEMA: dict[str, Any] = {
                 "name": {"type": "string", "minLength": 1},
                 "facts": {"type": "object"},
                 "patch": _PATCH,
+                # the generated image's facts: the case is then an output decision
+                "output": {"type": "object"},
                 "expect": {
                     "type": "object",
                     "additionalProperties": False,
@@ -234,8 +236,15 @@ def run_case(tests: PolicyTests, case: Mapping[str, Any]) -> CaseResult:
     except (TypeError, AttributeError, KeyError, ValueError):
         # a patch or a merge that leaves, say, the request a list: the case fails, saying so
         return failed("the facts do not have the shape a request's facts have (see governance/policy/facts.py)")
+    output = case.get("output")
+    if output is not None and not isinstance(output, Mapping):
+        return failed("output: the generated image's facts are a mapping (see governance/policy/facts.py)")
     try:
-        decision = tests.policy.evaluate(facts)
+        if output is None:
+            decision = tests.policy.evaluate(facts)
+        else:  # a case about the generated image: an output decision, on the request's facts
+            facts["outputs"] = [{"subject": "output", "output": {**F.OUTPUT_DEFAULTS, **output}}]
+            decision = tests.policy.evaluate_output(facts)
     except PolicyError as exc:
         return failed(f"evaluation failed: {exc.message}")
     return CaseResult(str(tests.path), case["name"], tuple(_mismatches(case["expect"], decision)), decision)

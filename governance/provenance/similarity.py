@@ -24,7 +24,7 @@ from typing import Any
 import peewee
 
 from ..clock import utcnow
-from ..perception.fingerprints import FINGERPRINT_VERSION, MAX_PIXELS, fingerprint
+from ..perception.fingerprints import FINGERPRINT_VERSION, MAX_PIXELS, Fingerprint, fingerprint
 from ..perception.index import INDEX_FORMAT, AssetIndex
 from ..policy.tables import GenerationRequest
 from ..registry.tables import Asset, Licence, TrainingSetMember, WatchlistEntry
@@ -65,8 +65,14 @@ def nearest(content: bytes, k: int, index: AssetIndex, *, use: str | None = None
             max_pixels: int = MAX_PIXELS) -> Nearest:
     """The ``k`` registered assets nearest to an image's bytes (``InvalidInput`` for bytes
     that are not a decodable image, ``IndexUnavailable`` from ``open_index``)."""
-    found = fingerprint(content, max_pixels=max_pixels)
-    hits = index.search(found.descriptor, k)
+    return nearest_to(fingerprint(content, max_pixels=max_pixels), k, index, use=use, on=on)
+
+
+def nearest_to(found: Fingerprint, k: int, index: AssetIndex | None, *, use: str | None = None,
+               on: date | None = None) -> Nearest:
+    """``nearest`` for an image already fingerprinted; no index (nothing fingerprinted yet)
+    finds nothing."""
+    hits = index.search(found.descriptor, k) if index is not None and index.count else []
     assets = {a.id: a for a in Asset.select(Asset, Licence).join(Licence, peewee.JOIN.LEFT_OUTER)
               .where(Asset.id.in_([h.asset_id for h in hits]))}
     origins = _origins(list(assets.values()))

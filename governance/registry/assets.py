@@ -71,8 +71,9 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
     and put the work on the watchlist of protected works (``watchlist``).
 
     The asset's fingerprint row is written with it (``indexed``, or ``skipped`` with the
-    reason); once committed, an indexed one is added to the index in ``index_dir`` (none:
-    the index is left out of step until the next add or ``slate index rebuild``). Bytes of
+    reason); once committed, an indexed one is added to the index in ``index_dir`` (none: the
+    folder this process uses, ``fingerprints.use_folder``; with neither, the index is left out
+    of step until the next add or ``slate index rebuild``). Bytes of
     an asset registered before fingerprinting are fingerprinted now.
     """
     if not content:
@@ -102,8 +103,10 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
             _registered(asset, row, by)
         if watchlist:
             protected.add_to_watchlist(asset, watchlist_note, by)
-    if row is not None and index_dir is not None:
-        fp.add_to_index(row, index_dir)
+    folder = index_dir if index_dir is not None else fp.folder_in_use()
+    if row is not None and folder is not None:
+        fp.add_to_index(row, folder)
+        fp.keep_thumbnail(folder, asset.sha256, reading)
     return asset_dict(asset, by), existing is None
 
 

@@ -14,7 +14,9 @@ command) rather than answer from an index that misses assets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -22,10 +24,10 @@ import numpy as np
 
 from ..audit.log import record
 from ..clock import utcnow
-from ..db import transaction
+from ..db import private_folder, transaction
 from ..errors import IndexUnavailable, InvalidInput
 from ..perception import index as ann
-from ..perception.fingerprints import DESCRIPTOR_DIM, FINGERPRINT_VERSION, MAX_PIXELS, Vector, fingerprint
+from ..perception.fingerprints import DESCRIPTOR_DIM, FINGERPRINT_VERSION, MAX_PIXELS, Vector, decode, fingerprint_image
 from ..principal import Principal
 from . import scope
 from .tables import Asset, AssetFingerprint
@@ -67,6 +69,23 @@ class Reading:
     phash: str | None = None
     descriptor: bytes | None = None
     reason: str | None = None
+    #: a small JPEG of the image, for reviewers comparing an output with it (``thumbnail_path``)
+    thumbnail: bytes | None = field(default=None, repr=False)
+
+
+_folder: Path | None = None
+
+
+def use_folder(folder: Path | None) -> None:
+    """Where this process keeps the similarity index: registrations that name no folder add
+    to it (``slate serve``, the app factory and every CLI command set it from the settings),
+    so an asset registered by any path is in the index output review searches."""
+    global _folder
+    _folder = folder
+
+
+def folder_in_use() -> Path | None:
+    return _folder
 
 
 def read(content: bytes, media_type: str, max_pixels: int = MAX_PIXELS) -> Reading:
@@ -75,10 +94,44 @@ def read(content: bytes, media_type: str, max_pixels: int = MAX_PIXELS) -> Readi
         return Reading(SKIPPED, FINGERPRINT_VERSION,
                        reason=f"{media_type} is not an image type fingerprints are computed for")
     try:
-        found = fingerprint(content, max_pixels=max_pixels)
+        image = decode(content, max_pixels=max_pixels)
+        found = fingerprint_image(image)
     except InvalidInput as exc:
         return Reading(SKIPPED, FINGERPRINT_VERSION, reason=exc.message)
-    return Reading(INDEXED, FINGERPRINT_VERSION, found.phash, found.descriptor_bytes())
+    if not np.isfinite(found.descriptor).all() or float(np.linalg.norm(found.descriptor)) < 0.5:
+        # a plain colour has no detail to fingerprint: nothing could be copied from it
+        return Reading(SKIPPED, FINGERPRINT_VERSION, reason="a plain image with no detail to fingerprint")
+    return Reading(INDEXED, FINGERPRINT_VERSION, found.phash, found.descriptor_bytes(), thumbnail=_thumbnail(image))
+
+
+#: the longer side of an asset's thumbnail, in pixels
+THUMBNAIL_SIDE = 160
+
+
+def _thumbnail(image: Any) -> bytes:
+    small = image.convert("RGB")
+    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    out = io.BytesIO()
+    small.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+def thumbnail_path(folder: Path, sha256: str) -> Path:
+    """Where an indexed asset's thumbnail is kept, beside the index (``keep_thumbnail``)."""
+    return folder / "thumbnails" / f"{sha256}.jpg"
+
+
+def keep_thumbnail(folder: Path, sha256: str, reading: Reading) -> None:
+    """Write an asset's thumbnail beside the index (0600, in a private folder), once."""
+    if reading.thumbnail is None:
+        return
+    path = thumbnail_path(folder, sha256)
+    private_folder(path.parent)
+    if not path.exists():
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(reading.thumbnail)
+        partial.chmod(0o600)
+        partial.replace(path)
 
 
 def store(asset: Asset, reading: Reading) -> AssetFingerprint:
@@ -120,6 +173,37 @@ def open_index(folder: Path) -> ann.AssetIndex:
     """The index in ``folder``, checked against its sidecar and the registry's indexed rows."""
     indexed = AssetFingerprint.select().where(AssetFingerprint.status == INDEXED).count()
     return ann.AssetIndex.open(folder, expected_count=indexed)
+
+
+_opened: dict[Path, tuple[tuple[Any, ...], ann.AssetIndex]] = {}
+_opened_lock = threading.Lock()
+
+
+def searchable_index(folder: Path) -> ann.AssetIndex | None:
+    """The index in ``folder`` for searching, as ``open_index`` checks it, kept open in this
+    process while its files stay as they were (same size, modification time and inode, same
+    sidecar) and the registry's count is unchanged; None while nothing is fingerprinted.
+
+    Opening hashes the whole file (tens of megabytes at 100,000 assets), which output review
+    cannot pay per image. Only searching shares the kept index; adding opens it afresh.
+    """
+    indexed = AssetFingerprint.select().where(AssetFingerprint.status == INDEXED).count()
+    if indexed == 0:
+        return None
+    try:
+        stat = (folder / ann.INDEX_FILE).stat()
+        key: tuple[Any, ...] = (stat.st_size, stat.st_mtime_ns, stat.st_ino,
+                                (folder / ann.SIDECAR_FILE).read_bytes(), indexed)
+    except OSError:
+        return open_index(folder)  # raises IndexUnavailable naming what is missing
+    with _opened_lock:
+        kept = _opened.get(folder)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+    index = open_index(folder)
+    with _opened_lock:
+        _opened[folder] = (key, index)
+    return index
 
 
 def rebuild(folder: Path, *, by: Principal | None) -> IndexReport:

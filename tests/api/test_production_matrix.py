@@ -79,9 +79,11 @@ def world(signed):
     training_sets.create_training_set("harbour-set", [(own["sha256"], None)], by=LEE)
     mara = Consent.select().join(Person).where(Person.name == "Mara Quinn").get()
     job = Job.select().join(GenerationRequest).where(GenerationRequest.production == A).first()
+    from governance.jobs.tables import OutputReview
+    review = OutputReview.get(OutputReview.output_sha256 == signed.outputs["mara"])
     signed.ids = {  # type: ignore[attr-defined]
         "consent_id": str(mara.id), "request_id": str(job.request_id), "job_id": job.id,
-        "output": signed.outputs["mara"], "asset": own["sha256"],
+        "output": signed.outputs["mara"], "asset": own["sha256"], "review_id": review.id,
     }
     signed.markers = {  # type: ignore[attr-defined]
         A, "Mara Quinn", "Kit Young", "Sam Young", "LIC-HARBOUR", "Storyboard 7", own["sha256"],
@@ -100,7 +102,8 @@ def signed_start():
 MISSING = {("consents", "consent_id"): "999999", ("consents", "ref"): "999999", ("people", "ref"): "Nobody Here",
            ("licences", "ref"): "LIC-NOPE",
            ("assets", "ref"): "f" * 64, ("outputs", "sha256"): "0" * 64, ("requests", "request_id"): "999999",
-           ("jobs", "job_id"): "job_" + "0" * 32, ("proof", "asset_sha256"): "f" * 64}
+           ("jobs", "job_id"): "job_" + "0" * 32, ("proof", "asset_sha256"): "f" * 64,
+           ("output-reviews", "review_id"): "or_" + "0" * 32}
 
 
 def concrete(world, template: str, missing: bool = False) -> str:
@@ -119,6 +122,8 @@ def concrete(world, template: str, missing: bool = False) -> str:
         ("workers", "key"): "1",  # a worker key belongs to no production: producers are refused by role
         # a reproduction sample is a generator's to claim: producers are refused by role
         ("reproductions", "sample_id"): "rs_" + "0" * 32,
+        # the output review of A's signed output (allowed at once); reviewers and auditors read them all
+        ("output-reviews", "review_id"): ids["review_id"],
     }
 
     def fill(match: re.Match[str]) -> str:

@@ -51,7 +51,7 @@ def test_each_format_carries_every_governance_field(issuer: Issuer, offline: Set
     assert manifest["label"] == out.manifest_label
     governance = assertion(manifest, "com.slate.governance")
     assert governance == {
-        "schema": 3,
+        "schema": 4,
         "model": {"name": "slate-demo-sd", "version": "2.1.0", "weights_sha256": "1" * 64},
         "training_set": {"merkle_root": "2" * 64},
         "policy": {"uid": "studio-policy", "version": "7", "sha256": "3" * 64},
@@ -64,6 +64,7 @@ def test_each_format_carries_every_governance_field(issuer: Issuer, offline: Set
         "references": [{"title": "moodboard.png", "sha256": "5" * 64},
                        {"title": "pose.jpg", "sha256": sha256_hex(reference)}],
         "receipt_sha256": None,
+        "evaluation": None,
     }
     action = assertion(manifest, "c2pa.actions.v2")["actions"][0]
     assert action["action"] == "c2pa.created"

@@ -1,0 +1,266 @@
+"""Output review against the real API: the image a worker sends to ``/sign`` is judged by the
+studio policy's rules about ``output`` before anything is signed, with real photos (the
+scikit-image wheel's) fingerprinted into the real faiss index and a real face detector.
+
+- a training image cropped 10%, resized, re-encoded as JPEG q=70 and colour-shifted is
+  found as the nearest asset and refused, the evidence naming it; nothing is signed; the
+  image is quarantined for legal, never served to anyone else, and purged after retention;
+- a novel image is signed at once, its credential stating what was measured;
+- an image close to a watchlist work is refused;
+- a face in an image whose request declared nobody goes to a reviewer, whose approval signs
+  exactly that image and names them in the credential; a rejection never signs or serves it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+skimage_data = pytest.importorskip("skimage.data")
+
+from governance.audit.tables import AuditEntry  # noqa: E402
+from governance.clock import utcnow  # noqa: E402
+from governance.jobs.tables import Job, OutputReview  # noqa: E402
+from governance.ledger.tables import Output  # noqa: E402
+from governance.lifecycle import output_review  # noqa: E402
+from governance.registry import assets, licences, models_registry, training_sets  # noqa: E402
+from tests.api.conftest import auth  # noqa: E402
+from tests.api.test_flow import WEIGHTS, sign, studio  # noqa: E402,F401  (fixture)
+
+SIDE = 256
+
+
+def encoded(pixels: np.ndarray, size: int = SIDE) -> bytes:
+    """Pixels as the generator writes a PNG of the job's size (PIL, no metadata)."""
+    out = io.BytesIO()
+    Image.fromarray(pixels).convert("RGB").resize((size, size), Image.Resampling.LANCZOS).save(out, format="PNG")
+    return out.getvalue()
+
+
+def copied(pixels: np.ndarray) -> bytes:
+    """What a copier makes of a work: 10% cropped off, resized, JPEG q=70, colour-shifted."""
+    h, w = pixels.shape[:2]
+    crop = Image.fromarray(pixels[h // 10:, w // 10:])
+    jpeg = io.BytesIO()
+    crop.resize((int(crop.width * 0.8), int(crop.height * 0.8))).save(jpeg, format="JPEG", quality=70)
+    shifted = np.asarray(Image.open(jpeg).convert("RGB"), dtype=np.float32)
+    shifted = np.clip(shifted * np.array([1.12, 0.97, 0.85]) + np.array([8, 0, -6]), 0, 255).astype(np.uint8)
+    return encoded(shifted)
+
+
+@pytest.fixture
+def reviewed(studio, settings):
+    """A model trained on a licensed photo; a library photo licensed as a reference only; and a
+    photo on legal's watchlist: each fingerprinted into the real index as it is registered."""
+    licences.add_licence("LIC-STILLS", "Still Life Stock", grants=["ai_training", "concept", "previs"],
+                         territories=["WW"], starts_on=date(2020, 1, 1))
+    licences.add_licence("LIC-REF-ONLY", "Lab Archive", grants=["ai_reference"], territories=["WW"],
+                         starts_on=date(2020, 1, 1))
+    coffee, _ = assets.register_asset(encoded(skimage_data.coffee(), 320), media_type="image/png",
+                                      title="Coffee still", licence="LIC-STILLS")
+    training_sets.create_training_set("stills", [(coffee["sha256"], None)])
+    models_registry.register_model("stills-model", "1", WEIGHTS, training_set="stills")
+    models_registry.set_status("stills-model:1", "approved")
+    slide, _ = assets.register_asset(encoded(skimage_data.immunohistochemistry(), 320), media_type="image/png",
+                                     title="Stained slide", licence="LIC-REF-ONLY")
+    cat, _ = assets.register_asset(encoded(skimage_data.chelsea(), 320), media_type="image/png",
+                                   title="A living painter's cat", watchlist=True, watchlist_note="living artist")
+    assert {a["fingerprint"]["status"] for a in (coffee, slide, cat)} == {"indexed"}
+    return {"coffee": coffee["sha256"], "slide": slide["sha256"], "cat": cat["sha256"]}
+
+
+def queued(client, studio, people=None, use="previs") -> str:
+    body = {"production": "harbour-lights", "use": use, "territory": "GB", "model": "stills-model:1",
+            "prompt": "a still life on a wooden table", "references": [], "people": people or [],
+            "params": {"seed": 7, "steps": 10, "width": SIDE, "height": SIDE}}
+    made = client.post("/api/v1/requests", json=body, headers=auth(studio.tokens["pat-producer"]))
+    assert made.status_code == 201 and made.json["status"] == "queued", made.json["decision"]["violations"]
+    job_id = made.json["job"]["id"]
+    assert client.post(f"/api/v1/jobs/{job_id}/claim", headers=auth(studio.tokens["gpu-worker"])).status_code == 200
+    return str(job_id)
+
+
+def claim_json(sha256: str) -> dict:
+    return json.loads(Output.get(Output.sha256 == sha256).claim_json)
+
+
+def test_a_transformed_training_image_is_found_and_held_for_legal_naming_it(client, studio, reviewed):
+    job_id = queued(client, studio)
+    answer = sign(client, studio.tokens["gpu-worker"], job_id, copied(skimage_data.coffee()))
+    assert answer.status_code == 202, answer.json
+    review = answer.json
+    assert (review["status"], review["outcome"]) == ("held", "needs_approval")
+    [approval] = review["approvals"]
+    assert approval["rule"] == "output-copy-of-licensed-work-needs-legal"
+    facts = review["facts"]
+    assert facts["nearest_asset"] == reviewed["coffee"] and facts["nearest_origin"] == "training_set"
+    assert facts["nearest_title"] == "Coffee still" and facts["nearest_distance"] <= 0.14
+    assert facts["nearest_licence"] == "LIC-STILLS" and facts["nearest_licence_covers_use"] is True
+    assert Output.select().count() == 0 and Job.get_by_id(job_id).status == "awaiting_output_review"
+    # the rule asks for legal: an approver may look but not decide
+    t = studio.tokens
+    refused = client.post(f"/api/v1/output-reviews/{review['id']}/decision", json={"verdict": "approved"},
+                          headers=auth(t["ada-approver"]))
+    assert refused.status_code == 403 and "legal" in refused.json["detail"]
+    assert OutputReview.get_by_id(review["id"]).status == "held"
+
+
+def test_a_transformed_uncleared_work_is_refused_naming_it_and_quarantined(client, studio, reviewed, settings):
+    job_id = queued(client, studio)
+    image = copied(skimage_data.immunohistochemistry())
+    answer = sign(client, studio.tokens["gpu-worker"], job_id, image)
+    assert answer.status_code == 202, answer.json
+    review = answer.json
+    assert (review["status"], review["outcome"]) == ("refused", "deny")
+    [violation] = review["violations"]
+    assert violation["rule"] == "output-not-an-uncleared-copy"
+    assert {e["path"] for e in violation["evidence"]} == {"output.nearest_distance", "output.nearest_licence_covers_use"}
+    facts = review["facts"]
+    assert (facts["nearest_asset"], facts["nearest_origin"], facts["nearest_licence"]) == \
+        (reviewed["slide"], "other", "LIC-REF-ONLY")
+    assert facts["nearest_distance"] <= 0.14 and facts["nearest_licence_covers_use"] is False
+    # nothing signed, the job finished unsigned, the image kept privately for legal
+    assert Output.select().count() == 0 and not any(settings.outputs_dir.glob("*"))
+    assert Job.get_by_id(job_id).status == "output_refused"
+    row = OutputReview.get_by_id(review["id"])
+    assert Path(row.file_path).read_bytes() == image and os.stat(row.file_path).st_mode & 0o777 == 0o600
+    assert AuditEntry.select().where(AuditEntry.action == "output.refused").count() == 1
+    # never served to the producer or the approver; legal reads it
+    t = studio.tokens
+    assert client.get(f"/api/v1/output-reviews/{review['id']}/image", headers=auth(t["pat-producer"])).status_code \
+        == 403
+    assert client.get(f"/api/v1/output-reviews/{review['id']}", headers=auth(t["pat-producer"])).status_code == 404
+    assert client.get(f"/api/v1/output-reviews/{review['id']}/image", headers=auth(t["ada-approver"])).status_code \
+        == 404
+    shown = client.get(f"/api/v1/output-reviews/{review['id']}/image", headers=auth(t["lee-legal"]))
+    assert shown.status_code == 200 and shown.data == image and shown.headers["Cache-Control"] == "no-store"
+    # a retry of the same call gets the same review and records nothing more
+    again = sign(client, t["gpu-worker"], job_id, image)
+    assert again.status_code == 202 and again.json["id"] == review["id"] and OutputReview.select().count() == 1
+    # and once the retention passed it is deleted
+    assert output_review.purge(utcnow() + timedelta(days=settings.quarantine_retention_days + 1)) == 1
+    assert not Path(row.file_path).exists() and OutputReview.get_by_id(review["id"]).status == "purged"
+    assert client.get(f"/api/v1/output-reviews/{review['id']}/image", headers=auth(t["lee-legal"])).status_code \
+        == 404
+
+
+def test_a_novel_image_is_signed_at_once_stating_what_was_measured(client, studio, reviewed):
+    job_id = queued(client, studio)
+    answer = sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.rocket()))
+    assert answer.status_code == 201, answer.json
+    evaluation = claim_json(answer.json["sha256"])["evaluation"]
+    assert evaluation["decision"] == "allow" and evaluation["reviewer"] is None and evaluation["faces"] == 0
+    assert evaluation["nearest_distance"] > 0.14 and evaluation["policy_version"] == "urn:slate:policy:studio-default@5"
+    assert set(evaluation) >= {"fingerprint_version", "index_format", "detector_version", "image_sha256"}
+    review = OutputReview.get(OutputReview.job_id == job_id)
+    assert (review.status, review.output_sha256, review.file_path) == ("allowed", answer.json["sha256"], None)
+
+
+def test_an_image_close_to_a_watchlist_work_is_refused(client, studio, reviewed):
+    job_id = queued(client, studio)
+    answer = sign(client, studio.tokens["gpu-worker"], job_id, copied(skimage_data.chelsea()))
+    assert answer.status_code == 202, answer.json
+    # a copy of it: both an uncleared copy (no licence of a watchlist work covers output use) and an imitation
+    assert {v["rule"] for v in answer.json["violations"]} == {"output-not-an-uncleared-copy",
+                                                              "output-not-imitating-a-watchlist-work"}
+    assert answer.json["facts"]["watchlist_asset"] == reviewed["cat"] and answer.json["status"] == "refused"
+    assert Output.select().count() == 0
+
+
+def test_a_face_nobody_declared_goes_to_a_reviewer_whose_approval_signs_that_image(client, studio, reviewed):
+    job_id = queued(client, studio)
+    image = encoded(skimage_data.astronaut())
+    answer = sign(client, studio.tokens["gpu-worker"], job_id, image)
+    assert answer.status_code == 202, answer.json
+    review = answer.json
+    assert (review["status"], review["outcome"]) == ("held", "needs_approval")
+    assert [a["rule"] for a in review["approvals"]] == ["output-faces-without-declared-people"]
+    assert review["facts"]["faces"] >= 1 and Job.get_by_id(job_id).status == "awaiting_output_review"
+    t = studio.tokens
+    # the approver sees it in the queue and looks at the pixels
+    waiting = client.get("/api/v1/output-reviews?status=held", headers=auth(t["ada-approver"]))
+    assert [r["id"] for r in waiting.json] == [review["id"]]
+    assert client.get(f"/api/v1/output-reviews/{review['id']}/image", headers=auth(t["ada-approver"])).data == image
+    # the requester may not decide; a producer's token is refused by role
+    assert client.post(f"/api/v1/output-reviews/{review['id']}/decision", json={"verdict": "approved"},
+                       headers=auth(t["pat-producer"])).status_code == 403
+    decided = client.post(f"/api/v1/output-reviews/{review['id']}/decision",
+                          json={"verdict": "approved", "comment": "crew member, cleared"},
+                          headers=auth(t["ada-approver"]))
+    assert decided.status_code == 200, decided.json
+    assert (decided.json["status"], decided.json["reviewer"]) == ("approved", "ada-approver")
+    sha = decided.json["output_sha256"]
+    evaluation = claim_json(sha)["evaluation"]
+    assert (evaluation["reviewer"], evaluation["decision"], evaluation["image_sha256"]) == \
+        ("ada-approver", "needs_approval", review["image_sha256"])
+    assert Job.get_by_id(job_id).status == "succeeded" and Job.get_by_id(job_id).output_sha256 == sha
+    assert OutputReview.get_by_id(review["id"]).file_path is None
+    download = client.get(f"/api/v1/outputs/{sha}/image", headers=auth(t["pat-producer"]))
+    verdict = client.post("/api/v1/verify", headers=auth(t["aud-auditor"]), content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(download.data), "out.png", "image/png")})
+    assert verdict.json["outcome"] == "verified", verdict.json
+    # decided once only
+    assert client.post(f"/api/v1/output-reviews/{review['id']}/decision", json={"verdict": "rejected"},
+                       headers=auth(t["lee-legal"])).status_code == 409
+
+
+def test_a_rejected_image_is_never_signed_or_served(client, studio, reviewed):
+    job_id = queued(client, studio)
+    answer = sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut()))
+    assert answer.status_code == 202 and answer.json["status"] == "held"
+    t = studio.tokens
+    review_id = answer.json["id"]
+    rejected = client.post(f"/api/v1/output-reviews/{review_id}/decision",
+                           json={"verdict": "rejected", "comment": "an extra nobody cleared"},
+                           headers=auth(t["lee-legal"]))
+    assert rejected.status_code == 200 and rejected.json["status"] == "rejected"
+    assert Output.select().count() == 0 and Job.get_by_id(job_id).status == "output_refused"
+    assert client.get(f"/api/v1/output-reviews/{review_id}/image", headers=auth(t["ada-approver"])).status_code \
+        == 404
+    # the worker cannot get it signed by trying again
+    again = sign(client, t["gpu-worker"], job_id, encoded(skimage_data.astronaut()))
+    assert again.status_code == 202 and again.json["status"] == "rejected" and Output.select().count() == 0
+
+
+def test_a_damaged_index_refuses_to_judge_and_records_nothing(client, studio, reviewed, settings):
+    job_id = queued(client, studio)
+    index_file = settings.index_dir / "assets.faiss"
+    index_file.write_bytes(index_file.read_bytes()[:100])
+    answer = sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.rocket()))
+    assert answer.status_code == 503 and "slate index rebuild" in answer.json["hint"]
+    assert Output.select().count() == 0 and OutputReview.select().count() == 0
+    assert Job.get_by_id(job_id).status == "running"  # still the worker's, to sign once the index is back
+
+
+def test_the_reviewers_page_shows_the_image_beside_its_nearest_works_and_decides(app, client, studio, reviewed):
+    from tests.web.conftest import Browser
+    job_id = queued(client, studio)
+    held = sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())).json
+    ada = Browser(app.test_client())
+    assert ada.sign_in(studio.tokens["ada-approver"]).status_code == 302
+    listing = ada.get("/output-reviews").get_data(as_text=True)
+    assert held["job_id"] in listing and "Faces in an image whose request declared nobody depicted" in listing
+    page = ada.get(f"/output-reviews/{held['id']}").get_data(as_text=True)
+    assert f"/output-reviews/{held['id']}/image" in page and page.count('class="face-box"') == held["facts"]["faces"]
+    shown = [m["asset"] for m in held["facts"]["matches"]]
+    assert shown and all(f"/output-reviews/{held['id']}/matches/{sha}.jpg" in page for sha in shown)
+    assert ada.get(f"/output-reviews/{held['id']}/image").mimetype == "image/png"
+    thumb = ada.get(f"/output-reviews/{held['id']}/matches/{shown[0]}.jpg")
+    assert thumb.status_code == 200 and thumb.data[:3] == b"\xff\xd8\xff"
+    # only a work the review itself names: not any asset's thumbnail by its hash
+    unnamed = next(sha for sha in reviewed.values() if sha not in shown) if len(shown) < 3 else "f" * 64
+    assert ada.get(f"/output-reviews/{held['id']}/matches/{unnamed}.jpg").status_code == 404
+    pat = Browser(app.test_client())
+    pat.sign_in(studio.tokens["pat-producer"])
+    assert pat.get(f"/output-reviews/{held['id']}").status_code == 403
+    assert pat.get(f"/output-reviews/{held['id']}/image").status_code == 403
+    decided = ada.post(f"/output-reviews/{held['id']}/decision", {"verdict": "approved", "comment": "cleared"})
+    assert decided.status_code == 302 and OutputReview.get_by_id(held["id"]).status == "approved"
+    assert Output.select().count() == 1

@@ -1,0 +1,74 @@
+"""The reviewer's page in headless Chromium: an image output review held (a face nobody
+declared) shown beside the registered works nearest to it, its face boxed; the approver
+approves it from the page. Screenshots go to ``<pytest tmp dir>/…/screenshots``."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                       reason=f"browser tests need Debian's chromium at {CHROMIUM} (scripts/system-packages "
+                              "installs it when run as root)"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright (the dev extra)")
+
+from werkzeug.serving import make_server  # noqa: E402
+
+from governance.jobs.tables import OutputReview  # noqa: E402
+from tests.api.conftest import app, client  # noqa: E402,F401  (fixtures)
+from tests.api.test_output_review import encoded, queued, reviewed, sign, skimage_data, studio  # noqa: E402,F401
+from tests.web.test_browser import CHROMIUM_ARGS  # noqa: E402
+
+
+@pytest.fixture
+def served(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def test_the_reviewer_sees_the_image_beside_its_nearest_works_and_approves_it(client, studio, reviewed, served,
+                                                                              tmp_path: Path) -> None:
+    job_id = queued(client, studio)
+    held = sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())).json
+    assert held["status"] == "held"
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page: Any = browser.new_context(base_url=served, viewport={"width": 1280, "height": 900}).new_page()
+        page.goto("/")
+        page.fill("#token", studio.tokens["ada-approver"])
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("navigation", name="Sections").get_by_role("link", name="Output reviews").click()
+        page.get_by_role("link", name=job_id).click()
+        expect = sync_api.expect
+        expect(page.locator("h1")).to_contain_text("held")
+        image = page.get_by_alt_text("The generated image under review")
+        expect(image).to_be_visible()
+        matches = page.locator("figure.match img")
+        expect(matches).to_have_count(len(held["facts"]["matches"]))
+        # every picture actually loaded (the image and each nearest work's thumbnail)
+        loaded = page.evaluate("() => [...document.images].map(i => i.complete && i.naturalWidth > 0)")
+        assert loaded and all(loaded), loaded
+        assert page.locator(".face-box").count() == held["facts"]["faces"] >= 1
+        assert "Coffee still" in page.locator("section.compare").inner_text()
+        page.screenshot(path=str(shots / "01-output-review.png"), full_page=True)
+        page.fill("#comment", "crew member, cleared")
+        page.get_by_role("button", name="Approve and sign this image").click()
+        expect(page.locator("body")).to_contain_text("approved")
+        page.screenshot(path=str(shots / "02-approved.png"), full_page=True)
+        browser.close()
+    assert OutputReview.get_by_id(held["id"]).status == "approved"
+    assert (shots / "01-output-review.png").stat().st_size > 10_000
