@@ -27,7 +27,10 @@ tests/perception/test_faces.py):
 histograms of uniform local binary patterns over a 6x6 grid (Ahonen, Hadid and Pietikäinen,
 2004), compared by chi-square distance. It tells a face under a mild change (resize,
 brightness, a small shift, JPEG) from other people's faces; it is not a recogniser for faces
-under another pose, light or age, which is what a studio's own model is for.
+under another pose, light or age, which is what a studio's own model is for:
+``OnnxFaceMatcher`` runs a face-embedding model the studio provides as a local ONNX file
+(``load_face_matcher(path)``), compared by cosine distance; its ``VERSION`` carries the
+file's SHA-256, so evidence names the exact model.
 
 Face descriptors are biometric data: no repr, str or error message of this module contains
 their values, and nothing here stores them.
@@ -37,8 +40,10 @@ Nothing here downloads anything, touches a database or reads settings: callers p
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Literal, Protocol, runtime_checkable
 
 import cv2
@@ -46,7 +51,7 @@ import numpy as np
 import numpy.typing as npt
 from skimage.feature import local_binary_pattern
 
-from ..errors import InvalidInput
+from ..errors import ConfigurationError, InvalidInput
 from .pixels import DEFAULT_MAX_PIXELS, RGB, ImageInput, as_rgb
 
 #: The longer side of the copy each cascade scans (larger is slower and finds smaller faces:
@@ -242,13 +247,20 @@ class LbpFaceMatcher:
 def face_crop(pixels: RGB, box: FaceBox, size: int) -> npt.NDArray[np.uint8]:
     """The box's pixels as a ``size`` x ``size`` grey square, its contrast stretched so that
     the same face in other light gives nearly the same crop."""
+    grey = cv2.cvtColor(_square(_region(pixels, box), size), cv2.COLOR_RGB2GRAY)
+    return np.asarray(cv2.equalizeHist(grey), dtype=np.uint8)
+
+
+def _region(pixels: RGB, box: FaceBox) -> RGB:
     height, width = pixels.shape[:2]
     if box.x >= width or box.y >= height:
         raise InvalidInput(f"the face box at ({box.x}, {box.y}) lies outside the {width}x{height} image")
-    region = pixels[box.y:box.y + box.height, box.x:box.x + box.width]
-    grey = cv2.cvtColor(np.ascontiguousarray(region), cv2.COLOR_RGB2GRAY)
-    square = cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA if grey.shape[0] > size else cv2.INTER_LINEAR)
-    return np.asarray(cv2.equalizeHist(square), dtype=np.uint8)
+    return np.ascontiguousarray(pixels[box.y:box.y + box.height, box.x:box.x + box.width])
+
+
+def _square(region: RGB, size: int) -> RGB:
+    interpolation = cv2.INTER_AREA if region.shape[0] > size else cv2.INTER_LINEAR
+    return np.asarray(cv2.resize(region, (size, size), interpolation=interpolation), dtype=np.uint8)
 
 
 def _comparable(version: str, a: FaceDescriptor, b: FaceDescriptor) -> tuple[
@@ -260,3 +272,69 @@ def _comparable(version: str, a: FaceDescriptor, b: FaceDescriptor) -> tuple[
     if a.values.shape != b.values.shape:
         raise InvalidInput("the two face descriptors differ in length; they come from different settings")
     return a.values.astype(np.float64), b.values.astype(np.float64)
+
+
+class OnnxFaceMatcher:
+    """A face-embedding model the studio provides as a local ONNX file, run on the CPU by
+    OpenCV's DNN module (no download, no GPU stack).
+
+    What the model must be: one input, float32 (1, 3, ``input_size``, ``input_size``), RGB,
+    each value ``(v - mean) * scale`` (the common ArcFace-style export: 112, 127.5, 1/128);
+    one output, the embedding, (1, N). Embeddings are compared by cosine: the distance is
+    ``(1 - cosine similarity) / 2``, in [0, 1]. The file is read once, and the bytes hashed
+    are the bytes loaded, so ``VERSION`` names exactly the model that ran.
+    """
+
+    def __init__(self, path: Path, *, input_size: int = 112, mean: float = 127.5, scale: float = 1 / 128,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        data = _read_model(path)
+        self.VERSION = f"onnx-sha256:{hashlib.sha256(data).hexdigest()[:16]}/{input_size}px/v1"
+        self.input_size, self.mean, self.scale, self.max_pixels = input_size, mean, scale, max_pixels
+        self._net = _load_onnx(path, data)
+        self._lock = threading.Lock()  # one OpenCV network runs one forward pass at a time
+
+    def __repr__(self) -> str:
+        return f"OnnxFaceMatcher({self.VERSION!r})"
+
+    def describe(self, image: ImageInput, box: FaceBox) -> FaceDescriptor:
+        crop = _square(_region(as_rgb(image, max_pixels=self.max_pixels), box), self.input_size)
+        blob = cv2.dnn.blobFromImage(crop, scalefactor=self.scale, mean=(self.mean,) * 3)
+        with self._lock:
+            self._net.setInput(blob)
+            embedding = np.asarray(self._net.forward(), dtype=np.float32).ravel()
+        norm = float(np.linalg.norm(embedding))
+        if not embedding.size or not np.isfinite(norm) or norm == 0.0:
+            raise ConfigurationError(f"the face model {self.VERSION} gave no usable embedding",
+                                     hint="check the model takes one RGB face and returns one embedding")
+        return FaceDescriptor(self.VERSION, embedding / norm)
+
+    def distance(self, a: FaceDescriptor, b: FaceDescriptor) -> float:
+        p, q = _comparable(self.VERSION, a, b)
+        return float(np.clip((1.0 - float(np.dot(p, q))) / 2.0, 0.0, 1.0))
+
+
+def load_face_matcher(model: Path | None = None, *, input_size: int = 112,
+                      max_pixels: int = DEFAULT_MAX_PIXELS) -> FaceMatcher:
+    """The studio's own ONNX face model where a path is configured, else the offline default."""
+    if model is None:
+        return LbpFaceMatcher(max_pixels=max_pixels)
+    return OnnxFaceMatcher(model, input_size=input_size, max_pixels=max_pixels)
+
+
+def _read_model(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"the face model file {path} cannot be read ({exc.strerror or type(exc).__name__})",
+                                 hint="point the face matcher setting at the studio's ONNX file") from None
+
+
+def _load_onnx(path: Path, data: bytes) -> cv2.dnn.Net:
+    try:
+        net = cv2.dnn.readNetFromONNX(np.frombuffer(data, dtype=np.uint8))
+    except cv2.error:
+        net = None
+    if net is None or net.empty():
+        raise ConfigurationError(f"the face model file {path} is not an ONNX model OpenCV can load",
+                                 hint="export the model to ONNX (opset 11 or later) with one image input")
+    return net
