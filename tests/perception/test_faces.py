@@ -85,6 +85,17 @@ def test_a_face_pasted_into_a_generated_looking_background_is_found_where_it_was
     assert faces[0].overlap(pasted_face) > 0.8
 
 
+def test_two_people_in_one_frame_are_two_faces_and_a_blank_frame_none(astronaut: RGB) -> None:
+    scene = blurred_noise(seed=3)
+    head = astronaut[30:210, 140:310]
+    scene[40:220, 20:190] = head
+    scene[290:470, 320:490] = head[:, ::-1]
+    faces = detect_faces(scene)
+    assert len(faces) == 2
+    assert {(face.x < 256, face.y < 256) for face in faces} == {(True, True), (False, False)}
+    assert detect_faces(np.full((512, 512, 3), 128, dtype=np.uint8)) == ()
+
+
 def test_encoded_images_give_the_same_faces_as_their_pixels(astronaut: RGB) -> None:
     assert detect_faces(encode(astronaut)) == detect_faces(astronaut)
     assert len(detect_faces(encode(astronaut, "JPEG", quality=80))) == 1
