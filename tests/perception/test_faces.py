@@ -3,21 +3,26 @@ elsewhere, and matched to the same face under mild changes but not to other peop
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
 
-from governance.errors import InvalidInput
+from governance.errors import ConfigurationError, InvalidInput
 from governance.perception.faces import (
     DETECTOR_VERSION,
     FaceBox,
     FaceDescriptor,
     FaceMatcher,
     LbpFaceMatcher,
+    OnnxFaceMatcher,
     detect_faces,
+    load_face_matcher,
 )
 from tests.perception.conftest import NO_FACES, RGB, encode, jpeg, photo
+from tests.perception.onnx_model import write_embedding_model
 
 #: Where the astronaut's face is in astronaut.png (x, y, width, height), read off the photo.
 ASTRONAUT_FACE = FaceBox(178, 68, 95, 95, "frontal")
@@ -78,6 +83,17 @@ def test_a_face_pasted_into_a_generated_looking_background_is_found_where_it_was
     assert len(faces) == 1
     pasted_face = FaceBox(ASTRONAUT_FACE.x - 140 + 60, ASTRONAUT_FACE.y - 30 + 250, 95, 95, "frontal")
     assert faces[0].overlap(pasted_face) > 0.8
+
+
+def test_two_people_in_one_frame_are_two_faces_and_a_blank_frame_none(astronaut: RGB) -> None:
+    scene = blurred_noise(seed=3)
+    head = astronaut[30:210, 140:310]
+    scene[40:220, 20:190] = head
+    scene[290:470, 320:490] = head[:, ::-1]
+    faces = detect_faces(scene)
+    assert len(faces) == 2
+    assert {(face.x < 256, face.y < 256) for face in faces} == {(True, True), (False, False)}
+    assert detect_faces(np.full((512, 512, 3), 128, dtype=np.uint8)) == ()
 
 
 def test_encoded_images_give_the_same_faces_as_their_pixels(astronaut: RGB) -> None:
@@ -189,3 +205,50 @@ def test_descriptors_of_another_matcher_are_refused_without_showing_values(astro
 def test_a_box_outside_the_image_is_refused(astronaut: RGB) -> None:
     with pytest.raises(InvalidInput, match="outside the 512x512 image"):
         LbpFaceMatcher().describe(astronaut, FaceBox(600, 10, 50, 50, "frontal"))
+
+
+# -- the studio's own model -------------------------------------------------------------------
+
+
+def tiny_model(tmp_path: Path, seed: int, input_size: int = 32) -> tuple[Path, npt.NDArray[np.float32]]:
+    weights = np.random.default_rng(seed).standard_normal((16, 3 * input_size * input_size)).astype(np.float32)
+    return write_embedding_model(tmp_path / f"face-model-{seed}.onnx", weights, input_size), weights
+
+
+def test_a_studio_onnx_model_is_loaded_by_opencv_and_gives_its_own_embedding(
+        tmp_path: Path, astronaut: RGB) -> None:
+    path, weights = tiny_model(tmp_path, seed=1)
+    matcher = load_face_matcher(path, input_size=32)
+    assert isinstance(matcher, OnnxFaceMatcher) and isinstance(matcher, FaceMatcher)
+    (box,) = detect_faces(astronaut)
+    descriptor = matcher.describe(astronaut, box)
+    # the same arithmetic by hand: the face box, 32x32, (v - 127.5) / 128, channels first, x @ W.T
+    crop = cv2.resize(astronaut[box.y:box.y + box.height, box.x:box.x + box.width], (32, 32),
+                      interpolation=cv2.INTER_AREA)
+    expected = ((crop.astype(np.float32) - 127.5) / 128).transpose(2, 0, 1).reshape(-1) @ weights.T
+    assert np.allclose(descriptor.values, expected / np.linalg.norm(expected), atol=1e-4)
+    assert matcher.distance(descriptor, descriptor) == pytest.approx(0.0, abs=1e-6)
+    stranger = matcher.describe(photo("camera"), detect_faces(photo("camera"))[0])
+    assert 0.0 < matcher.distance(descriptor, stranger) <= 1.0
+
+
+def test_the_studio_model_version_names_the_file_so_two_models_never_compare(
+        tmp_path: Path, astronaut: RGB) -> None:
+    first, second = (OnnxFaceMatcher(tiny_model(tmp_path, seed)[0], input_size=32) for seed in (1, 2))
+    assert first.VERSION != second.VERSION and first.VERSION.startswith("onnx-sha256:")
+    (box,) = detect_faces(astronaut)
+    with pytest.raises(InvalidInput, match="cannot be compared"):
+        first.distance(first.describe(astronaut, box), second.describe(astronaut, box))
+
+
+def test_a_missing_or_damaged_model_file_is_a_configuration_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        load_face_matcher(tmp_path / "absent.onnx")
+    damaged = tmp_path / "damaged.onnx"
+    damaged.write_bytes(tiny_model(tmp_path, seed=1)[0].read_bytes()[:100])
+    with pytest.raises(ConfigurationError, match=r"damaged\.onnx is not an ONNX model"):
+        load_face_matcher(damaged)
+
+
+def test_without_a_studio_model_the_offline_default_matches() -> None:
+    assert isinstance(load_face_matcher(None), LbpFaceMatcher)
