@@ -35,6 +35,12 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 #: generated, but signing stayed unavailable: the job is left to be claimed again
 DEFERRED = "deferred"
+#: generated and handed over, but Slate's output review held the image for a person, or
+#: refused it: the worker's part is done either way (nothing to retry, nothing to report)
+HELD = "held_for_review"
+REFUSED = "output_refused"
+#: what Slate's signing answer says of an image it did not sign at once (its review's status)
+_REVIEWED = {"held": HELD, "refused": REFUSED, "rejected": REFUSED}
 
 
 class ModelLookup(Protocol):
@@ -58,7 +64,8 @@ class JobResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == SUCCEEDED
+        """The worker did its part: the image was signed, or handed to Slate's output review."""
+        return self.status in (SUCCEEDED, HELD, REFUSED)
 
     def to_dict(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "status": self.status,
@@ -129,7 +136,11 @@ def run_job(job: GenerationJob | Mapping[str, Any], loaded: LoadedModel, signer:
         return _failed(job_id, loaded, exc, generated)
     if unsigned is not None:
         unsigned.drop(job.job_id)
-    return JobResult(job_id=job.job_id, status=SUCCEEDED, model_identity=loaded.weights_hash,
+    reviewed = _REVIEWED.get(str(receipt.get("status"))) if "outcome" in receipt else None
+    if reviewed is not None:
+        log.info("job %s: generated; Slate's output review %s it", job.job_id,
+                 "held" if reviewed == HELD else "refused")
+    return JobResult(job_id=job.job_id, status=reviewed or SUCCEEDED, model_identity=loaded.weights_hash,
                      record=image.record, receipt=receipt, generated=generated)
 
 

@@ -47,6 +47,7 @@ from ..jobs.tables import Job, OutputReview
 from ..perception.faces import DETECTOR_VERSION, detect_faces
 from ..perception.fingerprints import FINGERPRINT_VERSION, decode, fingerprint_image
 from ..perception.index import INDEX_FORMAT
+from ..perception.style import STYLE_VERSION, LookProfile
 from ..policy import facts as F
 from ..policy.compiler import CompiledPolicy
 from ..policy.decision import ALLOW, DENY, Decision
@@ -54,7 +55,7 @@ from ..policy.tables import DecisionRecord, GenerationRequest, PolicyVersion
 from ..policy.versions import active_row, compiled
 from ..principal import Principal
 from ..provenance.similarity import Nearest, nearest_to
-from ..registry.fingerprints import searchable_index
+from ..registry.fingerprints import searchable_index, thumbnail_path
 
 ALLOWED, HELD, APPROVED, REJECTED, REFUSED, PURGED = "allowed", "held", "approved", "rejected", "refused", "purged"
 #: who may look at a held image and decide on it
@@ -156,6 +157,8 @@ def image_facts(image: bytes, request: GenerationRequest, config: ReviewConfig, 
     watched = next((m for m in near.matches if m.origin == "watchlist"), None)
     titles = _titles([m.asset_sha256 for m in near.matches])
     declared = sorted(set(request.people or ()))
+    look = _look(request.production, config.index_dir)
+    style = look.distance(np.asarray(pil, dtype=np.uint8)) if look is not None else None
     facts: dict[str, Any] = {
         "sha256": sha256_hex(image), "width": pil.width, "height": pil.height,
         "nearest_asset": top.asset_sha256 if top else None,
@@ -173,11 +176,35 @@ def image_facts(image: bytes, request: GenerationRequest, config: ReviewConfig, 
                      "origin": m.origin, "licence": m.licence} for m in near.matches],
         "people_matched": [], "undeclared_people": [], "minors_without_guardian": [],
         "declared_people": len(declared),
-        "style_distance": None, "look_references": 0,
+        "style_distance": round(style.value, 4) if style is not None else None,
+        "look_references": len(look.references) if look is not None else 0,
+        "style_version": STYLE_VERSION,
         "fingerprint_version": FINGERPRINT_VERSION, "index_format": INDEX_FORMAT,
         "detector_version": DETECTOR_VERSION,
     }
     return facts, near
+
+
+_looks: dict[tuple[str, tuple[str, ...]], LookProfile] = {}
+
+
+def _look(production: str, index_dir: Path) -> LookProfile | None:
+    """The production's approved look, from its look references' kept thumbnails (the style
+    features work on a 128-pixel copy, which a 160-pixel thumbnail holds); kept per process
+    while the set of references is the same. None where the production registered none."""
+    from ..registry.tables import Asset, LookReference, Production
+    shas = tuple(sorted(r.asset.sha256 for r in LookReference.select(LookReference, Asset).join(Asset)
+                        .switch(LookReference).join(Production).where(Production.name == production)))
+    if not shas:
+        return None
+    key = (production, shas)
+    if key not in _looks:
+        kept = [thumbnail_path(index_dir, sha) for sha in shas]
+        images = [path.read_bytes() for path in kept if path.exists()]
+        if not images:
+            return None
+        _looks[key] = LookProfile.from_images(images)
+    return _looks[key]
 
 
 def _titles(shas: list[str]) -> dict[str, str]:

@@ -59,7 +59,7 @@ def copied(pixels: np.ndarray) -> bytes:
 def reviewed(studio, settings):
     """A model trained on a licensed photo; a library photo licensed as a reference only; and a
     photo on legal's watchlist: each fingerprinted into the real index as it is registered."""
-    licences.add_licence("LIC-STILLS", "Still Life Stock", grants=["ai_training", "concept", "previs"],
+    licences.add_licence("LIC-STILLS", "Still Life Stock", grants=["ai_training", "concept", "previs", "final_frame"],
                          territories=["WW"], starts_on=date(2020, 1, 1))
     licences.add_licence("LIC-REF-ONLY", "Lab Archive", grants=["ai_reference"], territories=["WW"],
                          starts_on=date(2020, 1, 1))
@@ -264,3 +264,24 @@ def test_the_reviewers_page_shows_the_image_beside_its_nearest_works_and_decides
     decided = ada.post(f"/output-reviews/{held['id']}/decision", {"verdict": "approved", "comment": "cleared"})
     assert decided.status_code == 302 and OutputReview.get_by_id(held["id"]).status == "approved"
     assert Output.select().count() == 1
+
+
+def test_a_final_frame_far_from_the_productions_look_goes_to_an_approver(client, studio, reviewed):
+    from governance.registry.looks import add_look
+    add_look("harbour-lights", reviewed["coffee"], by=None)
+    t = studio.tokens
+    body = {"production": "harbour-lights", "use": "final_frame", "territory": "GB", "model": "stills-model:1",
+            "prompt": "a still life on a wooden table", "references": [], "people": [],
+            "params": {"seed": 7, "steps": 10, "width": SIDE, "height": SIDE}}
+    made = client.post("/api/v1/requests", json=body, headers=auth(t["pat-producer"]))
+    request_id = made.json["request"]["id"]
+    for who in ("ada-approver", "lee-legal"):  # the request's own sign-offs, before anything is made
+        assert client.post(f"/api/v1/requests/{request_id}/approval", json={"verdict": "approved", "comment": "ok"},
+                           headers=auth(t[who])).status_code == 200
+    job_id = Job.get(Job.request == request_id).id
+    assert client.post(f"/api/v1/jobs/{job_id}/claim", headers=auth(t["gpu-worker"])).status_code == 200
+    answer = sign(client, t["gpu-worker"], job_id, encoded(skimage_data.rocket()))
+    assert answer.status_code == 202, answer.json
+    assert [a["rule"] for a in answer.json["approvals"]] == ["final-frame-off-the-look-needs-approval"]
+    facts = answer.json["facts"]
+    assert facts["look_references"] == 1 and facts["style_distance"] > 0.15

@@ -41,6 +41,8 @@ def prepare_home(home: Path, micro_bundle: Path, database_url: str | None = None
     shutil.copytree(micro_bundle / "slate-studio", settings.models_dir / "slate-studio")
     open_database(settings.database_url)
     migrate()
+    from governance.registry.fingerprints import use_folder
+    use_folder(settings.index_dir)  # as `slate serve` does: training images go into the similarity index
     try:
         images = studio_dataset(8, size=MICRO.image_size, seed=0)
         training_set = bundled.register_training_data(images)
