@@ -121,7 +121,8 @@ def test_a_transformed_uncleared_work_is_refused_naming_it_and_quarantined(clien
     assert (review["status"], review["outcome"]) == ("refused", "deny")
     [violation] = review["violations"]
     assert violation["rule"] == "output-not-an-uncleared-copy"
-    assert {e["path"] for e in violation["evidence"]} == {"output.nearest_distance", "output.nearest_licence_covers_use"}
+    assert {e["path"] for e in violation["evidence"]} == {"output.nearest_distance",
+                                                          "output.nearest_licence_covers_use"}
     facts = review["facts"]
     assert (facts["nearest_asset"], facts["nearest_origin"], facts["nearest_licence"]) == \
         (reviewed["slide"], "other", "LIC-REF-ONLY")
