@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, g
 
+from ..lifecycle.output_review import recorded_outputs
 from ..policy import versions
 from ..policy.compiler import compile_policy
 from ..policy.diff import diff_policies
@@ -89,7 +90,7 @@ def diff(old: str, new: str) -> Any:
 @blp.response(200, s.ReplayReportOut)
 def replay_policy(body: dict[str, Any], ref: str) -> Any:
     """Which recorded decisions this version would flip, and whose reasons would change."""
-    return replay(compile_policy(_loaded(ref)), body["limit"]).to_dict()
+    return replay(compile_policy(_loaded(ref)), body["limit"], recorded_outputs(body["limit"])).to_dict()
 
 
 @blp.route("/policies/<string:ref>/tests", methods=["POST"])

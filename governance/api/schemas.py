@@ -884,6 +884,8 @@ class ReplayEntryOut(Schema):
     flipped = fields.Boolean()
     reasons_added = fields.List(fields.String())
     reasons_removed = fields.List(fields.String())
+    review = fields.String(allow_none=True, metadata={
+        "description": "the output review replayed (the generated image's decision); null: the request's"})
 
 
 class ReplayReportOut(Schema):

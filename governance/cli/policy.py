@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..errors import PolicyError
+from ..lifecycle.output_review import recorded_outputs
 from ..policy import versions
 from ..policy.compiler import compile_policy
 from ..policy.diff import diff_policies
@@ -97,7 +98,7 @@ def policy_replay(slate: SlateContext, new: str, limit: int | None) -> Any:
     """Re-decide recorded requests under NEW (file or UID@VERSION): what would flip, what would change."""
     engine = compile_policy(_resolve(slate, new))
     slate.open()
-    return replay(engine, limit)
+    return replay(engine, limit, recorded_outputs(limit))
 
 
 @policy_group.command("add")

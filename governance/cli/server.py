@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import click
 
 from ..errors import ConfigurationError
+from ..lifecycle import output_review
 from ..lifecycle.dispatch import requeue, requeue_samples, stuck_statuses
 from ..plugins import load_plugin
 from . import SlateContext, emit, pass_slate
@@ -120,6 +121,9 @@ def _start_requeuer(queue: Any, lease_s: float) -> threading.Thread:
                     log.warning("re-queued %d job(s) with no progress for %.0f s", requeued, lease_s)
                 if queue.pending() == 0:  # a sample's message taken by the one worker that may not run it
                     requeue_samples(queue, lease)
+                purged = output_review.purge()
+                if purged:
+                    log.info("purged %d quarantined image(s) past their retention", purged)
             except Exception:  # the next pass tries again; the API must stay up
                 log.exception("re-queueing stuck jobs failed")
             finally:

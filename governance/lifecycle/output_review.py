@@ -51,6 +51,7 @@ from ..perception.style import STYLE_VERSION, LookProfile
 from ..policy import facts as F
 from ..policy.compiler import CompiledPolicy
 from ..policy.decision import ALLOW, DENY, Decision
+from ..policy.replay import RecordedOutput
 from ..policy.tables import DecisionRecord, GenerationRequest, PolicyVersion
 from ..policy.versions import active_row, compiled
 from ..principal import Principal
@@ -239,6 +240,26 @@ def judge(job: Job, image: bytes, config: ReviewConfig) -> Judgement | None:
 def evaluation_of(row: OutputReview, reviewer: str | None) -> dict[str, Any]:
     """The credential's ``evaluation`` block for a review's image, as it was judged."""
     return _evaluation(dict(row.facts), row.outcome, f"{row.policy_uid}@{row.policy_version}", reviewer)
+
+
+def recorded_outputs(limit: int | None = None) -> list[RecordedOutput]:
+    """Every recorded output decision with the facts it was judged on, newest first, for
+    ``slate policy replay`` (``policy.replay``)."""
+    query = OutputReview.select().order_by(OutputReview.created_at.desc(), OutputReview.id.desc())
+    if limit:
+        query = query.limit(limit)
+    rows = list(query)
+    decisions = {j.id: j.decision for j in Job.select(Job, DecisionRecord).join(DecisionRecord)
+                 .where(Job.id.in_([r.job_id for r in rows]))}
+    found = []
+    for row in rows:
+        decision = decisions.get(row.job_id)
+        stored: Mapping[str, Any] = decision.facts if decision is not None else {}
+        facts = {root: stored[root] for root in F.GLOBAL_ROOTS if root in stored}
+        facts["outputs"] = [{"subject": "output", "output": dict(row.facts)}]
+        found.append(RecordedOutput(row.id, row.request_id, f"{row.policy_uid}@{row.policy_version}", row.outcome,
+                                    tuple(row.violations), tuple(row.approvals), facts))
+    return found
 
 
 # --------------------------------------------------------------------------- holding

@@ -24,6 +24,20 @@ def _reasons(findings: Iterable[dict[str, Any]]) -> set[str]:
 
 
 @dataclass(frozen=True)
+class RecordedOutput:
+    """An output decision as recorded (``lifecycle.output_review``): the facts it was judged
+    on (the request's roots plus ``outputs``) and what it found, for replay."""
+
+    review: str
+    request: int
+    policy: str
+    outcome: str
+    violations: tuple[dict[str, Any], ...]
+    approvals: tuple[dict[str, Any], ...]
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ReplayEntry:
     request: int
     old_policy: str
@@ -31,6 +45,8 @@ class ReplayEntry:
     new: str
     added: tuple[str, ...]
     removed: tuple[str, ...]
+    #: the output review replayed (None: the request's own decision)
+    review: str | None = None
 
     @property
     def flipped(self) -> bool:
@@ -43,7 +59,7 @@ class ReplayEntry:
     def to_dict(self) -> dict[str, Any]:
         return {"request": self.request, "old_policy": self.old_policy, "old": self.old, "new": self.new,
                 "flipped": self.flipped, "reasons_added": list(self.added),
-                "reasons_removed": list(self.removed)}
+                "reasons_removed": list(self.removed), "review": self.review}
 
 
 @dataclass(frozen=True)
@@ -67,10 +83,12 @@ class ReplayReport:
 
     def render(self) -> str:
         p = self.policy
-        lines = [(f"replayed {self.replayed} recorded request(s) under {p['uid']} v{p['version']}: "
+        lines = [(f"replayed {self.replayed} recorded decision(s) (requests, and generated images judged "
+                  f"before signing) under {p['uid']} v{p['version']}: "
                   f"{len(self.flips)} would flip, {len(self.changed_reasons)} would change reasons")]
         for e in self.flips + self.changed_reasons:
-            head = f"request #{e.request}: {e.old} -> {e.new}" if e.flipped else f"request #{e.request}: {e.old} (same)"
+            what = f"request #{e.request}" + (f", its image (review {e.review})" if e.review else "")
+            head = f"{what}: {e.old} -> {e.new}" if e.flipped else f"{what}: {e.old} (same)"
             lines.append(f"  {head} (was decided under {e.old_policy})")
             lines += [f"    + {r}" for r in e.added] + [f"    - {r}" for r in e.removed]
         return "\n".join(lines)
@@ -105,7 +123,19 @@ def latest_decisions(limit: int | None = None) -> Iterable[DecisionRecord]:
     return query
 
 
-def replay(policy: CompiledPolicy, limit: int | None = None) -> ReplayReport:
+def replay(policy: CompiledPolicy, limit: int | None = None,
+           outputs: Iterable[RecordedOutput] = ()) -> ReplayReport:
+    """Each recorded request's latest decision, and each recorded output decision
+    (``outputs``, judged by the rules about ``output`` only), under ``policy``."""
     shared: dict[str, Any] = {}  # training facts most decisions share, read once
     entries = [compare(r, policy.evaluate(decision_facts(r, shared))) for r in latest_decisions(limit)]
+    entries += [compare_output(o, policy.evaluate_output(o.facts)) for o in outputs]
     return ReplayReport(policy.ref.to_dict(), len(entries), tuple(entries))
+
+
+def compare_output(recorded: RecordedOutput, new: Decision) -> ReplayEntry:
+    before = _reason_set(recorded.violations, recorded.approvals, ())
+    data = new.to_dict()
+    after = _reason_set(data["violations"], data["approvals"], ())
+    return ReplayEntry(recorded.request, recorded.policy, recorded.outcome, new.outcome,
+                       tuple(sorted(after - before)), tuple(sorted(before - after)), recorded.review)

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 
 from ..errors import InvalidInput
+from ..lifecycle.output_review import recorded_outputs
 from ..policy import versions
 from ..policy.diff import diff_policies
 from ..policy.odrl import MEDIA_TYPE, odrl_json
@@ -134,5 +135,5 @@ def policy_tests(ref: str) -> Any:
 @page("legal")
 def policy_replay(ref: str) -> Any:
     row = versions.get_version(ref)
-    report = replay(versions.compiled(row))
+    report = replay(versions.compiled(row), outputs=recorded_outputs())
     return render_template("web/policy_replay.html", policy=versions.version_dict(row), report=report.to_dict())

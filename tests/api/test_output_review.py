@@ -35,6 +35,7 @@ from tests.api.conftest import auth  # noqa: E402
 from tests.api.test_flow import WEIGHTS, sign, studio  # noqa: E402,F401  (fixture)
 
 SIDE = 256
+REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
 
 def encoded(pixels: np.ndarray, size: int = SIDE) -> bytes:
@@ -286,3 +287,47 @@ def test_a_final_frame_far_from_the_productions_look_goes_to_an_approver(client,
     assert [a["rule"] for a in answer.json["approvals"]] == ["final-frame-off-the-look-needs-approval"]
     facts = answer.json["facts"]
     assert facts["look_references"] == 1 and facts["style_distance"] > 0.15
+
+
+def test_policy_replay_replays_output_decisions_too(client, studio, reviewed, tmp_path):
+    from click.testing import CliRunner
+
+    from governance.cli import cli
+    job_id = queued(client, studio)
+    held = sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())).json
+    # legal's draft drops the faces rule: that image would have been signed at once
+    text = (REPO_POLICIES / "studio-default.yaml").read_text()
+    start = text.index("  - id: output-faces-without-declared-people")
+    end = text.index("  # output.style_distance")
+    draft = tmp_path / "studio-default.yaml"
+    draft.write_text(text[:start] + text[end:])
+    settings = client.application.config["SLATE_SETTINGS"]
+    result = CliRunner().invoke(cli, ["policy", "replay", str(draft), "--json"],
+                                env={"SLATE_HOME": str(settings.home)}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    [flip] = [e for e in report["flipped"] if e["review"] == held["id"]]
+    assert (flip["old"], flip["new"], flip["request"]) == ("needs_approval", "allow", held["request_id"])
+    assert flip["reasons_removed"] == ["approval output-faces-without-declared-people@output"]
+
+
+def test_the_cli_lists_held_images_and_decides_them_as_the_api_does(client, studio, reviewed):
+    from click.testing import CliRunner
+
+    from governance.cli import cli
+    job_id = queued(client, studio)
+    held = sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())).json
+    env = {"SLATE_HOME": str(client.application.config["SLATE_SETTINGS"].home)}
+
+    def run(*args: str):
+        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    listed = run("output", "reviews", "--status", "held", "--by", "ada-approver")
+    assert listed.exit_code == 0 and held["id"] in listed.output and "output-faces-without-declared-people" in listed.output
+    # a producer is not a reviewer; the requester may not approve even with a reviewer's role
+    assert run("output", "reviews", "--by", "pat-producer").exit_code != 0
+    approved = run("output", "review", held["id"], "--verdict", "approved", "--comment", "cleared",
+                   "--by", "ada-approver")
+    assert approved.exit_code == 0 and "approved, signed as" in approved.output, approved.output
+    row = OutputReview.get_by_id(held["id"])
+    assert (row.status, row.reviewer) == ("approved", "ada-approver") and row.output_sha256
+    assert claim_json(row.output_sha256)["evaluation"]["reviewer"] == "ada-approver"
