@@ -54,7 +54,7 @@ STEP_19_TABLES = ("reproduction_sample",)
 #: what step 20 added: assets' fingerprints, the watchlist, productions' look references
 STEP_20_TABLES = ("asset_fingerprint", "watchlist_entry", "look_reference")
 #: what step 21 added: the decision on each generated image before signing
-STEP_21_TABLES = ("output_review",)
+STEP_21_TABLES = ("output_review", "person_face")
 
 NewDatabase = Callable[[], str]
 

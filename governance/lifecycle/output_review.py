@@ -56,6 +56,7 @@ from ..policy.tables import DecisionRecord, GenerationRequest, PolicyVersion
 from ..policy.versions import active_row, compiled
 from ..principal import Principal
 from ..provenance.similarity import Nearest, nearest_to
+from ..registry import faces as registered_faces
 from ..registry.fingerprints import searchable_index, thumbnail_path
 
 ALLOWED, HELD, APPROVED, REJECTED, REFUSED, PURGED = "allowed", "held", "approved", "rejected", "refused", "purged"
@@ -153,7 +154,10 @@ def image_facts(image: bytes, request: GenerationRequest, config: ReviewConfig, 
     found = fingerprint_image(pil)
     near = nearest_to(found, NEIGHBOURS, searchable_index(config.index_dir), use=use,
                       on=utcnow().date())
-    faces = detect_faces(np.asarray(pil, dtype=np.uint8))
+    rgb = np.asarray(pil, dtype=np.uint8)
+    faces = detect_faces(rgb)
+    # registered people whose consent covers biometric matching, recognised in the faces
+    matched = registered_faces.match(rgb, faces, registered_faces.live_faces()) if faces else []
     top = near.matches[0] if near.matches else None
     watched = next((m for m in near.matches if m.origin == "watchlist"), None)
     titles = _titles([m.asset_sha256 for m in near.matches])
@@ -175,7 +179,10 @@ def image_facts(image: bytes, request: GenerationRequest, config: ReviewConfig, 
         # every neighbour, for the reviewer to compare side by side (the rules read the nearest)
         "matches": [{"asset": m.asset_sha256, "title": titles.get(m.asset_sha256), "distance": m.distance,
                      "origin": m.origin, "licence": m.licence} for m in near.matches],
-        "people_matched": [], "undeclared_people": [], "minors_without_guardian": [],
+        "people_matched": [k.person for k in matched],
+        "undeclared_people": [k.person for k in matched if k.person not in declared],
+        "minors_without_guardian": [k.person for k in matched if k.is_minor and not k.guardian_signed],
+        "matcher_version": registered_faces.MATCHER.VERSION,
         "declared_people": len(declared),
         "style_distance": round(style.value, 4) if style is not None else None,
         "look_references": len(look.references) if look is not None else 0,

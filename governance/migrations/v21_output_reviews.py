@@ -13,7 +13,12 @@ served to producers, and deleted once ``purge_after`` passes (``purged``).
 The worker's receipt and pixel environment are kept with a held image so that an approval
 signs exactly what the worker made, under the worker's own receipt.
 
-The table is created only if absent, as steps 17 to 20 do.
+``person_face`` keeps, for a registered person whose confirmed consent covers biometric
+matching, the face descriptor of a reference photo of them (the matcher's version with it),
+so that output review can tell a registered person in a generated image nobody declared.
+Nothing else of the photo is kept; descriptors never leave the database.
+
+The tables are created only if absent, as steps 17 to 20 do.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from ..db import database
 from .frozen import FrozenModel
 
 VERSION = 21
-DESCRIPTION = "lifecycle: output reviews (the decision on each generated image before signing, and its reviewer)"
+DESCRIPTION = ("lifecycle: output reviews (the decision on each generated image before signing, and its reviewer); "
+               "registry: people's reference face descriptors (biometric matching consented)")
 
 
 class OutputReview(FrozenModel):
@@ -57,5 +63,31 @@ class OutputReview(FrozenModel):
         table_name = "output_review"
 
 
+class Person(FrozenModel):
+    """The people table (step 1), only as the target of a foreign key."""
+
+    class Meta:
+        table_name = "person"
+
+
+class Asset(FrozenModel):
+    """The assets table (step 1), only as the target of a foreign key."""
+
+    class Meta:
+        table_name = "asset"
+
+
+class PersonFace(FrozenModel):
+    person = peewee.ForeignKeyField(Person, on_delete="CASCADE")
+    asset = peewee.ForeignKeyField(Asset, on_delete="CASCADE")
+    matcher_version = peewee.CharField(max_length=200)
+    descriptor = peewee.BlobField()
+    created_at = peewee.DateTimeField()
+
+    class Meta:
+        table_name = "person_face"
+        indexes = ((("person", "asset"), True),)
+
+
 def apply() -> None:
-    database.create_tables([OutputReview])
+    database.create_tables([OutputReview, PersonFace])

@@ -24,8 +24,8 @@ from ..ids import is_id
 from ..perception.fingerprints import MAX_PIXELS
 from ..principal import Principal
 from . import attributes as attrs
+from . import faces, lookup, scope
 from . import fingerprints as fp
-from . import lookup, scope
 from . import vocabulary as vocab
 from . import watchlist as protected
 from .licences import get_licence
@@ -88,6 +88,11 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
     terms = attrs.checked("asset", attributes, by)
     digest = sha256_hex(content)
     reading = fp.read(content, media_type, max_pixels)
+    people = list(people)
+    # a photo registered as showing one person may be their reference face, if their consent
+    # covers biometric matching (registering it again after such a consent enrols it then)
+    face = faces.reference_face(content, max_pixels) if reading.status == fp.INDEXED and len(set(people)) == 1 \
+        else None
     with transaction():
         scoped = scope.own_productions(by, [production] if production else [], "asset")
         existing = Asset.get_or_none(Asset.sha256 == digest)
@@ -101,6 +106,7 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
                             licence=licence, people=people, scoped=scoped, terms=terms, by=by)
             row = fp.store(asset, reading)
             _registered(asset, row, by)
+        faces.enrol_reference(asset, Person.select().join(AssetPerson).where(AssetPerson.asset == asset), face)
         if watchlist:
             protected.add_to_watchlist(asset, watchlist_note, by)
     folder = index_dir if index_dir is not None else fp.folder_in_use()

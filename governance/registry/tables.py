@@ -228,5 +228,22 @@ class LookReference(BaseModel):
         indexes = ((("production", "asset"), True),)
 
 
+class PersonFace(BaseModel):
+    """The face descriptor of a reference photo of a person whose confirmed consent covers
+    biometric matching (migration step 21): what output review matches faces against.
+    Biometric data: it never leaves the database (no answer, log line or credential)."""
+
+    person = peewee.ForeignKeyField(Person, backref="faces", on_delete="CASCADE")
+    person_id: int
+    asset = peewee.ForeignKeyField(Asset, backref="faces", on_delete="CASCADE")
+    asset_id: int
+    matcher_version = peewee.CharField(max_length=200)
+    descriptor = peewee.BlobField()
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("person", "asset"), True),)
+
+
 TABLES = [Production, Person, PersonProduction, Consent, ConsentDocument, ConsentEvent, Licence, Asset, AssetPerson,
-          TrainingSet, TrainingSetMember, Model, AssetFingerprint, WatchlistEntry, LookReference]
+          TrainingSet, TrainingSetMember, Model, AssetFingerprint, WatchlistEntry, LookReference, PersonFace]

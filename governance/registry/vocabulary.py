@@ -15,7 +15,9 @@ from ..catalogue import published_catalogue
 from ..errors import InvalidInput
 
 PERSON_KINDS = ("performer", "rights_holder", "crew")
-CONSENT_USES = ("likeness", "voice", "ai_training", "reference")
+#: ``biometric_matching``: the person's reference photos may be matched against faces in
+#: generated images (output review), so an undeclared appearance is caught
+CONSENT_USES = ("likeness", "voice", "ai_training", "reference", "biometric_matching")
 OUTPUT_USES = ("concept", "previs", "final_frame", "marketing")
 LICENCE_GRANTS = ("ai_training", "ai_reference") + OUTPUT_USES
 MODEL_STATUSES = ("registered", "approved", "retired")

@@ -332,3 +332,60 @@ def test_the_cli_lists_held_images_and_decides_them_as_the_api_does(client, stud
     row = OutputReview.get_by_id(held["id"])
     assert (row.status, row.reviewer) == ("approved", "ada-approver") and row.output_sha256
     assert claim_json(row.output_sha256)["evaluation"]["reviewer"] == "ada-approver"
+
+
+def _registered_performer(settings, uses: list[str]) -> None:
+    """Eileen, a performer of harbour-lights whose reference photo (the astronaut) is registered."""
+    from governance.registry import people
+    from tests.rights import grant_consent
+    people.add_person("Eileen Collins", productions=["harbour-lights"])
+    grant_consent(settings, "Eileen Collins", uses=uses, productions=["harbour-lights"], territories=["WW"],
+                  valid_from=date(2020, 1, 1), valid_until=date(2030, 12, 31))
+    headshot = skimage_data.astronaut()[10:240, 110:340]  # her head and shoulders only
+    assets.register_asset(encoded(headshot, 320), media_type="image/png", title="Eileen, headshot",
+                          people=["Eileen Collins"], production="harbour-lights")
+
+
+def astronaut_again() -> bytes:
+    """The whole picture (not the headshot's framing: no copy of it), brighter and JPEG-worn."""
+    pixels = skimage_data.astronaut()
+    jpeg = io.BytesIO()
+    Image.fromarray(np.clip(pixels.astype(np.int16) + 18, 0, 255).astype(np.uint8)).save(jpeg, "JPEG", quality=75)
+    return encoded(np.asarray(Image.open(jpeg).convert("RGB")))
+
+
+def test_a_registered_person_recognised_but_not_declared_is_refused(client, studio, reviewed, settings):
+    from governance.registry.tables import PersonFace
+    _registered_performer(settings, ["likeness", "reference", "biometric_matching"])
+    assert PersonFace.select().count() == 1
+    job_id = queued(client, studio)  # declares nobody
+    answer = sign(client, studio.tokens["gpu-worker"], job_id, astronaut_again())
+    assert answer.status_code == 202, answer.json
+    review = answer.json
+    assert (review["status"], review["outcome"]) == ("refused", "deny")
+    assert [v["rule"] for v in review["violations"]] == ["output-shows-no-undeclared-registered-person"]
+    assert review["facts"]["people_matched"] == ["Eileen Collins"] == review["facts"]["undeclared_people"]
+    # no biometric data anywhere in what is said about it
+    assert "descriptor" not in json.dumps(review) and Output.select().count() == 0
+
+
+def test_without_a_consent_to_matching_nobody_is_recognised(client, studio, reviewed, settings):
+    from governance.registry.tables import PersonFace
+    _registered_performer(settings, ["likeness", "reference"])
+    assert PersonFace.select().count() == 0  # no consent to matching: no face kept
+    job_id = queued(client, studio)
+    answer = sign(client, studio.tokens["gpu-worker"], job_id, astronaut_again())
+    assert answer.status_code == 202 and answer.json["status"] == "held"
+    assert answer.json["facts"]["people_matched"] == [] and answer.json["violations"] == []
+
+
+def test_a_revoked_consent_to_matching_stops_recognition_at_once(client, studio, reviewed, settings):
+    from governance.registry.tables import Consent, Person
+    from governance.revocation import revoke_consent
+    from tests.rights import LEE
+    _registered_performer(settings, ["likeness", "reference", "biometric_matching"])
+    revoke_consent(Consent.select().join(Person).where(Person.name == "Eileen Collins").get().id, "withdrawn",
+                   by=LEE)
+    job_id = queued(client, studio)
+    answer = sign(client, studio.tokens["gpu-worker"], job_id, astronaut_again())
+    assert answer.status_code == 202 and answer.json["facts"]["people_matched"] == []
