@@ -17,6 +17,8 @@ work's never does; without a use it is ``None`` (not judged), for the caller's r
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -92,11 +94,18 @@ def _origins(assets: list[Asset]) -> dict[int, str]:
 
 
 def _referenced(shas: set[str]) -> set[str]:
-    """Which of these SHA-256s a recorded request named as a reference (a JSON list per row)."""
+    """Which of these SHA-256s a recorded request named as a reference (a JSON list per row).
+
+    The database picks the rows whose stored list holds one of them as a string (canonical
+    JSON: ``"<sha>"``), so only those are decoded: output review asks this for every image,
+    and decoding every request's list in Python grew with the studio's history."""
     found: set[str] = set()
     if not shas:
         return found
-    for (references,) in GenerationRequest.select(GenerationRequest.references).tuples().iterator():
+    # the pattern is text, not a value of the JSON column (whose converter would encode it)
+    named = functools.reduce(operator.or_, (GenerationRequest.references.contains(peewee.Value(f'"{sha}"', str))
+                                            for sha in shas))
+    for (references,) in GenerationRequest.select(GenerationRequest.references).where(named).tuples().iterator():
         found.update(shas.intersection(references or ()))
     return found
 

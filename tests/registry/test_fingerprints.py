@@ -141,3 +141,30 @@ def test_an_asset_from_before_fingerprinting_is_fingerprinted_when_its_bytes_com
     again, created = assets.register_asset(sample(WORKS[1]), media_type="image/png", title="same", index_dir=studio)
     assert not created and again["fingerprint"]["status"] == "indexed"
     assert fingerprints.open_index(studio).count == 5
+
+
+def test_an_asset_is_a_reference_where_a_recorded_request_names_it_and_only_those_requests_are_read(
+        studio: Path, monkeypatch: pytest.MonkeyPatch):
+    """Output review asks this for every image, so only the requests naming a found asset
+    are decoded, not every request's list: the origin is the same as reading them all."""
+    from datetime import date
+
+    from governance.clock import utcnow
+    from governance.policy.tables import GenerationRequest
+    from governance.registry import models_registry
+
+    model = models_registry.register_model("m", "1", "a" * 64)
+    named, other = assets.list_assets()[1]["sha256"], assets.list_assets()[2]["sha256"]
+    for i, references in enumerate([[named]] + [["f" * 64]] * 20 + [[]]):
+        GenerationRequest.create(requester="pat", production="harbour-lights", use="previs", territory="GB",
+                                 request_date=date(2026, 6, 1), model=model["id"], references=references,
+                                 people=[], prompt=f"shot {i}, after {other}", prompt_sha256="0" * 64,
+                                 created_at=utcnow())
+    decoded: list[object] = []
+    field = GenerationRequest.references
+    monkeypatch.setattr(field, "python_value", lambda value: decoded.append(value) or type(field).python_value(
+        field, value))
+    index = fingerprints.open_index(studio)
+    assert nearest(copied(sample(WORKS[1])), 1, index).matches[0].origin == "reference"
+    assert len(decoded) == 1  # the one request naming it
+    assert nearest(copied(sample(WORKS[2])), 1, index).matches[0].origin == "other"  # named in a prompt only
