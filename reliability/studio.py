@@ -64,18 +64,21 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
 
 
 def test_image(i: int, size: int = 64) -> bytes:
-    """A small distinct PNG per ``i`` (what a load client 'generates')."""
+    """A small distinct PNG per ``i`` (what a load client 'generates'): seeded noise, so that
+    output review finds no two of them (nor the training image, ``i`` = -1) near copies."""
+    import numpy as np
     from PIL import Image
-    gradient = Image.linear_gradient("L").resize((size, size))
-    noise = Image.effect_noise((size, size), 10 + i % 50)
+    pixels = np.random.default_rng(abs(i) * 2 + (i < 0)).integers(0, 256, (size, size, 3), dtype=np.uint8)
     buffer = io.BytesIO()
-    Image.merge("RGB", (gradient, noise, gradient.rotate(90 * (i % 4)))).save(buffer, "PNG")
+    Image.fromarray(pixels).save(buffer, "PNG")
     return buffer.getvalue()
 
 
 def _seed(settings: Settings) -> dict[str, str]:
+    from governance.registry.fingerprints import use_folder
     open_database(settings.database_url)
     migrate()
+    use_folder(settings.index_dir)  # as `slate serve` does: registered images go into the similarity index
     KeyStore(settings).ensure()
     tokens = demo.seed(POLICIES / "studio-default.yaml", settings).tokens
     _enrol_worker(settings)
@@ -109,7 +112,7 @@ def studio_with_fake_model(home: Path, **settings_overrides: str) -> Studio:
         tokens = _seed(settings)
         licences.add_licence("LIC-LOAD", "Load Studio", grants=["ai_training", "previs"], territories=["WW"],
                              starts_on=date(2020, 1, 1))
-        sha = assets.register_asset(test_image(0), media_type="image/png", title="load",
+        sha = assets.register_asset(test_image(-1), media_type="image/png", title="load",
                                     licence="LIC-LOAD")[0]["sha256"]
         training_sets.create_training_set("load-set", [(sha, None)])
         models_registry.register_model("bench", "1", FAKE_WEIGHTS, training_set="load-set")
