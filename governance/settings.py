@@ -36,6 +36,12 @@ VARIABLES: dict[str, str] = {
                         "(default: $SLATE_HOME/worker; the embedded worker's is $SLATE_DATA_DIR/worker).",
     "SLATE_REPRODUCTION_SAMPLE_RATE": "Share of newly signed outputs drawn at random for a reproduction on a "
                                       "worker other than the one that made them, from 0 to 1 (default: 0, none).",
+    "SLATE_FACE_MATCHER_MODEL": "The studio's own face-embedding model, a local ONNX file, for matching faces in "
+                                "generated images against registered people's reference photos (default: none, "
+                                "the offline LBP matcher).",
+    "SLATE_FACE_MATCHER_THRESHOLD": "Distance (0-1) at or below which that model's faces count as the same person "
+                                    "(required with SLATE_FACE_MATCHER_MODEL; measure it on the studio's own faces).",
+    "SLATE_FACE_MATCHER_INPUT": "The side in pixels of the face crop that model takes (default: 112).",
     "SLATE_QUARANTINE_RETENTION_DAYS": "Days a generated image refused by output review (or rejected by its reviewer) "
                                        "is kept for legal before it is deleted (default: 30).",
     "SLATE_SECRET_KEY": "Key that signs the web pages' session cookies (secret; never logged); every API "
@@ -70,6 +76,15 @@ def _probability(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _face_threshold(env: Mapping[str, str]) -> float | None:
+    if not env.get("SLATE_FACE_MATCHER_MODEL"):
+        return None
+    if not env.get("SLATE_FACE_MATCHER_THRESHOLD"):
+        raise ConfigurationError("SLATE_FACE_MATCHER_MODEL needs SLATE_FACE_MATCHER_THRESHOLD: the distance at or "
+                                 "below which the model's faces are the same person (measure it on your own faces)")
+    return _probability(env, "SLATE_FACE_MATCHER_THRESHOLD", 0.0)
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -88,6 +103,10 @@ class Settings:
     worker_token: str | None = field(default=None, repr=False)
     #: a worker's own folder, holding the private key it signs generation receipts with
     worker_dir: Path | None = None
+    #: the studio's own ONNX face-embedding model and its same-person distance (``registry.faces``)
+    face_matcher_model: Path | None = None
+    face_matcher_threshold: float | None = None
+    face_matcher_input: int = 112
     #: days a refused or rejected generated image is kept for legal (``lifecycle.output_review``)
     quarantine_retention_days: int = 30
     #: share of newly signed outputs made again on another worker (``lifecycle.sampling``)
@@ -119,6 +138,10 @@ class Settings:
             secret_key=env.get("SLATE_SECRET_KEY") or None,
             reproduction_sample_rate=_probability(env, "SLATE_REPRODUCTION_SAMPLE_RATE", 0.0),
             quarantine_retention_days=_int(env, "SLATE_QUARANTINE_RETENTION_DAYS", 30),
+            face_matcher_model=Path(env["SLATE_FACE_MATCHER_MODEL"]).resolve()
+            if env.get("SLATE_FACE_MATCHER_MODEL") else None,
+            face_matcher_threshold=_face_threshold(env),
+            face_matcher_input=_int(env, "SLATE_FACE_MATCHER_INPUT", 112),
         )
 
     @classmethod

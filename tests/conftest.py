@@ -87,7 +87,9 @@ except ImportError:  # hypothesis is a dev dependency
 def _no_index_folder_between_tests() -> Iterator[None]:
     """The similarity index folder an app or CLI sets for its process is the test's own: the
     next test starts with none, as a fresh process would."""
+    from governance.registry.faces import use_matcher
     from governance.registry.fingerprints import use_folder
     use_folder(None)
     yield
     use_folder(None)
+    use_matcher(None, None)

@@ -301,7 +301,12 @@ class OnnxFaceMatcher:
         blob = cv2.dnn.blobFromImage(crop, scalefactor=self.scale, mean=(self.mean,) * 3)
         with self._lock:
             self._net.setInput(blob)
-            embedding = np.asarray(self._net.forward(), dtype=np.float32).ravel()
+            try:
+                embedding = np.asarray(self._net.forward(), dtype=np.float32).ravel()
+            except cv2.error:  # OpenCV's text names shapes, never the pixels; only the kind is told
+                raise ConfigurationError(f"the face model {self.VERSION} cannot run on a {self.input_size}-pixel "
+                                         "face crop", hint="set SLATE_FACE_MATCHER_INPUT to the side the model "
+                                                           "takes") from None
         norm = float(np.linalg.norm(embedding))
         if not embedding.size or not np.isfinite(norm) or norm == 0.0:
             raise ConfigurationError(f"the face model {self.VERSION} gave no usable embedding",

@@ -17,18 +17,47 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
 from ..clock import utcnow
-from ..errors import InvalidInput
-from ..perception.faces import FaceDescriptor, LbpFaceMatcher, detect_faces
+from ..errors import ConfigurationError, InvalidInput
+from ..perception.faces import FaceDescriptor, FaceMatcher, LbpFaceMatcher, detect_faces, load_face_matcher
 from ..perception.pixels import ImageInput, as_rgb
 from .tables import Asset, Consent, Person, PersonFace
 
 BIOMETRIC = "biometric_matching"
-MATCHER = LbpFaceMatcher()
+
+
+@dataclass(frozen=True)
+class Matching:
+    """The matcher this process uses and its same-person distance."""
+
+    matcher: FaceMatcher
+    threshold: float
+
+
+_matching = Matching(LbpFaceMatcher(), LbpFaceMatcher.MATCH_THRESHOLD)
+
+
+def use_matcher(model: Path | None, threshold: float | None, input_size: int = 112) -> None:
+    """The studio's own ONNX model (``SLATE_FACE_MATCHER_MODEL``, with its threshold) or the
+    offline LBP default; set by the app factory and every CLI command. Faces enrolled under
+    another matcher are not compared (register the reference photos again to enrol them)."""
+    global _matching
+    if model is None:
+        _matching = Matching(LbpFaceMatcher(), LbpFaceMatcher.MATCH_THRESHOLD)
+    else:
+        if threshold is None:
+            raise ConfigurationError("a face model needs its same-person distance",
+                                     hint="set SLATE_FACE_MATCHER_THRESHOLD")
+        _matching = Matching(load_face_matcher(model, input_size=input_size), threshold)
+
+
+def matcher() -> FaceMatcher:
+    return _matching.matcher
 
 
 def consents_to_matching(person: Person, on: date | None = None) -> list[Consent]:
@@ -49,7 +78,7 @@ def reference_face(image: ImageInput, max_pixels: int) -> FaceDescriptor | None:
         return None
     if not faces:
         return None
-    return MATCHER.describe(pixels, max(faces, key=lambda b: b.area))
+    return _matching.matcher.describe(pixels, max(faces, key=lambda b: b.area))
 
 
 def enrol_reference(asset: Asset, people: Iterable[Person], descriptor: FaceDescriptor | None) -> bool:
@@ -80,7 +109,7 @@ class KnownFace:
 def live_faces(on: date | None = None) -> list[KnownFace]:
     """Every enrolled face of a person whose consent covers biometric matching today."""
     rows = (PersonFace.select(PersonFace, Person).join(Person)
-            .where(PersonFace.matcher_version == MATCHER.VERSION))
+            .where(PersonFace.matcher_version == _matching.matcher.VERSION))
     found, consents = [], {}
     for row in rows:
         person: Person = row.person
@@ -102,10 +131,11 @@ def match(pixels: ImageInput, boxes: Iterable[object], known: list[KnownFace]) -
         return []
     rgb = as_rgb(pixels)
     matched: dict[str, tuple[float, KnownFace]] = {}
+    using = _matching
     for box in boxes:
-        face = MATCHER.describe(rgb, box)  # type: ignore[arg-type]
+        face = using.matcher.describe(rgb, box)  # type: ignore[arg-type]
         for candidate in known:
-            distance = MATCHER.distance(face, candidate.descriptor)
-            if distance <= MATCHER.MATCH_THRESHOLD and distance < matched.get(candidate.person, (2.0,))[0]:
+            distance = using.matcher.distance(face, candidate.descriptor)
+            if distance <= using.threshold and distance < matched.get(candidate.person, (2.0,))[0]:
                 matched[candidate.person] = (distance, candidate)
     return [k for _, k in sorted(matched.values(), key=lambda pair: pair[0])]

@@ -389,3 +389,36 @@ def test_a_revoked_consent_to_matching_stops_recognition_at_once(client, studio,
     job_id = queued(client, studio)
     answer = sign(client, studio.tokens["gpu-worker"], job_id, astronaut_again())
     assert answer.status_code == 202 and answer.json["facts"]["people_matched"] == []
+
+
+def test_a_studio_face_model_set_in_the_settings_enrols_and_matches_with_it(settings, tmp_path):
+    """``SLATE_FACE_MATCHER_MODEL`` (a real ONNX file) and its threshold: the app uses that model,
+    enrols reference faces under its version and compares only faces of that version."""
+    import dataclasses
+
+    from governance.app import create_app
+    from governance.db import close_database
+    from governance.registry import faces as registered
+    from governance.settings import Settings
+    from tests.perception.test_faces import tiny_model
+    path, _ = tiny_model(tmp_path, seed=1)
+    configured = Settings.from_env({"SLATE_HOME": str(settings.home), "SLATE_FACE_MATCHER_MODEL": str(path),
+                                    "SLATE_FACE_MATCHER_THRESHOLD": "0.05", "SLATE_FACE_MATCHER_INPUT": "32"})
+    assert (configured.face_matcher_model, configured.face_matcher_threshold) == (path.resolve(), 0.05)
+    with pytest.raises(Exception, match="SLATE_FACE_MATCHER_THRESHOLD"):
+        Settings.from_env({"SLATE_HOME": str(settings.home), "SLATE_FACE_MATCHER_MODEL": str(path)})
+    create_app(dataclasses.replace(configured, policies_dir=settings.policies_dir), testing=True)
+    try:
+        assert registered.matcher().VERSION.startswith("onnx-sha256:")
+        pixels = skimage_data.astronaut()
+        descriptor = registered.reference_face(encoded(pixels, 512), 40_000_000)
+        assert descriptor is not None and descriptor.matcher == registered.matcher().VERSION
+        assert "withheld" in repr(descriptor)
+        # a model that cannot take the configured crop is a configuration error naming the setting
+        from governance.errors import ConfigurationError
+        registered.use_matcher(path, 0.05, input_size=112)
+        with pytest.raises(ConfigurationError, match="cannot run on a 112-pixel face crop") as refused:
+            registered.reference_face(encoded(pixels, 512), 40_000_000)
+        assert "SLATE_FACE_MATCHER_INPUT" in (refused.value.hint or "")
+    finally:
+        close_database()
