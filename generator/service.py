@@ -172,9 +172,11 @@ class SlateApiClient:
 
         return sign_with_retry(attempt, job_id, self.signing_retry)
 
-    def claim_reproduction(self) -> Mapping[str, Any]:
-        """Claim an output sampled for a reproduction on another worker: ``{"sample": spec or null}``."""
-        return self._call("POST", "/api/v1/reproductions/claim", "claiming a reproduction sample")
+    def claim_reproduction(self, device: str | None = None) -> Mapping[str, Any]:
+        """Claim an output sampled for a reproduction on another worker, made on this ``device``
+        class: ``{"sample": spec or null}``."""
+        return self._call("POST", "/api/v1/reproductions/claim", "claiming a reproduction sample",
+                          json={"device": device} if device else {})
 
     def reproduction_result(self, sample_id: str, image_png: bytes, receipt: str) -> Mapping[str, Any]:
         """Post the image made for a claimed sample, with this worker's receipt; Slate's comparison."""
@@ -447,7 +449,7 @@ def reproduce_sample(*, api_url: str, token: str, models_dir: str | None = None,
     away; the sample's lease lapses and it is claimed again) or ``failed``."""
     client = client or client_for(api_url, token)
     try:
-        answer = client.claim_reproduction()
+        answer = client.claim_reproduction("cuda" if torch.cuda.is_available() else "cpu")
     except SigningUnavailable as exc:
         return {"status": DEFERRED, "reason": exc.message}
     except SlateError as exc:

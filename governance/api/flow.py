@@ -156,8 +156,10 @@ def sign(form: dict[str, Any]) -> Any:
                                      sample_rate=settings.reproduction_sample_rate, dispatcher=queue(),
                                      review=output_review.ReviewConfig.from_settings(settings))
     if isinstance(view, output_review.ReviewView):
-        # a Response of its own: the operation's main schema (OutputOut) must not re-shape it
-        answer = current_app.json.response(s.OutputReviewOut().dump(view.to_dict()))
+        # a Response of its own: the operation's main schema (OutputOut) must not re-shape it. The
+        # worker learns what became of its image, not what review found (people, other works)
+        answer = current_app.json.response(s.OutputReviewOut(only=("id", "job_id", "status", "outcome"))
+                                           .dump(view.to_dict()))
         answer.status_code = 202
         return answer
     return view.to_dict(), 201 if created else 200
@@ -230,17 +232,21 @@ def output_review_image(review_id: str) -> Any:
 def decide_output_review(body: dict[str, Any], review_id: str) -> Any:
     """Approve (sign exactly the held image, naming you in its credential) or reject
     (quarantine it) an image output review held; the requester may not review their own."""
-    return reviewing.decide(review_id, g.principal, body["verdict"], body["comment"], issuer()).to_dict()
+    settings = current_app.config["SLATE_SETTINGS"]
+    return reviewing.decide(review_id, g.principal, body["verdict"], body["comment"], issuer(),
+                            retention=output_review.ReviewConfig.from_settings(settings).retention,
+                            sample_rate=settings.reproduction_sample_rate, dispatcher=queue()).to_dict()
 
 
 @blp.route("/reproductions/claim", methods=["POST"])
 @admits("generator")
+@blp.arguments(s.SampleClaimIn)
 @blp.response(200, s.SampleClaimOut)
-def claim_reproduction() -> Any:
+def claim_reproduction(body: dict[str, Any]) -> Any:
     """Claim the oldest output sampled for a reproduction that this worker did not make, under a
     lease, with its recorded job (prompt included) and pixel environment; ``sample`` is null
     when none waits."""
-    spec = sampling.claim_sample(g.principal.name)
+    spec = sampling.claim_sample(g.principal.name, device=body["device"])
     return {"sample": spec.to_dict() if spec is not None else None}
 
 

@@ -737,6 +737,11 @@ class SampleSpecOut(Schema):
     lease_s = fields.Integer()
 
 
+class SampleClaimIn(Schema):
+    device = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z]{2,10}$"), metadata={
+        "description": "this worker's device class (cpu, cuda, mps): only outputs made on it are handed over"})
+
+
 class SampleClaimOut(Schema):
     sample = fields.Nested(SampleSpecOut, allow_none=True, metadata={
         "description": "the oldest sampled output this worker may make again; null when none waits "

@@ -73,7 +73,8 @@ def output_review_decide(slate: SlateContext, review_id: str, verdict: str, comm
     """Approve (sign exactly the held image, naming you) or reject (quarantine) a held image."""
     from ..credentials.issuance import Issuer
     who = principal_named(by, output_review.REVIEWERS)
-    return reviewing.decide(review_id, who, verdict, comment, Issuer(slate.settings)).to_dict()
+    return reviewing.decide(review_id, who, verdict, comment, Issuer(slate.settings),
+                            retention=output_review.ReviewConfig.from_settings(slate.settings).retention).to_dict()
 
 
 @output_group.command("purge")

@@ -28,6 +28,7 @@ Nothing about the prompt, and no face descriptor, is in a fact, a row, an answer
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ from ..errors import Conflict, Forbidden, NotFound
 from ..jobs.statuses import JobStatus
 from ..jobs.tables import Job, OutputReview
 from ..perception.faces import DETECTOR_VERSION, detect_faces
-from ..perception.fingerprints import FINGERPRINT_VERSION, decode, fingerprint_image
+from ..perception.fingerprints import FINGERPRINT_VERSION, MATCH_DISTANCE, decode, fingerprint_image
 from ..perception.index import INDEX_FORMAT
 from ..perception.style import STYLE_VERSION, LookProfile
 from ..policy import facts as F
@@ -64,8 +65,12 @@ ALLOWED, HELD, APPROVED, REJECTED, REFUSED, PURGED = "allowed", "held", "approve
 REVIEWERS = ("legal", "approver")
 #: who may look at a refused or rejected (quarantined) image
 QUARANTINE_READERS = ("legal",)
-#: how many neighbours a review asks the index for
+#: how many neighbours a review shows the reviewer, and how many it searches for a watchlist work
 NEIGHBOURS = 5
+SEARCHED = 32
+#: within this distance a registered work counts as copied (``perception.fingerprints.MATCH_DISTANCE``;
+#: the studio policy's copy rules state the same line)
+COPY_DISTANCE = MATCH_DISTANCE
 NO_MATCH_DISTANCE = 1.0
 
 
@@ -152,15 +157,21 @@ def image_facts(image: bytes, request: GenerationRequest, config: ReviewConfig, 
     """The facts output rules read about ``image`` (see ``policy.facts.FIELDS['output']``)."""
     pil = decode(image, max_pixels=config.max_pixels).convert("RGB")
     found = fingerprint_image(pil)
-    near = nearest_to(found, NEIGHBOURS, searchable_index(config.index_dir), use=use,
-                      on=utcnow().date())
+    near = nearest_to(found, NEIGHBOURS, searchable_index(config.index_dir), use=use, on=utcnow().date(),
+                      wider=SEARCHED - NEIGHBOURS, close=COPY_DISTANCE)
     rgb = np.asarray(pil, dtype=np.uint8)
     faces = detect_faces(rgb)
     # registered people whose consent covers biometric matching, recognised in the faces
     matched = registered_faces.match(rgb, faces, registered_faces.live_faces()) if faces else []
-    top = near.matches[0] if near.matches else None
+    # the work the copy rules judge: the nearest one whose licence does not cover the use among
+    # those close enough to be copies (a cleared near copy must not hide an uncleared one),
+    # else the nearest; and the nearest watchlist work among a wider search, however many
+    # ordinary works are nearer
+    close = [m for m in near.matches if m.distance <= COPY_DISTANCE]
+    top = next((m for m in close if not m.licence_covers_output), near.matches[0] if near.matches else None)
     watched = next((m for m in near.matches if m.origin == "watchlist"), None)
-    titles = _titles([m.asset_sha256 for m in near.matches])
+    near = dataclasses.replace(near, matches=near.matches[:NEIGHBOURS])
+    titles = _titles([m.asset_sha256 for m in (*near.matches, *(m for m in (top, watched) if m is not None))])
     declared = sorted(set(request.people or ()))
     look = _look(request.production, config.index_dir)
     style = look.distance(np.asarray(pil, dtype=np.uint8)) if look is not None else None
@@ -193,7 +204,7 @@ def image_facts(image: bytes, request: GenerationRequest, config: ReviewConfig, 
     return facts, near
 
 
-_looks: dict[tuple[str, tuple[str, ...]], LookProfile] = {}
+_looks: dict[tuple[str, str, tuple[str, ...]], LookProfile] = {}
 
 
 def _look(production: str, index_dir: Path) -> LookProfile | None:
@@ -205,12 +216,12 @@ def _look(production: str, index_dir: Path) -> LookProfile | None:
                         .switch(LookReference).join(Production).where(Production.name == production)))
     if not shas:
         return None
-    key = (production, shas)
+    key = (str(index_dir), production, shas)
     if key not in _looks:
         kept = [thumbnail_path(index_dir, sha) for sha in shas]
         images = [path.read_bytes() for path in kept if path.exists()]
-        if not images:
-            return None
+        if len(images) < len(shas):  # a thumbnail missing: judge on what is there, but keep nothing
+            return LookProfile.from_images(images) if images else None
         _looks[key] = LookProfile.from_images(images)
     return _looks[key]
 
@@ -298,12 +309,21 @@ def hold(job: Job, image: bytes, judgement: Judgement, worker: str, model_identi
     now = utcnow()
     try:
         with transaction():
+            # the job must still be this worker's, running (a revocation may have blocked it, or a
+            # retry of this same call held it meanwhile): one conditional UPDATE decides
+            moved = (Job.update(status=JobStatus.OUTPUT_REFUSED if refused else JobStatus.AWAITING_OUTPUT_REVIEW,
+                                worker=worker, lease_expires_at=None, updated_at=now, environment=dict(environment))
+                     .where((Job.id == job.id) & (Job.status == JobStatus.RUNNING) & (Job.worker == worker))
+                     .execute())
+            if not moved:
+                kept = existing(job)
+                if kept is not None and kept.worker == worker:
+                    path.unlink(missing_ok=True)
+                    return ReviewView.from_row(kept)
+                raise Conflict(f"job {job.id} is no longer running under this worker",
+                               hint="a revocation may have blocked it; see the job")
             row = _create(job, judgement, REFUSED if refused else HELD, worker, model_identity, receipt,
                           environment, str(path), now + config.retention if refused else None, review_id=review_id)
-            job.status = JobStatus.OUTPUT_REFUSED if refused else JobStatus.AWAITING_OUTPUT_REVIEW
-            job.worker, job.lease_expires_at, job.updated_at = worker, None, now
-            job.environment = dict(environment)
-            job.save(only=[Job.status, Job.worker, Job.lease_expires_at, Job.updated_at, Job.environment])
             record("output.refused" if refused else "output.held_for_review", f"job:{job.id}",
                    {"review": row.id, "image_sha256": row.image_sha256, "outcome": row.outcome,
                     "rules": sorted({f["rule"] for f in row.violations + row.approvals}),
@@ -356,10 +376,19 @@ def _may_read(by: Principal, row: OutputReview) -> None:
         raise NotFound("no output review has that id")
 
 
+#: what a producer reads of their own output's review: measurements, not who or what was
+#: matched (other productions' works, registered people, face boxes)
+PRODUCER_FACTS = ("sha256", "width", "height", "faces", "nearest_distance", "nearest_origin",
+                  "watchlist_distance", "style_distance", "look_references")
+
+
 def show_review(review_id: str, by: Principal) -> ReviewView:
     row = get_review(review_id)
     _may_read(by, row)
-    return ReviewView.from_row(row)
+    view = ReviewView.from_row(row)
+    if by.has_any(REVIEWERS + ("auditor",)):
+        return view
+    return dataclasses.replace(view, facts={k: v for k, v in view.facts.items() if k in PRODUCER_FACTS})
 
 
 def list_reviews(by: Principal, status: str | None = None, limit: int = 100) -> list[ReviewView]:
@@ -374,24 +403,45 @@ def list_reviews(by: Principal, status: str | None = None, limit: int = 100) -> 
     return [ReviewView.from_row(r) for r in query]
 
 
+def kept_file(row: OutputReview) -> Path | None:
+    """The review's held or quarantined image, where Slate keeps it: ``<data>/held/<id>.png``.
+    A stored path naming any other file (a database edit) is not followed, never served or
+    deleted."""
+    if not row.file_path:
+        return None
+    path = Path(row.file_path)
+    if path.name != f"{row.id}.png" or path.parent.name != "held" or path.is_symlink():
+        return None
+    return path
+
+
+def read_kept(row: OutputReview) -> bytes | None:
+    """The kept image's bytes, or None when it is gone (purged or signed meanwhile)."""
+    path = kept_file(row)
+    try:
+        return path.read_bytes() if path is not None else None
+    except OSError:
+        return None
+
+
 def held_image(review_id: str, by: Principal) -> tuple[Path, ReviewView]:
     """The held or quarantined image of a review, for those who may look at it; never a producer's."""
     row = get_review(review_id)
     if not by.has_any(REVIEWERS + ("auditor",)):
         raise NotFound("no output review has that id")
     _may_read(by, row)
-    if not row.file_path or row.status not in (HELD, REFUSED, REJECTED):
+    path = kept_file(row)
+    if path is None or row.status not in (HELD, REFUSED, REJECTED):
         raise NotFound("this review keeps no image (it was signed or purged)")
-    return Path(row.file_path), ReviewView.from_row(row)
+    return path, ReviewView.from_row(row)
 
 
 # --------------------------------------------------------------------------- deciding
 
 
-def reject(row: OutputReview, by: Principal, comment: str) -> ReviewView:
-    """Quarantine a held image its reviewer rejected: never signed; purged after the retention."""
+def reject(row: OutputReview, by: Principal, comment: str, retention: timedelta) -> ReviewView:
+    """Quarantine a held image its reviewer rejected: never signed; purged after ``retention``."""
     now = utcnow()
-    retention = timedelta(days=30) if row.purge_after is None else row.purge_after - row.created_at
     with transaction():
         changed = (OutputReview.update(status=REJECTED, reviewer=by.name, comment=comment, reviewed_at=now,
                                        purge_after=now + retention)
@@ -410,8 +460,9 @@ def purge(now: datetime | None = None) -> int:
     due = list(OutputReview.select().where(OutputReview.status.in_([REFUSED, REJECTED]),
                                            OutputReview.purge_after <= now))
     for row in due:
-        if row.file_path:
-            Path(row.file_path).unlink(missing_ok=True)
+        path = kept_file(row)
+        if path is not None:
+            path.unlink(missing_ok=True)
         with transaction():
             OutputReview.update(status=PURGED, file_path=None).where(OutputReview.id == row.id).execute()
             record("output.quarantine_purged", f"job:{row.job_id}", {"review": row.id,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 from ..canonical import sha256_hex
@@ -11,10 +11,13 @@ from ..errors import Conflict, Forbidden, InvalidInput
 from ..policy.tables import GenerationRequest
 from ..principal import Principal
 from . import output_review
+from .dispatch import SampleDispatcher
 from .signing import sign_reviewed
 
 
-def decide(review_id: str, by: Principal, verdict: str, comment: str, issuer: Any) -> output_review.ReviewView:
+def decide(review_id: str, by: Principal, verdict: str, comment: str, issuer: Any, *,
+           retention: timedelta = timedelta(days=30), sample_rate: float = 0.0,
+           dispatcher: SampleDispatcher | None = None) -> output_review.ReviewView:
     """A reviewer's verdict on a held image: ``approved`` signs exactly that image under the
     worker's receipt, naming the reviewer in the credential; ``rejected`` quarantines it.
 
@@ -37,10 +40,12 @@ def decide(review_id: str, by: Principal, verdict: str, comment: str, issuer: An
         roles = list((finding.get("approvers") or {}).get("roles") or output_review.REVIEWERS)
         if not by.has_any(tuple(roles)):
             raise Forbidden(f"rule {finding['rule']} asks for a reviewer with one of the roles: {', '.join(roles)}")
-    data = Path(row.file_path).read_bytes() if row.file_path and Path(row.file_path).exists() else b""
+    data = output_review.read_kept(row)
+    if data is None:
+        raise Conflict("this review's image is no longer kept (decided or purged meanwhile)")
     if sha256_hex(data) != row.image_sha256:
         raise Conflict("the held image no longer matches the image that was reviewed",
                        hint="legal: the data folder was changed outside Slate; run slate audit verify")
     if verdict == output_review.REJECTED:
-        return output_review.reject(row, by, comment)
-    return sign_reviewed(issuer, row, data, by, comment)
+        return output_review.reject(row, by, comment, retention)
+    return sign_reviewed(issuer, row, data, by, comment, sample_rate=sample_rate, dispatcher=dispatcher)

@@ -34,7 +34,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Mapping
 
 import peewee
 
@@ -110,23 +110,36 @@ def _open(worker: str, now: datetime) -> peewee.Expression:
         | ((ReproductionSample.status == CLAIMED) & (ReproductionSample.lease_expires_at < now)))
 
 
-def claim_sample(worker: str, lease: timedelta = LEASE) -> SampleSpec | None:
-    """Take the oldest sample ``worker`` may reproduce; None when there is none.
+def device_class(environment: Mapping[str, Any] | None) -> str | None:
+    """The device class (``cpu``, ``cuda``, ``mps``) a pixel environment or receipt records."""
+    device = (environment or {}).get("device")
+    kind = device.get("type") if isinstance(device, Mapping) else None
+    return str(kind) if kind else None
+
+
+def claim_sample(worker: str, lease: timedelta = LEASE, device: str | None = None) -> SampleSpec | None:
+    """Take the oldest sample ``worker`` may reproduce on its ``device`` class; None when there
+    is none. Pixels made on another device class differ in their last bits, so a worker is
+    handed only outputs made on its own class (when it says which it has).
 
     One conditional UPDATE per candidate takes it, so two workers racing for one sample
     cannot both win.
     """
     now = utcnow()
-    candidates = (ReproductionSample.select(ReproductionSample.id).where(_open(worker, now))
-                  .order_by(ReproductionSample.created_at, ReproductionSample.id).limit(5))
-    for candidate in list(candidates):
+    candidates = (ReproductionSample.select(ReproductionSample.id, Job.environment)
+                  .join(Job, on=(Job.id == ReproductionSample.job_id)).where(_open(worker, now))
+                  .order_by(ReproductionSample.created_at, ReproductionSample.id).limit(50).dicts())
+    rows: list[dict[str, Any]] = list(candidates)  # type: ignore[arg-type]  # .dicts() rows
+    for candidate in rows:
+        if device is not None and device_class(candidate["environment"]) not in (None, device):
+            continue
         with transaction():
             taken = (ReproductionSample.update(status=CLAIMED, claimed_by=worker, lease_expires_at=now + lease,
                                                attempts=ReproductionSample.attempts + 1)
-                     .where((ReproductionSample.id == candidate.id) & _open(worker, now)).execute())
+                     .where((ReproductionSample.id == candidate["id"]) & _open(worker, now)).execute())
             if not taken:
                 continue
-            sample = ReproductionSample.get_by_id(candidate.id)
+            sample = ReproductionSample.get_by_id(candidate["id"])
             job = Job.get_or_none(Job.id == sample.job_id)
             if job is None:  # the job is gone: nothing can be made again; close it
                 sample.status, sample.finished_at = DONE, now
@@ -162,6 +175,14 @@ def record_result(sample_id: str, image: bytes, receipt_text: str, worker: str) 
     sample = _held(sample_id, worker)
     job = Job.get_by_id(sample.job_id)
     signed = check_receipt(job, image, receipt_text, worker)
+    made_on, recorded_on = device_class(signed.receipt.to_dict()), device_class(job.environment)
+    if made_on and recorded_on and made_on != recorded_on:
+        # not evidence either way: release it to a worker of the output's own class
+        (ReproductionSample.update(status=WAITING, claimed_by=None, lease_expires_at=None)
+         .where((ReproductionSample.id == sample.id) & (ReproductionSample.claimed_by == worker)).execute())
+        raise Conflict(f"this sample was made on a {recorded_on} device and your image on {made_on}: pixels from "
+                       "another device class are not conclusive, so nothing is recorded",
+                       hint="claim samples with your device class: POST /api/v1/reproductions/claim {device}")
     params = generation.recorded(job.params)
     check_layout(image, job.id, params["width"], params["height"])
     output = Output.get(Output.sha256 == sample.output_sha256)

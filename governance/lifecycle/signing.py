@@ -30,8 +30,8 @@ from ..ledger.tables import Output
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..principal import Principal
 from ..provenance.index import index_output
+from ..provenance.standing import revoked_rights
 from ..registry.tables import Asset, Model
-from ..workers.receipts import SignedReceipt
 from . import approvals, claims, output_review, sampling
 from . import params as generation
 from .dispatch import SampleDispatcher, dispatch_sample
@@ -204,17 +204,26 @@ def _existing_review(job: Job, worker: str) -> output_review.ReviewView | None:
     return output_review.ReviewView.from_row(row)
 
 
-def sign_reviewed(issuer: Any, row: OutputReview, image: bytes, by: Principal,
-                  comment: str) -> output_review.ReviewView:
-    """Sign a held image its reviewer approved: exactly those bytes, under the worker's stored
-    receipt, with the reviewer named in the credential's ``evaluation``; the review is
-    ``approved`` and the held file removed once the ledger has the output."""
+def sign_reviewed(issuer: Any, row: OutputReview, image: bytes, by: Principal, comment: str, *,
+                  sample_rate: float = 0.0, dispatcher: SampleDispatcher | None = None) -> output_review.ReviewView:
+    """Sign a held image its reviewer approved: exactly those bytes, with the reviewer named in
+    the credential's ``evaluation``; the review is ``approved`` and the held file removed once
+    the ledger has the output.
+
+    Nothing stored is taken on trust: the worker's receipt is checked again as signing checks
+    it (its key still approved, these bytes, the job as recorded), the bytes again fit the
+    job, and the job must still be waiting for this review with every right its decision
+    relied on in force (a revocation while it was held blocks it: ``Conflict``).
+    """
     job = claims.get_job(row.job_id)
-    receipt = SignedReceipt.from_text(row.receipt)
-    claim = signing_claim(job, row.model_identity, receipt.sha256)
+    _still_held(job)
+    signed_receipt = check_receipt(job, image, row.receipt, row.worker)
+    png = fits_job(job, image)
+    claim = signing_claim(job, row.model_identity, signed_receipt.sha256)
     claim["evaluation"] = output_review.evaluation_of(row, reviewer=by.name)
-    prepared = issuer.prepare(image, claim)
+    prepared = issuer.prepare(image, claim, check=partial(check_pixel_stream, image, png))
     signed_path: str | None = None
+    sample_id: str | None = None
     try:
         with transaction():
             now = utcnow()
@@ -224,21 +233,37 @@ def sign_reviewed(issuer: Any, row: OutputReview, image: bytes, by: Principal,
             if not changed:
                 raise Conflict("this output review was decided meanwhile")
             job = claims.get_job(row.job_id)
+            _still_held(job)  # a revocation may have blocked it while we signed
             signing_claim(job, row.model_identity)  # the request may have lost its approval meanwhile
-            signed = issuer.record(prepared, store=True, receipt=row.receipt)
+            signed = issuer.record(prepared, store=True, receipt=signed_receipt.text())
             signed_path = signed.path
             record("output.review_approved", f"job:{job.id}",
                    {"review": row.id, "image_sha256": row.image_sha256, "output": signed.sha256}, actor=by.name)
             complete_job(job, signed.to_dict(), row.environment, row.worker,
                          checkpoint_signer=issuer.active_signer())
             OutputReview.update(output_sha256=signed.sha256, file_path=None).where(OutputReview.id == row.id).execute()
+            if sample_rate and sampling.draw(sample_rate):
+                sample_id = sampling.sample_output(signed.sha256, job, row.worker)
     except BaseException:
         if signed_path and not Output.select().where(Output.file_path == signed_path).exists():
             Path(signed_path).unlink(missing_ok=True)
         raise
-    if row.file_path:
-        Path(row.file_path).unlink(missing_ok=True)
+    kept = output_review.kept_file(row)
+    if kept is not None:
+        kept.unlink(missing_ok=True)
+    dispatch_sample(dispatcher, sample_id)
     return output_review.ReviewView.from_row(output_review.get_review(row.id))
+
+
+def _still_held(job: Job) -> None:
+    """The job still waits for its output review, and no right its decision used was revoked."""
+    if job.status != JobStatus.AWAITING_OUTPUT_REVIEW:
+        raise Conflict(f"job {job.id} is {job.status}, no longer waiting for its output review"
+                       + (f": {job.failure_reason}" if job.failure_reason else ""))
+    revoked = revoked_rights(job.decision.records)
+    if revoked:
+        raise Conflict(f"job {job.id}'s image cannot be signed: {revoked[0]}",
+                       hint="the request must be asked and decided again under the rights in force")
 
 
 def _existing_output(job: Job, worker: str) -> Output | None:

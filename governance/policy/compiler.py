@@ -319,6 +319,10 @@ def _compile_duty(duty: Duty) -> CompiledDuty:
                         compile_constraint(duty.when).test if duty.when else None, text)
 
 
+#: the subject name an output decision's facts give the generated image (``outputs[0].subject``)
+OUTPUT_SUBJECT = "output"
+
+
 class CompiledPolicy:
     """One policy version, ready to evaluate many requests.
 
@@ -352,10 +356,11 @@ class CompiledPolicy:
         them again here would ask for the same sign-offs twice.
         """
         violations, approvals, duties = self.judge(facts, interpreted=interpreted)
-        about = self._about_output
-        violations = tuple(v for v in violations if v.rule in about)
-        approvals = tuple(a for a in approvals if a.rule in about)
-        duties = tuple(d for d in duties if d.rule in about)
+        # what fired on the image itself: a rule about the request *and* the output fired on the
+        # request when it was decided, and is not asked for again
+        violations = tuple(v for v in violations if v.subject == OUTPUT_SUBJECT)
+        approvals = tuple(a for a in approvals if a.subject == OUTPUT_SUBJECT)
+        duties = tuple(d for d in duties if d.subject == OUTPUT_SUBJECT)
         outcome = DENY if violations else NEEDS_APPROVAL if approvals else ALLOW
         return Decision(outcome, self.ref, violations, approvals, duties, inputs_of(facts))
 

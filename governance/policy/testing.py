@@ -239,6 +239,10 @@ def run_case(tests: PolicyTests, case: Mapping[str, Any]) -> CaseResult:
     output = case.get("output")
     if output is not None and not isinstance(output, Mapping):
         return failed("output: the generated image's facts are a mapping (see governance/policy/facts.py)")
+    unknown = sorted(set(output or ()) - set(F.FIELDS["output"]))
+    if unknown:  # a misspelt fact would otherwise leave the default in place and pass unseen
+        return failed(f"output: {', '.join(unknown)} is not a fact of the generated image "
+                      f"(one of: {', '.join(F.FIELDS['output'])})")
     try:
         if output is None:
             decision = tests.policy.evaluate(facts)

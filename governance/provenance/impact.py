@@ -46,7 +46,7 @@ from .tables import OutputFacet
 
 #: how many affected outputs an impact lists by hash; the count is always exact
 SAMPLE = 100
-PENDING_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+PENDING_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.AWAITING_OUTPUT_REVIEW)
 
 
 @dataclass(frozen=True)

@@ -71,10 +71,17 @@ def nearest(content: bytes, k: int, index: AssetIndex, *, use: str | None = None
 
 
 def nearest_to(found: Fingerprint, k: int, index: AssetIndex | None, *, use: str | None = None,
-               on: date | None = None) -> Nearest:
+               on: date | None = None, wider: int = 0, close: float = 0.0) -> Nearest:
     """``nearest`` for an image already fingerprinted; no index (nothing fingerprinted yet)
-    finds nothing."""
-    hits = index.search(found.descriptor, k) if index is not None and index.count else []
+    finds nothing. With ``wider``, the search goes that many neighbours further and also
+    answers, after the ``k`` nearest, each further one within ``close`` or on the watchlist:
+    a protected work or a copy is found however many ordinary works are nearer."""
+    hits = index.search(found.descriptor, k + wider) if index is not None and index.count else []
+    if wider and len(hits) > k:
+        beyond = hits[k:]
+        watched = {e.asset_id for e in WatchlistEntry.select(WatchlistEntry.asset)
+                   .where(WatchlistEntry.asset.in_([h.asset_id for h in beyond]))}
+        hits = hits[:k] + [h for h in beyond if h.distance <= close or h.asset_id in watched]
     assets = {a.id: a for a in Asset.select(Asset, Licence).join(Licence, peewee.JOIN.LEFT_OUTER)
               .where(Asset.id.in_([h.asset_id for h in hits]))}
     origins = _origins(list(assets.values()))

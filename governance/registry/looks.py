@@ -1,6 +1,6 @@
 """A production's look references: the assets it approved as its look (what output review
-measures a style distance to). Legal, or the production's own producer, adds them; a work
-on the watchlist never is one."""
+measures a style distance to). Legal adds them (a producer would set a fact that decides
+their own final frames); a work on the watchlist never is one."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from .watchlist import refuse_watchlisted
 
 
 def add_look(production: str, asset_ref: str | int, *, by: Principal | None) -> dict[str, Any]:
-    """Add an asset to a production's approved look (legal, or that production's producer)."""
+    """Add an asset to a production's approved look (legal only: the look decides whether the
+    production's final frames go to review, so its producer may not set it)."""
+    if by is not None:
+        scope.require_legal(by, "set a production's approved look")
     with transaction():
-        if by is not None and scope.RIGHTS_ROLE not in by.roles:
-            scope.own_productions(by, [production], "look reference")
         prod = get_production(production)
         asset = find_asset(asset_ref, by)
         refuse_watchlisted(asset, "a production's look reference")

@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 
-from ..api.services import issuer
-from ..errors import NotFound
+from ..api.services import issuer, queue
+from ..errors import InvalidInput, NotFound
 from ..lifecycle import output_review, reviewing
 from ..registry.fingerprints import thumbnail_path
 from . import access
@@ -22,6 +22,8 @@ from .access import page
 from .blueprint import bp
 
 READERS = (*output_review.REVIEWERS, "auditor")
+#: as the API's decision body allows
+MAX_COMMENT = 2000
 
 
 @bp.route("/output-reviews", methods=["GET"])
@@ -71,6 +73,12 @@ def output_review_match(review_id: str, sha256: str) -> Any:
 @page(*output_review.REVIEWERS)
 def decide_output_review(review_id: str) -> Any:
     verdict = request.form.get("verdict", "")
-    view = reviewing.decide(review_id, access.principal(), verdict, request.form.get("comment", ""), issuer())
+    comment = request.form.get("comment", "")
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput(f"a comment is at most {MAX_COMMENT} characters", fields={"comment": "too long"})
+    settings = current_app.config["SLATE_SETTINGS"]
+    view = reviewing.decide(review_id, access.principal(), verdict, comment, issuer(),
+                            retention=output_review.ReviewConfig.from_settings(settings).retention,
+                            sample_rate=settings.reproduction_sample_rate, dispatcher=queue())
     flash(f"Output review {view.id[:12]}… {view.status}.", "info")
     return redirect(url_for("web.output_reviews"))

@@ -88,6 +88,16 @@ def queued(client, studio, people=None, use="previs") -> str:
     return str(job_id)
 
 
+def full(client, studio, answer) -> dict:
+    """The whole review a /sign answer names (the worker is told only what became of its image),
+    as legal reads it."""
+    assert answer.status_code == 202, answer.json
+    assert set(answer.json) == {"id", "job_id", "status", "outcome"}
+    shown = client.get(f"/api/v1/output-reviews/{answer.json['id']}", headers=auth(studio.tokens["lee-legal"]))
+    assert shown.status_code == 200, shown.json
+    return dict(shown.json)
+
+
 def claim_json(sha256: str) -> dict:
     return json.loads(Output.get(Output.sha256 == sha256).claim_json)
 
@@ -96,7 +106,7 @@ def test_a_transformed_training_image_is_found_and_held_for_legal_naming_it(clie
     job_id = queued(client, studio)
     answer = sign(client, studio.tokens["gpu-worker"], job_id, copied(skimage_data.coffee()))
     assert answer.status_code == 202, answer.json
-    review = answer.json
+    review = full(client, studio, answer)
     assert (review["status"], review["outcome"]) == ("held", "needs_approval")
     [approval] = review["approvals"]
     assert approval["rule"] == "output-copy-of-licensed-work-needs-legal"
@@ -118,7 +128,7 @@ def test_a_transformed_uncleared_work_is_refused_naming_it_and_quarantined(clien
     image = copied(skimage_data.immunohistochemistry())
     answer = sign(client, studio.tokens["gpu-worker"], job_id, image)
     assert answer.status_code == 202, answer.json
-    review = answer.json
+    review = full(client, studio, answer)
     assert (review["status"], review["outcome"]) == ("refused", "deny")
     [violation] = review["violations"]
     assert violation["rule"] == "output-not-an-uncleared-copy"
@@ -170,9 +180,10 @@ def test_an_image_close_to_a_watchlist_work_is_refused(client, studio, reviewed)
     answer = sign(client, studio.tokens["gpu-worker"], job_id, copied(skimage_data.chelsea()))
     assert answer.status_code == 202, answer.json
     # a copy of it: both an uncleared copy (no licence of a watchlist work covers output use) and an imitation
-    assert {v["rule"] for v in answer.json["violations"]} == {"output-not-an-uncleared-copy",
+    assert {v["rule"] for v in full(client, studio, answer)["violations"]} == {"output-not-an-uncleared-copy",
                                                               "output-not-imitating-a-watchlist-work"}
-    assert answer.json["facts"]["watchlist_asset"] == reviewed["cat"] and answer.json["status"] == "refused"
+    assert full(client, studio, answer)["facts"]["watchlist_asset"] == reviewed["cat"]
+    assert answer.json["status"] == "refused"
     assert Output.select().count() == 0
 
 
@@ -181,7 +192,7 @@ def test_a_face_nobody_declared_goes_to_a_reviewer_whose_approval_signs_that_ima
     image = encoded(skimage_data.astronaut())
     answer = sign(client, studio.tokens["gpu-worker"], job_id, image)
     assert answer.status_code == 202, answer.json
-    review = answer.json
+    review = full(client, studio, answer)
     assert (review["status"], review["outcome"]) == ("held", "needs_approval")
     assert [a["rule"] for a in review["approvals"]] == ["output-faces-without-declared-people"]
     assert review["facts"]["faces"] >= 1 and Job.get_by_id(job_id).status == "awaiting_output_review"
@@ -244,7 +255,7 @@ def test_a_damaged_index_refuses_to_judge_and_records_nothing(client, studio, re
 def test_the_reviewers_page_shows_the_image_beside_its_nearest_works_and_decides(app, client, studio, reviewed):
     from tests.web.conftest import Browser
     job_id = queued(client, studio)
-    held = sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())).json
+    held = full(client, studio, sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())))
     ada = Browser(app.test_client())
     assert ada.sign_in(studio.tokens["ada-approver"]).status_code == 302
     listing = ada.get("/output-reviews").get_data(as_text=True)
@@ -284,8 +295,8 @@ def test_a_final_frame_far_from_the_productions_look_goes_to_an_approver(client,
     assert client.post(f"/api/v1/jobs/{job_id}/claim", headers=auth(t["gpu-worker"])).status_code == 200
     answer = sign(client, t["gpu-worker"], job_id, encoded(skimage_data.rocket()))
     assert answer.status_code == 202, answer.json
-    assert [a["rule"] for a in answer.json["approvals"]] == ["final-frame-off-the-look-needs-approval"]
-    facts = answer.json["facts"]
+    assert [a["rule"] for a in full(client, studio, answer)["approvals"]] == ["final-frame-off-the-look-needs-approval"]
+    facts = full(client, studio, answer)["facts"]
     assert facts["look_references"] == 1 and facts["style_distance"] > 0.15
 
 
@@ -294,7 +305,7 @@ def test_policy_replay_replays_output_decisions_too(client, studio, reviewed, tm
 
     from governance.cli import cli
     job_id = queued(client, studio)
-    held = sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())).json
+    held = full(client, studio, sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())))
     # legal's draft drops the faces rule: that image would have been signed at once
     text = (REPO_POLICIES / "studio-default.yaml").read_text()
     start = text.index("  - id: output-faces-without-declared-people")
@@ -316,7 +327,7 @@ def test_the_cli_lists_held_images_and_decides_them_as_the_api_does(client, stud
 
     from governance.cli import cli
     job_id = queued(client, studio)
-    held = sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())).json
+    held = full(client, studio, sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())))
     env = {"SLATE_HOME": str(client.application.config["SLATE_SETTINGS"].home)}
 
     def run(*args: str):
@@ -361,7 +372,7 @@ def test_a_registered_person_recognised_but_not_declared_is_refused(client, stud
     job_id = queued(client, studio)  # declares nobody
     answer = sign(client, studio.tokens["gpu-worker"], job_id, astronaut_again())
     assert answer.status_code == 202, answer.json
-    review = answer.json
+    review = full(client, studio, answer)
     assert (review["status"], review["outcome"]) == ("refused", "deny")
     assert [v["rule"] for v in review["violations"]] == ["output-shows-no-undeclared-registered-person"]
     assert review["facts"]["people_matched"] == ["Eileen Collins"] == review["facts"]["undeclared_people"]
@@ -376,7 +387,8 @@ def test_without_a_consent_to_matching_nobody_is_recognised(client, studio, revi
     job_id = queued(client, studio)
     answer = sign(client, studio.tokens["gpu-worker"], job_id, astronaut_again())
     assert answer.status_code == 202 and answer.json["status"] == "held"
-    assert answer.json["facts"]["people_matched"] == [] and answer.json["violations"] == []
+    review = full(client, studio, answer)
+    assert review["facts"]["people_matched"] == [] and review["violations"] == []
 
 
 def test_a_revoked_consent_to_matching_stops_recognition_at_once(client, studio, reviewed, settings):
@@ -388,7 +400,7 @@ def test_a_revoked_consent_to_matching_stops_recognition_at_once(client, studio,
                    by=LEE)
     job_id = queued(client, studio)
     answer = sign(client, studio.tokens["gpu-worker"], job_id, astronaut_again())
-    assert answer.status_code == 202 and answer.json["facts"]["people_matched"] == []
+    assert answer.status_code == 202 and full(client, studio, answer)["facts"]["people_matched"] == []
 
 
 def test_a_studio_face_model_set_in_the_settings_enrols_and_matches_with_it(settings, tmp_path):
@@ -422,3 +434,56 @@ def test_a_studio_face_model_set_in_the_settings_enrols_and_matches_with_it(sett
         assert "SLATE_FACE_MATCHER_INPUT" in (refused.value.hint or "")
     finally:
         close_database()
+
+
+def test_a_right_revoked_while_an_image_is_held_blocks_it_and_nothing_is_signed(client, studio, reviewed):
+    from governance.revocation import take_down
+    from tests.rights import LEE
+    job_id = queued(client, studio)
+    held = full(client, studio, sign(client, studio.tokens["gpu-worker"], job_id, copied(skimage_data.coffee())))
+    assert held["status"] == "held"
+    take_down("LIC-STILLS", "the archive withdrew it", by=LEE)  # the training image's licence
+    assert Job.get_by_id(job_id).status == "blocked"
+    decided = client.post(f"/api/v1/output-reviews/{held['id']}/decision", json={"verdict": "approved"},
+                          headers=auth(studio.tokens["lee-legal"]))
+    assert decided.status_code == 409 and Output.select().count() == 0
+    assert OutputReview.get_by_id(held["id"]).status == "held"
+
+
+def test_a_producer_reads_the_measurements_of_their_outputs_review_not_who_or_what_matched(client, studio,
+                                                                                           reviewed):
+    job_id = queued(client, studio)
+    made = encoded(skimage_data.astronaut())
+    review = full(client, studio, sign(client, studio.tokens["gpu-worker"], job_id, made))
+    seen = client.get(f"/api/v1/output-reviews/{review['id']}", headers=auth(studio.tokens["pat-producer"])).json
+    assert seen["facts"]["faces"] == review["facts"]["faces"] and "matches" not in seen["facts"]
+    assert not {"nearest_asset", "nearest_title", "people_matched", "face_boxes"} & set(seen["facts"])
+
+
+def test_a_stored_path_edited_to_another_file_is_never_served_or_deleted(client, studio, reviewed, settings):
+    job_id = queued(client, studio)
+    made = encoded(skimage_data.astronaut())
+    review = full(client, studio, sign(client, studio.tokens["gpu-worker"], job_id, made))
+    secret = settings.data_dir / "not-for-reviewers.txt"
+    secret.write_text("secret")
+    OutputReview.update(file_path=str(secret)).where(OutputReview.id == review["id"]).execute()
+    answer = client.get(f"/api/v1/output-reviews/{review['id']}/image", headers=auth(studio.tokens["lee-legal"]))
+    assert answer.status_code == 404 and secret.exists()
+
+
+def test_a_watchlist_work_behind_five_nearer_cleared_works_is_still_found(client, studio, reviewed):
+    image = copied(skimage_data.chelsea())
+    pixels = np.asarray(Image.open(io.BytesIO(image)).convert("RGB"), dtype=np.int16)
+    for level in range(1, 7):  # cleared works nearer to the image than the protected one
+        variant = encoded(np.clip(pixels + level, 0, 255).astype(np.uint8))
+        assets.register_asset(variant, media_type="image/png", title=f"licensed variant {level}",
+                              licence="LIC-STILLS")
+    job_id = queued(client, studio)
+    review = full(client, studio, sign(client, studio.tokens["gpu-worker"], job_id, image))
+    shown = [m["title"] for m in review["facts"]["matches"]]
+    assert len(shown) == 5 and all(t.startswith("licensed variant") for t in shown)  # the cat is not among them
+    assert review["facts"]["watchlist_asset"] == reviewed["cat"]
+    # the copy rules judge the uncleared work among the close ones, not the cleared nearest
+    assert review["facts"]["nearest_asset"] == reviewed["cat"]
+    assert {v["rule"] for v in review["violations"]} == {"output-not-imitating-a-watchlist-work",
+                                                         "output-not-an-uncleared-copy"}

@@ -207,3 +207,26 @@ def test_a_lapsed_lease_returns_a_sample_to_other_workers_never_to_the_original(
     assert sampling.claim_sample("gpu-worker-2") is None  # held under gpu-worker-3's live lease
     row = ReproductionSample.get_by_id(taken.sample_id)
     assert (row.claimed_by, row.attempts) == ("gpu-worker-3", 2)
+
+
+@pytest.mark.slow
+def test_only_a_worker_of_the_outputs_device_class_reproduces_it(live, client, studio, cache, sampling_on,
+                                                                 second_worker):
+    output = sign_by_first_worker(live, client, studio, cache, seed=3)
+    token, _ = second_worker
+    # a GPU worker is not handed an output made on a CPU
+    gpu = client.post("/api/v1/reproductions/claim", json={"device": "cuda"}, headers=auth(token))
+    assert gpu.status_code == 200 and gpu.json["sample"] is None
+    claimed = client.post("/api/v1/reproductions/claim", json={"device": "cpu"}, headers=auth(token)).json["sample"]
+    assert claimed["output_sha256"] == output.sha256
+    # an image stated as made on another class is not evidence: refused, recorded nowhere, released
+    png = Path(output.file_path).read_bytes()
+    key = workers.approved_key(token)
+    other = key.sign(workers.make_receipt(key, output.job_id, png, device={"type": "cuda"})).text()
+    answer = client.post(f"/api/v1/reproductions/{claimed['sample_id']}/result", headers=auth(token),
+                         content_type="multipart/form-data",
+                         data={"image": (io.BytesIO(png), "r.png", "image/png"), "receipt": other})
+    assert answer.status_code == 409 and "another device class" in answer.json["detail"]
+    assert Reproduction.select().count() == 0
+    assert ReproductionSample.get_by_id(claimed["sample_id"]).status == "waiting"
+    assert not AuditEntry.select().where(AuditEntry.action == "worker.flagged").exists()

@@ -83,10 +83,16 @@ def test_a_watchlist_work_is_never_a_training_member_or_a_look_reference(studio:
         assets.register_asset(sample(WORKS[0]), media_type="image/png", title="again", watchlist=True, by=LEE)
 
 
-def test_a_producer_adds_a_look_reference_to_their_own_production(studio: Path):
+def test_only_legal_sets_a_productions_look_never_its_producer(studio: Path):
+    """The look decides whether the producer's own final frames go to review: a producer who
+    could set it would create a fact that decides their own requests."""
+    from governance.errors import Forbidden
+    from tests.rights import LEE
     own, _ = assets.register_asset(sample(NOVEL[1]), media_type="image/png", title="look",
                                    production="harbour-lights", by=PAT, index_dir=studio)
-    shown = look_refs.add_look("harbour-lights", own["sha256"], by=PAT)
+    with pytest.raises(Forbidden):
+        look_refs.add_look("harbour-lights", own["sha256"], by=PAT)
+    shown = look_refs.add_look("harbour-lights", own["sha256"], by=LEE)
     assert [r["asset"] for r in shown["looks"]] == [own["sha256"]]
 
 

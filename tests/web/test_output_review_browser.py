@@ -24,7 +24,7 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from governance.jobs.tables import OutputReview  # noqa: E402
 from tests.api.conftest import app, client  # noqa: E402,F401  (fixtures)
-from tests.api.test_output_review import encoded, queued, reviewed, sign, skimage_data, studio  # noqa: E402,F401
+from tests.api.test_output_review import encoded, full, queued, reviewed, sign, skimage_data, studio  # noqa: E402,F401
 from tests.web.test_browser import CHROMIUM_ARGS  # noqa: E402
 
 
@@ -41,7 +41,7 @@ def served(app) -> Iterator[str]:
 def test_the_reviewer_sees_the_image_beside_its_nearest_works_and_approves_it(client, studio, reviewed, served,
                                                                               tmp_path: Path) -> None:
     job_id = queued(client, studio)
-    held = sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())).json
+    held = full(client, studio, sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())))
     assert held["status"] == "held"
     shots = tmp_path / "screenshots"
     shots.mkdir()
