@@ -673,6 +673,8 @@ class OutputReviewOut(Schema):
     facts = fields.Dict(metadata={"description": "what was measured: nearest registered work and its distance, "
                                                  "faces, style distance; no biometric data"})
     output_sha256 = fields.String(allow_none=True)
+    signoffs = fields.List(fields.Dict(), metadata={"description": "approving sign-offs given so far, where the "
+                                                                   "held rules ask for more than one person"})
     reviewer = fields.String(allow_none=True)
     comment = fields.String(allow_none=True)
     reviewed_at = Timestamp(allow_none=True)

@@ -115,6 +115,8 @@ class OutputReview(BaseModel):
     #: the held or quarantined image, in the data folder; NULL once signed or purged
     file_path = peewee.TextField(null=True)
     output_sha256 = peewee.CharField(max_length=64, null=True)
+    #: approving sign-offs given so far ({approver, at}), matched to the held rules' approvers
+    signoffs = JSONField(default=list)
     reviewer = peewee.CharField(max_length=200, null=True)
     comment = peewee.TextField(null=True)
     reviewed_at = UTCDateTimeField(null=True)

@@ -31,7 +31,8 @@ def signer_of(principal: Principal) -> Signer:
                   _department(User.get_or_none(User.name == principal.name)))
 
 
-def _signer_named(name: str) -> Signer:
+def signer_named(name: str) -> Signer:
+    """A user who signed off earlier, as the requirements judge them now (a disabled one fills nothing)."""
     user = User.get_or_none(User.name == name)
     if user is None or user.disabled_at is not None:
         return Signer(name)  # fills nothing
@@ -57,5 +58,5 @@ def sign_offs(request: GenerationRequest, decision: DecisionRecord) -> list[Appr
 
 def standing(request: GenerationRequest, decision: DecisionRecord, rows: Sequence[Approval]) -> Standing:
     """The approved sign-offs matched to the decision's requirements."""
-    signers = [_signer_named(row.approver) for row in rows if row.verdict == Verdict.APPROVED]
+    signers = [signer_named(row.approver) for row in rows if row.verdict == Verdict.APPROVED]
     return status(needs(decision), signers, request_of(request))

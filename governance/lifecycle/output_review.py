@@ -127,6 +127,7 @@ class ReviewView:
     approvals: list[dict[str, Any]]
     facts: dict[str, Any]
     output_sha256: str | None
+    signoffs: list[dict[str, Any]]
     reviewer: str | None
     comment: str | None
     reviewed_at: datetime | None
@@ -137,14 +138,16 @@ class ReviewView:
     def from_row(cls, row: OutputReview) -> ReviewView:
         return cls(row.id, row.job_id, row.request_id, row.image_sha256, row.status, row.outcome,
                    f"{row.policy_uid}@{row.policy_version}", list(row.violations or []), list(row.approvals or []),
-                   dict(row.facts or {}), row.output_sha256, row.reviewer, row.comment, row.reviewed_at,
+                   dict(row.facts or {}), row.output_sha256, list(row.signoffs or []), row.reviewer, row.comment,
+                   row.reviewed_at,
                    row.created_at, row.purge_after)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "job_id": self.job_id, "request_id": self.request_id,
                 "image_sha256": self.image_sha256, "status": self.status, "outcome": self.outcome,
                 "policy": self.policy, "violations": self.violations, "approvals": self.approvals,
-                "facts": self.facts, "output_sha256": self.output_sha256, "reviewer": self.reviewer,
+                "facts": self.facts, "output_sha256": self.output_sha256, "signoffs": self.signoffs,
+                "reviewer": self.reviewer,
                 "comment": self.comment, "reviewed_at": self.reviewed_at, "created_at": self.created_at,
                 "purge_after": self.purge_after}
 
@@ -344,7 +347,7 @@ def _create(job: Job, judgement: Judgement, status: str, worker: str, model_iden
         policy_version=v.version, policy_sha256=v.sha256, violations=[f.to_dict() for f in d.violations],
         approvals=[f.to_dict() for f in d.approvals], facts=judgement.facts, inputs_digest=d.inputs.digest,
         worker=worker, model_identity=model_identity, receipt=receipt, environment=dict(environment),
-        file_path=file_path, output_sha256=output_sha256, created_at=utcnow(), purge_after=purge_after)
+        file_path=file_path, output_sha256=output_sha256, signoffs=[], created_at=utcnow(), purge_after=purge_after)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -437,6 +440,22 @@ def held_image(review_id: str, by: Principal) -> tuple[Path, ReviewView]:
 
 
 # --------------------------------------------------------------------------- deciding
+
+
+def add_signoff(row: OutputReview, by: Principal, comment: str, outstanding: tuple[str, ...]) -> ReviewView:
+    """Record one reviewer's approval of a held image whose rules need more people; it stays held."""
+    now = utcnow()
+    with transaction():
+        # take the row's lock (SQLite: the write lock; PostgreSQL: the row), then check nothing moved
+        OutputReview.update(status=HELD).where((OutputReview.id == row.id) & (OutputReview.status == HELD)).execute()
+        current = get_review(row.id)
+        if current.status != HELD or list(current.signoffs or ()) != list(row.signoffs or ()):
+            raise Conflict("this output review changed meanwhile; look at it again")
+        given = [*list(row.signoffs or ()), {"approver": by.name, "at": now.isoformat(), "comment": comment}]
+        OutputReview.update(signoffs=given).where(OutputReview.id == row.id).execute()
+        record("output.review_signed_off", f"job:{row.job_id}",
+               {"review": row.id, "image_sha256": row.image_sha256, "outstanding": list(outstanding)}, actor=by.name)
+    return ReviewView.from_row(get_review(row.id))
 
 
 def reject(row: OutputReview, by: Principal, comment: str, retention: timedelta) -> ReviewView:

@@ -205,7 +205,8 @@ def _existing_review(job: Job, worker: str) -> output_review.ReviewView | None:
 
 
 def sign_reviewed(issuer: Any, row: OutputReview, image: bytes, by: Principal, comment: str, *,
-                  sample_rate: float = 0.0, dispatcher: SampleDispatcher | None = None) -> output_review.ReviewView:
+                  sample_rate: float = 0.0, dispatcher: SampleDispatcher | None = None,
+                  reviewers: list[str] | None = None) -> output_review.ReviewView:
     """Sign a held image its reviewer approved: exactly those bytes, with the reviewer named in
     the credential's ``evaluation``; the review is ``approved`` and the held file removed once
     the ledger has the output.
@@ -220,7 +221,7 @@ def sign_reviewed(issuer: Any, row: OutputReview, image: bytes, by: Principal, c
     signed_receipt = check_receipt(job, image, row.receipt, row.worker)
     png = fits_job(job, image)
     claim = signing_claim(job, row.model_identity, signed_receipt.sha256)
-    claim["evaluation"] = output_review.evaluation_of(row, reviewer=by.name)
+    claim["evaluation"] = output_review.evaluation_of(row, reviewer=", ".join(reviewers or [by.name]))
     prepared = issuer.prepare(image, claim, check=partial(check_pixel_stream, image, png))
     signed_path: str | None = None
     sample_id: str | None = None

@@ -11,7 +11,8 @@ refused image is kept privately in the data folder (``file_path``) for legal, ne
 served to producers, and deleted once ``purge_after`` passes (``purged``).
 
 The worker's receipt and pixel environment are kept with a held image so that an approval
-signs exactly what the worker made, under the worker's own receipt.
+signs exactly what the worker made, under the worker's own receipt. ``signoffs`` lists the
+reviewers who approved so far, where the held rules ask for more than one person.
 
 ``person_face`` keeps, for a registered person whose confirmed consent covers biometric
 matching, the face descriptor of a reference photo of them (the matcher's version with it),
@@ -53,6 +54,7 @@ class OutputReview(FrozenModel):
     environment = peewee.TextField()
     file_path = peewee.TextField(null=True)
     output_sha256 = peewee.CharField(max_length=64, null=True)
+    signoffs = peewee.TextField()
     reviewer = peewee.CharField(max_length=200, null=True)
     comment = peewee.TextField(null=True)
     reviewed_at = peewee.DateTimeField(null=True)

@@ -487,3 +487,27 @@ def test_a_watchlist_work_behind_five_nearer_cleared_works_is_still_found(client
     assert review["facts"]["nearest_asset"] == reviewed["cat"]
     assert {v["rule"] for v in review["violations"]} == {"output-not-imitating-a-watchlist-work",
                                                          "output-not-an-uncleared-copy"}
+
+
+def test_an_image_two_rules_hold_for_different_people_is_signed_once_both_have_signed_off(client, studio,
+                                                                                         reviewed):
+    # a licensed photo of a person, copied: legal must look at the copy, an approver at the face
+    assets.register_asset(encoded(skimage_data.astronaut(), 320), media_type="image/png", title="Licensed portrait",
+                          licence="LIC-STILLS")
+    job_id = queued(client, studio)
+    held = full(client, studio, sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())))
+    assert {a["rule"] for a in held["approvals"]} == {"output-copy-of-licensed-work-needs-legal",
+                                                      "output-faces-without-declared-people"}
+    t = studio.tokens
+
+    def approve(who: str):
+        return client.post(f"/api/v1/output-reviews/{held['id']}/decision", json={"verdict": "approved"},
+                           headers=auth(t[who]))
+    first = approve("ada-approver")
+    assert first.status_code == 200 and first.json["status"] == "held" and Output.select().count() == 0
+    assert [s["approver"] for s in first.json["signoffs"]] == ["ada-approver"]
+    again = approve("ada-approver")  # the same person cannot fill the other slot
+    assert again.status_code == 403 and "legal" in again.json["detail"]
+    second = approve("lee-legal")
+    assert second.status_code == 200 and second.json["status"] == "approved", second.json
+    assert claim_json(second.json["output_sha256"])["evaluation"]["reviewer"] == "ada-approver, lee-legal"
