@@ -320,7 +320,7 @@ def run(settings: Settings, total: int, rounds: int, requests: int) -> dict[str,
 
     index = fingerprints.searchable_index(config.index_dir)
     assert index is not None and index.count == total
-    bare = bare_path(index._index)  # the very faiss object Slate searches
+    bare = bare_path(index.index._index)  # the very faiss object Slate searches
     images = [output_png(name) for name in OUTPUTS]
     face_counts = same_work(images, request, config, bare)
 
@@ -335,7 +335,7 @@ def run(settings: Settings, total: int, rounds: int, requests: int) -> dict[str,
     p50, p95 = statistics.median(slate_t), percentile(slate_t, 0.95)
     base_p50, base_p95 = statistics.median(base_t), percentile(base_t, 0.95)
     look_p95 = percentile(look_t, 0.95)
-    search = search_ms(index._index, images)
+    search = search_ms(index.index._index, images)
     ratio = p95 / base_p95
     load = os.getloadavg()[0]
     print(f"index: {total} assets ({len(PHOTOS)} photos, {min(len(vectors), MAX_CROPS)} crops of them, "

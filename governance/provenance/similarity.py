@@ -21,13 +21,13 @@ import functools
 import operator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import peewee
 
 from ..clock import utcnow
 from ..perception.fingerprints import FINGERPRINT_VERSION, MAX_PIXELS, Fingerprint, fingerprint
-from ..perception.index import INDEX_FORMAT, AssetIndex
+from ..perception.index import INDEX_FORMAT, AssetIndex, Neighbour
 from ..policy.tables import GenerationRequest
 from ..registry.tables import Asset, Licence, TrainingSetMember, WatchlistEntry
 
@@ -70,7 +70,16 @@ def nearest(content: bytes, k: int, index: AssetIndex, *, use: str | None = None
     return nearest_to(fingerprint(content, max_pixels=max_pixels), k, index, use=use, on=on)
 
 
-def nearest_to(found: Fingerprint, k: int, index: AssetIndex | None, *, use: str | None = None,
+class Searchable(Protocol):
+    """What ``nearest_to`` searches: the index file, or it with the assets not in it yet."""
+
+    @property
+    def count(self) -> int: ...
+
+    def search(self, vector: Any, k: int) -> list[Neighbour]: ...
+
+
+def nearest_to(found: Fingerprint, k: int, index: Searchable | None, *, use: str | None = None,
                on: date | None = None, wider: int = 0, close: float = 0.0) -> Nearest:
     """``nearest`` for an image already fingerprinted; no index (nothing fingerprinted yet)
     finds nothing. With ``wider``, the search goes that many neighbours further and also

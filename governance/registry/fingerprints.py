@@ -179,31 +179,72 @@ _opened: dict[Path, tuple[tuple[Any, ...], ann.AssetIndex]] = {}
 _opened_lock = threading.Lock()
 
 
-def searchable_index(folder: Path) -> ann.AssetIndex | None:
-    """The index in ``folder`` for searching, as ``open_index`` checks it, kept open in this
-    process while its files stay as they were (same size, modification time and inode, same
-    sidecar) and the registry's count is unchanged; None while nothing is fingerprinted.
+#: at most this many fingerprinted assets may be missing from the file (registrations whose
+#: add has not reached it yet) and still be searched from the database beside it
+MAX_PENDING = 200
+
+
+@dataclass(frozen=True)
+class Searchable:
+    """The index file as kept open, plus the fingerprinted assets it does not hold yet (a
+    registration committed, its add to the file still under way, or lost in a crash): those
+    are compared exactly, from their stored descriptors, so nothing registered is missed."""
+
+    index: ann.AssetIndex
+    pending: tuple[tuple[int, Vector], ...] = ()
+
+    @property
+    def count(self) -> int:
+        return self.index.count + len(self.pending)
+
+    def search(self, vector: Vector, k: int) -> list[ann.Neighbour]:
+        hits = self.index.search(vector, k) if self.index.count else []
+        hits += [ann.Neighbour(asset_id, round(max(0.0, 1.0 - float(np.dot(vector, stored))), 6))
+                 for asset_id, stored in self.pending]
+        return sorted(hits, key=lambda h: h.distance)[:k]
+
+
+def searchable_index(folder: Path) -> Searchable | None:
+    """The index in ``folder`` for searching, kept open in this process while its files stay
+    as they were (same size, modification time and inode, same sidecar); None while nothing
+    is fingerprinted.
 
     Opening hashes the whole file (tens of megabytes at 100,000 assets), which output review
     cannot pay per image. Only searching shares the kept index; adding opens it afresh.
+
+    The file must hold no asset the registry has not fingerprinted, and at most
+    ``MAX_PENDING`` fewer than it has (those are searched from their rows); anything else is
+    ``IndexUnavailable`` naming the rebuild, never a silent pass.
     """
     indexed = AssetFingerprint.select().where(AssetFingerprint.status == INDEXED).count()
     if indexed == 0:
         return None
     try:
         stat = (folder / ann.INDEX_FILE).stat()
-        key: tuple[Any, ...] = (stat.st_size, stat.st_mtime_ns, stat.st_ino,
-                                (folder / ann.SIDECAR_FILE).read_bytes(), indexed)
+        key: tuple[Any, ...] = (stat.st_size, stat.st_mtime_ns, stat.st_ino, (folder / ann.SIDECAR_FILE).read_bytes())
     except OSError:
-        return open_index(folder)  # raises IndexUnavailable naming what is missing
+        open_index(folder)  # raises IndexUnavailable naming what is missing
+        raise ann.unavailable(folder, "its files changed while they were read") from None
     with _opened_lock:
         kept = _opened.get(folder)
-        if kept is not None and kept[0] == key:
-            return kept[1]
-    index = open_index(folder)
-    with _opened_lock:
-        _opened[folder] = (key, index)
-    return index
+    index = kept[1] if kept is not None and kept[0] == key else None
+    if index is None:
+        index = ann.AssetIndex.open(folder)
+        with _opened_lock:
+            _opened[folder] = (key, index)
+    missing = indexed - index.count
+    if missing == 0:
+        return Searchable(index)
+    if missing < 0 or missing > MAX_PENDING:
+        raise ann.unavailable(folder, f"it holds {index.count} assets, the registry has {indexed} fingerprinted "
+                                      "(out of step)")
+    have = index.ids()
+    query = AssetFingerprint.select(AssetFingerprint.asset).where(AssetFingerprint.status == INDEXED)
+    ids = [row.asset_id for row in query if row.asset_id not in have]
+    if len(ids) != missing:
+        raise ann.unavailable(folder, "it holds assets the registry has not fingerprinted")
+    rows = AssetFingerprint.select().where(AssetFingerprint.asset.in_(ids))
+    return Searchable(index, tuple((row.asset_id, _descriptor(row)) for row in rows))
 
 
 def rebuild(folder: Path, *, by: Principal | None) -> IndexReport:

@@ -511,3 +511,19 @@ def test_an_image_two_rules_hold_for_different_people_is_signed_once_both_have_s
     second = approve("lee-legal")
     assert second.status_code == 200 and second.json["status"] == "approved", second.json
     assert claim_json(second.json["output_sha256"])["evaluation"]["reviewer"] == "ada-approver, lee-legal"
+
+
+def test_a_work_registered_but_not_yet_in_the_index_file_is_still_found(client, studio, reviewed, settings):
+    """Between a registration's commit and its add to the file (or after a crash there), the
+    asset is searched from its stored fingerprint: no 503 window, and no copy let through."""
+    from governance.registry import fingerprints
+    fingerprints.use_folder(None)  # as a registration whose add to the file has not happened yet
+    late, _ = assets.register_asset(encoded(skimage_data.rocket(), 320), media_type="image/png",
+                                    title="Late launch", licence="LIC-REF-ONLY")
+    fingerprints.use_folder(settings.index_dir)
+    assert "out of step" in (fingerprints.status(settings.index_dir).problem or "")  # the file lacks it
+    job_id = queued(client, studio)
+    review = full(client, studio, sign(client, studio.tokens["gpu-worker"], job_id,
+                                       copied(skimage_data.rocket())))
+    assert review["facts"]["nearest_asset"] == late["sha256"] and review["facts"]["nearest_distance"] <= 0.14
+    assert [v["rule"] for v in review["violations"]] == ["output-not-an-uncleared-copy"]
