@@ -80,6 +80,8 @@ class ReproductionSample(BaseModel):
     verdict = peewee.CharField(max_length=20, null=True)
     created_at = UTCDateTimeField(index=True)
     finished_at = UTCDateTimeField(null=True)
+    #: when the requeuer last told the workers of it (at most once per ``older_than``)
+    last_sent_at = UTCDateTimeField(null=True)
 
     class Meta:
         table_name = "reproduction_sample"

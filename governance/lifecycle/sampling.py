@@ -217,11 +217,17 @@ def record_result(sample_id: str, image: bytes, receipt_text: str, worker: str) 
 
 
 def waiting_samples(older_than: timedelta = timedelta(0)) -> list[str]:
-    """Samples waiting (or under a lapsed lease) for longer than ``older_than``: what the
-    requeuer tells the workers about again."""
+    """Samples waiting (or under a lapsed lease) that the workers were not told of within
+    ``older_than``: what the requeuer tells them about again, each at most once per
+    ``older_than`` (in a fleet with one generator user a sample waits for good; its
+    messages must not grow with it). Marks them sent."""
     now = utcnow()
-    rows = (ReproductionSample.select(ReproductionSample.id)
-            .where(((ReproductionSample.status == WAITING) & (ReproductionSample.created_at <= now - older_than))
-                   | ((ReproductionSample.status == CLAIMED) & (ReproductionSample.lease_expires_at < now))))
-    return [r.id for r in rows]
-
+    due = ((ReproductionSample.last_sent_at.is_null() & (ReproductionSample.created_at <= now - older_than))
+           | (ReproductionSample.last_sent_at <= now - older_than))
+    rows = [r.id for r in ReproductionSample.select(ReproductionSample.id)
+            .where(due & ((ReproductionSample.status == WAITING)
+                          | ((ReproductionSample.status == CLAIMED) & (ReproductionSample.lease_expires_at < now))))]
+    if rows:
+        with transaction():
+            ReproductionSample.update(last_sent_at=now).where(ReproductionSample.id.in_(rows)).execute()
+    return rows

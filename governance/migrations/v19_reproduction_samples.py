@@ -40,6 +40,7 @@ class ReproductionSample(FrozenModel):
     verdict = peewee.CharField(max_length=20, null=True)
     created_at = peewee.DateTimeField(index=True)
     finished_at = peewee.DateTimeField(null=True)
+    last_sent_at = peewee.DateTimeField(null=True)
 
     class Meta:
         table_name = "reproduction_sample"

@@ -230,3 +230,22 @@ def test_only_a_worker_of_the_outputs_device_class_reproduces_it(live, client, s
     assert Reproduction.select().count() == 0
     assert ReproductionSample.get_by_id(claimed["sample_id"]).status == "waiting"
     assert not AuditEntry.select().where(AuditEntry.action == "worker.flagged").exists()
+
+
+@pytest.mark.slow
+def test_a_waiting_sample_is_told_to_the_workers_again_at_most_once_per_interval(live, client, studio, cache,
+                                                                                sampling_on):
+    from datetime import timedelta
+
+    from governance.lifecycle.dispatch import requeue_samples
+    sign_by_first_worker(live, client, studio, cache, seed=3)
+    sent: list[str] = []
+
+    class Queue:
+        def enqueue_reproduction(self, sample_id: str) -> None:
+            sent.append(sample_id)
+    assert requeue_samples(Queue(), timedelta(0)) == 1
+    # told once: not again within the interval, however often the requeuer passes
+    assert requeue_samples(Queue(), timedelta(minutes=5)) == 0
+    assert requeue_samples(Queue(), timedelta(minutes=5)) == 0
+    assert len(sent) == 1 and ReproductionSample.get_by_id(sent[0]).last_sent_at is not None
