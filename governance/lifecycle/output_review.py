@@ -174,14 +174,13 @@ def image_facts(image: bytes, request: GenerationRequest, config: ReviewConfig, 
     top = next((m for m in close if not m.licence_covers_output), near.matches[0] if near.matches else None)
     watched = next((m for m in near.matches if m.origin == "watchlist"), None)
     near = dataclasses.replace(near, matches=near.matches[:NEIGHBOURS])
-    titles = _titles([m.asset_sha256 for m in (*near.matches, *(m for m in (top, watched) if m is not None))])
     declared = sorted(set(request.people or ()))
     look = _look(request.production, config.index_dir)
     style = look.distance(np.asarray(pil, dtype=np.uint8)) if look is not None else None
     facts: dict[str, Any] = {
         "sha256": sha256_hex(image), "width": pil.width, "height": pil.height,
         "nearest_asset": top.asset_sha256 if top else None,
-        "nearest_title": titles.get(top.asset_sha256) if top else None,
+        "nearest_title": top.title if top else None,
         "nearest_distance": top.distance if top else NO_MATCH_DISTANCE,
         "nearest_origin": top.origin if top else "none",
         "nearest_licence": top.licence if top else None,
@@ -191,7 +190,7 @@ def image_facts(image: bytes, request: GenerationRequest, config: ReviewConfig, 
         "faces": len(faces),
         "face_boxes": [b.to_dict() for b in faces],
         # every neighbour, for the reviewer to compare side by side (the rules read the nearest)
-        "matches": [{"asset": m.asset_sha256, "title": titles.get(m.asset_sha256), "distance": m.distance,
+        "matches": [{"asset": m.asset_sha256, "title": m.title, "distance": m.distance,
                      "origin": m.origin, "licence": m.licence} for m in near.matches],
         "people_matched": [k.person for k in matched],
         "undeclared_people": [k.person for k in matched if k.person not in declared],
@@ -227,13 +226,6 @@ def _look(production: str, index_dir: Path) -> LookProfile | None:
             return LookProfile.from_images(images) if images else None
         _looks[key] = LookProfile.from_images(images)
     return _looks[key]
-
-
-def _titles(shas: list[str]) -> dict[str, str]:
-    from ..registry.tables import Asset
-    if not shas:
-        return {}
-    return {a.sha256: a.title for a in Asset.select(Asset.sha256, Asset.title).where(Asset.sha256.in_(shas))}
 
 
 def _policy_for(decision: DecisionRecord) -> tuple[PolicyVersion, CompiledPolicy]:

@@ -43,10 +43,11 @@ class Match:
     origin: str
     licence: str | None
     licence_covers_output: bool | None
+    title: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"asset_sha256": self.asset_sha256, "distance": self.distance, "origin": self.origin,
-                "licence": self.licence, "licence_covers_output": self.licence_covers_output}
+        return {"asset_sha256": self.asset_sha256, "title": self.title, "distance": self.distance,
+                "origin": self.origin, "licence": self.licence, "licence_covers_output": self.licence_covers_output}
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def _referenced(shas: set[str]) -> set[str]:
 def _match(asset: Asset, distance: float, origin: str, use: str | None, on: date | None) -> Match:
     lic: Licence | None = asset.licence if asset.licence_id is not None else None
     return Match(asset.sha256, distance, origin, lic.ref if lic is not None else None,
-                 _covers(lic, origin, use, on))
+                 _covers(lic, origin, use, on), asset.title)
 
 
 def _covers(lic: Licence | None, origin: str, use: str | None, on: date | None) -> bool | None:
