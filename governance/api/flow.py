@@ -15,6 +15,7 @@ from flask import current_app, g, request, send_file
 
 from ..errors import InvalidInput, NotFound
 from ..lifecycle import claims, output_review, reproduction, requests, reviewing, sampling, signing
+from ..principal import Principal
 from . import schemas as s
 from .access import admits
 from .blueprint import SlateBlueprint as Blueprint
@@ -217,7 +218,12 @@ def show_output_review(review_id: str) -> Any:
 @blp.doc(responses=file_response("image/png", "the held (or, to legal, the quarantined) image"))
 def output_review_image(review_id: str) -> Any:
     """The pixels under review, for the people who decide on them; never served to producers."""
-    path, _view = output_review.held_image(review_id, g.principal)
+    return review_image(review_id, g.principal)
+
+
+def review_image(review_id: str, by: Principal) -> Any:
+    """A review's kept image as an uncached response (the API's route and the pages' share it)."""
+    path, _view = output_review.held_image(review_id, by)
     if not path.exists():
         raise NotFound("this review's image is no longer kept")
     response = send_file(path, mimetype="image/png")
@@ -232,10 +238,15 @@ def output_review_image(review_id: str) -> Any:
 def decide_output_review(body: dict[str, Any], review_id: str) -> Any:
     """Approve (sign exactly the held image, naming you in its credential) or reject
     (quarantine it) an image output review held; the requester may not review their own."""
+    return decide_review(review_id, g.principal, body["verdict"], body["comment"]).to_dict()
+
+
+def decide_review(review_id: str, by: Principal, verdict: str, comment: str) -> output_review.ReviewView:
+    """A reviewer's verdict with this app's issuer, queue and settings (the API's route and the pages' share it)."""
     settings = current_app.config["SLATE_SETTINGS"]
-    return reviewing.decide(review_id, g.principal, body["verdict"], body["comment"], issuer(),
+    return reviewing.decide(review_id, by, verdict, comment, issuer(),
                             retention=output_review.ReviewConfig.from_settings(settings).retention,
-                            sample_rate=settings.reproduction_sample_rate, dispatcher=queue()).to_dict()
+                            sample_rate=settings.reproduction_sample_rate, dispatcher=queue())
 
 
 @blp.route("/reproductions/claim", methods=["POST"])

@@ -13,9 +13,9 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 
-from ..api.services import issuer, queue
+from ..api.flow import decide_review, review_image
 from ..errors import InvalidInput, NotFound
-from ..lifecycle import output_review, reviewing
+from ..lifecycle import output_review
 from ..registry.fingerprints import thumbnail_path
 from . import access
 from .access import page
@@ -46,12 +46,7 @@ def output_review_page(review_id: str) -> Any:
 @bp.route("/output-reviews/<string:review_id>/image", methods=["GET"])
 @page(*READERS)
 def output_review_image(review_id: str) -> Any:
-    path, _view = output_review.held_image(review_id, access.principal())
-    if not path.exists():
-        raise NotFound("this review's image is no longer kept")
-    response = send_file(path, mimetype="image/png")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return review_image(review_id, access.principal())
 
 
 @bp.route("/output-reviews/<string:review_id>/matches/<string:sha256>.jpg", methods=["GET"])
@@ -76,9 +71,6 @@ def decide_output_review(review_id: str) -> Any:
     comment = request.form.get("comment", "")
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(f"a comment is at most {MAX_COMMENT} characters", fields={"comment": "too long"})
-    settings = current_app.config["SLATE_SETTINGS"]
-    view = reviewing.decide(review_id, access.principal(), verdict, comment, issuer(),
-                            retention=output_review.ReviewConfig.from_settings(settings).retention,
-                            sample_rate=settings.reproduction_sample_rate, dispatcher=queue())
+    view = decide_review(review_id, access.principal(), verdict, comment)
     flash(f"Output review {view.id[:12]}… {view.status}.", "info")
     return redirect(url_for("web.output_reviews"))
