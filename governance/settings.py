@@ -44,6 +44,11 @@ VARIABLES: dict[str, str] = {
     "SLATE_FACE_MATCHER_INPUT": "The side in pixels of the face crop that model takes (default: 112).",
     "SLATE_QUARANTINE_RETENTION_DAYS": "Days a generated image refused by output review (or rejected by its reviewer) "
                                        "is kept for legal before it is deleted (default: 30).",
+    "SLATE_C2PA_TRAINING_MINING_MIRROR": "Also state the training-and-mining answer under the C2PA 1.x label "
+                                         "c2pa.training-mining, which CAI Verify still reads: 'on' or 'off' "
+                                         "(default: on).",
+    "SLATE_C2PA_TRUST_LIST": "A C2PA trust list (PEM bundle of root certificates) that verification also checks "
+                             "signers against, reported apart from Slate's own trust (default: none).",
     "SLATE_SECRET_KEY": "Key that signs the web pages' session cookies (secret; never logged); every API "
                         "process behind one address needs the same (default: generated on first run into "
                         "$SLATE_KEYS_DIR/web-session.key, 0600).",
@@ -74,6 +79,17 @@ def _probability(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise ConfigurationError(f"{name} must be a number from 0 to 1, got {value}")
     return value
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("on", "true", "1", "yes"):
+        return True
+    if raw in ("off", "false", "0", "no"):
+        return False
+    raise ConfigurationError(f"{name} must be 'on' or 'off', got '{raw}'")
 
 
 def _face_threshold(env: Mapping[str, str]) -> float | None:
@@ -111,6 +127,10 @@ class Settings:
     quarantine_retention_days: int = 30
     #: share of newly signed outputs made again on another worker (``lifecycle.sampling``)
     reproduction_sample_rate: float = 0.0
+    #: also write the training-and-mining answer under ``c2pa.training-mining`` (``credentials.manifest``)
+    c2pa_training_mining_mirror: bool = True
+    #: a C2PA trust list (PEM roots) verification reports on beside Slate's own anchors
+    c2pa_trust_list: Path | None = None
     #: signs the web pages' session cookies; None means the generated file in the keys folder
     secret_key: str | None = field(default=None, repr=False)
 
@@ -142,6 +162,8 @@ class Settings:
             if env.get("SLATE_FACE_MATCHER_MODEL") else None,
             face_matcher_threshold=_face_threshold(env),
             face_matcher_input=_int(env, "SLATE_FACE_MATCHER_INPUT", 112),
+            c2pa_training_mining_mirror=_switch(env, "SLATE_C2PA_TRAINING_MINING_MIRROR", True),
+            c2pa_trust_list=Path(env["SLATE_C2PA_TRUST_LIST"]).resolve() if env.get("SLATE_C2PA_TRUST_LIST") else None,
         )
 
     @classmethod

@@ -30,7 +30,7 @@ from ..db import private_folder, transaction
 from ..errors import ConfigurationError, CredentialError, InvalidInput
 from ..ledger import record_output
 from ..settings import Settings
-from . import c2pa_config, images, manifest
+from . import c2pa_config, images, manifest, xmp
 from .claim import SigningClaim
 from .keys import KeyInfo, KeyStore
 from .offload import HashingDestination, Offload
@@ -210,8 +210,14 @@ class Issuer:
 
     def _embed(self, image: bytes, info: images.ImageInfo, claim: SigningClaim, label: str,
                library_signer: _LibrarySigner) -> tuple[bytes, str]:
-        """The signed image and its SHA-256 (taken while c2pa verifies it; see ``offload``)."""
-        definition = manifest.definition(claim, label=label, title=f"{claim.job_id}.{info.extension}")
+        """The signed image and its SHA-256 (taken while c2pa verifies it; see ``offload``).
+
+        Slate's own XMP (IPTC source type and AI system, ``xmp``) goes in first, so the
+        signature's hard binding covers it."""
+        image = xmp.embed(image, info.media_type, info.width, info.height,
+                          xmp.packet(claim.model_name, claim.model_version))
+        definition = manifest.definition(claim, label=label, title=f"{claim.job_id}.{info.extension}",
+                                         mirror_training_mining=self.settings.c2pa_training_mining_mirror)
         destination = HashingDestination(self._offload)
         try:
             builder = c2pa.Builder(definition, context=self._signing_context())

@@ -16,6 +16,9 @@ from .claim import GOVERNANCE_LABEL, SigningClaim
 TRAINING_MINING_LABEL = "cawg.training-mining"
 #: The four uses the CAWG training-and-data-mining assertion names; policy sets one answer for all.
 TRAINING_MINING_USES = ("cawg.ai_inference", "cawg.ai_generative_training", "cawg.ai_training", "cawg.data_mining")
+#: The same answer under the label C2PA 1.x defined (deprecated in 2.x, moved to CAWG). CAI
+#: Verify and other readers still look only here, so Slate mirrors it (``mirror_training_mining``).
+C2PA_TRAINING_MINING_LABEL = "c2pa.training-mining"
 
 
 def new_label() -> str:
@@ -27,14 +30,17 @@ def reference_id(sha256: str) -> str:
     return f"slate:sha256:{sha256}"
 
 
-def definition(claim: SigningClaim, *, label: str, title: str) -> dict[str, Any]:
+def definition(claim: SigningClaim, *, label: str, title: str, mirror_training_mining: bool = True) -> dict[str, Any]:
+    """``mirror_training_mining`` also states the training-and-mining answer under the
+    C2PA 1.x label, for readers that know only that one."""
+    mining = [training_mining(claim)] + ([c2pa_training_mining(claim)] if mirror_training_mining else [])
     return {
         "label": label,
         "title": title,
         "claim_generator_info": [{"name": CLAIM_GENERATOR, "version": __version__}],
         "assertions": [
             created_action(claim),
-            training_mining(claim),
+            *mining,
             {"label": GOVERNANCE_LABEL, "data": claim.governance_assertion()},
         ],
         # References whose bytes Slate was not given still appear, by title and hash.
@@ -52,7 +58,17 @@ def created_action(claim: SigningClaim) -> dict[str, Any]:
 
 
 def training_mining(claim: SigningClaim) -> dict[str, Any]:
+    return {"label": TRAINING_MINING_LABEL, "data": _mining_entries(claim, "cawg.")}
+
+
+def c2pa_training_mining(claim: SigningClaim) -> dict[str, Any]:
+    """The same four answers as ``training_mining``, named ``c2pa.*`` as C2PA 1.x names them."""
+    return {"label": C2PA_TRAINING_MINING_LABEL, "data": _mining_entries(claim, "c2pa.")}
+
+
+def _mining_entries(claim: SigningClaim, prefix: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"use": claim.training_mining}
     if claim.training_mining == "constrained":
         entry["constraint_info"] = claim.training_mining_constraint
-    return {"label": TRAINING_MINING_LABEL, "data": {"entries": {use: dict(entry) for use in TRAINING_MINING_USES}}}
+    uses = (prefix + use.removeprefix("cawg.") for use in TRAINING_MINING_USES)
+    return {"entries": {use: dict(entry) for use in uses}}
