@@ -767,6 +767,9 @@ class VerdictOut(Schema):
     checks = fields.Nested(ChecksOut)
     facts = fields.Dict(keys=fields.String(), values=fields.Raw(),
                         metadata={"description": "what the credential says (model, policy, decision, approver, ...)"})
+    c2pa_trust_list = fields.Nested(CheckOut, metadata={
+        "description": "whether the signer chains to a root on the configured C2PA trust list "
+                       "(SLATE_C2PA_TRUST_LIST), apart from whether Slate issued the file; not_checked without one"})
 
 
 # ---------------------------------------------------------------- policies

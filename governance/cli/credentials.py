@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import click
 
 from ..credentials.keys import KeyInfo, KeysStatus, KeyStore
-from ..credentials.verdict import Verdict
+from ..credentials.verdict import NOT_CHECKED, Verdict
 from ..credentials.verification import Verifier
 from ..errors import InvalidInput
 from . import Rendered, SlateContext, emits, exit_unless_ok, pass_slate
@@ -73,15 +74,21 @@ def keys_export_anchors(slate: SlateContext, output: Path | None) -> None:
 
 @click.command("verify")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--c2pa-trust-list", "trust_list", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A C2PA trust list (PEM roots): also report whether FILE's signer chains to one of them "
+                   "(default: SLATE_C2PA_TRUST_LIST).")
 @emits(lambda verdict: render_verdict(verdict), after=exit_unless_ok)
-def verify_command(slate: SlateContext, file: Path) -> Verdict:
+def verify_command(slate: SlateContext, file: Path, trust_list: Path | None) -> Verdict:
     """Verify FILE's content credentials: integrity, trust, issuance, standing.
 
     Exits 0 only when the file is intact, signed by Slate, recorded in the ledger and in
-    good standing; else 1.
+    good standing; else 1. Whether a C2PA trust list trusts the signer is reported apart
+    and does not change the exit code.
     """
-    KeyStore(slate.settings).ensure()
-    return Verifier(slate.settings).verify_file(file)
+    settings = replace(slate.settings, c2pa_trust_list=trust_list.resolve()) if trust_list else slate.settings
+    KeyStore(settings).ensure()
+    return Verifier(settings).verify_file(file)
 
 
 def render_verdict(verdict: Verdict) -> str:
@@ -90,6 +97,9 @@ def render_verdict(verdict: Verdict) -> str:
         check = getattr(verdict, name)
         lines.append(f"  {name:<9} {check.status}")
         lines.extend(f"            - {reason}" for reason in check.reasons)
+    if verdict.c2pa_trust_list.status != NOT_CHECKED:
+        lines.append(f"  c2pa list {verdict.c2pa_trust_list.status}")
+        lines.extend(f"            - {reason}" for reason in verdict.c2pa_trust_list.reasons)
     governance: dict[str, Any] = verdict.facts.get("governance") or {}
     if governance:
         model = governance.get("model") or {}

@@ -8,6 +8,9 @@ Four checks, in the order a failure matters:
 - standing: is the signing key unrevoked, and do later revocations leave the output standing?
 
 The overall ``outcome`` is the first thing that went wrong, or ``verified``.
+
+Apart from those, ``c2pa_trust_list``: does the signer chain to a root on a C2PA trust list
+the user gave (``trust_list``)? It never changes the outcome, which is about Slate.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ class Check:
 
 
 _NOT_REACHED = Check.skipped("not checked: an earlier step found nothing to check")
+NO_TRUST_LIST = Check.skipped("not checked: no C2PA trust list was given "
+                              "(--c2pa-trust-list or SLATE_C2PA_TRUST_LIST)")
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class Verdict:
     issuance: Check = _NOT_REACHED
     standing: Check = _NOT_REACHED
     facts: dict[str, Any] = field(default_factory=dict)
+    c2pa_trust_list: Check = NO_TRUST_LIST
 
     @property
     def ok(self) -> bool:
@@ -79,4 +85,5 @@ class Verdict:
             "sha256": self.sha256,
             "checks": {name: getattr(self, name).to_dict() for name in ("integrity", "trust", "issuance", "standing")},
             "facts": dict(self.facts),
+            "c2pa_trust_list": self.c2pa_trust_list.to_dict(),
         }

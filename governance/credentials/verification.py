@@ -2,7 +2,9 @@
 
 ``Verifier.verify_bytes`` never raises for a bad file: whatever it is given (someone
 else's credential, no credential, a tampered, truncated or non-image file) it returns a
-``Verdict``. It never reaches the network: remote manifests are reported, not fetched,
+``Verdict``. With a C2PA trust list in the settings, the verdict also says whether the
+signer chains to a root on it (``trust_list``), apart from whether Slate issued the file.
+It never reaches the network: remote manifests are reported, not fetched,
 and OCSP is off (see ``c2pa_config``). It needs the database open (ledger and keys).
 
 Standing has a hook: ``standing_checks`` are called with the ledger entry and the
@@ -16,7 +18,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from . import c2pa_config, images
 from .claim import GOVERNANCE_LABEL
 from .keys import KeyInfo, KeyStore
 from .offload import Offload
+from .trust_list import TrustList
 from .verdict import (
     NO_CREDENTIALS,
     NOT_ISSUED,
@@ -97,6 +100,7 @@ class Verifier:
         self._standing_checks = tuple(standing_checks)
         self._context: tuple[str, c2pa.Context] | None = None
         self._offload = Offload("slate-verify")
+        self._trust_list = TrustList.load(settings.c2pa_trust_list) if settings.c2pa_trust_list else None
 
     def verify_file(self, path: str | Path) -> Verdict:
         path = Path(path)
@@ -126,7 +130,8 @@ class Verifier:
         sha256 = sha256_future.result()
         if isinstance(report, Verdict):
             return Verdict(subject, report.outcome, report.summary, sha256, facts={"media_type": media_type})
-        return self._judge(subject, sha256, media_type, report)
+        verdict = self._judge(subject, sha256, media_type, report)
+        return self._with_trust_list(verdict, data, media_type, report) if self._trust_list else verdict
 
     # ------------------------------------------------------------ reading
 
@@ -218,6 +223,17 @@ class Verifier:
         return Check.passed(f"signing key {key.fingerprint[:16]} is {key.status}, not revoked"
                             + ("" if key.status != "revoked" else " for this output's signing time")
                             + "; no revocation recorded against this output")
+
+    def _with_trust_list(self, verdict: Verdict, data: bytes, media_type: str, manifest: _Manifest) -> Verdict:
+        """The verdict with the C2PA trust list's answer beside Slate's (the outcome stays Slate's)."""
+        assert self._trust_list is not None
+        listed = self._trust_list.judge(data, media_type, _signer_text(manifest.signature_info))
+        summary = verdict.summary
+        if verdict.outcome == UNTRUSTED and listed.ok:
+            summary = summary.replace("intact content credentials, but not signed by Slate",
+                                      "intact content credentials, trusted by the C2PA trust list, but not issued by "
+                                      "Slate", 1)
+        return replace(verdict, summary=summary, c2pa_trust_list=listed)
 
     def _too_large(self, subject: str, size: int) -> Verdict:
         return Verdict(subject, UNREADABLE, f"the file is {size:,} bytes, more than the limit of "
