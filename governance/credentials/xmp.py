@@ -62,8 +62,8 @@ def embed(image: bytes, media_type: str, width: int, height: int, xmp: bytes) ->
 def read(image: bytes, media_type: str) -> bytes | None:
     """The XMP packet in ``image``, or None: what tests and auditors read back."""
     if media_type == "image/png":
-        return next((body[len(_PNG_KEYWORD) + 5:] for kind, body, _ in _png_chunks(image)
-                     if kind == b"iTXt" and body.startswith(_PNG_KEYWORD + b"\x00")), None)
+        found = _png_xmp_chunk(image)
+        return image[found[0] + len(_PNG_KEYWORD) + 5:found[0] + found[1]] if found else None
     if media_type == "image/jpeg":
         return next((body[len(_JPEG_XMP):] for marker, body, _ in _jpeg_segments(image)
                      if marker == 0xE1 and body.startswith(_JPEG_XMP)), None)
@@ -75,28 +75,41 @@ def read(image: bytes, media_type: str) -> bytes | None:
 # ---------------------------------------------------------------- PNG
 
 
-def _png_chunks(data: bytes) -> list[tuple[bytes, bytes, int]]:
-    """(type, data, offset of the chunk) for each chunk; the file has passed ``images.inspect``."""
+def _png_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(type, offset of its data, its length) for each chunk, reading headers only (the
+    file has passed ``images.inspect``): no pixel data is copied."""
     chunks, offset = [], 8
     while offset + 12 <= len(data):
-        (length,) = struct.unpack(">I", data[offset:offset + 4])
+        (length,) = struct.unpack_from(">I", data, offset)
         kind = data[offset + 4:offset + 8]
-        chunks.append((kind, data[offset + 8:offset + 8 + length], offset))
+        chunks.append((kind, offset + 8, length))
         offset += 12 + length
         if kind == b"IEND":
             break
     return chunks
 
 
+def _png_xmp_chunk(data: bytes) -> tuple[int, int] | None:
+    keyword = _PNG_KEYWORD + b"\x00"
+    return next(((start, length) for kind, start, length in _png_chunks(data)
+                 if kind == b"iTXt" and data.startswith(keyword, start)), None)
+
+
 def _png(image: bytes, xmp: bytes) -> bytes:
-    chunks = _png_chunks(image)
-    if any(kind == b"iTXt" and body.startswith(_PNG_KEYWORD + b"\x00") for kind, body, _ in chunks):
+    if _png_xmp_chunk(image) is not None:
         return image
     # keyword, NUL, compression flag 0, method 0, empty language tag and translated keyword
     body = _PNG_KEYWORD + b"\x00\x00\x00\x00\x00" + xmp
     chunk = struct.pack(">I", len(body)) + b"iTXt" + body + struct.pack(">I", zlib.crc32(b"iTXt" + body))
-    after_header = 8 + 12 + len(chunks[0][1])  # right after IHDR, before the pixels, as XMP Part 3 advises
-    return image[:after_header] + chunk + image[after_header:]
+    (header_length,) = struct.unpack_from(">I", image, 8)
+    after_header = 8 + 12 + header_length  # right after IHDR, before the pixels, as XMP Part 3 advises
+    return _spliced(image, after_header, chunk)
+
+
+def _spliced(image: bytes, at: int, insert: bytes) -> bytes:
+    """``image`` with ``insert`` at ``at``, copying the image once."""
+    view = memoryview(image)
+    return b"".join((view[:at], insert, view[at:]))
 
 
 # ---------------------------------------------------------------- JPEG
@@ -127,7 +140,7 @@ def _jpeg(image: bytes, xmp: bytes) -> bytes:
     at = 2
     if segments and segments[0][0] == 0xE0:
         at = segments[0][2] + 2 + len(segments[0][1]) + 2
-    return image[:at] + segment + image[at:]
+    return _spliced(image, at, segment)
 
 
 # ---------------------------------------------------------------- WebP
