@@ -136,10 +136,12 @@ def _jpeg(image: bytes, xmp: bytes) -> bytes:
     if len(payload) + 2 > 0xFFFF:
         return image  # a model name too long for one segment: no packet rather than a broken file
     segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
-    # after SOI and the JFIF APP0 segment, which must come first
+    # after SOI and the segments that must come first: JFIF's APP0, EXIF's APP1
     at = 2
-    if segments and segments[0][0] == 0xE0:
-        at = segments[0][2] + 2 + len(segments[0][1]) + 2
+    for marker, body, offset in segments:
+        if not (marker == 0xE0 or (marker == 0xE1 and body.startswith(b"Exif\x00\x00"))):
+            break
+        at = offset + 4 + len(body)
     return _spliced(image, at, segment)
 
 

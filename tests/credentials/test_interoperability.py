@@ -149,3 +149,18 @@ def test_rewriting_the_mirrored_answer_for_readers_of_the_old_label_is_tampering
 
     assert verdict.outcome == "tampered"
     assert any("c2pa.training-mining" in reason for reason in verdict.integrity.reasons), verdict.integrity
+
+
+def test_in_a_jpeg_the_packet_follows_the_segments_that_must_come_first() -> None:
+    exif = Image.Exif()
+    exif[0x0131] = "a camera app"  # Software
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="JPEG", exif=exif.tobytes())
+    original = out.getvalue()
+
+    marked = xmp.embed(original, "image/jpeg", 8, 8, xmp.packet("m", "1"))
+
+    heads = [(marker, body[:4]) for marker, body, _ in xmp._jpeg_segments(marked)][:3]
+    assert heads == [(0xE0, b"JFIF"), (0xE1, b"Exif"), (0xE1, b"http")]  # then Slate's XMP
+    with Image.open(io.BytesIO(marked)) as image:
+        assert image.getexif()[0x0131] == "a camera app" and "AISystemUsed" in str(image.info["xmp"])
