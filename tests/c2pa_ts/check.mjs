@@ -1,10 +1,15 @@
 // Reads one PNG or JPEG with c2pa-ts and prints what it judged, as one JSON line:
 // {"isValid", "statusEntries": [{code, url, explanation, success}], "assertions": [labels]}
 // or {"error": ...} when the file is not one it reads. No network: c2pa-ts validates locally.
+import { webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { JPEG, PNG } from '@trustnxt/c2pa-ts/asset';
-import { SuperBox } from '@trustnxt/c2pa-ts/jumbf';
-import { ManifestStore, ValidationResult } from '@trustnxt/c2pa-ts/manifest';
+
+// Node 18 (Debian's) has WebCrypto only under node:crypto; c2pa-ts looks for the global,
+// so it is set before c2pa-ts is loaded.
+if (!globalThis.crypto) globalThis.crypto = webcrypto;
+const { JPEG, PNG } = await import('@trustnxt/c2pa-ts/asset');
+const { SuperBox } = await import('@trustnxt/c2pa-ts/jumbf');
+const { ManifestStore, ValidationResult } = await import('@trustnxt/c2pa-ts/manifest');
 
 const data = new Uint8Array(await readFile(process.argv[2]));
 const asset = PNG.canRead(data) ? new PNG(data) : JPEG.canRead(data) ? new JPEG(data) : null;
