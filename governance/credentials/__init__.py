@@ -12,11 +12,12 @@ states arrives as a ``SigningClaim``.
 """
 
 from .claim import ReferenceImage, SigningClaim
+from .evidence import StandingCheck
 from .issuance import Issuer, SignedOutput
 from .keys import KeyInfo, KeysStatus, KeyStore
 from .signers import CallbackSigner, FileSigner, Signer
 from .verdict import Check, Verdict
-from .verification import StandingCheck, Verifier, verify
+from .verification import Verifier, verify
 
 __all__ = ["CallbackSigner", "Check", "FileSigner", "Issuer", "KeyInfo", "KeyStore", "KeysStatus",
            "ReferenceImage", "SignedOutput", "Signer", "SigningClaim", "StandingCheck", "Verdict", "Verifier",
