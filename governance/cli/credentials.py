@@ -18,7 +18,7 @@ from ..credentials.verification import Verifier
 from ..db import reading_database
 from ..errors import ConfigurationError, InvalidInput
 from ..migrations import STEPS, current_version
-from ..provenance.standing import standing_checks
+from ..provenance.standing import WITHHELD, standing_checks
 from . import Rendered, SlateContext, emits, exit_unless_ok, pass_slate
 
 
@@ -122,12 +122,15 @@ def export_group() -> None:
 
 @export_group.command("verification-kit")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--withhold-reasons", is_flag=True,
+              help="Say only that an output lost its standing, not why (the reasons can name a person and "
+                   "legal's reason): for a kit going to someone who may not read them.")
 @emits(lambda kit: _render_kit(kit))
-def export_verification_kit(slate: SlateContext, folder: Path) -> ExportedKit:
+def export_verification_kit(slate: SlateContext, folder: Path, withhold_reasons: bool) -> ExportedKit:
     """Write a verification kit to FOLDER (new or empty): what an auditor outside the studio
     needs to verify Slate's outputs offline with slate verify --kit FOLDER. Signed by the
     active signing key; the export is audit-logged."""
-    return export_kit(slate.settings, folder, standing_checks())
+    return export_kit(slate.settings, folder, standing_checks(), withheld=WITHHELD if withhold_reasons else None)
 
 
 def _render_kit(kit: ExportedKit) -> str:

@@ -30,7 +30,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -232,9 +232,13 @@ class ExportedKit:
 
 
 def export_kit(settings: Settings, folder: Path, standing_checks: Sequence[StandingCheck], *,
-               identity_anchors_pem: str | None = None,
+               withheld: str | None = None, identity_anchors_pem: str | None = None,
                identity_revocations: Sequence[IdentityRevocation] = ()) -> ExportedKit:
     """Write a verification kit to ``folder`` (new, or empty), signed by the active signing key.
+
+    A kit states why each output lost its standing in the studio's own words, which can name
+    a person and legal's reason; ``withheld``, when given, replaces every such list by that
+    one sentence (the outcome stays ``revoked``) for a kit going to someone who may not read them.
 
     The export is audit-logged, and a checkpoint is signed after that entry, so the kit's
     checkpoint covers its own export. The kit is written beside ``folder`` and renamed into
@@ -247,11 +251,19 @@ def export_kit(settings: Settings, folder: Path, standing_checks: Sequence[Stand
     studio = StudioEvidence(settings, standing_checks)
     exported_at = utcnow().replace(microsecond=0)
     keys = tuple(KitKey(KeyInfo.from_row(r), r.cert_pem) for r in SigningKey.select().order_by(SigningKey.id))
-    outputs = tuple(_issued(studio))
+    outputs = tuple(_issued(studio, withheld))
+    anchors = store.trust_anchors_pem()
+
+    def contents(checkpoint: SignedCheckpoint) -> KitContents:
+        return KitContents(exported_at, anchors, keys, outputs, checkpoint, identity_anchors_pem,
+                           tuple(identity_revocations))
+
+    logged = {"exported_at": exported_at, "outputs": len(outputs), "keys": len(keys),
+              "outputs_sha256": sha256_hex(canonical_json([o.to_dict() for o in outputs])),
+              "signed_by": signer.fingerprint, "reasons_withheld": withheld is not None}
     try:
         with transaction():
-            return _record_and_write(folder, store, signer, exported_at, keys, outputs, identity_anchors_pem,
-                                     tuple(identity_revocations))
+            return _record_and_write(folder, signer, contents, logged)
     except BaseException:
         # the kit was renamed into place but the log entry did not commit: no kit without its entry
         if folder.is_dir() and (folder / MANIFEST).exists():
@@ -259,29 +271,26 @@ def export_kit(settings: Settings, folder: Path, standing_checks: Sequence[Stand
         raise
 
 
-def _record_and_write(folder: Path, store: KeyStore, signer: FileSigner, exported_at: datetime,
-                      keys: tuple[KitKey, ...], outputs: tuple[IssuedOutput, ...], identity_anchors_pem: str | None,
-                      identity_revocations: tuple[IdentityRevocation, ...]) -> ExportedKit:
+def _record_and_write(folder: Path, signer: FileSigner, contents: Callable[[SignedCheckpoint], KitContents],
+                      logged: dict[str, Any]) -> ExportedKit:
     """The audit entry, a checkpoint over it, then the kit, in the caller's transaction."""
-    log.record("verification_kit.exported", f"kit:{folder.name}",
-               {"exported_at": exported_at, "outputs": len(outputs), "keys": len(keys),
-                "outputs_sha256": sha256_hex(canonical_json([o.to_dict() for o in outputs])),
-                "signed_by": signer.fingerprint})
+    log.record("verification_kit.exported", f"kit:{folder.name}", logged)
     log.checkpoint(signer)
     checkpoint = log.newest_checkpoint()
     assert checkpoint is not None  # one was signed just now, over at least this entry
-    contents = KitContents(exported_at, store.trust_anchors_pem(), keys, outputs, checkpoint,
-                           identity_anchors_pem, identity_revocations)
-    manifest_sha256 = _write(folder, contents, signer)
-    return ExportedKit(str(folder), exported_at, len(outputs), sum(not o.in_good_standing for o in outputs),
-                       len(keys), checkpoint.tree_size, manifest_sha256, signer.fingerprint)
+    kit = contents(checkpoint)
+    manifest_sha256 = _write(folder, kit, signer)
+    return ExportedKit(str(folder), kit.exported_at, len(kit.outputs),
+                       sum(not o.in_good_standing for o in kit.outputs), len(kit.keys), checkpoint.tree_size,
+                       manifest_sha256, signer.fingerprint)
 
 
-def _issued(studio: StudioEvidence) -> Iterator[IssuedOutput]:
+def _issued(studio: StudioEvidence, withheld: str | None) -> Iterator[IssuedOutput]:
     for row in Output.select().order_by(Output.id).iterator():
         entry = LedgerEntry.from_row(row)
         # the assertion as signed: the standing checks are given what verification gives them
-        yield IssuedOutput.from_entry(entry, studio.standing(entry, entry.claim))
+        reasons = studio.standing(entry, entry.claim)
+        yield IssuedOutput.from_entry(entry, [withheld] if reasons and withheld else reasons)
 
 
 def _check_target(folder: Path) -> None:

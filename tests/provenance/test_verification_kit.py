@@ -143,3 +143,44 @@ def test_an_output_signed_after_the_export_is_not_issued_by_the_kit(auditor_case
     assert "Slate did not issue this file" in verdict["checks"]["issuance"]["reasons"][0]
     # without --trust-anchors the kit's own anchors are used, and the verdict says they are not pinned
     assert "not pinned" in verdict["facts"]["evidence"]["trust_anchors"]
+
+
+def test_an_auditor_downloads_a_kit_over_the_api_and_verifies_with_it(app: Any, signed: Any, tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from governance.audit.tables import AuditEntry
+    from governance.credentials.kit import KitEvidence
+    from governance.credentials.verification import Verifier
+    from tests.api.conftest import auth
+
+    refused = signed.client.post("/api/v1/verification-kit", headers=auth(signed.tokens["pat-producer"]))
+    assert refused.status_code == 403
+    response = signed.client.post("/api/v1/verification-kit", headers=auth(signed.tokens["aud-auditor"]))
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    zipfile.ZipFile(io.BytesIO(response.data)).extractall(tmp_path)
+    evidence = KitEvidence.open(tmp_path / "slate-verification-kit")
+    path = Path(Output.get(Output.sha256 == signed.outputs["plain"]).file_path)
+    assert Verifier(app.config["SLATE_SETTINGS"], evidence=evidence).verify_file(path).outcome == "verified"
+    logged = AuditEntry.select().where(AuditEntry.action == "verification_kit.exported").get()
+    assert logged.actor.endswith("aud-auditor") and logged.data["outputs"] == len(signed.outputs)
+
+
+def test_slate_export_verification_kit_can_withhold_why_an_output_lost_its_standing(app: Any, signed: Any,
+                                                                                    tmp_path: Path,
+                                                                                    monkeypatch: pytest.MonkeyPatch
+                                                                                    ) -> None:
+    from governance.credentials.kit import KitEvidence
+    from governance.credentials.verification import Verifier
+    from governance.provenance.standing import WITHHELD
+
+    mara = Consent.select().join(Person).where(Person.name == "Mara Quinn").get()
+    revocation.revoke_consent(mara.id, "performer withdrew", actor="lee-legal")
+    settings = app.config["SLATE_SETTINGS"]
+    monkeypatch.setenv("SLATE_HOME", str(settings.home))
+    result = CliRunner().invoke(cli, ["export", "verification-kit", str(tmp_path / "kit"), "--withhold-reasons"])
+    assert result.exit_code == 0 and "1 not in good standing" in result.output, result.output
+    assert "Mara" not in (tmp_path / "kit" / "outputs.json").read_text()
+    path = Path(Output.get(Output.sha256 == signed.outputs["mara"]).file_path)
+    verdict = Verifier(settings, evidence=KitEvidence.open(tmp_path / "kit")).verify_file(path)
+    assert verdict.outcome == "revoked" and verdict.standing.reasons == (WITHHELD,)
