@@ -3,7 +3,10 @@
 Entry points for the service layer:
 
 - ``Issuer(settings).sign(image_bytes, claim)`` -> ``SignedOutput`` (ledger row written)
-- ``Verifier(settings).verify_bytes(data)`` / ``verify(settings, path_or_bytes)`` -> ``Verdict``
+- ``Verifier(settings).verify_bytes(data)`` / ``verify(settings, path_or_bytes)`` -> ``Verdict``;
+  ``Verifier(settings, evidence=...)`` judges by other evidence than the studio's database
+  (``evidence.NoRecords``, ``kit.KitEvidence``)
+- ``kit.export_kit(settings, folder, standing_checks)``: a signed verification kit for auditors
 - ``KeyStore(settings)``: development PKI, rotation, revocation, trust anchors
 - ``FileSigner`` / ``CallbackSigner``: who holds the private key
 

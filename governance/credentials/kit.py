@@ -279,7 +279,7 @@ def _record_and_write(folder: Path, signer: FileSigner, contents: Callable[[Sign
     checkpoint = log.newest_checkpoint()
     assert checkpoint is not None  # one was signed just now, over at least this entry
     kit = contents(checkpoint)
-    manifest_sha256 = _write(folder, kit, signer)
+    manifest_sha256 = write_kit(folder, kit, signer)
     return ExportedKit(str(folder), kit.exported_at, len(kit.outputs),
                        sum(not o.in_good_standing for o in kit.outputs), len(kit.keys), checkpoint.tree_size,
                        manifest_sha256, signer.fingerprint)
@@ -301,7 +301,9 @@ def _check_target(folder: Path) -> None:
         raise InvalidInput(f"the folder '{folder.parent}' does not exist")
 
 
-def _write(folder: Path, contents: KitContents, signer: log.CheckpointSigner) -> str:
+def write_kit(folder: Path, contents: KitContents, signer: log.CheckpointSigner) -> str:
+    """Write ``contents`` as a kit signed by ``signer`` into ``folder`` (which must not exist or
+    be empty); returns the SHA-256 of its manifest. ``export_kit`` is the studio's way in."""
     files = contents.files()
     body = manifest_body(contents.exported_at, {name: sha256_hex(data) for name, data in files.items()})
     signature = signer.sign(canonical_json(body)).hex()
@@ -336,9 +338,10 @@ class KitEvidence:
         self.identity_revocations = {r.fingerprint: r for r in identity_revocations}
         self.outputs = tuple(outputs)
         self._anchors = anchors_pem(anchors)
-        self._keys = tuple(keys)
+        self.keys = tuple(keys)
         self._by_sha256 = {o.sha256: o for o in outputs}
         self._by_label = {o.manifest_label: o for o in outputs}
+        self._by_watermark = {o.watermark_id: o for o in outputs if o.watermark_id}
         stamp = json_default(exported_at)
         self.source = Source("kit", anchors.source if pinned else UNPINNED, as_of=stamp, location=str(folder),
                              notes=((f"issuance and standing as the studio recorded them at {stamp}: a revocation "
@@ -384,7 +387,7 @@ class KitEvidence:
 
     def keys_by_serial(self, serial: str) -> list[tuple[KeyInfo, frozenset[str]]]:
         serial = serial.lower()
-        return [(k.info, certificate_names(k.cert_pem)) for k in self._keys if k.info.serial == serial]
+        return [(k.info, certificate_names(k.cert_pem)) for k in self.keys if k.info.serial == serial]
 
     def output_by_sha256(self, sha256: str) -> LedgerEntry | None:
         found = self._by_sha256.get(sha256)
@@ -397,6 +400,20 @@ class KitEvidence:
     def standing(self, entry: LedgerEntry, assertion: Mapping[str, Any]) -> list[str]:
         found = self._by_sha256.get(entry.sha256)
         return list(found.standing_reasons) if found else []
+
+    # ------------------------------------------------------------ soft bindings, approvers
+
+    def output_by_watermark(self, watermark_id: str) -> IssuedOutput | None:
+        """The issued output whose invisible watermark carries ``watermark_id``."""
+        return self._by_watermark.get(watermark_id)
+
+    def fingerprinted_outputs(self) -> list[IssuedOutput]:
+        """The issued outputs with a perceptual fingerprint, for matching a stripped copy."""
+        return [o for o in self.outputs if o.fingerprint]
+
+    def identity_revocation(self, fingerprint: str) -> IdentityRevocation | None:
+        """The revocation of an approver's identity certificate (SHA-256 fingerprint), if any."""
+        return self.identity_revocations.get(fingerprint.lower())
 
 
 def _refused(folder: Path, why: str) -> CredentialError:

@@ -220,3 +220,31 @@ def test_verify_reads_a_database_behind_this_slate_as_an_error_not_a_migration(
 
 def test_no_records_evidence_trusts_nothing_without_anchors() -> None:
     assert NoRecords().trust_anchors_pem() == "" and not NoRecords().has_records
+
+
+def test_soft_bindings_and_approver_identities_travel_in_a_signed_kit(offline: Settings, kit: dict[str, Any],
+                                                                      tmp_path: Path) -> None:
+    """The seam the recovery of stripped copies and approvers' signatures read from a kit."""
+    from dataclasses import replace
+
+    from governance.credentials.kit import IDENTITY_ANCHORS, IdentityRevocation, KitContents, write_kit
+
+    exported = KitEvidence.open(kit["folder"])
+    output = replace(exported.outputs[0], watermark_id="wm-0001", fingerprint="f" * 16)
+    store = KeyStore(offline)
+    identity_root = pki.make_root(datetime.now(timezone.utc))
+    revoked = IdentityRevocation("ab" * 32, datetime(2026, 1, 2, tzinfo=timezone.utc), "left the studio")
+    contents = KitContents(exported.exported_at, store.trust_anchors_pem(),
+                           exported.keys, (output,), exported.checkpoint,
+                           pki.certificate_pem(identity_root.certificate), (revoked,))
+    write_kit(tmp_path / "kit2", contents, store.file_signer(store.active_key()))
+
+    again = KitEvidence.open(tmp_path / "kit2", anchors_from_file(kit["anchors"]))
+    assert again.output_by_watermark("wm-0001") == output and again.output_by_watermark("wm-0002") is None
+    assert again.fingerprinted_outputs() == [output]
+    assert again.identity_anchors_pem == pki.certificate_pem(identity_root.certificate)
+    assert again.identity_revocation("AB" * 32) == revoked
+    (tmp_path / "kit2" / IDENTITY_ANCHORS).write_text(pki.certificate_pem(pki.make_root(
+        datetime.now(timezone.utc)).certificate))
+    with pytest.raises(CredentialError, match=r"identity-anchors\.pem was changed"):
+        KitEvidence.open(tmp_path / "kit2")
