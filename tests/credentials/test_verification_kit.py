@@ -248,3 +248,31 @@ def test_soft_bindings_and_approver_identities_travel_in_a_signed_kit(offline: S
         datetime.now(timezone.utc)).certificate))
     with pytest.raises(CredentialError, match=r"identity-anchors\.pem was changed"):
         KitEvidence.open(tmp_path / "kit2")
+
+
+@pytest.mark.postgres
+def test_a_postgresql_studio_is_read_in_a_session_that_cannot_write(postgres_server: Any, tmp_path: Path) -> None:
+    import peewee
+
+    from governance.db import database, open_database, reading_database
+    from governance.migrations import migrate
+
+    url = postgres_server.create_database()
+    open_database(url)
+    migrate()
+    entries = AuditEntry.select().count()
+    with reading_database(url) as opened:
+        assert opened
+        assert AuditEntry.select().count() == entries
+        with pytest.raises(peewee.InternalError, match="read-only transaction"):
+            AuditEntry.delete().execute()
+        database.rollback()
+    assert AuditEntry.select().count() == entries  # the read-write connection is bound again
+    close_database()
+
+
+def test_there_is_no_database_to_read_where_none_was_made(tmp_path: Path) -> None:
+    from governance.db import reading_database
+    with reading_database(f"sqlite:///{tmp_path / 'data' / 'slate.db'}") as opened:
+        assert not opened
+    assert list(tmp_path.iterdir()) == []
