@@ -82,6 +82,17 @@ def open_database(url: str) -> peewee.Database:
     return db
 
 
+def database_exists(url: str) -> bool:
+    """Whether a SQLite ``url`` names a file that exists; a server's database is taken to."""
+    if url.startswith("sqlite:///"):
+        return _sqlite_path(url).is_file()
+    return True
+
+
+def _sqlite_path(url: str) -> Path:
+    return Path(url[len("sqlite:///"):].partition("?")[0])
+
+
 def open_database_readonly(url: str) -> bool:
     """Open (and bind the proxy to) the database at ``url`` for reading only, never creating,
     migrating or writing anything; False when there is no database there to open.
@@ -94,7 +105,7 @@ def open_database_readonly(url: str) -> bool:
     PostgreSQL sessions are made read-only, so a bug cannot write either."""
     try:
         if url.startswith("sqlite:///"):
-            path = Path(url[len("sqlite:///"):].partition("?")[0])
+            path = _sqlite_path(url)
             if not path.name or path.name == ":memory:" or not path.is_file():
                 return False
             live = all(path.with_name(path.name + s).exists() for s in ("-wal", "-shm"))

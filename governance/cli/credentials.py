@@ -15,8 +15,8 @@ from ..credentials.keys import KeyInfo, KeysStatus, KeyStore
 from ..credentials.kit import ExportedKit, KitEvidence, export_kit
 from ..credentials.verdict import Verdict
 from ..credentials.verification import Verifier
-from ..db import reading_database
-from ..errors import ConfigurationError, InvalidInput
+from ..db import database_exists, reading_database
+from ..errors import ConfigurationError, InvalidInput, NotFound
 from ..migrations import STEPS, current_version
 from ..provenance.standing import WITHHELD, standing_checks
 from . import Rendered, SlateContext, emits, exit_unless_ok, pass_slate
@@ -125,11 +125,16 @@ def export_group() -> None:
 @click.option("--withhold-reasons", is_flag=True,
               help="Say only that an output lost its standing, not why (the reasons can name a person and "
                    "legal's reason): for a kit going to someone who may not read them.")
-@emits(lambda kit: _render_kit(kit))
+@emits(lambda kit: _render_kit(kit), database=False)
 def export_verification_kit(slate: SlateContext, folder: Path, withhold_reasons: bool) -> ExportedKit:
     """Write a verification kit to FOLDER (new or empty): what an auditor outside the studio
     needs to verify Slate's outputs offline with slate verify --kit FOLDER. Signed by the
     active signing key; the export is audit-logged."""
+    if not database_exists(slate.settings.database_url):
+        # a studio made here and now would export an empty kit signed by a brand-new PKI
+        raise NotFound(f"there is no studio database at {slate.settings.describe_database()}",
+                       hint="run this where the studio's data is (SLATE_HOME, SLATE_DATABASE_URL)")
+    slate.open()
     return export_kit(slate.settings, folder, standing_checks(), withheld=WITHHELD if withhold_reasons else None)
 
 

@@ -245,8 +245,7 @@ def export_kit(settings: Settings, folder: Path, standing_checks: Sequence[Stand
     place inside the same transaction: a failure leaves no kit and no log entry. Needs the
     database open (read-write)."""
     _check_target(folder)
-    store = KeyStore(settings)
-    store.ensure()
+    store = KeyStore(settings)  # never ``ensure``: a kit signed by a PKI made just now would vouch for nothing
     signer = store.file_signer(store.active_key())
     studio = StudioEvidence(settings, standing_checks)
     exported_at = utcnow().replace(microsecond=0)

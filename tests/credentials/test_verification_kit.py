@@ -276,3 +276,12 @@ def test_there_is_no_database_to_read_where_none_was_made(tmp_path: Path) -> Non
     with reading_database(f"sqlite:///{tmp_path / 'data' / 'slate.db'}") as opened:
         assert not opened
     assert list(tmp_path.iterdir()) == []
+
+
+def test_exporting_a_kit_where_there_is_no_studio_makes_none(tmp_path: Path) -> None:
+    empty, home = tmp_path / "empty", tmp_path / "home"
+    empty.mkdir()
+    home.mkdir()
+    result = _slate("export", "verification-kit", "kit", cwd=empty, env=_env(home))
+    assert result.returncode == 3 and "there is no studio database" in result.stderr
+    assert tree(empty) == {}
