@@ -428,7 +428,8 @@ def _read_kit_files(folder: Path) -> dict[str, bytes]:
         raise CredentialError(f"cannot read the verification kit '{folder}': {exc.strerror}",
                               hint="pass the folder slate export verification-kit wrote") from None
     files: dict[str, bytes] = {}
-    for path in entries:
+    # hidden files (a desktop's .DS_Store) are never read: no kit file's name starts with a dot
+    for path in (p for p in entries if not p.name.startswith(".")):
         if not path.is_file() or path.is_symlink():
             raise _refused(folder, f"it holds '{path.name}', which is not a plain file")
         with contextlib.suppress(OSError):
