@@ -18,6 +18,7 @@ import logging
 import os
 import stat
 import threading
+import urllib.parse
 from pathlib import Path
 from typing import Any, Generic, Iterator, TypeVar, cast
 
@@ -79,6 +80,63 @@ def open_database(url: str) -> peewee.Database:
             hint="check SLATE_DATABASE_URL and that Slate may write to the data folder") from None
     database.initialize(db)
     return db
+
+
+def database_exists(url: str) -> bool:
+    """Whether a SQLite ``url`` names a file that exists; a server's database is taken to."""
+    if url.startswith("sqlite:///"):
+        return _sqlite_path(url).is_file()
+    return True
+
+
+def _sqlite_path(url: str) -> Path:
+    return Path(url[len("sqlite:///"):].partition("?")[0])
+
+
+def open_database_readonly(url: str) -> bool:
+    """Open (and bind the proxy to) the database at ``url`` for reading only, never creating,
+    migrating or writing anything; False when there is no database there to open.
+
+    For ``slate verify``, which must leave no trace. A SQLite file is opened ``mode=ro``;
+    while another process holds it open (its ``-wal`` and ``-shm`` beside it) the reader joins
+    that WAL (taking its read lock in the ``-shm`` shared memory, as every SQLite reader must,
+    and seeing what the writer committed), else it reads the file as ``immutable`` (a plain
+    ``mode=ro`` reader of a WAL database would leave new ``-wal`` and ``-shm`` files behind).
+    PostgreSQL sessions are made read-only, so a bug cannot write either."""
+    try:
+        if url.startswith("sqlite:///"):
+            path = _sqlite_path(url)
+            if not path.name or path.name == ":memory:" or not path.is_file():
+                return False
+            live = all(path.with_name(path.name + s).exists() for s in ("-wal", "-shm"))
+            uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro" + ("" if live else "&immutable=1")
+            db: peewee.Database = peewee.SqliteDatabase(uri, uri=True, pragmas={"foreign_keys": 1,
+                                                                                "busy_timeout": 10_000})
+        elif url.startswith(("postgres://", "postgresql://")):
+            db = db_url.connect(url, options="-c default_transaction_read_only=on")
+        else:
+            raise ConfigurationError("SLATE_DATABASE_URL must start with sqlite:/// or postgresql://",
+                                     hint="for example sqlite:///data/slate.db")
+        db.connect(reuse_if_open=True)
+    except peewee.OperationalError as exc:
+        raise ConfigurationError(f"cannot open the database for reading: {type(exc).__name__}",
+                                 hint="check SLATE_DATABASE_URL, or verify with --kit DIR instead") from None
+    database.initialize(db)
+    return True
+
+
+@contextlib.contextmanager
+def reading_database(url: str) -> Iterator[bool]:
+    """``open_database_readonly`` for the length of a block, then the database the proxy was
+    bound to before (a test's, say) is bound again. Yields whether there was one to open."""
+    previous = database.obj
+    opened = open_database_readonly(url)
+    try:
+        yield opened
+    finally:
+        if opened:
+            database.close()
+            database.initialize(previous)
 
 
 # ---------------------------------------------------------------- private files

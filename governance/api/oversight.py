@@ -4,7 +4,11 @@ verify-proof``), over HTTP."""
 
 from __future__ import annotations
 
+import io
+import tempfile
+import zipfile
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Response, current_app
@@ -12,14 +16,19 @@ from flask import Response, current_app
 from ..audit import log
 from ..audit.trust import TrustAnchors
 from ..credentials.keys import KeyStore
+from ..credentials.kit import export_kit
 from ..db import transaction
 from ..errors import InvalidInput
 from ..ledger.records import recent
+from ..provenance.standing import standing_checks
 from ..registry.merkle import verify_proof
 from . import schemas as s
 from .access import admits
 from .blueprint import SlateBlueprint as Blueprint
 from .openapi import file_response
+
+#: the folder a zipped verification kit unpacks to
+KIT_FOLDER = "slate-verification-kit"
 
 blp = Blueprint("oversight", __name__, url_prefix="/api/v1", description="Keys, audit log, ledger, proofs")
 
@@ -66,6 +75,25 @@ def revoke_key(body: dict[str, Any], fingerprint: str) -> Any:
 def trust_anchors() -> Any:
     """The roots Slate's credentials chain to, for verifying outside Slate."""
     return Response(_keys().trust_anchors_pem(), mimetype="application/x-pem-file")
+
+
+@blp.route("/verification-kit", methods=["POST"])
+@admits("admin", "auditor")
+@blp.doc(responses=file_response("application/zip", "a verification kit (slate export verification-kit), "
+                                                    "zipped: unzip it and run slate verify --kit FOLDER"))
+def verification_kit() -> Any:
+    """Export a verification kit, signed by the active signing key and audit-logged: what an
+    auditor outside the studio verifies outputs with, offline, without the studio's database."""
+    with tempfile.TemporaryDirectory(prefix="slate-kit-") as scratch:
+        folder = Path(scratch) / KIT_FOLDER
+        kit = export_kit(current_app.config["SLATE_SETTINGS"], folder, standing_checks())
+        data = io.BytesIO()
+        with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.iterdir()):
+                archive.write(path, f"{KIT_FOLDER}/{path.name}")
+    stamp = f"{kit.exported_at:%Y%m%dT%H%M%SZ}"
+    return Response(data.getvalue(), mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{KIT_FOLDER}-{stamp}.zip"'})
 
 
 @blp.route("/audit/verify", methods=["GET"])

@@ -760,8 +760,10 @@ class SampleResultForm(Schema):
 class VerdictOut(Schema):
     subject = fields.String()
     ok = fields.Boolean()
-    outcome = fields.String(metadata={"description": "verified, revoked, not_issued, untrusted, tampered, "
-                                                     "remote_manifest, no_credentials or unreadable"})
+    outcome = fields.String(metadata={"description": "verified, revoked, not_issued, unconfirmed (no records "
+                                                     "to check issuance against: only outside the studio), "
+                                                     "untrusted, tampered, remote_manifest, no_credentials or "
+                                                     "unreadable"})
     summary = fields.String()
     sha256 = fields.String(allow_none=True)
     checks = fields.Nested(ChecksOut)

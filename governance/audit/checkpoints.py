@@ -94,24 +94,30 @@ class SignedCheckpoint:
         return anchors.signer_problem(self.certificate_chain_pem, self.at)
 
     def _signature_problem(self) -> str | None:
-        try:
-            leaf = x509.load_pem_x509_certificates(self.certificate_chain_pem.encode("ascii", "replace"))[0]
-        except ValueError:
-            return "its certificate chain is not readable PEM"
-        key = leaf.public_key()
-        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.key_size not in _CURVE_HASHES:
-            return "its certificate does not hold a P-256, P-384 or P-521 key"
-        size = (key.curve.key_size + 7) // 8
-        raw = bytes.fromhex(self.signature)
-        if len(raw) != 2 * size:
-            return "its signature does not verify"
-        der = encode_dss_signature(int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big"))
-        try:
-            key.verify(der, checkpoint_body(self.tree_size, self.root_hash, self.at),
-                       ec.ECDSA(_CURVE_HASHES[key.curve.key_size]))
-        except InvalidSignature:
-            return "its signature does not verify"
-        return None
+        return signature_problem(self.certificate_chain_pem,
+                                 checkpoint_body(self.tree_size, self.root_hash, self.at), self.signature)
+
+
+def signature_problem(certificate_chain_pem: str, body: bytes, signature_hex: str) -> str | None:
+    """Why ``signature_hex`` (raw r|s, as Slate's signers make it) is not the chain's leaf's
+    signature over ``body``; None when it is. Checkpoints and verification kits are signed so."""
+    try:
+        leaf = x509.load_pem_x509_certificates(certificate_chain_pem.encode("ascii", "replace"))[0]
+    except ValueError:
+        return "its certificate chain is not readable PEM"
+    key = leaf.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.key_size not in _CURVE_HASHES:
+        return "its certificate does not hold a P-256, P-384 or P-521 key"
+    size = (key.curve.key_size + 7) // 8
+    raw = bytes.fromhex(signature_hex) if _HEX.match(signature_hex) else b""
+    if len(raw) != 2 * size:
+        return "its signature does not verify"
+    der = encode_dss_signature(int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big"))
+    try:
+        key.verify(der, body, ec.ECDSA(_CURVE_HASHES[key.curve.key_size]))
+    except InvalidSignature:
+        return "its signature does not verify"
+    return None
 
 
 def is_checkpoint_document(data: Any) -> bool:

@@ -1,4 +1,5 @@
-"""``slate keys ...`` and ``slate verify FILE``: thin adapters over ``keys`` and ``verification``."""
+"""``slate keys ...``, ``slate verify FILE`` and ``slate export verification-kit DIR``: thin adapters
+over ``keys``, ``verification`` and ``kit``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ from typing import Any
 
 import click
 
+from ..audit.trust import TrustAnchors
+from ..credentials.evidence import Evidence, NoRecords, StudioEvidence, anchors_from_file
 from ..credentials.keys import KeyInfo, KeysStatus, KeyStore
+from ..credentials.kit import ExportedKit, KitEvidence, export_kit
 from ..credentials.verdict import NOT_CHECKED, Verdict
 from ..credentials.verification import Verifier
-from ..errors import InvalidInput
+from ..db import database_exists, reading_database
+from ..errors import ConfigurationError, InvalidInput, NotFound
+from ..migrations import STEPS, current_version
+from ..provenance.standing import WITHHELD, standing_checks
 from . import Rendered, SlateContext, emits, exit_unless_ok, pass_slate
 
 
@@ -74,21 +81,81 @@ def keys_export_anchors(slate: SlateContext, output: Path | None) -> None:
 
 @click.command("verify")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--trust-anchors", "anchors_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="PEM roots to trust, instead of the keys folder's (or the kit's own): pin the studio's roots.")
+@click.option("--kit", "kit", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A verification kit (slate export verification-kit): verify without the studio's database.")
 @click.option("--c2pa-trust-list", "trust_list", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A C2PA trust list (PEM roots): also report whether FILE's signer chains to one of them "
                    "(default: SLATE_C2PA_TRUST_LIST).")
-@emits(lambda verdict: render_verdict(verdict), after=exit_unless_ok)
-def verify_command(slate: SlateContext, file: Path, trust_list: Path | None) -> Verdict:
+@emits(lambda verdict: render_verdict(verdict), database=False, after=exit_unless_ok)
+def verify_command(slate: SlateContext, file: Path, anchors_file: Path | None, kit: Path | None,
+                   trust_list: Path | None) -> Verdict:
     """Verify FILE's content credentials: integrity, trust, issuance, standing.
 
-    Exits 0 only when the file is intact, signed by Slate, recorded in the ledger and in
-    good standing; else 1. Whether a C2PA trust list trusts the signer is reported apart
-    and does not change the exit code.
+    Writes nothing, anywhere. The evidence is the kit when --kit is given; else the
+    studio's database, opened read-only, when there is one; else none, and what cannot be
+    checked without it is said so. Exits 0 only when the file is intact, signed by Slate,
+    recorded as issued and in good standing; else 1. Whether a C2PA trust list trusts the
+    signer is reported apart and does not change the exit code.
     """
     settings = replace(slate.settings, c2pa_trust_list=trust_list.resolve()) if trust_list else slate.settings
-    KeyStore(settings).ensure()
-    return Verifier(settings).verify_file(file)
+    anchors = anchors_from_file(anchors_file) if anchors_file else None
+    if kit is not None:
+        return Verifier(settings, evidence=KitEvidence.open(kit, anchors)).verify_file(file)
+    with reading_database(settings.database_url) as opened:
+        if not opened:
+            anchors = anchors or TrustAnchors.in_keys_folder(settings.keys_dir)
+            evidence: Evidence = NoRecords(anchors if anchors.roots else None)
+        else:
+            _check_schema()
+            evidence = StudioEvidence(settings, standing_checks(), anchors=anchors)
+        return Verifier(settings, evidence=evidence).verify_file(file)
+
+
+def _check_schema() -> None:
+    have, want = current_version(), max(step.version for step in STEPS)
+    if have != want:
+        raise ConfigurationError(f"the studio's database is at schema version {have}, this Slate reads {want}; "
+                                 "slate verify never migrates it",
+                                 hint="run a studio command (slate keys status) to bring it up to date, "
+                                      "or verify with --kit DIR")
+
+
+@click.group("export")
+def export_group() -> None:
+    """Material for verification elsewhere."""
+
+
+@export_group.command("verification-kit")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--withhold-reasons", is_flag=True,
+              help="Say only that an output lost its standing, not why (the reasons can name a person and "
+                   "legal's reason): for a kit going to someone who may not read them.")
+@emits(lambda kit: _render_kit(kit), database=False)
+def export_verification_kit(slate: SlateContext, folder: Path, withhold_reasons: bool) -> ExportedKit:
+    """Write a verification kit to FOLDER (new or empty): what an auditor outside the studio
+    needs to verify Slate's outputs offline with slate verify --kit FOLDER. Signed by the
+    active signing key; the export is audit-logged."""
+    if not database_exists(slate.settings.database_url):
+        # a studio made here and now would export an empty kit signed by a brand-new PKI
+        raise NotFound(f"there is no studio database at {slate.settings.describe_database()}",
+                       hint="run this where the studio's data is (SLATE_HOME, SLATE_DATABASE_URL)")
+    slate.open()
+    return export_kit(slate.settings, folder, standing_checks(), withheld=WITHHELD if withhold_reasons else None)
+
+
+def _render_kit(kit: ExportedKit) -> str:
+    return "\n".join([
+        f"wrote a verification kit to {kit.folder}",
+        f"  as of      {kit.exported_at:%Y-%m-%d %H:%M:%S}Z",
+        f"  outputs    {kit.outputs} ({kit.not_in_good_standing} not in good standing)",
+        f"  keys       {kit.keys} signing certificates, revoked ones included",
+        f"  checkpoint audit log of {kit.checkpoint_tree_size} entries, signed",
+        f"  signed by  {kit.signed_by[:16]}; kit.json SHA-256 {kit.manifest_sha256}",
+        f"an auditor verifies with: slate verify --kit {kit.folder} --trust-anchors STUDIO-ROOTS.pem FILE",
+    ])
 
 
 def render_verdict(verdict: Verdict) -> str:
@@ -111,7 +178,18 @@ def render_verdict(verdict: Verdict) -> str:
             lines.append(f"  receipt   {governance['receipt_sha256'] or '(none)'}")
     if verdict.sha256:
         lines.append(f"  sha256    {verdict.sha256}")
+    lines.extend(_render_evidence(verdict.facts.get("evidence") or {}))
     return "\n".join(lines)
+
+
+def _render_evidence(evidence: dict[str, Any]) -> list[str]:
+    """Where the verdict's evidence came from, when it is not the studio's own records."""
+    if evidence.get("kind") == "kit":
+        return [f"  evidence  verification kit {evidence['location']}, as of {evidence['as_of']}",
+                f"  anchors   {evidence['trust_anchors']}", *(f"  note      {n}" for n in evidence["notes"])]
+    if evidence.get("kind") == "none":
+        return [f"  evidence  none: no studio database here; trust anchors: {evidence['trust_anchors']}"]
+    return []
 
 
 def _render_status(status: KeysStatus) -> str:
@@ -136,4 +214,4 @@ def _parse_time(text: str) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
-commands = [keys_group, verify_command]
+commands = [keys_group, verify_command, export_group]

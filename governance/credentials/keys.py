@@ -183,7 +183,7 @@ class KeyStore:
         """Slate's keys with this certificate serial, each with the names its certificate
         carries (subject and issuer attribute values): what verification pins a signer by."""
         rows = _by_serial.all(serial.lower())
-        return [(KeyInfo.from_row(r), _certificate_names(r.cert_pem)) for r in rows]
+        return [(KeyInfo.from_row(r), certificate_names(r.cert_pem)) for r in rows]
 
     def has_trust_anchors(self) -> bool:
         return (self.dir / TRUST_ANCHORS).is_file()
@@ -353,7 +353,7 @@ def _shred(path: Path) -> None:
 
 
 @functools.lru_cache(maxsize=256)
-def _certificate_names(cert_pem: str) -> frozenset[str]:
+def certificate_names(cert_pem: str) -> frozenset[str]:
     # On every verification; parsing the certificate and walking its names is ~0.3 ms,
     # and a certificate's bytes never change.
     certificate = pki.load_certificates(cert_pem)[0]

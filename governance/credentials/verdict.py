@@ -7,7 +7,9 @@ Four checks, in the order a failure matters:
 - issuance: does the ledger hold this exact file, with the same governance assertion?
 - standing: is the signing key unrevoked, and do later revocations leave the output standing?
 
-The overall ``outcome`` is the first thing that went wrong, or ``verified``.
+The overall ``outcome`` is the first thing that went wrong, or ``verified``; ``unconfirmed``
+when nothing went wrong but there were no records to check issuance and standing against
+(``slate verify`` outside the studio without a kit).
 
 Apart from those, ``c2pa_trust_list``: does the signer chain to a root on a C2PA trust list
 the user gave (``trust_list``)? It never changes the outcome, which is about Slate.
@@ -27,6 +29,7 @@ REMOTE_MANIFEST = "remote_manifest"  # the manifest lives at a URL; Slate does n
 TAMPERED = "tampered"                # integrity failed
 UNTRUSTED = "untrusted"              # intact, but not signed by a Slate signing certificate
 NOT_ISSUED = "not_issued"            # signed by Slate's key but absent from (or unlike) the ledger
+UNCONFIRMED = "unconfirmed"          # intact and trusted, but no records to check issuance and standing
 REVOKED = "revoked"                  # issued, but the key or a right it relied on was revoked
 VERIFIED = "verified"
 

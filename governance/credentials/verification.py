@@ -4,12 +4,15 @@
 else's credential, no credential, a tampered, truncated or non-image file) it returns a
 ``Verdict``. With a C2PA trust list in the settings, the verdict also says whether the
 signer chains to a root on it (``trust_list``), apart from whether Slate issued the file.
-It never reaches the network: remote manifests are reported, not fetched,
-and OCSP is off (see ``c2pa_config``). It needs the database open (ledger and keys).
+It never reaches the network: remote manifests are reported, not fetched, and OCSP is off
+(see ``c2pa_config``). It never writes anything either.
 
-Standing has a hook: ``standing_checks`` are called with the ledger entry and the
-governance assertion and return reasons the output no longer stands (a consent or
-licence revoked since). Provenance plugs its checks in there.
+What it knows beyond the file comes from an ``Evidence`` (``evidence``): by default the
+studio's database (which must be open) and keys folder; ``slate verify`` outside the studio
+passes no records at all, or an exported verification kit. Standing has a hook:
+``standing_checks`` are called with the ledger entry and the governance assertion and return
+reasons the output no longer stands (a consent or licence revoked since). Provenance plugs
+its checks in there; they are the studio evidence's, and a kit carries what they said.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -26,28 +29,29 @@ from typing import Any
 import c2pa
 
 from ..canonical import digest, sha256_hex
-from ..errors import CredentialError, InvalidInput
-from ..ledger import LedgerEntry, find_by_label, find_by_sha256
+from ..errors import InvalidInput
+from ..ledger import LedgerEntry
 from ..settings import Settings
 from . import c2pa_config, images
 from .claim import GOVERNANCE_LABEL
-from .keys import KeyInfo, KeyStore
+from .evidence import NO_ANCHORS, NO_RECORDS, Evidence, StandingCheck, StudioEvidence
+from .keys import KeyInfo
 from .offload import Offload
 from .trust_list import TrustList
 from .verdict import (
+    FAIL,
     NO_CREDENTIALS,
     NOT_ISSUED,
     REMOTE_MANIFEST,
     REVOKED,
     TAMPERED,
+    UNCONFIRMED,
     UNREADABLE,
     UNTRUSTED,
     VERIFIED,
     Check,
     Verdict,
 )
-
-StandingCheck = Callable[[LedgerEntry, Mapping[str, Any]], Sequence[str]]
 
 #: C2PA status codes that speak to trust rather than integrity.
 _TRUST_CODES = ("signingCredential.", "timeStamp.untrusted", "timeStamp.outsideValidity")
@@ -94,10 +98,14 @@ class _Manifest:
 
 
 class Verifier:
-    def __init__(self, settings: Settings, *, standing_checks: Sequence[StandingCheck] = ()) -> None:
+    def __init__(self, settings: Settings, *, standing_checks: Sequence[StandingCheck] = (),
+                 evidence: Evidence | None = None) -> None:
+        """``evidence`` defaults to the studio's database with ``standing_checks``; pass one
+        (a kit, or none) to verify without it. Not both."""
+        if evidence is not None and standing_checks:
+            raise ValueError("standing checks belong to the studio evidence: pass them to StudioEvidence")
         self.settings = settings
-        self.keys = KeyStore(settings)
-        self._standing_checks = tuple(standing_checks)
+        self.evidence: Evidence = evidence or StudioEvidence(settings, standing_checks)
         self._context: tuple[str, c2pa.Context] | None = None
         self._offload = Offload("slate-verify")
         self._trust_list = TrustList.load(settings.c2pa_trust_list) if settings.c2pa_trust_list else None
@@ -153,11 +161,8 @@ class Verifier:
                          frozenset(item["code"] for item in results.get("success") or ()), active)
 
     def _reading_context(self) -> c2pa.Context:
-        # No anchors yet (keys never generated): read with none, so nothing is trusted.
-        try:
-            anchors = self.keys.trust_anchors_pem()
-        except CredentialError:
-            anchors = ""
+        # No anchors (keys never generated, none given): read with none, so nothing is trusted.
+        anchors = self.evidence.trust_anchors_pem()
         if self._context is None or self._context[0] != anchors:
             self._context = (anchors, c2pa_config.context(c2pa_config.reading_settings(anchors)))
         return self._context[1]
@@ -168,14 +173,17 @@ class Verifier:
         integrity = _integrity(manifest)
         key, trust = self._trust(manifest)
         assertion = manifest.assertion(GOVERNANCE_LABEL)
-        entry = find_by_sha256(sha256)
-        issuance = _issuance(manifest, entry, key, assertion, sha256) if key else \
-            Check.skipped("not checked: not signed by a Slate signing certificate")
+        entry = self.evidence.output_by_sha256(sha256)
         signed_time = _trusted_signing_time(manifest)
-        standing = self._standing(key, entry, assertion, signed_time) if key else \
-            Check.skipped("not checked: not signed by a Slate signing certificate")
+        if key is not None:
+            issuance = self._issuance(manifest, entry, key, assertion, sha256)
+            standing = self._standing(key, entry, assertion, signed_time)
+        else:
+            why = NO_RECORDS if trust.ok else "not checked: not signed by a Slate signing certificate"
+            issuance = standing = Check.skipped(why)
         outcome, summary = _outcome(integrity, trust, issuance, standing)
         facts = _facts(manifest, media_type, key, entry, assertion, signed_time)
+        facts["evidence"] = self.evidence.source.to_dict()
         return Verdict(subject, outcome, summary, sha256, integrity, trust, issuance, standing, facts)
 
     def _trust(self, manifest: _Manifest) -> tuple[KeyInfo | None, Check]:
@@ -183,8 +191,17 @@ class Verifier:
         signer = _signer_text(manifest.signature_info)
         if trust_failures or "signingCredential.trusted" not in manifest.successes:
             reasons = [_reason(f) for f in trust_failures] or ["the signing certificate was not found trusted"]
+            if not self.evidence.trust_anchors_pem().strip():
+                reasons.append(NO_ANCHORS)
             return None, Check.failed(*reasons, f"signed by {signer}",
                                       codes=tuple(f["code"] for f in trust_failures))
+        if not self.evidence.has_records:
+            # the chain is trusted, but which of its certificates are Slate's signers (not,
+            # say, its time-stamping authority) only the records say: trust without a pin
+            return None, Check.passed(f"signed by {signer}, which chains to the trust anchors "
+                                      f"({self.evidence.source.trust_anchors}); not pinned to one of Slate's "
+                                      "signing certificates: no records of them here",
+                                      codes=("signingCredential.trusted", "slate.signer.unpinned"))
         key = self._pinned_key(manifest.signature_info)
         if key is None:
             # c2pa trusts time-stamping certificates for claims too, so a Trusted chain is
@@ -199,10 +216,15 @@ class Verifier:
             serial = format(int(str(info.get("cert_serial_number", ""))), "x")
         except ValueError:
             return None
-        for key, names in self.keys.keys_by_serial(serial):
+        for key, names in self.evidence.keys_by_serial(serial):
             if info.get("common_name") in names and info.get("issuer") in names:
                 return key
         return None
+
+    def _issuance(self, manifest: _Manifest, entry: LedgerEntry | None, key: KeyInfo,
+                  assertion: Mapping[str, Any] | None, sha256: str) -> Check:
+        other = self.evidence.output_by_label(manifest.label) if entry is None else None
+        return _issuance(manifest, entry, other, key, assertion, sha256)
 
     def _standing(self, key: KeyInfo, entry: LedgerEntry | None, assertion: Mapping[str, Any] | None,
                   signed_time: datetime | None) -> Check:
@@ -213,11 +235,8 @@ class Verifier:
                 "at a time that cannot be established, so it may be after that"
             reasons.append(f"signing key {key.fingerprint[:16]} was revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S}Z "
                            f"({key.revocation_reason}); this output was signed {when}")
-        if entry is not None and not entry.in_good_standing:
-            reasons.append(entry.standing_reason or "the ledger marks this output as no longer in good standing")
         if entry is not None:
-            for check in self._standing_checks:
-                reasons.extend(check(entry, assertion or {}))
+            reasons.extend(self.evidence.standing(entry, assertion or {}))
         if reasons:
             return Check.failed(*reasons, codes=("slate.standing.revoked",))
         return Check.passed(f"signing key {key.fingerprint[:16]} is {key.status}, not revoked"
@@ -271,10 +290,11 @@ def _integrity(manifest: _Manifest) -> Check:
                         codes=tuple(sorted(c for c in manifest.successes if c.endswith((".match", ".validated")))))
 
 
-def _issuance(manifest: _Manifest, entry: LedgerEntry | None, key: KeyInfo,
+def _issuance(manifest: _Manifest, entry: LedgerEntry | None, other: LedgerEntry | None, key: KeyInfo,
               assertion: Mapping[str, Any] | None, sha256: str) -> Check:
+    """``other``: the ledger's entry for the file's manifest label, asked only when ``entry``
+    (the entry for its SHA-256) is None."""
     if entry is None:
-        other = find_by_label(manifest.label)
         if other is not None:
             return Check.failed(f"the ledger records manifest {manifest.label} for a different file "
                                 f"(SHA-256 {other.sha256[:16]}...): this is not the file Slate issued",
@@ -320,8 +340,11 @@ def _outcome(integrity: Check, trust: Check, issuance: Check, standing: Check) -
         return TAMPERED, "the content credentials are not intact: " + integrity.reasons[0]
     if not trust.ok:
         return UNTRUSTED, "intact content credentials, but not signed by Slate: " + trust.reasons[0]
-    if not issuance.ok:
+    if issuance.status == FAIL:
         return NOT_ISSUED, "signed with Slate's key but not as Slate issued it: " + issuance.reasons[0]
+    if not issuance.ok:  # not checked: trusted, but no records to say more
+        return UNCONFIRMED, ("intact and chains to the trust anchors, but whether Slate issued it and whether "
+                             "it stands were not checked: there are no records here (pass --kit DIR)")
     if not standing.ok:
         return REVOKED, "issued by Slate, but no longer in good standing: " + standing.reasons[0]
     return VERIFIED, "intact, signed by Slate, recorded in the ledger and in good standing"

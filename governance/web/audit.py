@@ -24,6 +24,8 @@ OUTCOME_WORDS = {
     "verified": "Verified: this image is intact, was signed and issued by Slate, and is in good standing.",
     "revoked": "Issued by Slate, but no longer in good standing: a key or a right it relied on was revoked.",
     "not_issued": "Signed with Slate's key, but Slate's ledger has no record of issuing this exact file.",
+    "unconfirmed": "The credentials are intact and chain to the trust anchors, but there were no records to "
+                   "check that Slate issued this file and that it still stands.",
     "untrusted": "The credentials are intact, but were not signed by Slate.",
     "tampered": "The image or its credentials were changed after signing.",
     "no_credentials": "This image carries no content credentials.",

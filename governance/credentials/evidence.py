@@ -1,0 +1,158 @@
+"""What verification knows beyond the file itself: the evidence it judges a credential by.
+
+A file alone proves only that its manifest is intact. Whether Slate issued it and whether it
+still stands needs evidence: the roots to trust, Slate's signing certificates (with their
+revocations), the record of what was issued and the rights each output relied on.
+``Evidence`` is that seam; ``Verifier`` asks it and nothing else, so verification reads the
+same with any of:
+
+- ``StudioEvidence``: the studio's database and keys folder (the API, the pages, ``slate verify``
+  inside the studio, where the database is opened read-only);
+- ``NoRecords``: no database at all (``slate verify`` in an empty folder), with trust anchors
+  only if someone gave them; what it cannot check it says, and it never makes keys;
+- ``KitEvidence`` (``kit``): an exported verification kit, for auditors outside the studio.
+
+For the same facts every implementation yields the same checks and wording: the kit stores
+what the studio would have said (its standing reasons), not a summary of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..audit.trust import TrustAnchors
+from ..errors import CredentialError
+from ..ledger import LedgerEntry, find_by_label, find_by_sha256
+from ..settings import Settings
+from . import pki
+from .keys import KeyInfo, KeyStore
+
+#: Called with a ledger entry and the governance assertion; returns reasons it no longer stands.
+StandingCheck = Callable[[LedgerEntry, Mapping[str, Any]], Sequence[str]]
+
+#: What a verdict says when there is nothing to check issuance and standing against.
+NO_RECORDS = "not checked: no records of what Slate issued here; pass --kit DIR (slate export verification-kit)"
+NO_ANCHORS = "no trust anchors were given: pass --trust-anchors FILE or --kit DIR"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a verdict's evidence came from, for its facts: what a reader must know to weigh it."""
+
+    kind: str  # studio | none | kit
+    trust_anchors: str
+    as_of: str | None = None
+    location: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "trust_anchors": self.trust_anchors, "as_of": self.as_of,
+                "location": self.location, "notes": list(self.notes)}
+
+
+class Evidence(Protocol):
+    """What ``Verifier`` asks beyond the file. Implementations never write anything."""
+
+    @property
+    def has_records(self) -> bool:
+        """Whether signing keys and issued outputs are known (else issuance is not checked)."""
+
+    @property
+    def source(self) -> Source: ...
+
+    def trust_anchors_pem(self) -> str:
+        """PEM roots a claim signer must chain to; "" when there are none (nothing is trusted)."""
+
+    def keys_by_serial(self, serial: str) -> list[tuple[KeyInfo, frozenset[str]]]:
+        """Slate's signing certificates with this serial (hex), each with the names its
+        certificate carries, revoked ones included with their revocation time."""
+
+    def output_by_sha256(self, sha256: str) -> LedgerEntry | None: ...
+
+    def output_by_label(self, manifest_label: str) -> LedgerEntry | None: ...
+
+    def standing(self, entry: LedgerEntry, assertion: Mapping[str, Any]) -> list[str]:
+        """Why ``entry`` is no longer in good standing (the ledger's reason, then every
+        standing check's); empty when it stands."""
+
+
+def anchors_from_file(path: Path) -> TrustAnchors:
+    """``--trust-anchors FILE``: PEM roots an auditor pins; unreadable or empty is an error."""
+    anchors = TrustAnchors.from_file(path)
+    if not anchors.roots:
+        raise CredentialError(f"'{path}' holds no certificates", hint="pass a PEM file of root certificates")
+    return anchors
+
+
+def anchors_pem(anchors: TrustAnchors) -> str:
+    return pki.certificate_pem(*anchors.roots)
+
+
+class StudioEvidence:
+    """The studio's database (ledger, signing keys, registry) and its keys folder's anchors.
+
+    Needs the database open; reads only. ``anchors``, when given, replaces the keys folder's."""
+
+    has_records = True
+
+    def __init__(self, settings: Settings, standing_checks: Sequence[StandingCheck] = (), *,
+                 anchors: TrustAnchors | None = None) -> None:
+        self._keys = KeyStore(settings)
+        self._checks = tuple(standing_checks)
+        self._anchors = anchors_pem(anchors) if anchors is not None else None
+        # no paths: the API hands this to anyone who verifies a file
+        self.source = Source("studio", anchors.source if anchors is not None else "the studio's keys folder")
+
+    def trust_anchors_pem(self) -> str:
+        if self._anchors is not None:
+            return self._anchors
+        try:
+            return self._keys.trust_anchors_pem()
+        except CredentialError:  # keys never generated: nothing is trusted
+            return ""
+
+    def keys_by_serial(self, serial: str) -> list[tuple[KeyInfo, frozenset[str]]]:
+        return self._keys.keys_by_serial(serial)
+
+    def output_by_sha256(self, sha256: str) -> LedgerEntry | None:
+        return find_by_sha256(sha256)
+
+    def output_by_label(self, manifest_label: str) -> LedgerEntry | None:
+        return find_by_label(manifest_label)
+
+    def standing(self, entry: LedgerEntry, assertion: Mapping[str, Any]) -> list[str]:
+        reasons = []
+        if not entry.in_good_standing:
+            reasons.append(entry.standing_reason or "the ledger marks this output as no longer in good standing")
+        for check in self._checks:
+            reasons.extend(check(entry, assertion))
+        return reasons
+
+
+class NoRecords:
+    """No database and no kit: integrity, and trust when anchors were given; nothing else."""
+
+    has_records = False
+
+    def __init__(self, anchors: TrustAnchors | None = None) -> None:
+        self._anchors = anchors_pem(anchors) if anchors is not None else ""
+        self.source = Source("none", anchors.source if anchors is not None else "none",
+                             notes=(NO_RECORDS.removeprefix("not checked: "),))
+
+    def trust_anchors_pem(self) -> str:
+        return self._anchors
+
+    def keys_by_serial(self, serial: str) -> list[tuple[KeyInfo, frozenset[str]]]:
+        return []
+
+    def output_by_sha256(self, sha256: str) -> LedgerEntry | None:
+        return None
+
+    def output_by_label(self, manifest_label: str) -> LedgerEntry | None:
+        return None
+
+    def standing(self, entry: LedgerEntry, assertion: Mapping[str, Any]) -> list[str]:
+        return []
