@@ -44,6 +44,8 @@ VARIABLES: dict[str, str] = {
     "SLATE_FACE_MATCHER_INPUT": "The side in pixels of the face crop that model takes (default: 112).",
     "SLATE_QUARANTINE_RETENTION_DAYS": "Days a generated image refused by output review (or rejected by its reviewer) "
                                        "is kept for legal before it is deleted (default: 30).",
+    "SLATE_WATERMARK": "Embed an invisible watermark carrying a lookup id in every signed PNG output, so a copy "
+                       "stripped of its credentials can be recovered (on|off; default: on).",
     "SLATE_SECRET_KEY": "Key that signs the web pages' session cookies (secret; never logged); every API "
                         "process behind one address needs the same (default: generated on first run into "
                         "$SLATE_KEYS_DIR/web-session.key, 0600).",
@@ -61,6 +63,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigurationError(f"{name} must be positive, got {value}")
     return value
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value in ("on", "true", "1", "yes"):
+        return True
+    if value in ("off", "false", "0", "no"):
+        return False
+    raise ConfigurationError(f"{name} must be on or off, got '{value[:20]}'")
 
 
 def _probability(env: Mapping[str, str], name: str, default: float) -> float:
@@ -113,6 +126,8 @@ class Settings:
     reproduction_sample_rate: float = 0.0
     #: signs the web pages' session cookies; None means the generated file in the keys folder
     secret_key: str | None = field(default=None, repr=False)
+    #: embed the invisible lookup watermark in signed PNG outputs (``credentials.softbinding``)
+    watermark: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -142,6 +157,7 @@ class Settings:
             if env.get("SLATE_FACE_MATCHER_MODEL") else None,
             face_matcher_threshold=_face_threshold(env),
             face_matcher_input=_int(env, "SLATE_FACE_MATCHER_INPUT", 112),
+            watermark=_switch(env, "SLATE_WATERMARK", True),
         )
 
     @classmethod
@@ -164,6 +180,11 @@ class Settings:
     def index_dir(self) -> Path:
         """The similarity index of registered assets' fingerprints (rebuilt from the database)."""
         return self.data_dir / "index"
+
+    @property
+    def output_index_dir(self) -> Path:
+        """The similarity index of signed outputs' fingerprints, for recovering stripped copies."""
+        return self.data_dir / "output-index"
 
     @property
     def outputs_dir(self) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..credentials.keys import KeyInfo, KeysStatus, KeyStore
-from ..credentials.verdict import Verdict
+from ..credentials.verdict import RECOVERED, Verdict
 from ..credentials.verification import Verifier
 from ..errors import InvalidInput
 from . import Rendered, SlateContext, emits, exit_unless_ok, pass_slate
@@ -73,19 +73,36 @@ def keys_export_anchors(slate: SlateContext, output: Path | None) -> None:
 
 @click.command("verify")
 @click.argument("file", type=click.Path(path_type=Path))
-@emits(lambda verdict: render_verdict(verdict), after=exit_unless_ok)
+@emits(lambda verdict: render_verdict(verdict), after=lambda verdict: exit_for(verdict))
 def verify_command(slate: SlateContext, file: Path) -> Verdict:
     """Verify FILE's content credentials: integrity, trust, issuance, standing.
 
     Exits 0 only when the file is intact, signed by Slate, recorded in the ledger and in
-    good standing; else 1.
+    good standing; 3 when it carries no credentials but is RECOVERED as a copy of an output
+    in good standing (its watermark or fingerprint names it); else 1 (a recovered copy of an
+    output no longer in good standing included).
     """
     KeyStore(slate.settings).ensure()
     return Verifier(slate.settings).verify_file(file)
 
 
+#: ``slate verify``'s exit status for a copy recovered from its soft bindings, original in good standing
+EXIT_RECOVERED = 3
+
+
+def exit_for(verdict: Verdict) -> None:
+    """0 verified, 3 recovered (original in good standing), 1 anything else."""
+    if verdict.outcome == RECOVERED and verdict.standing.ok:
+        raise click.exceptions.Exit(EXIT_RECOVERED)
+    exit_unless_ok(verdict)
+
+
 def render_verdict(verdict: Verdict) -> str:
     lines = [f"{verdict.subject}: {verdict.outcome.upper().replace('_', ' ')}", f"  {verdict.summary}"]
+    recovered: dict[str, Any] = verdict.facts.get("recovered") or {}
+    if recovered:
+        lines.append(f"  original  {recovered.get('sha256')}  (by {recovered.get('method')})")
+        lines.append(f"  credential {recovered.get('manifest_label')}")
     for name in ("integrity", "trust", "issuance", "standing"):
         check = getattr(verdict, name)
         lines.append(f"  {name:<9} {check.status}")

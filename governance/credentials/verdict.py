@@ -7,7 +7,10 @@ Four checks, in the order a failure matters:
 - issuance: does the ledger hold this exact file, with the same governance assertion?
 - standing: is the signing key unrevoked, and do later revocations leave the output standing?
 
-The overall ``outcome`` is the first thing that went wrong, or ``verified``.
+The overall ``outcome`` is the first thing that went wrong, or ``verified``. A copy with
+no manifest whose watermark or fingerprint names an output Slate issued is ``recovered``:
+integrity and trust are not checked (there is nothing to check), issuance names the
+output and its credential, standing is that output's.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ TAMPERED = "tampered"                # integrity failed
 UNTRUSTED = "untrusted"              # intact, but not signed by a Slate signing certificate
 NOT_ISSUED = "not_issued"            # signed by Slate's key but absent from (or unlike) the ledger
 REVOKED = "revoked"                  # issued, but the key or a right it relied on was revoked
+RECOVERED = "recovered"              # no manifest, but its watermark or fingerprint names a Slate output
 VERIFIED = "verified"
 
 

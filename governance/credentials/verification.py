@@ -5,6 +5,10 @@ else's credential, no credential, a tampered, truncated or non-image file) it re
 ``Verdict``. It never reaches the network: remote manifests are reported, not fetched,
 and OCSP is off (see ``c2pa_config``). It needs the database open (ledger and keys).
 
+A file with no manifest is looked up by its soft bindings (``softbinding.recover``, through
+a ``Recovery``: the ledger's by default) and answers ``recovered`` when its watermark or
+fingerprint names an output Slate issued, with that output's credential and standing.
+
 Standing has a hook: ``standing_checks`` are called with the ledger entry and the
 governance assertion and return reasons the output no longer stands (a consent or
 licence revoked since). Provenance plugs its checks in there.
@@ -24,16 +28,18 @@ from typing import Any
 import c2pa
 
 from ..canonical import digest, sha256_hex
-from ..errors import CredentialError, InvalidInput
+from ..errors import CredentialError, InvalidInput, SlateError
 from ..ledger import LedgerEntry, find_by_label, find_by_sha256
+from ..ledger.bindings import LedgerRecovery
 from ..settings import Settings
-from . import c2pa_config, images
+from . import c2pa_config, images, softbinding
 from .claim import GOVERNANCE_LABEL
 from .keys import KeyInfo, KeyStore
 from .offload import Offload
 from .verdict import (
     NO_CREDENTIALS,
     NOT_ISSUED,
+    RECOVERED,
     REMOTE_MANIFEST,
     REVOKED,
     TAMPERED,
@@ -91,10 +97,12 @@ class _Manifest:
 
 
 class Verifier:
-    def __init__(self, settings: Settings, *, standing_checks: Sequence[StandingCheck] = ()) -> None:
+    def __init__(self, settings: Settings, *, standing_checks: Sequence[StandingCheck] = (),
+                 recovery: softbinding.Recovery | None = None) -> None:
         self.settings = settings
         self.keys = KeyStore(settings)
         self._standing_checks = tuple(standing_checks)
+        self._recovery = recovery if recovery is not None else LedgerRecovery(settings.output_index_dir)
         self._context: tuple[str, c2pa.Context] | None = None
         self._offload = Offload("slate-verify")
 
@@ -125,8 +133,62 @@ class Verifier:
         report = self._read(data, media_type)
         sha256 = sha256_future.result()
         if isinstance(report, Verdict):
-            return Verdict(subject, report.outcome, report.summary, sha256, facts={"media_type": media_type})
+            facts: dict[str, Any] = {"media_type": media_type}
+            if report.outcome == NO_CREDENTIALS:
+                found = self._recover(data)
+                if isinstance(found, softbinding.Recovered):
+                    return self._recovered(subject, sha256, media_type, found)
+                if found is not None:
+                    facts["recovery"] = found.reason
+            return Verdict(subject, report.outcome, report.summary, sha256, facts=facts)
         return self._judge(subject, sha256, media_type, report)
+
+    # ------------------------------------------------------------ recovering a stripped copy
+
+    def _recover(self, data: bytes) -> softbinding.Recovered | softbinding.Refusal | None:
+        try:
+            return softbinding.recover(data, self._recovery, max_pixels=self.settings.max_image_pixels)
+        except InvalidInput:
+            return None  # pixels that do not decode: nothing to look up, and still no credentials
+
+    def _recovered(self, subject: str, sha256: str, media_type: str, found: softbinding.Recovered) -> Verdict:
+        """The verdict on a copy whose soft bindings name an output: that output's credential
+        and standing, checked as a signed file's are."""
+        entry = find_by_sha256(found.output.sha256)
+        how = (f"its invisible watermark {found.watermark_id}, confirmed by its fingerprint (distance "
+               f"{found.distance:.3f})" if found.method == "watermark"
+               else f"its perceptual fingerprint alone (distance {found.distance:.3f}, no other output near)")
+        skipped = Check.skipped("not checked: the copy carries no manifest; the original's credential is named "
+                                "instead")
+        facts: dict[str, Any] = {"media_type": media_type, "recovered": found.to_dict(),
+                                 "manifest_label": found.output.manifest_label}
+        if entry is None:
+            issuance = Check.failed(f"the copy's soft bindings name output {found.output.sha256[:16]}..., which the "
+                                    "ledger does not hold", codes=("slate.ledger.missing",))
+            return Verdict(subject, NO_CREDENTIALS, "the image carries no content credentials, and the output its "
+                                                    "soft bindings name is not in the ledger", sha256,
+                           skipped, skipped, issuance, facts=facts)
+        issuance = Check.passed(f"recovered by {how}: a copy of output {entry.sha256} (job {entry.job_id}, decision "
+                                f"{entry.decision_id}), credential {entry.manifest_label}",
+                                codes=(f"slate.recovered.{found.method}",))
+        key = self._key_of(entry)
+        standing = self._standing(key, entry, entry.claim, None) if key is not None else \
+            Check.failed(f"the signing key {entry.cert_fingerprint[:16]} of the original is not known here",
+                         codes=("slate.signer.unknown",))
+        facts["governance"] = entry.claim
+        facts["ledger"] = {"id": entry.id, "job_id": entry.job_id, "decision_id": entry.decision_id,
+                           "request_id": entry.request_id, "signed_at": entry.signed_at.isoformat()}
+        summary = (f"no content credentials in this file, but it is a copy of Slate output {entry.sha256[:16]}... "
+                   f"(credential {entry.manifest_label}), " +
+                   ("which is in good standing" if standing.ok else
+                    "which is no longer in good standing: " + standing.reasons[0]))
+        return Verdict(subject, RECOVERED, summary, sha256, skipped, skipped, issuance, standing, facts)
+
+    def _key_of(self, entry: LedgerEntry) -> KeyInfo | None:
+        try:
+            return self.keys.find(entry.cert_fingerprint)
+        except SlateError:
+            return None
 
     # ------------------------------------------------------------ reading
 
@@ -335,9 +397,9 @@ def _facts(manifest: _Manifest, media_type: str, key: KeyInfo | None, entry: Led
 
 
 def verify(settings: Settings, source: bytes | str | Path, *,
-           standing_checks: Sequence[StandingCheck] = ()) -> Verdict:
+           standing_checks: Sequence[StandingCheck] = (), recovery: softbinding.Recovery | None = None) -> Verdict:
     """One-shot verification of a file path or bytes (the API's entry point)."""
-    verifier = Verifier(settings, standing_checks=standing_checks)
+    verifier = Verifier(settings, standing_checks=standing_checks, recovery=recovery)
     if isinstance(source, (bytes, bytearray)):
         return verifier.verify_bytes(bytes(source))
     return verifier.verify_file(source)

@@ -63,10 +63,21 @@ _BLOCKS = (FRAME // 2 // BLOCK) ** 2
 
 @dataclass(frozen=True)
 class Reading:
-    """What ``decode`` found: the identifier (12 hex digits) and how strong the votes were."""
+    """What ``decode`` found: the identifier (12 hex digits), how strong the votes were and,
+    for a cut copy, where it sits in the original: (left, top, original width, height)."""
 
     watermark_id: str
     strength: float
+    placement: tuple[int, int, int, int] | None = None
+
+    def realigned(self, rgb: Pixels) -> Pixels:
+        """A cut copy put back where it was cut from, its missing margins filled from its own
+        edges: what the original's fingerprint (of its centre) can be compared with."""
+        if self.placement is None:
+            return rgb
+        left, top, width, height = self.placement
+        bottom, right = max(0, height - rgb.shape[0] - top), max(0, width - rgb.shape[1] - left)
+        return np.ascontiguousarray(cv2.copyMakeBorder(rgb, top, bottom, left, right, cv2.BORDER_REPLICATE))
 
 
 def new_id(random_bytes: bytes) -> str:
@@ -178,7 +189,8 @@ def _search(luma: npt.NDArray[np.float32], fx: int, fy: int) -> Reading | None:
             for y, x in zip(*np.nonzero(strength >= MIN_CROP_STRENGTH), strict=True):
                 found = _read(sums[y, x], counts[y, x], MIN_CROP_STRENGTH)
                 if found is not None and (best is None or found.strength > best.strength):
-                    best = found
+                    placement = (box_x * shifts_x[x] + rx, box_y * shifts_y[y] + ry, original_w, original_h)
+                    best = Reading(found.watermark_id, found.strength, placement)
     return best
 
 

@@ -26,6 +26,8 @@ OUTCOME_WORDS = {
     "not_issued": "Signed with Slate's key, but Slate's ledger has no record of issuing this exact file.",
     "untrusted": "The credentials are intact, but were not signed by Slate.",
     "tampered": "The image or its credentials were changed after signing.",
+    "recovered": "This copy carries no content credentials, but it is a copy of an output Slate issued: "
+                 "its watermark or fingerprint names the original and its credential.",
     "no_credentials": "This image carries no content credentials.",
     "remote_manifest": "The credentials live at a remote address, which Slate does not fetch.",
     "unreadable": "Slate could not read this file as an image it verifies.",
