@@ -181,7 +181,7 @@ class Issuer:
         try:
             # the watermark goes into the pixels c2pa signs; the checks above read the image as given
             bound = softbinding.bind(image, info.media_type, embed=self.settings.watermark,
-                                     max_pixels=self.settings.max_image_pixels)
+                                     max_pixels=self.settings.max_image_pixels, beside=self._offload.submit)
             key, library_signer = self._signer()
             label = manifest.new_label()
             with library_signer.signing(chunks):

@@ -10,13 +10,15 @@ lists what an offline verifier needs per output to answer the same without this 
 The nearest-neighbour search uses a faiss index of the outputs' descriptors kept in its own
 folder (``perception.index``, keyed by ``output_binding.id``). The rows are the record: the
 index only ever holds committed rows (``index_outputs`` adds them after the signing
-transaction), and rows it does not hold yet are compared exactly beside it, so a lost or
-lagging index file makes recovery slower, never blind.
+transaction, ``INDEX_BATCH`` at a time, so a signature does not rewrite the file), and rows
+it does not hold yet are compared exactly beside it, so a lost or lagging index file makes
+recovery slower, never blind. An opened index is kept per folder until its file changes.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +34,12 @@ from ..perception.fingerprints import DESCRIPTOR_DIM, Fingerprint, Vector
 from .tables import ManifestStore, OutputBinding
 
 log = logging.getLogger(__name__)
+
+#: outputs signed since the index was last written before it is written again
+INDEX_BATCH = 256
+#: the highest output_binding id the index file holds, beside it (a read of a few bytes)
+COVERED_FILE = "covered.json"
+_opened: dict[Path, tuple[tuple[int, int], ann.AssetIndex, int]] = {}
 
 
 @dataclass(frozen=True)
@@ -123,9 +131,12 @@ class LedgerRecovery:
         return [(BoundOutput.from_row(rows[i]), d) for i, d in best if i in rows]
 
 
-def index_outputs(index_dir: Path) -> int:
-    """Add committed outputs the index does not hold yet; returns how many. Call it after
-    the signing transaction commits (a row rolled back must never reach the file)."""
+def index_outputs(index_dir: Path, batch: int = INDEX_BATCH) -> int:
+    """Add committed outputs the index does not hold yet, once at least ``batch`` wait;
+    returns how many were added. Call it after the signing transaction commits (a row rolled
+    back must never reach the file)."""
+    if OutputBinding.select().where(OutputBinding.id > _covered(index_dir)).count() < batch:
+        return 0
     with ann.locked(index_dir):
         index, covered = _open(index_dir)
         if index is None:
@@ -134,7 +145,16 @@ def index_outputs(index_dir: Path) -> int:
         if pending:
             index.add_many(pending)
             index.save()
+            (index_dir / COVERED_FILE).write_text(json.dumps({"max_id": pending[-1][0]}))
         return len(pending)
+
+
+def _covered(index_dir: Path) -> int:
+    try:
+        value = json.loads((index_dir / COVERED_FILE).read_text()).get("max_id")
+    except (OSError, ValueError, AttributeError):
+        return 0
+    return value if isinstance(value, int) else 0
 
 
 def _open(index_dir: Path) -> tuple[ann.AssetIndex | None, int]:
@@ -142,12 +162,20 @@ def _open(index_dir: Path) -> tuple[ann.AssetIndex | None, int]:
     if not ann.exists(index_dir):
         return None, 0
     try:
+        stat = (index_dir / ann.INDEX_FILE).stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+        cached = _opened.get(index_dir)
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
         index = ann.AssetIndex.open(index_dir)
-    except IndexUnavailable as exc:
-        log.warning("outputs' similarity index unusable, comparing every output exactly: %s", exc.message)
+    except (IndexUnavailable, OSError) as exc:
+        log.warning("outputs' similarity index unusable, comparing every output exactly: %s",
+                    getattr(exc, "message", type(exc).__name__))
         return None, 0
     ids = index.ids()
-    return index, max(ids) if ids else 0
+    covered = max(ids) if ids else 0
+    _opened[index_dir] = (version, index, covered)
+    return index, covered
 
 
 def _rows_after(row_id: int) -> Iterator[tuple[int, Vector]]:

@@ -51,7 +51,7 @@ PAYLOAD_BITS = ID_BITS + CHECK_BITS
 #: quantisation step of the embedded coefficient (orthonormal transforms, 8-bit luminance)
 STEP = 28.0
 #: read-back-and-correct rounds after the first embedding
-PASSES = 2
+PASSES = 1
 #: the smallest mean vote strength (1.0: every block exactly on its lattice) accepted
 MIN_STRENGTH = 0.30
 #: images smaller than this on a side are not watermarked (the frame would be upsampled)
