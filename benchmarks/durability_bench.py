@@ -219,7 +219,8 @@ def main() -> None:
                **{f"recovery_{kind}": result["rates"][kind] for kind in TRANSFORMS},
                "wrong_matches": result["wrong_matches"], "psnr_db": result["psnr_db"],
                "psnr_db_min": result["psnr_db_min"], "sign_ms_with": round(cost["with"], 2),
-               "sign_ms_fingerprint_only": round(cost["fingerprint_only"], 2), "sign_ms_without": round(cost["bare"], 2),
+               "sign_ms_fingerprint_only": round(cost["fingerprint_only"], 2),
+               "sign_ms_without": round(cost["bare"], 2),
                "added_ms": round(cost["with"] - cost["bare"], 2), "verify_copy_ms": result["verify_ms_median"],
                "ratio": round(cost["with"] / cost["bare"], 3)}
     print(json.dumps(summary))

@@ -95,7 +95,7 @@ def check_id(watermark_id: str) -> str:
 
 
 def can_embed(rgb: Pixels) -> bool:
-    return min(rgb.shape[0], rgb.shape[1]) >= MIN_SIDE
+    return bool(min(rgb.shape[0], rgb.shape[1]) >= MIN_SIDE)
 
 
 def embed(rgb: Pixels, watermark_id: str) -> Pixels:
@@ -125,8 +125,8 @@ def decode(rgb: Pixels) -> Reading | None:
         return None
     luma = _luma(rgb.astype(np.float32))
     votes = np.cos(2 * np.pi * (_coefficients(luma) - _DITHER) / STEP)  # +1: bit 0 lattice, -1: bit 1
-    found = _read(np.bincount(_LAYOUT, weights=votes, minlength=PAYLOAD_BITS), np.full(PAYLOAD_BITS, _REPEATS),
-                  MIN_STRENGTH)
+    sums = np.asarray(np.bincount(_LAYOUT, weights=votes, minlength=PAYLOAD_BITS), dtype=np.float64)
+    found = _read(sums, np.full(PAYLOAD_BITS, float(_REPEATS)), MIN_STRENGTH)
     return found or decode_cropped(luma)
 
 
@@ -204,7 +204,7 @@ def _coefficient_map(luma: npt.NDArray[np.float32], box_x: int, box_y: int, rx: 
     low = 2.0 * part[:rows * box_y, :cols * box_x].reshape(rows, box_y, cols, box_x).mean(axis=(1, 3))
     kernel = _DCT.T @ _DIRECTION @ _DCT
     windows = np.lib.stride_tricks.sliding_window_view(low, (BLOCK, BLOCK))
-    return np.einsum("abij,ij->ab", windows, kernel)
+    return np.asarray(np.einsum("abij,ij->ab", windows, kernel), dtype=np.float64)
 
 
 def _read(sums: npt.NDArray[np.float64], counts: npt.NDArray[np.float64], threshold: float) -> Reading | None:
@@ -227,7 +227,7 @@ def psnr(before: Pixels, after: Pixels) -> float:
 
 
 def _luma(rgb: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    return (0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]).astype(np.float32)
+    return np.asarray(0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2], dtype=np.float32)
 
 
 def _coefficients(luma: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
@@ -236,7 +236,7 @@ def _coefficients(luma: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     low = _haar_ll(frame)
     blocks = _blocks(low)
     dct = np.einsum("ij,bjk,lk->bil", _DCT, blocks, _DCT)
-    return (dct[:, 0, 1] + dct[:, 1, 0]) / np.sqrt(2.0)
+    return np.asarray((dct[:, 0, 1] + dct[:, 1, 0]) / np.sqrt(2.0), dtype=np.float64)
 
 
 def _frame_delta(change: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
@@ -301,7 +301,7 @@ def _dct_matrix(n: int) -> npt.NDArray[np.float64]:
     i = np.arange(n)[None, :]
     matrix = np.sqrt(2.0 / n) * np.cos(np.pi * (2 * i + 1) * k / (2 * n))
     matrix[0] /= np.sqrt(2.0)
-    return matrix
+    return np.asarray(matrix, dtype=np.float64)
 
 
 def _layout() -> npt.NDArray[np.int_]:
