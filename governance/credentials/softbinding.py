@@ -27,17 +27,18 @@ verification kit can answer outside it. Pure: no database, no Flask.
 from __future__ import annotations
 
 import base64
-import io
 import os
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import cv2
 import imagehash
 import numpy as np
 from PIL import Image
 
+from ..errors import CredentialError
 from ..ledger.bindings import BoundOutput
 from ..perception import watermark
 from ..perception.fingerprints import FINGERPRINT_VERSION, Fingerprint, describe, fingerprint_image
@@ -129,10 +130,14 @@ def bind(image: bytes, media_type: str, *, embed: bool, max_pixels: int,
 
 
 def _png(rgb: np.ndarray[Any, Any]) -> bytes:
-    """Lossless, and fast (zlib level 1: about the generator's file size at a third of its time)."""
-    out = io.BytesIO()
-    Image.fromarray(rgb).save(out, "PNG", compress_level=1)
-    return out.getvalue()
+    """Lossless and fast: zlib level 1 with Huffman coding only (libpng's filters do the
+    rest), about the generator's file size in a quarter of Pillow's default time."""
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]),
+                               [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
+                                cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY])
+    if not ok:
+        raise CredentialError("the watermarked image could not be encoded as PNG")
+    return bytes(encoded.tobytes())
 
 
 def rebind(image: bytes, watermark_id: str, *, max_pixels: int) -> bytes:
