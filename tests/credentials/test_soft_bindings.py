@@ -20,7 +20,7 @@ from PIL import Image
 from governance.credentials import Issuer, Verifier
 from governance.credentials.keys import KeyStore
 from governance.credentials.softbinding import FINGERPRINT_ALG, SOFT_BINDING_LABEL, WATERMARK_ALG, WATERMARKED_ACTION
-from governance.ledger.bindings import bound_output, exported_bindings, manifest_store
+from governance.ledger.bindings import LedgerRecovery, bound_output, exported_bindings, index_outputs, manifest_store
 from governance.lifecycle import reproduction
 from governance.perception import watermark
 from tests.perception.images import sample
@@ -149,3 +149,18 @@ def test_with_the_watermark_off_only_the_fingerprint_is_stated(offline, claim, v
     assert np.array_equal(pixels(signed.data), pixels(photo_png("chelsea.png")))
     verdict = verifier.verify_bytes(stripped(signed.data))
     assert verdict.outcome == "recovered" and verdict.facts["recovered"]["method"] == "fingerprint"
+
+
+def test_the_outputs_index_answers_beside_the_rows_it_lacks_and_a_damaged_file_only_slows_it(issuer, claim, offline):
+    first = issuer.sign(photo_png("coffee.png"), claim)
+    folder = offline.output_index_dir
+    assert index_outputs(folder) == 0  # fewer than a batch wait: the file is not rewritten per signature
+    assert index_outputs(folder, batch=1) == 1 and (folder / "assets.faiss").exists()
+    second = issuer.sign(photo_png("astronaut.png"), claim)  # not in the index yet: compared exactly
+    recovery = LedgerRecovery(folder)
+    for signed in (first, second):
+        found = recovery.nearest(bound_output(signed.sha256).descriptor, 2)
+        assert found[0][0].sha256 == signed.sha256 and found[0][1] < 0.001
+    (folder / "assets.faiss").write_bytes(b"damaged")
+    assert LedgerRecovery(folder).nearest(bound_output(first.sha256).descriptor, 1)[0][0].sha256 == first.sha256
+    assert index_outputs(folder, batch=1) == 2  # a damaged file is made again from the rows
