@@ -15,9 +15,12 @@ import pytest
 from governance.credentials import Issuer
 from governance.credentials.softbinding import FINGERPRINT_ALG, WATERMARK_ALG
 from governance.ledger.bindings import bound_output
+from governance.ledger.tables import Output
 from governance.perception import watermark
 from governance.perception.fingerprints import DESCRIPTOR_DIM
 from tests.api.conftest import auth
+from tests.api.test_flow import studio, submit  # noqa: F401  (fixture)
+from tests.api.test_sign_pixels import sign
 from tests.credentials.conftest import CLAIM
 from tests.credentials.test_soft_bindings import encode, photo_png, pixels, stripped
 
@@ -111,3 +114,22 @@ def test_hostile_binding_queries_and_manifest_ids_are_4xx(client, tokens):
 
 def test_a_generator_token_cannot_resolve(client, tokens):
     assert client.get(f"{BASE}/services/supportedAlgorithms", headers=auth(tokens["generator"])).status_code == 403
+
+
+def test_an_output_signed_through_the_signing_api_is_watermarked_and_recovered(client, studio):  # noqa: F811
+    """The worker's path: ``POST /api/v1/sign`` with the generator's PNG and its receipt. The
+    receipt names the generator's pixels; the ledger's file carries them plus the watermark."""
+    created = submit(client, studio.tokens["pat-producer"], params={"seed": 7, "steps": 10, "width": 256,
+                                                                    "height": 256})
+    assert created.status_code == 201, created.json
+    image = encode(pixels(photo_png("chelsea.png", 256)))  # as the generator writes it: no colour profile
+    answer = sign(client, studio.tokens["gpu-worker"], created.json["job"]["id"], image)
+    assert answer.status_code == 201, answer.json
+    sha256 = answer.json["sha256"]
+    signed = Output.get(Output.sha256 == sha256)
+    with open(signed.file_path, "rb") as handle:
+        stored = handle.read()
+    assert bound_output(sha256).watermark_id == watermark.decode(pixels(stored)).watermark_id
+    verdict = post(client, studio.tokens["aud-auditor"], "/api/v1/verify", stripped(stored))
+    assert verdict.json["outcome"] == "recovered" and verdict.json["facts"]["recovered"]["sha256"] == sha256
+    assert verdict.json["facts"]["recovered"]["method"] == "watermark"
