@@ -49,6 +49,8 @@ VARIABLES: dict[str, str] = {
                                          "(default: on).",
     "SLATE_C2PA_TRUST_LIST": "A C2PA trust list (PEM bundle of root certificates) that verification also checks "
                              "signers against, reported apart from Slate's own trust (default: none).",
+    "SLATE_WATERMARK": "Embed an invisible watermark carrying a lookup id in every signed PNG output, so a copy "
+                       "stripped of its credentials can be recovered (on|off; default: on).",
     "SLATE_SECRET_KEY": "Key that signs the web pages' session cookies (secret; never logged); every API "
                         "process behind one address needs the same (default: generated on first run into "
                         "$SLATE_KEYS_DIR/web-session.key, 0600).",
@@ -68,6 +70,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value in ("on", "true", "1", "yes"):
+        return True
+    if value in ("off", "false", "0", "no"):
+        return False
+    raise ConfigurationError(f"{name} must be 'on' or 'off', got '{value[:20]}'")
+
+
 def _probability(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -79,17 +92,6 @@ def _probability(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise ConfigurationError(f"{name} must be a number from 0 to 1, got {value}")
     return value
-
-
-def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if raw == "":
-        return default
-    if raw in ("on", "true", "1", "yes"):
-        return True
-    if raw in ("off", "false", "0", "no"):
-        return False
-    raise ConfigurationError(f"{name} must be 'on' or 'off', got '{raw}'")
 
 
 def _face_threshold(env: Mapping[str, str]) -> float | None:
@@ -133,6 +135,8 @@ class Settings:
     c2pa_trust_list: Path | None = None
     #: signs the web pages' session cookies; None means the generated file in the keys folder
     secret_key: str | None = field(default=None, repr=False)
+    #: embed the invisible lookup watermark in signed PNG outputs (``credentials.softbinding``)
+    watermark: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -164,6 +168,7 @@ class Settings:
             face_matcher_input=_int(env, "SLATE_FACE_MATCHER_INPUT", 112),
             c2pa_training_mining_mirror=_switch(env, "SLATE_C2PA_TRAINING_MINING_MIRROR", True),
             c2pa_trust_list=Path(env["SLATE_C2PA_TRUST_LIST"]).resolve() if env.get("SLATE_C2PA_TRUST_LIST") else None,
+            watermark=_switch(env, "SLATE_WATERMARK", True),
         )
 
     @classmethod
@@ -186,6 +191,11 @@ class Settings:
     def index_dir(self) -> Path:
         """The similarity index of registered assets' fingerprints (rebuilt from the database)."""
         return self.data_dir / "index"
+
+    @property
+    def output_index_dir(self) -> Path:
+        """The similarity index of signed outputs' fingerprints, for recovering stripped copies."""
+        return self.data_dir / "output-index"
 
     @property
     def outputs_dir(self) -> Path:

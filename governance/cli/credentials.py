@@ -14,7 +14,7 @@ from ..audit.trust import TrustAnchors
 from ..credentials.evidence import Evidence, NoRecords, StudioEvidence, anchors_from_file
 from ..credentials.keys import KeyInfo, KeysStatus, KeyStore
 from ..credentials.kit import ExportedKit, KitEvidence, export_kit
-from ..credentials.verdict import NOT_CHECKED, Verdict
+from ..credentials.verdict import NOT_CHECKED, RECOVERED, Verdict
 from ..credentials.verification import Verifier
 from ..db import database_exists, reading_database
 from ..errors import ConfigurationError, InvalidInput, NotFound
@@ -89,7 +89,7 @@ def keys_export_anchors(slate: SlateContext, output: Path | None) -> None:
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A C2PA trust list (PEM roots): also report whether FILE's signer chains to one of them "
                    "(default: SLATE_C2PA_TRUST_LIST).")
-@emits(lambda verdict: render_verdict(verdict), database=False, after=exit_unless_ok)
+@emits(lambda verdict: render_verdict(verdict), database=False, after=lambda verdict: exit_for(verdict))
 def verify_command(slate: SlateContext, file: Path, anchors_file: Path | None, kit: Path | None,
                    trust_list: Path | None) -> Verdict:
     """Verify FILE's content credentials: integrity, trust, issuance, standing.
@@ -97,8 +97,11 @@ def verify_command(slate: SlateContext, file: Path, anchors_file: Path | None, k
     Writes nothing, anywhere. The evidence is the kit when --kit is given; else the
     studio's database, opened read-only, when there is one; else none, and what cannot be
     checked without it is said so. Exits 0 only when the file is intact, signed by Slate,
-    recorded as issued and in good standing; else 1. Whether a C2PA trust list trusts the
-    signer is reported apart and does not change the exit code.
+    recorded as issued and in good standing; 3 when it carries no credentials but is
+    RECOVERED as a copy of an output in good standing (its watermark or fingerprint names
+    it); else 1 (a recovered copy of an output no longer in good standing included).
+    Whether a C2PA trust list trusts the signer is reported apart and does not change the
+    exit code.
     """
     settings = replace(slate.settings, c2pa_trust_list=trust_list.resolve()) if trust_list else slate.settings
     anchors = anchors_from_file(anchors_file) if anchors_file else None
@@ -158,8 +161,23 @@ def _render_kit(kit: ExportedKit) -> str:
     ])
 
 
+#: ``slate verify``'s exit status for a copy recovered from its soft bindings, original in good standing
+EXIT_RECOVERED = 3
+
+
+def exit_for(verdict: Verdict) -> None:
+    """0 verified, 3 recovered (original in good standing), 1 anything else."""
+    if verdict.outcome == RECOVERED and verdict.standing.ok:
+        raise click.exceptions.Exit(EXIT_RECOVERED)
+    exit_unless_ok(verdict)
+
+
 def render_verdict(verdict: Verdict) -> str:
     lines = [f"{verdict.subject}: {verdict.outcome.upper().replace('_', ' ')}", f"  {verdict.summary}"]
+    recovered: dict[str, Any] = verdict.facts.get("recovered") or {}
+    if recovered:
+        lines.append(f"  original  {recovered.get('sha256')}  (by {recovered.get('method')})")
+        lines.append(f"  credential {recovered.get('manifest_label')}")
     for name in ("integrity", "trust", "issuance", "standing"):
         check = getattr(verdict, name)
         lines.append(f"  {name:<9} {check.status}")

@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..audit.trust import TrustAnchors
-from ..errors import CredentialError
+from ..errors import CredentialError, SlateError
 from ..ledger import LedgerEntry, find_by_label, find_by_sha256
+from ..ledger.bindings import LedgerRecovery
 from ..settings import Settings
 from . import pki
 from .keys import KeyInfo, KeyStore
+from .softbinding import Recovery
 
 #: Called with a ledger entry and the governance assertion; returns reasons it no longer stands.
 StandingCheck = Callable[[LedgerEntry, Mapping[str, Any]], Sequence[str]]
@@ -70,6 +72,10 @@ class Evidence(Protocol):
         """Slate's signing certificates with this serial (hex), each with the names its
         certificate carries, revoked ones included with their revocation time."""
 
+    def key(self, fingerprint: str) -> KeyInfo | None:
+        """Slate's signing certificate with this SHA-256 fingerprint (the one a recovered
+        copy's original was signed with), revoked ones included."""
+
     def output_by_sha256(self, sha256: str) -> LedgerEntry | None: ...
 
     def output_by_label(self, manifest_label: str) -> LedgerEntry | None: ...
@@ -77,6 +83,11 @@ class Evidence(Protocol):
     def standing(self, entry: LedgerEntry, assertion: Mapping[str, Any]) -> list[str]:
         """Why ``entry`` is no longer in good standing (the ledger's reason, then every
         standing check's); empty when it stands."""
+
+    @property
+    def recovery(self) -> Recovery | None:
+        """Where a copy stripped of its manifest is looked up by its soft bindings (watermark
+        id, fingerprint); None without records."""
 
 
 def anchors_from_file(path: Path) -> TrustAnchors:
@@ -102,6 +113,7 @@ class StudioEvidence:
                  anchors: TrustAnchors | None = None) -> None:
         self._keys = KeyStore(settings)
         self._checks = tuple(standing_checks)
+        self.recovery: Recovery | None = LedgerRecovery(settings.output_index_dir)
         self._anchors = anchors_pem(anchors) if anchors is not None else None
         # no paths: the API hands this to anyone who verifies a file
         self.source = Source("studio", anchors.source if anchors is not None else "the studio's keys folder")
@@ -116,6 +128,12 @@ class StudioEvidence:
 
     def keys_by_serial(self, serial: str) -> list[tuple[KeyInfo, frozenset[str]]]:
         return self._keys.keys_by_serial(serial)
+
+    def key(self, fingerprint: str) -> KeyInfo | None:
+        try:
+            return self._keys.find(fingerprint)
+        except SlateError:
+            return None
 
     def output_by_sha256(self, sha256: str) -> LedgerEntry | None:
         return find_by_sha256(sha256)
@@ -136,6 +154,7 @@ class NoRecords:
     """No database and no kit: integrity, and trust when anchors were given; nothing else."""
 
     has_records = False
+    recovery: Recovery | None = None
 
     def __init__(self, anchors: TrustAnchors | None = None) -> None:
         self._anchors = anchors_pem(anchors) if anchors is not None else ""
@@ -147,6 +166,9 @@ class NoRecords:
 
     def keys_by_serial(self, serial: str) -> list[tuple[KeyInfo, frozenset[str]]]:
         return []
+
+    def key(self, fingerprint: str) -> KeyInfo | None:
+        return None
 
     def output_by_sha256(self, sha256: str) -> LedgerEntry | None:
         return None

@@ -11,6 +11,7 @@ layer's, before it calls ``sign``.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import tempfile
 import threading
@@ -29,13 +30,16 @@ from ..clock import utcnow
 from ..db import private_folder, transaction
 from ..errors import ConfigurationError, CredentialError, InvalidInput
 from ..ledger import record_output
+from ..ledger.bindings import index_outputs, record_bindings
 from ..settings import Settings
-from . import c2pa_config, images, manifest, xmp
+from . import c2pa_config, images, manifest, softbinding, xmp
 from .claim import SigningClaim
 from .keys import KeyInfo, KeyStore
 from .offload import HashingDestination, Offload
 from .signers import Signer
 from .tsa import EmbeddedTSAServer, TimeStampAuthority
+
+log = logging.getLogger(__name__)
 
 _ALGORITHMS = {"es256": c2pa.C2paSigningAlg.ES256, "es384": c2pa.C2paSigningAlg.ES384,
                "es512": c2pa.C2paSigningAlg.ES512}
@@ -73,6 +77,10 @@ class PreparedOutput:
     cert_fingerprint: str
     signed_at: datetime
     timestamped: bool
+    #: the watermark id and fingerprint the manifest states (``softbinding``)
+    bindings: softbinding.Bindings | None = None
+    #: the manifest store c2pa signed, kept in the manifest repository
+    manifest_store: bytes | None = field(default=None, repr=False)
 
 
 class _LibrarySigner:
@@ -151,7 +159,9 @@ class Issuer:
         ``store=True`` also writes the signed file under ``outputs_dir`` (same transaction)
         and records its path; callers that hand the bytes straight back leave it off.
         """
-        return self.record(self.prepare(image, claim), store=store)
+        signed = self.record(self.prepare(image, claim), store=store)
+        self.index_outputs()
+        return signed
 
     def prepare(self, image: bytes, claim: SigningClaim | Mapping[str, Any], *,
                 check: Callable[[], object] | None = None) -> PreparedOutput:
@@ -169,10 +179,13 @@ class Issuer:
         chunks = (self._offload.submit(_check_image, image, info.media_type, check)
                   if info.media_type == "image/png" or check is not None else None)
         try:
+            # the watermark goes into the pixels c2pa signs; the checks above read the image as given
+            bound = softbinding.bind(image, info.media_type, embed=self.settings.watermark,
+                                     max_pixels=self.settings.max_image_pixels, beside=self._offload.submit)
             key, library_signer = self._signer()
             label = manifest.new_label()
             with library_signer.signing(chunks):
-                signed, sha256 = self._embed(image, info, claim, label, library_signer)
+                signed, sha256, store = self._embed(bound.data, info, claim, label, library_signer, bound.bindings)
         except Exception:
             if chunks is not None:
                 chunks.result()  # a damaged image explains a failure better than c2pa's error
@@ -180,7 +193,7 @@ class Issuer:
         if chunks is not None:
             chunks.result()
         return PreparedOutput(signed, sha256, info, claim, label, key.fingerprint,
-                              self._clock(), self.settings.tsa_url != "none")
+                              self._clock(), self.settings.tsa_url != "none", bound.bindings, store)
 
     def record(self, prepared: PreparedOutput, *, store: bool = False, receipt: str | None = None) -> SignedOutput:
         """Insert the ledger row (and write the file) for a prepared output, in one transaction.
@@ -199,6 +212,10 @@ class Issuer:
                     request_id=p.claim.request_id, model_ref=p.claim.model_ref, signed_at=p.signed_at,
                     timestamped=p.timestamped, file_path=str(path) if path else None,
                     assertion=p.claim.governance_assertion(), receipt=receipt)
+                if p.bindings is not None:
+                    record_bindings(sha256=p.sha256, manifest_label=p.label, watermark_id=p.bindings.watermark_id,
+                                    watermark_alg=p.bindings.watermark_alg, fingerprint=p.bindings.fingerprint,
+                                    manifest_store=p.manifest_store)
                 if path is not None:
                     _write_atomically(path, p.data, self.settings.data_dir)
         except BaseException:
@@ -208,24 +225,37 @@ class Issuer:
         return SignedOutput(p.data, p.sha256, p.info.media_type, p.label, p.cert_fingerprint, p.signed_at,
                             p.timestamped, ledger_id, str(path) if path else None)
 
+    def index_outputs(self) -> None:
+        """Add newly committed outputs to the outputs' similarity index (after the signing
+        transaction). Best effort: recovery compares what the index lacks exactly."""
+        try:
+            index_outputs(self.settings.output_index_dir)
+        except Exception as exc:  # noqa: BLE001 - the rows are the record; the index only speeds recovery
+            log.warning("outputs' similarity index not updated (%s); recovery compares the rest exactly",
+                        type(exc).__name__)
+
     def _embed(self, image: bytes, info: images.ImageInfo, claim: SigningClaim, label: str,
-               library_signer: _LibrarySigner) -> tuple[bytes, str]:
-        """The signed image and its SHA-256 (taken while c2pa verifies it; see ``offload``).
+               library_signer: _LibrarySigner,
+               bindings: softbinding.Bindings | None = None) -> tuple[bytes, str, bytes]:
+        """The signed image, its SHA-256 (taken while c2pa verifies it; see ``offload``) and
+        the manifest store c2pa returned.
 
         Slate's own XMP (IPTC source type and AI system, ``xmp``) goes in first, so the
         signature's hard binding covers it."""
         image = xmp.embed(image, info.media_type, info.width, info.height,
                           xmp.packet(claim.model_name, claim.model_version))
         definition = manifest.definition(claim, label=label, title=f"{claim.job_id}.{info.extension}",
-                                         mirror_training_mining=self.settings.c2pa_training_mining_mirror)
+                                         mirror_training_mining=self.settings.c2pa_training_mining_mirror,
+                                         bindings=bindings)
         destination = HashingDestination(self._offload)
         try:
             builder = c2pa.Builder(definition, context=self._signing_context())
             self._add_reference_images(builder, claim)
-            builder.sign(library_signer.native, info.media_type, io.BytesIO(image), destination)
+            store = builder.sign(library_signer.native, info.media_type, io.BytesIO(image), destination)
         except c2pa.C2paError as exc:
             raise _signing_error(exc, library_signer, self.tsa_url) from None
-        return destination.signed()
+        signed, sha256 = destination.signed()
+        return signed, sha256, bytes(store or b"")
 
     def _add_reference_images(self, builder: c2pa.Builder, claim: SigningClaim) -> None:
         for ref in claim.references:

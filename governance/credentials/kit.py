@@ -19,22 +19,26 @@ does not verify, or a signer that does not chain to the anchors. A kit brings it
 anchors, so on its own it proves only that it is whole; an auditor pins the studio's roots,
 obtained another way, with ``--trust-anchors FILE``, and those are then used throughout.
 
-Per output, ``watermark_id`` and ``fingerprint`` are the soft bindings a stripped copy is
-recovered by; they are null until the studio records them.
+Per output, ``soft_bindings`` are what a stripped copy is recovered by (``KitRecovery``): its
+watermark id, pHash and descriptor, as ``ledger.bindings.BoundOutput.to_export`` writes them;
+null for outputs signed before soft bindings were recorded.
 """
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..audit import log
 from ..audit.checkpoints import SignedCheckpoint, signature_problem
@@ -44,6 +48,7 @@ from ..clock import as_utc, utcnow
 from ..db import transaction
 from ..errors import CredentialError, InvalidInput
 from ..ledger import LedgerEntry
+from ..ledger.bindings import BoundOutput, exported_bindings
 from ..ledger.tables import Output
 from ..settings import Settings
 from . import pki
@@ -92,9 +97,12 @@ class IssuedOutput:
     decision_id: str
     request_id: str
     standing_reasons: tuple[str, ...] = ()
-    #: soft bindings a stripped copy is found by; None until the studio records them
-    watermark_id: str | None = None
-    fingerprint: str | None = None
+    #: soft bindings a stripped copy is found by (``BoundOutput.to_export``); None before they were recorded
+    soft_bindings: Mapping[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def watermark_id(self) -> str | None:
+        return str(self.soft_bindings.get("watermark_id") or "") or None if self.soft_bindings else None
 
     @property
     def in_good_standing(self) -> bool:
@@ -119,8 +127,8 @@ class IssuedOutput:
                 "claim_sha256": self.claim_sha256, "media_type": self.media_type, "timestamped": self.timestamped,
                 "output_id": self.output_id, "job_id": self.job_id, "decision_id": self.decision_id,
                 "request_id": self.request_id, "in_good_standing": self.in_good_standing,
-                "standing_reasons": list(self.standing_reasons), "watermark_id": self.watermark_id,
-                "fingerprint": self.fingerprint}
+                "standing_reasons": list(self.standing_reasons),
+                "soft_bindings": dict(self.soft_bindings) if self.soft_bindings else None}
 
     @classmethod
     def from_dict(cls, data: Any) -> IssuedOutput:
@@ -130,7 +138,7 @@ class IssuedOutput:
                        _time(data["signed_at"], "an output's signed_at"), str(data["claim_sha256"]),
                        str(data["media_type"]), bool(data["timestamped"]), int(data["output_id"]),
                        str(data["job_id"]), str(data["decision_id"]), str(data["request_id"]), reasons,
-                       data.get("watermark_id"), data.get("fingerprint"))
+                       _soft_bindings(data.get("soft_bindings")))
         except (KeyError, TypeError, ValueError):
             raise CredentialError("the verification kit is malformed: an entry of outputs.json lacks a field") from None
         if data.get("in_good_standing") is not made.in_good_standing:
@@ -285,11 +293,15 @@ def _record_and_write(folder: Path, signer: FileSigner, contents: Callable[[Sign
 
 
 def _issued(studio: StudioEvidence, withheld: str | None) -> Iterator[IssuedOutput]:
+    bindings = {b.sha256: b.to_export() for b in exported_bindings()}
     for row in Output.select().order_by(Output.id).iterator():
         entry = LedgerEntry.from_row(row)
         # the assertion as signed: the standing checks are given what verification gives them
         reasons = studio.standing(entry, entry.claim)
-        yield IssuedOutput.from_entry(entry, [withheld] if reasons and withheld else reasons)
+        bound = bindings.get(entry.sha256)
+        soft = {k: v for k, v in bound.items() if k not in ("sha256", "manifest_label")} if bound else None
+        yield replace(IssuedOutput.from_entry(entry, [withheld] if reasons and withheld else reasons),
+                      soft_bindings=soft)
 
 
 def _check_target(folder: Path) -> None:
@@ -340,7 +352,7 @@ class KitEvidence:
         self.keys = tuple(keys)
         self._by_sha256 = {o.sha256: o for o in outputs}
         self._by_label = {o.manifest_label: o for o in outputs}
-        self._by_watermark = {o.watermark_id: o for o in outputs if o.watermark_id}
+        self._recovery = KitRecovery(outputs)
         stamp = json_default(exported_at)
         self.source = Source("kit", anchors.source if pinned else UNPINNED, as_of=stamp, location=str(folder),
                              notes=((f"issuance and standing as the studio recorded them at {stamp}: a revocation "
@@ -402,17 +414,51 @@ class KitEvidence:
 
     # ------------------------------------------------------------ soft bindings, approvers
 
-    def output_by_watermark(self, watermark_id: str) -> IssuedOutput | None:
-        """The issued output whose invisible watermark carries ``watermark_id``."""
-        return self._by_watermark.get(watermark_id)
+    def key(self, fingerprint: str) -> KeyInfo | None:
+        return next((k.info for k in self.keys if k.info.fingerprint == fingerprint), None)
 
-    def fingerprinted_outputs(self) -> list[IssuedOutput]:
-        """The issued outputs with a perceptual fingerprint, for matching a stripped copy."""
-        return [o for o in self.outputs if o.fingerprint]
+    @property
+    def recovery(self) -> KitRecovery:
+        return self._recovery
 
     def identity_revocation(self, fingerprint: str) -> IdentityRevocation | None:
         """The revocation of an approver's identity certificate (SHA-256 fingerprint), if any."""
         return self.identity_revocations.get(fingerprint.lower())
+
+
+class KitRecovery:
+    """``softbinding.Recovery`` over a kit's outputs: the same questions the ledger answers,
+    by an exact scan of the descriptors (a kit's outputs fit in memory; no index to trust)."""
+
+    def __init__(self, outputs: Sequence[IssuedOutput]) -> None:
+        self._bound = [BoundOutput.from_export({**o.soft_bindings, "sha256": o.sha256,
+                                                "manifest_label": o.manifest_label})
+                       for o in outputs if o.soft_bindings]
+        self._by_watermark = {b.watermark_id: b for b in self._bound if b.watermark_id}
+        self._matrix = np.stack([b.descriptor for b in self._bound]) if self._bound else None
+
+    def by_watermark(self, watermark_id: str) -> BoundOutput | None:
+        return self._by_watermark.get(watermark_id)
+
+    def nearest(self, descriptor: Any, k: int = 2) -> list[tuple[BoundOutput, float]]:
+        if self._matrix is None:
+            return []
+        distances = np.maximum(0.0, 1.0 - self._matrix @ np.asarray(descriptor, dtype=np.float32))
+        order = np.argsort(distances, kind="stable")[:k]
+        return [(self._bound[i], round(float(distances[i]), 6)) for i in order]
+
+
+def _soft_bindings(value: Any) -> Mapping[str, Any] | None:
+    """An output's soft bindings as the kit states them, checked enough to be read back."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(value.get(k), str) for k in ("phash", "descriptor")):
+        raise CredentialError("the verification kit is malformed: an output's soft_bindings lack phash or descriptor")
+    try:
+        BoundOutput.from_export({**value, "sha256": "", "manifest_label": ""})
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise CredentialError("the verification kit is malformed: an output's soft_bindings cannot be read") from None
+    return dict(value)
 
 
 def _refused(folder: Path, why: str) -> CredentialError:

@@ -12,6 +12,7 @@ from typing import Any
 from .. import __version__
 from .c2pa_config import CLAIM_GENERATOR, TRAINED_ALGORITHMIC_MEDIA
 from .claim import GOVERNANCE_LABEL, SigningClaim
+from .softbinding import Bindings, assertions, watermarked_action
 
 TRAINING_MINING_LABEL = "cawg.training-mining"
 #: The four uses the CAWG training-and-data-mining assertion names; policy sets one answer for all.
@@ -30,18 +31,24 @@ def reference_id(sha256: str) -> str:
     return f"slate:sha256:{sha256}"
 
 
-def definition(claim: SigningClaim, *, label: str, title: str, mirror_training_mining: bool = True) -> dict[str, Any]:
+def definition(claim: SigningClaim, *, label: str, title: str, mirror_training_mining: bool = True,
+               bindings: Bindings | None = None) -> dict[str, Any]:
     """``mirror_training_mining`` also states the training-and-mining answer under the
-    C2PA 1.x label, for readers that know only that one."""
+    C2PA 1.x label, for readers that know only that one; ``bindings`` adds the watermark's
+    action and the soft-binding assertions."""
     mining = [training_mining(claim)] + ([c2pa_training_mining(claim)] if mirror_training_mining else [])
+    actions = created_action(claim)
+    if bindings is not None and bindings.watermark_id:
+        actions["data"]["actions"].append(watermarked_action())
     return {
         "label": label,
         "title": title,
         "claim_generator_info": [{"name": CLAIM_GENERATOR, "version": __version__}],
         "assertions": [
-            created_action(claim),
+            actions,
             *mining,
             {"label": GOVERNANCE_LABEL, "data": claim.governance_assertion()},
+            *(assertions(bindings) if bindings is not None else ()),
         ],
         # References whose bytes Slate was not given still appear, by title and hash.
         "ingredients": [{"title": ref.title, "relationship": "inputTo", "instance_id": reference_id(ref.sha256)}

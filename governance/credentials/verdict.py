@@ -13,6 +13,10 @@ when nothing went wrong but there were no records to check issuance and standing
 
 Apart from those, ``c2pa_trust_list``: does the signer chain to a root on a C2PA trust list
 the user gave (``trust_list``)? It never changes the outcome, which is about Slate.
+
+A copy with no manifest whose watermark or fingerprint names an output Slate issued is
+``recovered``: integrity and trust are not checked (there is nothing to check), issuance
+names the output and its credential, standing is that output's.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ UNTRUSTED = "untrusted"              # intact, but not signed by a Slate signing
 NOT_ISSUED = "not_issued"            # signed by Slate's key but absent from (or unlike) the ledger
 UNCONFIRMED = "unconfirmed"          # intact and trusted, but no records to check issuance and standing
 REVOKED = "revoked"                  # issued, but the key or a right it relied on was revoked
+RECOVERED = "recovered"              # no manifest, but its watermark or fingerprint names a Slate output
 VERIFIED = "verified"
 
 

@@ -13,6 +13,11 @@ passes no records at all, or an exported verification kit. Standing has a hook:
 ``standing_checks`` are called with the ledger entry and the governance assertion and return
 reasons the output no longer stands (a consent or licence revoked since). Provenance plugs
 its checks in there; they are the studio evidence's, and a kit carries what they said.
+
+A file with no manifest is looked up by its soft bindings (``softbinding.recover``, through
+the evidence's ``Recovery``: the ledger's, or the kit's) and answers ``recovered`` when its
+watermark or fingerprint names an output Slate issued, with that output's credential and
+standing.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from ..canonical import digest, sha256_hex
 from ..errors import InvalidInput
 from ..ledger import LedgerEntry
 from ..settings import Settings
-from . import c2pa_config, images
+from . import c2pa_config, images, softbinding
 from .claim import GOVERNANCE_LABEL
 from .evidence import NO_ANCHORS, NO_RECORDS, Evidence, StandingCheck, StudioEvidence
 from .keys import KeyInfo
@@ -42,6 +47,7 @@ from .verdict import (
     FAIL,
     NO_CREDENTIALS,
     NOT_ISSUED,
+    RECOVERED,
     REMOTE_MANIFEST,
     REVOKED,
     TAMPERED,
@@ -99,13 +105,15 @@ class _Manifest:
 
 class Verifier:
     def __init__(self, settings: Settings, *, standing_checks: Sequence[StandingCheck] = (),
-                 evidence: Evidence | None = None) -> None:
+                 evidence: Evidence | None = None, recovery: softbinding.Recovery | None = None) -> None:
         """``evidence`` defaults to the studio's database with ``standing_checks``; pass one
-        (a kit, or none) to verify without it. Not both."""
+        (a kit, or none) to verify without it. Not both. ``recovery`` replaces the evidence's
+        own lookup of stripped copies (tests)."""
         if evidence is not None and standing_checks:
             raise ValueError("standing checks belong to the studio evidence: pass them to StudioEvidence")
         self.settings = settings
         self.evidence: Evidence = evidence or StudioEvidence(settings, standing_checks)
+        self._recovery = recovery if recovery is not None else self.evidence.recovery
         self._context: tuple[str, c2pa.Context] | None = None
         self._offload = Offload("slate-verify")
         self._trust_list = TrustList.load(settings.c2pa_trust_list) if settings.c2pa_trust_list else None
@@ -137,9 +145,60 @@ class Verifier:
         report = self._read(data, media_type)
         sha256 = sha256_future.result()
         if isinstance(report, Verdict):
-            return Verdict(subject, report.outcome, report.summary, sha256, facts={"media_type": media_type})
+            facts: dict[str, Any] = {"media_type": media_type}
+            if report.outcome == NO_CREDENTIALS:
+                found = self._recover(data)
+                if isinstance(found, softbinding.Recovered):
+                    return self._recovered(subject, sha256, media_type, found)
+                if found is not None:
+                    facts["recovery"] = found.reason
+            return Verdict(subject, report.outcome, report.summary, sha256, facts=facts)
         verdict = self._judge(subject, sha256, media_type, report)
         return self._with_trust_list(verdict, data, media_type, report) if self._trust_list else verdict
+
+    # ------------------------------------------------------------ recovering a stripped copy
+
+    def _recover(self, data: bytes) -> softbinding.Recovered | softbinding.Refusal | None:
+        if self._recovery is None:
+            return None  # no records of what Slate issued: nothing to look a copy up in
+        try:
+            return softbinding.recover(data, self._recovery, max_pixels=self.settings.max_image_pixels)
+        except InvalidInput:
+            return None  # pixels that do not decode: nothing to look up, and still no credentials
+
+    def _recovered(self, subject: str, sha256: str, media_type: str, found: softbinding.Recovered) -> Verdict:
+        """The verdict on a copy whose soft bindings name an output: that output's credential
+        and standing, checked as a signed file's are."""
+        entry = self.evidence.output_by_sha256(found.output.sha256)
+        how = (f"its invisible watermark {found.watermark_id}, confirmed by its fingerprint (distance "
+               f"{found.distance:.3f})" if found.method == "watermark"
+               else f"its perceptual fingerprint alone (distance {found.distance:.3f}, no other output near)")
+        skipped = Check.skipped("not checked: the copy carries no manifest; the original's credential is named "
+                                "instead")
+        facts: dict[str, Any] = {"media_type": media_type, "recovered": found.to_dict(),
+                                 "manifest_label": found.output.manifest_label}
+        if entry is None:
+            issuance = Check.failed(f"the copy's soft bindings name output {found.output.sha256[:16]}..., which the "
+                                    "ledger does not hold", codes=("slate.ledger.missing",))
+            return Verdict(subject, NO_CREDENTIALS, "the image carries no content credentials, and the output its "
+                                                    "soft bindings name is not in the ledger", sha256,
+                           skipped, skipped, issuance, facts=facts)
+        issuance = Check.passed(f"recovered by {how}: a copy of output {entry.sha256} (job {entry.job_id}, decision "
+                                f"{entry.decision_id}), credential {entry.manifest_label}",
+                                codes=(f"slate.recovered.{found.method}",))
+        key = self.evidence.key(entry.cert_fingerprint)
+        standing = self._standing(key, entry, entry.claim, None) if key is not None else \
+            Check.failed(f"the signing key {entry.cert_fingerprint[:16]} of the original is not known here",
+                         codes=("slate.signer.unknown",))
+        facts["governance"] = entry.claim
+        facts["evidence"] = self.evidence.source.to_dict()
+        facts["ledger"] = {"id": entry.id, "job_id": entry.job_id, "decision_id": entry.decision_id,
+                           "request_id": entry.request_id, "signed_at": entry.signed_at.isoformat()}
+        summary = (f"no content credentials in this file, but it is a copy of Slate output {entry.sha256[:16]}... "
+                   f"(credential {entry.manifest_label}), " +
+                   ("which is in good standing" if standing.ok else
+                    "which is no longer in good standing: " + standing.reasons[0]))
+        return Verdict(subject, RECOVERED, summary, sha256, skipped, skipped, issuance, standing, facts)
 
     # ------------------------------------------------------------ reading
 
@@ -374,9 +433,9 @@ def _facts(manifest: _Manifest, media_type: str, key: KeyInfo | None, entry: Led
 
 
 def verify(settings: Settings, source: bytes | str | Path, *,
-           standing_checks: Sequence[StandingCheck] = ()) -> Verdict:
+           standing_checks: Sequence[StandingCheck] = (), recovery: softbinding.Recovery | None = None) -> Verdict:
     """One-shot verification of a file path or bytes (the API's entry point)."""
-    verifier = Verifier(settings, standing_checks=standing_checks)
+    verifier = Verifier(settings, standing_checks=standing_checks, recovery=recovery)
     if isinstance(source, (bytes, bytearray)):
         return verifier.verify_bytes(bytes(source))
     return verifier.verify_file(source)

@@ -87,4 +87,37 @@ class ReproductionSample(BaseModel):
         table_name = "reproduction_sample"
 
 
-TABLES: list[type[BaseModel]] = [Output, Reproduction, ReproductionSample]
+class OutputBinding(BaseModel):
+    """An output's soft bindings (step 22): the watermark id embedded before signing (NULL:
+    none embedded) and the perceptual fingerprint of the signed pixels. The outputs'
+    similarity index (``ledger.bindings``) is rebuilt from these rows."""
+
+    output_sha256 = peewee.CharField(max_length=64, unique=True)
+    manifest_label = peewee.CharField(max_length=200, index=True)
+    watermark_id = peewee.CharField(max_length=12, unique=True, null=True)
+    watermark_alg = peewee.CharField(max_length=100, null=True)
+    fingerprint_version = peewee.CharField(max_length=100)
+    phash = peewee.CharField(max_length=16)
+    #: float32 little-endian, ``perception.fingerprints.DESCRIPTOR_DIM`` values
+    descriptor = peewee.BlobField()
+    width = peewee.IntegerField()
+    height = peewee.IntegerField()
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "output_binding"
+
+
+class ManifestStore(BaseModel):
+    """The manifest repository (step 22): every manifest store Slate signed, by label."""
+
+    manifest_label = peewee.CharField(max_length=200, unique=True)
+    output_sha256 = peewee.CharField(max_length=64, index=True)
+    data = peewee.BlobField()
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "manifest_store"
+
+
+TABLES: list[type[BaseModel]] = [Output, Reproduction, ReproductionSample, OutputBinding, ManifestStore]

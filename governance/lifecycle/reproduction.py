@@ -11,7 +11,8 @@ makes a recorded job's PNG in this process. Governance never imports it.
 Verdicts, from the decoded pixels of the ledger's file and of the new image:
 
 - ``reproduced``: every pixel identical (the file Slate signed embeds the generator's
-  pixels unchanged; only the manifest was added). ``png_identical`` also says whether the
+  pixels plus the output's invisible watermark, which is deterministic: the new image gets
+  the same watermark again before the comparison, ``as_signed``). ``png_identical`` also says whether the
   new PNG's bytes are the very bytes the worker's receipt stated.
 - ``close``: the mean absolute difference per 8-bit channel value is at most
   ``CLOSE_AT_MOST`` (reported as ``distance``). Another device class or BLAS build changes
@@ -45,9 +46,11 @@ from PIL import Image, ImageChops, ImageStat
 from ..audit.log import record
 from ..canonical import sha256_hex
 from ..clock import utcnow
+from ..credentials import softbinding
 from ..db import transaction
 from ..errors import ConfigurationError, Forbidden, InvalidInput, NotFound, SlateError
 from ..jobs.tables import Job
+from ..ledger.bindings import bound_output
 from ..ledger.tables import Output, Reproduction
 from ..plugins import load_plugin
 from ..policy.tables import GenerationRequest
@@ -135,6 +138,20 @@ def compare(recorded: bytes | None, made: bytes) -> Comparison:
                                          f"difference {distance} (close is at most {CLOSE_AT_MOST})")
 
 
+def as_signed(sha256: str, made: bytes) -> bytes:
+    """The generator's image as Slate signed output ``sha256``: with the output's watermark
+    embedded again (deterministic, so an honest reproduction matches pixel for pixel).
+    Unchanged for an output signed without one, or an image that does not decode (which
+    ``compare`` then reports)."""
+    binding = bound_output(sha256)
+    if binding is None or not binding.watermark_id:
+        return made
+    try:
+        return softbinding.rebind(made, binding.watermark_id, max_pixels=40_000_000)
+    except SlateError:
+        return made
+
+
 def load_reproducer() -> Reproducer:
     """The installed generator's ``reproduce``; ``ConfigurationError`` where there is none."""
     worker = load_plugin(WORKER_GROUP, "reproducing an output")
@@ -196,7 +213,7 @@ def reproduce_output(sha256: str, by: Principal, reproducer: Reproducer | None =
         raise NotFound("the ledger holds no output with that SHA-256 and a recorded job")
     made = (reproducer or load_reproducer())(job_spec(job), job.environment)
     recorded = read_file(output.file_path)
-    comparison = compare(recorded, made)
+    comparison = compare(recorded, as_signed(sha256, made))
     stated = stated_sha256(output)
     result = ReproductionResult(
         output=sha256, job_id=job.id, worker=job.worker, verdict=comparison.verdict,

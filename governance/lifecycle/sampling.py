@@ -187,7 +187,7 @@ def record_result(sample_id: str, image: bytes, receipt_text: str, worker: str) 
     check_layout(image, job.id, params["width"], params["height"])
     output = Output.get(Output.sha256 == sample.output_sha256)
     recorded_bytes = reproduction.read_file(output.file_path)
-    comparison = reproduction.compare(recorded_bytes, image)
+    comparison = reproduction.compare(recorded_bytes, reproduction.as_signed(sample.output_sha256, image))
     now = utcnow()
     result = reproduction.ReproductionResult(
         output=sample.output_sha256, job_id=job.id, worker=sample.original_worker, verdict=comparison.verdict,

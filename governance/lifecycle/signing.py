@@ -181,7 +181,15 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
             Path(signed_path).unlink(missing_ok=True)
         raise
     dispatch_sample(dispatcher, sample_id)
+    _index_outputs(issuer)
     return view, True
+
+
+def _index_outputs(issuer: Any) -> None:
+    """Once the signing transaction committed: the new output into the outputs' similarity index."""
+    index = getattr(issuer, "index_outputs", None)
+    if callable(index):
+        index()
 
 
 def fits_job(job: Job, image: bytes) -> GeneratedPng:
@@ -253,6 +261,7 @@ def sign_reviewed(issuer: Any, row: OutputReview, image: bytes, by: Principal, c
     if kept is not None:
         kept.unlink(missing_ok=True)
     dispatch_sample(dispatcher, sample_id)
+    _index_outputs(issuer)
     return output_review.ReviewView.from_row(output_review.get_review(row.id))
 
 

@@ -115,7 +115,9 @@ def as_seen_by(verdict: Verdict, by: Principal | None) -> Verdict:
     its standing. The outcome is the same for everyone."""
     if by is None or by.studio_wide or verdict.standing.ok or verdict.sha256 is None:
         return verdict
-    output = Output.get_or_none(Output.sha256 == verdict.sha256)
+    # a recovered copy's standing is its original's
+    original = (verdict.facts.get("recovered") or {}).get("sha256") or verdict.sha256
+    output = Output.get_or_none(Output.sha256 == original)
     request = (GenerationRequest.get_or_none(GenerationRequest.id == int(output.request_id))
                if output is not None and is_id(output.request_id) else None)
     if request is not None and by.may_see_production(request.production):

@@ -28,6 +28,8 @@ OUTCOME_WORDS = {
                    "check that Slate issued this file and that it still stands.",
     "untrusted": "The credentials are intact, but were not signed by Slate.",
     "tampered": "The image or its credentials were changed after signing.",
+    "recovered": "This copy carries no content credentials, but it is a copy of an output Slate issued: "
+                 "its watermark or fingerprint names the original and its credential.",
     "no_credentials": "This image carries no content credentials.",
     "remote_manifest": "The credentials live at a remote address, which Slate does not fetch.",
     "unreadable": "Slate could not read this file as an image it verifies.",

@@ -4,6 +4,7 @@ without one (honest about what it could not check)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 import pytest
 
 from governance.audit.tables import AuditEntry
@@ -26,6 +28,7 @@ from governance.credentials.kit import CHECKPOINT, MANIFEST, OUTPUTS, TRUST_ANCH
 from governance.credentials.signers import FileSigner
 from governance.db import close_database
 from governance.errors import CredentialError, InvalidInput
+from governance.perception.fingerprints import DESCRIPTOR_DIM
 from governance.provenance.standing import standing_checks
 from governance.settings import Settings
 
@@ -230,7 +233,9 @@ def test_soft_bindings_and_approver_identities_travel_in_a_signed_kit(offline: S
     from governance.credentials.kit import IDENTITY_ANCHORS, IdentityRevocation, KitContents, write_kit
 
     exported = KitEvidence.open(kit["folder"])
-    output = replace(exported.outputs[0], watermark_id="wm-0001", fingerprint="f" * 16)
+    descriptor = base64.b64encode(np.eye(1, DESCRIPTOR_DIM, dtype="<f4").tobytes()).decode()
+    output = replace(exported.outputs[0], soft_bindings={"watermark_id": "0123456789ab", "phash": "f" * 16,
+                                                         "descriptor": descriptor, "width": 512, "height": 512})
     store = KeyStore(offline)
     identity_root = pki.make_root(datetime.now(timezone.utc))
     revoked = IdentityRevocation("ab" * 32, datetime(2026, 1, 2, tzinfo=timezone.utc), "left the studio")
@@ -240,8 +245,10 @@ def test_soft_bindings_and_approver_identities_travel_in_a_signed_kit(offline: S
     write_kit(tmp_path / "kit2", contents, store.file_signer(store.active_key()))
 
     again = KitEvidence.open(tmp_path / "kit2", anchors_from_file(kit["anchors"]))
-    assert again.output_by_watermark("wm-0001") == output and again.output_by_watermark("wm-0002") is None
-    assert again.fingerprinted_outputs() == [output]
+    found = again.recovery.by_watermark("0123456789ab")
+    assert found is not None and found.sha256 == output.sha256 and again.recovery.by_watermark("0123456789ac") is None
+    assert [(b.sha256, d) for b, d in again.recovery.nearest(np.eye(1, DESCRIPTOR_DIM, dtype=np.float32)[0])] \
+        == [(output.sha256, 0.0)]
     assert again.identity_anchors_pem == pki.certificate_pem(identity_root.certificate)
     assert again.identity_revocation("AB" * 32) == revoked
     (tmp_path / "kit2" / IDENTITY_ANCHORS).write_text(pki.certificate_pem(pki.make_root(

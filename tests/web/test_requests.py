@@ -7,7 +7,10 @@ import logging
 
 from PIL import Image
 
+from governance.credentials import Issuer
 from governance.jobs.tables import Job
+from tests.credentials.conftest import CLAIM
+from tests.credentials.test_soft_bindings import photo_png, stripped
 
 PROMPT = "a confidential script line: the harbour at dusk"
 
@@ -109,3 +112,15 @@ def test_the_auditor_verifies_the_audit_log(browser):
     auditor.get("/audit")
     body = auditor.post("/audit").get_data(as_text=True)
     assert "The audit log is intact" in body
+
+
+def test_a_stripped_copy_of_a_signed_output_is_shown_as_recovered_naming_it(browser, app):
+    with Issuer(app.config["SLATE_SETTINGS"]) as issuer:
+        signed = issuer.sign(photo_png(), CLAIM)
+    auditor = browser("aud-auditor")
+    auditor.get("/verify")
+    response = auditor.post("/verify", {"file": (io.BytesIO(stripped(signed.data)), "copy.png")},
+                            content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "it is a copy of an output Slate issued" in page
+    assert signed.sha256 in page and signed.manifest_label in page
