@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..credentials.keys import KeyInfo, KeysStatus, KeyStore
-from ..credentials.verdict import Verdict
+from ..credentials.verdict import CHECKS, Verdict
 from ..credentials.verification import Verifier
 from ..errors import InvalidInput
 from . import Rendered, SlateContext, emits, exit_unless_ok, pass_slate
@@ -86,7 +86,7 @@ def verify_command(slate: SlateContext, file: Path) -> Verdict:
 
 def render_verdict(verdict: Verdict) -> str:
     lines = [f"{verdict.subject}: {verdict.outcome.upper().replace('_', ' ')}", f"  {verdict.summary}"]
-    for name in ("integrity", "trust", "issuance", "standing"):
+    for name in CHECKS:
         check = getattr(verdict, name)
         lines.append(f"  {name:<9} {check.status}")
         lines.extend(f"            - {reason}" for reason in check.reasons)

@@ -30,8 +30,9 @@ from ..db import private_folder, transaction
 from ..errors import ConfigurationError, CredentialError, InvalidInput
 from ..ledger import record_output
 from ..settings import Settings
-from . import c2pa_config, images, manifest
+from . import approvals, c2pa_config, images, manifest
 from .claim import SigningClaim
+from .identities import IdentityStore
 from .keys import KeyInfo, KeyStore
 from .offload import HashingDestination, Offload
 from .signers import Signer
@@ -123,6 +124,7 @@ class Issuer:
                  clock: Callable[[], datetime] = utcnow, tsa_clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
         self.keys = KeyStore(settings, clock)
+        self.identities = IdentityStore(settings, clock)
         self._external = signer
         self._clock = clock
         self._tsa_clock = tsa_clock or clock
@@ -171,8 +173,9 @@ class Issuer:
         try:
             key, library_signer = self._signer()
             label = manifest.new_label()
+            signed_approvals = self._approvals(claim, label, image)
             with library_signer.signing(chunks):
-                signed, sha256 = self._embed(image, info, claim, label, library_signer)
+                signed, sha256 = self._embed(image, info, claim, label, library_signer, signed_approvals)
         except Exception:
             if chunks is not None:
                 chunks.result()  # a damaged image explains a failure better than c2pa's error
@@ -208,10 +211,29 @@ class Issuer:
         return SignedOutput(p.data, p.sha256, p.info.media_type, p.label, p.cert_fingerprint, p.signed_at,
                             p.timestamped, ledger_id, str(path) if path else None)
 
+    def _approvals(self, claim: SigningClaim, label: str, image: bytes) -> list[dict[str, Any]]:
+        """The approvals assertion: each approver the claim names signs, with their own
+        identity key, the governance assertion's hash, this manifest's label and the image's
+        hash (``approvals``). Empty when the decision needed no approval. An approver whose
+        approval cannot be signed (revoked, unknown) stops the signing: a credential missing
+        a signature it promises would only fail verification later."""
+        governance = claim.governance_assertion()
+        names = approvals.required_approvers(governance)
+        if not names:
+            return []
+        image_sha256, now, entries = sha256_hex(image), self._clock(), []
+        for name in names:
+            identity, signer = self.identities.signer_for(name)
+            body = approvals.payload(approver=name, role=identity.role, manifest_label=label,
+                                     governance=governance, image_sha256=image_sha256, signed_at=now)
+            entries.append(approvals.sign(body, signer))
+        return [approvals.assertion(entries)]
+
     def _embed(self, image: bytes, info: images.ImageInfo, claim: SigningClaim, label: str,
-               library_signer: _LibrarySigner) -> tuple[bytes, str]:
+               library_signer: _LibrarySigner, extra: list[dict[str, Any]] | None = None) -> tuple[bytes, str]:
         """The signed image and its SHA-256 (taken while c2pa verifies it; see ``offload``)."""
-        definition = manifest.definition(claim, label=label, title=f"{claim.job_id}.{info.extension}")
+        definition = manifest.definition(claim, label=label, title=f"{claim.job_id}.{info.extension}",
+                                         extra_assertions=extra or ())
         destination = HashingDestination(self._offload)
         try:
             builder = c2pa.Builder(definition, context=self._signing_context())

@@ -7,6 +7,7 @@ c2pa's ``Builder`` takes. What it states is in DESIGN.md ("What a credential say
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import __version__
@@ -27,7 +28,9 @@ def reference_id(sha256: str) -> str:
     return f"slate:sha256:{sha256}"
 
 
-def definition(claim: SigningClaim, *, label: str, title: str) -> dict[str, Any]:
+def definition(claim: SigningClaim, *, label: str, title: str,
+               extra_assertions: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """``extra_assertions``: what other parts of signing add (the approvers' signatures)."""
     return {
         "label": label,
         "title": title,
@@ -36,6 +39,7 @@ def definition(claim: SigningClaim, *, label: str, title: str) -> dict[str, Any]
             created_action(claim),
             training_mining(claim),
             {"label": GOVERNANCE_LABEL, "data": claim.governance_assertion()},
+            *(dict(a) for a in extra_assertions),
         ],
         # References whose bytes Slate was not given still appear, by title and hash.
         "ingredients": [{"title": ref.title, "relationship": "inputTo", "instance_id": reference_id(ref.sha256)}

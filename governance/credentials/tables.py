@@ -36,4 +36,26 @@ class SigningKey(BaseModel):
         indexes = ((("issuer", "serial"), True),)
 
 
-TABLES: list[type[BaseModel]] = [SigningKey, *LEDGER_TABLES]
+class IdentityCertificate(BaseModel):
+    """A person's identity certificate from the studio identity CA (``identities``): what
+    their approvals are signed with. The private key is a 0600 file in the keys folder's
+    ``identity/`` folder, never a column; a revoked certificate's key file is destroyed."""
+
+    user_name = peewee.CharField(max_length=200, index=True)
+    role = peewee.CharField(max_length=32)
+    serial = peewee.CharField(max_length=64, unique=True)
+    fingerprint = peewee.CharField(max_length=64, unique=True)
+    subject = peewee.CharField(max_length=400)
+    cert_pem = peewee.TextField()
+    not_before = UTCDateTimeField()
+    not_after = UTCDateTimeField()
+    status = peewee.CharField(max_length=16, index=True)  # valid | revoked
+    created_at = UTCDateTimeField()
+    revoked_at = UTCDateTimeField(null=True)
+    revocation_reason = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "identity_certificate"
+
+
+TABLES: list[type[BaseModel]] = [SigningKey, IdentityCertificate, *LEDGER_TABLES]

@@ -6,6 +6,7 @@ Four checks, in the order a failure matters:
 - trust: is it signed by a chain Slate trusts, and by one of Slate's own signing certificates?
 - issuance: does the ledger hold this exact file, with the same governance assertion?
 - standing: is the signing key unrevoked, and do later revocations leave the output standing?
+- approval: did each approver the decision needed sign it with their own identity certificate?
 
 The overall ``outcome`` is the first thing that went wrong, or ``verified``.
 """
@@ -24,7 +25,8 @@ REMOTE_MANIFEST = "remote_manifest"  # the manifest lives at a URL; Slate does n
 TAMPERED = "tampered"                # integrity failed
 UNTRUSTED = "untrusted"              # intact, but not signed by a Slate signing certificate
 NOT_ISSUED = "not_issued"            # signed by Slate's key but absent from (or unlike) the ledger
-REVOKED = "revoked"                  # issued, but the key or a right it relied on was revoked
+REVOKED = "revoked"                  # issued, but the key, an approver's certificate or a right was revoked
+UNAPPROVED = "unapproved"            # issued, but an approval it needed lacks a valid signature of its own
 VERIFIED = "verified"
 
 
@@ -54,6 +56,7 @@ class Check:
         return {"status": self.status, "reasons": list(self.reasons), "codes": list(self.codes)}
 
 
+CHECKS = ("integrity", "trust", "issuance", "standing", "approval")
 _NOT_REACHED = Check.skipped("not checked: an earlier step found nothing to check")
 
 
@@ -67,6 +70,7 @@ class Verdict:
     trust: Check = _NOT_REACHED
     issuance: Check = _NOT_REACHED
     standing: Check = _NOT_REACHED
+    approval: Check = _NOT_REACHED
     facts: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,6 +81,6 @@ class Verdict:
         return {
             "subject": self.subject, "ok": self.ok, "outcome": self.outcome, "summary": self.summary,
             "sha256": self.sha256,
-            "checks": {name: getattr(self, name).to_dict() for name in ("integrity", "trust", "issuance", "standing")},
+            "checks": {name: getattr(self, name).to_dict() for name in CHECKS},
             "facts": dict(self.facts),
         }

@@ -27,16 +27,19 @@ from ..canonical import digest, sha256_hex
 from ..errors import CredentialError, InvalidInput
 from ..ledger import LedgerEntry, find_by_label, find_by_sha256
 from ..settings import Settings
-from . import c2pa_config, images
+from . import approvals, c2pa_config, images
 from .claim import GOVERNANCE_LABEL
+from .identities import IdentityStore, identity_anchors_path
 from .keys import KeyInfo, KeyStore
 from .offload import Offload
 from .verdict import (
+    FAIL,
     NO_CREDENTIALS,
     NOT_ISSUED,
     REMOTE_MANIFEST,
     REVOKED,
     TAMPERED,
+    UNAPPROVED,
     UNREADABLE,
     UNTRUSTED,
     VERIFIED,
@@ -94,6 +97,7 @@ class Verifier:
     def __init__(self, settings: Settings, *, standing_checks: Sequence[StandingCheck] = ()) -> None:
         self.settings = settings
         self.keys = KeyStore(settings)
+        self.identities = IdentityStore(settings)
         self._standing_checks = tuple(standing_checks)
         self._context: tuple[str, c2pa.Context] | None = None
         self._offload = Offload("slate-verify")
@@ -169,9 +173,20 @@ class Verifier:
         signed_time = _trusted_signing_time(manifest)
         standing = self._standing(key, entry, assertion, signed_time) if key else \
             Check.skipped("not checked: not signed by a Slate signing certificate")
-        outcome, summary = _outcome(integrity, trust, issuance, standing)
+        approval = self._approval(manifest, signed_time or (entry.signed_at if entry else None)) if key else \
+            Check.skipped("not checked: not signed by a Slate signing certificate")
+        outcome, summary = _outcome(integrity, trust, issuance, standing, approval)
         facts = _facts(manifest, media_type, key, entry, assertion, signed_time)
-        return Verdict(subject, outcome, summary, sha256, integrity, trust, issuance, standing, facts)
+        return Verdict(subject, outcome, summary, sha256, integrity, trust, issuance, standing, approval, facts)
+
+    def _approval(self, manifest: _Manifest, signed_at: datetime | None) -> Check:
+        """The approvers' own signatures, judged with the identity CA alone and the studio's
+        revocation list; verification never creates the CA (an absent one trusts nothing)."""
+        path = identity_anchors_path(self.settings.keys_dir)
+        anchors = path.read_text() if path.is_file() else ""
+        report = approvals.verify_approvals({**manifest.active, "label": manifest.label}, anchors,
+                                            self.identities.revocations(), signed_at=signed_at)
+        return report.check()
 
     def _trust(self, manifest: _Manifest) -> tuple[KeyInfo | None, Check]:
         trust_failures = [f for f in manifest.failures if f.get("code", "").startswith(_TRUST_CODES)]
@@ -299,15 +314,25 @@ def _signer_text(info: Mapping[str, Any]) -> str:
     return f"'{name}'" + (f" issued by '{issuer}'" if issuer else "")
 
 
-def _outcome(integrity: Check, trust: Check, issuance: Check, standing: Check) -> tuple[str, str]:
+def _outcome(integrity: Check, trust: Check, issuance: Check, standing: Check,
+             approval: Check) -> tuple[str, str]:
     if not integrity.ok:
         return TAMPERED, "the content credentials are not intact: " + integrity.reasons[0]
     if not trust.ok:
         return UNTRUSTED, "intact content credentials, but not signed by Slate: " + trust.reasons[0]
     if not issuance.ok:
         return NOT_ISSUED, "signed with Slate's key but not as Slate issued it: " + issuance.reasons[0]
+    # one code per approver, in the order of the first reasons (a note may follow them)
+    judged = list(zip(approval.codes, approval.reasons, strict=False)) if approval.status == FAIL else []
+    unsigned = [reason for code, reason in judged if code in ("slate.approval.missing", "slate.approval.invalid")]
+    if unsigned:
+        return UNAPPROVED, ("issued by Slate, but an approval it needed has no valid signature of its own: "
+                            + unsigned[0])
     if not standing.ok:
         return REVOKED, "issued by Slate, but no longer in good standing: " + standing.reasons[0]
+    revoked = [reason for code, reason in judged if code == "slate.approval.revoked"]
+    if revoked:
+        return REVOKED, "issued by Slate, but an approver's identity certificate was revoked: " + revoked[0]
     return VERIFIED, "intact, signed by Slate, recorded in the ledger and in good standing"
 
 

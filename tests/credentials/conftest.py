@@ -13,6 +13,7 @@ import click
 import pytest
 from PIL import Image
 
+from governance.auth.users import add_user
 from governance.cli import SlateContext, SlateGroup
 from governance.cli.credentials import commands as credential_commands
 from governance.cli.ledger import commands as ledger_commands
@@ -76,6 +77,14 @@ CLAIM: dict[str, Any] = {
 @pytest.fixture
 def claim() -> dict[str, Any]:
     return {**CLAIM, "duties": list(CLAIM["duties"]), "references": list(CLAIM["references"])}
+
+
+@pytest.fixture
+def db(db: Settings) -> Settings:
+    """The migrated database, where the claim's approver is a user with the approver role,
+    so the Issuer can sign their approval with their identity certificate."""
+    add_user(CLAIM["approver"], ["approver"])
+    return db
 
 
 @pytest.fixture

@@ -1,0 +1,42 @@
+"""Step 22: people's identity certificates from the studio identity CA.
+
+Why: an approval was a name string in Slate's own assertion, Slate's word rather than the
+approver's. Each approver and legal reviewer now holds a personal X.509 certificate from
+an identity CA kept apart from the claim-signing PKI, and each approval travels in the
+credential signed with that person's key (``credentials.identities``). The table records
+every certificate issued, its standing and, once revoked, when and why, so verification
+can judge an approval signed before or after a revocation. Private keys are never stored
+here. The table is created only if absent, as steps 17 to 21 do.
+"""
+
+from __future__ import annotations
+
+import peewee
+
+from ..db import database
+from .frozen import FrozenModel
+
+VERSION = 22
+DESCRIPTION = "credentials: people's identity certificates (approvers' and legal reviewers' own signing keys)"
+
+
+class IdentityCertificate(FrozenModel):
+    user_name = peewee.CharField(max_length=200, index=True)
+    role = peewee.CharField(max_length=32)
+    serial = peewee.CharField(max_length=64, unique=True)
+    fingerprint = peewee.CharField(max_length=64, unique=True)
+    subject = peewee.CharField(max_length=400)
+    cert_pem = peewee.TextField()
+    not_before = peewee.DateTimeField()
+    not_after = peewee.DateTimeField()
+    status = peewee.CharField(max_length=16, index=True)
+    created_at = peewee.DateTimeField()
+    revoked_at = peewee.DateTimeField(null=True)
+    revocation_reason = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "identity_certificate"
+
+
+def apply() -> None:
+    database.create_tables([IdentityCertificate])
