@@ -20,6 +20,7 @@ from .catalogue import load_catalogue, published_catalogue
 from .catalogue import versions as catalogue_versions
 from .catalogue.tables import CatalogueVersion
 from .clock import utcnow
+from .credentials.identities import IdentityStore
 from .errors import Conflict
 from .policy import versions
 from .policy.tables import PolicyVersion
@@ -141,10 +142,12 @@ def seed_production() -> None:
         people.add_production(PRODUCTION, "Harbour Lights (feature, 2027)")
 
 
-def seed_users() -> None:
+def seed_users(settings: Settings) -> None:
+    identities = IdentityStore(settings)
     for name, (roles, productions) in USERS.items():
         if not User.select().where(User.name == name).exists():
             users.add_user(name, roles, productions)
+            identities.enrol_if_eligible(name)  # approvers and legal get their identity certificate
 
 
 def seed_policy(policy_file: Path) -> str:
@@ -176,7 +179,7 @@ def issue_tokens(days: int = 30) -> dict[str, str]:
 
 def seed(policy_file: Path, settings: Settings, *, with_tokens: bool = True) -> DemoStudio:
     seed_production()
-    seed_users()
+    seed_users(settings)
     try:
         catalogue = seed_catalogue(policy_file.parent / "catalogue.yaml")
     except Conflict:

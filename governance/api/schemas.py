@@ -703,6 +703,9 @@ class ChecksOut(Schema):
     trust = fields.Nested(CheckOut)
     issuance = fields.Nested(CheckOut)
     standing = fields.Nested(CheckOut)
+    approval = fields.Nested(CheckOut, metadata={
+        "description": "each approver's own signature (valid, revoked, missing or invalid), checked with the "
+                       "studio identity CA"})
 
 
 class ReproductionOut(Schema):
@@ -760,8 +763,8 @@ class SampleResultForm(Schema):
 class VerdictOut(Schema):
     subject = fields.String()
     ok = fields.Boolean()
-    outcome = fields.String(metadata={"description": "verified, revoked, not_issued, untrusted, tampered, "
-                                                     "remote_manifest, no_credentials or unreadable"})
+    outcome = fields.String(metadata={"description": "verified, revoked, unapproved, not_issued, untrusted, "
+                                                     "tampered, remote_manifest, no_credentials or unreadable"})
     summary = fields.String()
     sha256 = fields.String(allow_none=True)
     checks = fields.Nested(ChecksOut)

@@ -51,7 +51,7 @@ def keys_rotate(slate: SlateContext, days: int) -> KeyInfo:
 @emits()
 def keys_revoke(slate: SlateContext, fingerprint: str, reason: str, at: str | None) -> Rendered:
     """Revoke a signing key by (a prefix of) its fingerprint."""
-    key = _keys(slate).revoke(fingerprint, reason, _parse_time(at) if at else None)
+    key = _keys(slate).revoke(fingerprint, reason, parse_time(at) if at else None)
     hint = "\nno active signing key now: run slate keys rotate" if key.status == "revoked" and \
         KeyStore(slate.settings).status().active is None else ""
     return Rendered(key.to_dict(), f"revoked {key.fingerprint}\n{_render_key(key)}{hint}")
@@ -118,7 +118,7 @@ def _render_key(key: KeyInfo) -> str:
     return line
 
 
-def _parse_time(text: str) -> datetime:
+def parse_time(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -16,6 +16,7 @@ from PIL import Image
 from governance.auth.users import add_user
 from governance.cli import SlateContext, SlateGroup
 from governance.cli.credentials import commands as credential_commands
+from governance.cli.identity import commands as identity_commands
 from governance.cli.ledger import commands as ledger_commands
 from governance.credentials import Issuer, Verifier
 from governance.settings import Settings
@@ -119,7 +120,7 @@ def slate_cli(offline: Settings) -> Callable[..., click.testing.Result]:
     def cli(ctx: click.Context) -> None:
         ctx.obj = SlateContext(offline)
 
-    for command in [*credential_commands, *ledger_commands]:
+    for command in [*credential_commands, *ledger_commands, *identity_commands]:
         cli.add_command(command)
 
     def run(*args: str) -> click.testing.Result:
