@@ -20,6 +20,7 @@ from .catalogue import load_catalogue, published_catalogue
 from .catalogue import versions as catalogue_versions
 from .catalogue.tables import CatalogueVersion
 from .clock import utcnow
+from .credentials import policy_signatures
 from .credentials.identities import IdentityStore
 from .errors import Conflict
 from .policy import versions
@@ -150,7 +151,7 @@ def seed_users(settings: Settings) -> None:
             identities.enrol_if_eligible(name)  # approvers and legal get their identity certificate
 
 
-def seed_policy(policy_file: Path) -> str:
+def seed_policy(policy_file: Path, settings: Settings) -> str:
     """The studio policy, written by one legal user, approved by another, published."""
     data = policy_file.read_bytes()
     from .policy.loader import load_policy
@@ -161,7 +162,7 @@ def seed_policy(policy_file: Path) -> str:
         row = PolicyVersion.get(PolicyVersion.uid == policy.uid, PolicyVersion.version == policy.version)
     ref = f"{row.uid}@{row.version}"
     if row.status == "draft":
-        versions.approve_version(ref, "lou-legal", "demo: reviewed")
+        policy_signatures.approve_and_sign(settings, ref, "lou-legal", "demo: reviewed")
         row = PolicyVersion.get_by_id(row.id)
     if row.status == "approved":
         versions.publish_version(ref, "lee-legal")
@@ -186,7 +187,7 @@ def seed(policy_file: Path, settings: Settings, *, with_tokens: bool = True) -> 
         catalogue = "(a later version is recorded)"
     plate = seed_registry(settings)
     try:
-        policy = seed_policy(policy_file)
+        policy = seed_policy(policy_file, settings)
     except Conflict:
         policy = "(another version is published)"
     return DemoStudio(PRODUCTION, plate, issue_tokens() if with_tokens else {}, policy, catalogue)

@@ -56,7 +56,7 @@ STEP_20_TABLES = ("asset_fingerprint", "watchlist_entry", "look_reference")
 #: what step 21 added: the decision on each generated image before signing
 STEP_21_TABLES = ("output_review", "person_face")
 #: what step 22 added: people's identity certificates (approvers' own signing keys)
-STEP_22_TABLES = ("identity_certificate",)
+STEP_22_TABLES = ("identity_certificate", "policy_approval_signature")
 
 NewDatabase = Callable[[], str]
 

@@ -71,11 +71,27 @@ def payload(*, approver: str, role: str, manifest_label: str, governance: Mappin
 
 def sign(body: Mapping[str, Any], signer: Signer) -> dict[str, Any]:
     """One approval entry: the payload and its detached COSE_Sign1 (base64)."""
+    return {"approver": body["approver"], "role": body["role"], "payload": dict(body),
+            "cose_sign1": cose_sign1(body, signer)}
+
+
+def cose_sign1(body: Mapping[str, Any], signer: Signer) -> str:
+    """A detached COSE_Sign1 (base64) over ``body`` in canonical JSON, ``signer``'s certificate in x5chain."""
     protected = cbor2.dumps({_ALG: _ES256, _X5CHAIN: signer.certificate.public_bytes(Encoding.DER)})
     signature = signer.sign(_to_be_signed(protected, canonical_json(dict(body))))
     envelope = cbor2.dumps(cbor2.CBORTag(_SIGN1_TAG, [protected, {}, None, signature]))
-    return {"approver": body["approver"], "role": body["role"], "payload": dict(body),
-            "cose_sign1": base64.b64encode(envelope).decode("ascii")}
+    return base64.b64encode(envelope).decode("ascii")
+
+
+def judge_signature(name: str, body: Mapping[str, Any], envelope: str, identity_anchors_pem: str,
+                    revoked: Mapping[str, tuple[datetime, str]], signed_at: datetime | None) -> ApprovalLine:
+    """One person's detached signature over ``body``: valid, revoked or invalid, as
+    ``verify_approvals`` judges an approval, less what ties it to a manifest."""
+    try:
+        certificate, _ = _open({"payload": body, "cose_sign1": envelope}, _anchors(identity_anchors_pem))
+    except _Invalid as exc:
+        return ApprovalLine(name, INVALID, str(exc))
+    return _standing(name, certificate, body, {_serial_key(s): v for s, v in revoked.items()}, signed_at)
 
 
 def assertion(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -186,6 +202,14 @@ def _judge(name: str, entry: Mapping[str, Any], anchors: Sequence[x509.Certifica
         return ApprovalLine(name, INVALID, "the signature was made for another manifest", serial)
     if body.get("governance_sha256") != governance_sha256:
         return ApprovalLine(name, INVALID, "the governance assertion changed after the approver signed it", serial)
+    return _standing(name, certificate, body, revoked, signed_at)
+
+
+def _standing(name: str, certificate: x509.Certificate, body: Mapping[str, Any],
+              revoked: Mapping[str, tuple[datetime, str]], signed_at: datetime | None) -> ApprovalLine:
+    serial = format(certificate.serial_number, "x")
+    if _user_id(certificate) != name:
+        return ApprovalLine(name, INVALID, "the signature is by a certificate of someone else", serial)
     when = _time(body.get("signed_at"))
     if when is None or not certificate.not_valid_before_utc <= when <= certificate.not_valid_after_utc:
         return ApprovalLine(name, INVALID, "the certificate was not valid when the approval was signed", serial)

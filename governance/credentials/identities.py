@@ -101,6 +101,8 @@ class IdentityStore:
         """Make the identity CA on first need; its anchors file is written with it."""
         if self._ca_cert_path.exists():
             return
+        if not self._keys_dir.exists():  # made here first: the keys folder is the owner's alone, as KeyStore makes it
+            self._keys_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
         with locked_folder(self.dir):
             if self._ca_cert_path.exists():
                 return

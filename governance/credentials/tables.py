@@ -58,4 +58,21 @@ class IdentityCertificate(BaseModel):
         table_name = "identity_certificate"
 
 
-TABLES: list[type[BaseModel]] = [SigningKey, IdentityCertificate, *LEDGER_TABLES]
+class PolicyApprovalSignature(BaseModel):
+    """A legal reviewer's own signature of their approval of a policy version (``policy_signatures``):
+    a detached COSE_Sign1 by their identity certificate over ``payload`` (canonical JSON)."""
+
+    policy_uid = peewee.CharField(max_length=300)
+    policy_version = peewee.IntegerField()
+    reviewer = peewee.CharField(max_length=200)
+    serial = peewee.CharField(max_length=64)
+    payload = peewee.TextField()
+    cose_sign1 = peewee.TextField()
+    signed_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "policy_approval_signature"
+        indexes = ((("policy_uid", "policy_version", "reviewer"), True),)
+
+
+TABLES: list[type[BaseModel]] = [SigningKey, IdentityCertificate, PolicyApprovalSignature, *LEDGER_TABLES]
