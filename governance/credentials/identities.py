@@ -94,6 +94,7 @@ class IdentityStore:
         self.dir = identity_dir(settings.keys_dir)
         self._keys_dir = settings.keys_dir
         self._clock = clock
+        self._signers: dict[str, FileSigner] = {}
 
     # ------------------------------------------------------------ the CA
 
@@ -183,9 +184,14 @@ class IdentityStore:
                                       "legal user with an identity certificate, so the approval cannot be signed",
                                       hint="check the sign-offs' names against: slate identity list")
             info = self._issue(user)
-        stem = self.dir / "people" / info.serial
-        chain = stem.with_suffix(".cert.pem").read_text()
-        return info, FileSigner(pki.read_key(stem.with_suffix(".key.pem")), chain)
+        # the database says on every call which certificate is valid (another process may have
+        # revoked it); the key read for a certificate is kept while it stays the valid one
+        signer = self._signers.get(info.serial)
+        if signer is None:
+            stem = self.dir / "people" / info.serial
+            signer = FileSigner(pki.read_key(stem.with_suffix(".key.pem")), stem.with_suffix(".cert.pem").read_text())
+            self._signers[info.serial] = signer
+        return info, signer
 
     def revoke(self, user_name: str, reason: str, at: datetime | None = None) -> IdentityInfo:
         """Approvals signed with the user's certificate at or after ``at`` (default now)
@@ -197,6 +203,7 @@ class IdentityStore:
             self.history(user_name)  # NotFound when they never held one
             raise Conflict(f"'{user_name}' holds no valid identity certificate; it was already revoked")
         when = as_utc(at) if at is not None else self._clock()
+        self._signers.pop(info.serial, None)
         with transaction():
             IdentityCertificate.update(status=REVOKED, revoked_at=when, revocation_reason=reason.strip()).where(
                 IdentityCertificate.serial == info.serial).execute()
