@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -147,7 +148,7 @@ class ApprovalReport:
 
 def verify_approvals(manifest: Mapping[str, Any], identity_anchors_pem: str,
                      revoked: Mapping[str, tuple[datetime, str]], *,
-                     signed_at: datetime | None = None) -> ApprovalReport:
+                     signed_at: datetime | None = None, image: bytes | None = None) -> ApprovalReport:
     """Judge the approvers' signatures of the active ``manifest`` (c2pa's report of it).
 
     Valid means: a COSE_Sign1 by a certificate the identity CA issued directly (and only
@@ -156,6 +157,11 @@ def verify_approvals(manifest: Mapping[str, Any], identity_anchors_pem: str,
     assertion as it reads now. ``revoked`` maps certificate serials (hex) to (revoked at,
     reason); a certificate revoked at or before ``signed_at`` (the trusted signing time) is
     ``revoked``, and one revoked at any time counts when ``signed_at`` is unknown (None).
+
+    With ``image`` (the signed file) a PNG, the approval must also name these pixels: the
+    file less its C2PA chunks is, byte for byte, the image that was given for signing, so
+    the same manifest label and governance assertion over other pixels do not carry the
+    approval. Other formats are bound by the claim's hard binding only.
     """
     assertions = {a.get("label"): a.get("data") for a in manifest.get("assertions") or ()
                   if isinstance(a, Mapping)}
@@ -178,13 +184,18 @@ def verify_approvals(manifest: Mapping[str, Any], identity_anchors_pem: str,
     by_serial = {_serial_key(s): v for s, v in revoked.items()}
     label = str(manifest.get("label") or "")
     governance_sha256 = digest(governance)
+    image_sha256 = unsigned_png_sha256(image) if image is not None else None
     lines = []
     for name in needed:
         mine = [e for e in entries if isinstance(e, Mapping) and e.get("approver") == name]
         if not mine:
             lines.append(ApprovalLine(name, MISSING, "the credential carries no signature of theirs"))
             continue
-        lines.append(_judge(name, mine[0], anchors, by_serial, label, governance_sha256, signed_at))
+        line = _judge(name, mine[0], anchors, by_serial, label, governance_sha256, signed_at)
+        if line.status != INVALID and image_sha256 is not None \
+                and (mine[0].get("payload") or {}).get("image_sha256") != image_sha256:
+            line = ApprovalLine(name, INVALID, "the approver signed other pixels than this file's", line.serial)
+        lines.append(line)
     return ApprovalReport(tuple(lines), True)
 
 
@@ -303,6 +314,26 @@ def _anchors(pem: str) -> list[x509.Certificate]:
 def _user_id(certificate: x509.Certificate) -> str | None:
     found = certificate.subject.get_attributes_for_oid(NameOID.USER_ID)
     return str(found[0].value) if found else None
+
+
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def unsigned_png_sha256(data: bytes) -> str | None:
+    """SHA-256 of a PNG less its ``caBX`` (C2PA) chunks: the bytes that were signed; None
+    for anything that is not a well-formed PNG."""
+    if not data.startswith(_PNG):
+        return None
+    view, position, digest_ = memoryview(data), len(_PNG), hashlib.sha256(_PNG)
+    while position + 12 <= len(data):
+        length = int.from_bytes(view[position:position + 4], "big")
+        end = position + 12 + length
+        if end > len(data):
+            return None
+        if bytes(view[position + 4:position + 8]) != b"caBX":
+            digest_.update(view[position:end])
+        position = end
+    return digest_.hexdigest() if position == len(data) else None
 
 
 def _serial_key(serial: str) -> str:

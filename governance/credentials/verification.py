@@ -130,7 +130,7 @@ class Verifier:
         sha256 = sha256_future.result()
         if isinstance(report, Verdict):
             return Verdict(subject, report.outcome, report.summary, sha256, facts={"media_type": media_type})
-        return self._judge(subject, sha256, media_type, report)
+        return self._judge(subject, sha256, media_type, report, data)
 
     # ------------------------------------------------------------ reading
 
@@ -163,7 +163,7 @@ class Verifier:
 
     # ------------------------------------------------------------ judging
 
-    def _judge(self, subject: str, sha256: str, media_type: str, manifest: _Manifest) -> Verdict:
+    def _judge(self, subject: str, sha256: str, media_type: str, manifest: _Manifest, data: bytes) -> Verdict:
         integrity = _integrity(manifest)
         key, trust = self._trust(manifest)
         assertion = manifest.assertion(GOVERNANCE_LABEL)
@@ -173,19 +173,19 @@ class Verifier:
         signed_time = _trusted_signing_time(manifest)
         standing = self._standing(key, entry, assertion, signed_time) if key else \
             Check.skipped("not checked: not signed by a Slate signing certificate")
-        approval = self._approval(manifest, signed_time or (entry.signed_at if entry else None)) if key else \
+        approval = self._approval(manifest, signed_time or (entry.signed_at if entry else None), data) if key else \
             Check.skipped("not checked: not signed by a Slate signing certificate")
         outcome, summary = _outcome(integrity, trust, issuance, standing, approval)
         facts = _facts(manifest, media_type, key, entry, assertion, signed_time)
         return Verdict(subject, outcome, summary, sha256, integrity, trust, issuance, standing, approval, facts)
 
-    def _approval(self, manifest: _Manifest, signed_at: datetime | None) -> Check:
+    def _approval(self, manifest: _Manifest, signed_at: datetime | None, data: bytes) -> Check:
         """The approvers' own signatures, judged with the identity CA alone and the studio's
         revocation list; verification never creates the CA (an absent one trusts nothing)."""
         path = identity_anchors_path(self.settings.keys_dir)
         anchors = path.read_text() if path.is_file() else ""
         report = approvals.verify_approvals({**manifest.active, "label": manifest.label}, anchors,
-                                            self.identities.revocations(), signed_at=signed_at)
+                                            self.identities.revocations(), signed_at=signed_at, image=data)
         return report.check()
 
     def _trust(self, manifest: _Manifest) -> tuple[KeyInfo | None, Check]:

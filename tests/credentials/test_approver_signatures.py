@@ -79,6 +79,25 @@ def test_editing_the_governance_assertion_breaks_the_approvers_signature(
         "signed it)"),)
 
 
+def test_the_same_approval_over_other_pixels_is_invalid(
+        issuer: Issuer, verifier: Verifier, offline: Settings, claim: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The insider keeps the label and the governance assertion and swaps the pixels: the
+    claim and its hard binding are Slate's and valid, the approver's signature names other pixels."""
+    original = issuer.prepare(make_image(), claim)
+    approved = active_manifest(original.data, offline)
+    kept = next(a for a in approved["assertions"] if a["label"] == approvals.APPROVALS_LABEL)
+    monkeypatch.setattr(manifest, "new_label", lambda: approved["label"])
+    monkeypatch.setattr(Issuer, "_approvals", lambda self, *args: [{"label": kept["label"], "data": kept["data"]}])
+    swapped = issuer.sign(make_image(seed=99), claim)
+
+    verdict = verifier.verify_bytes(swapped.data)
+    assert verdict.integrity.ok and verdict.trust.ok and verdict.issuance.ok
+    assert verdict.outcome == "unapproved"
+    assert "the approver signed other pixels than this file's" in verdict.approval.reasons[0]
+    assert approvals.unsigned_png_sha256(original.data) == approvals.unsigned_png_sha256(make_image())
+
+
 def test_an_approval_copied_into_another_manifest_or_with_altered_bytes_is_invalid(
         issuer: Issuer, offline: Settings, claim: dict[str, Any]) -> None:
     out = issuer.sign(make_image(), claim)
