@@ -109,3 +109,16 @@ def test_the_auditor_verifies_the_audit_log(browser):
     auditor.get("/audit")
     body = auditor.post("/audit").get_data(as_text=True)
     assert "The audit log is intact" in body
+
+
+def test_the_verify_page_shows_each_approvers_own_signature(browser, app):
+    from governance.credentials import Issuer
+    from tests.credentials.conftest import CLAIM, make_image
+    with Issuer(app.config["SLATE_SETTINGS"]) as issuer:
+        signed = issuer.sign(make_image(), {**CLAIM, "approver": "ada-approver"}).data
+    auditor = browser("aud-auditor")
+    auditor.get("/verify")
+    body = auditor.post("/verify", {"file": (io.BytesIO(signed), "approved.png")},
+                        content_type="multipart/form-data").get_data(as_text=True)
+    assert "Approved under the approvers&#39; own signatures" in body or "Approved under the approvers' own" in body
+    assert "approved by ada-approver — own signature valid" in body
