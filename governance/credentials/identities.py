@@ -164,7 +164,7 @@ class IdentityStore:
         user = User.get_or_none(User.name == user_name)
         if user is None or not _signing_role(user) or self.current(user.name) is not None:
             return None
-        return self._issue(user)
+        return self._issue(user, reuse=True)
 
     def signer_for(self, user_name: str) -> tuple[IdentityInfo, FileSigner]:
         """The person's valid certificate and a signer holding their key, to sign an approval.
@@ -183,7 +183,7 @@ class IdentityStore:
                 raise CredentialError(f"'{user_name}' approved this output but is not an enabled approver or "
                                       "legal user with an identity certificate, so the approval cannot be signed",
                                       hint="check the sign-offs' names against: slate identity list")
-            info = self._issue(user)
+            info = self._issue(user, reuse=True)
         # the database says on every call which certificate is valid (another process may have
         # revoked it); the key read for a certificate is kept while it stays the valid one
         signer = self._signers.get(info.serial)
@@ -221,7 +221,7 @@ class IdentityStore:
                                                              "reason": reason.strip(), "private_key": destroyed})
         return self.history(user_name)[0]
 
-    def _issue(self, user: User) -> IdentityInfo:
+    def _issue(self, user: User, *, reuse: bool = False) -> IdentityInfo:
         self.ensure_ca()
         ca = pki.Issued(pki.load_certificates(self._ca_cert_path.read_text())[0],
                         pki.read_key(self.dir / f"{CA}.key.pem"))
@@ -231,6 +231,13 @@ class IdentityStore:
         serial = format(cert.serial_number, "x")
         stem = self.dir / "people" / serial
         with transaction():
+            # the write lock is held from here: two first needs for one person make one certificate
+            existing = self.current(user.name)
+            if existing is not None:
+                if not reuse:
+                    raise Conflict(f"'{user.name}' already holds a valid identity certificate",
+                                   hint="revoke it first (slate identity revoke) to issue a new one")
+                return existing
             row = IdentityCertificate.create(
                 user_name=user.name, role=role, serial=serial, fingerprint=pki.fingerprint(cert),
                 subject=cert.subject.rfc4514_string(), cert_pem=pki.certificate_pem(cert),

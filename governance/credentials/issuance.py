@@ -157,8 +157,9 @@ class Issuer:
 
     def prepare(self, image: bytes, claim: SigningClaim | Mapping[str, Any], *,
                 check: Callable[[], object] | None = None) -> PreparedOutput:
-        """The signing itself, which touches no database: callers that serialise on a lock
-        (the signing API) do this first and hold the lock only for ``record``.
+        """The signing itself, which writes nothing to the database (but an approver's identity
+        certificate, once, on first need): callers that serialise on a lock (the signing API)
+        do this first and hold the lock only for ``record``.
 
         ``check``, a further check of the image that raises to refuse it, runs beside
         c2pa's signing like the chunk CRCs, and gates the signature the same way.
