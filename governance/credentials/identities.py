@@ -36,7 +36,7 @@ from typing import Any
 from ..audit.log import record
 from ..auth.tables import User
 from ..clock import as_utc, utcnow
-from ..db import transaction
+from ..db import database, transaction
 from ..errors import Conflict, CredentialError, InvalidInput, NotFound
 from ..settings import Settings
 from . import pki
@@ -95,6 +95,7 @@ class IdentityStore:
         self._keys_dir = settings.keys_dir
         self._clock = clock
         self._signers: dict[str, FileSigner] = {}
+        self._revoked_sql: tuple[str, list[Any]] | None = None
 
     # ------------------------------------------------------------ the CA
 
@@ -145,9 +146,17 @@ class IdentityStore:
         return IdentityInfo.from_row(row) if row is not None else None
 
     def revocations(self) -> dict[str, tuple[datetime, str]]:
-        """Serial -> (revoked at, reason) of every revoked certificate: what verification needs."""
-        rows = IdentityCertificate.select().where(IdentityCertificate.status == REVOKED)
-        return {r.serial: (as_utc(r.revoked_at), r.revocation_reason or "") for r in rows}
+        """Serial -> (revoked at, reason) of every revoked certificate: what verification needs.
+
+        On every verification: asked of the database each time (another process may have
+        revoked one), with SQL built once."""
+        if self._revoked_sql is None:
+            self._revoked_sql = IdentityCertificate.select(
+                IdentityCertificate.serial, IdentityCertificate.revoked_at, IdentityCertificate.revocation_reason,
+            ).where(IdentityCertificate.status == REVOKED).sql()
+        convert = IdentityCertificate.revoked_at.python_value
+        return {serial: (as_utc(convert(at)), reason or "")
+                for serial, at, reason in database.execute_sql(*self._revoked_sql).fetchall()}
 
     # ------------------------------------------------------------ changing
 
