@@ -113,7 +113,8 @@ class IdentityStore:
             pem = pki.certificate_pem(ca.certificate).encode()
             pki.write_private(identity_anchors_path(self._keys_dir), pem)
             pki.write_private(self._ca_cert_path, pem)  # last: its presence says the CA is complete
-            record("identity.ca_created", "identity-ca", {"fingerprint": pki.fingerprint(ca.certificate)})
+            with transaction():
+                record("identity.ca_created", "identity-ca", {"fingerprint": pki.fingerprint(ca.certificate)})
 
     def anchors_pem(self) -> str:
         self.ensure_ca()
@@ -193,6 +194,11 @@ class IdentityStore:
                                       "legal user with an identity certificate, so the approval cannot be signed",
                                       hint="check the sign-offs' names against: slate identity list")
             info = self._issue(user, reuse=True)
+        if as_utc(info.not_after) <= self._clock():
+            raise CredentialError(f"the identity certificate of '{user_name}' expired on {info.not_after:%Y-%m-%d}, so "
+                                  "their approval cannot be signed",
+                                  hint=f"an admin replaces it: slate identity revoke '{user_name}' --reason expired, "
+                                       f"then slate identity issue '{user_name}'")
         # the database says on every call which certificate is valid (another process may have
         # revoked it); the key read for a certificate is kept while it stays the valid one
         signer = self._signers.get(info.serial)

@@ -212,3 +212,11 @@ def test_no_private_key_appears_in_a_credential_a_repr_the_audit_log_or_the_iden
         for text in [*shown, audit]:
             assert secret.decode("latin-1") not in text
     assert all("PRIVATE KEY" not in text for text in [*shown, audit])
+
+
+def test_an_expired_identity_certificate_signs_no_approval(offline: Settings, claim: dict[str, Any]) -> None:
+    with Issuer(offline) as issuer:
+        assert issuer.sign(make_image(), claim).data  # enrols the approver on first need
+    with Issuer(offline, clock=lambda: utcnow() + timedelta(days=800)) as later, \
+            pytest.raises(CredentialError, match="expired"):
+        later.sign(make_image(seed=3), claim)
