@@ -148,7 +148,7 @@ class ApprovalReport:
 
 def verify_approvals(manifest: Mapping[str, Any], identity_anchors_pem: str,
                      revoked: Mapping[str, tuple[datetime, str]], *,
-                     signed_at: datetime | None = None, image: bytes | None = None) -> ApprovalReport:
+                     signed_at: datetime | None = None, image_sha256: str | None = None) -> ApprovalReport:
     """Judge the approvers' signatures of the active ``manifest`` (c2pa's report of it).
 
     Valid means: a COSE_Sign1 by a certificate the identity CA issued directly (and only
@@ -158,10 +158,11 @@ def verify_approvals(manifest: Mapping[str, Any], identity_anchors_pem: str,
     reason); a certificate revoked at or before ``signed_at`` (the trusted signing time) is
     ``revoked``, and one revoked at any time counts when ``signed_at`` is unknown (None).
 
-    With ``image`` (the signed file) a PNG, the approval must also name these pixels: the
-    file less its C2PA chunks is, byte for byte, the image that was given for signing, so
-    the same manifest label and governance assertion over other pixels do not carry the
-    approval. Other formats are bound by the claim's hard binding only.
+    With ``image_sha256`` (``unsigned_png_sha256`` of the signed file, a PNG) the approval
+    must also name these pixels: the file less its C2PA chunks is, byte for byte, the image
+    that was given for signing, so the same manifest label and governance assertion over
+    other pixels do not carry the approval. Other formats are bound by the claim's hard
+    binding only.
     """
     assertions = {a.get("label"): a.get("data") for a in manifest.get("assertions") or ()
                   if isinstance(a, Mapping)}
@@ -184,7 +185,6 @@ def verify_approvals(manifest: Mapping[str, Any], identity_anchors_pem: str,
     by_serial = {_serial_key(s): v for s, v in revoked.items()}
     label = str(manifest.get("label") or "")
     governance_sha256 = digest(governance)
-    image_sha256 = unsigned_png_sha256(image) if image is not None else None
     lines = []
     for name in needed:
         mine = [e for e in entries if isinstance(e, Mapping) and e.get("approver") == name]

@@ -126,11 +126,16 @@ class Verifier:
             return Verdict(subject, UNREADABLE, exc.message)
         # hashlib and the c2pa reader both release the GIL: hash the file while c2pa reads it.
         sha256_future = self._offload.submit(sha256_hex, data)
+        # and, for a PNG, the bytes that were signed (the file less its C2PA chunks), which an
+        # approver's signature names
+        unsigned_future = self._offload.submit(approvals.unsigned_png_sha256, data) \
+            if media_type == "image/png" else None
         report = self._read(data, media_type)
         sha256 = sha256_future.result()
+        unsigned = unsigned_future.result() if unsigned_future is not None else None
         if isinstance(report, Verdict):
             return Verdict(subject, report.outcome, report.summary, sha256, facts={"media_type": media_type})
-        return self._judge(subject, sha256, media_type, report, data)
+        return self._judge(subject, sha256, media_type, report, unsigned)
 
     # ------------------------------------------------------------ reading
 
@@ -163,7 +168,8 @@ class Verifier:
 
     # ------------------------------------------------------------ judging
 
-    def _judge(self, subject: str, sha256: str, media_type: str, manifest: _Manifest, data: bytes) -> Verdict:
+    def _judge(self, subject: str, sha256: str, media_type: str, manifest: _Manifest,
+               unsigned_sha256: str | None) -> Verdict:
         integrity = _integrity(manifest)
         key, trust = self._trust(manifest)
         assertion = manifest.assertion(GOVERNANCE_LABEL)
@@ -173,13 +179,14 @@ class Verifier:
         signed_time = _trusted_signing_time(manifest)
         standing = self._standing(key, entry, assertion, signed_time) if key else \
             Check.skipped("not checked: not signed by a Slate signing certificate")
-        approval = self._approval(manifest, signed_time or (entry.signed_at if entry else None), data) if key else \
+        approval = self._approval(manifest, signed_time or (entry.signed_at if entry else None),
+                                  unsigned_sha256) if key else \
             Check.skipped("not checked: not signed by a Slate signing certificate")
         outcome, summary = _outcome(integrity, trust, issuance, standing, approval)
         facts = _facts(manifest, media_type, key, entry, assertion, signed_time)
         return Verdict(subject, outcome, summary, sha256, integrity, trust, issuance, standing, approval, facts)
 
-    def _approval(self, manifest: _Manifest, signed_at: datetime | None, data: bytes) -> Check:
+    def _approval(self, manifest: _Manifest, signed_at: datetime | None, unsigned_sha256: str | None) -> Check:
         """The approvers' own signatures, judged with the identity CA alone and the studio's
         revocation list; verification never creates the CA (an absent one trusts nothing)."""
         if not approvals.required_approvers(manifest.assertion(GOVERNANCE_LABEL) or {}):
@@ -187,7 +194,8 @@ class Verifier:
         path = identity_anchors_path(self.settings.keys_dir)
         anchors = path.read_text() if path.is_file() else ""
         report = approvals.verify_approvals({**manifest.active, "label": manifest.label}, anchors,
-                                            self.identities.revocations(), signed_at=signed_at, image=data)
+                                            self.identities.revocations(), signed_at=signed_at,
+                                            image_sha256=unsigned_sha256)
         return report.check()
 
     def _trust(self, manifest: _Manifest) -> tuple[KeyInfo | None, Check]:
