@@ -96,6 +96,8 @@ class IdentityStore:
         self._clock = clock
         self._signers: dict[str, FileSigner] = {}
         self._revoked_sql: tuple[str, list[Any]] | None = None
+        self._current_sql: str | None = None
+        self._infos: dict[str, IdentityInfo] = {}
 
     # ------------------------------------------------------------ the CA
 
@@ -141,10 +143,24 @@ class IdentityStore:
         return [IdentityInfo.from_row(r) for r in rows]
 
     def current(self, user_name: str) -> IdentityInfo | None:
-        row = (IdentityCertificate.select().where((IdentityCertificate.user_name == user_name)
-                                                  & (IdentityCertificate.status == VALID))
-               .order_by(IdentityCertificate.created_at.desc()).first())
-        return IdentityInfo.from_row(row) if row is not None else None
+        """The user's valid certificate, asked of the database on every call (on the signing
+        path: another process may have revoked it), with SQL built once; the certificate's
+        details are kept while it stays the valid one."""
+        if self._current_sql is None:
+            # parameters in this order: user name, status, limit
+            sql, _ = (IdentityCertificate.select(IdentityCertificate.serial)
+                      .where((IdentityCertificate.user_name == user_name) & (IdentityCertificate.status == VALID))
+                      .order_by(IdentityCertificate.created_at.desc(), IdentityCertificate.id.desc())
+                      .limit(1).sql())
+            self._current_sql = sql
+        found = database.execute_sql(self._current_sql, [user_name, VALID, 1]).fetchone()
+        if found is None:
+            return None
+        info = self._infos.get(found[0])
+        if info is None:
+            info = IdentityInfo.from_row(IdentityCertificate.get(IdentityCertificate.serial == found[0]))
+            self._infos[found[0]] = info
+        return info
 
     def revocations(self) -> dict[str, tuple[datetime, str]]:
         """Serial -> (revoked at, reason) of every revoked certificate: what verification needs.
@@ -219,6 +235,7 @@ class IdentityStore:
             raise Conflict(f"'{user_name}' holds no valid identity certificate; it was already revoked")
         when = as_utc(at) if at is not None else self._clock()
         self._signers.pop(info.serial, None)
+        self._infos.pop(info.serial, None)
         with transaction():
             IdentityCertificate.update(status=REVOKED, revoked_at=when, revocation_reason=reason.strip()).where(
                 IdentityCertificate.serial == info.serial).execute()
