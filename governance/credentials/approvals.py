@@ -249,7 +249,8 @@ def _open(entry: Mapping[str, Any], anchors: Sequence[x509.Certificate]) -> tupl
         raise _Invalid("the approval has no payload")
     try:
         envelope = cbor2.loads(base64.b64decode(str(entry.get("cose_sign1") or ""), validate=True))
-    except (binascii.Error, ValueError, cbor2.CBORDecodeError):
+    except (binascii.Error, ValueError, cbor2.CBORDecodeError, RecursionError, OverflowError, TypeError):
+        # whatever the bytes are (deep nesting included), a verdict, never an exception
         raise _Invalid("the signature is not a readable COSE_Sign1") from None
     if not (isinstance(envelope, cbor2.CBORTag) and envelope.tag == _SIGN1_TAG
             and isinstance(envelope.value, (list, tuple)) and len(envelope.value) == 4):
@@ -257,7 +258,7 @@ def _open(entry: Mapping[str, Any], anchors: Sequence[x509.Certificate]) -> tupl
     protected, _unprotected, attached, signature = envelope.value
     try:
         headers = cbor2.loads(protected) if isinstance(protected, bytes) else None
-    except (ValueError, cbor2.CBORDecodeError):
+    except (ValueError, cbor2.CBORDecodeError, RecursionError, OverflowError, TypeError):
         headers = None
     if not isinstance(headers, Mapping) or headers.get(_ALG) != _ES256 or attached is not None \
             or not isinstance(signature, bytes) or len(signature) != 64:
@@ -277,7 +278,7 @@ def _open(entry: Mapping[str, Any], anchors: Sequence[x509.Certificate]) -> tupl
     der_signature = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
     try:
         key.verify(der_signature, _to_be_signed(protected, canonical_json(dict(body))), ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
+    except (InvalidSignature, ValueError):
         raise _Invalid("the signature does not match the approval it carries") from None
     return certificate, body
 

@@ -220,3 +220,21 @@ def test_an_expired_identity_certificate_signs_no_approval(offline: Settings, cl
     with Issuer(offline, clock=lambda: utcnow() + timedelta(days=800)) as later, \
             pytest.raises(CredentialError, match="expired"):
         later.sign(make_image(seed=3), claim)
+
+
+@pytest.mark.parametrize("envelope", [
+    b"", b"\x00", b"\x81" * 100_000 + b"\x00",  # deeply nested arrays
+    b"\xd2\x84\x40\xa0\xf6\x40",  # a COSE_Sign1 tag around empty fields
+    b"\xd2\x84\x43\xa1\x01\x26\xa0\xf6\x58\x40" + b"\x00" * 64,  # ES256, no certificate, a zero signature
+    b"\xbf" * 5000,  # unterminated indefinite maps
+])
+def test_any_bytes_as_an_approval_signature_are_judged_invalid_never_raised(
+        issuer: Issuer, offline: Settings, claim: dict[str, Any], envelope: bytes) -> None:
+    import base64
+    found = active_manifest(issuer.sign(make_image(), claim).data, offline)
+    entry = next(a for a in found["assertions"] if a["label"] == approvals.APPROVALS_LABEL)["data"]["approvals"][0]
+    forged = {**found, "assertions": [*[a for a in found["assertions"] if a["label"] != approvals.APPROVALS_LABEL],
+                                      {"label": approvals.APPROVALS_LABEL, "data": {"approvals": [
+                                          {**entry, "cose_sign1": base64.b64encode(envelope).decode()}]}}]}
+    line = approvals.verify_approvals(forged, identity_anchors_path(offline.keys_dir).read_text(), {}).lines[0]
+    assert line.status == "invalid", line
