@@ -129,6 +129,8 @@ def main() -> None:
 
 
 def run(settings: Settings, rounds: int) -> dict[str, Any]:
+    # the claim's approver is a user: Slate's signing includes their own approval signature
+    users.add_user(str(CLAIM.approver), ["approver"])
     issuer = Issuer(settings)
     verifier = Verifier(settings)
     issuer.keys.ensure()

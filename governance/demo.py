@@ -20,6 +20,8 @@ from .catalogue import load_catalogue, published_catalogue
 from .catalogue import versions as catalogue_versions
 from .catalogue.tables import CatalogueVersion
 from .clock import utcnow
+from .credentials import policy_signatures
+from .credentials.identities import IdentityStore
 from .errors import Conflict
 from .policy import versions
 from .policy.tables import PolicyVersion
@@ -141,13 +143,15 @@ def seed_production() -> None:
         people.add_production(PRODUCTION, "Harbour Lights (feature, 2027)")
 
 
-def seed_users() -> None:
+def seed_users(settings: Settings) -> None:
+    identities = IdentityStore(settings)
     for name, (roles, productions) in USERS.items():
         if not User.select().where(User.name == name).exists():
             users.add_user(name, roles, productions)
+            identities.enrol_if_eligible(name)  # approvers and legal get their identity certificate
 
 
-def seed_policy(policy_file: Path) -> str:
+def seed_policy(policy_file: Path, settings: Settings) -> str:
     """The studio policy, written by one legal user, approved by another, published."""
     data = policy_file.read_bytes()
     from .policy.loader import load_policy
@@ -158,7 +162,7 @@ def seed_policy(policy_file: Path) -> str:
         row = PolicyVersion.get(PolicyVersion.uid == policy.uid, PolicyVersion.version == policy.version)
     ref = f"{row.uid}@{row.version}"
     if row.status == "draft":
-        versions.approve_version(ref, "lou-legal", "demo: reviewed")
+        policy_signatures.approve_and_sign(settings, ref, "lou-legal", "demo: reviewed")
         row = PolicyVersion.get_by_id(row.id)
     if row.status == "approved":
         versions.publish_version(ref, "lee-legal")
@@ -176,14 +180,14 @@ def issue_tokens(days: int = 30) -> dict[str, str]:
 
 def seed(policy_file: Path, settings: Settings, *, with_tokens: bool = True) -> DemoStudio:
     seed_production()
-    seed_users()
+    seed_users(settings)
     try:
         catalogue = seed_catalogue(policy_file.parent / "catalogue.yaml")
     except Conflict:
         catalogue = "(a later version is recorded)"
     plate = seed_registry(settings)
     try:
-        policy = seed_policy(policy_file)
+        policy = seed_policy(policy_file, settings)
     except Conflict:
         policy = "(another version is published)"
     return DemoStudio(PRODUCTION, plate, issue_tokens() if with_tokens else {}, policy, catalogue)

@@ -57,6 +57,8 @@ STEP_20_TABLES = ("asset_fingerprint", "watchlist_entry", "look_reference")
 STEP_21_TABLES = ("output_review", "person_face")
 #: what step 22 added: outputs' soft bindings and the manifest repository
 STEP_22_TABLES = ("output_binding", "manifest_store")
+#: what step 23 added: people's identity certificates (approvers' own signing keys)
+STEP_23_TABLES = ("identity_certificate", "policy_approval_signature")
 
 NewDatabase = Callable[[], str]
 
@@ -129,7 +131,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     without their DDL defaults. Today's models, less what step 14 added, still create exactly
     that (checked first)."""
     models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES
-              + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES]
+              + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES + STEP_23_TABLES]
     database.create_tables(models)
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:
@@ -536,6 +538,9 @@ def _ledger_reads_back(v: int) -> None:
     # step 21: no image was reviewed before signing, so none is held or quarantined
     from governance.jobs.tables import OutputReview
     assert OutputReview.select().count() == 0
+    # step 23: nobody held an identity certificate; approvals signed before it stay readable
+    from governance.credentials.tables import IdentityCertificate
+    assert IdentityCertificate.select().count() == 0
 
 
 def _audit_log_verifies(studio: Studio) -> None:

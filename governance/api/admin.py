@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
-from flask import g
+from flask import current_app, g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import users
 from ..auth.users import ROLES
+from ..credentials.identities import IdentityInfo, IdentityStore
 from .access import admits
 from .schemas import Attributes, Timestamp
 
@@ -34,6 +35,31 @@ class UserOut(Schema):
     disabled = fields.Boolean()
     department = fields.String(allow_none=True)
     attributes = fields.Dict()
+
+
+class UserCreatedOut(UserOut):
+    identity_certificate = fields.String(allow_none=True, metadata={
+        "description": "serial of the identity certificate issued to an approver or legal user"})
+
+
+class IdentityOut(Schema):
+    user_name = fields.String()
+    role = fields.String()
+    serial = fields.String()
+    fingerprint = fields.String()
+    subject = fields.String()
+    not_before = Timestamp()
+    not_after = Timestamp()
+    status = fields.String()
+    created_at = Timestamp()
+    revoked_at = Timestamp(allow_none=True)
+    revocation_reason = fields.String(allow_none=True)
+    certificate = fields.String(metadata={"description": "the public certificate, PEM"})
+
+
+class IdentityRevokeIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=timezone.utc)
 
 
 class UserProfileIn(Schema):
@@ -92,9 +118,46 @@ def list_users() -> Any:
 @blp.route("/users", methods=["POST"])
 @admits("admin")
 @blp.arguments(UserIn)
-@blp.response(201, UserOut)
+@blp.response(201, UserCreatedOut)
 def add_user(body: dict[str, Any]) -> Any:
-    return users.add_user(body["name"], body["roles"], body["productions"])
+    """Add a user; an approver or legal user is issued their identity certificate at once."""
+    user = users.add_user(body["name"], body["roles"], body["productions"])
+    info = _identities().enrol_if_eligible(user["name"])
+    return {**user, "identity_certificate": info.serial if info else None}
+
+
+def _identities() -> IdentityStore:
+    return IdentityStore(current_app.config["SLATE_SETTINGS"])
+
+
+def _identity_out(info: IdentityInfo) -> dict[str, Any]:
+    return {k: v for k, v in info.to_dict().items() if k != "cert_pem"} | {"certificate": info.cert_pem}
+
+
+@blp.route("/identities", methods=["GET"])
+@admits("admin", "auditor")
+@blp.response(200, IdentityOut(many=True))
+def list_identities() -> Any:
+    """Every identity certificate issued (public certificates only; keys never leave the keys folder)."""
+    return [_identity_out(i) for i in _identities().all()]
+
+
+@blp.route("/identities/<string:name>", methods=["POST"])
+@admits("admin")
+@blp.response(201, IdentityOut)
+def issue_identity(name: str) -> Any:
+    """Issue the named approver or legal user an identity certificate (only an admin does)."""
+    return _identity_out(_identities().enrol(name))
+
+
+@blp.route("/identities/<string:name>/revoke", methods=["POST"])
+@admits("admin")
+@blp.arguments(IdentityRevokeIn)
+@blp.response(200, IdentityOut)
+def revoke_identity(body: dict[str, Any], name: str) -> Any:
+    """Revoke the user's identity certificate: approvals signed with it from ``at`` (default
+    now) on verify as revoked, and its private key is destroyed."""
+    return _identity_out(_identities().revoke(name, body["reason"], body.get("at")))
 
 
 @blp.route("/users/<string:name>/profile", methods=["POST"])

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, g
 
+from ..credentials import policy_signatures
 from ..lifecycle.output_review import recorded_outputs
 from ..policy import versions
 from ..policy.compiler import compile_policy
@@ -66,8 +67,10 @@ def policy_odrl(ref: str) -> Any:
 @blp.arguments(s.CommentIn)
 @blp.response(200, s.PolicyVersionOut)
 def approve_policy(body: dict[str, Any], ref: str) -> Any:
-    """Approve a draft: only a legal user other than its author may."""
-    return versions.approve_version(ref, g.principal.name, body["comment"])
+    """Approve a draft: only a legal user other than its author may; the approval is signed
+    with their identity key in the same transaction."""
+    return policy_signatures.approve_and_sign(current_app.config["SLATE_SETTINGS"], ref, g.principal.name,
+                                              body["comment"])
 
 
 @blp.route("/policies/<string:ref>/publish", methods=["POST"])

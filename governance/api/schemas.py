@@ -703,6 +703,9 @@ class ChecksOut(Schema):
     trust = fields.Nested(CheckOut)
     issuance = fields.Nested(CheckOut)
     standing = fields.Nested(CheckOut)
+    approval = fields.Nested(CheckOut, metadata={
+        "description": "each approver's own signature (valid, revoked, missing or invalid), checked with the "
+                       "studio identity CA"})
 
 
 class ReproductionOut(Schema):
@@ -760,10 +763,11 @@ class SampleResultForm(Schema):
 class VerdictOut(Schema):
     subject = fields.String()
     ok = fields.Boolean()
-    outcome = fields.String(metadata={"description": "verified, revoked, not_issued, unconfirmed (no records "
-                                                     "to check issuance against: only outside the studio), "
-                                                     "untrusted, tampered, remote_manifest, no_credentials or "
-                                                     "unreadable"})
+    outcome = fields.String(metadata={"description": "verified, recovered (a copy with no manifest whose "
+                                                     "watermark or fingerprint names a Slate output), revoked, "
+                                                     "unapproved, not_issued, unconfirmed (no records to check "
+                                                     "issuance against: only outside the studio), untrusted, "
+                                                     "tampered, remote_manifest, no_credentials or unreadable"})
     summary = fields.String()
     sha256 = fields.String(allow_none=True)
     checks = fields.Nested(ChecksOut)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..auth import users
+from ..credentials.identities import IdentityStore
 from ..errors import InvalidInput
 from . import SlateContext, emits, multi, table
 from .catalogue import parse_assignments
@@ -24,7 +25,14 @@ def user_group() -> None:
 @click.option("--production", "productions", multiple=True, help="A production the user belongs to.")
 @emits()
 def user_add(slate: SlateContext, name: str, roles: tuple[str, ...], productions: tuple[str, ...]) -> Any:
-    return users.add_user(name, multi(roles), multi(productions))
+    user = users.add_user(name, multi(roles), multi(productions))
+    return {**user, "identity_certificate": _enrol(slate, name)}
+
+
+def _enrol(slate: SlateContext, name: str) -> str | None:
+    """An approver's or legal user's identity certificate, issued at enrolment; its serial."""
+    info = IdentityStore(slate.settings).enrol_if_eligible(name)
+    return info.serial if info else None
 
 
 @user_group.command("join")

@@ -14,7 +14,7 @@ from ..audit.trust import TrustAnchors
 from ..credentials.evidence import Evidence, NoRecords, StudioEvidence, anchors_from_file
 from ..credentials.keys import KeyInfo, KeysStatus, KeyStore
 from ..credentials.kit import ExportedKit, KitEvidence, export_kit
-from ..credentials.verdict import NOT_CHECKED, RECOVERED, Verdict
+from ..credentials.verdict import CHECKS, NOT_CHECKED, RECOVERED, Verdict
 from ..credentials.verification import Verifier
 from ..db import database_exists, reading_database
 from ..errors import ConfigurationError, InvalidInput, NotFound
@@ -59,7 +59,7 @@ def keys_rotate(slate: SlateContext, days: int) -> KeyInfo:
 @emits()
 def keys_revoke(slate: SlateContext, fingerprint: str, reason: str, at: str | None) -> Rendered:
     """Revoke a signing key by (a prefix of) its fingerprint."""
-    key = _keys(slate).revoke(fingerprint, reason, _parse_time(at) if at else None)
+    key = _keys(slate).revoke(fingerprint, reason, parse_time(at) if at else None)
     hint = "\nno active signing key now: run slate keys rotate" if key.status == "revoked" and \
         KeyStore(slate.settings).status().active is None else ""
     return Rendered(key.to_dict(), f"revoked {key.fingerprint}\n{_render_key(key)}{hint}")
@@ -178,7 +178,7 @@ def render_verdict(verdict: Verdict) -> str:
     if recovered:
         lines.append(f"  original  {recovered.get('sha256')}  (by {recovered.get('method')})")
         lines.append(f"  credential {recovered.get('manifest_label')}")
-    for name in ("integrity", "trust", "issuance", "standing"):
+    for name in CHECKS:
         check = getattr(verdict, name)
         lines.append(f"  {name:<9} {check.status}")
         lines.extend(f"            - {reason}" for reason in check.reasons)
@@ -224,7 +224,7 @@ def _render_key(key: KeyInfo) -> str:
     return line
 
 
-def _parse_time(text: str) -> datetime:
+def parse_time(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..credentials import policy_signatures
 from ..errors import PolicyError
 from ..lifecycle.output_review import recorded_outputs
 from ..policy import versions
@@ -116,8 +117,8 @@ def policy_add(slate: SlateContext, file: Path, author: str) -> Any:
 @click.option("--comment", default="")
 @emits(lambda version: _render_version(version))
 def policy_approve(slate: SlateContext, ref: str, approver: str, comment: str) -> Any:
-    """Approve a draft (UID@VERSION)."""
-    return versions.approve_version(ref, approver, comment)
+    """Approve a draft (UID@VERSION); the approval is signed with the approver's identity key."""
+    return policy_signatures.approve_and_sign(slate.settings, ref, approver, comment)
 
 
 @policy_group.command("publish")
@@ -143,8 +144,10 @@ def policy_list(slate: SlateContext, uid: str | None) -> Any:
 @click.option("--text", "with_text", is_flag=True, help="Include the policy file's text.")
 @emits(lambda version: _render_version(version))
 def policy_show(slate: SlateContext, ref: str, with_text: bool) -> Any:
-    """One version (UID@VERSION, or UID for the latest) with its reviews."""
-    return versions.show_version(ref, with_text)
+    """One version (UID@VERSION, or UID for the latest) with its reviews and their own signatures."""
+    shown = versions.show_version(ref, with_text)
+    return shown | {"signatures": [line.to_dict() | {"text": line.text()}
+                                   for line in policy_signatures.approval_lines(slate.settings, shown)]}
 
 
 @policy_group.command("export")
@@ -197,6 +200,7 @@ def _render_version(v: dict[str, Any]) -> str:
     lines = [f"{v['uid']}@{v['version']}  {v['status']}", f"  title    {v['title']}",
              f"  sha256   {v['sha256']}", f"  author   {v['author']}"]
     lines += [f"  approved by {r['reviewer']} at {r['at']}" for r in v["reviews"]]
+    lines += [f"  {line['text']}" for line in v.get("signatures") or ()]
     if v.get("published_at"):
         lines.append(f"  published by {v['published_by']} at {v['published_at']}")
     if v.get("warnings"):

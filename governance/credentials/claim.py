@@ -19,9 +19,11 @@ GOVERNANCE_LABEL = "com.slate.governance"
 #: 2 adds ``signoffs``: every sign-off, with the approval rules it satisfied (1 named one approver);
 #: 3 adds ``receipt_sha256``: the SHA-256 of the worker's signed generation receipt (null when
 #: none was given); 4 adds ``evaluation``: what output review measured on the pixels before
-#: signing and who reviewed them (null where no review ran). Credentials of earlier schemas
-#: are read and verified as they were signed.
-GOVERNANCE_SCHEMA = 4
+#: signing and who reviewed them (null where no review ran); 5 promises that every approver
+#: it names signed their approval with their own identity certificate (``approvals``), so a
+#: schema-5 credential without those signatures fails verification. Credentials of earlier
+#: schemas are read and verified as they were signed.
+GOVERNANCE_SCHEMA = 5
 TRAINING_MINING = ("allowed", "notAllowed", "constrained")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 

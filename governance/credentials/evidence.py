@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,6 +30,7 @@ from ..ledger import LedgerEntry, find_by_label, find_by_sha256
 from ..ledger.bindings import LedgerRecovery
 from ..settings import Settings
 from . import pki
+from .identities import IdentityStore, identity_anchors_path
 from .keys import KeyInfo, KeyStore
 from .softbinding import Recovery
 
@@ -84,6 +86,13 @@ class Evidence(Protocol):
         """Why ``entry`` is no longer in good standing (the ledger's reason, then every
         standing check's); empty when it stands."""
 
+    def identity_anchors_pem(self) -> str:
+        """The studio identity CA approvers' certificates chain to; "" when there is none
+        (then no approver's signature can be valid)."""
+
+    def identity_revocations(self) -> Mapping[str, tuple[datetime, str]]:
+        """Revoked identity certificates: serial (hex) -> (revoked at, reason)."""
+
     @property
     def recovery(self) -> Recovery | None:
         """Where a copy stripped of its manifest is looked up by its soft bindings (watermark
@@ -112,6 +121,8 @@ class StudioEvidence:
     def __init__(self, settings: Settings, standing_checks: Sequence[StandingCheck] = (), *,
                  anchors: TrustAnchors | None = None) -> None:
         self._keys = KeyStore(settings)
+        self._identities = IdentityStore(settings)
+        self._identity_path = identity_anchors_path(settings.keys_dir)
         self._checks = tuple(standing_checks)
         self.recovery: Recovery | None = LedgerRecovery(settings.output_index_dir)
         self._anchors = anchors_pem(anchors) if anchors is not None else None
@@ -134,6 +145,13 @@ class StudioEvidence:
             return self._keys.find(fingerprint)
         except SlateError:
             return None
+
+    def identity_anchors_pem(self) -> str:
+        # read, never created: verification makes no CA (an absent one trusts nothing)
+        return self._identity_path.read_text() if self._identity_path.is_file() else ""
+
+    def identity_revocations(self) -> dict[str, tuple[datetime, str]]:
+        return self._identities.revocations()
 
     def output_by_sha256(self, sha256: str) -> LedgerEntry | None:
         return find_by_sha256(sha256)
@@ -169,6 +187,12 @@ class NoRecords:
 
     def key(self, fingerprint: str) -> KeyInfo | None:
         return None
+
+    def identity_anchors_pem(self) -> str:
+        return ""
+
+    def identity_revocations(self) -> dict[str, tuple[datetime, str]]:
+        return {}
 
     def output_by_sha256(self, sha256: str) -> LedgerEntry | None:
         return None

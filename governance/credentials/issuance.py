@@ -32,8 +32,9 @@ from ..errors import ConfigurationError, CredentialError, InvalidInput
 from ..ledger import record_output
 from ..ledger.bindings import index_outputs, record_bindings
 from ..settings import Settings
-from . import c2pa_config, images, manifest, softbinding, xmp
+from . import approvals, c2pa_config, images, manifest, softbinding, xmp
 from .claim import SigningClaim
+from .identities import IdentityStore
 from .keys import KeyInfo, KeyStore
 from .offload import HashingDestination, Offload
 from .signers import Signer
@@ -131,6 +132,7 @@ class Issuer:
                  clock: Callable[[], datetime] = utcnow, tsa_clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
         self.keys = KeyStore(settings, clock)
+        self.identities = IdentityStore(settings, clock)
         self._external = signer
         self._clock = clock
         self._tsa_clock = tsa_clock or clock
@@ -165,8 +167,9 @@ class Issuer:
 
     def prepare(self, image: bytes, claim: SigningClaim | Mapping[str, Any], *,
                 check: Callable[[], object] | None = None) -> PreparedOutput:
-        """The signing itself, which touches no database: callers that serialise on a lock
-        (the signing API) do this first and hold the lock only for ``record``.
+        """The signing itself, which writes nothing to the database (but an approver's identity
+        certificate, once, on first need): callers that serialise on a lock (the signing API)
+        do this first and hold the lock only for ``record``.
 
         ``check``, a further check of the image that raises to refuse it, runs beside
         c2pa's signing like the chunk CRCs, and gates the signature the same way.
@@ -182,10 +185,16 @@ class Issuer:
             # the watermark goes into the pixels c2pa signs; the checks above read the image as given
             bound = softbinding.bind(image, info.media_type, embed=self.settings.watermark,
                                      max_pixels=self.settings.max_image_pixels, beside=self._offload.submit)
+            # Slate's own XMP (IPTC source type and AI system, ``xmp``) goes in before c2pa
+            # signs, so the hard binding covers it; the approvers sign these very bytes' hash
+            to_sign = xmp.embed(bound.data, info.media_type, info.width, info.height,
+                                xmp.packet(claim.model_name, claim.model_version))
             key, library_signer = self._signer()
             label = manifest.new_label()
+            signed_approvals = self._approvals(claim, label, to_sign)
             with library_signer.signing(chunks):
-                signed, sha256, store = self._embed(bound.data, info, claim, label, library_signer, bound.bindings)
+                signed, sha256, store = self._embed(to_sign, info, claim, label, library_signer, bound.bindings,
+                                                    signed_approvals)
         except Exception:
             if chunks is not None:
                 chunks.result()  # a damaged image explains a failure better than c2pa's error
@@ -234,19 +243,33 @@ class Issuer:
             log.warning("outputs' similarity index not updated (%s); recovery compares the rest exactly",
                         type(exc).__name__)
 
-    def _embed(self, image: bytes, info: images.ImageInfo, claim: SigningClaim, label: str,
-               library_signer: _LibrarySigner,
-               bindings: softbinding.Bindings | None = None) -> tuple[bytes, str, bytes]:
-        """The signed image, its SHA-256 (taken while c2pa verifies it; see ``offload``) and
-        the manifest store c2pa returned.
+    def _approvals(self, claim: SigningClaim, label: str, image: bytes) -> list[dict[str, Any]]:
+        """The approvals assertion: each approver the claim names signs, with their own
+        identity key, the governance assertion's hash, this manifest's label and the image's
+        hash (``approvals``). Empty when the decision needed no approval. An approver whose
+        approval cannot be signed (revoked, unknown) stops the signing: a credential missing
+        a signature it promises would only fail verification later."""
+        governance = claim.governance_assertion()
+        names = approvals.required_approvers(governance)
+        if not names:
+            return []
+        image_sha256, now, entries = sha256_hex(image), self._clock(), []
+        for name in names:
+            identity, signer = self.identities.signer_for(name)
+            body = approvals.payload(approver=name, role=identity.role, manifest_label=label,
+                                     governance=governance, image_sha256=image_sha256, signed_at=now)
+            entries.append(approvals.sign(body, signer))
+        return [approvals.assertion(entries)]
 
-        Slate's own XMP (IPTC source type and AI system, ``xmp``) goes in first, so the
-        signature's hard binding covers it."""
-        image = xmp.embed(image, info.media_type, info.width, info.height,
-                          xmp.packet(claim.model_name, claim.model_version))
+    def _embed(self, image: bytes, info: images.ImageInfo, claim: SigningClaim, label: str,
+               library_signer: _LibrarySigner, bindings: softbinding.Bindings | None = None,
+               extra: list[dict[str, Any]] | None = None) -> tuple[bytes, str, bytes]:
+        """The signed image, its SHA-256 (taken while c2pa verifies it; see ``offload``) and
+        the manifest store c2pa returned. ``image`` is exactly what the approvers signed the
+        hash of: watermarked, with Slate's XMP."""
         definition = manifest.definition(claim, label=label, title=f"{claim.job_id}.{info.extension}",
                                          mirror_training_mining=self.settings.c2pa_training_mining_mirror,
-                                         bindings=bindings)
+                                         bindings=bindings, extra_assertions=extra or ())
         destination = HashingDestination(self._offload)
         try:
             builder = c2pa.Builder(definition, context=self._signing_context())

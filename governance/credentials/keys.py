@@ -267,7 +267,7 @@ class KeyStore:
             return "held outside Slate; destroy it in its key service"
         path = self._signing_stem(key.fingerprint).with_suffix(".key.pem")
         try:
-            _shred(path)
+            shred(path)
         except FileNotFoundError:
             return "not found in the keys folder (already gone)"
         except OSError as exc:
@@ -318,22 +318,27 @@ class KeyStore:
         pki.write_private(stem.with_suffix(".chain.pem"), chain.encode())
         return chain
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.dir.chmod(0o700)
-        with open(os.open(self.dir / ".lock", os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return locked_folder(self.dir)
 
 
 _by_serial = HotLookup(SigningKey, SigningKey.serial)
 
 
-def _shred(path: Path) -> None:
+@contextmanager
+def locked_folder(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (made 0700 if absent): one process makes its keys."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.chmod(0o700)
+    with open(os.open(folder / ".lock", os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shred(path: Path) -> None:
     """Unlink a private key file, then overwrite its bytes with zeros through a handle held
     open across the unlink, and flush both to the disk. The unlink comes first so a failure
     leaves the file whole (and the revocation undone); once it is unlinked, the overwrite

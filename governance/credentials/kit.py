@@ -12,7 +12,7 @@ reads one back as the ``Evidence`` a ``Verifier`` judges by (``slate verify --ki
                               export (the reasons the studio gives, word for word)
     audit-checkpoint.json     the newest signed audit checkpoint, covering this export's own entry
     identity-anchors.pem      (when the studio has one) the identity CA approvers' certificates chain to
-    identity-revocations.json (with it) revoked identity certificates: fingerprint, when, why
+    identity-revocations.json (with it) revoked identity certificates: serial, when, why
 
 A kit is refused, never half-believed: a file changed, added or missing, a signature that
 does not verify, or a signer that does not chain to the anchors. A kit brings its own trust
@@ -149,14 +149,14 @@ class IssuedOutput:
 
 @dataclass(frozen=True)
 class IdentityRevocation:
-    """A revoked identity (approver) certificate, by SHA-256 fingerprint."""
+    """A revoked identity (approver) certificate, by serial (hex), as verification looks it up."""
 
-    fingerprint: str
+    serial: str
     revoked_at: datetime
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"fingerprint": self.fingerprint, "revoked_at": json_default(self.revoked_at), "reason": self.reason}
+        return {"serial": self.serial, "revoked_at": json_default(self.revoked_at), "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -240,8 +240,7 @@ class ExportedKit:
 
 
 def export_kit(settings: Settings, folder: Path, standing_checks: Sequence[StandingCheck], *,
-               withheld: str | None = None, identity_anchors_pem: str | None = None,
-               identity_revocations: Sequence[IdentityRevocation] = ()) -> ExportedKit:
+               withheld: str | None = None) -> ExportedKit:
     """Write a verification kit to ``folder`` (new, or empty), signed by the active signing key.
 
     A kit states why each output lost its standing in the studio's own words, which can name
@@ -261,9 +260,13 @@ def export_kit(settings: Settings, folder: Path, standing_checks: Sequence[Stand
     outputs = tuple(_issued(studio, withheld))
     anchors = store.trust_anchors_pem()
 
+    # the approvers' identity CA and its revocations, so approvals are judged offline too
+    identity_pem = studio.identity_anchors_pem() or None
+    revoked = tuple(IdentityRevocation(serial, at, why)
+                    for serial, (at, why) in sorted(studio.identity_revocations().items()))
+
     def contents(checkpoint: SignedCheckpoint) -> KitContents:
-        return KitContents(exported_at, anchors, keys, outputs, checkpoint, identity_anchors_pem,
-                           tuple(identity_revocations))
+        return KitContents(exported_at, anchors, keys, outputs, checkpoint, identity_pem, revoked)
 
     logged = {"exported_at": exported_at, "outputs": len(outputs), "keys": len(keys),
               "outputs_sha256": sha256_hex(canonical_json([o.to_dict() for o in outputs])),
@@ -345,8 +348,8 @@ class KitEvidence:
         self.folder = folder
         self.exported_at = exported_at
         self.checkpoint = checkpoint
-        self.identity_anchors_pem = identity_anchors_pem
-        self.identity_revocations = {r.fingerprint: r for r in identity_revocations}
+        self._identity_pem = identity_anchors_pem or ""
+        self._identity_revocations = {r.serial: (r.revoked_at, r.reason) for r in identity_revocations}
         self.outputs = tuple(outputs)
         self._anchors = anchors_pem(anchors)
         self.keys = tuple(keys)
@@ -421,9 +424,11 @@ class KitEvidence:
     def recovery(self) -> KitRecovery:
         return self._recovery
 
-    def identity_revocation(self, fingerprint: str) -> IdentityRevocation | None:
-        """The revocation of an approver's identity certificate (SHA-256 fingerprint), if any."""
-        return self.identity_revocations.get(fingerprint.lower())
+    def identity_anchors_pem(self) -> str:
+        return self._identity_pem
+
+    def identity_revocations(self) -> dict[str, tuple[datetime, str]]:
+        return dict(self._identity_revocations)
 
 
 class KitRecovery:
@@ -537,7 +542,7 @@ def _identity_revocations(data: bytes | None) -> tuple[IdentityRevocation, ...]:
     if data is None:
         return ()
     try:
-        return tuple(IdentityRevocation(str(r["fingerprint"]).lower(), _time(r["revoked_at"], "revoked_at"),
+        return tuple(IdentityRevocation(str(r["serial"]), _time(r["revoked_at"], "revoked_at"),
                                         str(r["reason"]))
                      for r in _load_json(data, IDENTITY_REVOCATIONS).get("revocations") or ())
     except (KeyError, TypeError):

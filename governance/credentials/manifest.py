@@ -7,6 +7,7 @@ c2pa's ``Builder`` takes. What it states is in DESIGN.md ("What a credential say
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import __version__
@@ -32,10 +33,11 @@ def reference_id(sha256: str) -> str:
 
 
 def definition(claim: SigningClaim, *, label: str, title: str, mirror_training_mining: bool = True,
-               bindings: Bindings | None = None) -> dict[str, Any]:
+               bindings: Bindings | None = None, extra_assertions: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """``mirror_training_mining`` also states the training-and-mining answer under the
     C2PA 1.x label, for readers that know only that one; ``bindings`` adds the watermark's
-    action and the soft-binding assertions."""
+    action and the soft-binding assertions; ``extra_assertions``, what other parts of signing
+    add (the approvers' signatures)."""
     mining = [training_mining(claim)] + ([c2pa_training_mining(claim)] if mirror_training_mining else [])
     actions = created_action(claim)
     if bindings is not None and bindings.watermark_id:
@@ -49,6 +51,7 @@ def definition(claim: SigningClaim, *, label: str, title: str, mirror_training_m
             *mining,
             {"label": GOVERNANCE_LABEL, "data": claim.governance_assertion()},
             *(assertions(bindings) if bindings is not None else ()),
+            *(dict(a) for a in extra_assertions),
         ],
         # References whose bytes Slate was not given still appear, by title and hash.
         "ingredients": [{"title": ref.title, "relationship": "inputTo", "instance_id": reference_id(ref.sha256)}

@@ -120,6 +120,51 @@ def make_signing_certificate(intermediate: Issued, now: datetime,
                        critical_eku=False)
 
 
+#: The studio identity CA's organisation: apart from the claim-signing PKI, so a claim
+#: signer never chains to it and a person's certificate never chains to Slate's roots.
+IDENTITY_ORGANISATION = "Slate studio identity CA (development)"
+IDENTITY_CA_LIFETIME = timedelta(days=3650)
+IDENTITY_LIFETIME = timedelta(days=730)
+
+
+def make_identity_ca(now: datetime) -> Issued:
+    """The studio identity CA: a root of its own that issues only people's certificates."""
+    key = new_key()
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, IDENTITY_ORGANISATION),
+                      x509.NameAttribute(NameOID.COMMON_NAME, "Slate studio identity CA")])
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(now - BACKDATE).not_valid_after(now + IDENTITY_CA_LIFETIME)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+               .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+               .add_extension(_key_usage(sign=False, ca=True), critical=True))
+    return Issued(builder.sign(key, hashes.SHA256()), key)
+
+
+def make_identity_certificate(ca: Issued, person: str, role: str, now: datetime,
+                              lifetime: timedelta = IDENTITY_LIFETIME) -> Issued:
+    """A person's identity certificate: their exact user name as user id (UID), the same as
+    common name where it fits (X.509 allows 64 characters there), their role as title.
+
+    Its only extended key usage is documentSigning, and it chains to the identity CA alone,
+    which is not among Slate's claim trust anchors: it can sign an approval, never a claim."""
+    key = new_key()
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, IDENTITY_ORGANISATION),
+                         x509.NameAttribute(NameOID.TITLE, role),
+                         x509.NameAttribute(NameOID.USER_ID, person),
+                         x509.NameAttribute(NameOID.COMMON_NAME, person if len(person) <= 64 else person[:61] + "...")])
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca.certificate.subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - BACKDATE).not_valid_after(now + lifetime)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.private_key.public_key()),
+                              critical=False)
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+               .add_extension(_key_usage(sign=True, ca=False), critical=True)
+               .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING]), critical=False))
+    return Issued(builder.sign(ca.private_key, hashes.SHA256()), key)
+
+
 def make_tsa_certificate(intermediate: Issued, now: datetime) -> Issued:
     # RFC 3161 §2.3: a TSA certificate has exactly one EKU, timeStamping, marked critical.
     return _end_entity("Slate development time-stamping authority", intermediate, now - BACKDATE,

@@ -6,6 +6,7 @@ Four checks, in the order a failure matters:
 - trust: is it signed by a chain Slate trusts, and by one of Slate's own signing certificates?
 - issuance: does the ledger hold this exact file, with the same governance assertion?
 - standing: is the signing key unrevoked, and do later revocations leave the output standing?
+- approval: did each approver the decision needed sign it with their own identity certificate?
 
 The overall ``outcome`` is the first thing that went wrong, or ``verified``; ``unconfirmed``
 when nothing went wrong but there were no records to check issuance and standing against
@@ -34,7 +35,8 @@ TAMPERED = "tampered"                # integrity failed
 UNTRUSTED = "untrusted"              # intact, but not signed by a Slate signing certificate
 NOT_ISSUED = "not_issued"            # signed by Slate's key but absent from (or unlike) the ledger
 UNCONFIRMED = "unconfirmed"          # intact and trusted, but no records to check issuance and standing
-REVOKED = "revoked"                  # issued, but the key or a right it relied on was revoked
+REVOKED = "revoked"                  # issued, but the key, an approver's certificate or a right was revoked
+UNAPPROVED = "unapproved"            # issued, but an approval it needed lacks a valid signature of its own
 RECOVERED = "recovered"              # no manifest, but its watermark or fingerprint names a Slate output
 VERIFIED = "verified"
 
@@ -65,6 +67,7 @@ class Check:
         return {"status": self.status, "reasons": list(self.reasons), "codes": list(self.codes)}
 
 
+CHECKS = ("integrity", "trust", "issuance", "standing", "approval")
 _NOT_REACHED = Check.skipped("not checked: an earlier step found nothing to check")
 NO_TRUST_LIST = Check.skipped("not checked: no C2PA trust list was given "
                               "(--c2pa-trust-list or SLATE_C2PA_TRUST_LIST)")
@@ -80,6 +83,7 @@ class Verdict:
     trust: Check = _NOT_REACHED
     issuance: Check = _NOT_REACHED
     standing: Check = _NOT_REACHED
+    approval: Check = _NOT_REACHED
     facts: dict[str, Any] = field(default_factory=dict)
     c2pa_trust_list: Check = NO_TRUST_LIST
 
@@ -91,7 +95,7 @@ class Verdict:
         return {
             "subject": self.subject, "ok": self.ok, "outcome": self.outcome, "summary": self.summary,
             "sha256": self.sha256,
-            "checks": {name: getattr(self, name).to_dict() for name in ("integrity", "trust", "issuance", "standing")},
+            "checks": {name: getattr(self, name).to_dict() for name in CHECKS},
             "facts": dict(self.facts),
             "c2pa_trust_list": self.c2pa_trust_list.to_dict(),
         }

@@ -37,7 +37,7 @@ from ..canonical import digest, sha256_hex
 from ..errors import InvalidInput
 from ..ledger import LedgerEntry
 from ..settings import Settings
-from . import c2pa_config, images, softbinding
+from . import approvals, c2pa_config, images, softbinding
 from .claim import GOVERNANCE_LABEL
 from .evidence import NO_ANCHORS, NO_RECORDS, Evidence, StandingCheck, StudioEvidence
 from .keys import KeyInfo
@@ -51,6 +51,7 @@ from .verdict import (
     REMOTE_MANIFEST,
     REVOKED,
     TAMPERED,
+    UNAPPROVED,
     UNCONFIRMED,
     UNREADABLE,
     UNTRUSTED,
@@ -142,8 +143,13 @@ class Verifier:
             return Verdict(subject, UNREADABLE, exc.message)
         # hashlib and the c2pa reader both release the GIL: hash the file while c2pa reads it.
         sha256_future = self._offload.submit(sha256_hex, data)
+        # and, for a PNG, the bytes that were signed (the file less its C2PA chunks), which an
+        # approver's signature names
+        unsigned_future = self._offload.submit(approvals.unsigned_png_sha256, data) \
+            if media_type == "image/png" else None
         report = self._read(data, media_type)
         sha256 = sha256_future.result()
+        unsigned = unsigned_future.result() if unsigned_future is not None else None
         if isinstance(report, Verdict):
             facts: dict[str, Any] = {"media_type": media_type}
             if report.outcome == NO_CREDENTIALS:
@@ -153,7 +159,7 @@ class Verifier:
                 if found is not None:
                     facts["recovery"] = found.reason
             return Verdict(subject, report.outcome, report.summary, sha256, facts=facts)
-        verdict = self._judge(subject, sha256, media_type, report)
+        verdict = self._judge(subject, sha256, media_type, report, unsigned)
         return self._with_trust_list(verdict, data, media_type, report) if self._trust_list else verdict
 
     # ------------------------------------------------------------ recovering a stripped copy
@@ -198,7 +204,7 @@ class Verifier:
                    f"(credential {entry.manifest_label}), " +
                    ("which is in good standing" if standing.ok else
                     "which is no longer in good standing: " + standing.reasons[0]))
-        return Verdict(subject, RECOVERED, summary, sha256, skipped, skipped, issuance, standing, facts)
+        return Verdict(subject, RECOVERED, summary, sha256, skipped, skipped, issuance, standing, facts=facts)
 
     # ------------------------------------------------------------ reading
 
@@ -228,7 +234,8 @@ class Verifier:
 
     # ------------------------------------------------------------ judging
 
-    def _judge(self, subject: str, sha256: str, media_type: str, manifest: _Manifest) -> Verdict:
+    def _judge(self, subject: str, sha256: str, media_type: str, manifest: _Manifest,
+               unsigned_sha256: str | None) -> Verdict:
         integrity = _integrity(manifest)
         key, trust = self._trust(manifest)
         assertion = manifest.assertion(GOVERNANCE_LABEL)
@@ -237,13 +244,27 @@ class Verifier:
         if key is not None:
             issuance = self._issuance(manifest, entry, key, assertion, sha256)
             standing = self._standing(key, entry, assertion, signed_time)
+            approval = self._approval(manifest, signed_time or (entry.signed_at if entry else None),
+                                      unsigned_sha256)
         else:
             why = NO_RECORDS if trust.ok else "not checked: not signed by a Slate signing certificate"
-            issuance = standing = Check.skipped(why)
-        outcome, summary = _outcome(integrity, trust, issuance, standing)
+            issuance = standing = approval = Check.skipped(why)
+        outcome, summary = _outcome(integrity, trust, issuance, standing, approval)
         facts = _facts(manifest, media_type, key, entry, assertion, signed_time)
         facts["evidence"] = self.evidence.source.to_dict()
-        return Verdict(subject, outcome, summary, sha256, integrity, trust, issuance, standing, facts)
+        return Verdict(subject, outcome, summary, sha256, integrity, trust, issuance, standing, approval, facts)
+
+    def _approval(self, manifest: _Manifest, signed_at: datetime | None, unsigned_sha256: str | None) -> Check:
+        """The approvers' own signatures, judged with the identity CA alone and the evidence's
+        revocation list (the studio's, or a kit's); verification never creates the CA (an
+        absent one trusts nothing)."""
+        active = {**manifest.active, "label": manifest.label}
+        if not approvals.required_approvers(manifest.assertion(GOVERNANCE_LABEL) or {}):
+            return approvals.verify_approvals(active, "", {}).check()
+        report = approvals.verify_approvals(active, self.evidence.identity_anchors_pem(),
+                                            self.evidence.identity_revocations(), signed_at=signed_at,
+                                            image_sha256=unsigned_sha256)
+        return report.check()
 
     def _trust(self, manifest: _Manifest) -> tuple[KeyInfo | None, Check]:
         trust_failures = [f for f in manifest.failures if f.get("code", "").startswith(_TRUST_CODES)]
@@ -394,7 +415,8 @@ def _signer_text(info: Mapping[str, Any]) -> str:
     return f"'{name}'" + (f" issued by '{issuer}'" if issuer else "")
 
 
-def _outcome(integrity: Check, trust: Check, issuance: Check, standing: Check) -> tuple[str, str]:
+def _outcome(integrity: Check, trust: Check, issuance: Check, standing: Check,
+             approval: Check) -> tuple[str, str]:
     if not integrity.ok:
         return TAMPERED, "the content credentials are not intact: " + integrity.reasons[0]
     if not trust.ok:
@@ -404,8 +426,17 @@ def _outcome(integrity: Check, trust: Check, issuance: Check, standing: Check) -
     if not issuance.ok:  # not checked: trusted, but no records to say more
         return UNCONFIRMED, ("intact and chains to the trust anchors, but whether Slate issued it and whether "
                              "it stands were not checked: there are no records here (pass --kit DIR)")
+    # one code per approver, in the order of the first reasons (a note may follow them)
+    judged = list(zip(approval.codes, approval.reasons, strict=False)) if approval.status == FAIL else []
+    unsigned = [reason for code, reason in judged if code in ("slate.approval.missing", "slate.approval.invalid")]
+    if unsigned:
+        return UNAPPROVED, ("issued by Slate, but an approval it needed has no valid signature of its own: "
+                            + unsigned[0])
     if not standing.ok:
         return REVOKED, "issued by Slate, but no longer in good standing: " + standing.reasons[0]
+    revoked = [reason for code, reason in judged if code == "slate.approval.revoked"]
+    if revoked:
+        return REVOKED, "issued by Slate, but an approver's identity certificate was revoked: " + revoked[0]
     return VERIFIED, "intact, signed by Slate, recorded in the ledger and in good standing"
 
 

@@ -23,6 +23,7 @@ from .blueprint import bp
 OUTCOME_WORDS = {
     "verified": "Verified: this image is intact, was signed and issued by Slate, and is in good standing.",
     "revoked": "Issued by Slate, but no longer in good standing: a key or a right it relied on was revoked.",
+    "unapproved": "Issued by Slate, but an approval it needed does not carry the approver's own valid signature.",
     "not_issued": "Signed with Slate's key, but Slate's ledger has no record of issuing this exact file.",
     "unconfirmed": "The credentials are intact and chain to the trust anchors, but there were no records to "
                    "check that Slate issued this file and that it still stands.",
@@ -35,7 +36,8 @@ OUTCOME_WORDS = {
     "unreadable": "Slate could not read this file as an image it verifies.",
 }
 CHECKS = (("integrity", "Intact"), ("trust", "Signed by a chain Slate trusts"),
-          ("issuance", "Issued by Slate (ledger match)"), ("standing", "Still in good standing"))
+          ("issuance", "Issued by Slate (ledger match)"), ("standing", "Still in good standing"),
+          ("approval", "Approved under the approvers' own signatures"))
 VERIFIERS = ("auditor", "producer", "legal", "approver")
 
 

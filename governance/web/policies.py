@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 
+from ..credentials import policy_signatures
 from ..errors import InvalidInput
 from ..lifecycle.output_review import recorded_outputs
 from ..policy import versions
@@ -97,7 +98,8 @@ def policy_odrl(ref: str) -> Any:
 @bp.route("/policies/<string:ref>/approve", methods=["POST"])
 @page("legal")
 def approve_policy(ref: str) -> Any:
-    approved = versions.approve_version(ref, access.principal().name, request.form.get("comment", "").strip())
+    approved = policy_signatures.approve_and_sign(current_app.config["SLATE_SETTINGS"], ref, access.principal().name,
+                                                  request.form.get("comment", "").strip())
     flash(f"{approved['uid']}@{approved['version']} approved. It can now be published.", "info")
     return redirect(url_for("web.policy", ref=ref))
 

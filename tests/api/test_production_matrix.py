@@ -119,6 +119,7 @@ def concrete(world, template: str, missing: bool = False) -> str:
         ("diff", "new"): "urn:slate:policy:studio-default", ("policies", "old"): "urn:slate:policy:studio-default",
         ("keys", "fingerprint"): "0" * 16, ("tokens", "token_id"): "1", ("productions", "ref"): A,
         ("versions", "version"): "1", ("users", "name"): "pat-producer",
+        ("identities", "name"): "ada-approver",  # identity certificates are an admin's: producers are refused by role
         ("workers", "key"): "1",  # a worker key belongs to no production: producers are refused by role
         # a reproduction sample is a generator's to claim: producers are refused by role
         ("reproductions", "sample_id"): "rs_" + "0" * 32,

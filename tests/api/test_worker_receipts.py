@@ -127,7 +127,7 @@ def test_the_credential_names_the_stored_receipt_and_verification_shows_it(clien
     assert signed.json["receipt_sha256"] == row.receipt_sha256
     verdict = verify(app.config["SLATE_SETTINGS"], row.file_path)
     assert verdict.outcome == "verified", verdict.summary
-    assert verdict.facts["governance"]["schema"] == 4
+    assert verdict.facts["governance"]["schema"] == 5
     assert verdict.facts["governance"]["receipt_sha256"] == row.receipt_sha256
 
 

@@ -13,8 +13,10 @@ import click
 import pytest
 from PIL import Image
 
+from governance.auth.users import add_user
 from governance.cli import SlateContext, SlateGroup
 from governance.cli.credentials import commands as credential_commands
+from governance.cli.identity import commands as identity_commands
 from governance.cli.ledger import commands as ledger_commands
 from governance.credentials import Issuer, Verifier
 from governance.settings import Settings
@@ -79,6 +81,14 @@ def claim() -> dict[str, Any]:
 
 
 @pytest.fixture
+def db(db: Settings) -> Settings:
+    """The migrated database, where the claim's approver is a user with the approver role,
+    so the Issuer can sign their approval with their identity certificate."""
+    add_user(CLAIM["approver"], ["approver"])
+    return db
+
+
+@pytest.fixture
 def offline(db: Settings) -> Settings:
     """Settings with timestamps off: fast, for tests that are not about time."""
     return replace(db, tsa_url="none")
@@ -110,7 +120,7 @@ def slate_cli(offline: Settings) -> Callable[..., click.testing.Result]:
     def cli(ctx: click.Context) -> None:
         ctx.obj = SlateContext(offline)
 
-    for command in [*credential_commands, *ledger_commands]:
+    for command in [*credential_commands, *ledger_commands, *identity_commands]:
         cli.add_command(command)
 
     def run(*args: str) -> click.testing.Result:

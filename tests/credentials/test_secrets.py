@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from governance.auth.users import add_user
 from governance.clock import utcnow
 from governance.credentials import CallbackSigner, Issuer, Verifier, pki
 from governance.db import close_database, database, open_database
@@ -111,8 +112,14 @@ def test_a_fresh_slate_keeps_the_data_folder_to_its_owner_whatever_the_umask(
         migrate()
         queue = Queue(settings)
         queue.enqueue_generation("1")
+        add_user(claim["approver"], ["approver"])
         with Issuer(settings) as issuer:
             out = issuer.sign(make_image(), claim, store=True)
+        # the approver's identity key, made on first need, is the owner's alone too
+        identity = settings.keys_dir / "identity"
+        keys = [p for p in identity.rglob("*.pem")]
+        assert keys and {_mode(p) for p in keys} == {0o600}
+        assert {_mode(f) for f in [identity, identity / "people"]} == {0o700}
         data = settings.data_dir
         files = {p.name: _mode(p) for p in data.iterdir() if p.is_file()}
         assert {"slate.db", "slate.db-wal", "slate.db-shm", "queue.db"} <= files.keys()

@@ -51,7 +51,7 @@ def test_each_format_carries_every_governance_field(issuer: Issuer, offline: Set
     assert manifest["label"] == out.manifest_label
     governance = assertion(manifest, "com.slate.governance")
     assert governance == {
-        "schema": 4,
+        "schema": 5,
         "model": {"name": "slate-demo-sd", "version": "2.1.0", "weights_sha256": "1" * 64},
         "training_set": {"merkle_root": "2" * 64},
         "policy": {"uid": "studio-policy", "version": "7", "sha256": "3" * 64},

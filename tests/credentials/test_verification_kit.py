@@ -238,7 +238,7 @@ def test_soft_bindings_and_approver_identities_travel_in_a_signed_kit(offline: S
                                                          "descriptor": descriptor, "width": 512, "height": 512})
     store = KeyStore(offline)
     identity_root = pki.make_root(datetime.now(timezone.utc))
-    revoked = IdentityRevocation("ab" * 32, datetime(2026, 1, 2, tzinfo=timezone.utc), "left the studio")
+    revoked = IdentityRevocation("5a17e0", datetime(2026, 1, 2, tzinfo=timezone.utc), "left the studio")
     contents = KitContents(exported.exported_at, store.trust_anchors_pem(),
                            exported.keys, (output,), exported.checkpoint,
                            pki.certificate_pem(identity_root.certificate), (revoked,))
@@ -249,8 +249,8 @@ def test_soft_bindings_and_approver_identities_travel_in_a_signed_kit(offline: S
     assert found is not None and found.sha256 == output.sha256 and again.recovery.by_watermark("0123456789ac") is None
     assert [(b.sha256, d) for b, d in again.recovery.nearest(np.eye(1, DESCRIPTOR_DIM, dtype=np.float32)[0])] \
         == [(output.sha256, 0.0)]
-    assert again.identity_anchors_pem == pki.certificate_pem(identity_root.certificate)
-    assert again.identity_revocation("AB" * 32) == revoked
+    assert again.identity_anchors_pem() == pki.certificate_pem(identity_root.certificate)
+    assert again.identity_revocations() == {"5a17e0": (revoked.revoked_at, "left the studio")}
     (tmp_path / "kit2" / IDENTITY_ANCHORS).write_text(pki.certificate_pem(pki.make_root(
         datetime.now(timezone.utc)).certificate))
     with pytest.raises(CredentialError, match=r"identity-anchors\.pem was changed"):

@@ -105,7 +105,7 @@ def test_the_credential_and_the_provenance_facets_name_every_sign_off(ask, sign)
     assert [(s["approver"], s["rules"]) for s in claim["signoffs"]] == [
         ("lee-legal", ["legal-signs"]), ("ada-approver", ["approver-signs"])]
     assertion = SigningClaim.from_dict(claim).governance_assertion()
-    assert assertion["schema"] == 4 and [s["approver"] for s in assertion["signoffs"]] == ["lee-legal", "ada-approver"]
+    assert assertion["schema"] == 5 and [s["approver"] for s in assertion["signoffs"]] == ["lee-legal", "ada-approver"]
     assert all(s["at"] for s in assertion["signoffs"])
     facets = facets_for(job.request, job.decision, [s["approver"] for s in claim["signoffs"]], job.request.model)
     assert {("approver", "lee-legal"), ("approver", "ada-approver")} <= facets

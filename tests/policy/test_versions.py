@@ -50,9 +50,9 @@ def test_an_invalid_file_is_never_recorded(registry: dict[str, Any]) -> None:
 
 def test_the_demo_says_when_the_policy_file_differs_from_the_stored_version(db: Any, tmp_path: Path) -> None:
     from governance import demo
-    assert demo.seed_policy(DEFAULT_POLICY) == f"{UID}@{FILE_VERSION} (published)"
+    assert demo.seed_policy(DEFAULT_POLICY, db) == f"{UID}@{FILE_VERSION} (published)"
     edited = write(tmp_path / "edited.yaml",
                    policy_text(FILE_VERSION, edit=lambda t: t.replace("[nude,", "[blood, nude,")))
-    said = demo.seed_policy(edited)
+    said = demo.seed_policy(edited, db)
     assert said.startswith(f"{UID}@{FILE_VERSION} (published; edited.yaml differs from it")
     assert versions.active_version().sha256 != load_policy(edited.read_bytes()).sha256

@@ -9,7 +9,7 @@ from PIL import Image
 
 from governance.credentials import Issuer
 from governance.jobs.tables import Job
-from tests.credentials.conftest import CLAIM
+from tests.credentials.conftest import CLAIM, make_image
 from tests.credentials.test_soft_bindings import photo_png, stripped
 
 PROMPT = "a confidential script line: the harbour at dusk"
@@ -124,3 +124,14 @@ def test_a_stripped_copy_of_a_signed_output_is_shown_as_recovered_naming_it(brow
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "it is a copy of an output Slate issued" in page
     assert signed.sha256 in page and signed.manifest_label in page
+
+
+def test_the_verify_page_shows_each_approvers_own_signature(browser, app):
+    with Issuer(app.config["SLATE_SETTINGS"]) as issuer:
+        signed = issuer.sign(make_image(), {**CLAIM, "approver": "ada-approver"}).data
+    auditor = browser("aud-auditor")
+    auditor.get("/verify")
+    body = auditor.post("/verify", {"file": (io.BytesIO(signed), "approved.png")},
+                        content_type="multipart/form-data").get_data(as_text=True)
+    assert "Approved under the approvers&#39; own signatures" in body
+    assert "approved by ada-approver — own signature valid" in body
