@@ -4,7 +4,8 @@ from Slate's manifest repository and outputs' soft bindings (``ledger.bindings``
 
 Who may call them: whoever may verify an image (``flow.verify``'s roles). A match names a
 manifest (its label, the ``manifestId``), never the standing or the governance record
-behind it; the manifest store is what the signed file itself carried. Byte-for-byte the
+behind it; the manifest store is what the signed file itself carried, and a producer reads
+only their own productions' manifests (another's is "not found", as with every record). Byte-for-byte the
 same matching as ``slate verify``'s recovery (``credentials.softbinding``): a watermark hit
 is confirmed by the fingerprint, a fingerprint alone must be near and unambiguous.
 
@@ -20,12 +21,13 @@ import binascii
 from typing import Any
 
 import numpy as np
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from marshmallow import Schema, fields, validate
 
 from ..credentials import softbinding
 from ..errors import InvalidInput, NotFound
-from ..ledger.bindings import LedgerRecovery, manifest_store
+from ..ledger.bindings import LedgerRecovery, stored_manifest
+from ..lifecycle import requests
 from ..perception.fingerprints import DESCRIPTOR_DIM
 from ..perception.watermark import check_id
 from . import schemas as s
@@ -129,11 +131,18 @@ def matches_by_content(_query: dict[str, Any], _form: dict[str, Any]) -> Any:
 @blp.doc(responses=file_response("application/c2pa", "the manifest store Slate signed under this label"),
          **{"x-errors-none": ["409", "422"]})
 def manifest(manifest_id: str) -> Any:
-    """The manifest store (C2PA JUMBF, ``application/c2pa``) Slate signed under this label."""
-    data = manifest_store(manifest_id[:200]) if len(manifest_id) <= 200 else None
-    if data is None:
-        raise NotFound("Slate's manifest repository holds no manifest with that id")
-    return Response(data, mimetype="application/c2pa")
+    """The manifest store (C2PA JUMBF, ``application/c2pa``) Slate signed under this label.
+    A producer reads only their own productions' manifests: another's answers as a missing one."""
+    found = stored_manifest(manifest_id) if len(manifest_id) <= 200 else None
+    missing = NotFound("Slate's manifest repository holds no manifest with that id")
+    if found is None:
+        raise missing
+    if not g.principal.studio_wide:
+        try:
+            requests.visible_output(found[1], g.principal)
+        except NotFound:
+            raise missing from None
+    return Response(found[0], mimetype="application/c2pa")
 
 
 def _descriptor(value: str) -> Any:

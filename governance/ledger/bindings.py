@@ -92,8 +92,15 @@ def bound_output(sha256: str) -> BoundOutput | None:
 
 def manifest_store(manifest_label: str) -> bytes | None:
     """The manifest store Slate signed under ``manifest_label`` (``application/c2pa``)."""
+    found = stored_manifest(manifest_label)
+    return found[0] if found is not None else None
+
+
+def stored_manifest(manifest_label: str) -> tuple[bytes, str] | None:
+    """The manifest store under ``manifest_label`` and the SHA-256 of the output it signed
+    (whose production decides who may read it)."""
     row = ManifestStore.get_or_none(ManifestStore.manifest_label == manifest_label)
-    return bytes(row.data) if row is not None else None
+    return (bytes(row.data), str(row.output_sha256)) if row is not None else None
 
 
 def exported_bindings(batch: int = 1000) -> Iterator[BoundOutput]:

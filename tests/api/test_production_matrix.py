@@ -30,6 +30,7 @@ from PIL import Image
 from governance.auth.users import add_user, issue_token
 from governance.db import database
 from governance.jobs.tables import Job
+from governance.ledger.tables import Output
 from governance.policy.tables import GenerationRequest
 from governance.registry import assets, licences, training_sets
 from governance.registry.tables import Consent, ConsentDocument, Person
@@ -84,11 +85,13 @@ def world(signed):
     signed.ids = {  # type: ignore[attr-defined]
         "consent_id": str(mara.id), "request_id": str(job.request_id), "job_id": job.id,
         "output": signed.outputs["mara"], "asset": own["sha256"], "review_id": review.id,
+        "manifest": Output.get(Output.sha256 == signed.outputs["mara"]).manifest_label,
     }
     signed.markers = {  # type: ignore[attr-defined]
         A, "Mara Quinn", "Kit Young", "Sam Young", "LIC-HARBOUR", "Storyboard 7", own["sha256"],
         *signed.outputs.values(), *(j.id for j in Job.select()),
         *(d.sha256 for d in ConsentDocument.select()),
+        *(Output.get(Output.sha256 == sha).manifest_label for sha in signed.outputs.values()),
     }
     return signed
 
@@ -103,7 +106,8 @@ MISSING = {("consents", "consent_id"): "999999", ("consents", "ref"): "999999", 
            ("licences", "ref"): "LIC-NOPE",
            ("assets", "ref"): "f" * 64, ("outputs", "sha256"): "0" * 64, ("requests", "request_id"): "999999",
            ("jobs", "job_id"): "job_" + "0" * 32, ("proof", "asset_sha256"): "f" * 64,
-           ("output-reviews", "review_id"): "or_" + "0" * 32}
+           ("output-reviews", "review_id"): "or_" + "0" * 32,
+           ("manifests", "manifest_id"): "urn:c2pa:00000000-0000-4000-8000-000000000000"}
 
 
 def concrete(world, template: str, missing: bool = False) -> str:
@@ -125,6 +129,8 @@ def concrete(world, template: str, missing: bool = False) -> str:
         ("reproductions", "sample_id"): "rs_" + "0" * 32,
         # the output review of A's signed output (allowed at once); reviewers and auditors read them all
         ("output-reviews", "review_id"): ids["review_id"],
+        # the manifest store of A's signed output, in Slate's manifest repository
+        ("manifests", "manifest_id"): ids["manifest"],
     }
 
     def fill(match: re.Match[str]) -> str:

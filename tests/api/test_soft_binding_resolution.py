@@ -28,9 +28,11 @@ BASE = "/api/v1/softbinding"
 
 
 @pytest.fixture
-def signed(app, settings):
+def signed(app, settings, tokens):
+    """A signed photo whose request the approver user signed off (their identity certificate
+    is issued on this first need)."""
     with Issuer(settings) as issuer:
-        return issuer.sign(photo_png(), CLAIM)
+        return issuer.sign(photo_png(), {**CLAIM, "approver": "approver-user"})
 
 
 def upload(data: bytes, name: str = "file") -> dict:

@@ -18,7 +18,9 @@ from governance.credentials import Issuer, Verifier, approvals, c2pa_config, man
 from governance.credentials import claim as claim_module
 from governance.credentials.identities import IdentityStore, identity_anchors_path
 from governance.credentials.keys import TRUST_ANCHORS
+from governance.credentials.kit import KitEvidence, export_kit
 from governance.errors import CredentialError
+from governance.provenance.standing import standing_checks
 from governance.settings import Settings
 
 from .conftest import CLAIM, make_image
@@ -148,6 +150,14 @@ def test_a_revoked_approver_certificate_yields_revoked_from_its_revocation_time_
         "revoked"
     assert approvals.verify_approvals(active_manifest(before.data, offline), anchors, revoked,
                                       signed_at=revoked_from - timedelta(seconds=1)).lines[0].status == "valid"
+
+    # an auditor outside the studio, with only an exported kit, judges both approvals alike
+    kit = offline.data_dir.parent / "kit"
+    export_kit(offline, kit, standing_checks())
+    from_kit = Verifier(offline, evidence=KitEvidence.open(kit))
+    for studio_verdict, data in ((late, after.data), (early, before.data)):
+        offline_verdict = from_kit.verify_bytes(data)
+        assert (offline_verdict.outcome, offline_verdict.approval) == (studio_verdict.outcome, studio_verdict.approval)
 
 
 def test_an_approval_without_a_signature_fails_verification(
