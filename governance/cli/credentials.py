@@ -14,7 +14,7 @@ from ..audit.trust import TrustAnchors
 from ..credentials.evidence import Evidence, NoRecords, StudioEvidence, anchors_from_file
 from ..credentials.keys import KeyInfo, KeysStatus, KeyStore
 from ..credentials.kit import ExportedKit, KitEvidence, export_kit
-from ..credentials.verdict import CHECKS, NOT_CHECKED, RECOVERED, Verdict
+from ..credentials.verdict import CHECKS, FAIL, NOT_CHECKED, RECOVERED, Verdict
 from ..credentials.verification import Verifier
 from ..db import database_exists, reading_database
 from ..errors import ConfigurationError, InvalidInput, NotFound
@@ -167,7 +167,7 @@ EXIT_RECOVERED = 3
 
 def exit_for(verdict: Verdict) -> None:
     """0 verified, 3 recovered (original in good standing), 1 anything else."""
-    if verdict.outcome == RECOVERED and verdict.standing.ok:
+    if verdict.outcome == RECOVERED and verdict.standing.ok and verdict.approval.status != FAIL:
         raise click.exceptions.Exit(EXIT_RECOVERED)
     exit_unless_ok(verdict)
 

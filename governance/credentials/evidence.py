@@ -18,18 +18,24 @@ what the studio would have said (its standing reasons), not a summary of it.
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import c2pa
+
 from ..audit.trust import TrustAnchors
 from ..errors import CredentialError, SlateError
 from ..ledger import LedgerEntry, find_by_label, find_by_sha256
-from ..ledger.bindings import LedgerRecovery
+from ..ledger.bindings import LedgerRecovery, manifest_store
 from ..settings import Settings
-from . import pki
+from . import c2pa_config, pki
+from .approvals import APPROVALS_LABEL
+from .claim import GOVERNANCE_LABEL
 from .identities import IdentityStore, identity_anchors_path
 from .keys import KeyInfo, KeyStore
 from .softbinding import Recovery
@@ -89,6 +95,10 @@ class Evidence(Protocol):
     def identity_anchors_pem(self) -> str:
         """The studio identity CA approvers' certificates chain to; "" when there is none
         (then no approver's signature can be valid)."""
+
+    def approval_manifest(self, entry: LedgerEntry) -> Mapping[str, Any] | None:
+        """The original's manifest as far as its approvals go (label, governance and approvals
+        assertions), for judging a recovered copy; None when none is kept."""
 
     def identity_revocations(self) -> Mapping[str, tuple[datetime, str]]:
         """Revoked identity certificates: serial (hex) -> (revoked at, reason)."""
@@ -150,6 +160,10 @@ class StudioEvidence:
         # read, never created: verification makes no CA (an absent one trusts nothing)
         return self._identity_path.read_text() if self._identity_path.is_file() else ""
 
+    def approval_manifest(self, entry: LedgerEntry) -> Mapping[str, Any] | None:
+        store = manifest_store(entry.manifest_label)
+        return approval_part(read_manifest_store(store, entry.manifest_label)) if store is not None else None
+
     def identity_revocations(self) -> dict[str, tuple[datetime, str]]:
         return self._identities.revocations()
 
@@ -191,6 +205,9 @@ class NoRecords:
     def identity_anchors_pem(self) -> str:
         return ""
 
+    def approval_manifest(self, entry: LedgerEntry) -> Mapping[str, Any] | None:
+        return None
+
     def identity_revocations(self) -> dict[str, tuple[datetime, str]]:
         return {}
 
@@ -202,3 +219,34 @@ class NoRecords:
 
     def standing(self, entry: LedgerEntry, assertion: Mapping[str, Any]) -> list[str]:
         return []
+
+
+#: the assertions an approval check reads
+APPROVAL_LABELS = (GOVERNANCE_LABEL, APPROVALS_LABEL)
+#: c2pa's reading context for stored manifests (no anchors: only their assertions are read)
+_reading: c2pa.Context | None = None
+
+
+def read_manifest_store(store: bytes, label: str) -> Mapping[str, Any] | None:
+    """The manifest ``label`` of a stored manifest store (``application/c2pa``) as c2pa reports
+    it, read offline; None when the store cannot be read."""
+    global _reading
+    if _reading is None:
+        _reading = c2pa_config.context(c2pa_config.reading_settings(""))
+    try:
+        with c2pa.Reader("application/c2pa", io.BytesIO(store), context=_reading) as reader:
+            report = json.loads(reader.json())
+    except (c2pa.C2paError, ValueError):
+        return None
+    active = (report.get("manifests") or {}).get(label)
+    return {**active, "label": label} if isinstance(active, Mapping) else None
+
+
+def approval_part(manifest: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The label and the governance and approvals assertions of ``manifest``: all an approval
+    check needs, small enough for a verification kit to carry per output."""
+    if manifest is None:
+        return None
+    return {"label": manifest.get("label"),
+            "assertions": [a for a in manifest.get("assertions") or ()
+                           if isinstance(a, Mapping) and a.get("label") in APPROVAL_LABELS]}

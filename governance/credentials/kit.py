@@ -99,6 +99,9 @@ class IssuedOutput:
     standing_reasons: tuple[str, ...] = ()
     #: soft bindings a stripped copy is found by (``BoundOutput.to_export``); None before they were recorded
     soft_bindings: Mapping[str, Any] | None = field(default=None, compare=False)
+    #: the original's label, governance and approvals assertions (``evidence.approval_part``),
+    #: so a recovered copy's approvals are judged offline; None when no manifest was kept
+    approvals: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def watermark_id(self) -> str | None:
@@ -128,7 +131,8 @@ class IssuedOutput:
                 "output_id": self.output_id, "job_id": self.job_id, "decision_id": self.decision_id,
                 "request_id": self.request_id, "in_good_standing": self.in_good_standing,
                 "standing_reasons": list(self.standing_reasons),
-                "soft_bindings": dict(self.soft_bindings) if self.soft_bindings else None}
+                "soft_bindings": dict(self.soft_bindings) if self.soft_bindings else None,
+                "approvals": dict(self.approvals) if self.approvals else None}
 
     @classmethod
     def from_dict(cls, data: Any) -> IssuedOutput:
@@ -138,7 +142,7 @@ class IssuedOutput:
                        _time(data["signed_at"], "an output's signed_at"), str(data["claim_sha256"]),
                        str(data["media_type"]), bool(data["timestamped"]), int(data["output_id"]),
                        str(data["job_id"]), str(data["decision_id"]), str(data["request_id"]), reasons,
-                       _soft_bindings(data.get("soft_bindings")))
+                       _soft_bindings(data.get("soft_bindings")), _approvals(data.get("approvals")))
         except (KeyError, TypeError, ValueError):
             raise CredentialError("the verification kit is malformed: an entry of outputs.json lacks a field") from None
         if data.get("in_good_standing") is not made.in_good_standing:
@@ -262,7 +266,7 @@ def export_kit(settings: Settings, folder: Path, standing_checks: Sequence[Stand
 
     # the approvers' identity CA and its revocations, so approvals are judged offline too
     identity_pem = studio.identity_anchors_pem() or None
-    revoked = tuple(IdentityRevocation(serial, at, why)
+    revoked = tuple(IdentityRevocation(serial, at, withheld or why)  # why is about a person: withheld too
                     for serial, (at, why) in sorted(studio.identity_revocations().items()))
 
     def contents(checkpoint: SignedCheckpoint) -> KitContents:
@@ -304,7 +308,7 @@ def _issued(studio: StudioEvidence, withheld: str | None) -> Iterator[IssuedOutp
         bound = bindings.get(entry.sha256)
         soft = {k: v for k, v in bound.items() if k not in ("sha256", "manifest_label")} if bound else None
         yield replace(IssuedOutput.from_entry(entry, [withheld] if reasons and withheld else reasons),
-                      soft_bindings=soft)
+                      soft_bindings=soft, approvals=studio.approval_manifest(entry))
 
 
 def _check_target(folder: Path) -> None:
@@ -420,6 +424,10 @@ class KitEvidence:
     def key(self, fingerprint: str) -> KeyInfo | None:
         return next((k.info for k in self.keys if k.info.fingerprint == fingerprint), None)
 
+    def approval_manifest(self, entry: LedgerEntry) -> Mapping[str, Any] | None:
+        found = self._by_sha256.get(entry.sha256)
+        return found.approvals if found is not None else None
+
     @property
     def recovery(self) -> KitRecovery:
         return self._recovery
@@ -463,6 +471,16 @@ def _soft_bindings(value: Any) -> Mapping[str, Any] | None:
         BoundOutput.from_export({**value, "sha256": "", "manifest_label": ""})
     except (KeyError, TypeError, ValueError, binascii.Error):
         raise CredentialError("the verification kit is malformed: an output's soft_bindings cannot be read") from None
+    return dict(value)
+
+
+def _approvals(value: Any) -> Mapping[str, Any] | None:
+    """An output's approvals part as the kit states it: a label and a list of assertions."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not isinstance(value.get("label"), str) \
+            or not isinstance(value.get("assertions"), list):
+        raise CredentialError("the verification kit is malformed: an output's approvals lack a label or assertions")
     return dict(value)
 
 

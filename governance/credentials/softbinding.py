@@ -43,6 +43,7 @@ from ..ledger.bindings import BoundOutput
 from ..perception import watermark
 from ..perception.fingerprints import FINGERPRINT_VERSION, Fingerprint, describe, fingerprint_image
 from ..perception.pixels import decode_rgb
+from . import xmp
 
 SOFT_BINDING_LABEL = "c2pa.soft-binding"
 #: the fingerprint's algorithm name in the manifest (Slate's own; not on the C2PA list)
@@ -113,37 +114,71 @@ class Refusal:
 
 def bind(image: bytes, media_type: str, *, embed: bool, max_pixels: int,
          beside: Callable[..., Future[Any]] | None = None) -> Bound:
-    """The image to sign and its bindings. A PNG at least ``watermark.MIN_SIDE`` on a side is
-    watermarked (when ``embed``) and re-encoded losslessly; other formats are only
-    fingerprinted, since re-encoding a JPEG or WebP would change more than the watermark.
+    """The image to sign and its bindings. An 8-bit RGB PNG at least ``watermark.MIN_SIDE`` on
+    a side is watermarked (when ``embed``) and re-encoded losslessly, its other chunks carried
+    over; other images are only fingerprinted, since re-encoding a JPEG, a WebP or a PNG with
+    alpha, 16 bits or a palette would change more than the watermark.
     ``beside`` (an executor's ``submit``) fingerprints the watermarked pixels while they are
     encoded: both release the GIL."""
     rgb = decode_rgb(image, max_pixels=max_pixels)
-    if not embed or media_type != "image/png" or not watermark.can_embed(rgb):
+    carried = _carried_chunks(image) if media_type == "image/png" else None
+    if not embed or carried is None or not watermark.can_embed(rgb):
         return Bound(image, Bindings(fingerprint_image(Image.fromarray(rgb))))
     watermark_id = watermark.new_id(os.urandom(6))
     marked = watermark.embed(rgb, watermark_id)
     fingerprint = beside(fingerprint_image, Image.fromarray(marked)) if beside is not None else None
-    data = _png(marked)
+    data = _png(marked, carried)
     computed = fingerprint.result() if fingerprint is not None else fingerprint_image(Image.fromarray(marked))
     return Bound(data, Bindings(computed, watermark_id), round(watermark.psnr(rgb, marked), 2))
 
 
-def _png(rgb: np.ndarray[Any, Any]) -> bytes:
+def _carried_chunks(image: bytes) -> tuple[bytes, bytes] | None:
+    """The chunks of an 8-bit RGB, non-interlaced PNG other than its header, pixel data and
+    end, whole, as (before the pixel data, after it): what the watermarked file carries over
+    unchanged (colour profile, gamma, text). None for any other PNG (alpha, 16-bit, palette,
+    interlaced, a transparent colour), which re-encoding would change beyond the watermark:
+    such an image is signed as given and only fingerprinted."""
+    chunks = xmp.png_chunks(image)
+    if not chunks or chunks[0][0] != b"IHDR" or chunks[0][2] != 13:
+        return None
+    header = chunks[0][1]
+    if image[header + 8:header + 10] != b"\x08\x02" or image[header + 12] != 0:
+        return None
+    before: list[bytes] = []
+    after: list[bytes] = []
+    seen_pixels = False
+    for kind, start, length in chunks[1:]:
+        if kind == b"IDAT":
+            seen_pixels = True
+        elif kind == b"tRNS":
+            return None  # a transparent colour the watermark could move pixels into or out of
+        elif kind != b"IEND":
+            (after if seen_pixels else before).append(image[start - 8:start + length + 4])
+    return b"".join(before), b"".join(after)
+
+
+def _png(rgb: np.ndarray[Any, Any], carried: tuple[bytes, bytes] = (b"", b"")) -> bytes:
     """Lossless and fast: zlib level 1 with Huffman coding only (libpng's filters do the
-    rest), about the generator's file size in a quarter of Pillow's default time."""
+    rest), about the generator's file size in a quarter of Pillow's default time; the
+    original's other chunks (``carried``) around the new pixel data."""
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]),
                                [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
                                 cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY])
     if not ok:
         raise CredentialError("the watermarked image could not be encoded as PNG")
-    return bytes(encoded.tobytes())
+    data = bytes(encoded.tobytes())
+    if carried == (b"", b""):
+        return data
+    header_end = 8 + 12 + 13  # signature, then IHDR (cv2 writes it first)
+    end = len(data) - 12  # IEND, last
+    return data[:header_end] + carried[0] + data[header_end:end] + carried[1] + data[end:]
 
 
 def rebind(image: bytes, watermark_id: str, *, max_pixels: int) -> bytes:
     """The generator's PNG with the same watermark embedded again (deterministic): what the
     reproduction audit compares with the signed file's pixels."""
-    return _png(watermark.embed(decode_rgb(image, max_pixels=max_pixels), watermark.check_id(watermark_id)))
+    return _png(watermark.embed(decode_rgb(image, max_pixels=max_pixels), watermark.check_id(watermark_id)),
+                _carried_chunks(image) or (b"", b""))
 
 
 def assertions(bindings: Bindings) -> list[dict[str, Any]]:

@@ -196,15 +196,26 @@ class Verifier:
         standing = self._standing(key, entry, entry.claim, None) if key is not None else \
             Check.failed(f"the signing key {entry.cert_fingerprint[:16]} of the original is not known here",
                          codes=("slate.signer.unknown",))
+        approval = self._original_approval(entry)
         facts["governance"] = entry.claim
         facts["evidence"] = self.evidence.source.to_dict()
         facts["ledger"] = {"id": entry.id, "job_id": entry.job_id, "decision_id": entry.decision_id,
                            "request_id": entry.request_id, "signed_at": entry.signed_at.isoformat()}
+        lost = [*(standing.reasons if not standing.ok else ()), *(approval.reasons if approval.status == FAIL else ())]
         summary = (f"no content credentials in this file, but it is a copy of Slate output {entry.sha256[:16]}... "
                    f"(credential {entry.manifest_label}), " +
-                   ("which is in good standing" if standing.ok else
-                    "which is no longer in good standing: " + standing.reasons[0]))
-        return Verdict(subject, RECOVERED, summary, sha256, skipped, skipped, issuance, standing, facts=facts)
+                   ("which is no longer in good standing: " + lost[0] if lost else "which is in good standing"))
+        return Verdict(subject, RECOVERED, summary, sha256, skipped, skipped, issuance, standing, approval, facts)
+
+    def _original_approval(self, entry: LedgerEntry) -> Check:
+        """The approvers' signatures of the original's own manifest (the studio's manifest
+        repository, or the kit's copy of its approvals), judged as a signed file's are: a copy
+        does not shed a revoked approver by losing its manifest."""
+        original = self.evidence.approval_manifest(entry)
+        if original is None:
+            return Check.skipped("not checked: no manifest of the original is kept here (signed before the "
+                                 "manifest repository)")
+        return self._approval_of(original, entry.signed_at, None)
 
     # ------------------------------------------------------------ reading
 
@@ -258,8 +269,13 @@ class Verifier:
         """The approvers' own signatures, judged with the identity CA alone and the evidence's
         revocation list (the studio's, or a kit's); verification never creates the CA (an
         absent one trusts nothing)."""
-        active = {**manifest.active, "label": manifest.label}
-        if not approvals.required_approvers(manifest.assertion(GOVERNANCE_LABEL) or {}):
+        return self._approval_of({**manifest.active, "label": manifest.label}, signed_at, unsigned_sha256)
+
+    def _approval_of(self, active: Mapping[str, Any], signed_at: datetime | None,
+                     unsigned_sha256: str | None) -> Check:
+        governance = next((a.get("data") for a in active.get("assertions") or ()
+                           if isinstance(a, Mapping) and a.get("label") == GOVERNANCE_LABEL), None)
+        if not approvals.required_approvers(governance if isinstance(governance, Mapping) else {}):
             return approvals.verify_approvals(active, "", {}).check()
         report = approvals.verify_approvals(active, self.evidence.identity_anchors_pem(),
                                             self.evidence.identity_revocations(), signed_at=signed_at,

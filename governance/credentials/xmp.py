@@ -75,7 +75,7 @@ def read(image: bytes, media_type: str) -> bytes | None:
 # ---------------------------------------------------------------- PNG
 
 
-def _png_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
+def png_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
     """(type, offset of its data, its length) for each chunk, reading headers only (the
     file has passed ``images.inspect``): no pixel data is copied."""
     chunks, offset = [], 8
@@ -91,7 +91,7 @@ def _png_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
 
 def _png_xmp_chunk(data: bytes) -> tuple[int, int] | None:
     keyword = _PNG_KEYWORD + b"\x00"
-    return next(((start, length) for kind, start, length in _png_chunks(data)
+    return next(((start, length) for kind, start, length in png_chunks(data)
                  if kind == b"iTXt" and data.startswith(keyword, start)), None)
 
 

@@ -139,17 +139,24 @@ def decode_cropped(luma: npt.NDArray[np.float32]) -> Reading | None:
     and a reading is accepted only at ``MIN_CROP_STRENGTH``, stricter than a whole image's
     because so many are tried."""
     height, width = luma.shape
+    hypotheses = [(fx, fy) for fy in _factors(height) for fx in _factors(width)]
+    # each offset phase of each size reads the whole copy once: past a budget (a 10% cut of
+    # a 1024x1024 output is well within it) the search is not tried, so a hostile size costs
+    # a bounded time and such a copy is left to its fingerprint
+    if sum(4 * fx * fy for fx, fy in hypotheses) * height * width > CROP_SEARCH_BUDGET:
+        return None
     best: Reading | None = None
-    for fy in _factors(height):
-        for fx in _factors(width):
-            found = _search(luma, fx, fy)
-            if found is not None and (best is None or found.strength > best.strength):
-                best = found
+    for fx, fy in hypotheses:
+        found = _search(luma, fx, fy)
+        if found is not None and (best is None or found.strength > best.strength):
+            best = found
     return best
 
 
 #: the largest share of an original's width or height a cut copy may have lost
 MAX_CROP = 0.15
+#: offset phases times pixels the crop search may read for one copy (about 0.3 s)
+CROP_SEARCH_BUDGET = 100_000_000
 MIN_CROP_STRENGTH = 0.5
 
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import peewee
 
-from ..credentials.verdict import Check, Verdict
+from ..credentials.verdict import FAIL, Check, Verdict
 from ..ids import is_id
 from ..jobs.tables import Job
 from ..ledger.records import LedgerEntry
@@ -108,23 +108,42 @@ WITHHELD = ("it is no longer in good standing; why is for the production that ma
             "auditors to read")
 
 
+#: what a recovered copy's issuance says to someone outside its production
+OTHER_PRODUCTION = ("recovered: a copy of an output Slate issued for a production you do not work on; its record "
+                    "is for that production, legal and auditors")
+
+
 def as_seen_by(verdict: Verdict, by: Principal | None) -> Verdict:
     """The verdict as ``by`` may read it. Anyone holding a file may verify it, but why a
-    right of another production was revoked (whose consent, legal's reason) is not theirs
-    to read: a producer verifying another production's output is told only that it lost
-    its standing. The outcome is the same for everyone."""
-    if by is None or by.studio_wide or verdict.standing.ok or verdict.sha256 is None:
+    right of another production was revoked (whose consent, legal's reason, which approver's
+    certificate) is not theirs to read: a producer verifying another production's output is
+    told only that it lost its standing. A recovered copy carries no manifest, so its
+    original's governance record and ledger ids come from Slate, not from the file: they are
+    shown only to those who may see that production. The outcome is the same for everyone."""
+    if by is None or by.studio_wide or verdict.sha256 is None:
+        return verdict
+    recovered = verdict.facts.get("recovered") or {}
+    approval_failed = verdict.approval.status == FAIL
+    if verdict.standing.ok and not approval_failed and not recovered:
         return verdict
     # a recovered copy's standing is its original's
-    original = (verdict.facts.get("recovered") or {}).get("sha256") or verdict.sha256
+    original = recovered.get("sha256") or verdict.sha256
     output = Output.get_or_none(Output.sha256 == original)
     request = (GenerationRequest.get_or_none(GenerationRequest.id == int(output.request_id))
                if output is not None and is_id(output.request_id) else None)
     if request is not None and by.may_see_production(request.production):
         return verdict
-    standing = Check(verdict.standing.status, (WITHHELD,), verdict.standing.codes)
-    return dataclasses.replace(verdict, standing=standing,
-                               summary="issued by Slate, but " + WITHHELD)
+    changes: dict[str, Any] = {}
+    if not verdict.standing.ok:
+        changes["standing"] = Check(verdict.standing.status, (WITHHELD,), verdict.standing.codes)
+    if approval_failed:
+        changes["approval"] = Check(verdict.approval.status, (WITHHELD,), verdict.approval.codes)
+    if changes:
+        changes["summary"] = "issued by Slate, but " + WITHHELD
+    if recovered:
+        changes["facts"] = {k: v for k, v in verdict.facts.items() if k not in ("governance", "ledger")}
+        changes["issuance"] = Check(verdict.issuance.status, (OTHER_PRODUCTION,), verdict.issuance.codes)
+    return dataclasses.replace(verdict, **changes)
 
 
 __all__ = ["Model", "as_seen_by", "flagged_outputs", "reproduction_holds", "revoked_rights", "rights_still_hold",

@@ -18,6 +18,7 @@ from governance.ledger.bindings import bound_output
 from governance.ledger.tables import Output
 from governance.perception import watermark
 from governance.perception.fingerprints import DESCRIPTOR_DIM
+from governance.provenance.standing import OTHER_PRODUCTION
 from tests.api.conftest import auth
 from tests.api.test_flow import studio, submit  # noqa: F401  (fixture)
 from tests.api.test_sign_pixels import sign
@@ -135,3 +136,18 @@ def test_an_output_signed_through_the_signing_api_is_watermarked_and_recovered(c
     verdict = post(client, studio.tokens["aud-auditor"], "/api/v1/verify", stripped(stored))
     assert verdict.json["outcome"] == "recovered" and verdict.json["facts"]["recovered"]["sha256"] == sha256
     assert verdict.json["facts"]["recovered"]["method"] == "watermark"
+
+
+def test_a_producer_of_another_production_learns_only_that_a_copy_is_slates(client, tokens, signed):
+    """A stripped copy carries no manifest: the governance record and ledger ids a recovered
+    verdict names come from Slate's records, so only those who may see the original's
+    production read them; another production's producer is told it is a copy, and no more."""
+    copy = stripped(signed.data)
+    auditor = post(client, tokens["auditor"], "/api/v1/verify", copy).json
+    assert auditor["outcome"] == "recovered" and auditor["facts"]["governance"]["job_id"] == CLAIM["job_id"]
+    outsider = post(client, tokens["other-producer"], "/api/v1/verify", copy)
+    assert outsider.status_code == 200 and outsider.json["outcome"] == "recovered"
+    assert "governance" not in outsider.json["facts"] and "ledger" not in outsider.json["facts"]
+    assert outsider.json["checks"]["issuance"]["reasons"] == [OTHER_PRODUCTION]
+    assert CLAIM["job_id"] not in outsider.get_data(as_text=True)
+    assert CLAIM["decision_id"] not in outsider.get_data(as_text=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
+import zlib
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -20,6 +22,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from governance.cli import cli
+from governance.clock import utcnow
 from governance.credentials import Issuer, Verifier
 from governance.credentials.keys import KeyStore
 from governance.credentials.softbinding import FINGERPRINT_ALG, SOFT_BINDING_LABEL, WATERMARK_ALG, WATERMARKED_ACTION
@@ -187,7 +190,9 @@ def test_a_stripped_copy_is_recovered_from_a_kit_alone_as_in_the_studio(signed, 
     offline_verdict = Verifier(offline, evidence=KitEvidence.open(kit)).verify_file(copy)
     assert studio.outcome == offline_verdict.outcome == "recovered"
     assert offline_verdict.facts["recovered"]["sha256"] == signed.sha256
-    assert (offline_verdict.issuance, offline_verdict.standing) == (studio.issuance, studio.standing)
+    assert (offline_verdict.issuance, offline_verdict.standing, offline_verdict.approval) == \
+        (studio.issuance, studio.standing, studio.approval)
+    assert studio.approval.status == "pass"  # the original's approver signed it, and still stands
     # a harvested watermark on other pixels names nothing from the kit either
     other = watermark.embed(pixels(photo_png("astronaut.png")), bound_output(signed.sha256).watermark_id)
     forged = Verifier(offline, evidence=KitEvidence.open(kit)).verify_bytes(encode(other))
@@ -202,3 +207,65 @@ def test_a_stripped_copy_is_recovered_from_a_kit_alone_as_in_the_studio(signed, 
     assert result.exit_code == 3, result.output
     assert json.loads(result.stdout)["facts"]["recovered"]["sha256"] == signed.sha256
     assert list(empty.iterdir()) == []
+
+
+def test_a_stripped_copy_does_not_shed_a_revoked_approver(signed, verifier, offline, slate_cli, tmp_path):
+    """The original's approver certificate is revoked from before it signed: the original is
+    ``revoked``, and its stripped copy, recovered, reports the same approval check and is not
+    in good standing (exit 1), in the studio and from a kit."""
+    from governance.credentials.identities import IdentityStore
+    from governance.credentials.kit import KitEvidence, export_kit
+    from governance.provenance.standing import standing_checks
+
+    from .conftest import CLAIM
+    IdentityStore(offline).revoke(CLAIM["approver"], "laptop stolen", at=utcnow() - timedelta(hours=1))
+    original = verifier.verify_bytes(signed.data)
+    assert original.outcome == "revoked" and "laptop stolen" in original.approval.reasons[0]
+    copy = tmp_path / "copy.png"
+    copy.write_bytes(stripped(signed.data))
+    recovered = verifier.verify_file(copy)
+    assert recovered.outcome == "recovered" and recovered.approval == original.approval
+    assert "no longer in good standing" in recovered.summary and "laptop stolen" in recovered.summary
+    assert slate_cli("verify", str(copy)).exit_code == 1
+    kit = tmp_path / "kit"
+    export_kit(offline, kit, standing_checks())
+    from_kit = Verifier(offline, evidence=KitEvidence.open(kit)).verify_file(copy)
+    assert (from_kit.outcome, from_kit.approval, from_kit.standing) == \
+        (recovered.outcome, recovered.approval, recovered.standing)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "I;16", "P"])
+def test_an_image_re_encoding_would_change_is_signed_as_given_not_watermarked(issuer, claim, mode):
+    """Transparency, 16-bit depth or a palette would not survive re-encoding with the
+    watermark: such an image is only fingerprinted and its pixels signed as given."""
+    image = Image.fromarray(pixels(photo_png(side=256)))
+    if mode == "RGBA":
+        image = image.convert("RGBA")
+        image.putalpha(128)
+    else:
+        image = image.convert("L").convert("I;16") if mode == "I;16" else image.convert("P")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    signed = issuer.sign(out.getvalue(), claim)
+    again = Image.open(io.BytesIO(signed.data))
+    assert again.mode == image.mode and np.array_equal(np.asarray(again), np.asarray(image))
+    binding = bound_output(signed.sha256)
+    assert binding is not None and binding.watermark_id is None
+
+
+def test_a_watermarked_png_keeps_its_colour_and_text_chunks(issuer, claim):
+    """The watermark changes the pixels and nothing else: gamma and text chunks are carried over."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "graded for the harbour sequence")
+    out = io.BytesIO()
+    Image.fromarray(pixels(photo_png(side=256))).save(out, "PNG", pnginfo=info)
+    body = b"gAMA" + struct.pack(">I", 45455)
+    gamma = struct.pack(">I", 4) + body + struct.pack(">I", zlib.crc32(body))
+    given = out.getvalue()[:33] + gamma + out.getvalue()[33:]  # after the signature and IHDR
+    assert Image.open(io.BytesIO(given)).info.get("gamma") == 0.45455
+    signed = issuer.sign(given, claim)
+    again = Image.open(io.BytesIO(signed.data))
+    assert again.text.get("Comment") == "graded for the harbour sequence" and again.info.get("gamma") == 0.45455
+    assert bound_output(signed.sha256).watermark_id is not None

@@ -60,3 +60,19 @@ def test_an_id_is_twelve_hex_digits_and_small_images_are_not_marked():
     with pytest.raises(InvalidInput):
         watermark.embed(photo("coffee.png", 64), ID)
     assert watermark.decode(np.zeros((8, 8, 3), dtype=np.uint8)) is None
+
+
+def test_a_hostile_size_never_starts_an_unbounded_crop_search(monkeypatch):
+    """Sides just under a large multiple of the frame would make the crop search read the
+    copy hundreds of times (8 s for a 13 KB grey PNG of 1780x1780 before the budget): past
+    ``CROP_SEARCH_BUDGET`` it is not tried; a 10% cut of a 1024x1024 output still is."""
+    import numpy as np
+
+    from governance.perception import watermark as wm
+
+    searched: list[tuple[int, int]] = []
+    real = wm._search
+    monkeypatch.setattr(wm, "_search", lambda luma, fx, fy: searched.append((fx, fy)) or real(luma, fx, fy))
+    assert wm.decode(np.full((1780, 1780, 3), 128, np.uint8)) is None and searched == []
+    wm.decode(np.full((920, 920, 3), 128, np.uint8))
+    assert searched == [(4, 4)]

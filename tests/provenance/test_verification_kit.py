@@ -170,6 +170,7 @@ def test_slate_export_verification_kit_can_withhold_why_an_output_lost_its_stand
                                                                                     tmp_path: Path,
                                                                                     monkeypatch: pytest.MonkeyPatch
                                                                                     ) -> None:
+    from governance.credentials.identities import IdentityStore
     from governance.credentials.kit import KitEvidence
     from governance.credentials.verification import Verifier
     from governance.provenance.standing import WITHHELD
@@ -177,10 +178,14 @@ def test_slate_export_verification_kit_can_withhold_why_an_output_lost_its_stand
     mara = Consent.select().join(Person).where(Person.name == "Mara Quinn").get()
     revocation.revoke_consent(mara.id, "performer withdrew", actor="lee-legal")
     settings = app.config["SLATE_SETTINGS"]
+    IdentityStore(settings).revoke("lou-legal", "left after a dispute with the studio")
     monkeypatch.setenv("SLATE_HOME", str(settings.home))
     result = CliRunner().invoke(cli, ["export", "verification-kit", str(tmp_path / "kit"), "--withhold-reasons"])
     assert result.exit_code == 0 and "1 not in good standing" in result.output, result.output
     assert "Mara" not in (tmp_path / "kit" / "outputs.json").read_text()
+    # why a person's identity certificate was revoked is withheld as well
+    revocations = (tmp_path / "kit" / "identity-revocations.json").read_text()
+    assert "dispute" not in revocations and WITHHELD in revocations
     path = Path(Output.get(Output.sha256 == signed.outputs["mara"]).file_path)
     verdict = Verifier(settings, evidence=KitEvidence.open(tmp_path / "kit")).verify_file(path)
     assert verdict.outcome == "revoked" and verdict.standing.reasons == (WITHHELD,)
