@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +37,11 @@ log = logging.getLogger(__name__)
 
 #: outputs signed since the index was last written before it is written again
 INDEX_BATCH = 256
-#: the highest output_binding id the index file holds, beside it (a read of a few bytes)
+#: beside the index: the highest output_binding id it holds and the ids below that it lacks (a few bytes)
 COVERED_FILE = "covered.json"
-_opened: dict[Path, tuple[tuple[int, int], ann.AssetIndex, int]] = {}
+_opened: dict[Path, tuple[tuple[int, int], ann.AssetIndex, int, tuple[int, ...]]] = {}
+#: candidates the approximate search proposes before their distances are computed exactly
+RESCORE = 16
 
 
 @dataclass(frozen=True)
@@ -127,62 +129,106 @@ class LedgerRecovery:
 
     def nearest(self, descriptor: Vector, k: int = 2) -> list[tuple[BoundOutput, float]]:
         """The ``k`` outputs whose descriptors are nearest, with cosine distances, nearest first."""
-        index, covered = _open(self.index_dir)
-        found: dict[int, float] = {}
+        index, covered, gaps = _open(self.index_dir)
+        candidates: set[int] = set()
         if index is not None and index.count:
-            found.update((n.asset_id, n.distance) for n in index.search(descriptor, k))
-        for row_id, vector in _rows_after(covered):
-            found[row_id] = round(max(0.0, 1.0 - float(np.dot(vector, descriptor))), 6)
-        best = sorted(found.items(), key=lambda item: item[1])[:k]
-        rows = {r.id: r for r in OutputBinding.select().where(OutputBinding.id.in_([i for i, _ in best]))}
-        return [(BoundOutput.from_row(rows[i]), d) for i, d in best if i in rows]
+            # the approximate search proposes; distances are then computed exactly from the
+            # rows, so the studio and an offline kit (an exact scan) judge a match alike
+            candidates.update(n.asset_id for n in index.search(descriptor, max(k, RESCORE)))
+        candidates.update(row_id for row_id, _ in _rows_not_indexed(covered, gaps))
+        rows = [r for chunk in _chunks(sorted(candidates))
+                for r in OutputBinding.select().where(OutputBinding.id.in_(chunk))]
+        scored = sorted(((round(max(0.0, 1.0 - float(np.dot(_vector(bytes(r.descriptor)), descriptor))), 6), r.id, r)
+                         for r in rows), key=lambda item: (item[0], item[1]))
+        return [(BoundOutput.from_row(r), d) for d, _, r in scored[:k]]
 
 
 def index_outputs(index_dir: Path, batch: int = INDEX_BATCH) -> int:
     """Add committed outputs the index does not hold yet, once at least ``batch`` wait;
     returns how many were added. Call it after the signing transaction commits (a row rolled
     back must never reach the file)."""
-    if OutputBinding.select().where(OutputBinding.id > _covered(index_dir)).count() < batch:
+    covered, gaps = _covered(index_dir)
+    waiting = OutputBinding.select().where(OutputBinding.id > covered).count() + sum(
+        OutputBinding.select().where(OutputBinding.id.in_(chunk)).count() for chunk in _chunks(list(gaps)))
+    if waiting < batch:
         return 0
     with ann.locked(index_dir):
-        index, covered = _open(index_dir)
+        index, covered, gaps = _open(index_dir)
         if index is None:
-            index, covered = ann.AssetIndex.empty(index_dir), 0
-        pending = list(_rows_after(covered))
+            index, covered, gaps = ann.AssetIndex.empty(index_dir), 0, ()
+        pending = sorted(_rows_not_indexed(covered, gaps))
         if pending:
             index.add_many(pending)
             index.save()
-            (index_dir / COVERED_FILE).write_text(json.dumps({"max_id": pending[-1][0]}))
+            held = set(index.ids())
+            top = max(held)
+            # ids below the top the index lacks: rolled back, or still uncommitted (several
+            # processes sign at once, and a sequence's ids can commit out of order); they are
+            # looked at again on every search and write, so a late commit is never missed
+            missing = [i for i in range(1, top + 1) if i not in held]
+            (index_dir / COVERED_FILE).write_text(json.dumps({"max_id": top, "gaps": missing}))
         return len(pending)
 
 
-def _covered(index_dir: Path) -> int:
+def _covered(index_dir: Path) -> tuple[int, tuple[int, ...]]:
+    """The highest id the index file holds and the ids below it it lacks, as written beside
+    it (a read of a few bytes, not of the index)."""
     try:
-        value = json.loads((index_dir / COVERED_FILE).read_text()).get("max_id")
-    except (OSError, ValueError, AttributeError):
-        return 0
-    return value if isinstance(value, int) else 0
+        data = json.loads((index_dir / COVERED_FILE).read_text())
+        value, gaps = data.get("max_id"), data.get("gaps") or []
+        return (value, tuple(int(i) for i in gaps)) if isinstance(value, int) else (0, ())
+    except (OSError, ValueError, AttributeError, TypeError):
+        return 0, ()
 
 
-def _open(index_dir: Path) -> tuple[ann.AssetIndex | None, int]:
-    """The index in the folder and the highest row id it holds (0: none, or unusable)."""
+def _open(index_dir: Path) -> tuple[ann.AssetIndex | None, int, tuple[int, ...]]:
+    """The index in the folder, the highest row id it holds (0: none, or unusable) and the
+    ids below that it does not hold (``COVERED_FILE``'s gaps)."""
     if not ann.exists(index_dir):
-        return None, 0
+        return None, 0, ()
     try:
         stat = (index_dir / ann.INDEX_FILE).stat()
         version = (stat.st_mtime_ns, stat.st_size)
         cached = _opened.get(index_dir)
         if cached is not None and cached[0] == version:
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
         index = ann.AssetIndex.open(index_dir)
     except (IndexUnavailable, OSError) as exc:
         log.warning("outputs' similarity index unusable, comparing every output exactly: %s",
                     getattr(exc, "message", type(exc).__name__))
-        return None, 0
+        return None, 0, ()
     ids = index.ids()
     covered = max(ids) if ids else 0
-    _opened[index_dir] = (version, index, covered)
-    return index, covered
+    gaps = _gaps(index_dir, covered, set(ids))
+    _opened[index_dir] = (version, index, covered, gaps)
+    return index, covered, gaps
+
+
+def _gaps(index_dir: Path, covered: int, held: set[int]) -> tuple[int, ...]:
+    """The ids below ``covered`` the index does not hold, as written beside it; recomputed
+    from the index itself when that file is missing or from another index."""
+    try:
+        data = json.loads((index_dir / COVERED_FILE).read_text())
+        if data.get("max_id") == covered and isinstance(data.get("gaps"), list):
+            return tuple(int(i) for i in data["gaps"])
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
+    return tuple(i for i in range(1, covered + 1) if i not in held)
+
+
+def _rows_not_indexed(covered: int, gaps: Sequence[int]) -> Iterator[tuple[int, Vector]]:
+    """Committed rows the index does not hold: every row after ``covered``, and those of the
+    ``gaps`` below it that have committed since."""
+    yield from _rows_after(covered)
+    for chunk in _chunks(list(gaps)):
+        for row in OutputBinding.select(OutputBinding.id, OutputBinding.descriptor).where(
+                OutputBinding.id.in_(chunk)):
+            yield row.id, _vector(bytes(row.descriptor))
+
+
+def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 def _rows_after(row_id: int) -> Iterator[tuple[int, Vector]]:

@@ -172,6 +172,26 @@ def test_the_outputs_index_answers_beside_the_rows_it_lacks_and_a_damaged_file_o
     assert index_outputs(folder, batch=1) == 2  # a damaged file is made again from the rows
 
 
+def test_an_output_committed_after_a_later_one_was_indexed_is_still_found(issuer, claim, offline):
+    """Several processes sign at once, so a lower row id can commit after a higher one was
+    indexed (PostgreSQL sequences): the id the index lacks below its top is a gap it keeps
+    looking at, so that output is found, and indexed at the next write."""
+    from governance.ledger.tables import OutputBinding
+
+    outputs = [issuer.sign(photo_png(name), claim) for name in ("coffee.png", "astronaut.png", "brick.png")]
+    middle = OutputBinding.get(OutputBinding.output_sha256 == outputs[1].sha256)
+    kept = {f.name: getattr(middle, f.name) for f in OutputBinding._meta.sorted_fields}
+    middle.delete_instance()  # not committed yet when the index is written
+    folder = offline.output_index_dir
+    assert index_outputs(folder, batch=1) == 2
+    assert json.loads((folder / "covered.json").read_text())["gaps"] == [kept["id"]]
+    OutputBinding.insert(**kept).execute()  # ... and now it commits, below the index's top
+    found = LedgerRecovery(folder).nearest(bound_output(outputs[1].sha256).descriptor, 2)
+    assert found[0][0].sha256 == outputs[1].sha256 and found[0][1] < 0.001
+    assert index_outputs(folder, batch=1) == 1
+    assert json.loads((folder / "covered.json").read_text())["gaps"] == []
+
+
 def test_a_stripped_copy_is_recovered_from_a_kit_alone_as_in_the_studio(signed, verifier, offline, tmp_path,
                                                                        monkeypatch):
     """Distributors verify far from the studio: the kit carries each output's soft bindings,
