@@ -57,6 +57,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from governance.auth import users  # noqa: E402
 from governance.credentials import Issuer, Verifier, softbinding  # noqa: E402
 from governance.db import close_database, open_database  # noqa: E402
 from governance.ledger.bindings import index_outputs  # noqa: E402
@@ -137,6 +138,8 @@ def measure_cost(folder: Path, images: list[bytes]) -> dict[str, float]:
     settings = Settings.for_folder(folder, tsa_url="none")
     open_database(settings.database_url)
     migrate()
+    # the claim's approver is a user: signing includes their own approval signature, as in the studio
+    users.add_user(str(CLAIM["approver"]), ["approver"])
     times: dict[str, list[float]] = {"with": [], "fingerprint_only": [], "bare": []}
     with Issuer(settings) as full, Issuer(replace(settings, watermark=False)) as plain, Issuer(settings) as bare:
         full.sign(images[0], claim(0))  # warm-up: keys, c2pa context
@@ -154,6 +157,8 @@ def measure_recovery(folder: Path, images: list[bytes], negatives: list[bytes], 
     settings = Settings.for_folder(folder, tsa_url="none")
     open_database(settings.database_url)
     migrate()
+    # the claim's approver is a user: signing includes their own approval signature, as in the studio
+    users.add_user(str(CLAIM["approver"]), ["approver"])
     signed: list[tuple[str, bytes]] = []
     psnrs: list[float] = []
     with Issuer(settings) as issuer:

@@ -133,6 +133,12 @@ def reading_database(url: str) -> Iterator[bool]:
     opened = open_database_readonly(url)
     try:
         yield opened
+    except peewee.DatabaseError as exc:
+        # a read-only reader of a live SQLite studio may meet pages a writer is changing (it
+        # opened ``immutable`` when no writer was there): a clear answer, never a traceback
+        raise ConfigurationError(f"the studio's database could not be read ({type(exc).__name__}): it may have "
+                                 "changed while it was read",
+                                 hint="run it again; or verify with --kit DIR") from None
     finally:
         if opened:
             database.close()

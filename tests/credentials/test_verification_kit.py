@@ -292,3 +292,17 @@ def test_exporting_a_kit_where_there_is_no_studio_makes_none(tmp_path: Path) -> 
     result = _slate("export", "verification-kit", "kit", cwd=empty, env=_env(home))
     assert result.returncode == 3 and "there is no studio database" in result.stderr
     assert tree(empty) == {}
+
+
+def test_a_studio_database_that_fails_while_read_is_a_clear_error_not_a_traceback(offline: Settings) -> None:
+    """A reader that opened a live SQLite studio ``immutable`` may meet pages a writer is
+    changing: ``slate verify`` then says so and how to go on."""
+    import peewee
+
+    from governance.db import reading_database
+    from governance.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"could not be read \(DatabaseError\): it may have changed") as err:
+        with reading_database(offline.database_url):
+            raise peewee.DatabaseError("database disk image is malformed")
+    assert "malformed" not in err.value.message and "--kit" in (err.value.hint or "")
