@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, g, request, send_file
@@ -224,9 +225,15 @@ def output_review_image(review_id: str) -> Any:
 def review_image(review_id: str, by: Principal) -> Any:
     """A review's kept image as an uncached response (the API's route and the pages' share it)."""
     path, _view = output_review.held_image(review_id, by)
+    return uncached_file(path, "image/png", missing="this review's image is no longer kept")
+
+
+def uncached_file(path: Path, mimetype: str, *, missing: str) -> Any:
+    """A kept file no cache may keep (review images, works' thumbnails); ``missing`` is the
+    404's words when it is gone."""
     if not path.exists():
-        raise NotFound("this review's image is no longer kept")
-    response = send_file(path, mimetype="image/png")
+        raise NotFound(missing)
+    response = send_file(path, mimetype=mimetype)
     response.headers["Cache-Control"] = "no-store"
     return response
 

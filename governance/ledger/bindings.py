@@ -165,8 +165,7 @@ def index_outputs(index_dir: Path, batch: int = INDEX_BATCH) -> int:
             # ids below the top the index lacks: rolled back, or still uncommitted (several
             # processes sign at once, and a sequence's ids can commit out of order); they are
             # looked at again on every search and write, so a late commit is never missed
-            missing = [i for i in range(1, top + 1) if i not in held]
-            (index_dir / COVERED_FILE).write_text(json.dumps({"max_id": top, "gaps": missing}))
+            (index_dir / COVERED_FILE).write_text(json.dumps({"max_id": top, "gaps": _missing_below(top, held)}))
         return len(pending)
 
 
@@ -213,7 +212,12 @@ def _gaps(index_dir: Path, covered: int, held: set[int]) -> tuple[int, ...]:
             return tuple(int(i) for i in data["gaps"])
     except (OSError, ValueError, AttributeError, TypeError):
         pass
-    return tuple(i for i in range(1, covered + 1) if i not in held)
+    return tuple(_missing_below(covered, held))
+
+
+def _missing_below(top: int, held: set[int]) -> list[int]:
+    """The ids from 1 to ``top`` the index does not hold."""
+    return [i for i in range(1, top + 1) if i not in held]
 
 
 def _rows_not_indexed(covered: int, gaps: Sequence[int]) -> Iterator[tuple[int, Vector]]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
-from ..api.flow import decide_review, review_image
+from ..api.flow import decide_review, review_image, uncached_file
 from ..errors import InvalidInput, NotFound
 from ..lifecycle import output_review
 from ..registry.fingerprints import thumbnail_path
@@ -57,11 +57,8 @@ def output_review_match(review_id: str, sha256: str) -> Any:
     if sha256 not in {m.get("asset") for m in view.facts.get("matches") or ()}:
         raise NotFound("this review names no such work among its nearest matches")
     path = thumbnail_path(current_app.config["SLATE_SETTINGS"].index_dir, sha256)
-    if not path.exists():
-        raise NotFound("no thumbnail is kept for this work (registered before thumbnails were)")
-    response = send_file(path, mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return uncached_file(path, "image/jpeg",
+                         missing="no thumbnail is kept for this work (registered before thumbnails were)")
 
 
 @bp.route("/output-reviews/<string:review_id>/decision", methods=["POST"])
