@@ -59,6 +59,8 @@ STEP_21_TABLES = ("output_review", "person_face")
 STEP_22_TABLES = ("output_binding", "manifest_store")
 #: what step 23 added: people's identity certificates (approvers' own signing keys)
 STEP_23_TABLES = ("identity_certificate", "policy_approval_signature")
+#: what step 26 added: training runs (and model.attested, model.training_run_id, only where missing)
+STEP_26_TABLES = ("training_run",)
 
 NewDatabase = Callable[[], str]
 
@@ -131,19 +133,22 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     without their DDL defaults. Today's models, less what step 14 added, still create exactly
     that (checked first)."""
     models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES
-              + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES + STEP_23_TABLES]
+              + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES + STEP_23_TABLES
+              + STEP_26_TABLES]
     database.create_tables(models)
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:
             database.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
     # and what later steps add, which they add only where it is missing (step 15: sign-offs;
-    # step 16: a consent's credit terms, one job per request; step 17: an output's receipt)
+    # step 16: a consent's credit terms, one job per request; step 17: an output's receipt;
+    # step 26: whether a model is attested)
     assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj), recorded(11, dialect(
         database.obj)))} == {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
                              ("approval", "rules:"), ("approval", "approval_request_id_approver:"),
                              ("consent", "credit_text:"), ("consent", "attribution_required:"),
                              ("consent", "output_uses:"), ("job", "job_request_id:"),
-                             ("output", "receipt:"), ("output", "receipt_sha256:")}
+                             ("output", "receipt:"), ("output", "receipt_sha256:"),
+                             ("model", "attested:"), ("model", "training_run_id:")}
     SchemaVersion.insert_many([{"version": v, "description": f"step {v}", "applied_at": datetime.now(timezone.utc)}
                                for v in range(1, 12)]).execute()
     assert current_version() == 11

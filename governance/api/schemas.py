@@ -377,6 +377,9 @@ class ModelOut(Schema):
     path = fields.String(allow_none=True)
     needs_retirement_review = fields.Boolean()
     created_at = Timestamp()
+    attested = fields.Boolean(metadata={"description": "registered from a training run Slate checked and "
+                                                       "countersigned; unattested models serve no release use"})
+    training_run_id = fields.Integer(allow_none=True)
 
 
 class ModelStatusIn(Schema):

@@ -98,7 +98,8 @@ def _entry(asset_id: int, sha256: str, title: str, media_type: str,
 def model_facts(model: Model) -> dict[str, Any]:
     return {"id": str(model.id), "name": model.name, "version": model.version, "status": model.status,
             "weights_hash": model.weights_hash,
-            "training_set_root": model.training_set.merkle_root if model.training_set is not None else None}
+            "training_set_root": model.training_set.merkle_root if model.training_set is not None else None,
+            "attested": bool(model.attested)}
 
 
 def training_entries(model: Model) -> Hashed:

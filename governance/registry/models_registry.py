@@ -29,7 +29,8 @@ def model_dict(m: Model) -> dict[str, Any]:
             "training_set_root": m.training_set.merkle_root if m.training_set is not None else None,
             "status": m.status, "status_reason": m.status_reason,
             "status_changed_at": m.status_changed_at, "path": m.path,
-            "needs_retirement_review": m.needs_retirement_review, "created_at": m.created_at}
+            "needs_retirement_review": m.needs_retirement_review, "created_at": m.created_at,
+            "attested": bool(m.attested), "training_run_id": m.training_run_id}
 
 
 def register_model(name: str, version: str, weights_hash: str, *, training_set: str | None = None,

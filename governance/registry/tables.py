@@ -179,9 +179,56 @@ class Model(BaseModel):
     status_changed_at = UTCDateTimeField()
     status_reason = peewee.TextField(null=True)
     needs_retirement_review = peewee.BooleanField(default=False)
+    #: registered from a training run whose attestation Slate checked and countersigned
+    #: (migration step 26); a model registered by a typed-in weights hash is unattested
+    attested = peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])
+    #: the run it was trained by (``TrainingRun``), when attested
+    training_run_id = peewee.IntegerField(null=True)
 
     class Meta:
         indexes = ((("name", "version"), True),)
+
+
+class TrainingRun(BaseModel):
+    """A model training asked for, decided by policy, approved by legal, run by a worker and
+    attested (migration step 26). ``lifecycle.training_runs`` owns its life."""
+
+    uid = peewee.CharField(max_length=40, unique=True)
+    #: ``request`` (asked for through the API or CLI) or ``bundled`` (the studio's own build)
+    origin = peewee.CharField(max_length=20, default="request")
+    production = peewee.CharField(max_length=120, index=True)
+    territory = peewee.CharField(max_length=2)
+    base_id = peewee.IntegerField(null=True)
+    training_set = peewee.ForeignKeyField(TrainingSet, backref="training_runs", on_delete="RESTRICT")
+    training_set_id: int
+    method = peewee.CharField(max_length=10)
+    hyperparameters = JSONField()
+    model_name = peewee.CharField(max_length=200)
+    model_version = peewee.CharField(max_length=60)
+    requested_by = peewee.CharField(max_length=200)
+    status = peewee.CharField(max_length=20, index=True)
+    #: the policy's decision as recorded (policy version, outcome, findings, inputs digest, facts)
+    decision = JSONField()
+    approved_by = peewee.CharField(max_length=200, null=True)
+    approved_at = UTCDateTimeField(null=True)
+    worker = peewee.CharField(max_length=200, null=True)
+    lease_expires_at = UTCDateTimeField(null=True)
+    attempts = peewee.IntegerField(default=0)
+    step = peewee.IntegerField(null=True)
+    total_steps = peewee.IntegerField(null=True)
+    loss = peewee.FloatField(null=True)
+    failure = peewee.TextField(null=True)
+    #: the attestation as the worker signed it (canonical JSON), its SHA-256, the worker key
+    #: that signed it and its signature, and Slate's countersignature
+    attestation = peewee.TextField(null=True)
+    attestation_sha256 = peewee.CharField(max_length=64, null=True)
+    worker_key_id = peewee.CharField(max_length=64, null=True)
+    worker_signature = peewee.CharField(max_length=100, null=True)
+    slate_signature = JSONField(null=True)
+    model = peewee.ForeignKeyField(Model, backref="training_runs", null=True, on_delete="RESTRICT")
+    model_id: int | None
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
 
 
 #: an asset's fingerprint row: ``indexed`` (in the similarity index) or ``skipped`` (with why)
@@ -246,4 +293,5 @@ class PersonFace(BaseModel):
 
 
 TABLES = [Production, Person, PersonProduction, Consent, ConsentDocument, ConsentEvent, Licence, Asset, AssetPerson,
-          TrainingSet, TrainingSetMember, Model, AssetFingerprint, WatchlistEntry, LookReference, PersonFace]
+          TrainingSet, TrainingSetMember, Model, TrainingRun, AssetFingerprint, WatchlistEntry, LookReference,
+          PersonFace]
