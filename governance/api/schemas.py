@@ -358,7 +358,10 @@ class ModelIn(Schema):
     version = fields.String(required=True, validate=validate.Length(min=1, max=60))
     weights_hash = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
     training_set = fields.String(load_default=None, allow_none=True)
-    base_model = fields.String(load_default=None, allow_none=True)
+    base_model = fields.String(load_default=None, allow_none=True,
+                               metadata={"description": "free text naming its base (display only)"})
+    base = fields.String(load_default=None, allow_none=True,
+                         metadata={"description": "the registered base model it was trained from"})
     path = fields.String(load_default=None, allow_none=True)
 
 
@@ -369,6 +372,7 @@ class ModelOut(Schema):
     ref = fields.String()
     weights_hash = fields.String()
     base_model = fields.String(allow_none=True)
+    base = fields.String(allow_none=True, metadata={"description": "the registered base model, if linked"})
     training_set = fields.String(allow_none=True)
     training_set_root = fields.String(allow_none=True)
     status = fields.String()

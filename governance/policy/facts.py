@@ -9,7 +9,11 @@ writes them by hand. Their shape::
                       named_people, depicts_people, people}
     requester:       {name, roles, productions, department, attributes}   who asked
     production:      {name, attributes}                    the request's production
-    model:           {id, name, version, status, weights_hash, training_set_root}
+    model:           {id, name, version, status, weights_hash, training_set_root,
+                      base, base_status, base_weights_hash, base_licence}
+                     base_status: the registered base's standing (approved | restricted |
+                     retired), ``unregistered`` for a base named only in free text, ``none``
+                     for a model trained from scratch (``registry.base_models.base_facts``)
     references:      [{subject, asset, licence}]          one per reference image
     training_assets: [{subject, asset, licence}]          one per member of the model's set
     performers:      [{subject, person, consent, consents, consent_pending, depicted, named_in_prompt,
@@ -54,6 +58,7 @@ FIELDS: dict[str, dict[str, Kind]] = {
     "model": {
         "id": "string", "name": "string", "version": "string", "status": "string",
         "weights_hash": "string", "training_set_root": "string",
+        "base": "string", "base_status": "string", "base_weights_hash": "string", "base_licence": "string",
     },
     "asset": {"id": "string", "sha256": "string", "title": "string", "media_type": "string",
               "attributes": "record"},
