@@ -84,7 +84,8 @@ def complete_facts(**request_changes: Any) -> dict[str, Any]:
     return F.complete({
         "request": request,
         "model": {"id": "7", "name": "harbour-style", "version": "1.0", "status": "approved",
-                  "weights_hash": "cd" * 32, "training_set_root": "ef" * 32},
+                  "weights_hash": "cd" * 32, "training_set_root": "ef" * 32, "base": "sd-studio",
+                  "base_status": "approved", "base_weights_hash": "5d" * 32, "base_licence": "CreativeML OpenRAIL-M"},
         "references": [asset_entry(i) for i in range(1, 11)],
         "training_assets": [asset_entry(i) for i in range(101, 121)],
         "performers": [{"person": p, "consents": c} for p, c in people],
@@ -156,6 +157,16 @@ def _request_rules(facts: dict[str, Any], out: Found) -> None:
     if model.get("training_set_root") is None:
         _fire(out, "model-training-set-recorded", "requirement", "request",
               [_ev("model.training_set_root", "exists", None, True, False)])
+    base = model.get("base_status")
+    if not (base is not None and base != "unregistered"):
+        _fire(out, "model-base-registered", "requirement", "request",
+              [_ev("model.base_status", "neq", base, "unregistered", False)])
+    if base == "retired":
+        _fire(out, "model-base-not-retired", "prohibition", "request",
+              [_ev("model.base_status", "eq", base, "retired", True)])
+    if use in RELEASE_USES and base == "restricted":
+        _fire(out, "model-base-restricted-not-for-release", "prohibition", "request",
+              [_ev("model.base_status", "eq", base, "restricted", True)])
     terms = req.get("prompt_terms")
     hits = FORBIDDEN.intersection(terms or ())
     if terms is not None and hits:
@@ -362,7 +373,11 @@ def variants() -> list[dict[str, Any]]:
     outsider["requester"] = {"name": "kim", "roles": ["artist"], "productions": ["other-film"],
                              "department": "vfx", "attributes": {}}
     broken = complete_facts()
-    broken["model"] = dict(broken["model"], status="retired", training_set_root=None)
+    broken["model"] = dict(broken["model"], status="retired", training_set_root=None, base_status="retired")
+    restricted = build_facts(use="marketing")
+    restricted["model"] = dict(restricted["model"], base_status="restricted")
+    unregistered = complete_facts()
+    unregistered["model"] = dict(unregistered["model"], base_status="unregistered")
     broken["references"][0]["licence"] = None
     broken["references"][1]["licence"] = dict(broken["references"][1]["licence"], takedown=True, grants=[],
                                               starts_on="2026-01-01", ends_on="2025-01-01",
@@ -377,7 +392,7 @@ def variants() -> list[dict[str, Any]]:
                 in_reference=True, depicted=False)
     undeclared = complete_facts(prompt="Maya Okafor and Tom Reyes by the boats")
     undeclared["request"]["people"] = []
-    return out + [outsider, broken, undeclared]
+    return out + [outsider, broken, undeclared, restricted, unregistered]
 
 
 def check_same(engine: Any) -> None:
