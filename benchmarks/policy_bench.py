@@ -52,7 +52,8 @@ def licence(i: int, *, credit: bool, grants: list[str] | None = None) -> dict[st
 def asset_entry(i: int) -> dict[str, Any]:
     sha = f"{i:064x}"
     return {"subject": f"asset:{sha}",
-            "asset": {"id": str(i), "sha256": sha, "title": f"Plate {i}", "media_type": "image/png"},
+            "asset": {"id": str(i), "sha256": sha, "title": f"Plate {i}", "media_type": "image/png",
+                      "training_mining": "none"},
             "licence": licence(i, credit=i % 4 == 0)}
 
 
@@ -190,6 +191,9 @@ def _asset_rules(facts: dict[str, Any], key: str, out: Found, due: Found) -> Non
     grant, kind = ("ai_reference", "reference") if reference else ("ai_training", "training")
     for e in facts.get(key) or ():
         lic, subject = e.get("licence"), e["subject"]
+        if not reference and (e.get("asset") or {}).get("training_mining") == "notAllowed":
+            _fire(out, "training-not-refused-by-owner", "prohibition", subject,
+                  [_ev("asset.training_mining", "eq", "notAllowed", "notAllowed", True)])
         if lic is None:
             _fire(out, f"{kind}-licensed", "requirement", subject, [_ev("licence", "exists", None, True, False)])
             continue
@@ -383,6 +387,7 @@ def variants() -> list[dict[str, Any]]:
                                               starts_on="2026-01-01", ends_on="2025-01-01",
                                               credit_text=None, attribution_required=True)
     broken["training_assets"][0]["licence"] = None
+    broken["training_assets"][0]["asset"] = dict(broken["training_assets"][0]["asset"], training_mining="notAllowed")
     broken["training_assets"][1]["licence"] = dict(broken["training_assets"][1]["licence"], grants=["concept"],
                                                    territories=["US"], ends_on="2025-02-01")
     maya, tom, lily = broken["performers"]

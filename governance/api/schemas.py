@@ -322,7 +322,21 @@ class AssetOut(Schema):
     watchlist = fields.Boolean(metadata={"description": "a protected work outputs must not imitate"})
     fingerprint = fields.Dict(allow_none=True, metadata={
         "description": "status (indexed or skipped), reason when skipped, phash, version"})
+    credentials = fields.Nested(lambda: AssetCredentialsOut(), allow_none=True, metadata={
+        "description": "its C2PA/CAWG content credentials as registration read them (null: registered before "
+                       "Slate read them)"})
     created = fields.Boolean()
+
+
+class AssetCredentialsOut(Schema):
+    state = fields.String(metadata={"description": "none | valid | invalid | unsupported | unreadable"})
+    signer = fields.String(allow_none=True, metadata={"description": "the active manifest's claim signer"})
+    signer_serial = fields.String(allow_none=True)
+    active_manifest = fields.String(allow_none=True)
+    failures = fields.List(fields.String(), metadata={"description": "c2pa's validation failure codes"})
+    training_mining = fields.String(metadata={
+        "description": "the owner's answer for AI training: allowed | notAllowed | constrained | none"})
+    entries = fields.Dict(metadata={"description": "each training-and-mining entry, by assertion label"})
 
 
 class MemberIn(Schema):

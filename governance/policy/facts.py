@@ -23,6 +23,10 @@ writes them by hand. Their shape::
                      decision (``lifecycle.output_review``), so rules about it never fire on a
                      request, and a request's rules are not judged again on its output
 
+An asset's ``training_mining`` is its owner's answer for AI training as the content
+credentials it was registered with state it (``allowed``, ``notAllowed``, ``constrained``,
+``none``: ``registry.intake``).
+
 Licences, consents, people, assets, productions and the requester carry ``attributes``:
 the terms the studio's catalogue declares (a licence limited to named projects, a union
 rider), typed by that catalogue and read as ``licence.attributes.projects``.
@@ -61,7 +65,7 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "base": "string", "base_status": "string", "base_weights_hash": "string", "base_licence": "string",
     },
     "asset": {"id": "string", "sha256": "string", "title": "string", "media_type": "string",
-              "attributes": "record"},
+              "attributes": "record", "training_mining": "string"},
     "licence": {
         "id": "string", "ref": "string", "licensor": "string", "grants": "list",
         "territories": "list", "starts_on": "date", "ends_on": "date",

@@ -84,15 +84,19 @@ def licence_facts(lic: Licence | None) -> dict[str, Any] | None:
 
 
 def asset_entry(asset: Asset, lic: Licence | None) -> dict[str, Any]:
-    return _entry(asset.id, asset.sha256, asset.title, asset.media_type, licence_facts(lic), attributes_of(asset))
+    return _entry(asset.id, asset.sha256, asset.title, asset.media_type, licence_facts(lic), attributes_of(asset),
+                  asset.training_mining)
 
 
 def _entry(asset_id: int, sha256: str, title: str, media_type: str,
-           licence: dict[str, Any] | None, attributes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One reference or training entry of the facts (see ``facts``)."""
+           licence: dict[str, Any] | None, attributes: dict[str, Any] | None = None,
+           training_mining: str | None = None) -> dict[str, Any]:
+    """One reference or training entry of the facts (see ``facts``). ``training_mining``:
+    its owner's answer for AI training as its content credentials state it (none if unstated,
+    or registered before credentials were read)."""
     return {"subject": f"asset:{sha256}",
             "asset": {"id": str(asset_id), "sha256": sha256, "title": title, "media_type": media_type,
-                      "attributes": attributes or {}},
+                      "attributes": attributes or {}, "training_mining": training_mining or "none"},
             "licence": licence}
 
 
@@ -119,7 +123,8 @@ def training_entries(model: Model) -> Hashed:
     if not model.training_set_id:
         return Hashed(())
     members = list(tuples(TrainingSetMember.select(Asset.id, Asset.sha256, Asset.title, Asset.media_type,
-                                                   TrainingSetMember.licence, Asset.attributes)
+                                                   TrainingSetMember.licence, Asset.attributes,
+                                                   Asset.training_mining)
                           .join(Asset)
                           .where(TrainingSetMember.training_set == model.training_set_id)
                           .order_by(Asset.sha256)))
@@ -151,8 +156,8 @@ class _TrainingCache:
             self._kept.move_to_end(key)
             return kept[1]
         part = Hashed(_entry(asset_id, sha256, title, media_type, licences[licence_id],
-                             attributes if isinstance(attributes, dict) else {})
-                      for asset_id, sha256, title, media_type, licence_id, attributes in members)
+                             attributes if isinstance(attributes, dict) else {}, mining)
+                      for asset_id, sha256, title, media_type, licence_id, attributes, mining in members)
         self._kept[key] = (members, part)
         while len(self._kept) > self.size:
             self._kept.popitem(last=False)
