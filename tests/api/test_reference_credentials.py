@@ -90,3 +90,21 @@ def test_a_set_made_before_credentials_were_read_is_refused_once_the_owners_no_i
     [finding] = [v for v in decision["violations"] if v["rule"] == "training-not-refused-by-owner"]
     assert finding["subject"] == f"asset:{asset['sha256']}"
     assert finding["evidence"][0]["found"] == "notAllowed"
+
+
+def test_a_kept_manifest_edited_in_the_database_is_never_signed_into_an_output(client, studio):
+    """An insider with database access turning the owner's notAllowed into something else in
+    the kept manifest: c2pa checks the ingredient's manifest against its claim, and Slate's
+    verify-after-sign refuses the output (a 422), so no credential carries the forgery."""
+    from governance.ledger.tables import Output
+    t = studio.tokens
+    registered = upload(client, t["lee-legal"], not_allowed_image(seed=23)).json
+    kept = AssetManifest.get()
+    assert b"notAllowed" in kept.store
+    AssetManifest.update(store=bytes(kept.store).replace(b"notAllowed", b"yesAllowed")).execute()
+    job_id = submit(client, t["pat-producer"], references=[registered["sha256"]]).json["job"]["id"]
+    assert client.post(f"/api/v1/jobs/{job_id}/claim", headers=auth(t["gpu-worker"])).status_code == 200
+    signed = sign(client, t["gpu-worker"], job_id)
+    assert signed.status_code == 422 and signed.mimetype == "application/problem+json"
+    assert "failed C2PA validation" in signed.json["detail"]
+    assert Output.select().where(Output.job_id == job_id).count() == 0
