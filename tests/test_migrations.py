@@ -482,6 +482,10 @@ def _registry_reads_back(v: int) -> None:
         ({(A, "skipped", None), (B, "skipped", None), (C, "skipped", None)} if v < 20 else set())
     assert {f.reason for f in AssetFingerprint.select()} == (
         {"registered before fingerprinting: re-register its bytes to fingerprint it"} if v < 20 else set())
+    # step 24: no model links a registered base (its old free text decides), and no asset's
+    # credentials were read: each says so (null), to be read when its bytes come again
+    assert (model["base"], models_registry.get_model("slate-studio:1").base_id) == (None, None)
+    assert {(a["sha256"], a["credentials"] is None) for a in assets.list_assets()} == {(A, True), (B, True), (C, True)}
 
 
 def _policy_reads_back() -> None:
