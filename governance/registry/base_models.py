@@ -65,8 +65,8 @@ def register_base(name: str, weights_hash: str, *, licence: str, training_data: 
     licence = _text(licence, "licence (e.g. CreativeML OpenRAIL-M)", 300)
     training_data = _text(training_data, "maker's training-data statement")
     licence_url = (licence_url or "").strip() or None
-    if licence_url is not None and len(licence_url) > 1000:
-        raise InvalidInput("a base model's licence URL may hold at most 1000 characters")
+    if licence_url is not None and (len(licence_url) > 1000 or not licence_url.startswith(("https://", "http://"))):
+        raise InvalidInput("a base model's licence URL must be an http(s) address of at most 1000 characters")
     vocab.choose(status, BASE_STATUSES[:2], "status for a new base model")
     with transaction():
         if BaseModelRecord.select().where(BaseModelRecord.name == name).exists():

@@ -45,6 +45,8 @@ def test_a_base_needs_a_sha256_identity_a_licence_and_a_training_data_statement(
         base_models.register_base("b", SD, licence="L", training_data="")
     with pytest.raises(InvalidInput, match="status"):
         register(status="retired")
+    with pytest.raises(InvalidInput, match="http"):
+        register(licence_url="javascript:alert(1)")
     assert BaseModelRecord.select().count() == 0
 
 
