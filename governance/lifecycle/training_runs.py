@@ -206,7 +206,7 @@ def request_run(asked: TrainingRequest, by: Principal, *, dispatcher: TrainingDi
         status = {"deny": DENIED, "needs_approval": NEEDS_APPROVAL, "allow": QUEUED}[decision.outcome]
         now = utcnow()
         row = TrainingRun.create(uid=uid, origin=REQUEST, production=asked.production, territory=territory,
-                                 base_id=base_row.id if base_row else None, training_set=ts, method=asked.method,
+                                 base=base_row, training_set=ts, method=asked.method,
                                  hyperparameters=params.to_dict(), model_name=name, model_version=version,
                                  requested_by=by.name, status=status,
                                  decision=_decision_record(policy, decision, facts), created_at=now, updated_at=now)
@@ -541,7 +541,7 @@ def register_attested_model(attestation: Mapping[str, Any], *, key_id: str, sign
             raise Conflict(f"the bundled build's base is not registered base {base_row.name}'s weights")
         now = utcnow()
         row = TrainingRun.create(uid="run_" + uuid.uuid4().hex, origin=BUNDLED, production="studio", territory="WW",
-                                 base_id=base_row.id if base_row else None, training_set=ts,
+                                 base=base_row, training_set=ts,
                                  method=str(body["method"])[:10], hyperparameters=dict(body["hyperparameters"]),
                                  model_name=name, model_version=version, requested_by=by.name if by else "operator",
                                  status=RUNNING, decision={"outcome": "bundled", "note": "the studio's own build"},

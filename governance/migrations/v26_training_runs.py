@@ -30,6 +30,13 @@ class TrainingSet(FrozenModel):
         table_name = "training_set"
 
 
+class BaseModelRecord(FrozenModel):
+    """The base model table (step 24), only as the target of a foreign key."""
+
+    class Meta:
+        table_name = "base_model"
+
+
 class Model(FrozenModel):
     """The model table (step 1), only as the target of a foreign key."""
 
@@ -42,7 +49,7 @@ class TrainingRun(FrozenModel):
     origin = peewee.CharField(max_length=20, default="request")
     production = peewee.CharField(max_length=120, index=True)
     territory = peewee.CharField(max_length=2)
-    base_id = peewee.IntegerField(null=True)
+    base = peewee.ForeignKeyField(BaseModelRecord, null=True, on_delete="RESTRICT")
     training_set = peewee.ForeignKeyField(TrainingSet, on_delete="RESTRICT")
     method = peewee.CharField(max_length=10)
     hyperparameters = peewee.TextField()

@@ -9,7 +9,11 @@ writes them by hand. Their shape::
                       named_people, depicts_people, people}
     requester:       {name, roles, productions, department, attributes}   who asked
     production:      {name, attributes}                    the request's production
-    model:           {id, name, version, status, weights_hash, training_set_root}
+    model:           {id, name, version, status, weights_hash, training_set_root,
+                      base, base_status, base_weights_hash, base_licence}
+                     base_status: the registered base's standing (approved | restricted |
+                     retired), ``unregistered`` for a base named only in free text, ``none``
+                     for a model trained from scratch (``registry.base_models.base_facts``)
     references:      [{subject, asset, licence}]          one per reference image
     training_assets: [{subject, asset, licence}]          one per member of the model's set
     performers:      [{subject, person, consent, consents, consent_pending, depicted, named_in_prompt,
@@ -21,6 +25,10 @@ writes them by hand. Their shape::
     trainings:       [{subject, training}]  the training run asked for; only in a training
                      decision (``lifecycle.training_runs``), so rules about it never fire on a
                      generation request, and a request's rules are not judged on a training run
+
+An asset's ``training_mining`` is its owner's answer for AI training as the content
+credentials it was registered with state it (``allowed``, ``notAllowed``, ``constrained``,
+``none``: ``registry.intake``).
 
 Licences, consents, people, assets, productions and the requester carry ``attributes``:
 the terms the studio's catalogue declares (a licence limited to named projects, a union
@@ -57,9 +65,10 @@ FIELDS: dict[str, dict[str, Kind]] = {
     "model": {
         "id": "string", "name": "string", "version": "string", "status": "string",
         "weights_hash": "string", "training_set_root": "string", "attested": "bool",
+        "base": "string", "base_status": "string", "base_weights_hash": "string", "base_licence": "string",
     },
     "asset": {"id": "string", "sha256": "string", "title": "string", "media_type": "string",
-              "attributes": "record"},
+              "attributes": "record", "training_mining": "string"},
     "licence": {
         "id": "string", "ref": "string", "licensor": "string", "grants": "list",
         "territories": "list", "starts_on": "date", "ends_on": "date",

@@ -4,7 +4,7 @@ A training run is judged on its training set as a whole: every member's licence 
 AI training in the run's production, territory and on its date, and every person linked to a
 member (``AssetPerson``) must have a confirmed, unrevoked consent covering AI training there.
 Slate reads every member and every such person once, here, and lists those that fail with
-the reason in words (at most ``facts.TRAINING_LISTED``; the ``*_count`` facts count them all),
+the reason in words (a member whose owner's content credentials refuse AI training fails too) (at most ``facts.TRAINING_LISTED``; the ``*_count`` facts count them all),
 so the policy's rules stay short and their evidence names what fails. The judgement of one
 licence or consent is a plain function (``licence_refusal``, ``consent_covers_training``) a
 test can call without a database.
@@ -20,6 +20,10 @@ from ..registry.people import get_production
 from ..registry.tables import Asset, AssetPerson, Consent, Licence, Person, TrainingSet, TrainingSetMember
 from . import facts as F
 from .registry_facts import attributes_of, consent_facts, licence_facts, requester_facts
+
+
+#: the training-and-mining answer of an owner who refuses AI training (``registry.assets`` reads it)
+NOT_ALLOWED = "notAllowed"
 
 
 def _covers(scope: Sequence[str] | None, value: str, everything: str) -> bool:
@@ -56,18 +60,27 @@ def consent_covers_training(consent: Mapping[str, Any], production: str, territo
             and str(consent.get("valid_from") or "") <= day <= str(consent.get("valid_until") or "9999-12-31"))
 
 
+def _member_refusal(licence_refusal: str | None, training_mining: str | None) -> str | None:
+    """Why a member may not train a model: its licence, or its owner's content credentials
+    (a ``notAllowed`` training-and-mining answer read at intake), or None."""
+    if training_mining == NOT_ALLOWED:
+        return "its owner's content credentials say AI training is notAllowed"
+    return licence_refusal
+
+
 def _members_without_training(training_set: TrainingSet, production: str, territory: str,
                               day: str) -> tuple[int, list[str], int]:
     """(members, the first few that fail with why, how many fail)."""
-    rows = list(tuples(TrainingSetMember.select(Asset.sha256, Asset.title, TrainingSetMember.licence)
+    rows = list(tuples(TrainingSetMember.select(Asset.sha256, Asset.title, TrainingSetMember.licence,
+                                                Asset.training_mining)
                        .join(Asset).where(TrainingSetMember.training_set == training_set.id)
                        .order_by(Asset.sha256)))
     used = TrainingSetMember.select(TrainingSetMember.licence).where(
         TrainingSetMember.training_set == training_set.id)
     refusals = {lic.id: licence_refusal(licence_facts(lic), production, territory, day)
                 for lic in Licence.select().where(Licence.id.in_(used))}
-    failing = [f"{title} ({sha256[:16]}): {refusals[licence_id]}"
-               for sha256, title, licence_id in rows if refusals.get(licence_id) is not None]
+    failing = [f"{title} ({sha256[:16]}): {reason}" for sha256, title, licence_id, mining in rows
+               for reason in [_member_refusal(refusals.get(licence_id), mining)] if reason is not None]
     return len(rows), failing[:F.TRAINING_LISTED], len(failing)
 
 
