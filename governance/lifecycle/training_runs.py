@@ -431,7 +431,7 @@ def _store_attestation(row: TrainingRun, signed: SignedAttestation, slate_signat
     base_name = base_models.get_base(row.base_id).name if row.base_id is not None else None
     registered = models_registry.register_model(
         row.model_name, row.model_version, body["output"]["weights_hash"], training_set=row.training_set.name,
-        **({"base": base_name} if base_name else {}))
+        base=base_name)
     Model.update(attested=True, training_run_id=row.id).where(Model.id == registered["id"]).execute()
     now = utcnow()
     TrainingRun.update(status=REGISTERED, attestation=canonical_json(body).decode("utf-8"),

@@ -3,9 +3,10 @@
 A training run is judged on its training set as a whole: every member's licence must grant
 AI training in the run's production, territory and on its date, and every person linked to a
 member (``AssetPerson``) must have a confirmed, unrevoked consent covering AI training there.
-Slate reads every member and every such person once, here, and lists those that fail with
-the reason in words (a member whose owner's content credentials refuse AI training fails too) (at most ``facts.TRAINING_LISTED``; the ``*_count`` facts count them all),
-so the policy's rules stay short and their evidence names what fails. The judgement of one
+A member whose owner's content credentials refuse AI training fails too. Slate reads every
+member and every such person once, here, and lists those that fail with the reason in words
+(at most ``facts.TRAINING_LISTED``; the ``*_count`` facts count them all), so the policy's
+rules stay short and their evidence names what fails. The judgement of one
 licence or consent is a plain function (``licence_refusal``, ``consent_covers_training``) a
 test can call without a database.
 """
@@ -20,7 +21,6 @@ from ..registry.people import get_production
 from ..registry.tables import Asset, AssetPerson, Consent, Licence, Person, TrainingSet, TrainingSetMember
 from . import facts as F
 from .registry_facts import attributes_of, consent_facts, licence_facts, requester_facts
-
 
 #: the training-and-mining answer of an owner who refuses AI training (``registry.assets`` reads it)
 NOT_ALLOWED = "notAllowed"

@@ -5,6 +5,7 @@ countersignature, and the model registered attested."""
 from __future__ import annotations
 
 import base64
+import json
 from datetime import date
 
 import pytest
@@ -85,6 +86,16 @@ def test_a_run_on_a_cleared_set_waits_for_legal_and_a_producer_cannot_approve_it
                            headers=auth(t["lee-legal"]))
     assert approved.status_code == 200 and approved.json["status"] == "queued"
     assert approved.json["approved_by"] == "lee-legal"
+
+
+def test_an_approved_run_is_queued_once_for_the_workers(client, cleared, settings):
+    from governance.jobs.queue import Queue
+    from governance.lifecycle.training_runs import requeue_training
+    queue = Queue(settings)
+    before = queue.pending()
+    approved_run(client, cleared.tokens)
+    assert queue.pending() == before + 1
+    assert requeue_training(queue) == 1 and queue.pending() == before + 2  # a lost message is sent again
 
 
 def test_legal_cannot_approve_a_run_they_asked_for(client, cleared):
@@ -178,6 +189,37 @@ def test_a_claimed_run_reports_progress_that_the_api_and_the_page_show(client, c
     assert response.status_code == 200
     shown = client.get(f"/api/v1/training-runs/{claim['run']}", headers=auth(t["pat-producer"])).json
     assert shown["status"] == "running" and shown["progress"]["step"] == 5 and shown["progress"]["loss"] == 0.25
+
+
+def test_the_training_runs_page_shows_each_runs_progress_and_refreshes_while_it_runs(app, client, cleared):
+    from tests.web.conftest import Browser
+    t = cleared.tokens
+    claim = claimed(client, t)
+    client.post(f"/api/v1/training-runs/{claim['run']}/progress", json={"step": 7, "total_steps": 20, "loss": 0.5},
+                headers=auth(t["gpu-worker"]))
+    page = Browser(app.test_client())
+    page.sign_in(t["pat-producer"])
+    html = page.get("/training-runs").get_data(as_text=True)
+    assert claim["run"] in html and "step 7 / 20, loss 0.5000" in html and 'http-equiv="refresh"' in html
+    assert "harbour-lora:1" in html and "frames-v1 (3)" in html
+
+
+def test_the_cli_asks_approves_and_shows_a_run_as_the_api_does(cleared, settings):
+    from click.testing import CliRunner
+
+    from governance.cli import cli
+    env = {"SLATE_HOME": str(settings.home)}
+    runner = CliRunner()
+    asked = runner.invoke(cli, ["model", "train", "--requester", "pat-producer", "--production", "harbour-lights",
+                                "--base", "sd-tiny", "--training-set", "frames-v1", "--name", "cli-lora",
+                                "--version", "1", "--steps", "30", "--json"], env=env, catch_exceptions=False)
+    assert asked.exit_code == 0, asked.output
+    run = json.loads(asked.output)
+    assert run["status"] == "needs_approval" and run["hyperparameters"]["steps"] == 30
+    refused = runner.invoke(cli, ["model", "approve-run", run["uid"], "--by", "pat-producer"], env=env)
+    assert refused.exit_code != 0 and "cannot approve it" in refused.output
+    approved = runner.invoke(cli, ["model", "approve-run", run["uid"], "--by", "lee-legal"], env=env)
+    assert approved.exit_code == 0 and "queued" in approved.output and "approved by lee-legal" in approved.output
 
 
 def test_another_worker_cannot_post_progress_fail_or_an_attestation(client, cleared):
