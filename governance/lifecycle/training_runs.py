@@ -233,6 +233,20 @@ def _visible(row: TrainingRun, by: Principal | None) -> bool:
     return by is None or by.may_see_production(row.production)
 
 
+def model_attestation(model: Model) -> dict[str, Any] | None:
+    """What a model card says of how the model was made (None: unattested): its run, the
+    attestation's SHA-256, who signed it (worker key, Slate key), the root of the bytes read,
+    the base, method, hyper-parameters, code and metrics as attested."""
+    row = TrainingRun.get_or_none(TrainingRun.id == model.training_run_id) if model.attested else None
+    if row is None or not row.attestation:
+        return None
+    body = _loads(row.attestation)
+    return {"run": row.uid, "origin": row.origin, "attestation_sha256": row.attestation_sha256,
+            "worker_key_id": row.worker_key_id, "slate_key": (row.slate_signature or {}).get("key"),
+            "approved_by": row.approved_by, "training_set_root": body["training_set"]["merkle_root"],
+            **{k: body[k] for k in ("base", "method", "hyperparameters", "seed", "code", "metrics")}}
+
+
 def show_run(uid: str, by: Principal | None = None) -> TrainingRunView:
     row = get_run(uid)
     if not _visible(row, by):  # a producer of another production learns nothing of it
