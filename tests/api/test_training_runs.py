@@ -136,6 +136,19 @@ def test_a_person_in_a_member_without_ai_training_consent_is_refused_naming_them
     assert [e["found"] for e in violation["evidence"] if e["path"] == "unconsented"] == ["Mara Quinn"]
 
 
+def test_a_person_of_another_production_is_named_by_number_to_a_producer(client, cleared):
+    from governance.registry import people
+    people.add_production("northern-line")
+    stranger = people.add_person("Nell Ward", productions=["northern-line"])
+    sha = assets.register_asset(png(41), media_type="image/png", title="Nell at the depot", licence="LIC-TRAIN-WW",
+                                people=["Nell Ward"])[0]["sha256"]
+    training_sets.create_training_set("with-nell", [(sha, None)])
+    run = ask(client, cleared.tokens["pat-producer"], training_set="with-nell").json
+    assert "Nell Ward" not in json.dumps(run)
+    [violation] = run["decision"]["violations"]
+    assert [e["found"] for e in violation["evidence"] if e["path"] == "unconsented"] == [f"#{stranger['id']}"]
+
+
 @pytest.mark.parametrize("status", ["restricted", "retired"])
 def test_a_base_that_is_not_approved_is_refused_with_evidence(client, cleared, status):
     t = cleared.tokens
@@ -353,6 +366,17 @@ def test_progress_out_of_range_is_a_422_and_changes_nothing(client, cleared, rep
                            headers=auth(t["gpu-worker"]))
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     assert TrainingRun.get(TrainingRun.uid == claim["run"]).step is None
+
+
+def test_a_licence_taken_down_after_approval_fails_the_run_at_its_claim(client, cleared):
+    t = cleared.tokens
+    uid = approved_run(client, t)
+    assert client.post("/api/v1/licences/LIC-TRAIN-WW/takedown", json={"reason": "the licensor withdrew it"},
+                       headers=auth(t["lee-legal"])).status_code == 200
+    response = client.post(f"/api/v1/training-runs/{uid}/claim", headers=auth(t["gpu-worker"]))
+    assert response.status_code == 409 and "no longer cleared" in response.json["detail"]
+    run = TrainingRun.get(TrainingRun.uid == uid)
+    assert run.status == "failed" and "licensed for AI training" in run.failure
 
 
 def test_a_worker_that_fails_its_run_records_why(client, cleared):
