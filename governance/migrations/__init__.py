@@ -50,6 +50,7 @@ from . import (
     v21_output_reviews,
     v22_soft_bindings,
     v23_identity_certificates,
+    v25_training_clearance,
 )
 
 
@@ -75,7 +76,7 @@ STEPS: list[Step] = [Step.of(m) for m in (
     v08_ledger_model_refs, v09_shared_facts, v10_rights_ownership, v11_job_leases, v12_utc_datetimes,
     v13_defaults_as_declared, v14_catalogue, v15_signoffs, v16_consent_credits, v17_worker_keys,
     v18_reproductions, v19_reproduction_samples, v20_fingerprints,
-    v21_output_reviews, v22_soft_bindings, v23_identity_certificates)]
+    v21_output_reviews, v22_soft_bindings, v23_identity_certificates, v25_training_clearance)]
 
 
 def register_step(step: Step) -> None:

@@ -18,8 +18,11 @@ from . import vocabulary as vocab
 from .assets import find_asset, get_asset
 from .licences import get_licence
 from .merkle import MerkleTree, leaf_key
-from .tables import Asset, Licence, TrainingSet, TrainingSetMember
+from .tables import Asset, Licence, TrainingClearance, TrainingSet, TrainingSetMember
 from .watchlist import refuse_watchlisted
+
+#: rows a single INSERT writes: four variables each, well within SQLite's limit of 32,766
+_INSERT_BATCH = 2000
 
 
 def training_set_dict(ts: TrainingSet, with_members: bool = False,
@@ -70,9 +73,10 @@ def create_training_set(name: str, members: Iterable[tuple[str | int, str | None
         tree = MerkleTree(key for _, _, key in rows.values())
         ts = TrainingSet.create(name=name, merkle_root=tree.root, size=tree.size,
                                 description=description, created_at=utcnow())
-        TrainingSetMember.insert_many(
-            [{"training_set": ts.id, "asset": a.id, "licence": lic.id, "leaf_key": key}
-             for a, lic, key in rows.values()]).execute()
+        members_rows = [{"training_set": ts.id, "asset": a.id, "licence": lic.id, "leaf_key": key}
+                        for a, lic, key in rows.values()]
+        for start in range(0, len(members_rows), _INSERT_BATCH):  # within SQLite's bound on variables
+            TrainingSetMember.insert_many(members_rows[start:start + _INSERT_BATCH]).execute()
         record("training_set.created", f"training_set:{name}", {"merkle_root": tree.root, "size": tree.size},
                by.name if by else None)
     return training_set_dict(ts)
@@ -122,3 +126,12 @@ def prove(training_set: str | int, asset_sha256: str, by: Principal | None = Non
                         hint="ask legal or an auditor for the proof")
     proof = tree.prove(member.leaf_key) if member else tree.prove_absent(asset_sha256)
     return {"training_set": ts.name, **proof.to_dict()}
+
+
+def member_attributes_changed(asset: Asset) -> int:
+    """Tell every process that kept the partition of a set holding ``asset`` to compute it
+    again (``policy.clearance``): bumps those sets' clearance revisions, in the caller's
+    transaction. Returns how many sets hold the asset."""
+    sets = TrainingSetMember.select(TrainingSetMember.training_set).where(TrainingSetMember.asset == asset.id)
+    return int(TrainingClearance.update(revision=TrainingClearance.revision + 1)
+               .where(TrainingClearance.training_set.in_(sets)).execute())
