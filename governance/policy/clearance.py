@@ -25,10 +25,12 @@ What is kept, and why it stays exact:
   no decision reads it, so editing it in the database changes no outcome.
 
 A class entry looks like a member's entry (``registry_facts.asset_entry``) and adds
-``members`` (how many images it stands for) and ``members_sha256`` (the SHA-256 of the
-canonical JSON of their ``[sha256, title]`` pairs, so the inputs digest names exactly which
-images were judged); a class of one image *is* that image's entry. Its subject names the
-first few images and how many more there are, so evidence names affected assets.
+``members`` (how many images it stands for) and ``member_assets`` (their ``[id, sha256,
+title]``), so the inputs digest names exactly which images were judged and a later policy
+that tells members apart can be replayed on them (``each_member``); a class of one image
+has that image's own asset facts. Its subject names the first few images and how many more
+there are, so evidence names affected assets. The entries are built (and hashed) once for
+each state of their licences, so the list costs a decision nothing.
 """
 
 from __future__ import annotations
@@ -88,10 +90,6 @@ class MemberClass:
     members: tuple[tuple[int, str, str], ...]
 
     @property
-    def members_sha256(self) -> str:
-        return digest([[sha256, title] for _, sha256, title in self.members])
-
-    @property
     def subject(self) -> str:
         named = ", ".join(f"asset:{sha256}" for _, sha256, _ in self.members[:NAMED_IN_SUBJECT])
         more = len(self.members) - NAMED_IN_SUBJECT
@@ -106,7 +104,7 @@ class MemberClass:
             asset = {"id": None, "sha256": None, "title": None}
         asset |= {"media_type": self.media_type, "attributes": dict(self.attributes)}
         return {"subject": self.subject, "asset": asset, "licence": licence,
-                "members": len(self.members), "members_sha256": self.members_sha256}
+                "members": len(self.members), "member_assets": self.members}
 
 
 @dataclass(frozen=True)
@@ -149,8 +147,8 @@ def _compute_partition(training_set: int, revision: int) -> Partition:
     links = tuple(sorted(tuples(AssetPerson.select(Asset.sha256, AssetPerson.person).join(Asset)
                                 .join(TrainingSetMember, on=(TrainingSetMember.asset == Asset.id))
                                 .where(TrainingSetMember.training_set == training_set))))
-    named = digest({"classes": [[c.licence_id, c.media_type, dict(c.attributes), c.members_sha256]
-                                for c in classes], "links": [list(link) for link in links]})
+    named = digest({"classes": [[c.licence_id, c.media_type, dict(c.attributes), c.members] for c in classes],
+                    "links": links})
     return Partition(training_set, revision, classes, links, named)
 
 
@@ -219,6 +217,25 @@ def class_entries(model: Model) -> Hashed:
     entries = Hashed(c.entry(licences.get(c.licence_id)) for c in part.classes)
     _kept(_ENTRIES, key, entries)
     return entries
+
+
+def each_member(entries: Hashed) -> Hashed:
+    """``training_assets`` with each class entry replaced by one entry per image it stands
+    for, exactly as ``registry_facts.asset_entry`` makes them: for replaying decisions made
+    by class under a policy that tells members apart (``judges_each_member``)."""
+    if not any("member_assets" in e for e in entries):
+        return entries
+    out = []
+    for e in entries:
+        if "member_assets" not in e:
+            out.append(e)
+            continue
+        for asset_id, sha256, title in e["member_assets"]:
+            out.append({"subject": f"asset:{sha256}",
+                        "asset": {"id": str(asset_id), "sha256": sha256, "title": title,
+                                  "media_type": e["asset"]["media_type"], "attributes": e["asset"]["attributes"]},
+                        "licence": e["licence"]})
+    return Hashed(sorted(out, key=lambda m: str(m["asset"]["sha256"])))
 
 
 # --- the clearance itself ---------------------------------------------------------------------

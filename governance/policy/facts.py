@@ -11,7 +11,7 @@ writes them by hand. Their shape::
     production:      {name, attributes}                    the request's production
     model:           {id, name, version, status, weights_hash, training_set_root}
     references:      [{subject, asset, licence}]          one per reference image
-    training_assets: [{subject, asset, licence, members, members_sha256}]
+    training_assets: [{subject, asset, licence, members, member_assets}]
                      one per class of members of the model's set (same licence, media type and
                      attributes; ``clearance``), or one per member where a policy reads an asset's
                      id, hash or title about training images

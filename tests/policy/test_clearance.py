@@ -178,3 +178,22 @@ def test_a_policy_that_tells_members_apart_is_given_every_member(stills: dict[st
     policy = load_policy(text.encode())
     assert clearance.judges_each_member(policy)
     assert clearance.training_facts_for(policy) is training_entries
+
+
+def test_a_decision_made_by_class_replays_per_image_under_a_policy_that_tells_images_apart(
+        stills: dict[str, Any]) -> None:
+    from governance.policy.compiler import compile_bytes
+    from governance.policy.replay import replay
+    decision = _decide()
+    assert decision["decision"] == "allow"
+    rule = """
+  - id: training-not-this-still
+    type: prohibition
+    title: One still may not be trained on.
+    target: training_asset
+    constraint: {leftOperand: asset.title, operator: eq, rightOperand: Still 6}
+"""
+    candidate = compile_bytes(policy_text(99, edit=lambda t: t.replace("\nrules:\n", "\nrules:\n" + rule, 1)))
+    [entry] = [e for e in replay(candidate).entries if e.request == decision["request"]]
+    assert (entry.old, entry.new) == ("allow", "deny")
+    assert entry.added == (f"violates training-not-this-still@asset:{stills['linked']}",)
