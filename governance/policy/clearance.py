@@ -308,8 +308,10 @@ def _consent_facts(people: list[int]) -> dict[int, list[dict[str, Any]]]:
     return found
 
 
-def clearance(ts: TrainingSet, today: date | None = None, actor: str | None = None) -> Clearance:
-    """The set's clearance as the live records give it today, kept in its row.
+def clearance(ts: TrainingSet, today: date | None = None, actor: str | None = None, *,
+              keep: bool = True) -> Clearance:
+    """The set's clearance as the live records give it today, kept in its row (``keep``;
+    a reader's look, such as a model card's, writes nothing).
 
     The row is rewritten (and the change audited) whenever it differs from what the live
     records give: when a licence or consent it relied on changed, when a day passed, or
@@ -324,7 +326,7 @@ def clearance(ts: TrainingSet, today: date | None = None, actor: str | None = No
                   "consents": [[pid, digest(consents.get(pid, []))] for pid in part.person_ids]})
     state, summary = _judge(ts, part, licences, consents, day)
     row = TrainingClearance.get(TrainingClearance.training_set == ts.id)
-    if (row.key, row.state, row.summary) != (key, state, summary):
+    if keep and (row.key, row.state, row.summary) != (key, state, summary):
         was = row.state if row.key else None
         TrainingClearance.update(key=key, state=state, summary=summary, computed_at=utcnow()).where(
             TrainingClearance.id == row.id).execute()
