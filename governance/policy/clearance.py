@@ -184,16 +184,11 @@ def partition(ts: TrainingSet) -> Partition:
 
 
 def _revision(ts: TrainingSet) -> int:
-    """The set's clearance revision; its row is made first, so that a member's attribute
-    change always has a row to bump."""
+    """The set's clearance revision: 0 while it has no row (a reader writes nothing; the
+    first change to a member's attributes makes the row, at revision 1)."""
     found = TrainingClearance.select(TrainingClearance.revision).where(
         TrainingClearance.training_set == ts.id).scalar()
-    if found is not None:
-        return int(found)
-    TrainingClearance.insert(training_set=ts.id, revision=1, key="", state="not_clear", summary={},
-                             computed_at=utcnow()).on_conflict_ignore().execute()
-    return int(TrainingClearance.select(TrainingClearance.revision)
-               .where(TrainingClearance.training_set == ts.id).scalar())
+    return int(found) if found is not None else 0
 
 
 def _licence_facts(ids: Iterable[int]) -> dict[int, dict[str, Any] | None]:
@@ -325,11 +320,14 @@ def clearance(ts: TrainingSet, today: date | None = None, actor: str | None = No
                   "licences": [[lid, digest(licences.get(lid))] for lid in part.licence_ids],
                   "consents": [[pid, digest(consents.get(pid, []))] for pid in part.person_ids]})
     state, summary = _judge(ts, part, licences, consents, day)
-    row = TrainingClearance.get(TrainingClearance.training_set == ts.id)
-    if keep and (row.key, row.state, row.summary) != (key, state, summary):
-        was = row.state if row.key else None
-        TrainingClearance.update(key=key, state=state, summary=summary, computed_at=utcnow()).where(
-            TrainingClearance.id == row.id).execute()
+    row = TrainingClearance.get_or_none(TrainingClearance.training_set == ts.id)
+    if keep and (row is None or (row.key, row.state, row.summary) != (key, state, summary)):
+        was = row.state if row is not None and row.key else None
+        TrainingClearance.insert(training_set=ts.id, revision=0, key=key, state=state, summary=summary,
+                                 computed_at=utcnow()).on_conflict(
+            conflict_target=[TrainingClearance.training_set],
+            update={TrainingClearance.key: key, TrainingClearance.state: state,
+                    TrainingClearance.summary: summary, TrainingClearance.computed_at: utcnow()}).execute()
         if was != state:
             record("training_set.clearance", f"training_set:{ts.name}",
                    {"state": state, "was": was, "key": key,

@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 from ..audit.log import record
 from ..clock import utcnow
-from ..db import first, transaction
+from ..db import first, transaction, tuples
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..principal import Principal
 from . import lookup, scope
@@ -130,8 +130,14 @@ def prove(training_set: str | int, asset_sha256: str, by: Principal | None = Non
 
 def member_attributes_changed(asset: Asset) -> int:
     """Tell every process that kept the partition of a set holding ``asset`` to compute it
-    again (``policy.clearance``): bumps those sets' clearance revisions, in the caller's
-    transaction. Returns how many sets hold the asset."""
-    sets = TrainingSetMember.select(TrainingSetMember.training_set).where(TrainingSetMember.asset == asset.id)
-    return int(TrainingClearance.update(revision=TrainingClearance.revision + 1)
-               .where(TrainingClearance.training_set.in_(sets)).execute())
+    again (``policy.clearance``): bumps those sets' clearance revisions (making the row at
+    revision 1 where there is none yet), in the caller's transaction. Returns how many sets
+    hold the asset."""
+    sets = [ts for (ts,) in tuples(TrainingSetMember.select(TrainingSetMember.training_set)
+                                   .where(TrainingSetMember.asset == asset.id))]
+    for ts in sets:
+        TrainingClearance.insert(training_set=ts, revision=1, key="", state="not_clear", summary={},
+                                 computed_at=utcnow()).on_conflict(
+            conflict_target=[TrainingClearance.training_set],
+            update={TrainingClearance.revision: TrainingClearance.revision + 1}).execute()
+    return len(sets)

@@ -86,6 +86,9 @@ def test_the_card_lists_licences_credits_clearance_evaluation_and_uses(client: A
 
 def test_a_producer_sees_only_what_their_productions_may_see(client: Any, tokens: dict[str, str],
                                                             model: Model) -> None:
+    from governance.audit.tables import AuditEntry
+    from governance.registry.tables import TrainingClearance
+    written = (AuditEntry.select().count(), TrainingClearance.select().count())
     ours = client.get(CARD, headers=auth(tokens["producer"])).get_json()
     assert [line["ref"] for line in ours["licences"]] == ["LIC-H"] and ours["licences_not_shown"] == 1
     assert [e["production"] for e in ours["evaluation"]] == ["harbour-lights"]
@@ -96,6 +99,7 @@ def test_a_producer_sees_only_what_their_productions_may_see(client: Any, tokens
     assert theirs["credits"] == []  # neither the harbour licence's credit nor Lin Ito's consent
     assert [e["production"] for e in theirs["evaluation"]] == ["northern-line"]
     assert "Lin Ito" not in json.dumps(theirs) and "LIC-H" not in json.dumps(theirs)
+    assert (AuditEntry.select().count(), TrainingClearance.select().count()) == written  # reading wrote nothing
 
 
 def test_a_takedown_of_a_training_licence_shows_on_the_card_and_leaves_no_intended_use(
