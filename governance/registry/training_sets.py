@@ -18,10 +18,11 @@ from . import vocabulary as vocab
 from .assets import find_asset, get_asset
 from .licences import get_licence
 from .merkle import MerkleTree, leaf_key
-from .tables import Asset, Licence, TrainingClearance, TrainingSet, TrainingSetMember
+from .tables import Asset, Licence, TrainingClearance, TrainingSet, TrainingSetMember, WatchlistEntry
 from .watchlist import refuse_watchlisted
 
-#: rows a single INSERT writes: four variables each, well within SQLite's limit of 32,766
+#: rows a single INSERT writes (four variables each) or a single IN reads, well within
+#: SQLite's limit of 32,766 variables
 _INSERT_BATCH = 2000
 
 
@@ -55,13 +56,18 @@ def create_training_set(name: str, members: Iterable[tuple[str | int, str | None
             raise Conflict(f"a training set named '{name}' already exists",
                            hint="training sets are immutable; create one under a new name")
         rows: dict[int, tuple[Asset, Licence, str]] = {}
+        members = list(members)
+        known, flagged = _prefetched(str(ref) for ref, _ in members)
+        licences: dict[str | int, Licence] = {}
         for asset_ref, licence_ref in members:
-            asset = get_asset(asset_ref)
-            refuse_watchlisted(asset, "a training member")
+            asset = known.get(str(asset_ref).strip().lower()) or get_asset(asset_ref)
+            if asset.id in flagged or asset.sha256 not in known:
+                refuse_watchlisted(asset, "a training member")
             if licence_ref:
-                lic = get_licence(licence_ref)
-            elif asset.licence is not None:
-                lic = asset.licence
+                lic = licences.get(licence_ref) or licences.setdefault(licence_ref, get_licence(licence_ref))
+            elif asset.licence_id is not None:
+                lic = licences.get(asset.licence_id) or licences.setdefault(asset.licence_id,
+                                                                            Licence.get_by_id(asset.licence_id))
             else:
                 raise InvalidInput(f"asset {asset.sha256[:12]} ({asset.title}) has no licence; "
                                    "name the licence it is used under")
@@ -80,6 +86,21 @@ def create_training_set(name: str, members: Iterable[tuple[str | int, str | None
         record("training_set.created", f"training_set:{name}", {"merkle_root": tree.root, "size": tree.size},
                by.name if by else None)
     return training_set_dict(ts)
+
+
+def _prefetched(refs: Iterable[str]) -> tuple[dict[str, Asset], set[int]]:
+    """The assets named by their full SHA-256, read a batch at a time, and which of them are
+    watchlisted: a set of 100,000 images is read in a hundred queries, not 200,000. Other
+    refs (a prefix, an id) are looked up one by one as before."""
+    wanted = sorted({r.strip().lower() for r in refs if len(r.strip()) == 64})
+    known: dict[str, Asset] = {}
+    flagged: set[int] = set()
+    for start in range(0, len(wanted), _INSERT_BATCH):
+        batch = list(Asset.select().where(Asset.sha256.in_(wanted[start:start + _INSERT_BATCH])))
+        known.update((a.sha256, a) for a in batch)
+        flagged.update(w.asset_id for w in WatchlistEntry.select(WatchlistEntry.asset)
+                       .where(WatchlistEntry.asset.in_([a.id for a in batch])))
+    return known, flagged
 
 
 def get_training_set(ref: str | int) -> TrainingSet:
