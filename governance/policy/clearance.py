@@ -69,8 +69,9 @@ AI_TRAINING = "ai_training"
 
 def judges_each_member(policy: Policy) -> bool:
     """Whether ``policy`` reads a fact that tells members of one class apart (an asset's id,
-    hash or title) about a training image: then its facts list every member."""
-    return policy.reads_on("training_asset", MEMBER_PATHS)
+    hash or title) about a training image, or quantifies over ``training_assets`` (a count
+    of classes is not a count of images): then its facts list every member."""
+    return policy.reads_on("training_asset", MEMBER_PATHS) or policy.reads("training_assets")
 
 
 def training_facts_for(policy: Policy) -> Callable[[Model], Hashed]:

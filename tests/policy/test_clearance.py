@@ -197,3 +197,22 @@ def test_a_decision_made_by_class_replays_per_image_under_a_policy_that_tells_im
     [entry] = [e for e in replay(candidate).entries if e.request == decision["request"]]
     assert (entry.old, entry.new) == ("allow", "deny")
     assert entry.added == (f"violates training-not-this-still@asset:{stills['linked']}",)
+
+
+def test_a_policy_that_counts_training_images_is_given_every_member(stills: dict[str, Any]) -> None:
+    """A count over classes is not a count of images: such a policy judges each image."""
+    from governance.policy.compiler import compile_bytes
+    rule = """
+  - id: training-at-most-five-images
+    type: prohibition
+    title: A model trained on more than five images needs a bigger review.
+    target: request
+    constraint: {count: {over: training_assets, as: t}, operator: gt, rightOperand: 5}
+"""
+    engine = compile_bytes(policy_text(99, edit=lambda t: t.replace("\nrules:\n", "\nrules:\n" + rule, 1)))
+    assert clearance.judges_each_member(engine.policy)
+    spec = RequestSpec(requester="sam", production="harbour-lights", use="concept", territory="GB",
+                       model="stills:1", prompt="a quay", date=date(2025, 6, 1))
+    facts = build_facts(spec, "1", date(2025, 6, 1), training=clearance.training_facts_for(engine.policy))
+    assert len(facts["training_assets"]) == 7
+    assert "training-at-most-five-images" in engine.evaluate(facts).violated_rules
