@@ -3,8 +3,9 @@
 The registry records the revocation (``registry.consents.record_revocation``,
 ``registry.licences.record_takedown``); provenance works out and applies its impact
 (``provenance.impact``): jobs that relied on the record are blocked, signed outputs marked
-as no longer in good standing, models trained on the assets flagged for retirement review.
-Both happen in one transaction, here, above the two, so that the registry never reaches up
+as no longer in good standing, models trained on the assets flagged for retirement review;
+and the clearance of every training set it touches is judged again (``policy.clearance``).
+All happen in one transaction, here, above the two, so that the registry never reaches up
 into provenance. The CLI, the API and the pages call these functions and nothing below them.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .db import transaction
+from .policy import clearance
 from .principal import Principal
 from .provenance import impact as provenance_impact
 from .registry import consents, licences
@@ -27,6 +29,7 @@ def revoke_consent(consent_id: int | str, reason: str, actor: str | None = None,
     with transaction():
         consent = consents.record_revocation(consent_id, reason, actor)
         impact = provenance_impact.apply(provenance_impact.consent_scope(consent), actor)
+        clearance.refresh(clearance.sets_touching(person=consent.person_id), actor)
     return {**consents.consent_dict(consent), "impact": impact.to_dict()}
 
 
@@ -42,4 +45,5 @@ def take_down(ref: str | int, reason: str, actor: str | None = None, *,
     with transaction():
         lic = licences.record_takedown(ref, reason, actor)
         impact = provenance_impact.apply(provenance_impact.licence_scope(lic), actor)
+        clearance.refresh(clearance.sets_touching(licence=lic.id), actor)
     return {**licences.licence_dict(lic), "impact": impact.to_dict()}

@@ -63,6 +63,8 @@ STEP_23_TABLES = ("identity_certificate", "policy_approval_signature")
 STEP_24_TABLES = ("base_model", "asset_manifest")
 #: what step 26 added: training runs (and model.attested, model.training_run_id, only where missing)
 STEP_26_TABLES = ("training_run",)
+#: what step 25 added: each training set's clearance
+STEP_25_TABLES = ("training_clearance",)
 
 NewDatabase = Callable[[], str]
 
@@ -135,7 +137,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     without their DDL defaults. Today's models, less what step 14 added, still create exactly
     that (checked first)."""
     models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES
-              + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES + STEP_23_TABLES
+              + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES + STEP_23_TABLES + STEP_25_TABLES
               + ("asset_manifest",) + STEP_26_TABLES]
     database.create_tables(models)  # with base_model: the model table refers to it
     for table, columns in STEP_14_COLUMNS.items():

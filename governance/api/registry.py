@@ -10,6 +10,7 @@ from flask import current_app, send_file
 from marshmallow import Schema, fields
 
 from .. import revocation
+from ..provenance import model_card as model_cards
 from ..registry import assets, consents, licences, models_registry, people, training_sets
 from ..registry.attribute_changes import set_attributes
 from . import schemas as s
@@ -323,6 +324,13 @@ def register_model(body: dict[str, Any]) -> Any:
 @blp.response(200, s.ModelOut)
 def set_model_status(body: dict[str, Any], ref: str) -> Any:
     return models_registry.set_status(ref, body["status"], body["reason"], by=principal())
+
+
+@blp.route("/models/<path:ref>/card", methods=["GET"])
+@admits(*READ_REGISTRY)
+@blp.response(200, s.ModelCardOut)
+def model_card(ref: str) -> Any:
+    return model_cards.model_card(ref, principal()).to_dict()
 
 
 @blp.route("/models/<path:ref>", methods=["GET"])

@@ -400,6 +400,22 @@ class ModelOut(Schema):
     training_run_id = fields.Integer(allow_none=True)
 
 
+class ModelCardOut(Schema):
+    """A model's card (``provenance.model_card``): its sections as that module states them."""
+
+    model = fields.Dict()
+    base = fields.Dict()
+    training_set = fields.Dict(allow_none=True)
+    licences = fields.List(fields.Dict())
+    licences_not_shown = fields.Integer()
+    credits = fields.List(fields.String())
+    clearance = fields.Dict(allow_none=True)
+    attestation = fields.Dict(allow_none=True)
+    evaluation = fields.List(fields.Dict())
+    intended_uses = fields.List(fields.String())
+    refused_uses = fields.List(fields.Dict())
+
+
 class ModelStatusIn(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["approved", "retired"]))
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))

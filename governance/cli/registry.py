@@ -13,6 +13,7 @@ from .. import revocation
 from ..auth.users import principal_named
 from ..clock import parse_date
 from ..errors import InvalidInput
+from ..provenance import model_card as model_cards
 from ..registry import assets, consents, licences, looks, models_registry, people, training_sets
 from ..registry.merkle import verify_proof
 from ..registry.status import registry_status
@@ -425,6 +426,15 @@ def model_list(slate: SlateContext) -> Any:
 @emits()
 def model_show(slate: SlateContext, model: str) -> Any:
     return models_registry.show_model(model)
+
+
+@model_group.command("card")
+@click.argument("model")
+@emits(lambda card: card.render())
+def model_card(slate: SlateContext, model: str) -> Any:
+    """The model's card: base, training set, licences and credits owed, clearance, attestation,
+    evaluation on each production's look, intended and refused uses."""
+    return model_cards.model_card(model)
 
 
 @model_group.command("approve")

@@ -164,6 +164,19 @@ class Policy:
         """Whether a rule compares ``path`` (on either side of a comparison)."""
         return any(path in _paths(c) for r in self.rules for c in (r.when, r.constraint) if c is not None)
 
+    def reads_on(self, target: str, paths: frozenset[str]) -> bool:
+        """Whether a rule or duty about ``target`` reads any of ``paths`` (a comparison, a
+        quantifier's collection, or a duty's credit)."""
+        read: set[str] = set()
+        for r in self.rules:
+            if target in r.targets:
+                read.update(*(_paths(c) for c in (r.when, r.constraint) if c is not None))
+        for d in self.duties:
+            if target in d.targets:
+                read.update(_paths(d.when) if d.when is not None else ())
+                read.update((d.credit_from,) if d.credit_from else ())
+        return not read.isdisjoint(paths)
+
 
 def _paths(c: Constraint) -> set[str]:
     if isinstance(c, Leaf):

@@ -15,7 +15,10 @@ writes them by hand. Their shape::
                      retired), ``unregistered`` for a base named only in free text, ``none``
                      for a model trained from scratch (``registry.base_models.base_facts``)
     references:      [{subject, asset, licence}]          one per reference image
-    training_assets: [{subject, asset, licence}]          one per member of the model's set
+    training_assets: [{subject, asset, licence, members, member_assets}]
+                     one per class of members of the model's set (same licence, media type and
+                     attributes; ``clearance``), or one per member where a policy reads an asset's
+                     id, hash or title about training images
     performers:      [{subject, person, consent, consents, consent_pending, depicted, named_in_prompt,
                        in_reference}]
                      one per person depicted, named in the prompt, or shown in a reference image

@@ -13,7 +13,7 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..auth.tables import User
 from ..canonical import canonical_json, digest
@@ -227,12 +227,15 @@ def _checked(spec: RequestSpec) -> tuple[str, str]:
     return spec.use, territory[0]
 
 
-def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal | None = None) -> dict[str, Any]:
+def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal | None = None,
+                training: Callable[[Model], Hashed] = training_entries) -> dict[str, Any]:
     """The facts for ``spec``; NotFound names the first unknown production, model, asset or person.
 
     ``by`` is the requester: references and depicted people must be records they may see.
     Names in the prompt are checked against ``prompt_candidates``, so that naming a person of
-    another production is refused rather than ignored.
+    another production is refused rather than ignored. ``training`` builds the model's
+    ``training_assets``: one entry per member by default; a decision passes what its policy
+    needs (``clearance.training_facts_for``: one entry per class of members).
     """
     use, territory = _checked(spec)
     if by is not None and not by.may_see_production(spec.production):
@@ -267,7 +270,7 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
         "production": {"name": production_name, "attributes": production_terms},
         "model": model_facts(model),
         "references": [asset_entry(a, a.licence if a.licence_id else None) for a in references],
-        "training_assets": training_entries(model),
+        "training_assets": training(model),
         "performers": [performer_entry(p, request, depicted=name in depicted, named=name in named,
                                        in_reference=name in in_reference, by=by)
                        for name, p in people.items()],

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from peewee import fn
 
+from .clearance import each_member, judges_each_member
 from .compiler import CompiledPolicy
 from .decision import Decision
 from .stored_facts import decision_facts
@@ -128,9 +129,18 @@ def replay(policy: CompiledPolicy, limit: int | None = None,
     """Each recorded request's latest decision, and each recorded output decision
     (``outputs``, judged by the rules about ``output`` only), under ``policy``."""
     shared: dict[str, Any] = {}  # training facts most decisions share, read once
-    entries = [compare(r, policy.evaluate(decision_facts(r, shared))) for r in latest_decisions(limit)]
+    entries = [compare(r, policy.evaluate(_as_judged_by(policy, decision_facts(r, shared))))
+               for r in latest_decisions(limit)]
     entries += [compare_output(o, policy.evaluate_output(o.facts)) for o in outputs]
     return ReplayReport(policy.ref.to_dict(), len(entries), tuple(entries))
+
+
+def _as_judged_by(policy: CompiledPolicy, facts: dict[str, Any]) -> dict[str, Any]:
+    """Facts recorded with training images by class, given one entry per image where the
+    candidate policy tells them apart (``clearance.judges_each_member``)."""
+    if facts.get("training_assets") and judges_each_member(policy.policy):
+        return {**facts, "training_assets": each_member(facts["training_assets"])}
+    return facts
 
 
 def compare_output(recorded: RecordedOutput, new: Decision) -> ReplayEntry:

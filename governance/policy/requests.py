@@ -20,6 +20,7 @@ from ..errors import Forbidden, InvalidInput, NotFound
 from ..ids import is_id
 from ..principal import Principal
 from ..registry.models_registry import get_model
+from .clearance import training_facts_for
 from .decision import Decision, DutyDue, Finding, Inputs, Outcome, PolicyRef
 from .registry_facts import RequestSpec, build_facts
 from .stored_facts import facts_to_store
@@ -133,7 +134,8 @@ def decide_request(spec: RequestSpec, policy_uid: str | None = None, by: Princip
             # requester facts existed says nothing of it, so it is refused here as it was then
             raise Forbidden(f"you are not a member of production '{spec.production}'",
                             hint="an admin can add you: slate user join NAME PRODUCTION")
-        facts = build_facts(spec, "", now.date(), by)  # checks every name before anything is stored
+        # checks every name before anything is stored
+        facts = build_facts(spec, "", now.date(), by, training_facts_for(engine.policy))
         asked = facts["request"]
         request = GenerationRequest.create(
             requester=requester, production=asked["production"], use=asked["use"],

@@ -355,3 +355,25 @@ class PersonFace(BaseModel):
 TABLES = [Production, Person, PersonProduction, Consent, ConsentDocument, ConsentEvent, Licence, Asset, AssetPerson,
           TrainingSet, TrainingSetMember, BaseModelRecord, Model, TrainingRun, AssetManifest, AssetFingerprint,
           WatchlistEntry, LookReference, PersonFace]
+
+
+#: a training set's clearance (``policy.clearance``): every member cleared, or not
+CLEARANCE_STATES = ("clear", "not_clear")
+
+
+class TrainingClearance(BaseModel):
+    """A training set's clearance as last computed (migration step 25).
+
+    ``revision`` is bumped whenever the catalogue attributes of one of the set's members
+    change (``training_sets.member_attributes_changed``): every process then recomputes the
+    partition of the members it kept. ``key`` names the exact licence and consent records
+    ``state`` and ``summary`` were computed from. A record and a signal only: no decision
+    trusts what it says (``policy.clearance`` recomputes from the live records)."""
+
+    training_set = peewee.ForeignKeyField(TrainingSet, unique=True, backref="clearance", on_delete="CASCADE")
+    training_set_id: int
+    revision = peewee.IntegerField(default=1)
+    key = peewee.CharField(max_length=64)
+    state = peewee.CharField(max_length=20)
+    summary = JSONField()
+    computed_at = UTCDateTimeField()

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 
 from ..errors import InvalidInput
+from ..provenance import model_card as model_cards
 from ..registry import assets, base_models, consents, licences, models_registry, people, training_sets
 from ..registry import vocabulary as vocab
 from . import access
@@ -86,3 +87,11 @@ def consent_document(consent_id: int) -> Any:
     content, media_type = consents.consent_document(consent_id, _store(), access.principal())
     return send_file(io.BytesIO(content), mimetype=media_type, as_attachment=True,
                      download_name=f"consent-{consent_id}")
+
+
+@bp.route("/models/<path:ref>/card", methods=["GET"])
+@page("producer", "legal", "approver", "auditor", "admin")
+def model_card(ref: str) -> Any:
+    """A model's card, as ``slate model card`` and the API give it."""
+    card = model_cards.model_card(ref, access.principal())
+    return render_template("web/model_card.html", card=card.to_dict())
