@@ -45,6 +45,7 @@ from ..policy.tables import PolicyVersion
 from ..policy.training_facts import training_facts
 from ..policy.versions import active_version, compiled
 from ..principal import Principal
+from ..provenance import model_card
 from ..registry import base_models, models_registry, scope
 from ..registry import vocabulary as vocab
 from ..registry.tables import Asset, Licence, Model, TrainingRun, TrainingSet, TrainingSetMember
@@ -234,17 +235,8 @@ def _visible(row: TrainingRun, by: Principal | None) -> bool:
 
 
 def model_attestation(model: Model) -> dict[str, Any] | None:
-    """What a model card says of how the model was made (None: unattested): its run, the
-    attestation's SHA-256, who signed it (worker key, Slate key), the root of the bytes read,
-    the base, method, hyper-parameters, code and metrics as attested."""
-    row = TrainingRun.get_or_none(TrainingRun.id == model.training_run_id) if model.attested else None
-    if row is None or not row.attestation:
-        return None
-    body = _loads(row.attestation)
-    return {"run": row.uid, "origin": row.origin, "attestation_sha256": row.attestation_sha256,
-            "worker_key_id": row.worker_key_id, "slate_key": (row.slate_signature or {}).get("key"),
-            "approved_by": row.approved_by, "training_set_root": body["training_set"]["merkle_root"],
-            **{k: body[k] for k in ("base", "method", "hyperparameters", "seed", "code", "metrics")}}
+    """What a model card says of how the model was made (``provenance.model_card``)."""
+    return model_card.attestation_of(model)
 
 
 def show_run(uid: str, by: Principal | None = None) -> TrainingRunView:

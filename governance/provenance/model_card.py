@@ -17,6 +17,7 @@ assets. Never a prompt, never a person's name they may not see.
 
 from __future__ import annotations
 
+import json
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -29,10 +30,10 @@ from ..policy import clearance as clearances
 from ..policy import facts as F
 from ..policy.tables import GenerationRequest
 from ..principal import Principal
-from ..registry import scope
+from ..registry import base_models, scope
 from ..registry.licences import licence_dict
 from ..registry.models_registry import get_model
-from ..registry.tables import Asset, AssetPerson, Consent, Licence, Model, TrainingSetMember
+from ..registry.tables import Asset, AssetPerson, Consent, Licence, Model, TrainingRun, TrainingSetMember
 
 
 @dataclass(frozen=True)
@@ -131,19 +132,31 @@ class ModelCard:
 
 
 def base_of(model: Model) -> dict[str, Any]:
-    """The model's base. HOOK (issue 19, H1): the registered base's facts
-    (``registry.base_models.base_facts(model.base, model.base_model)``) replace this."""
-    return {"name": model.base_model, "status": None if model.base_model else "none"}
+    """The model's base as the policy reads it (``registry.base_models.base_facts``)."""
+    return base_models.base_facts(base_models.base_of(model), model.base_model)
 
 
-def model_card(ref: str | int, by: Principal | None = None,
-               attestation: Mapping[str, Any] | None = None) -> ModelCard:
+def attestation_of(model: Model) -> dict[str, Any] | None:
+    """How the model was made, as its accepted training-run attestation says (None: the
+    model is unattested): its run, the attestation's SHA-256, who signed it (worker key,
+    Slate key), the root of the bytes read, the base, method, hyper-parameters, code and
+    metrics as attested."""
+    row = TrainingRun.get_or_none(TrainingRun.id == model.training_run_id) if model.attested else None
+    if row is None or not row.attestation:
+        return None
+    body = json.loads(row.attestation)
+    return {"run": row.uid, "origin": row.origin, "attestation_sha256": row.attestation_sha256,
+            "worker_key_id": row.worker_key_id, "slate_key": (row.slate_signature or {}).get("key"),
+            "approved_by": row.approved_by, "training_set_root": body["training_set"]["merkle_root"],
+            **{k: body[k] for k in ("base", "method", "hyperparameters", "seed", "code", "metrics")}}
+
+
+def model_card(ref: str | int, by: Principal | None = None) -> ModelCard:
     """The card of model ``ref`` as ``by`` may see it (see the module's docstring).
-
-    ``attestation``: HOOK (issue 19, H3) for the model's training-run attestation, shown as given.
     """
     with transaction():  # one consistent reading of the registry
         model = get_model(ref)
+        attestation = attestation_of(model)
         identity = {"ref": f"{model.name}:{model.version}", "name": model.name, "version": model.version,
                     "weights_hash": model.weights_hash, "status": model.status,
                     "status_reason": model.status_reason, "created_at": model.created_at}

@@ -276,8 +276,15 @@ def test_an_attested_run_registers_the_model_attested_and_countersigned(client, 
     card = training_runs.model_attestation(models_registry.get_model("harbour-lora:1"))
     assert card["run"] == claim["run"] and card["attestation_sha256"] == answer["attestation_sha256"]
     assert card["approved_by"] == "lee-legal" and card["training_set_root"] == run["training_set"]["merkle_root"]
+    # the model card (CLI, API, page) shows the same attestation and the registered base
+    shown = client.get("/api/v1/models/harbour-lora:1/card", headers=auth(t["lee-legal"])).json
+    assert shown["attestation"]["attestation_sha256"] == answer["attestation_sha256"]
+    assert shown["attestation"]["training_set_root"] == run["training_set"]["merkle_root"]
+    assert shown["base"]["name"] == run["base"]["name"] and shown["base"]["status"] == "approved"
     models_registry.register_model("typed-in", "1", "9c" * 32, training_set="frames-v1")
     assert training_runs.model_attestation(models_registry.get_model("typed-in:1")) is None
+    typed = client.get("/api/v1/models/typed-in:1/card", headers=auth(t["lee-legal"])).json
+    assert typed["attestation"] is None and typed["base"]["status"] == "none"
 
 
 def test_a_run_that_read_one_unregistered_file_fails_its_root_check_and_registers_nothing(client, cleared):
