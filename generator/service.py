@@ -184,6 +184,31 @@ class SlateApiClient:
                           f"posting reproduction sample {sample_id}", data={"receipt": receipt},
                           files={"image": ("reproduction.png", image_png, "image/png")})
 
+    def claim_training_run(self, run_uid: str) -> Mapping[str, Any]:
+        """Claim an approved training run: ``{"run", "lease_expires_at", "spec"}``."""
+        return self._call("POST", f"/api/v1/training-runs/{run_uid}/claim", f"claiming training run {run_uid}",
+                          json={})
+
+    def training_progress(self, run_uid: str, step: int, total_steps: int, loss: float | None) -> Mapping[str, Any]:
+        """Report a claimed run's progress; it also extends the claim's lease."""
+        return self._call("POST", f"/api/v1/training-runs/{run_uid}/progress",
+                          f"reporting training run {run_uid}'s progress",
+                          json={"step": step, "total_steps": total_steps, "loss": loss})
+
+    def fail_training_run(self, run_uid: str, reason: str) -> Mapping[str, Any]:
+        """Report why this worker could not complete a run it holds."""
+        return self._call("POST", f"/api/v1/training-runs/{run_uid}/fail", f"reporting training run {run_uid} failed",
+                          json={"reason": reason[:2000]})
+
+    def post_attestation(self, run_uid: str, attestation: Mapping[str, Any], key_id: str,
+                         signature: str) -> Mapping[str, Any]:
+        """Post a finished run's signed attestation; Slate checks it, signs it and registers the
+        model: ``{"model", "weights_hash", "slate_signature", "attestation_sha256"}`` (and
+        ``model_signature``, Slate's OpenSSF bundle over the model's files, where it signs one)."""
+        return self._call("POST", f"/api/v1/training-runs/{run_uid}/attestation",
+                          f"posting training run {run_uid}'s attestation",
+                          json={"attestation": dict(attestation), "key_id": key_id, "signature": signature})
+
     def enrol(self, public_key: str, label: str = "") -> Mapping[str, Any]:
         """Enrol this worker's public key for its generator user (pending until an admin approves)."""
         return self._call("POST", "/api/v1/workers", "enrolling this worker's key",
