@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
@@ -34,6 +35,7 @@ import requests
 import torch
 
 from governance import __version__
+from governance.credentials.model_signatures import PUBLIC_KEY_FILE, SIGNATURE_FILE
 from governance.errors import (
     ConfigurationError,
     Conflict,
@@ -320,13 +322,34 @@ class ModelCache:
         self._models: dict[str, LoadedModel] = {}
         self._lock = threading.Lock()
 
-    def get(self, directory: str | Path) -> LoadedModel:
-        key = str(Path(directory).resolve())
+    def get(self, directory: str | Path, signature_key: Path | None = None) -> LoadedModel:
+        """The model in ``directory``; with ``signature_key``, loaded only if Slate's
+        ``model.sig`` verifies (once per load, not per job)."""
+        path = str(Path(directory).resolve())
+        key = path if signature_key is None else f"{path}\0{signature_key}"
         with self._lock:
             if key not in self._models:
-                log.info("loading model from %s", key)
-                self._models[key] = load_model(key, self.options)
+                log.info("loading model from %s", path)
+                self._models[key] = load_model(path, replace(self.options, signature_key=signature_key))
             return self._models[key]
+
+
+def required_signature_key(model: Mapping[str, Any], directory: str | Path,
+                           signature_key: str | Path | None) -> Path | None:
+    """The trusted key a model must verify against before it is loaded: on a worker that
+    holds Slate's model-signing public key, every model registered as attested (its
+    specification says so) and every model folder carrying a ``model.sig``. Removing the
+    signature from an attested model does not get it loaded unchecked."""
+    if signature_key is None:
+        if model.get("attested"):
+            raise ModelIdentityError(
+                f"model {model.get('ref', model.get('name'))} is attested, and this worker cannot check "
+                "Slate's signature over its files", hint="set SLATE_MODEL_SIGNING_PUBLIC_KEY to a copy of "
+                f"{PUBLIC_KEY_FILE} from Slate's keys folder")
+        return None
+    if model.get("attested") or (Path(directory) / SIGNATURE_FILE).is_file():
+        return Path(signature_key)
+    return None
 
 
 class LeaseKeeper:
@@ -390,7 +413,8 @@ def client_for(api_url: str, token: str) -> SlateApiClient:
 
 def run_queued_job(job_id: str, *, api_url: str, token: str, models_dir: str | None = None,
                 key_dir: str | None = None, cache: ModelCache | None = None, client: SlateApiClient | None = None,
-                unsigned: UnsignedImages | None = None) -> dict[str, Any]:
+                unsigned: UnsignedImages | None = None, signature_key: str | None = None,
+                **_ignored: Any) -> dict[str, Any]:
     """Claim and run one queued job end to end; returns what became of it (huey stores it).
 
     Never raises for the job, so the queue never re-runs it: ``status`` is ``succeeded``;
@@ -400,6 +424,7 @@ def run_queued_job(job_id: str, *, api_url: str, token: str, models_dir: str | N
     (the claim lapsed and another worker took the job meanwhile).
 
     ``key_dir`` is the worker's own folder: each image's receipt is signed with the key there.
+    ``signature_key`` is Slate's model-signing public key (``required_signature_key``).
     """
     client = client or client_for(api_url, token)
     try:
@@ -412,7 +437,7 @@ def run_queued_job(job_id: str, *, api_url: str, token: str, models_dir: str | N
         return {"job_id": job_id, "status": DEFERRED, "reason": exc.message}
     with LeaseKeeper(client, job_id, float(spec.get("lease_s") or 60)):
         return _run_claimed(client, job_id, spec, models_dir, key_dir, cache or _cache,
-                            _unsigned if unsigned is None else unsigned)
+                            _unsigned if unsigned is None else unsigned, signature_key)
 
 
 def reproduction_options(environment: Mapping[str, Any] | None) -> LoadOptions:
@@ -500,10 +525,15 @@ def reproduce_sample(*, api_url: str, token: str, models_dir: str | None = None,
 
 class WorkerEntryPoint:
     """The ``slate.worker`` entry point: called with a job id, runs the queued job
-    (``run_queued_job``); ``reproduce`` makes a recorded job again (``reproduce``)."""
+    (``run_queued_job``); ``reproduce`` makes a recorded job again (``reproduce``);
+    ``process_training_run`` runs an approved training run (``training_runs``)."""
 
     def __call__(self, job_id: str, **options: Any) -> dict[str, Any]:
         return run_queued_job(job_id, **options)
+
+    def process_training_run(self, run_uid: str, **options: Any) -> dict[str, Any]:
+        from .training_runs import process_training_run
+        return process_training_run(run_uid, **options)
 
     def reproduce(self, spec: Mapping[str, Any], environment: Mapping[str, Any] | None) -> bytes:
         return reproduce(spec, environment)
@@ -516,12 +546,13 @@ process_job = WorkerEntryPoint()
 
 
 def _run_claimed(client: SlateApiClient, job_id: str, spec: Mapping[str, Any], models_dir: str | None,
-                 key_dir: str | None, cache: ModelCache, unsigned: UnsignedImages) -> dict[str, Any]:
+                 key_dir: str | None, cache: ModelCache, unsigned: UnsignedImages,
+                 signature_key: str | None = None) -> dict[str, Any]:
     try:
         key = worker_key(key_dir)
         job = job_from_spec(job_id, spec)
         directory = _model_directory(spec["model"], models_dir)
-        loaded = cache.get(directory)
+        loaded = cache.get(directory, required_signature_key(spec["model"], directory, signature_key))
     except SlateError as exc:
         return _report_failure(client, job_id, exc.message)
     signer = _JobSigner(client, _job_environment(job, loaded), key)
@@ -548,11 +579,18 @@ def job_from_spec(job_id: str, spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _model_directory(model: Mapping[str, Any], models_dir: str | None) -> str:
-    directory = model.get("path") or (str(Path(models_dir) / model["name"]) if models_dir else None)
+    directory = model.get("path") or (_in_models_dir(Path(models_dir), model) if models_dir else None)
     if not directory:
         raise InvalidInput(f"model {model.get('ref', model['name'])} has no path registered "
                            "and the worker has no models folder")
     return str(directory)
+
+
+def _in_models_dir(models_dir: Path, model: Mapping[str, Any]) -> str:
+    """``<name>-<version>`` (where a training run writes a model, ``training_runs``) if it
+    is there, else ``<name>`` (the bundled model's folder)."""
+    versioned = models_dir / f"{model['name']}-{model.get('version')}"
+    return str(versioned if versioned.is_dir() else models_dir / model["name"])
 
 
 def _job_environment(job: Mapping[str, Any], loaded: LoadedModel) -> dict[str, Any]:

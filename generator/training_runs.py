@@ -66,6 +66,20 @@ TRAINING_CODE = (architecture, training, training_data)
 PROGRESS_EVERY_S = 2.0
 
 
+class DataRead(Protocol):
+    """What the attestation says of the data: the root and size of the bytes the loader read
+    (``training_data.TrainingData``, or the bundled build's images) and their captions' digest."""
+
+    @property
+    def merkle_root(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def captions_sha256(self) -> str: ...
+
+
 class TrainingRunClient(Protocol):
     """The API calls a worker makes for a training run (``service.SlateApiClient``)."""
 
@@ -133,8 +147,9 @@ class TrainingSpec:
         try:
             return TrainingConfig(
                 steps=int(h.get("steps", 100)), batch_size=int(h.get("batch_size", 4)),
-                learning_rate=float(h.get("learning_rate", 1e-4)),
+                learning_rate=float(h.get("learning_rate", 1e-3)),
                 autoencoder_steps=0 if self.method == "lora" else int(h.get("autoencoder_steps", 0)),
+                autoencoder_learning_rate=float(h.get("autoencoder_learning_rate", 1e-3)),
                 caption_dropout=float(h.get("caption_dropout", 0.1)), seed=self.seed, threads=threads)
         except (TypeError, ValueError) as exc:
             raise InvalidInput(f"training run {self.run}'s hyper-parameters are not numbers: {exc}") from None
@@ -285,7 +300,7 @@ def output_directory(models_dir: str | Path | None, spec: TrainingSpec) -> Path:
 def execute_training(spec: TrainingSpec, folder: Path, output: Path, *, key: WorkerKeyPair, device: str = "auto",
                      threads: int | None = None, progress: ProgressReporter | None = None) -> TrainedRun:
     """Read and check the data, train, save to ``output``, attest and sign: no HTTP here."""
-    started = _now()
+    started = utc_now()
     clock = time.perf_counter()
     torch_device = resolve_device(device)
     threads = threads or torch.get_num_threads()
@@ -304,21 +319,22 @@ def execute_training(spec: TrainingSpec, folder: Path, output: Path, *, key: Wor
     identity = _save(pipeline, spec, output, base_dir)
     attestation = build_attestation(
         spec, data, identity, model_file_digests(output), report, device=torch_device,
-        started_at=started, finished_at=_now(), seconds=time.perf_counter() - clock)
+        started_at=started, finished_at=utc_now(), seconds=time.perf_counter() - clock)
     return TrainedRun(directory=output, identity=identity, report=report, attestation=attestation,
                       key_id=key.key_id, signature=sign_attestation(key, attestation), data=data)
 
 
 def _starting_pipeline(spec: TrainingSpec, device: torch.device, threads: int) -> tuple[Any, Path | None]:
     """The base, loaded through the generator's loader (so its identity is checked as a job's
-    would be), in float32 for training; or, with no base, a fresh pipeline of the
-    ``architecture`` the hyper-parameters name."""
+    would be), in float32 for training; or, with no base (a full training from scratch), a
+    fresh pipeline of Slate's architecture for the run's resolution."""
     if spec.base is None:
-        name = str(spec.hyperparameters.get("architecture", "micro"))
-        if name not in ARCHITECTURES:
-            raise InvalidInput(f"training run {spec.run} names no known architecture ('{name}')",
-                               hint=f"use one of {', '.join(ARCHITECTURES)}")
-        return build_pipeline(ARCHITECTURES[name], seed=spec.seed).to(device), None
+        resolution = int(spec.hyperparameters.get("resolution", 0))
+        shapes = {a.image_size: a for a in ARCHITECTURES.values()}
+        if resolution not in shapes:
+            raise InvalidInput(f"training run {spec.run} has no base, and no Slate architecture is made "
+                               f"for {resolution} pixels", hint=f"use resolution {' or '.join(map(str, shapes))}")
+        return build_pipeline(shapes[resolution], seed=spec.seed).to(device), None
     if not spec.base.path:
         raise InvalidInput(f"base model {spec.base.name} has no path registered, so this worker cannot find it")
     loaded = load_model(spec.base.path, LoadOptions(device=str(device), dtype="float32", threads=threads))
@@ -354,15 +370,14 @@ def _link_base(models_root: Path, name: str, base_dir: Path) -> None:
         beside.symlink_to(base_dir.resolve(), target_is_directory=True)
 
 
-def build_attestation(spec: TrainingSpec, data: training_data.TrainingData, identity: ModelIdentity,
+def build_attestation(spec: TrainingSpec, read: DataRead, identity: ModelIdentity,
                       files: Mapping[str, str], report: TrainingReport, *, device: torch.device,
                       started_at: str, finished_at: str, seconds: float) -> dict[str, Any]:
     """The run's attestation (``slate-training-attestation/1``), as Slate checks and signs it."""
     libraries = library_versions()
     return {
         "format": ATTESTATION_FORMAT, "run": spec.run,
-        "training_set": {"name": spec.set_name, "merkle_root": data.merkle_root, "size": data.size,
-                         "captions_sha256": data.captions_sha256},
+        "training_set": {"name": spec.set_name, "merkle_root": read.merkle_root, "size": read.size},
         "base": spec.base.to_dict() if spec.base else None,
         "method": spec.method, "hyperparameters": dict(spec.hyperparameters), "seed": spec.seed,
         "code": {"slate": __version__, "training_code_sha256": training_code_sha256(),
@@ -371,7 +386,7 @@ def build_attestation(spec: TrainingSpec, data: training_data.TrainingData, iden
         "output": {"weights_hash": identity.digest, "files": dict(sorted(files.items()))},
         "metrics": {"steps": len(report.losses), "final_loss": report.losses[-1] if report.losses else None,
                     "eval_loss_before": report.eval_loss_before, "eval_loss_after": report.eval_loss_after,
-                    "seconds": round(seconds, 3)},
+                    "seconds": round(seconds, 3), "captions_sha256": read.captions_sha256},
         "started_at": started_at, "finished_at": finished_at,
     }
 
@@ -397,5 +412,6 @@ def _discard(output: Path | None) -> None:
         shutil.rmtree(output, ignore_errors=True)
 
 
-def _now() -> str:
+def utc_now() -> str:
+    """Now, as an attestation writes its times (ISO 8601, UTC, ``Z``)."""
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
