@@ -81,12 +81,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--arch", default=MICRO.name, choices=sorted(ARCHITECTURES),
                         help="the base's architecture (gpu-512: SD-1.x-like depth, 512 px)")
-    parser.add_argument("--steps", type=int, default=150, help="LoRA steps per run")
+    parser.add_argument("--steps", type=int, default=60, help="LoRA steps per run")
     parser.add_argument("--images", type=int, default=16, help="training images")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--rank", type=int, default=4)
     parser.add_argument("--runs", type=int, default=3, help="timed runs per side")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     return parser.parse_args()
 
 

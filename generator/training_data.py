@@ -92,12 +92,13 @@ def read_training_data(folder: Path, members: Sequence[Mapping[str, Any]], *, re
     ``resolution`` x ``resolution`` (centre crop, then resize); compute the set's root."""
     licences = _licences_by_asset(members)
     files = _files(folder)
+    stems = {(f.parent, f.stem) for f in files if f.suffix != CAPTION_SUFFIX}
     images, unregistered, leaves, seen = [], [], [], set()
     captions = {}
     total = 0
     for path in files:
-        if path.suffix == CAPTION_SUFFIX and _image_beside(path, files):
-            continue
+        if path.suffix == CAPTION_SUFFIX and (path.parent, path.stem) in stems:
+            continue  # a caption, read with its image
         data = _read(path)
         total += len(data)
         sha = hashlib.sha256(data).hexdigest()
@@ -135,10 +136,6 @@ def _files(folder: Path) -> list[Path]:
     if len(files) > MAX_FILES:
         raise InvalidInput(f"training data folder {folder} holds more than {MAX_FILES} files")
     return files
-
-
-def _image_beside(caption: Path, files: Sequence[Path]) -> bool:
-    return any(f != caption and f.parent == caption.parent and f.stem == caption.stem for f in files)
 
 
 def _read(path: Path) -> bytes:

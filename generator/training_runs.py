@@ -304,11 +304,13 @@ def execute_training(spec: TrainingSpec, folder: Path, output: Path, *, key: Wor
     clock = time.perf_counter()
     torch_device = resolve_device(device)
     threads = threads or torch.get_num_threads()
+    stated = spec.hyperparameters.get("resolution")
+    # with the resolution stated, the data is checked before the base is even loaded
+    data = _checked_data(spec, folder, int(stated)) if stated else None
     pipeline, base_dir = _starting_pipeline(spec, torch_device, threads)
-    resolution = int(spec.hyperparameters.get("resolution") or pipeline.unet.config.sample_size
-                     * getattr(pipeline, "vae_scale_factor", 8))
-    data = training_data.read_training_data(folder, spec.members, resolution=resolution)
-    data.check_root(spec.merkle_root, spec.set_name)
+    if data is None:
+        data = _checked_data(spec, folder, int(pipeline.unet.config.sample_size
+                                              * getattr(pipeline, "vae_scale_factor", 8)))
     config = spec.config(threads)
     if progress is not None:
         progress.start(config.steps)
@@ -322,6 +324,13 @@ def execute_training(spec: TrainingSpec, folder: Path, output: Path, *, key: Wor
         started_at=started, finished_at=utc_now(), seconds=time.perf_counter() - clock)
     return TrainedRun(directory=output, identity=identity, report=report, attestation=attestation,
                       key_id=key.key_id, signature=sign_attestation(key, attestation), data=data)
+
+
+def _checked_data(spec: TrainingSpec, folder: Path, resolution: int) -> training_data.TrainingData:
+    """The run's files, read and hashed once, refused unless they make the set's root."""
+    data = training_data.read_training_data(folder, spec.members, resolution=resolution)
+    data.check_root(spec.merkle_root, spec.set_name)
+    return data
 
 
 def _starting_pipeline(spec: TrainingSpec, device: torch.device, threads: int) -> tuple[Any, Path | None]:
