@@ -52,7 +52,8 @@ def licence(i: int, *, credit: bool, grants: list[str] | None = None) -> dict[st
 def asset_entry(i: int) -> dict[str, Any]:
     sha = f"{i:064x}"
     return {"subject": f"asset:{sha}",
-            "asset": {"id": str(i), "sha256": sha, "title": f"Plate {i}", "media_type": "image/png"},
+            "asset": {"id": str(i), "sha256": sha, "title": f"Plate {i}", "media_type": "image/png",
+                      "training_mining": "none"},
             "licence": licence(i, credit=i % 4 == 0)}
 
 
@@ -84,7 +85,8 @@ def complete_facts(**request_changes: Any) -> dict[str, Any]:
     return F.complete({
         "request": request,
         "model": {"id": "7", "name": "harbour-style", "version": "1.0", "status": "approved",
-                  "weights_hash": "cd" * 32, "training_set_root": "ef" * 32},
+                  "weights_hash": "cd" * 32, "training_set_root": "ef" * 32, "base": "sd-studio",
+                  "base_status": "approved", "base_weights_hash": "5d" * 32, "base_licence": "CreativeML OpenRAIL-M"},
         "references": [asset_entry(i) for i in range(1, 11)],
         "training_assets": [asset_entry(i) for i in range(101, 121)],
         "performers": [{"person": p, "consents": c} for p, c in people],
@@ -156,6 +158,16 @@ def _request_rules(facts: dict[str, Any], out: Found) -> None:
     if model.get("training_set_root") is None:
         _fire(out, "model-training-set-recorded", "requirement", "request",
               [_ev("model.training_set_root", "exists", None, True, False)])
+    base = model.get("base_status")
+    if not (base is not None and base != "unregistered"):
+        _fire(out, "model-base-registered", "requirement", "request",
+              [_ev("model.base_status", "neq", base, "unregistered", False)])
+    if base == "retired":
+        _fire(out, "model-base-not-retired", "prohibition", "request",
+              [_ev("model.base_status", "eq", base, "retired", True)])
+    if use in RELEASE_USES and base == "restricted":
+        _fire(out, "model-base-restricted-not-for-release", "prohibition", "request",
+              [_ev("model.base_status", "eq", base, "restricted", True)])
     terms = req.get("prompt_terms")
     hits = FORBIDDEN.intersection(terms or ())
     if terms is not None and hits:
@@ -179,6 +191,9 @@ def _asset_rules(facts: dict[str, Any], key: str, out: Found, due: Found) -> Non
     grant, kind = ("ai_reference", "reference") if reference else ("ai_training", "training")
     for e in facts.get(key) or ():
         lic, subject = e.get("licence"), e["subject"]
+        if not reference and (e.get("asset") or {}).get("training_mining") == "notAllowed":
+            _fire(out, "training-not-refused-by-owner", "prohibition", subject,
+                  [_ev("asset.training_mining", "eq", "notAllowed", "notAllowed", True)])
         if lic is None:
             _fire(out, f"{kind}-licensed", "requirement", subject, [_ev("licence", "exists", None, True, False)])
             continue
@@ -362,12 +377,17 @@ def variants() -> list[dict[str, Any]]:
     outsider["requester"] = {"name": "kim", "roles": ["artist"], "productions": ["other-film"],
                              "department": "vfx", "attributes": {}}
     broken = complete_facts()
-    broken["model"] = dict(broken["model"], status="retired", training_set_root=None)
+    broken["model"] = dict(broken["model"], status="retired", training_set_root=None, base_status="retired")
+    restricted = build_facts(use="marketing")
+    restricted["model"] = dict(restricted["model"], base_status="restricted")
+    unregistered = complete_facts()
+    unregistered["model"] = dict(unregistered["model"], base_status="unregistered")
     broken["references"][0]["licence"] = None
     broken["references"][1]["licence"] = dict(broken["references"][1]["licence"], takedown=True, grants=[],
                                               starts_on="2026-01-01", ends_on="2025-01-01",
                                               credit_text=None, attribution_required=True)
     broken["training_assets"][0]["licence"] = None
+    broken["training_assets"][0]["asset"] = dict(broken["training_assets"][0]["asset"], training_mining="notAllowed")
     broken["training_assets"][1]["licence"] = dict(broken["training_assets"][1]["licence"], grants=["concept"],
                                                    territories=["US"], ends_on="2025-02-01")
     maya, tom, lily = broken["performers"]
@@ -377,7 +397,7 @@ def variants() -> list[dict[str, Any]]:
                 in_reference=True, depicted=False)
     undeclared = complete_facts(prompt="Maya Okafor and Tom Reyes by the boats")
     undeclared["request"]["people"] = []
-    return out + [outsider, broken, undeclared]
+    return out + [outsider, broken, undeclared, restricted, unregistered]
 
 
 def check_same(engine: Any) -> None:

@@ -59,6 +59,10 @@ STEP_21_TABLES = ("output_review", "person_face")
 STEP_22_TABLES = ("output_binding", "manifest_store")
 #: what step 23 added: people's identity certificates (approvers' own signing keys)
 STEP_23_TABLES = ("identity_certificate", "policy_approval_signature")
+#: what step 24 added: base models (which today's model table refers to) and assets' manifest stores
+STEP_24_TABLES = ("base_model", "asset_manifest")
+#: what step 26 added: training runs (and model.attested, model.training_run_id, only where missing)
+STEP_26_TABLES = ("training_run",)
 
 NewDatabase = Callable[[], str]
 
@@ -131,19 +135,25 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     without their DDL defaults. Today's models, less what step 14 added, still create exactly
     that (checked first)."""
     models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES
-              + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES + STEP_23_TABLES]
-    database.create_tables(models)
+              + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES + STEP_23_TABLES
+              + ("asset_manifest",) + STEP_26_TABLES]
+    database.create_tables(models)  # with base_model: the model table refers to it
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:
             database.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
     # and what later steps add, which they add only where it is missing (step 15: sign-offs;
-    # step 16: a consent's credit terms, one job per request; step 17: an output's receipt)
-    assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj), recorded(11, dialect(
-        database.obj)))} == {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
-                             ("approval", "rules:"), ("approval", "approval_request_id_approver:"),
-                             ("consent", "credit_text:"), ("consent", "attribution_required:"),
-                             ("consent", "output_uses:"), ("job", "job_request_id:"),
-                             ("output", "receipt:"), ("output", "receipt_sha256:")}
+    # step 16: a consent's credit terms, one job per request; step 17: an output's receipt;
+    # step 24: a model's base, an asset's credentials; step 26: whether a model is attested)
+    later = {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
+             ("approval", "rules:"), ("approval", "approval_request_id_approver:"),
+             ("consent", "credit_text:"), ("consent", "attribution_required:"),
+             ("consent", "output_uses:"), ("job", "job_request_id:"),
+             ("output", "receipt:"), ("output", "receipt_sha256:"),
+             ("model", "base_id:"), ("model", "model_base_id:"), ("model", "keys:"),
+             ("asset", "credential_state:"), ("asset", "credential_signer:"), ("asset", "training_mining:"),
+             ("model", "attested:"), ("model", "training_run_id:")}
+    assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj, exclude=STEP_24_TABLES),
+                                                               recorded(11, dialect(database.obj)))} == later
     SchemaVersion.insert_many([{"version": v, "description": f"step {v}", "applied_at": datetime.now(timezone.utc)}
                                for v in range(1, 12)]).execute()
     assert current_version() == 11
@@ -475,6 +485,10 @@ def _registry_reads_back(v: int) -> None:
         ({(A, "skipped", None), (B, "skipped", None), (C, "skipped", None)} if v < 20 else set())
     assert {f.reason for f in AssetFingerprint.select()} == (
         {"registered before fingerprinting: re-register its bytes to fingerprint it"} if v < 20 else set())
+    # step 24: no model links a registered base (its old free text decides), and no asset's
+    # credentials were read: each says so (null), to be read when its bytes come again
+    assert (model["base"], models_registry.get_model("slate-studio:1").base_id) == (None, None)
+    assert {(a["sha256"], a["credentials"] is None) for a in assets.list_assets()} == {(A, True), (B, True), (C, True)}
 
 
 def _policy_reads_back() -> None:

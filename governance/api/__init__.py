@@ -13,11 +13,24 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from . import admin, catalogue, errors, flow, oversight, policies, provenance, registry, softbinding, workers
+from . import (
+    admin,
+    bases,
+    catalogue,
+    errors,
+    flow,
+    oversight,
+    policies,
+    provenance,
+    registry,
+    softbinding,
+    training,
+    workers,
+)
 from .openapi import SlateDocPlugin
 
 #: The areas of the API, each a module with its ``blueprints``.
-AREAS = (registry, admin, oversight, policies, catalogue, flow, provenance, workers, softbinding)
+AREAS = (registry, bases, admin, oversight, policies, catalogue, flow, provenance, workers, softbinding, training)
 
 
 class SlateApi(Api):  # type: ignore[misc]  # flask-smorest ships no types

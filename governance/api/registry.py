@@ -314,7 +314,7 @@ def list_models(page: dict[str, int]) -> Any:
 def register_model(body: dict[str, Any]) -> Any:
     return models_registry.register_model(body["name"], body["version"], body["weights_hash"],
                                           training_set=body["training_set"], base_model=body["base_model"],
-                                          path=body["path"], by=principal())
+                                          path=body["path"], by=principal(), base=body["base"])
 
 
 @blp.route("/models/<path:ref>/status", methods=["POST"])

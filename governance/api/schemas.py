@@ -322,7 +322,21 @@ class AssetOut(Schema):
     watchlist = fields.Boolean(metadata={"description": "a protected work outputs must not imitate"})
     fingerprint = fields.Dict(allow_none=True, metadata={
         "description": "status (indexed or skipped), reason when skipped, phash, version"})
+    credentials = fields.Nested(lambda: AssetCredentialsOut(), allow_none=True, metadata={
+        "description": "its C2PA/CAWG content credentials as registration read them (null: registered before "
+                       "Slate read them)"})
     created = fields.Boolean()
+
+
+class AssetCredentialsOut(Schema):
+    state = fields.String(metadata={"description": "none | valid | invalid | unsupported | unreadable"})
+    signer = fields.String(allow_none=True, metadata={"description": "the active manifest's claim signer"})
+    signer_serial = fields.String(allow_none=True)
+    active_manifest = fields.String(allow_none=True)
+    failures = fields.List(fields.String(), metadata={"description": "c2pa's validation failure codes"})
+    training_mining = fields.String(metadata={
+        "description": "the owner's answer for AI training: allowed | notAllowed | constrained | none"})
+    entries = fields.Dict(metadata={"description": "each training-and-mining entry, by assertion label"})
 
 
 class MemberIn(Schema):
@@ -358,7 +372,10 @@ class ModelIn(Schema):
     version = fields.String(required=True, validate=validate.Length(min=1, max=60))
     weights_hash = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
     training_set = fields.String(load_default=None, allow_none=True)
-    base_model = fields.String(load_default=None, allow_none=True)
+    base_model = fields.String(load_default=None, allow_none=True,
+                               metadata={"description": "free text naming its base (display only)"})
+    base = fields.String(load_default=None, allow_none=True,
+                         metadata={"description": "the registered base model it was trained from"})
     path = fields.String(load_default=None, allow_none=True)
 
 
@@ -369,6 +386,7 @@ class ModelOut(Schema):
     ref = fields.String()
     weights_hash = fields.String()
     base_model = fields.String(allow_none=True)
+    base = fields.String(allow_none=True, metadata={"description": "the registered base model, if linked"})
     training_set = fields.String(allow_none=True)
     training_set_root = fields.String(allow_none=True)
     status = fields.String()
@@ -377,6 +395,9 @@ class ModelOut(Schema):
     path = fields.String(allow_none=True)
     needs_retirement_review = fields.Boolean()
     created_at = Timestamp()
+    attested = fields.Boolean(metadata={"description": "registered from a training run Slate checked and "
+                                                       "countersigned; unattested models serve no release use"})
+    training_run_id = fields.Integer(allow_none=True)
 
 
 class ModelStatusIn(Schema):

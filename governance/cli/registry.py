@@ -404,13 +404,14 @@ def model_group() -> None:
 @click.argument("version")
 @click.option("--weights-hash", required=True, help="The model identity (SHA-256) the generator computes.")
 @click.option("--training-set")
-@click.option("--base-model")
+@click.option("--base", help="The registered base model it was trained from (slate base list).")
+@click.option("--base-model", help="Free text naming its base (display only; a base not registered is refused).")
 @click.option("--path", help="Where the model directory lives on generator hosts.")
 @emits()
 def model_register(slate: SlateContext, name: str, version: str, weights_hash: str, training_set: str | None,
-                   base_model: str | None, path: str | None) -> Any:
+                   base: str | None, base_model: str | None, path: str | None) -> Any:
     return models_registry.register_model(name, version, weights_hash, training_set=training_set,
-                                          base_model=base_model, path=path)
+                                          base_model=base_model, path=path, base=base)
 
 
 @model_group.command("list")

@@ -22,6 +22,7 @@ import click
 from ..errors import ConfigurationError
 from ..lifecycle import output_review
 from ..lifecycle.dispatch import requeue, requeue_samples, stuck_statuses
+from ..lifecycle.training_runs import requeue_training
 from ..plugins import load_plugin
 from ..settings import Settings
 from . import SlateContext, emit, pass_slate
@@ -122,6 +123,7 @@ def _start_requeuer(queue: Any, lease_s: float) -> threading.Thread:
                     log.warning("re-queued %d job(s) with no progress for %.0f s", requeued, lease_s)
                 if queue.pending() == 0:  # a sample's message taken by the one worker that may not run it
                     requeue_samples(queue, lease)
+                    requeue_training(queue)  # a run whose message was lost, or whose worker died
                 purged = output_review.purge()
                 if purged:
                     log.info("purged %d quarantined image(s) past their retention", purged)

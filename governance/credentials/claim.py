@@ -35,6 +35,9 @@ class ReferenceImage:
     title: str
     sha256: str
     data: bytes | None = field(default=None, repr=False, compare=False)
+    #: the asset's own C2PA manifest, as the ingredient archive registration kept
+    #: (``registry.intake``): the ingredient then carries the owner's manifest
+    ingredient: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,8 @@ def _reference(value: Any) -> ReferenceImage:
     if isinstance(value, ReferenceImage):
         return value
     if isinstance(value, Mapping):
-        return ReferenceImage(str(value.get("title", "")), str(value.get("sha256", "")), value.get("data"))
+        return ReferenceImage(str(value.get("title", "")), str(value.get("sha256", "")), value.get("data"),
+                              value.get("ingredient"))
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and len(value) in (2, 3):
         return ReferenceImage(str(value[0]), str(value[1]), value[2] if len(value) == 3 else None)
     raise InvalidInput("a reference image is (title, sha256[, bytes])")
@@ -238,4 +242,6 @@ def _problems(claim: SigningClaim) -> dict[str, str]:
             errors[f"references[{index}]"] = "a title and a SHA-256 as 64 lowercase hex characters"
         elif ref.data is not None and not isinstance(ref.data, (bytes, bytearray)):
             errors[f"references[{index}]"] = "image data must be bytes"
+        elif ref.ingredient is not None and not isinstance(ref.ingredient, (bytes, bytearray)):
+            errors[f"references[{index}]"] = "an ingredient archive must be bytes"
     return errors

@@ -282,6 +282,10 @@ class Issuer:
 
     def _add_reference_images(self, builder: c2pa.Builder, claim: SigningClaim) -> None:
         for ref in claim.references:
+            if ref.data is None and ref.ingredient is not None:
+                # the asset's own manifest as registration read it: c2pa adds it to the store
+                builder.add_ingredient_from_archive(io.BytesIO(bytes(ref.ingredient)))
+                continue
             if ref.data is None:
                 continue
             data = bytes(ref.data)

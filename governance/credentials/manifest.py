@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import __version__
+from ..registry.intake import ingredient_id
 from .c2pa_config import CLAIM_GENERATOR, TRAINED_ALGORITHMIC_MEDIA
 from .claim import GOVERNANCE_LABEL, SigningClaim
 from .softbinding import Bindings, assertions, watermarked_action
@@ -29,7 +30,7 @@ def new_label() -> str:
 
 
 def reference_id(sha256: str) -> str:
-    return f"slate:sha256:{sha256}"
+    return ingredient_id(sha256)
 
 
 def definition(claim: SigningClaim, *, label: str, title: str, mirror_training_mining: bool = True,
@@ -53,9 +54,10 @@ def definition(claim: SigningClaim, *, label: str, title: str, mirror_training_m
             *(assertions(bindings) if bindings is not None else ()),
             *(dict(a) for a in extra_assertions),
         ],
-        # References whose bytes Slate was not given still appear, by title and hash.
+        # References whose bytes Slate was not given still appear, by title and hash (those
+        # whose manifest registration kept come in with it: ``issuance``).
         "ingredients": [{"title": ref.title, "relationship": "inputTo", "instance_id": reference_id(ref.sha256)}
-                        for ref in claim.references if ref.data is None],
+                        for ref in claim.references if ref.data is None and ref.ingredient is None],
     }
 
 

@@ -54,12 +54,16 @@ class Queue:
         # retries=0: one retry layer, the worker's signing retry (see the module docstring)
         self._generate = self.huey.task(retries=0, name="slate.generate")(_run_generation)
         self._reproduce = self.huey.task(retries=0, name="slate.reproduce")(_run_reproduction)
+        self._train = self.huey.task(retries=0, name="slate.train")(_run_training)
 
     def enqueue_generation(self, job_id: str) -> None:
         self._generate(job_id)
 
     def enqueue_reproduction(self, sample_id: str) -> None:
         self._reproduce(sample_id)
+
+    def enqueue_training(self, run_uid: str) -> None:
+        self._train(run_uid)
 
     def pending(self) -> int:
         return int(self.huey.pending_count())
@@ -92,3 +96,13 @@ def _run_reproduction(sample_id: str) -> Any:
                     "for another worker", sample_id)
         return {"sample_id": sample_id, "status": "skipped"}
     return reproduce_sample(**worker_context)
+
+
+def _run_training(run_uid: str) -> Any:
+    """An approved training run waits: the worker claims it by its uid through the API
+    (``process_training_run`` on the ``slate.worker`` entry point)."""
+    process_training_run = getattr(_worker(), "process_training_run", None)
+    if not callable(process_training_run):
+        log.warning("the generator installed here cannot train; training run %s waits for another worker", run_uid)
+        return {"run": run_uid, "status": "skipped"}
+    return process_training_run(run_uid, **worker_context)

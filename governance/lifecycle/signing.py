@@ -22,7 +22,7 @@ from ..audit.log import CheckpointSigner, checkpoint_if_due, record
 from ..canonical import json_default
 from ..clock import as_utc, utcnow
 from ..credentials.pixels import GeneratedPng, check_layout, check_pixel_stream
-from ..db import transaction
+from ..db import transaction, tuples
 from ..errors import Conflict, Forbidden, ModelIdentityError
 from ..jobs.statuses import JobStatus, Verdict
 from ..jobs.tables import Approval, Job, OutputReview
@@ -31,7 +31,7 @@ from ..policy.tables import DecisionRecord, GenerationRequest
 from ..principal import Principal
 from ..provenance.index import index_output
 from ..provenance.standing import revoked_rights
-from ..registry.tables import Asset, Model
+from ..registry.tables import Asset, AssetManifest, Model
 from . import approvals, claims, output_review, sampling
 from . import params as generation
 from .dispatch import SampleDispatcher, dispatch_sample
@@ -60,7 +60,12 @@ def signing_claim(job: Job, model_identity: str, receipt_sha256: str | None = No
     mining = "notAllowed"
     titles = ({a.sha256: a.title for a in Asset.select(Asset.sha256, Asset.title)
                .where(Asset.sha256.in_(list(request.references)))} if request.references else {})
-    references = [{"title": titles.get(sha, sha[:12]), "sha256": sha} for sha in request.references]
+    # each reference's own manifest, as registration kept it, becomes its ingredient's
+    kept = ({sha: bytes(store) for sha, store in tuples(AssetManifest.select(Asset.sha256, AssetManifest.store)
+                                                         .join(Asset).where(Asset.sha256.in_(list(request.references))))}
+            if request.references else {})
+    references = [{"title": titles.get(sha, sha[:12]), "sha256": sha, "ingredient": kept.get(sha)}
+                  for sha in request.references]
     return {
         "model_name": model.name, "model_version": model.version, "weights_sha256": model.weights_hash,
         "training_set_root": training.merkle_root if training else "0" * 64,

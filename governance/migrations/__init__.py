@@ -50,6 +50,8 @@ from . import (
     v21_output_reviews,
     v22_soft_bindings,
     v23_identity_certificates,
+    v24_base_models,
+    v26_training_runs,
 )
 
 
@@ -75,7 +77,7 @@ STEPS: list[Step] = [Step.of(m) for m in (
     v08_ledger_model_refs, v09_shared_facts, v10_rights_ownership, v11_job_leases, v12_utc_datetimes,
     v13_defaults_as_declared, v14_catalogue, v15_signoffs, v16_consent_credits, v17_worker_keys,
     v18_reproductions, v19_reproduction_samples, v20_fingerprints,
-    v21_output_reviews, v22_soft_bindings, v23_identity_certificates)]
+    v21_output_reviews, v22_soft_bindings, v23_identity_certificates, v24_base_models, v26_training_runs)]
 
 
 def register_step(step: Step) -> None:

@@ -321,6 +321,8 @@ def _compile_duty(duty: Duty) -> CompiledDuty:
 
 #: the subject name an output decision's facts give the generated image (``outputs[0].subject``)
 OUTPUT_SUBJECT = "output"
+#: the subject name a training decision's facts give the run asked for (``trainings[0].subject``)
+TRAINING_SUBJECT = "training"
 
 
 class CompiledPolicy:
@@ -355,12 +357,25 @@ class CompiledPolicy:
         were judged when it was decided (and approved where they asked for it), so judging
         them again here would ask for the same sign-offs twice.
         """
-        violations, approvals, duties = self.judge(facts, interpreted=interpreted)
         # what fired on the image itself: a rule about the request *and* the output fired on the
         # request when it was decided, and is not asked for again
-        violations = tuple(v for v in violations if v.subject == OUTPUT_SUBJECT)
-        approvals = tuple(a for a in approvals if a.subject == OUTPUT_SUBJECT)
-        duties = tuple(d for d in duties if d.subject == OUTPUT_SUBJECT)
+        return self._evaluate_subject(facts, OUTPUT_SUBJECT, interpreted)
+
+    def evaluate_training(self, facts: Facts, *, interpreted: bool = False) -> Decision:
+        """The decision on a training run: only the rules and duties about ``training`` count.
+
+        A training run is no generation request: the request's rules (its use, prompt,
+        performers) have nothing to judge in it, and the training rules have nothing to
+        judge in a generation request (whose facts carry no ``trainings``).
+        """
+        return self._evaluate_subject(facts, TRAINING_SUBJECT, interpreted)
+
+    def _evaluate_subject(self, facts: Facts, subject: str, interpreted: bool) -> Decision:
+        """The decision made of what fired on ``subject`` alone."""
+        violations, approvals, duties = self.judge(facts, interpreted=interpreted)
+        violations = tuple(v for v in violations if v.subject == subject)
+        approvals = tuple(a for a in approvals if a.subject == subject)
+        duties = tuple(d for d in duties if d.subject == subject)
         outcome = DENY if violations else NEEDS_APPROVAL if approvals else ALLOW
         return Decision(outcome, self.ref, violations, approvals, duties, inputs_of(facts))
 

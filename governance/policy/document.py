@@ -11,7 +11,7 @@ from typing import Any, Literal, Mapping
 from ..errors import InvalidInput
 
 RuleType = Literal["prohibition", "requirement", "approval"]
-Target = Literal["request", "reference", "training_asset", "performer", "output"]
+Target = Literal["request", "reference", "training_asset", "performer", "output", "training"]
 Operand = str | int | float | bool | None | tuple[str | int | float | bool, ...]
 Quantifier = Literal["every", "any", "none"]
 

@@ -9,7 +9,11 @@ writes them by hand. Their shape::
                       named_people, depicts_people, people}
     requester:       {name, roles, productions, department, attributes}   who asked
     production:      {name, attributes}                    the request's production
-    model:           {id, name, version, status, weights_hash, training_set_root}
+    model:           {id, name, version, status, weights_hash, training_set_root,
+                      base, base_status, base_weights_hash, base_licence}
+                     base_status: the registered base's standing (approved | restricted |
+                     retired), ``unregistered`` for a base named only in free text, ``none``
+                     for a model trained from scratch (``registry.base_models.base_facts``)
     references:      [{subject, asset, licence}]          one per reference image
     training_assets: [{subject, asset, licence}]          one per member of the model's set
     performers:      [{subject, person, consent, consents, consent_pending, depicted, named_in_prompt,
@@ -18,6 +22,13 @@ writes them by hand. Their shape::
     outputs:         [{subject, output}]   the generated image under review; only in an output
                      decision (``lifecycle.output_review``), so rules about it never fire on a
                      request, and a request's rules are not judged again on its output
+    trainings:       [{subject, training}]  the training run asked for; only in a training
+                     decision (``lifecycle.training_runs``), so rules about it never fire on a
+                     generation request, and a request's rules are not judged on a training run
+
+An asset's ``training_mining`` is its owner's answer for AI training as the content
+credentials it was registered with state it (``allowed``, ``notAllowed``, ``constrained``,
+``none``: ``registry.intake``).
 
 Licences, consents, people, assets, productions and the requester carry ``attributes``:
 the terms the studio's catalogue declares (a licence limited to named projects, a union
@@ -53,10 +64,11 @@ FIELDS: dict[str, dict[str, Kind]] = {
     "production": {"name": "string", "attributes": "record"},
     "model": {
         "id": "string", "name": "string", "version": "string", "status": "string",
-        "weights_hash": "string", "training_set_root": "string",
+        "weights_hash": "string", "training_set_root": "string", "attested": "bool",
+        "base": "string", "base_status": "string", "base_weights_hash": "string", "base_licence": "string",
     },
     "asset": {"id": "string", "sha256": "string", "title": "string", "media_type": "string",
-              "attributes": "record"},
+              "attributes": "record", "training_mining": "string"},
     "licence": {
         "id": "string", "ref": "string", "licensor": "string", "grants": "list",
         "territories": "list", "starts_on": "date", "ends_on": "date",
@@ -82,6 +94,22 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "faces": "number", "people_matched": "list", "undeclared_people": "list",
         "minors_without_guardian": "list", "style_distance": "number", "look_references": "number",
     },
+    # a training run asked for (``lifecycle.training_runs``). Slate reads every member of the set
+    # and every person linked to one, and lists (at most ``TRAINING_LISTED`` of) those that fail:
+    # a member whose licence does not grant AI training in this production, territory and
+    # date (or was taken down), a person with no confirmed, unrevoked consent covering AI
+    # training here. The ``*_count`` facts count them all.
+    "training": {
+        "id": "string", "production": "string", "territory": "string", "date": "date",
+        "base": "string", "base_status": "string", "base_weights_hash": "string", "base_licence": "string",
+        "method": "string", "steps": "number", "rank": "number", "learning_rate": "number",
+        "batch_size": "number", "resolution": "number", "seed": "number",
+        "training_set": "string", "training_set_root": "string", "model": "string",
+        "members": "number", "members_without_ai_training": "list",
+        "members_without_ai_training_count": "number",
+        "people": "list", "people_without_ai_training_consent": "list",
+        "people_without_ai_training_consent_count": "number",
+    },
 }
 
 #: An output's facts where a policy test does not say otherwise: an image like no registered
@@ -93,6 +121,20 @@ OUTPUT_DEFAULTS: dict[str, Any] = {
     "people_matched": [], "undeclared_people": [], "minors_without_guardian": [], "style_distance": None,
     "look_references": 0,
 }
+
+#: A training run's facts where a policy test does not say otherwise: a LoRA on an approved
+#: base from a set whose every member and linked person is cleared for AI training.
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "id": "run_test", "production": None, "territory": "GB", "date": "2026-06-01",
+    "base": "sd-base", "base_status": "approved", "base_weights_hash": "b" * 64,
+    "base_licence": "CreativeML OpenRAIL-M",
+    "method": "lora", "steps": 100, "rank": 4, "learning_rate": 0.0001, "batch_size": 1, "resolution": 64,
+    "seed": 0, "training_set": "harbour-set", "training_set_root": "a" * 64, "model": "harbour-lora:1",
+    "members": 2, "members_without_ai_training": [], "members_without_ai_training_count": 0,
+    "people": [], "people_without_ai_training_consent": [], "people_without_ai_training_consent_count": 0,
+}
+#: how many failing members or people a training run's facts name (the counts count them all)
+TRAINING_LISTED = 20
 
 #: Lists of records a quantifier may range over, and the record each item is.
 RECORD_LISTS: dict[tuple[str, str], str] = {("performer", "consents"): "consent"}
@@ -111,6 +153,7 @@ TARGETS: dict[str, str | None] = {
     "training_asset": "training_assets",
     "performer": "performers",
     "output": "outputs",
+    "training": "trainings",
 }
 #: The collections a quantifier may range over without a path: each item is one subject
 #: of the target named, with that target's own roots.
@@ -122,6 +165,7 @@ ROOTS: dict[str, tuple[str, ...]] = {
     "training_asset": GLOBAL_ROOTS + ("asset", "licence"),
     "performer": GLOBAL_ROOTS + ("person", "consent", "performer"),
     "output": GLOBAL_ROOTS + ("output",),
+    "training": GLOBAL_ROOTS + ("training",),
 }
 #: The roots a subject of each target carries itself (what a quantified item offers).
 SUBJECT_ROOTS: dict[str, tuple[str, ...]] = {t: tuple(r for r in roots if r not in GLOBAL_ROOTS)
@@ -131,6 +175,8 @@ SUBJECT_ROOTS: dict[str, tuple[str, ...]] = {t: tuple(r for r in roots if r not 
 SENSITIVE = frozenset({"request.prompt_terms"})
 
 USES = ("concept", "previs", "final_frame", "marketing")
+#: The licence grant and consent use that training a model on an image (or a person in it) needs.
+AI_TRAINING = "ai_training"
 #: The consent use that a depicted or named person's likeness needs.
 LIKENESS = "likeness"
 #: The consent use that a person shown in a reference image needs.

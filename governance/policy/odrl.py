@@ -108,7 +108,7 @@ PROFILE_OPERATORS = frozenset({"contains", "hasAnyOf", "hasNoneOf", "exists", "b
 NEGATED = {"eq": "neq", "neq": "eq", "lt": "gteq", "gteq": "lt", "gt": "lteq", "lteq": "gt",
            "isAnyOf": "isNoneOf", "isNoneOf": "isAnyOf", "hasAnyOf": "hasNoneOf", "hasNoneOf": "hasAnyOf"}
 _QUANTIFIERS = ("every", "any", "none")
-_TARGETS = ("request", "reference", "training_asset", "performer", "output")
+_TARGETS = ("request", "reference", "training_asset", "performer", "output", "training")
 _SET_TYPES = frozenset({"Set", "odrl:Set", ODRL_NS + "Set", "Policy", "odrl:Policy", ODRL_NS + "Policy"})
 _USE = frozenset({"use", "odrl:use", ODRL_NS + "use"})
 

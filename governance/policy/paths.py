@@ -81,7 +81,7 @@ class Scope:
 
 TARGET_WORDS = {"request": "the request", "reference": "each reference asset",
                 "training_asset": "each training-set asset", "performer": "each performer",
-                "output": "the generated image"}
+                "output": "the generated image", "training": "the training run"}
 
 
 def scope_of(targets: tuple[str, ...]) -> Scope:

@@ -23,6 +23,7 @@ from ..principal import Principal
 from ..registry import scope
 from ..registry import vocabulary as vocab
 from ..registry.assets import find_asset
+from ..registry.base_models import base_facts, base_of
 from ..registry.consents import consent_dict
 from ..registry.licences import licence_dict
 from ..registry.models_registry import get_model
@@ -83,22 +84,30 @@ def licence_facts(lic: Licence | None) -> dict[str, Any] | None:
 
 
 def asset_entry(asset: Asset, lic: Licence | None) -> dict[str, Any]:
-    return _entry(asset.id, asset.sha256, asset.title, asset.media_type, licence_facts(lic), attributes_of(asset))
+    return _entry(asset.id, asset.sha256, asset.title, asset.media_type, licence_facts(lic), attributes_of(asset),
+                  asset.training_mining)
 
 
 def _entry(asset_id: int, sha256: str, title: str, media_type: str,
-           licence: dict[str, Any] | None, attributes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One reference or training entry of the facts (see ``facts``)."""
+           licence: dict[str, Any] | None, attributes: dict[str, Any] | None = None,
+           training_mining: str | None = None) -> dict[str, Any]:
+    """One reference or training entry of the facts (see ``facts``). ``training_mining``:
+    its owner's answer for AI training as its content credentials state it (none if unstated,
+    or registered before credentials were read)."""
     return {"subject": f"asset:{sha256}",
             "asset": {"id": str(asset_id), "sha256": sha256, "title": title, "media_type": media_type,
-                      "attributes": attributes or {}},
+                      "attributes": attributes or {}, "training_mining": training_mining or "none"},
             "licence": licence}
 
 
 def model_facts(model: Model) -> dict[str, Any]:
+    base = base_facts(base_of(model), model.base_model)
     return {"id": str(model.id), "name": model.name, "version": model.version, "status": model.status,
             "weights_hash": model.weights_hash,
-            "training_set_root": model.training_set.merkle_root if model.training_set is not None else None}
+            "training_set_root": model.training_set.merkle_root if model.training_set is not None else None,
+            "attested": bool(model.attested),
+            "base": base["name"], "base_status": base["status"], "base_weights_hash": base["weights_hash"],
+            "base_licence": base["licence"]}
 
 
 def training_entries(model: Model) -> Hashed:
@@ -115,7 +124,8 @@ def training_entries(model: Model) -> Hashed:
     if not model.training_set_id:
         return Hashed(())
     members = list(tuples(TrainingSetMember.select(Asset.id, Asset.sha256, Asset.title, Asset.media_type,
-                                                   TrainingSetMember.licence, Asset.attributes)
+                                                   TrainingSetMember.licence, Asset.attributes,
+                                                   Asset.training_mining)
                           .join(Asset)
                           .where(TrainingSetMember.training_set == model.training_set_id)
                           .order_by(Asset.sha256)))
@@ -147,8 +157,8 @@ class _TrainingCache:
             self._kept.move_to_end(key)
             return kept[1]
         part = Hashed(_entry(asset_id, sha256, title, media_type, licences[licence_id],
-                             attributes if isinstance(attributes, dict) else {})
-                      for asset_id, sha256, title, media_type, licence_id, attributes in members)
+                             attributes if isinstance(attributes, dict) else {}, mining)
+                      for asset_id, sha256, title, media_type, licence_id, attributes, mining in members)
         self._kept[key] = (members, part)
         while len(self._kept) > self.size:
             self._kept.popitem(last=False)

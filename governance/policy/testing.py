@@ -96,6 +96,8 @@ TESTS_SCHEMA: dict[str, Any] = {
                 "patch": _PATCH,
                 # the generated image's facts: the case is then an output decision
                 "output": {"type": "object"},
+                # the training run's facts: the case is then a training decision
+                "training": {"type": "object"},
                 "expect": {
                     "type": "object",
                     "additionalProperties": False,
@@ -243,8 +245,19 @@ def run_case(tests: PolicyTests, case: Mapping[str, Any]) -> CaseResult:
     if unknown:  # a misspelt fact would otherwise leave the default in place and pass unseen
         return failed(f"output: {', '.join(unknown)} is not a fact of the generated image "
                       f"(one of: {', '.join(F.FIELDS['output'])})")
+    training = case.get("training")
+    if training is not None and not isinstance(training, Mapping):
+        return failed("training: the training run's facts are a mapping (see governance/policy/facts.py)")
+    unknown = sorted(set(training or ()) - set(F.FIELDS["training"]))
+    if unknown:
+        return failed(f"training: {', '.join(unknown)} is not a fact of a training run "
+                      f"(one of: {', '.join(F.FIELDS['training'])})")
     try:
-        if output is None:
+        if training is not None:  # a case about a training run: a training decision
+            facts["trainings"] = [{"subject": "training", "training": {
+                **F.TRAINING_DEFAULTS, "production": facts["request"].get("production"), **training}}]
+            decision = tests.policy.evaluate_training(facts)
+        elif output is None:
             decision = tests.policy.evaluate(facts)
         else:  # a case about the generated image: an output decision, on the request's facts
             facts["outputs"] = [{"subject": "output", "output": {**F.OUTPUT_DEFAULTS, **output}}]

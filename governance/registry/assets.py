@@ -24,13 +24,13 @@ from ..ids import is_id
 from ..perception.fingerprints import MAX_PIXELS
 from ..principal import Principal
 from . import attributes as attrs
-from . import faces, lookup, scope
+from . import faces, intake, lookup, scope
 from . import fingerprints as fp
 from . import vocabulary as vocab
 from . import watchlist as protected
 from .licences import get_licence
 from .people import find_person, get_production
-from .tables import Asset, AssetFingerprint, AssetPerson, Person
+from .tables import Asset, AssetFingerprint, AssetManifest, AssetPerson, Person
 
 
 def asset_dict(a: Asset, by: Principal | None = None) -> dict[str, Any]:
@@ -43,7 +43,21 @@ def asset_dict(a: Asset, by: Principal | None = None) -> dict[str, Any]:
             "licence": a.licence.ref if a.licence is not None else None,
             "production": a.production.name if a.production is not None else None, "library": a.library,
             "people": [p.name for p in people], "created_at": a.created_at, "attributes": attrs.shown(by, a.attributes),
-            "watchlist": protected.is_watchlisted(a), "fingerprint": _fingerprint_dict(a)}
+            "watchlist": protected.is_watchlisted(a), "fingerprint": _fingerprint_dict(a),
+            "credentials": _credentials_dict(a)}
+
+
+def _credentials_dict(a: Asset) -> dict[str, Any] | None:
+    """What registration read from its content credentials (None: registered before Slate read them)."""
+    if a.credential_state is None:
+        return None
+    kept = AssetManifest.get_or_none(AssetManifest.asset == a)
+    return {"state": a.credential_state, "signer": a.credential_signer,
+            "training_mining": a.training_mining or intake.NONE,
+            "active_manifest": kept.active_manifest if kept else None,
+            "signer_serial": kept.signer_serial if kept else None,
+            "failures": list(kept.validation) if kept else [],
+            "entries": kept.training_mining if kept else {}}
 
 
 def _fingerprint_dict(a: Asset) -> dict[str, Any] | None:
@@ -70,6 +84,12 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
     operator) may register into the studio's library (no production) and name the licence,
     and put the work on the watchlist of protected works (``watchlist``).
 
+    Its content credentials are read first (``intake``): a file carrying a C2PA manifest that
+    cannot be read is refused (``InvalidInput``) before anything is written; otherwise the
+    signer, whether it validated and the owner's training-and-mining answer are recorded with
+    the asset, and its manifest kept as an ingredient archive. An asset registered before
+    credentials were read gets them when its bytes come again.
+
     The asset's fingerprint row is written with it (``indexed``, or ``skipped`` with the
     reason); once committed, an indexed one is added to the index in ``index_dir`` (none: the
     folder this process uses, ``fingerprints.use_folder``; with neither, the index is left out
@@ -87,6 +107,7 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
         protected.require_may_watchlist(by)
     terms = attrs.checked("asset", attributes, by)
     digest = sha256_hex(content)
+    credentials = intake.read_credentials(content, media_type, digest, title)
     reading = fp.read(content, media_type, max_pixels)
     people = list(people)
     # a photo registered as showing one person may be their reference face, if their consent
@@ -101,11 +122,14 @@ def register_asset(content: bytes, *, media_type: str, title: str, source: str =
                 raise Conflict("these bytes are already registered, for a production you cannot see",
                                hint="ask legal to make the asset available to your production")
             asset, row = existing, _fingerprint_again(existing, reading)
+            if existing.credential_state is None:
+                _record_credentials(existing, credentials, by)
         else:
             asset = _create(digest, len(content), media_type=media_type, title=title, source=source,
                             licence=licence, people=people, scoped=scoped, terms=terms, by=by)
+            _keep_credentials(asset, credentials)
             row = fp.store(asset, reading)
-            _registered(asset, row, by)
+            _registered(asset, row, credentials, by)
         faces.enrol_reference(asset, Person.select().join(AssetPerson).where(AssetPerson.asset == asset), face)
         if watchlist:
             protected.add_to_watchlist(asset, watchlist_note, by)
@@ -139,12 +163,39 @@ def _create(digest: str, size: int, *, media_type: str, title: str, source: str,
     return asset
 
 
-def _registered(asset: Asset, row: AssetFingerprint, by: Principal | None) -> None:
+def _keep_credentials(asset: Asset, credentials: intake.Credentials) -> None:
+    """The credentials' summary on the asset row, and its manifest kept beside it."""
+    asset.credential_state, asset.credential_signer = credentials.state, credentials.signer
+    asset.training_mining = credentials.training_mining
+    asset.save(only=[Asset.credential_state, Asset.credential_signer, Asset.training_mining])
+    if credentials.archive is not None:
+        AssetManifest.create(asset=asset, sha256=sha256_hex(credentials.archive),
+                             active_manifest=credentials.active_manifest, signer=credentials.signer,
+                             signer_serial=credentials.signer_serial, validation=list(credentials.failures),
+                             training_mining=dict(credentials.entries), store=credentials.archive,
+                             created_at=utcnow())
+
+
+def _record_credentials(asset: Asset, credentials: intake.Credentials, by: Principal | None) -> None:
+    """An asset registered before credentials were read: read them now, with an audit entry."""
+    _keep_credentials(asset, credentials)
+    record("asset.credentials_read", f"asset:{asset.sha256}", _credential_facts(credentials),
+           by.name if by else None)
+
+
+def _credential_facts(credentials: intake.Credentials) -> dict[str, Any]:
+    return {"credential_state": credentials.state, "credential_signer": credentials.signer,
+            "training_mining": credentials.training_mining}
+
+
+def _registered(asset: Asset, row: AssetFingerprint, credentials: intake.Credentials,
+                by: Principal | None) -> None:
     people = sorted(p.name for p in Person.select(Person.name).join(AssetPerson).where(AssetPerson.asset == asset))
     record("asset.registered", f"asset:{asset.sha256}", {
         "media_type": asset.media_type, "title": asset.title, "licence": asset.licence.ref if asset.licence else None,
         "production": asset.production.name if asset.production else None, "people": people,
-        "attributes": asset.attributes, "fingerprint": row.status}, by.name if by else None)
+        "attributes": asset.attributes, "fingerprint": row.status, **_credential_facts(credentials)},
+        by.name if by else None)
 
 
 def set_licence(ref: str | int, licence: str, *, by: Principal | None) -> dict[str, Any]:

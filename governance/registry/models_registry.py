@@ -15,8 +15,9 @@ from ..ids import is_id
 from ..principal import Principal
 from . import lookup, scope
 from . import vocabulary as vocab
+from .base_models import get_base
 from .merkle import HEX64
-from .tables import Model
+from .tables import BaseModelRecord, Model
 from .training_sets import get_training_set
 
 _TRANSITIONS = {"registered": {"approved", "retired"}, "approved": {"retired"}, "retired": set()}
@@ -25,17 +26,22 @@ _TRANSITIONS = {"registered": {"approved", "retired"}, "approved": {"retired"}, 
 def model_dict(m: Model) -> dict[str, Any]:
     return {"id": m.id, "name": m.name, "version": m.version, "ref": f"{m.name}:{m.version}",
             "weights_hash": m.weights_hash, "base_model": m.base_model,
+            "base": m.base.name if m.base is not None else None,
             "training_set": m.training_set.name if m.training_set is not None else None,
             "training_set_root": m.training_set.merkle_root if m.training_set is not None else None,
             "status": m.status, "status_reason": m.status_reason,
             "status_changed_at": m.status_changed_at, "path": m.path,
-            "needs_retirement_review": m.needs_retirement_review, "created_at": m.created_at}
+            "needs_retirement_review": m.needs_retirement_review, "created_at": m.created_at,
+            "attested": bool(m.attested), "training_run_id": m.training_run_id}
 
 
 def register_model(name: str, version: str, weights_hash: str, *, training_set: str | None = None,
                    base_model: str | None = None, path: str | None = None,
-                   by: Principal | None = None) -> dict[str, Any]:
-    """Register a model version by its weights identity and training set (legal only)."""
+                   by: Principal | None = None, base: str | None = None) -> dict[str, Any]:
+    """Register a model version by its weights identity and training set (legal only).
+
+    ``base`` links the registered base model it was trained from (``base_models``); the old
+    free-text ``base_model`` is kept for display, and links the base it names exactly."""
     if by is not None:
         scope.require_legal(by, "register a model")
     name = vocab.name(name, "model")
@@ -50,15 +56,28 @@ def register_model(name: str, version: str, weights_hash: str, *, training_set: 
             raise Conflict(f"model {name}:{version} is already registered",
                            hint="register new weights under a new version")
         ts = get_training_set(training_set) if training_set else None
+        linked = _linked_base(base, base_model)
+        base_model = base_model or (linked.name if linked else None)
         now = utcnow()
         model = Model.create(name=name, version=version, weights_hash=weights_hash,
-                             base_model=base_model, training_set=ts, path=path,
+                             base_model=base_model, base=linked, training_set=ts, path=path,
                              created_at=now, status_changed_at=now)
         record("model.registered", f"model:{name}:{version}",
                {"weights_hash": weights_hash, "training_set": ts.name if ts else None,
-                "training_set_root": ts.merkle_root if ts else None, "base_model": base_model},
+                "training_set_root": ts.merkle_root if ts else None, "base_model": base_model,
+                "base": linked.name if linked else None,
+                "base_weights_hash": linked.weights_hash if linked else None},
                by.name if by else None)
     return model_dict(model)
+
+
+def _linked_base(base: str | None, text: str | None) -> BaseModelRecord | None:
+    """The registered base ``base`` names (NotFound if none), else the one the free text names."""
+    if base:
+        return get_base(base)
+    if text and text.strip():
+        return BaseModelRecord.get_or_none(BaseModelRecord.name == text.strip())
+    return None
 
 
 def get_model(ref: str | int) -> Model:

@@ -133,6 +133,60 @@ class Asset(BaseModel):
     library = peewee.BooleanField(default=False)
     created_at = UTCDateTimeField()
     attributes = AttributesField()
+    #: its content credentials as read at registration (migration step 24): ``none`` (no
+    #: manifest), ``valid``, ``invalid`` (a manifest that failed validation), ``unsupported``
+    #: (a media type c2pa does not read); NULL: registered before credentials were read
+    credential_state = peewee.CharField(max_length=20, null=True)
+    #: who signed its active manifest (the claim signer's common name and organisation)
+    credential_signer = peewee.CharField(max_length=400, null=True)
+    #: the owner's training-and-mining answer for AI training (``credentials.intake``):
+    #: allowed | notAllowed | constrained | none; NULL read as none
+    training_mining = peewee.CharField(max_length=20, null=True)
+
+
+class AssetManifest(BaseModel):
+    """An asset's C2PA manifest store as registration read it (migration step 24), kept so a
+    request using the asset as a reference can name it as its ingredient's manifest."""
+
+    asset = peewee.ForeignKeyField(Asset, unique=True, backref="manifests", on_delete="CASCADE")
+    asset_id: int
+    sha256 = peewee.CharField(max_length=64)
+    active_manifest = peewee.CharField(max_length=300, null=True)
+    signer = peewee.CharField(max_length=400, null=True)
+    signer_serial = peewee.CharField(max_length=100, null=True)
+    #: c2pa's validation status codes for the active manifest (empty: it validated)
+    validation = JSONField()
+    #: every training-and-mining entry found: {assertion label: {entry: {"use": ..., ...}}}
+    training_mining = JSONField()
+    store = peewee.BlobField()
+    created_at = UTCDateTimeField()
+
+
+#: a base model's standing: approved (any use), restricted (not for final frames or
+#: marketing), retired (final; no use)
+BASE_STATUSES = ("approved", "restricted", "retired")
+
+
+class BaseModelRecord(BaseModel):
+    """A base model studio models are trained from (migration step 24). ``BaseModel`` is
+    peewee's base class here, hence the name."""
+
+    name = peewee.CharField(max_length=200, unique=True)
+    weights_hash = peewee.CharField(max_length=64, index=True)
+    licence = peewee.CharField(max_length=300)
+    licence_url = peewee.CharField(max_length=1000, null=True)
+    #: the maker's own statement of what the base was trained on
+    training_data = peewee.TextField()
+    status = peewee.CharField(max_length=20, index=True)
+    status_reason = peewee.TextField(null=True)
+    status_changed_at = UTCDateTimeField()
+    #: where workers find its weights
+    path = peewee.CharField(max_length=1000, null=True)
+    created_at = UTCDateTimeField()
+    registered_by = peewee.CharField(max_length=200, null=True)
+
+    class Meta:
+        table_name = "base_model"
 
 
 class AssetPerson(BaseModel):
@@ -170,7 +224,11 @@ class Model(BaseModel):
     name = peewee.CharField(max_length=200)
     version = peewee.CharField(max_length=60)
     weights_hash = peewee.CharField(max_length=64, index=True)
+    #: free text from before base models were registered (display only)
     base_model = peewee.CharField(max_length=300, null=True)
+    #: its registered base (migration step 24); NULL: none linked
+    base = peewee.ForeignKeyField(BaseModelRecord, backref="models", null=True, on_delete="RESTRICT")
+    base_id: int | None
     training_set = peewee.ForeignKeyField(TrainingSet, backref="models", null=True, on_delete="RESTRICT")
     training_set_id: int | None
     status = peewee.CharField(max_length=20, default="registered", index=True)
@@ -179,9 +237,58 @@ class Model(BaseModel):
     status_changed_at = UTCDateTimeField()
     status_reason = peewee.TextField(null=True)
     needs_retirement_review = peewee.BooleanField(default=False)
+    #: registered from a training run whose attestation Slate checked and countersigned
+    #: (migration step 26); a model registered by a typed-in weights hash is unattested
+    attested = peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])
+    #: the run it was trained by (``TrainingRun``), when attested
+    training_run_id = peewee.IntegerField(null=True)
 
     class Meta:
         indexes = ((("name", "version"), True),)
+
+
+class TrainingRun(BaseModel):
+    """A model training asked for, decided by policy, approved by legal, run by a worker and
+    attested (migration step 26). ``lifecycle.training_runs`` owns its life."""
+
+    uid = peewee.CharField(max_length=40, unique=True)
+    #: ``request`` (asked for through the API or CLI) or ``bundled`` (the studio's own build)
+    origin = peewee.CharField(max_length=20, default="request")
+    production = peewee.CharField(max_length=120, index=True)
+    territory = peewee.CharField(max_length=2)
+    #: the registered base it starts from; None: trained from scratch
+    base = peewee.ForeignKeyField(BaseModelRecord, backref="training_runs", null=True, on_delete="RESTRICT")
+    base_id: int | None
+    training_set = peewee.ForeignKeyField(TrainingSet, backref="training_runs", on_delete="RESTRICT")
+    training_set_id: int
+    method = peewee.CharField(max_length=10)
+    hyperparameters = JSONField()
+    model_name = peewee.CharField(max_length=200)
+    model_version = peewee.CharField(max_length=60)
+    requested_by = peewee.CharField(max_length=200)
+    status = peewee.CharField(max_length=20, index=True)
+    #: the policy's decision as recorded (policy version, outcome, findings, inputs digest, facts)
+    decision = JSONField()
+    approved_by = peewee.CharField(max_length=200, null=True)
+    approved_at = UTCDateTimeField(null=True)
+    worker = peewee.CharField(max_length=200, null=True)
+    lease_expires_at = UTCDateTimeField(null=True)
+    attempts = peewee.IntegerField(default=0)
+    step = peewee.IntegerField(null=True)
+    total_steps = peewee.IntegerField(null=True)
+    loss = peewee.FloatField(null=True)
+    failure = peewee.TextField(null=True)
+    #: the attestation as the worker signed it (canonical JSON), its SHA-256, the worker key
+    #: that signed it and its signature, and Slate's countersignature
+    attestation = peewee.TextField(null=True)
+    attestation_sha256 = peewee.CharField(max_length=64, null=True)
+    worker_key_id = peewee.CharField(max_length=64, null=True)
+    worker_signature = peewee.CharField(max_length=100, null=True)
+    slate_signature = JSONField(null=True)
+    model = peewee.ForeignKeyField(Model, backref="training_runs", null=True, on_delete="RESTRICT")
+    model_id: int | None
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
 
 
 #: an asset's fingerprint row: ``indexed`` (in the similarity index) or ``skipped`` (with why)
@@ -246,4 +353,5 @@ class PersonFace(BaseModel):
 
 
 TABLES = [Production, Person, PersonProduction, Consent, ConsentDocument, ConsentEvent, Licence, Asset, AssetPerson,
-          TrainingSet, TrainingSetMember, Model, AssetFingerprint, WatchlistEntry, LookReference, PersonFace]
+          TrainingSet, TrainingSetMember, BaseModelRecord, Model, TrainingRun, AssetManifest, AssetFingerprint,
+          WatchlistEntry, LookReference, PersonFace]

@@ -13,7 +13,7 @@ from ..clock import utcnow
 from ..db import first, transaction
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..principal import Principal
-from . import lookup, scope
+from . import intake, lookup, scope
 from . import vocabulary as vocab
 from .assets import find_asset, get_asset
 from .licences import get_licence
@@ -55,6 +55,7 @@ def create_training_set(name: str, members: Iterable[tuple[str | int, str | None
         for asset_ref, licence_ref in members:
             asset = get_asset(asset_ref)
             refuse_watchlisted(asset, "a training member")
+            _refuse_not_allowed(asset)
             if licence_ref:
                 lic = get_licence(licence_ref)
             elif asset.licence is not None:
@@ -76,6 +77,18 @@ def create_training_set(name: str, members: Iterable[tuple[str | int, str | None
         record("training_set.created", f"training_set:{name}", {"merkle_root": tree.root, "size": tree.size},
                by.name if by else None)
     return training_set_dict(ts)
+
+
+def _refuse_not_allowed(asset: Asset) -> None:
+    """Its owner's content credentials said no to AI training (``intake``): that wish counts
+    whether or not the manifest validated, and no licence overrides it here."""
+    if asset.training_mining == intake.NOT_ALLOWED:
+        signer = f"signed by {asset.credential_signer}" if asset.credential_signer else "unsigned"
+        validated = "" if asset.credential_state == intake.VALID else ", not validated"
+        raise Conflict(f"asset {asset.sha256[:12]} ({asset.title}) cannot join a training set: its content "
+                       f"credentials ({signer}{validated}) say AI training is notAllowed",
+                       hint="its owner refused AI training; it may still be a reference where its licence "
+                            "allows")
 
 
 def get_training_set(ref: str | int) -> TrainingSet:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..settings import Settings
-from . import audit, home, policies, provenance, registry, requests, reviews, security  # noqa: F401  (routes)
+from . import audit, home, policies, provenance, registry, requests, reviews, security, training  # noqa: F401  (routes)
 from .blueprint import bp
 
 

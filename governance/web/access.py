@@ -38,6 +38,7 @@ SECTIONS = (
     Section("web.new_request", "New request", frozenset({"producer"})),
     Section("web.approvals", "Approvals", frozenset({"approver", "legal"})),
     Section("web.output_reviews", "Output reviews", frozenset({"approver", "legal", "auditor"})),
+    Section("web.training_runs", "Training runs", frozenset({"producer", "legal", "approver", "auditor"})),
     Section("web.provenance", "Provenance", frozenset({"producer", "legal", "auditor"})),
     Section("web.verify", "Verify an image", frozenset({"auditor", "producer", "legal", "approver"})),
     Section("web.audit", "Audit log", frozenset({"auditor"})),

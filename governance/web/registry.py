@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 
 from ..errors import InvalidInput
-from ..registry import assets, consents, licences, models_registry, people, training_sets
+from ..registry import assets, base_models, consents, licences, models_registry, people, training_sets
 from ..registry import vocabulary as vocab
 from . import access
 from .access import page
@@ -35,7 +35,7 @@ def registry() -> Any:
         consents=everyone, pending=[c for c in everyone if c["status"] == "pending"],
         licences=licences.list_licences(me), assets=assets.list_assets(by=me),
         training_sets=training_sets.list_training_sets(), models=models_registry.list_models(),
-        uses=vocab.consent_uses(), all_productions=people.list_productions())
+        bases=base_models.list_bases(), uses=vocab.consent_uses(), all_productions=people.list_productions())
 
 
 def _date(name: str) -> date:

@@ -18,6 +18,7 @@ from governance.ledger.tables import Output
 from governance.registry import assets, licences, models_registry, training_sets
 from tests import workers
 from tests.api.conftest import auth
+from tests.training import attest_model
 
 REPO = Path(__file__).resolve().parents[2]
 WEIGHTS = "b" * 64
@@ -42,6 +43,7 @@ def studio(app):
                                   licence="LIC-STUDIO-OWN")[0]["sha256"] for i in range(3)]
     training_sets.create_training_set("studio-style-v1", [(s, None) for s in shas])
     models_registry.register_model("slate-studio", "1", WEIGHTS, training_set="studio-style-v1")
+    attest_model("slate-studio:1")  # final frames need an attested model; the attested path is test_training_runs'
     models_registry.set_status("slate-studio:1", "approved")
     return seeded
 

@@ -33,6 +33,7 @@ from governance.lifecycle import output_review  # noqa: E402
 from governance.registry import assets, licences, models_registry, training_sets  # noqa: E402
 from tests.api.conftest import auth  # noqa: E402
 from tests.api.test_flow import WEIGHTS, sign, studio  # noqa: E402,F401  (fixture)
+from tests.training import attest_model  # noqa: E402
 
 SIDE = 256
 REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -68,6 +69,7 @@ def reviewed(studio, settings):
                                       title="Coffee still", licence="LIC-STILLS")
     training_sets.create_training_set("stills", [(coffee["sha256"], None)])
     models_registry.register_model("stills-model", "1", WEIGHTS, training_set="stills")
+    attest_model("stills-model:1")  # final frames need an attested model
     models_registry.set_status("stills-model:1", "approved")
     slide, _ = assets.register_asset(encoded(skimage_data.immunohistochemistry(), 320), media_type="image/png",
                                      title="Stained slide", licence="LIC-REF-ONLY")
@@ -169,7 +171,7 @@ def test_a_novel_image_is_signed_at_once_stating_what_was_measured(client, studi
     assert answer.status_code == 201, answer.json
     evaluation = claim_json(answer.json["sha256"])["evaluation"]
     assert evaluation["decision"] == "allow" and evaluation["reviewer"] is None and evaluation["faces"] == 0
-    assert evaluation["nearest_distance"] > 0.14 and evaluation["policy_version"] == "urn:slate:policy:studio-default@5"
+    assert evaluation["nearest_distance"] > 0.14 and evaluation["policy_version"] == "urn:slate:policy:studio-default@6"
     assert set(evaluation) >= {"fingerprint_version", "index_format", "detector_version", "image_sha256"}
     review = OutputReview.get(OutputReview.job_id == job_id)
     assert (review.status, review.output_sha256, review.file_path) == ("allowed", answer.json["sha256"], None)

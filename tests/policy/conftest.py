@@ -15,6 +15,7 @@ from governance.policy import facts as F
 from governance.policy.compiler import CompiledPolicy, compile_bytes
 from governance.policy.testing import merge
 from tests.conftest import REPO
+from tests.training import attest_model
 
 DEFAULT_POLICY = REPO / "policies" / "studio-default.yaml"
 UID = "urn:slate:policy:studio-default"
@@ -72,7 +73,8 @@ BASE: dict[str, Any] = {
                 "territory": "GB", "date": "2025-06-01",
                 "prompt": "a fishing harbour at dawn, mist over the water"},
     "model": {"id": "7", "name": "harbour-style", "version": "1.0", "status": "approved",
-              "weights_hash": "cd" * 32, "training_set_root": "ef" * 32},
+              "weights_hash": "cd" * 32, "training_set_root": "ef" * 32, "attested": True,
+              "base": None, "base_status": "none", "base_weights_hash": None, "base_licence": None},
     "references": [asset(1, open_licence()), asset(2, credit_licence())],
     "training_assets": [asset(3, open_licence()), asset(4, credit_licence())],
     "performers": [],
@@ -117,6 +119,7 @@ def registry(db: Any) -> Iterator[dict[str, Any]]:
     member, _ = assets.register_asset(b"training image", media_type="image/png", title="Plate", licence="LIC-1")
     training_sets.create_training_set("harbour-set", [(member["sha256"], None)])
     models_registry.register_model("harbour", "1", "ef" * 32, training_set="harbour-set")
+    attest_model("harbour:1")  # final frames need an attested model; these tests are about other rules
     models_registry.set_status("harbour:1", "approved")
     added = versions.add_version(DEFAULT_POLICY.read_bytes(), "alice", str(DEFAULT_POLICY))
     versions.approve_version(f"{UID}@{added['version']}", "bob")

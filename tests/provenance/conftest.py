@@ -15,6 +15,7 @@ from governance import demo
 from governance.registry import assets, licences, models_registry, people, training_sets
 from tests import workers
 from tests.api.conftest import app, auth, client  # noqa: F401 (fixtures)
+from tests.training import attest_model
 
 REPO = Path(__file__).resolve().parents[2]
 WEIGHTS = {"slate-studio:1": "b" * 64, "other:1": "c" * 64}
@@ -100,6 +101,8 @@ def studio(app, client) -> Studio:
     models_registry.register_model("slate-studio", "1", WEIGHTS["slate-studio:1"], training_set="studio-style-v1")
     models_registry.register_model("other", "1", WEIGHTS["other:1"], training_set="other-v1")
     models_registry.set_status("slate-studio:1", "approved")
+    attest_model("slate-studio:1")  # final frames need an attested model; these tests are about provenance
+    attest_model("other:1")
     models_registry.set_status("other:1", "approved")
     from governance.auth.users import add_user, issue_token
     add_user("bea-approver", ["approver"])

@@ -61,3 +61,17 @@ def test_legal_records_a_consent_and_a_second_legal_user_confirms_it(browser):
     confirmed = lou.post(f"/registry/consents/{consent.id}/confirm", {"comment": "read it"}, follow_redirects=True)
     assert confirmed.status_code == 200 and "is confirmed and now counts" in confirmed.get_data(as_text=True)
     assert Consent.get_by_id(consent.id).confirmed_by == "lou-legal"
+
+
+def test_the_page_shows_base_models_and_what_an_assets_credentials_said(browser):
+    from datetime import date
+
+    from governance.registry import assets, base_models, licences
+    from tests.owner_credentials import OWNER, not_allowed_image
+    base_models.register_base("sd-page", "5d" * 32, licence="CreativeML OpenRAIL-M", training_data="LAION subset",
+                              licence_url="https://example.org/openrail")
+    licences.add_licence("LIC-PAGE", "Agency", grants=["ai_reference"], territories=["WW"], starts_on=date(2025, 1, 1))
+    assets.register_asset(not_allowed_image(seed=31), media_type="image/png", title="Agency dusk", licence="LIC-PAGE")
+    page = browser("lee-legal").get("/registry").get_data(as_text=True)
+    assert "sd-page" in page and "LAION subset" in page and 'href="https://example.org/openrail"' in page
+    assert f"signed by {OWNER}" in page and "notAllowed" in page
