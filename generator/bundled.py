@@ -33,9 +33,11 @@ from typing import Any, Sequence
 import torch
 
 from governance.canonical import digest
+from governance.credentials.keys import KeyStore
 from governance.credentials.model_signatures import SIGNATURE_FILE, model_file_digests, sign_model_files
 from governance.db import private_folder
 from governance.errors import Conflict
+from governance.lifecycle.training_runs import register_attested_model
 from governance.registry import assets, licences, models_registry, training_sets
 from governance.registry.merkle import leaf_key, root_of
 from governance.settings import Settings
@@ -188,15 +190,6 @@ def register_attested_bundle(settings: Settings, built: BuiltModel, training_set
     attestation = bundled_attestation(built, training_set, version)
     key = WorkerKeyPair.load_or_create(private_folder(settings.embedded_worker_dir, top=settings.data_dir))
     signature = sign_attestation(key, attestation)
-    try:
-        from governance.credentials.keys import KeyStore
-        from governance.lifecycle.training_runs import (  # type: ignore[import-not-found, unused-ignore]
-            register_attested_model,
-        )
-    except ImportError:  # before the governance side of issue 19 is merged: registered unattested
-        return models_registry.register_model(MODEL_NAME, version, built.identity.digest,
-                                              training_set=training_set["name"], base_model=None,
-                                              path=str(built.directory))
     register_attested_model(attestation, key_id=key.key_id, signature=signature, keys=KeyStore(settings),
                             model=f"{MODEL_NAME}:{version}", public_key=key.public_key)
     return models_registry.show_model(f"{MODEL_NAME}:{version}")

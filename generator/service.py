@@ -192,10 +192,13 @@ class SlateApiClient:
                           json={})
 
     def training_progress(self, run_uid: str, step: int, total_steps: int, loss: float | None) -> Mapping[str, Any]:
-        """Report a claimed run's progress; it also extends the claim's lease."""
+        """Report a claimed run's progress; it also extends the claim's lease. ``loss`` is
+        left out before the first step (there is none yet)."""
+        body: dict[str, Any] = {"step": step, "total_steps": total_steps}
+        if loss is not None:
+            body["loss"] = loss
         return self._call("POST", f"/api/v1/training-runs/{run_uid}/progress",
-                          f"reporting training run {run_uid}'s progress",
-                          json={"step": step, "total_steps": total_steps, "loss": loss})
+                          f"reporting training run {run_uid}'s progress", json=body)
 
     def fail_training_run(self, run_uid: str, reason: str) -> Mapping[str, Any]:
         """Report why this worker could not complete a run it holds."""

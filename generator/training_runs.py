@@ -173,23 +173,20 @@ class TrainedRun:
 
 
 class ProgressReporter:
-    """The training loop's ``on_step``: posts (step, loss) at most every ``every_s`` seconds
-    and on the last step. An unreachable API is logged and tried again at the next post
+    """The training loop's ``on_step``: posts (step, loss) after the first step, then at most
+    every ``every_s`` seconds, and after the last step. An unreachable API is logged and tried again at the next post
     (training goes on; the lease decides); a lost claim (``Conflict``) stops training."""
 
-    def __init__(self, post: Callable[[int, int, float | None], Any], every_s: float = PROGRESS_EVERY_S) -> None:
+    def __init__(self, post: Callable[[int, int, float], Any], every_s: float = PROGRESS_EVERY_S) -> None:
         self.post, self.every_s = post, every_s
         self._last = float("-inf")
         self.posted: list[int] = []
-
-    def start(self, total: int) -> None:
-        self._send(0, total, None)
 
     def __call__(self, step: int, total: int, loss: float) -> None:
         if step == total or time.monotonic() - self._last >= self.every_s:
             self._send(step, total, loss)
 
-    def _send(self, step: int, total: int, loss: float | None) -> None:
+    def _send(self, step: int, total: int, loss: float) -> None:
         self._last = time.monotonic()
         try:
             self.post(step, total, loss)
@@ -312,8 +309,6 @@ def execute_training(spec: TrainingSpec, folder: Path, output: Path, *, key: Wor
         data = _checked_data(spec, folder, int(pipeline.unet.config.sample_size
                                               * getattr(pipeline, "vae_scale_factor", 8)))
     config = spec.config(threads)
-    if progress is not None:
-        progress.start(config.steps)
     if spec.method == "lora":
         report = train_lora(pipeline, data.images, config, rank=spec.rank, progress=False, on_step=progress)
     else:

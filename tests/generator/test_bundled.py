@@ -42,4 +42,5 @@ def test_the_bundled_build_attests_the_root_of_the_bytes_it_trained_on_and_is_si
     assert (built.built.directory / SIGNATURE_FILE).is_file()
     loaded = load_model(built.built.directory, LoadOptions(device="cpu", threads=THREADS,
                                                            signature_key=db.keys_dir / PUBLIC_KEY_FILE))
-    assert loaded.weights_hash == models_registry.show_model(f"{MODEL_NAME}:1")["weights_hash"]
+    model = models_registry.show_model(f"{MODEL_NAME}:1")
+    assert loaded.weights_hash == model["weights_hash"] and model["attested"] is True

@@ -71,17 +71,19 @@ def test_the_training_run_calls_send_the_contracts_paths_and_bodies_with_the_tok
     app, client = stand_in
 
     assert client.claim_training_run("tr-1")["spec"] == {"method": "lora"}
+    assert client.training_progress("tr-1", 0, 10, None)["step"] == 0
     assert client.training_progress("tr-1", 5, 10, 0.25)["step"] == 5
     assert client.post_attestation("tr-1", {"format": "x"}, "key-1", "c2ln")["model"] == "m:1"
     assert client.fail_training_run("tr-1", "x" * 3000)["status"] == "failed"
 
     assert [(m, p) for m, p, _, _ in app.arrived] == [
         ("POST", "/api/v1/training-runs/tr-1/claim"), ("POST", "/api/v1/training-runs/tr-1/progress"),
-        ("POST", "/api/v1/training-runs/tr-1/attestation"), ("POST", "/api/v1/training-runs/tr-1/fail")]
+        ("POST", "/api/v1/training-runs/tr-1/progress"), ("POST", "/api/v1/training-runs/tr-1/attestation"),
+        ("POST", "/api/v1/training-runs/tr-1/fail")]
     bodies = [body for _, _, body, _ in app.arrived]
-    assert bodies[1] == {"step": 5, "total_steps": 10, "loss": 0.25}
-    assert bodies[2] == {"attestation": {"format": "x"}, "key_id": "key-1", "signature": "c2ln"}
-    assert len(bodies[3]["reason"]) == 2000
+    assert bodies[1:3] == [{"step": 0, "total_steps": 10}, {"step": 5, "total_steps": 10, "loss": 0.25}]
+    assert bodies[3] == {"attestation": {"format": "x"}, "key_id": "key-1", "signature": "c2ln"}
+    assert len(bodies[4]["reason"]) == 2000
     assert all(auth == f"Bearer {TOKEN}" for _, _, _, auth in app.arrived)
 
 

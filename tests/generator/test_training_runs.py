@@ -158,6 +158,17 @@ def test_the_attestation_is_signed_by_the_worker_key_over_its_canonical_json(tmp
         public.verify(base64.b64decode(trained.signature), canonical_json(forged))
 
 
+def test_slates_attestation_check_accepts_the_workers_attestation_and_signature(tmp_path, spec, data_folder):
+    from governance.workers.attestations import SignedAttestation
+    key = WorkerKeyPair.generate()
+    trained = execute_training(TrainingSpec.from_claim("run-1", spec), data_folder, tmp_path / "m",
+                               key=key, device="cpu", threads=THREADS)
+
+    signed = SignedAttestation.parse(trained.attestation, trained.key_id, trained.signature)
+    signed.verify(key.public_bytes)
+    assert signed.body["output"]["weights_hash"] == trained.identity.digest
+
+
 def test_training_twice_with_the_same_seed_gives_the_same_weights(tmp_path, spec, data_folder):
     first = _run(spec, data_folder, tmp_path / "models", run="a")
     second = _run(spec, data_folder, tmp_path / "models", run="b")
@@ -176,8 +187,8 @@ def test_a_governed_run_posts_progress_registers_and_keeps_slates_signature(tmp_
 
     assert outcome["status"] == "registered" and outcome["model"] == "micro-lora:1"
     progress = [value for kind, value in slate.calls if kind == "progress"]
-    assert progress[0] == (0, HYPER["steps"], None) and progress[-1][:2] == (HYPER["steps"], HYPER["steps"])
-    assert isinstance(progress[-1][2], float)
+    assert progress[0][:2] == (1, HYPER["steps"]) and progress[-1][:2] == (HYPER["steps"], HYPER["steps"])
+    assert all(isinstance(loss, float) for _, _, loss in progress)
     assert slate.kinds()[-1] == "attestation"
     directory = Path(outcome["directory"])
     assert (directory / SIGNATURE_FILE).is_file()
@@ -247,3 +258,77 @@ def test_a_lora_model_whose_base_was_replaced_is_refused(tmp_path, spec, data_fo
 
     with pytest.raises(ModelIdentityError, match="is not the base micro"):
         load_model(trained.directory, LoadOptions(device="cpu", threads=THREADS))
+
+
+# -- against Slate's own training-run endpoints, over HTTP ------------------------------------
+
+
+def _cleared_run(client, studio, micro_images, micro_model_dir, loaded, *, extra: bytes | None = None) -> str:
+    """Legal's approved base (the micro model), a set of the micro images licensed for AI
+    training, and a LoRA run on it asked for by a producer and approved by legal."""
+    from datetime import date
+
+    from governance.registry import assets, base_models, licences, training_sets
+    from tests.api.conftest import auth
+
+    base_models.register_base("micro", loaded.weights_hash, licence="Slate studio own work",
+                              training_data="procedural studio frames", status="approved",
+                              path=str(micro_model_dir))
+    licences.add_licence("LIC-MICRO-TRAIN", "The Studio", grants=["ai_training", "concept", "previs"],
+                         territories=["WW"], starts_on=date(2020, 1, 1))
+    shas = [assets.register_asset(i.png, media_type="image/png", title=f"micro {i.index}",
+                                  licence="LIC-MICRO-TRAIN")[0]["sha256"] for i in micro_images]
+    training_sets.create_training_set("micro-set", [(s, None) for s in sorted(set(shas))])
+    asked = client.post("/api/v1/training-runs", headers=auth(studio.tokens["pat-producer"]), json={
+        "production": "harbour-lights", "training_set": "micro-set", "method": "lora", "base": "micro",
+        "territory": "GB", "model": {"name": "micro-lora", "version": "1"},
+        "hyperparameters": {"steps": 4, "rank": 4, "seed": 3, "resolution": 32}})
+    assert asked.status_code == 201, asked.json
+    uid = asked.json["uid"]
+    approved = client.post(f"/api/v1/training-runs/{uid}/approve", json={}, headers=auth(studio.tokens["lee-legal"]))
+    assert approved.status_code == 200, approved.json
+    return str(uid)
+
+
+def test_a_governed_run_against_slates_api_registers_an_attested_model_with_its_progress(
+        tmp_path, live, client, studio, micro_images, micro_model_dir, loaded, data_folder):
+    from governance.registry import models_registry
+    from governance.registry.tables import TrainingRun
+    from tests.workers import enrolled_key_dir
+
+    uid = _cleared_run(client, studio, micro_images, micro_model_dir, loaded)
+    token = studio.tokens["gpu-worker"]
+
+    outcome = process_training_run(uid, api_url=live.url, token=token, models_dir=str(tmp_path / "models"),
+                                   key_dir=enrolled_key_dir(token, tmp_path / "worker"),
+                                   data_dir=str(tmp_path / "data"), device="cpu", threads=THREADS)
+
+    assert outcome["status"] == "registered", outcome
+    model = models_registry.show_model("micro-lora:1")
+    assert model["attested"] is True and model["weights_hash"] == outcome["weights_hash"]
+    run = TrainingRun.get(TrainingRun.uid == uid)
+    assert (run.status, run.step) == ("registered", 4)
+    paths = [a.path for a in live.tap.arrived if a.path.startswith(f"/api/v1/training-runs/{uid}/")]
+    assert paths[0].endswith("/claim") and paths[-1].endswith("/attestation")
+    assert any(p.endswith("/progress") for p in paths)
+    loaded_lora = load_model(outcome["directory"], LoadOptions(device="cpu", threads=THREADS))
+    assert loaded_lora.weights_hash == model["weights_hash"]
+
+
+def test_a_run_fed_one_unregistered_file_fails_at_slate_and_registers_nothing(
+        tmp_path, live, client, studio, micro_images, micro_model_dir, loaded, data_folder):
+    from governance.registry.tables import Model, TrainingRun
+    from tests.workers import enrolled_key_dir
+
+    uid = _cleared_run(client, studio, micro_images, micro_model_dir, loaded)
+    (data_folder / "scraped.png").write_bytes(b"\x89PNG scraped from the web")
+    token = studio.tokens["gpu-worker"]
+
+    outcome = process_training_run(uid, api_url=live.url, token=token, models_dir=str(tmp_path / "models"),
+                                   key_dir=enrolled_key_dir(token, tmp_path / "worker"),
+                                   data_dir=str(tmp_path / "data"), device="cpu", threads=THREADS)
+
+    assert outcome["status"] == "failed" and "Merkle root" in outcome["reason"]
+    run = TrainingRun.get(TrainingRun.uid == uid)
+    assert run.status == "failed" and "scraped.png" in (run.failure or "")
+    assert not Model.select().where(Model.name == "micro-lora").exists()
