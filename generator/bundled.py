@@ -34,7 +34,7 @@ import torch
 
 from governance.canonical import digest
 from governance.credentials.keys import KeyStore
-from governance.credentials.model_signatures import SIGNATURE_FILE, model_file_digests, sign_model_files
+from governance.credentials.model_signatures import SIGNATURE_FILE, model_file_digests
 from governance.db import private_folder
 from governance.errors import Conflict
 from governance.lifecycle.training_runs import register_attested_model
@@ -154,10 +154,7 @@ def register_bundled_model(built: BuiltModel, training_set: dict[str, Any], vers
     and signed in the OpenSSF form, when ``settings`` (keys) are given."""
     try:
         if settings is not None and built.data is not None:
-            model = register_attested_bundle(settings, built, training_set, version)
-            (built.directory / SIGNATURE_FILE).write_bytes(
-                sign_model_files(built.directory, keys_dir=settings.keys_dir, model_name=MODEL_NAME))
-            return model
+            return register_attested_bundle(settings, built, training_set, version)
         return models_registry.register_model(
             MODEL_NAME, version, built.identity.digest, training_set=training_set["name"],
             base_model=None, path=str(built.directory))
@@ -190,8 +187,10 @@ def register_attested_bundle(settings: Settings, built: BuiltModel, training_set
     attestation = bundled_attestation(built, training_set, version)
     key = WorkerKeyPair.load_or_create(private_folder(settings.embedded_worker_dir, top=settings.data_dir))
     signature = sign_attestation(key, attestation)
-    register_attested_model(attestation, key_id=key.key_id, signature=signature, keys=KeyStore(settings),
-                            model=f"{MODEL_NAME}:{version}", public_key=key.public_key)
+    registered = register_attested_model(attestation, key_id=key.key_id, signature=signature,
+                                         keys=KeyStore(settings), model=f"{MODEL_NAME}:{version}",
+                                         public_key=key.public_key)
+    (built.directory / SIGNATURE_FILE).write_text(registered.model_signature, encoding="utf-8")
     return models_registry.show_model(f"{MODEL_NAME}:{version}")
 
 

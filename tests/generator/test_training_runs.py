@@ -291,7 +291,7 @@ def _cleared_run(client, studio, micro_images, micro_model_dir, loaded, *, extra
 
 
 def test_a_governed_run_against_slates_api_registers_an_attested_model_with_its_progress(
-        tmp_path, live, client, studio, micro_images, micro_model_dir, loaded, data_folder):
+        tmp_path, settings, live, client, studio, micro_images, micro_model_dir, loaded, data_folder):
     from governance.registry import models_registry
     from governance.registry.tables import TrainingRun
     from tests.workers import enrolled_key_dir
@@ -311,8 +311,8 @@ def test_a_governed_run_against_slates_api_registers_an_attested_model_with_its_
     paths = [a.path for a in live.tap.arrived if a.path.startswith(f"/api/v1/training-runs/{uid}/")]
     assert paths[0].endswith("/claim") and paths[-1].endswith("/attestation")
     assert any(p.endswith("/progress") for p in paths)
-    loaded_lora = load_model(outcome["directory"], LoadOptions(device="cpu", threads=THREADS))
-    assert loaded_lora.weights_hash == model["weights_hash"]
+    signed = LoadOptions(device="cpu", threads=THREADS, signature_key=settings.keys_dir / PUBLIC_KEY_FILE)
+    assert load_model(outcome["directory"], signed).weights_hash == model["weights_hash"]
 
 
 def test_a_run_fed_one_unregistered_file_fails_at_slate_and_registers_nothing(
