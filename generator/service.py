@@ -471,7 +471,7 @@ def reproduce(spec: Mapping[str, Any], environment: Mapping[str, Any] | None, *,
 
 
 def _remake(spec: Mapping[str, Any], environment: Mapping[str, Any] | None,
-            models_dir: str | None) -> tuple[bytes, dict[str, Any]]:
+            models_dir: str | None, signature_key: str | None = None) -> tuple[bytes, dict[str, Any]]:
     """(PNG bytes, the pixel environment they were made in) for a recorded job."""
     job_id = str(spec.get("job_id") or "")
     job_dict = job_from_spec(job_id, spec)
@@ -479,7 +479,8 @@ def _remake(spec: Mapping[str, Any], environment: Mapping[str, Any] | None,
     options = reproduction_options(environment)
     with _clients_lock:
         cache = _reproduction_caches.setdefault(options, ModelCache(options))
-    loaded = cache.get(_model_directory(spec["model"], models_dir))
+    directory = _model_directory(spec["model"], models_dir)
+    loaded = cache.get(directory, required_signature_key(spec["model"], directory, signature_key))
     if loaded.weights_hash != job.model.weights_hash:
         raise ModelIdentityError(f"job {job_id}'s model files no longer hash to its registered weights, "
                                  "so it cannot be made again from them")
@@ -494,7 +495,8 @@ def _remake(spec: Mapping[str, Any], environment: Mapping[str, Any] | None,
 
 
 def reproduce_sample(*, api_url: str, token: str, models_dir: str | None = None, key_dir: str | None = None,
-                     client: SlateApiClient | None = None, **_ignored: Any) -> dict[str, Any]:
+                     client: SlateApiClient | None = None, signature_key: str | None = None,
+                     **_ignored: Any) -> dict[str, Any]:
     """Claim an output sampled for a reproduction on another worker (Slate never hands a worker
     its own), make its recorded job again and post the image with this worker's receipt;
     Slate compares it with the ledger's pixels. Never raises: ``status`` is ``compared`` (with
@@ -513,7 +515,7 @@ def reproduce_sample(*, api_url: str, token: str, models_dir: str | None = None,
     sample_id = str(sample["sample_id"])
     try:
         key = worker_key(key_dir)
-        png, environment = _remake(sample, sample.get("environment"), models_dir)
+        png, environment = _remake(sample, sample.get("environment"), models_dir, signature_key)
         receipt = generation_receipt(key, png, str(sample["job_id"]), str(sample["model"]["weights_hash"]),
                                      environment)
         result = client.reproduction_result(sample_id, png, receipt)
