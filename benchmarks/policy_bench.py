@@ -86,7 +86,8 @@ def complete_facts(**request_changes: Any) -> dict[str, Any]:
         "request": request,
         "model": {"id": "7", "name": "harbour-style", "version": "1.0", "status": "approved",
                   "weights_hash": "cd" * 32, "training_set_root": "ef" * 32, "base": "sd-studio",
-                  "base_status": "approved", "base_weights_hash": "5d" * 32, "base_licence": "CreativeML OpenRAIL-M"},
+                  "base_status": "approved", "base_weights_hash": "5d" * 32, "base_licence": "CreativeML OpenRAIL-M",
+                  "attested": True},
         "references": [asset_entry(i) for i in range(1, 11)],
         "training_assets": [asset_entry(i) for i in range(101, 121)],
         "performers": [{"person": p, "consents": c} for p, c in people],
@@ -158,6 +159,10 @@ def _request_rules(facts: dict[str, Any], out: Found) -> None:
     if model.get("training_set_root") is None:
         _fire(out, "model-training-set-recorded", "requirement", "request",
               [_ev("model.training_set_root", "exists", None, True, False)])
+    attested = model.get("attested")
+    if use in RELEASE_USES and attested is not True:
+        _fire(out, "model-attested-for-release", "requirement", "request",
+              [_ev("model.attested", "eq", attested, True, False)])
     base = model.get("base_status")
     if not (base is not None and base != "unregistered"):
         _fire(out, "model-base-registered", "requirement", "request",
@@ -379,7 +384,7 @@ def variants() -> list[dict[str, Any]]:
     broken = complete_facts()
     broken["model"] = dict(broken["model"], status="retired", training_set_root=None, base_status="retired")
     restricted = build_facts(use="marketing")
-    restricted["model"] = dict(restricted["model"], base_status="restricted")
+    restricted["model"] = dict(restricted["model"], base_status="restricted", attested=False)
     unregistered = complete_facts()
     unregistered["model"] = dict(unregistered["model"], base_status="unregistered")
     broken["references"][0]["licence"] = None

@@ -202,7 +202,7 @@ def request_run(asked: TrainingRequest, by: Principal, *, dispatcher: TrainingDi
         policy = active_version(policy_uid)
         facts = training_facts(run=uid, requester=by.name, production=asked.production, territory=territory,
                                day=utcnow().date(), base=base_models.base_facts(base_row), method=asked.method,
-                               params=params.to_dict(), training_set=ts, model=f"{name}:{version}")
+                               params=params.to_dict(), training_set=ts, model=f"{name}:{version}", by=by)
         decision = compiled(policy).evaluate_training(facts)
         status = {"deny": DENIED, "needs_approval": NEEDS_APPROVAL, "allow": QUEUED}[decision.outcome]
         now = utcnow()
@@ -232,6 +232,20 @@ def get_run(uid: str) -> TrainingRun:
 
 def _visible(row: TrainingRun, by: Principal | None) -> bool:
     return by is None or by.may_see_production(row.production)
+
+
+def model_attestation(model: Model) -> dict[str, Any] | None:
+    """What a model card says of how the model was made (None: unattested): its run, the
+    attestation's SHA-256, who signed it (worker key, Slate key), the root of the bytes read,
+    the base, method, hyper-parameters, code and metrics as attested."""
+    row = TrainingRun.get_or_none(TrainingRun.id == model.training_run_id) if model.attested else None
+    if row is None or not row.attestation:
+        return None
+    body = _loads(row.attestation)
+    return {"run": row.uid, "origin": row.origin, "attestation_sha256": row.attestation_sha256,
+            "worker_key_id": row.worker_key_id, "slate_key": (row.slate_signature or {}).get("key"),
+            "approved_by": row.approved_by, "training_set_root": body["training_set"]["merkle_root"],
+            **{k: body[k] for k in ("base", "method", "hyperparameters", "seed", "code", "metrics")}}
 
 
 def show_run(uid: str, by: Principal | None = None) -> TrainingRunView:
@@ -335,9 +349,29 @@ def _spec(row: TrainingRun) -> dict[str, Any]:
             "model": {"name": row.model_name, "version": row.model_version}}
 
 
+def _refusals_now(row: TrainingRun) -> list[str]:
+    """The training rules the run would break if asked for now (a licence taken down, a
+    consent revoked, a base retired since legal approved it), as their titles."""
+    base_row = base_models.get_base(row.base_id) if row.base_id is not None else None
+    facts = training_facts(run=row.uid, requester=row.requested_by, production=row.production,
+                           territory=row.territory, day=utcnow().date(), base=base_models.base_facts(base_row),
+                           method=row.method, params=dict(row.hyperparameters or {}), training_set=row.training_set,
+                           model=f"{row.model_name}:{row.model_version}")
+    policy = PolicyVersion.get_or_none(PolicyVersion.uid == (row.decision or {}).get("policy", {}).get("uid"),
+                                       PolicyVersion.status == "published")
+    decision = compiled(policy or active_version()).evaluate_training(facts)
+    return [v.title for v in decision.violations]
+
+
 def claim(uid: str, worker: Principal, lease: timedelta = LEASE) -> dict[str, Any]:
     """Take a queued run (or one whose lease lapsed, or one this worker holds) under a lease,
-    in one conditional UPDATE; return ``{run, lease_expires_at, spec}``."""
+    in one conditional UPDATE; return ``{run, lease_expires_at, spec}``.
+
+    The run is decided again first, under the published policy: a member's licence taken down,
+    a consent revoked or a base retired since legal approved it fails the run (409) before any
+    worker reads a byte of the set.
+    """
+    refusal: Conflict | None = None
     with transaction():
         row = get_run(uid)
         now = utcnow()
@@ -356,6 +390,13 @@ def claim(uid: str, worker: Principal, lease: timedelta = LEASE) -> dict[str, An
             raise _not_yours(row)
         record("training_run.claimed", f"training_run:{uid}", {"lease_expires_at": now + lease}, worker.name)
         row = get_run(uid)
+        broken = _refusals_now(row) if row.origin == REQUEST else []
+        if broken:
+            reason = "the training set is no longer cleared: " + "; ".join(broken)
+            _fail(row, reason, worker.name)
+            refusal = Conflict(f"training run {uid} cannot run: {reason}", hint="legal reviews the set and asks again")
+    if refusal is not None:  # raised after the commit: the run stays failed
+        raise refusal
     return {"run": uid, "lease_expires_at": row.lease_expires_at, "spec": _spec(row)}
 
 

@@ -17,6 +17,8 @@ from datetime import date
 from typing import Any, Mapping, Sequence
 
 from ..db import tuples
+from ..principal import Principal
+from ..registry import scope
 from ..registry.people import get_production
 from ..registry.tables import Asset, AssetPerson, Consent, Licence, Person, TrainingSet, TrainingSetMember
 from . import facts as F
@@ -84,27 +86,31 @@ def _members_without_training(training_set: TrainingSet, production: str, territ
     return len(rows), failing[:F.TRAINING_LISTED], len(failing)
 
 
-def _people(training_set: TrainingSet, production: str, territory: str, day: str) -> tuple[list[str], list[str]]:
-    """(everyone linked to a member, those with no consent covering AI training here)."""
+def _people(training_set: TrainingSet, production: str, territory: str, day: str,
+            by: Principal | None) -> tuple[list[str], list[str]]:
+    """(everyone linked to a member, those with no consent covering AI training here); a person
+    the requester may not see (another production's, in a library image) is named by number."""
     members = TrainingSetMember.select(TrainingSetMember.asset).where(
         TrainingSetMember.training_set == training_set.id)
     people = list(Person.select().where(Person.id.in_(
         AssetPerson.select(AssetPerson.person).where(AssetPerson.asset.in_(members)))).order_by(Person.name))
-    without = [p.name for p in people
+    def named(p: Person) -> str:
+        return p.name if scope.person_visible(by, p) else f"#{p.id}"
+    without = [named(p) for p in people
                if not any(consent_covers_training(consent_facts(c), production, territory, day)
                           for c in p.consents.order_by(Consent.id))]
-    return [p.name for p in people], without
+    return [named(p) for p in people], without
 
 
 def training_facts(*, run: str, requester: str, production: str, territory: str, day: date,
                    base: Mapping[str, Any], method: str, params: Mapping[str, Any],
-                   training_set: TrainingSet, model: str) -> dict[str, Any]:
+                   training_set: TrainingSet, model: str, by: Principal | None = None) -> dict[str, Any]:
     """The facts of one training decision: the request-wide roots (who asks, for which
     production) and the run itself under ``trainings``; ``base`` is the base model's facts
     (``registry.base_models.base_facts``: name, status, weights_hash, licence)."""
     when = day.isoformat()
     members, failing, failing_count = _members_without_training(training_set, production, territory, when)
-    people, unconsented = _people(training_set, production, territory, when)
+    people, unconsented = _people(training_set, production, territory, when, by)
     training = {
         "id": run, "production": production, "territory": territory, "date": when,
         "base": base.get("name"), "base_status": base.get("status"), "base_weights_hash": base.get("weights_hash"),

@@ -14,6 +14,7 @@ from governance.audit.tables import AuditEntry
 from governance.canonical import canonical_json
 from governance.credentials.countersign import verify_countersignature
 from governance.errors import CredentialError
+from governance.lifecycle import training_runs
 from governance.registry import assets, base_models, licences, models_registry, training_sets
 from governance.registry.tables import Model, TrainingRun
 from governance.workers.keyfile import WorkerKeyPair
@@ -133,6 +134,19 @@ def test_a_person_in_a_member_without_ai_training_consent_is_refused_naming_them
     [violation] = run["decision"]["violations"]
     assert violation["rule"] == "training-people-consent-to-ai-training"
     assert [e["found"] for e in violation["evidence"] if e["path"] == "unconsented"] == ["Mara Quinn"]
+
+
+def test_a_person_of_another_production_is_named_by_number_to_a_producer(client, cleared):
+    from governance.registry import people
+    people.add_production("northern-line")
+    stranger = people.add_person("Nell Ward", productions=["northern-line"])
+    sha = assets.register_asset(png(41), media_type="image/png", title="Nell at the depot", licence="LIC-TRAIN-WW",
+                                people=["Nell Ward"])[0]["sha256"]
+    training_sets.create_training_set("with-nell", [(sha, None)])
+    run = ask(client, cleared.tokens["pat-producer"], training_set="with-nell").json
+    assert "Nell Ward" not in json.dumps(run)
+    [violation] = run["decision"]["violations"]
+    assert [e["found"] for e in violation["evidence"] if e["path"] == "unconsented"] == [f"#{stranger['id']}"]
 
 
 @pytest.mark.parametrize("status", ["restricted", "retired"])
@@ -259,6 +273,11 @@ def test_an_attested_run_registers_the_model_attested_and_countersigned(client, 
     with pytest.raises(CredentialError):
         verify_countersignature(canonical_json({**body, "seed": 4}), run["attestation"]["slate_signature"])
     assert AuditEntry.select().where(AuditEntry.action == "training_run.registered").count() == 1
+    card = training_runs.model_attestation(models_registry.get_model("harbour-lora:1"))
+    assert card["run"] == claim["run"] and card["attestation_sha256"] == answer["attestation_sha256"]
+    assert card["approved_by"] == "lee-legal" and card["training_set_root"] == run["training_set"]["merkle_root"]
+    models_registry.register_model("typed-in", "1", "9c" * 32, training_set="frames-v1")
+    assert training_runs.model_attestation(models_registry.get_model("typed-in:1")) is None
 
 
 def test_a_run_that_read_one_unregistered_file_fails_its_root_check_and_registers_nothing(client, cleared):
@@ -336,6 +355,30 @@ def test_a_malformed_attestation_is_a_422_problem(client, cleared, posted):
     assert TrainingRun.get(TrainingRun.uid == claim["run"]).status == "running"
 
 
+@pytest.mark.parametrize("report", [{"step": 21, "total_steps": 20, "loss": 0.1}, {"step": -1, "total_steps": 20,
+                                    "loss": 0.1}, {"step": 1, "total_steps": 0, "loss": 0.1},
+                                    {"step": 1, "total_steps": 20, "loss": "low"}, {"step": 1.5, "total_steps": 20,
+                                                                                    "loss": 0.1}])
+def test_progress_out_of_range_is_a_422_and_changes_nothing(client, cleared, report):
+    t = cleared.tokens
+    claim = claimed(client, t)
+    response = client.post(f"/api/v1/training-runs/{claim['run']}/progress", json=report,
+                           headers=auth(t["gpu-worker"]))
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert TrainingRun.get(TrainingRun.uid == claim["run"]).step is None
+
+
+def test_a_licence_taken_down_after_approval_fails_the_run_at_its_claim(client, cleared):
+    t = cleared.tokens
+    uid = approved_run(client, t)
+    assert client.post("/api/v1/licences/LIC-TRAIN-WW/takedown", json={"reason": "the licensor withdrew it"},
+                       headers=auth(t["lee-legal"])).status_code == 200
+    response = client.post(f"/api/v1/training-runs/{uid}/claim", headers=auth(t["gpu-worker"]))
+    assert response.status_code == 409 and "no longer cleared" in response.json["detail"]
+    run = TrainingRun.get(TrainingRun.uid == uid)
+    assert run.status == "failed" and "licensed for AI training" in run.failure
+
+
 def test_a_worker_that_fails_its_run_records_why(client, cleared):
     t = cleared.tokens
     claim = claimed(client, t)
@@ -369,7 +412,6 @@ def test_an_attested_model_passes_final_frame_and_an_unattested_one_is_refused(c
 
 def test_the_bundled_build_registers_its_model_attested_in_process(cleared, settings):
     from governance.credentials.keys import KeyStore
-    from governance.lifecycle import training_runs
     key = WorkerKeyPair.generate()
     ts = training_sets.show_training_set("frames-v1")
     members = [{"sha256": m["asset"], "licence": m["licence"]} for m in ts["members"]]
