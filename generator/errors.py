@@ -36,3 +36,12 @@ class SigningUnavailable(SlateError):
         super().__init__(message, hint=hint)
         #: how long the API asked the caller to wait (its Retry-After header), if it said
         self.retry_after_s = retry_after_s
+
+
+class TrainingDataMismatch(SlateError):
+    """The files a training run's loader read do not make its training set's Merkle root:
+    a file the set lacks, or a member missing. Nothing is trained and nothing registered."""
+
+    status = 422
+    title = "Training data is not the registered set"
+

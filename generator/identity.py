@@ -11,7 +11,9 @@ library upgrade rewrites a version field:
   (``_diffusers_version``, ``transformers_version``, ``_name_or_path``, ...), and hashed
   in canonical JSON, so key order and whitespace do not matter either;
 - tokenizer files (merges, vocabularies, sentencepiece models) are hashed as raw bytes;
-- anything else (README, images, licence texts) is not part of the model.
+- anything else (README, images, licence texts) is not part of the model, and neither is
+  Slate's OpenSSF signature over the files (``model.sig``): signing a model, or signing it
+  again with a rotated key, never changes its identity.
 
 The identity is the digest of the sorted list of (relative path, file digest) pairs, so
 moving the directory does not change it, but renaming a file inside does.
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from governance.canonical import digest
+from governance.credentials.model_signatures import UNSIGNED_PATHS
 from governance.errors import ModelIdentityError
 
 IDENTITY_FORMAT = "slate-model-identity/1"
@@ -93,6 +96,8 @@ def _model_files(directory: Path) -> list[Path]:
     for path in sorted(directory.rglob("*")):
         relative = path.relative_to(directory)
         if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if relative.as_posix() in UNSIGNED_PATHS:
             continue
         if _kind(path) is not None:
             found.append(path)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -21,7 +21,8 @@ import diffusers
 import torch
 from diffusers import DiffusionPipeline
 
-from governance.errors import InvalidInput
+from governance.credentials.model_signatures import verify_model_signature
+from governance.errors import InvalidInput, ModelIdentityError
 
 from .environment import library_versions, pinned_threads
 from .errors import ModelLoadError
@@ -60,6 +61,9 @@ class LoadOptions:
     batch_size: int = 1           # jobs generated together
     allow_pickle: bool = False    # accept .bin/.ckpt weights (pickles can run code)
     lora: tuple[LoraAdapter, ...] = ()
+    #: Slate's model-signing public key (PEM file): when set, the model folder must carry
+    #: Slate's ``model.sig`` over its files, checked before anything is read
+    signature_key: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"device": self.device, "dtype": self.dtype, "attention": self.attention,
@@ -97,9 +101,76 @@ class LoadedModel:
         return int(getattr(self.pipeline, "vae_scale_factor", 8))
 
 
+#: A trained LoRA model's folder holds its adapter and this file naming its base
+#: (``{"format": "slate-lora/1", "base": {"name", "weights_hash"}, "scale"}``); being JSON,
+#: it is part of the adapter's identity, so the base it names is part of the model's.
+LORA_MODEL_FILE = "slate-model.json"
+LORA_MODEL_FORMAT = "slate-lora/1"
+
+
+@dataclass(frozen=True)
+class LoraModel:
+    """What a LoRA model's ``slate-model.json`` says: its base, and the adapter's strength."""
+
+    base_name: str
+    base_weights_hash: str
+    scale: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": LORA_MODEL_FORMAT, "scale": self.scale,
+                "base": {"name": self.base_name, "weights_hash": self.base_weights_hash}}
+
+
+def read_lora_model(directory: Path) -> LoraModel | None:
+    """The base a LoRA model folder names, or None for a full diffusers model folder."""
+    path = Path(directory) / LORA_MODEL_FILE
+    if not path.is_file():
+        return None
+    value = _read_json(path)
+    try:
+        base = value["base"]
+        if value.get("format") != LORA_MODEL_FORMAT:
+            raise ValueError(value.get("format"))
+        return LoraModel(base_name=str(base["name"]), base_weights_hash=str(base["weights_hash"]),
+                         scale=float(value.get("scale", 1.0)))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ModelLoadError(f"{LORA_MODEL_FILE} in {directory} is not a {LORA_MODEL_FORMAT} description",
+                             hint="it names the base model: {\"format\", \"base\": {\"name\", "
+                                  "\"weights_hash\"}, \"scale\"}") from None
+
+
+def lora_base_directory(directory: Path, lora: LoraModel) -> Path:
+    """The base a LoRA model folder names: the folder of that name beside it, whose identity
+    must be the one named (a base replaced beside the adapter is refused, not used)."""
+    base = Path(directory).resolve().parent / lora.base_name
+    if not base.is_dir():
+        raise ModelLoadError(f"LoRA model {Path(directory).name} needs its base model {lora.base_name}, "
+                             f"which is not in {base.parent}",
+                             hint=f"put the base model's folder beside it, named {lora.base_name}")
+    found = model_identity(base).digest
+    if found != lora.base_weights_hash:
+        raise ModelIdentityError(f"the base model in {base} ({found[:12]}…) is not the base "
+                                 f"{lora.base_name} ({lora.base_weights_hash[:12]}…) that LoRA model "
+                                 f"{Path(directory).name} was trained on")
+    return base
+
+
 def load_model(directory: Path | str, options: LoadOptions = LoadOptions()) -> LoadedModel:
-    """Check, hash and load the model in ``directory``; raise ``ModelLoadError`` if unusable."""
+    """Check, hash and load the model in ``directory``; raise ``ModelLoadError`` if unusable.
+
+    A LoRA model folder (``slate-model.json``) loads as its base with its adapter applied;
+    its identity is ``combined_identity`` of the base and the adapter folder. With
+    ``options.signature_key``, the folder's ``model.sig`` is verified first."""
     directory = Path(directory)
+    if options.signature_key is not None:
+        verify_model_signature(directory, options.signature_key)
+    lora = read_lora_model(directory)
+    if lora is not None:
+        base = lora_base_directory(directory, lora)
+        adapters = (LoraAdapter(directory, lora.scale), *options.lora)
+        loaded = load_model(base, replace(options, lora=adapters, signature_key=None))
+        loaded.directory = directory
+        return loaded
     index = check_model_directory(directory, allow_pickle=options.allow_pickle)
     device = resolve_device(options.device)
     dtype = resolve_dtype(options.dtype, device)

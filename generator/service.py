@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
@@ -34,6 +35,7 @@ import requests
 import torch
 
 from governance import __version__
+from governance.credentials.model_signatures import PUBLIC_KEY_FILE, SIGNATURE_FILE
 from governance.errors import (
     ConfigurationError,
     Conflict,
@@ -184,6 +186,34 @@ class SlateApiClient:
                           f"posting reproduction sample {sample_id}", data={"receipt": receipt},
                           files={"image": ("reproduction.png", image_png, "image/png")})
 
+    def claim_training_run(self, run_uid: str) -> Mapping[str, Any]:
+        """Claim an approved training run: ``{"run", "lease_expires_at", "spec"}``."""
+        return self._call("POST", f"/api/v1/training-runs/{run_uid}/claim", f"claiming training run {run_uid}",
+                          json={})
+
+    def training_progress(self, run_uid: str, step: int, total_steps: int, loss: float | None) -> Mapping[str, Any]:
+        """Report a claimed run's progress; it also extends the claim's lease. ``loss`` is
+        left out before the first step (there is none yet)."""
+        body: dict[str, Any] = {"step": step, "total_steps": total_steps}
+        if loss is not None:
+            body["loss"] = loss
+        return self._call("POST", f"/api/v1/training-runs/{run_uid}/progress",
+                          f"reporting training run {run_uid}'s progress", json=body)
+
+    def fail_training_run(self, run_uid: str, reason: str) -> Mapping[str, Any]:
+        """Report why this worker could not complete a run it holds."""
+        return self._call("POST", f"/api/v1/training-runs/{run_uid}/fail", f"reporting training run {run_uid} failed",
+                          json={"reason": reason[:2000]})
+
+    def post_attestation(self, run_uid: str, attestation: Mapping[str, Any], key_id: str,
+                         signature: str) -> Mapping[str, Any]:
+        """Post a finished run's signed attestation; Slate checks it, signs it and registers the
+        model: ``{"model", "weights_hash", "slate_signature", "attestation_sha256"}`` (and
+        ``model_signature``, Slate's OpenSSF bundle over the model's files, where it signs one)."""
+        return self._call("POST", f"/api/v1/training-runs/{run_uid}/attestation",
+                          f"posting training run {run_uid}'s attestation",
+                          json={"attestation": dict(attestation), "key_id": key_id, "signature": signature})
+
     def enrol(self, public_key: str, label: str = "") -> Mapping[str, Any]:
         """Enrol this worker's public key for its generator user (pending until an admin approves)."""
         return self._call("POST", "/api/v1/workers", "enrolling this worker's key",
@@ -295,13 +325,34 @@ class ModelCache:
         self._models: dict[str, LoadedModel] = {}
         self._lock = threading.Lock()
 
-    def get(self, directory: str | Path) -> LoadedModel:
-        key = str(Path(directory).resolve())
+    def get(self, directory: str | Path, signature_key: Path | None = None) -> LoadedModel:
+        """The model in ``directory``; with ``signature_key``, loaded only if Slate's
+        ``model.sig`` verifies (once per load, not per job)."""
+        path = str(Path(directory).resolve())
+        key = path if signature_key is None else f"{path}\0{signature_key}"
         with self._lock:
             if key not in self._models:
-                log.info("loading model from %s", key)
-                self._models[key] = load_model(key, self.options)
+                log.info("loading model from %s", path)
+                self._models[key] = load_model(path, replace(self.options, signature_key=signature_key))
             return self._models[key]
+
+
+def required_signature_key(model: Mapping[str, Any], directory: str | Path,
+                           signature_key: str | Path | None) -> Path | None:
+    """The trusted key a model must verify against before it is loaded: on a worker that
+    holds Slate's model-signing public key, every model registered as attested (its
+    specification says so) and every model folder carrying a ``model.sig``. Removing the
+    signature from an attested model does not get it loaded unchecked."""
+    if signature_key is None:
+        if model.get("attested"):
+            raise ModelIdentityError(
+                f"model {model.get('ref', model.get('name'))} is attested, and this worker cannot check "
+                "Slate's signature over its files", hint="set SLATE_MODEL_SIGNING_PUBLIC_KEY to a copy of "
+                f"{PUBLIC_KEY_FILE} from Slate's keys folder")
+        return None
+    if model.get("attested") or (Path(directory) / SIGNATURE_FILE).is_file():
+        return Path(signature_key)
+    return None
 
 
 class LeaseKeeper:
@@ -365,7 +416,8 @@ def client_for(api_url: str, token: str) -> SlateApiClient:
 
 def run_queued_job(job_id: str, *, api_url: str, token: str, models_dir: str | None = None,
                 key_dir: str | None = None, cache: ModelCache | None = None, client: SlateApiClient | None = None,
-                unsigned: UnsignedImages | None = None) -> dict[str, Any]:
+                unsigned: UnsignedImages | None = None, signature_key: str | None = None,
+                **_ignored: Any) -> dict[str, Any]:
     """Claim and run one queued job end to end; returns what became of it (huey stores it).
 
     Never raises for the job, so the queue never re-runs it: ``status`` is ``succeeded``;
@@ -375,6 +427,7 @@ def run_queued_job(job_id: str, *, api_url: str, token: str, models_dir: str | N
     (the claim lapsed and another worker took the job meanwhile).
 
     ``key_dir`` is the worker's own folder: each image's receipt is signed with the key there.
+    ``signature_key`` is Slate's model-signing public key (``required_signature_key``).
     """
     client = client or client_for(api_url, token)
     try:
@@ -387,7 +440,7 @@ def run_queued_job(job_id: str, *, api_url: str, token: str, models_dir: str | N
         return {"job_id": job_id, "status": DEFERRED, "reason": exc.message}
     with LeaseKeeper(client, job_id, float(spec.get("lease_s") or 60)):
         return _run_claimed(client, job_id, spec, models_dir, key_dir, cache or _cache,
-                            _unsigned if unsigned is None else unsigned)
+                            _unsigned if unsigned is None else unsigned, signature_key)
 
 
 def reproduction_options(environment: Mapping[str, Any] | None) -> LoadOptions:
@@ -418,7 +471,7 @@ def reproduce(spec: Mapping[str, Any], environment: Mapping[str, Any] | None, *,
 
 
 def _remake(spec: Mapping[str, Any], environment: Mapping[str, Any] | None,
-            models_dir: str | None) -> tuple[bytes, dict[str, Any]]:
+            models_dir: str | None, signature_key: str | None = None) -> tuple[bytes, dict[str, Any]]:
     """(PNG bytes, the pixel environment they were made in) for a recorded job."""
     job_id = str(spec.get("job_id") or "")
     job_dict = job_from_spec(job_id, spec)
@@ -426,7 +479,8 @@ def _remake(spec: Mapping[str, Any], environment: Mapping[str, Any] | None,
     options = reproduction_options(environment)
     with _clients_lock:
         cache = _reproduction_caches.setdefault(options, ModelCache(options))
-    loaded = cache.get(_model_directory(spec["model"], models_dir))
+    directory = _model_directory(spec["model"], models_dir)
+    loaded = cache.get(directory, required_signature_key(spec["model"], directory, signature_key))
     if loaded.weights_hash != job.model.weights_hash:
         raise ModelIdentityError(f"job {job_id}'s model files no longer hash to its registered weights, "
                                  "so it cannot be made again from them")
@@ -441,7 +495,8 @@ def _remake(spec: Mapping[str, Any], environment: Mapping[str, Any] | None,
 
 
 def reproduce_sample(*, api_url: str, token: str, models_dir: str | None = None, key_dir: str | None = None,
-                     client: SlateApiClient | None = None, **_ignored: Any) -> dict[str, Any]:
+                     client: SlateApiClient | None = None, signature_key: str | None = None,
+                     **_ignored: Any) -> dict[str, Any]:
     """Claim an output sampled for a reproduction on another worker (Slate never hands a worker
     its own), make its recorded job again and post the image with this worker's receipt;
     Slate compares it with the ledger's pixels. Never raises: ``status`` is ``compared`` (with
@@ -460,7 +515,7 @@ def reproduce_sample(*, api_url: str, token: str, models_dir: str | None = None,
     sample_id = str(sample["sample_id"])
     try:
         key = worker_key(key_dir)
-        png, environment = _remake(sample, sample.get("environment"), models_dir)
+        png, environment = _remake(sample, sample.get("environment"), models_dir, signature_key)
         receipt = generation_receipt(key, png, str(sample["job_id"]), str(sample["model"]["weights_hash"]),
                                      environment)
         result = client.reproduction_result(sample_id, png, receipt)
@@ -475,10 +530,15 @@ def reproduce_sample(*, api_url: str, token: str, models_dir: str | None = None,
 
 class WorkerEntryPoint:
     """The ``slate.worker`` entry point: called with a job id, runs the queued job
-    (``run_queued_job``); ``reproduce`` makes a recorded job again (``reproduce``)."""
+    (``run_queued_job``); ``reproduce`` makes a recorded job again (``reproduce``);
+    ``process_training_run`` runs an approved training run (``training_runs``)."""
 
     def __call__(self, job_id: str, **options: Any) -> dict[str, Any]:
         return run_queued_job(job_id, **options)
+
+    def process_training_run(self, run_uid: str, **options: Any) -> dict[str, Any]:
+        from .training_runs import process_training_run
+        return process_training_run(run_uid, **options)
 
     def reproduce(self, spec: Mapping[str, Any], environment: Mapping[str, Any] | None) -> bytes:
         return reproduce(spec, environment)
@@ -491,12 +551,13 @@ process_job = WorkerEntryPoint()
 
 
 def _run_claimed(client: SlateApiClient, job_id: str, spec: Mapping[str, Any], models_dir: str | None,
-                 key_dir: str | None, cache: ModelCache, unsigned: UnsignedImages) -> dict[str, Any]:
+                 key_dir: str | None, cache: ModelCache, unsigned: UnsignedImages,
+                 signature_key: str | None = None) -> dict[str, Any]:
     try:
         key = worker_key(key_dir)
         job = job_from_spec(job_id, spec)
         directory = _model_directory(spec["model"], models_dir)
-        loaded = cache.get(directory)
+        loaded = cache.get(directory, required_signature_key(spec["model"], directory, signature_key))
     except SlateError as exc:
         return _report_failure(client, job_id, exc.message)
     signer = _JobSigner(client, _job_environment(job, loaded), key)
@@ -523,11 +584,18 @@ def job_from_spec(job_id: str, spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _model_directory(model: Mapping[str, Any], models_dir: str | None) -> str:
-    directory = model.get("path") or (str(Path(models_dir) / model["name"]) if models_dir else None)
+    directory = model.get("path") or (_in_models_dir(Path(models_dir), model) if models_dir else None)
     if not directory:
         raise InvalidInput(f"model {model.get('ref', model['name'])} has no path registered "
                            "and the worker has no models folder")
     return str(directory)
+
+
+def _in_models_dir(models_dir: Path, model: Mapping[str, Any]) -> str:
+    """``<name>-<version>`` (where a training run writes a model, ``training_runs``) if it
+    is there, else ``<name>`` (the bundled model's folder)."""
+    versioned = models_dir / f"{model['name']}-{model.get('version')}"
+    return str(versioned if versioned.is_dir() else models_dir / model["name"])
 
 
 def _job_environment(job: Mapping[str, Any], loaded: LoadedModel) -> dict[str, Any]:

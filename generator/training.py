@@ -19,17 +19,30 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import StableDiffusionPipeline
+from PIL import Image
 from tqdm.auto import tqdm
 
 from .architecture import training_scheduler
-from .dataset import StudioImage
 from .environment import pinned_threads
+
+#: Called after each UNet step with (step, total steps, loss): how a governed run reports progress.
+StepCallback = Callable[[int, int, float], None]
+
+
+class CaptionedImage(Protocol):
+    """What training reads of an image: its pixels (RGB, all of one size) and its caption.
+    ``dataset.StudioImage`` is one; so is ``training_data.LoadedImage``, read from a folder."""
+
+    @property
+    def caption(self) -> str: ...
+
+    def image(self) -> Image.Image: ...
 
 
 @dataclass(frozen=True)
@@ -79,35 +92,39 @@ class TrainingReport:
         }
 
 
-def images_to_tensor(images: Sequence[StudioImage]) -> torch.Tensor:
+def images_to_tensor(images: Sequence[CaptionedImage]) -> torch.Tensor:
     """RGB images as one float tensor in [-1, 1], channels first."""
     arrays = [np.asarray(image.image(), dtype=np.float32) for image in images]
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2) / 127.5 - 1.0
 
 
-def train(pipeline: StableDiffusionPipeline, images: Sequence[StudioImage],
-          config: TrainingConfig = TrainingConfig(), progress: bool = True) -> TrainingReport:
+def train(pipeline: StableDiffusionPipeline, images: Sequence[CaptionedImage],
+          config: TrainingConfig = TrainingConfig(), progress: bool = True,
+          on_step: StepCallback | None = None) -> TrainingReport:
     """Fine-tune ``pipeline`` in place on ``images``; return what happened."""
-    return _run(pipeline, images, config, progress, lora_rank=None)
+    return _run(pipeline, images, config, progress, lora_rank=None, on_step=on_step)
 
 
-def train_lora(pipeline: StableDiffusionPipeline, images: Sequence[StudioImage],
+def train_lora(pipeline: StableDiffusionPipeline, images: Sequence[CaptionedImage],
                config: TrainingConfig = TrainingConfig(autoencoder_steps=0), rank: int = 4,
-               progress: bool = True) -> TrainingReport:
+               progress: bool = True, on_step: StepCallback | None = None) -> TrainingReport:
     """Train a peft LoRA adapter on the UNet's attention, leaving the base weights as they are."""
     if config.autoencoder_steps:
         raise ValueError("a LoRA run trains only the adapter: set autoencoder_steps=0")
-    return _run(pipeline, images, config, progress, lora_rank=rank)
+    return _run(pipeline, images, config, progress, lora_rank=rank, on_step=on_step)
 
 
-def _run(pipeline: StableDiffusionPipeline, images: Sequence[StudioImage],
-         config: TrainingConfig, progress: bool, lora_rank: int | None) -> TrainingReport:
+def _run(pipeline: StableDiffusionPipeline, images: Sequence[CaptionedImage],
+         config: TrainingConfig, progress: bool, lora_rank: int | None,
+         on_step: StepCallback | None = None) -> TrainingReport:
     if not images:
         raise ValueError("cannot train on an empty set of images")
     with pinned_threads(config.threads):
         torch.manual_seed(config.seed)
+        # random draws come from one CPU generator whatever the device, so a seed means
+        # the same noise on a GPU as on a CPU; tensors move to the model's device after
         generator = torch.Generator().manual_seed(config.seed)
-        pixels = images_to_tensor(images)
+        pixels = images_to_tensor(images).to(_device_of(pipeline), _dtype_of(pipeline))
         started = time.perf_counter()
         bar = tqdm(total=config.autoencoder_steps + config.steps, disable=not progress,
                    desc="training", unit="step")
@@ -119,7 +136,7 @@ def _run(pipeline: StableDiffusionPipeline, images: Sequence[StudioImage],
             before = evaluate(pipeline)
             parameters = _trainable_unet_parameters(pipeline, lora_rank)
             losses = _train_unet(pipeline, parameters, latents, conditions, unconditional,
-                                 config, generator, bar)
+                                 config, generator, bar, on_step)
             after = evaluate(pipeline)
         trained = sum(p.numel() for p in parameters)
         if config.autoencoder_steps:
@@ -130,6 +147,16 @@ def _run(pipeline: StableDiffusionPipeline, images: Sequence[StudioImage],
             latent_scale=scale, seconds=time.perf_counter() - started,
             parameters_trained=trained, extra={"lora_rank": lora_rank} if lora_rank else {},
         )
+
+
+def _device_of(pipeline: StableDiffusionPipeline) -> torch.device:
+    parameter: torch.nn.Parameter = next(pipeline.unet.parameters())
+    return parameter.device
+
+
+def _dtype_of(pipeline: StableDiffusionPipeline) -> torch.dtype:
+    parameter: torch.nn.Parameter = next(pipeline.unet.parameters())
+    return parameter.dtype
 
 
 def _trainable_unet_parameters(pipeline: StableDiffusionPipeline,
@@ -160,7 +187,7 @@ def _train_autoencoder(pipeline: StableDiffusionPipeline, pixels: torch.Tensor,
     losses = []
     for index in _batches(len(pixels), config.batch_size, config.autoencoder_steps, generator):
         top, left = torch.randint(0, pixels.shape[-1] - crop + 1, (2,), generator=generator).tolist()
-        batch = pixels[index, :, top:top + crop, left:left + crop]
+        batch = pixels[index.to(pixels.device), :, top:top + crop, left:left + crop]
         posterior = vae.encode(batch).latent_dist
         reconstruction = vae.decode(posterior.sample(generator=generator)).sample
         loss = F.mse_loss(reconstruction, batch) + 1e-6 * posterior.kl().mean()
@@ -199,7 +226,7 @@ def _encode_captions(pipeline: StableDiffusionPipeline,
 
     def encode(texts: list[str]) -> torch.Tensor:
         ids = tokenizer(texts, padding="max_length", max_length=tokenizer.model_max_length,
-                        truncation=True, return_tensors="pt").input_ids
+                        truncation=True, return_tensors="pt").input_ids.to(encoder.device)
         encoded: torch.Tensor = encoder(ids)[0]
         return encoded
 
@@ -211,9 +238,9 @@ def _fixed_evaluation(latents: torch.Tensor, conditions: torch.Tensor,
     """A loss function over a fixed noise draw, so before and after are comparable."""
     scheduler = training_scheduler()
     generator = torch.Generator().manual_seed(seed + 1)
-    noise = torch.randn(latents.shape, generator=generator)
+    noise = torch.randn(latents.shape, generator=generator).to(latents.device, latents.dtype)
     steps = scheduler.config.num_train_timesteps
-    timesteps = torch.linspace(0, steps - 1, len(latents)).round().long()
+    timesteps = torch.linspace(0, steps - 1, len(latents)).round().long().to(latents.device)
     noisy = scheduler.add_noise(latents, noise, timesteps)
 
     @torch.no_grad()
@@ -227,23 +254,27 @@ def _fixed_evaluation(latents: torch.Tensor, conditions: torch.Tensor,
 
 def _train_unet(pipeline: StableDiffusionPipeline, parameters: list[torch.nn.Parameter],
                 latents: torch.Tensor, conditions: torch.Tensor, unconditional: torch.Tensor,
-                config: TrainingConfig, generator: torch.Generator, bar: tqdm) -> list[float]:
+                config: TrainingConfig, generator: torch.Generator, bar: tqdm,
+                on_step: StepCallback | None = None) -> list[float]:
     unet = pipeline.unet
     unet.train()
     scheduler = training_scheduler()
     optimiser = torch.optim.AdamW(parameters, lr=config.learning_rate)
+    device = latents.device
     losses = []
     for index in _batches(len(latents), config.batch_size, config.steps, generator):
-        clean = latents[index]
-        noise = torch.randn(clean.shape, generator=generator)
+        clean = latents[index.to(device)]
+        noise = torch.randn(clean.shape, generator=generator).to(device, clean.dtype)
         timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (len(index),),
-                                  generator=generator)
-        dropped = torch.rand(len(index), generator=generator) < config.caption_dropout
-        context = torch.where(dropped[:, None, None], unconditional, conditions[index])
+                                  generator=generator).to(device)
+        dropped = (torch.rand(len(index), generator=generator) < config.caption_dropout).to(device)
+        context = torch.where(dropped[:, None, None], unconditional, conditions[index.to(device)])
         predicted = unet(scheduler.add_noise(clean, noise, timesteps), timesteps,
                          encoder_hidden_states=context).sample
-        loss = F.mse_loss(predicted, noise)
+        loss = F.mse_loss(predicted.float(), noise.float())
         losses.append(_step(optimiser, loss, bar, "unet"))
+        if on_step is not None:
+            on_step(len(losses), config.steps, losses[-1])
     unet.eval()
     return losses
 

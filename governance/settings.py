@@ -137,6 +137,11 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     #: embed the invisible lookup watermark in signed PNG outputs (``credentials.softbinding``)
     watermark: bool = True
+    #: where a worker finds the training sets' files, one folder per set (``generator.training_runs``)
+    training_data_dir: Path | None = None
+    #: Slate's model-signing public key as a standalone worker holds it: attested models must
+    #: verify against it before they load (``credentials.model_signatures``)
+    model_signing_public_key: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -169,6 +174,10 @@ class Settings:
             c2pa_training_mining_mirror=_switch(env, "SLATE_C2PA_TRAINING_MINING_MIRROR", True),
             c2pa_trust_list=Path(env["SLATE_C2PA_TRUST_LIST"]).resolve() if env.get("SLATE_C2PA_TRUST_LIST") else None,
             watermark=_switch(env, "SLATE_WATERMARK", True),
+            training_data_dir=Path(env["SLATE_TRAINING_DATA_DIR"]).resolve()
+            if env.get("SLATE_TRAINING_DATA_DIR") else None,
+            model_signing_public_key=Path(env["SLATE_MODEL_SIGNING_PUBLIC_KEY"]).resolve()
+            if env.get("SLATE_MODEL_SIGNING_PUBLIC_KEY") else None,
         )
 
     @classmethod

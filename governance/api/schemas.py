@@ -639,6 +639,7 @@ class ModelSpecOut(Schema):
     version = fields.String()
     weights_hash = fields.String()
     path = fields.String(allow_none=True)
+    attested = fields.Boolean()
 
 
 class JobSpecOut(Schema):

@@ -117,6 +117,8 @@ class TrainingRegisteredOut(Schema):
     slate_signature = fields.String(metadata={"description": "Slate's ES256 countersignature, hex r|s"})
     slate_key = fields.String(metadata={"description": "the fingerprint of the Slate key that countersigned"})
     attestation_sha256 = fields.String()
+    model_signature = fields.String(metadata={"description": "Slate's OpenSSF model signature over the attested "
+                                                             "files (Sigstore bundle JSON), to keep as model.sig"})
 
 
 def _keys() -> KeyStore:

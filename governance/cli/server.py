@@ -24,6 +24,7 @@ from ..lifecycle import output_review
 from ..lifecycle.dispatch import requeue, requeue_samples, stuck_statuses
 from ..lifecycle.training_runs import requeue_training
 from ..plugins import load_plugin
+from ..settings import Settings
 from . import SlateContext, emit, pass_slate
 
 #: The entry point group naming the module that trains and registers the bundled model.
@@ -197,7 +198,8 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
             key = enrol_embedded_worker(slate.settings)
             click.echo(f"worker key    {key[:16]}… (embedded worker, approved by this server)")
             queue_module.worker_context.update(api_url=base, token=token, models_dir=str(slate.settings.models_dir),
-                                               key_dir=str(slate.settings.embedded_worker_dir))
+                                               key_dir=str(slate.settings.embedded_worker_dir),
+                                               **_training_options(slate.settings, embedded=True))
         # jobs a killed process left behind: with a standalone worker too, whose queue
         # message may have died with it or never been sent
         requeued = requeue(queue, statuses=stuck_statuses(queue))
@@ -212,6 +214,19 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
         pass
     finally:
         server.shutdown()
+
+
+def _training_options(settings: Settings, *, embedded: bool) -> dict[str, str | None]:
+    """What a worker needs beyond generation: the training sets' folder, and the public key
+    it checks Slate's model signatures with (the embedded worker reads Slate's own)."""
+    from ..credentials.model_signatures import PUBLIC_KEY_FILE, signing_key_path
+    if embedded:
+        signing_key_path(settings.keys_dir)
+        key: Path | None = settings.keys_dir / PUBLIC_KEY_FILE
+    else:
+        key = settings.model_signing_public_key
+    return {"data_dir": str(settings.training_data_dir) if settings.training_data_dir else None,
+            "signature_key": str(key) if key else None}
 
 
 @click.group("worker", invoke_without_command=True)
@@ -243,7 +258,8 @@ def _run_worker(slate: SlateContext, workers: int) -> None:
                                  "signed with it", hint="run `slate worker enroll`, then have an admin approve it")
     queue = queue_module.Queue(settings)
     queue_module.worker_context.update(api_url=settings.api_url, token=settings.worker_token,
-                                       models_dir=str(settings.models_dir), key_dir=str(settings.worker_key_dir))
+                                       models_dir=str(settings.models_dir), key_dir=str(settings.worker_key_dir),
+                                       **_training_options(settings, embedded=False))
     click.echo(f"worker: queue {queue.kind}, API {settings.api_url}, {workers} thread(s). Ctrl-C stops.")
     queue.consumer(workers=workers).run()
 

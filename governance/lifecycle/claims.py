@@ -36,10 +36,13 @@ class ModelSpec:
     version: str
     weights_hash: str
     path: str | None
+    #: registered from an attested training run: Slate signed its files (``model.sig``), and a
+    #: worker holding Slate's model-signing key loads it only if that signature verifies
+    attested: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"ref": self.ref, "name": self.name, "version": self.version,
-                "weights_hash": self.weights_hash, "path": self.path}
+                "weights_hash": self.weights_hash, "path": self.path, "attested": self.attested}
 
 
 @dataclass(frozen=True, repr=False)
@@ -162,7 +165,7 @@ def _spec(job: Job, worker: str) -> JobSpec:
     expires: datetime | None = job.lease_expires_at  # None: claimed before leases existed
     return JobSpec(job.id, request.prompt, generation.recorded(job.params),
                    ModelSpec(f"{model.name}:{model.version}", model.name, model.version, model.weights_hash,
-                             model.path),
+                             model.path, bool(model.attested)),
                    worker, job.attempts, expires,
                    max(0, int((expires - utcnow()).total_seconds())) if expires else 0)
 

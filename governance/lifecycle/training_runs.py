@@ -39,6 +39,7 @@ from ..canonical import canonical_json
 from ..clock import utcnow
 from ..credentials.countersign import countersign
 from ..credentials.keys import KeyStore
+from ..credentials.model_signatures import sign_model_files
 from ..db import transaction, tuples
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..policy.tables import PolicyVersion
@@ -484,10 +485,13 @@ def _register(row: TrainingRun, signed: SignedAttestation, keys: KeyStore, actor
     """Countersign the checked attestation with Slate's key and register the model (caller's transaction)."""
     keys.ensure()
     slate_signature = countersign(signed.signed_bytes(), keys.file_signer(keys.active_key()))
-    # the lead wires the OpenSSF model signature here (H4's sign_model_files over body["output"]["files"])
+    # Slate's OpenSSF model signature over the files the worker attested, for the model folder
+    # (``model.sig``): what a worker holding Slate's model-signing key verifies before loading it
+    model_signature = sign_model_files(dict(signed.body["output"]["files"]), keys_dir=keys.dir,
+                                       model_name=row.model_name)
     model = _store_attestation(row, signed, slate_signature, actor)
     return Registered(f"{model.name}:{model.version}", model.weights_hash, slate_signature["signature"],
-                      slate_signature["key"], signed.sha256)
+                      slate_signature["key"], signed.sha256, model_signature.decode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -499,10 +503,13 @@ class Registered:
     slate_signature: str
     slate_key: str
     attestation_sha256: str
+    #: Slate's OpenSSF model signature (a Sigstore bundle, JSON) the worker writes as ``model.sig``
+    model_signature: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "weights_hash": self.weights_hash, "slate_signature": self.slate_signature,
-                "slate_key": self.slate_key, "attestation_sha256": self.attestation_sha256}
+                "slate_key": self.slate_key, "attestation_sha256": self.attestation_sha256,
+                "model_signature": self.model_signature}
 
 
 def attest(uid: str, worker: Principal, attestation: object, key: object, signature: object,

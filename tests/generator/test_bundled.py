@@ -2,9 +2,11 @@
 identity that the loader reproduces."""
 
 from generator.architecture import MICRO
-from generator.bundled import MODEL_NAME, TRAINING_SET, build_bundled_model
+from generator.bundled import MODEL_NAME, TRAINING_SET, build_bundled_model, bundled_attestation
 from generator.identity import model_identity
+from generator.loader import LoadOptions, load_model
 from generator.training import TrainingConfig
+from governance.credentials.model_signatures import PUBLIC_KEY_FILE, SIGNATURE_FILE
 from governance.registry import models_registry, training_sets
 
 from .conftest import THREADS
@@ -28,3 +30,17 @@ def test_rebuilding_with_the_same_settings_finds_its_own_registration(db):
     second = build_bundled_model(db, config=TINY, count=6, arch=MICRO, progress=False)
     assert first.model["weights_hash"] == second.model["weights_hash"]
     assert len(models_registry.list_models()) == 1
+
+
+def test_the_bundled_build_attests_the_root_of_the_bytes_it_trained_on_and_is_signed(db):
+    built = build_bundled_model(db, config=TINY, count=6, arch=MICRO, progress=False)
+    attestation = bundled_attestation(built.built, built.training_set)
+
+    assert attestation["training_set"]["merkle_root"] == training_sets.show_training_set(TRAINING_SET)["merkle_root"]
+    assert attestation["output"]["weights_hash"] == built.built.identity.digest
+    assert (attestation["method"], attestation["base"]) == ("full", None)
+    assert (built.built.directory / SIGNATURE_FILE).is_file()
+    loaded = load_model(built.built.directory, LoadOptions(device="cpu", threads=THREADS,
+                                                           signature_key=db.keys_dir / PUBLIC_KEY_FILE))
+    model = models_registry.show_model(f"{MODEL_NAME}:1")
+    assert loaded.weights_hash == model["weights_hash"] and model["attested"] is True
