@@ -58,6 +58,26 @@ def not_allowed_image(seed: int = 11) -> bytes:
     return signed_image(mining("notAllowed"), seed=seed)
 
 
+def resaved(owner_png: bytes, *assertions: dict[str, Any]) -> bytes:
+    """``owner_png`` opened and saved again in another C2PA editor (signed by the same
+    certificate here, which makes no difference to the attack): a new active manifest with
+    ``assertions``, the owner's manifest kept only as its parent ingredient's."""
+    cert, key = _owner()
+    info = c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, cert, key, None)
+    context = c2pa.Context.from_dict({"version": 1, "builder": {"thumbnail": {"enabled": False}}})
+    edited = {"label": "c2pa.actions", "data": {"actions": [
+        {"action": "c2pa.opened", "parameters": {"ingredientIds": ["owner-original"]}}, {"action": "c2pa.edited"}]}}
+    definition = {"title": "re-saved", "claim_generator_info": [{"name": "Some editor", "version": "9"}],
+                  "assertions": [edited, *assertions]}
+    out = io.BytesIO()
+    with c2pa.Builder(definition, context=context) as builder:
+        builder.add_ingredient({"title": "owner-photo", "relationship": "parentOf", "label": "owner-original"},
+                               "image/png",
+                               io.BytesIO(owner_png))
+        builder.sign(c2pa.Signer.from_info(info), "image/png", io.BytesIO(owner_png), out)
+    return out.getvalue()
+
+
 def with_pixels_changed(png: bytes) -> bytes:
     """The signed PNG with one byte of its image data changed: the manifest no longer validates."""
     offset, _, length = next((o, k, n) for o, k, n in png_chunks(png) if k == b"IDAT")

@@ -166,7 +166,9 @@ def _credentials(store: Mapping[str, Any], archive: bytes | None) -> Credentials
     info = active.get("signature_info") or {}
     state = VALID if str(store.get("validation_state")) in ("Valid", "Trusted") else INVALID
     return Credentials(state, signer=_signer(info), signer_serial=_text(info.get("cert_serial_number"), 100),
-                       active_manifest=_text(label, 300), failures=failures, entries=_mining(active),
+                       active_manifest=_text(label, 300), failures=failures,
+                       entries=_strictest([active, *(m for k, m in (store.get("manifests") or {}).items()
+                                                     if k != label and isinstance(m, Mapping))]),
                        archive=archive)
 
 
@@ -179,6 +181,26 @@ def _signer(info: Mapping[str, Any]) -> str | None:
 
 def _text(value: Any, limit: int) -> str | None:
     return str(value)[:limit] if value not in (None, "") else None
+
+
+#: how strict each training-and-mining answer is: the strictest any manifest gave counts
+_STRICTNESS = {ALLOWED: 0, CONSTRAINED: 1, NOT_ALLOWED: 2}
+
+
+def _strictest(manifests: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The training-and-mining entries of every manifest in the store, the strictest answer
+    kept for each: re-saving an owner's image in any C2PA editor makes a new active manifest
+    (perhaps saying nothing, or "allowed") and leaves the owner's as an ingredient's, whose
+    refusal must still count. An answer no manifest gave stays absent."""
+    found: dict[str, Any] = {}
+    for manifest in manifests:
+        for label, entries in _mining(manifest).items():
+            kept = found.setdefault(label, {})
+            for key, entry in entries.items():
+                use = str(entry.get("use"))
+                if key not in kept or _STRICTNESS.get(use, 2) > _STRICTNESS.get(str(kept[key].get("use")), 2):
+                    kept[key] = entry
+    return found
 
 
 def _mining(active: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from governance.audit.tables import AuditEntry
 from governance.errors import Conflict, InvalidInput
 from governance.registry import assets, intake, licences, training_sets
 from governance.registry.tables import Asset, AssetManifest, TrainingSet
-from tests.owner_credentials import OWNER, mining, not_allowed_image, signed_image, with_pixels_changed
+from tests.owner_credentials import OWNER, mining, not_allowed_image, resaved, signed_image, with_pixels_changed
 
 FIXTURES = Path("/work/shared/c2pa-fixtures")
 if not FIXTURES.exists():
@@ -62,6 +62,18 @@ def test_a_not_allowed_in_a_manifest_that_no_longer_validates_is_still_honoured(
     assert asset["credentials"]["failures"] == ["assertion.dataHash.mismatch"]
     with pytest.raises(Conflict, match=r"not validated.*notAllowed"):
         training_sets.create_training_set("s", [(asset["sha256"], None)])
+
+
+@pytest.mark.parametrize("new_answer", [(), (mining("allowed"),)], ids=["says-nothing", "says-allowed"])
+def test_an_owners_refusal_still_counts_after_the_image_is_resaved_in_another_editor(licensed, new_answer):
+    """The attack: open the owner's image in any C2PA editor and save it, so the active
+    manifest is the editor's (silent, or claiming AI training is allowed) and the owner's
+    notAllowed survives only in the parent ingredient's manifest."""
+    asset = register(resaved(not_allowed_image(seed=21), *new_answer), title="Re-saved harbour")
+    assert asset["credentials"]["training_mining"] == "notAllowed"
+    with pytest.raises(Conflict, match="notAllowed"):
+        training_sets.create_training_set("laundered", [(asset["sha256"], None)])
+    assert TrainingSet.select().count() == 0
 
 
 def test_the_c2pa_1x_label_counts_and_only_training_uses_decide(licensed):
