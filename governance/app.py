@@ -19,6 +19,7 @@ from .canonical import json_default
 from .db import database, open_database
 from .logs import quiet_query_logging
 from .migrations import migrate
+from .registry.attestations import use_keys_folder as use_attestation_trust
 from .registry.faces import use_matcher as use_face_matcher
 from .registry.fingerprints import use_folder as use_index_folder
 from .settings import Settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, testing: bool = False) -> Fl
     open_database(settings.database_url)
     migrate()
     use_index_folder(settings.index_dir)
+    use_attestation_trust(settings.keys_dir)
     use_face_matcher(settings.face_matcher_model, settings.face_matcher_threshold, settings.face_matcher_input)
     api.install(app)
     web.install(app, settings)

@@ -52,9 +52,11 @@ class SlateContext:
             quiet_query_logging()
             open_database(self.settings.database_url)
             migrate()
+            from ..registry.attestations import use_keys_folder
             from ..registry.faces import use_matcher
             from ..registry.fingerprints import use_folder
             use_folder(self.settings.index_dir)
+            use_keys_folder(self.settings.keys_dir)
             use_matcher(self.settings.face_matcher_model, self.settings.face_matcher_threshold,
                         self.settings.face_matcher_input)
             current_actor.set(f"cli:{getpass.getuser()}")

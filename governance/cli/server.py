@@ -40,7 +40,10 @@ def ensure_bundled_model(slate: SlateContext, *, quiet: bool = False) -> dict[st
     # the worker side (torch), plugged in only where it is installed
     bundled = load_plugin(BUNDLED_MODEL_GROUP, "training the bundled model")
     existing = Model.get_or_none(Model.name == bundled.MODEL_NAME, Model.version == bundled.MODEL_VERSION)
-    if existing is None or not Path(existing.path or "").joinpath("model_index.json").exists():
+    # an attested build records no path: the worker finds it in the models folder by name
+    kept = existing.path if existing is not None else None
+    directory = Path(kept) if kept else bundled.bundled_directory(slate.settings)
+    if existing is None or not directory.joinpath("model_index.json").exists():
         if not quiet:
             click.echo("first run: training the bundled model 'slate-studio' on its registered "
                        "training set (a few minutes on CPU)...")

@@ -20,7 +20,7 @@ from ..canonical import canonical_json, digest
 from ..db import tuples
 from ..errors import InvalidInput
 from ..principal import Principal
-from ..registry import scope
+from ..registry import attestations, scope
 from ..registry import vocabulary as vocab
 from ..registry.assets import find_asset
 from ..registry.base_models import base_facts, base_of
@@ -105,7 +105,7 @@ def model_facts(model: Model) -> dict[str, Any]:
     return {"id": str(model.id), "name": model.name, "version": model.version, "status": model.status,
             "weights_hash": model.weights_hash,
             "training_set_root": model.training_set.merkle_root if model.training_set is not None else None,
-            "attested": bool(model.attested),
+            "attested": attestations.attested(model),
             "base": base["name"], "base_status": base["status"], "base_weights_hash": base["weights_hash"],
             "base_licence": base["licence"]}
 

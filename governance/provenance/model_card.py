@@ -30,7 +30,7 @@ from ..policy import clearance as clearances
 from ..policy import facts as F
 from ..policy.tables import GenerationRequest
 from ..principal import Principal
-from ..registry import base_models, scope
+from ..registry import attestations, base_models, scope
 from ..registry.licences import licence_dict
 from ..registry.models_registry import get_model
 from ..registry.tables import Asset, AssetPerson, Consent, Licence, Model, TrainingRun, TrainingSetMember
@@ -141,7 +141,9 @@ def attestation_of(model: Model) -> dict[str, Any] | None:
     model is unattested): its run, the attestation's SHA-256, who signed it (worker key,
     Slate key), the root of the bytes read, the base, method, hyper-parameters, code and
     metrics as attested."""
-    row = TrainingRun.get_or_none(TrainingRun.id == model.training_run_id) if model.attested else None
+    if not attestations.attested(model):
+        return None
+    row = TrainingRun.get_or_none(TrainingRun.id == model.training_run_id)
     if row is None or not row.attestation:
         return None
     body = json.loads(row.attestation)

@@ -13,7 +13,7 @@ from ..db import transaction
 from ..errors import Conflict, InvalidInput
 from ..ids import is_id
 from ..principal import Principal
-from . import lookup, scope
+from . import attestations, lookup, scope
 from . import vocabulary as vocab
 from .base_models import get_base
 from .merkle import HEX64
@@ -32,7 +32,7 @@ def model_dict(m: Model) -> dict[str, Any]:
             "status": m.status, "status_reason": m.status_reason,
             "status_changed_at": m.status_changed_at, "path": m.path,
             "needs_retirement_review": m.needs_retirement_review, "created_at": m.created_at,
-            "attested": bool(m.attested), "training_run_id": m.training_run_id}
+            "attested": attestations.attested(m), "training_run_id": m.training_run_id}
 
 
 def register_model(name: str, version: str, weights_hash: str, *, training_set: str | None = None,

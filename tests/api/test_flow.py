@@ -43,7 +43,8 @@ def studio(app):
                                   licence="LIC-STUDIO-OWN")[0]["sha256"] for i in range(3)]
     training_sets.create_training_set("studio-style-v1", [(s, None) for s in shas])
     models_registry.register_model("slate-studio", "1", WEIGHTS, training_set="studio-style-v1")
-    attest_model("slate-studio:1")  # final frames need an attested model; the attested path is test_training_runs'
+    # final frames need an attested model; the attested path is test_training_runs'
+    attest_model("slate-studio:1", app.config["SLATE_SETTINGS"])
     models_registry.set_status("slate-studio:1", "approved")
     return seeded
 

@@ -69,7 +69,7 @@ def reviewed(studio, settings):
                                       title="Coffee still", licence="LIC-STILLS")
     training_sets.create_training_set("stills", [(coffee["sha256"], None)])
     models_registry.register_model("stills-model", "1", WEIGHTS, training_set="stills")
-    attest_model("stills-model:1")  # final frames need an attested model
+    attest_model("stills-model:1", settings)  # final frames need an attested model
     models_registry.set_status("stills-model:1", "approved")
     slide, _ = assets.register_asset(encoded(skimage_data.immunohistochemistry(), 320), media_type="image/png",
                                      title="Stained slide", licence="LIC-REF-ONLY")

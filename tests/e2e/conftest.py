@@ -27,8 +27,12 @@ def micro_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from generator.dataset import studio_dataset
     folder = tmp_path_factory.mktemp("micro-bundle")
     images = studio_dataset(8, size=MICRO.image_size, seed=0)
-    bundled.train_studio_model(folder / "slate-studio", images, MICRO_CONFIG, MICRO, progress=False)
+    _BUILT[folder] = bundled.train_studio_model(folder / "slate-studio", images, MICRO_CONFIG, MICRO, progress=False)
     return folder
+
+
+#: the build of each micro bundle (its report and the bytes it trained on), for its attestation
+_BUILT: dict[Path, bundled.BuiltModel] = {}
 
 
 def prepare_home(home: Path, micro_bundle: Path, database_url: str | None = None) -> Settings:
@@ -43,14 +47,18 @@ def prepare_home(home: Path, micro_bundle: Path, database_url: str | None = None
     migrate()
     from governance.registry.fingerprints import use_folder
     use_folder(settings.index_dir)  # as `slate serve` does: training images go into the similarity index
+    from governance.registry.attestations import use_keys_folder
+    use_keys_folder(settings.keys_dir)  # as `slate serve` does: attestations are judged against its keys
     try:
         images = studio_dataset(8, size=MICRO.image_size, seed=0)
         training_set = bundled.register_training_data(images)
-        built = bundled.BuiltModel(settings.models_dir / "slate-studio",
-                                   bundled.model_identity(settings.models_dir / "slate-studio"), None)  # type: ignore[arg-type]
-        model = bundled.register_bundled_model(built, training_set)
-        from tests.training import attest_model
-        attest_model(model["ref"])  # the e2e asks for a final frame; a build that attests makes this a no-op
+        # registered as `slate model build-bundled` registers it: attested, countersigned, and
+        # signed in the OpenSSF form (model.sig) with this home's keys
+        from dataclasses import replace
+        directory = settings.models_dir / "slate-studio"
+        built = replace(_BUILT[micro_bundle], directory=directory, identity=bundled.model_identity(directory))
+        model = bundled.register_bundled_model(built, training_set, settings=settings)
+        assert model["attested"], model
         if model["status"] == "registered":
             from governance.registry.models_registry import set_status
             set_status(model["ref"], "approved", "e2e: approved")

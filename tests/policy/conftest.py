@@ -119,7 +119,7 @@ def registry(db: Any) -> Iterator[dict[str, Any]]:
     member, _ = assets.register_asset(b"training image", media_type="image/png", title="Plate", licence="LIC-1")
     training_sets.create_training_set("harbour-set", [(member["sha256"], None)])
     models_registry.register_model("harbour", "1", "ef" * 32, training_set="harbour-set")
-    attest_model("harbour:1")  # final frames need an attested model; these tests are about other rules
+    attest_model("harbour:1", db)  # final frames need an attested model; these tests are about other rules
     models_registry.set_status("harbour:1", "approved")
     added = versions.add_version(DEFAULT_POLICY.read_bytes(), "alice", str(DEFAULT_POLICY))
     versions.approve_version(f"{UID}@{added['version']}", "bob")

@@ -101,8 +101,9 @@ def studio(app, client) -> Studio:
     models_registry.register_model("slate-studio", "1", WEIGHTS["slate-studio:1"], training_set="studio-style-v1")
     models_registry.register_model("other", "1", WEIGHTS["other:1"], training_set="other-v1")
     models_registry.set_status("slate-studio:1", "approved")
-    attest_model("slate-studio:1")  # final frames need an attested model; these tests are about provenance
-    attest_model("other:1")
+    # final frames need an attested model; these tests are about provenance
+    attest_model("slate-studio:1", app.config["SLATE_SETTINGS"])
+    attest_model("other:1", app.config["SLATE_SETTINGS"])
     models_registry.set_status("other:1", "approved")
     from governance.auth.users import add_user, issue_token
     add_user("bea-approver", ["approver"])

@@ -46,7 +46,8 @@ def studio(app: Flask) -> dict[str, Any]:
     create_training_set("studio-frames", [(frame["sha256"], "LIC-STUDIO-OWN")])
     register_model("studio", "1", "ab" * 32, training_set="studio-frames")
     set_status("studio:1", "approved", "tests")
-    attest_model("studio:1")  # final frames need an attested model; the pages' tests are about other things
+    # final frames need an attested model; the pages' tests are about other things
+    attest_model("studio:1", app.config["SLATE_SETTINGS"])
     add_user("gen-only", ["generator"])
     tokens = {**seeded.tokens, "gen-only": issue_token("gen-only")["token"]}
     return {"tokens": tokens, "plate": seeded.reference_sha256, "model": "studio:1"}
