@@ -2,25 +2,32 @@
 
 Every generation request judges the images its model was trained on. A set's members
 never change (it is fixed at creation, its Merkle root names them), and a policy's
-``training_asset`` rules can read only a member's licence, media type and catalogue
-attributes besides the request-wide facts (unless a rule names the asset itself, see
-``judges_each_member``). So members sharing those facts share every outcome: the set is
-partitioned once into *classes* (same licence, media type and attributes; a handful for
-tens of thousands of images), and the facts hold one entry per class, which the policy
-judges once. A decision then costs the same for a 20-image and a 100,000-image model.
+``training_asset`` rules can read only a member's licence and its asset facts besides the
+request-wide facts, and all of those but its id, hash and title (``MEMBER_PATHS``; a rule
+that reads them judges each member, see ``judges_each_member``) are the same for many
+members. So members sharing their licence and every other asset fact (``SHARED_ASSET_FACTS``:
+every ``facts.FIELDS["asset"]`` key but the member paths, so a fact added there is grouped
+by without anyone remembering to) share every outcome: the set is partitioned once into
+*classes* (a handful for tens of thousands of images), and the facts hold one entry per
+class, which the policy judges once. A decision then costs the same for a 20-image and a 100,000-image model.
 
 What is kept, and why it stays exact:
 
 - the partition, in each process (``_PARTITIONS``), recomputed when the set's clearance row's
-  ``revision`` moves: ``training_sets.member_attributes_changed`` bumps it in the same
-  transaction as any change to a member's attributes, the only member facts that can change;
+  ``revision`` moves: ``set_revisions.member_attributes_changed`` bumps it in the same
+  transaction as any change to a member's attributes or to its owner's training-and-mining
+  answer (read when an asset registered before credentials comes again), the only member
+  facts that can change;
 - the entries, keyed by the partition and the canonical facts of its licences, read live
   for every request: a takedown, any licence edit and any new version is a new key, while a
   licence no member is under is never read and invalidates nothing;
 - the clearance row (``TrainingClearance``): whether every member is cleared for AI training
-  (licence registered, granting ``ai_training``, not taken down, in term; every person
-  linked to a member with a confirmed consent covering ``ai_training``), keyed by the exact
-  licence and consent records and the day it was judged on. It is a record for the model
+  in every production and territory (``JUDGED_FOR``), judged by the very functions a training
+  decision uses (``training_facts.licence_refusal``, ``consent_covers_training``, the owner's
+  training-and-mining answer), so "clear" means no training run's licence, consent or owner
+  findings can refuse the set wherever it is asked; a licence or consent limited to some
+  productions or territories is listed as a problem. It is keyed by the exact licence and
+  consent records and the day it was judged on. It is a record for the model
   card and the audit trail, rewritten whenever it differs from what the live records give;
   no decision reads it, so editing it in the database changes no outcome.
 
@@ -55,16 +62,22 @@ from ..registry.tables import (
     TrainingSetMember,
 )
 from .document import Policy
+from .facts import ALL_PRODUCTIONS, FIELDS, WORLDWIDE
 from .inputs import Hashed
-from .registry_facts import consent_facts, licence_facts, training_entries
+from .registry_facts import _entry, consent_facts, licence_facts, training_entries
+from .training_facts import _member_refusal, consent_covers_training, licence_refusal
 
 #: the member facts a rule may read that differ between members of one class
 MEMBER_PATHS = frozenset({"asset.id", "asset.sha256", "asset.title"})
+#: the asset facts members of one class share: every other fact a rule may read of an asset
+SHARED_ASSET_FACTS = tuple(sorted(k for k in FIELDS["asset"] if f"asset.{k}" not in MEMBER_PATHS))
+#: the production and territory the kept clearance judges for: all of them, so that "clear"
+#: holds for any training run (``facts.ALL_PRODUCTIONS``, ``facts.WORLDWIDE``)
+JUDGED_FOR = {"production": ALL_PRODUCTIONS, "territory": WORLDWIDE}
 #: a class's subject names at most this many of its images
 NAMED_IN_SUBJECT = 3
 #: the clearance summary lists at most this many problems, each with this many assets
 MAX_PROBLEMS = 20
-AI_TRAINING = "ai_training"
 
 
 def judges_each_member(policy: Policy) -> bool:
@@ -82,11 +95,12 @@ def training_facts_for(policy: Policy) -> Callable[[Model], Hashed]:
 
 @dataclass(frozen=True)
 class MemberClass:
-    """Members under one licence with the same media type and catalogue attributes."""
+    """Members under one licence with the same ``SHARED_ASSET_FACTS`` (media type, catalogue
+    attributes, the owner's training-and-mining answer, and whatever is added to them)."""
 
     licence_id: int
-    media_type: str
-    attributes: Mapping[str, Any]
+    #: the asset facts every member has, by ``SHARED_ASSET_FACTS`` key
+    shared: Mapping[str, Any]
     #: (asset id, sha256, title), by sha256
     members: tuple[tuple[int, str, str], ...]
 
@@ -103,7 +117,7 @@ class MemberClass:
             asset: dict[str, Any] = {"id": str(asset_id), "sha256": sha256, "title": title}
         else:
             asset = {"id": None, "sha256": None, "title": None}
-        asset |= {"media_type": self.media_type, "attributes": dict(self.attributes)}
+        asset |= _copied(self.shared)
         return {"subject": self.subject, "asset": asset, "licence": licence,
                 "members": len(self.members), "member_assets": self.members}
 
@@ -132,23 +146,31 @@ class Partition:
         return sum(len(c.members) for c in self.classes)
 
 
+def _copied(shared: Mapping[str, Any]) -> dict[str, Any]:
+    """The shared facts as an entry holds them (a record fact copied, so no entry aliases another)."""
+    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in shared.items()}
+
+
 def _compute_partition(training_set: int, revision: int) -> Partition:
-    grouped: dict[tuple[int, str, bytes], list[tuple[int, str, str]]] = {}
-    kept_attributes: dict[bytes, Mapping[str, Any]] = {}
+    grouped: dict[tuple[int, bytes], list[tuple[int, str, str]]] = {}
+    kept_shared: dict[bytes, Mapping[str, Any]] = {}
     rows = tuples(TrainingSetMember.select(Asset.id, Asset.sha256, Asset.title, Asset.media_type,
-                                           TrainingSetMember.licence, Asset.attributes)
+                                           TrainingSetMember.licence, Asset.attributes, Asset.training_mining)
                   .join(Asset).where(TrainingSetMember.training_set == training_set).order_by(Asset.sha256))
-    for asset_id, sha256, title, media_type, licence_id, attributes in rows:
-        attributes = attributes if isinstance(attributes, dict) else {}
-        text = canonical_json(attributes) if attributes else b"{}"
-        kept_attributes.setdefault(text, attributes)
-        grouped.setdefault((licence_id, media_type, text), []).append((asset_id, sha256, title))
-    classes = tuple(sorted((MemberClass(lid, mt, kept_attributes[text], tuple(members))
-                            for (lid, mt, text), members in grouped.items()), key=lambda c: c.members[0][1]))
+    for asset_id, sha256, title, media_type, licence_id, attributes, training_mining in rows:
+        # the member's asset facts exactly as a per-member entry has them (``registry_facts``)
+        facts = _entry(asset_id, sha256, title, media_type, None,
+                       attributes if isinstance(attributes, dict) else None, training_mining)["asset"]
+        shared = {k: facts[k] for k in SHARED_ASSET_FACTS}
+        text = canonical_json(shared)
+        kept_shared.setdefault(text, shared)
+        grouped.setdefault((licence_id, text), []).append((asset_id, sha256, title))
+    classes = tuple(sorted((MemberClass(lid, kept_shared[text], tuple(members))
+                            for (lid, text), members in grouped.items()), key=lambda c: c.members[0][1]))
     links = tuple(sorted(tuples(AssetPerson.select(Asset.sha256, AssetPerson.person).join(Asset)
                                 .join(TrainingSetMember, on=(TrainingSetMember.asset == Asset.id))
                                 .where(TrainingSetMember.training_set == training_set))))
-    named = digest({"classes": [[c.licence_id, c.media_type, dict(c.attributes), c.members] for c in classes],
+    named = digest({"classes": [[c.licence_id, dict(c.shared), c.members] for c in classes],
                     "links": links})
     return Partition(training_set, revision, classes, links, named)
 
@@ -227,9 +249,9 @@ def each_member(entries: Hashed) -> Hashed:
             out.append(e)
             continue
         for asset_id, sha256, title in e["member_assets"]:
+            shared = {k: v for k, v in e["asset"].items() if k not in ("id", "sha256", "title")}
             out.append({"subject": f"asset:{sha256}",
-                        "asset": {"id": str(asset_id), "sha256": sha256, "title": title,
-                                  "media_type": e["asset"]["media_type"], "attributes": e["asset"]["attributes"]},
+                        "asset": {"id": str(asset_id), "sha256": sha256, "title": title, **shared},
                         "licence": e["licence"]})
     return Hashed(sorted(out, key=lambda m: str(m["asset"]["sha256"])))
 
@@ -249,23 +271,17 @@ class Clearance:
         return {"training_set": self.training_set, "state": self.state, "key": self.key, **self.summary}
 
 
-def _licence_problems(lic: Mapping[str, Any] | None, today: str) -> list[str]:
-    if lic is None:
-        return ["no registered licence"]
-    problems = []
-    if AI_TRAINING not in (lic.get("grants") or []):
-        problems.append("licence does not grant ai_training")
-    if lic.get("takedown"):
-        problems.append("licence taken down")
-    if (lic.get("starts_on") or "") > today or (lic.get("ends_on") or "9999-12-31") < today:
-        problems.append("licence not in force")
-    return problems
+def _member_problem(lic: Mapping[str, Any] | None, training_mining: str | None, today: str) -> str | None:
+    """Why a training run anywhere could be refused these members: what a training decision
+    says of them (``training_facts``), asked for every production and territory at once."""
+    # the reason names no licence: a producer's model card shows reasons (``provenance.model_card``)
+    unnamed = {**lic, "ref": "of these images", "id": None} if lic is not None else None
+    return _member_refusal(licence_refusal(unnamed, JUDGED_FOR["production"], JUDGED_FOR["territory"], today),
+                           training_mining)
 
 
 def _consents_ai_training(consent: Mapping[str, Any], today: str) -> bool:
-    return (consent.get("status") == "confirmed" and not consent.get("revoked")
-            and AI_TRAINING in (consent.get("uses") or [])
-            and (consent.get("valid_from") or "") <= today <= (consent.get("valid_until") or "9999-12-31"))
+    return consent_covers_training(consent, JUDGED_FOR["production"], JUDGED_FOR["territory"], today)
 
 
 def _judge(ts: TrainingSet, part: Partition, licences: Mapping[int, dict[str, Any] | None],
@@ -275,7 +291,8 @@ def _judge(ts: TrainingSet, part: Partition, licences: Mapping[int, dict[str, An
     for c in part.classes:
         by_licence[c.licence_id] = by_licence.get(c.licence_id, 0) + len(c.members)
         lic = licences.get(c.licence_id)
-        for reason in _licence_problems(lic, today):
+        reason = _member_problem(lic, c.shared.get("training_mining"), today)
+        if reason is not None:
             problems.append({"reason": reason, "licence": (lic or {}).get("ref"), "members": len(c.members),
                              "assets": [sha256 for _, sha256, _ in c.members[:NAMED_IN_SUBJECT]]})
     unconsented: dict[int, list[str]] = {}
@@ -284,10 +301,11 @@ def _judge(ts: TrainingSet, part: Partition, licences: Mapping[int, dict[str, An
             unconsented.setdefault(person, []).append(sha256)
     for person, assets in sorted(unconsented.items()):
         # people are named by number: a model card may be read outside their production
-        problems.append({"reason": "a person linked to the image has no confirmed consent covering ai_training",
+        problems.append({"reason": "a person linked to the image has no confirmed consent covering ai_training"
+                                   " in every production and territory",
                          "person": f"#{person}", "members": len(assets), "assets": assets[:NAMED_IN_SUBJECT]})
     summary = {
-        "members": part.size, "classes": len(part.classes), "judged_on": today,
+        "members": part.size, "classes": len(part.classes), "judged_on": today, "judged_for": dict(JUDGED_FOR),
         "licences": [{"ref": (licences.get(lid) or {}).get("ref"), "members": n}
                      for lid, n in sorted(by_licence.items())],
         "people_linked": len(part.person_ids),

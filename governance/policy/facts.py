@@ -16,8 +16,8 @@ writes them by hand. Their shape::
                      for a model trained from scratch (``registry.base_models.base_facts``)
     references:      [{subject, asset, licence}]          one per reference image
     training_assets: [{subject, asset, licence, members, member_assets}]
-                     one per class of members of the model's set (same licence, media type and
-                     attributes; ``clearance``), or one per member where a policy reads an asset's
+                     one per class of members of the model's set (same licence and asset facts
+                     but id, hash and title; ``clearance``), or one per member where a policy reads an asset's
                      id, hash or title about training images
     performers:      [{subject, person, consent, consents, consent_pending, depicted, named_in_prompt,
                        in_reference}]

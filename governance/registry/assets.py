@@ -30,6 +30,7 @@ from . import vocabulary as vocab
 from . import watchlist as protected
 from .licences import get_licence
 from .people import find_person, get_production
+from .set_revisions import member_attributes_changed
 from .tables import Asset, AssetFingerprint, AssetManifest, AssetPerson, Person
 
 
@@ -177,8 +178,11 @@ def _keep_credentials(asset: Asset, credentials: intake.Credentials) -> None:
 
 
 def _record_credentials(asset: Asset, credentials: intake.Credentials, by: Principal | None) -> None:
-    """An asset registered before credentials were read: read them now, with an audit entry."""
+    """An asset registered before credentials were read: read them now, with an audit entry.
+    Its owner's training-and-mining answer is a fact training rules read, so every set
+    holding it is told to partition its members again (``policy.clearance``)."""
     _keep_credentials(asset, credentials)
+    member_attributes_changed(asset)
     record("asset.credentials_read", f"asset:{asset.sha256}", _credential_facts(credentials),
            by.name if by else None)
 

@@ -16,7 +16,7 @@ from ..audit.log import record
 from ..db import transaction
 from ..errors import InvalidInput
 from ..principal import Principal
-from . import assets, consents, licences, people, scope, training_sets
+from . import assets, consents, licences, people, scope, set_revisions
 from . import attributes as attrs
 from .tables import Asset, Consent, Licence, Person, Production
 
@@ -78,7 +78,7 @@ def set_attributes(kind: str, ref: str, changes: Mapping[str, Any], *, by: Princ
                 row.version += 1
             row.save()
             if isinstance(row, Asset):
-                training_sets.member_attributes_changed(row)
+                set_revisions.member_attributes_changed(row)
             record(f"{kind}.attributes_set", subject,
                    {"attributes": row.attributes, "changed": sorted(changes)}, by.name if by else None)
     return _VIEW[kind](row, by)

@@ -365,7 +365,7 @@ class TrainingClearance(BaseModel):
     """A training set's clearance as last computed (migration step 25).
 
     ``revision`` is bumped whenever the catalogue attributes of one of the set's members
-    change (``training_sets.member_attributes_changed``): every process then recomputes the
+    change (``set_revisions.member_attributes_changed``): every process then recomputes the
     partition of the members it kept. ``key`` names the exact licence and consent records
     ``state`` and ``summary`` were computed from. A record and a signal only: no decision
     trusts what it says (``policy.clearance`` recomputes from the live records)."""

@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 from ..audit.log import record
 from ..clock import utcnow
-from ..db import first, transaction, tuples
+from ..db import first, transaction
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..principal import Principal
 from . import intake, lookup, scope
@@ -18,7 +18,7 @@ from . import vocabulary as vocab
 from .assets import find_asset, get_asset
 from .licences import get_licence
 from .merkle import MerkleTree, leaf_key
-from .tables import Asset, Licence, TrainingClearance, TrainingSet, TrainingSetMember, WatchlistEntry
+from .tables import Asset, Licence, TrainingSet, TrainingSetMember, WatchlistEntry
 from .watchlist import refuse_watchlisted
 
 #: rows a single INSERT writes (four variables each) or a single IN reads, well within
@@ -161,17 +161,3 @@ def prove(training_set: str | int, asset_sha256: str, by: Principal | None = Non
     proof = tree.prove(member.leaf_key) if member else tree.prove_absent(asset_sha256)
     return {"training_set": ts.name, **proof.to_dict()}
 
-
-def member_attributes_changed(asset: Asset) -> int:
-    """Tell every process that kept the partition of a set holding ``asset`` to compute it
-    again (``policy.clearance``): bumps those sets' clearance revisions (making the row at
-    revision 1 where there is none yet), in the caller's transaction. Returns how many sets
-    hold the asset."""
-    sets = [ts for (ts,) in tuples(TrainingSetMember.select(TrainingSetMember.training_set)
-                                   .where(TrainingSetMember.asset == asset.id))]
-    for ts in sets:
-        TrainingClearance.insert(training_set=ts, revision=1, key="", state="not_clear", summary={},
-                                 computed_at=utcnow()).on_conflict(
-            conflict_target=[TrainingClearance.training_set],
-            update={TrainingClearance.revision: TrainingClearance.revision + 1}).execute()
-    return len(sets)

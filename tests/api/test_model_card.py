@@ -37,16 +37,17 @@ def _reviewed(model: Model, production: str, distance: float, n: int) -> None:
 def model(app: Any, tokens: dict[str, str]) -> Model:
     """harbour-style:1, trained on three stills of harbour-lights (LIC-H: credit owed, every use)
     and two of northern-line (LIC-N: concept and previs only); Lin Ito, shown in one harbour
-    still, consented to AI training and asks for credit in harbour-lights."""
+    still, consented to AI training in every production and asks for credit in harbour-lights
+    (the set is cleared everywhere: ``policy.clearance`` judges for every production and territory)."""
     settings = app.config["SLATE_SETTINGS"]
     licences.add_licence("LIC-H", "Harbour Archive", grants=["ai_training", "concept", "previs", "final_frame",
                                                              "marketing"],
                          territories=["WW"], starts_on=date(2024, 1, 1), attribution_required=True,
                          credit_text="Courtesy of Harbour Archive")
     licences.add_licence("LIC-N", "Northern Archive", grants=["ai_training", "concept", "previs"],
-                         territories=["GB"], starts_on=date(2024, 1, 1))
+                         territories=["WW"], starts_on=date(2024, 1, 1))
     people.add_person("Lin Ito")
-    rights.grant_consent(settings, "Lin Ito", uses=["ai_training"], productions=["harbour-lights"],
+    rights.grant_consent(settings, "Lin Ito", uses=["ai_training"], productions=["*"],
                          territories=["WW"], valid_from=date(2024, 1, 1), valid_until=date(2030, 12, 31),
                          attribution_required=True, credit_text="Stills by Lin Ito")
     members = []
@@ -109,7 +110,7 @@ def test_a_takedown_of_a_training_licence_shows_on_the_card_and_leaves_no_intend
     assert taken.status_code == 200, taken.get_json()
     card = client.get(CARD, headers=auth(tokens["legal"])).get_json()
     assert card["clearance"]["state"] == "not_clear"
-    assert card["clearance"]["problems"][0]["reason"] == "licence taken down"
+    assert card["clearance"]["problems"][0]["reason"].endswith("was taken down")
     assert card["intended_uses"] == []
     assert "its training set is not cleared for AI training" in card["refused_uses"][0]["reasons"]
 

@@ -87,7 +87,8 @@ def test_a_takedown_of_a_members_licence_flips_the_clearance_and_the_next_decisi
     row = TrainingClearance.get(TrainingClearance.training_set == stills["set"].id)
     assert row.state == "not_clear"  # judged again when the takedown was recorded
     [problem] = row.summary["problems"]
-    assert problem == {"reason": "licence taken down", "licence": "LIC-B", "members": 3, "assets": stills["under_b"]}
+    assert problem == {"reason": "licence of these images was taken down", "licence": "LIC-B", "members": 3,
+                       "assets": stills["under_b"]}
     assert AuditEntry.select().where(AuditEntry.action == "training_set.clearance").count() == 2
     decision = _decide()
     assert decision["decision"] == "deny"
@@ -104,7 +105,8 @@ def test_a_consent_revoked_for_a_person_linked_to_a_member_flips_the_clearance(s
     after = clearance.clearance(stills["set"])
     assert after.state == "not_clear"
     [problem] = after.summary["problems"]
-    assert problem["reason"] == "a person linked to the image has no confirmed consent covering ai_training"
+    assert problem["reason"] == ("a person linked to the image has no confirmed consent covering ai_training"
+                                 " in every production and territory")
     assert problem["assets"] == [stills["linked"]] and problem["person"].startswith("#")
     assert "Lin Ito" not in str(after.to_dict())  # people are named by number
 
@@ -216,3 +218,100 @@ def test_a_policy_that_counts_training_images_is_given_every_member(stills: dict
     facts = build_facts(spec, "1", date(2025, 6, 1), training=clearance.training_facts_for(engine.policy))
     assert len(facts["training_assets"]) == 7
     assert "training-at-most-five-images" in engine.evaluate(facts).violated_rules
+
+
+def _refuse_for_owner(sha256: str) -> None:
+    """The member's owner refuses AI training (as credentials read at intake would say), and
+    every set holding it is told, as the registry does for any member fact that changes."""
+    from governance.registry.set_revisions import member_attributes_changed
+    from governance.registry.tables import Asset
+    Asset.update(training_mining="notAllowed").where(Asset.sha256 == sha256).execute()
+    member_attributes_changed(Asset.get(Asset.sha256 == sha256))
+
+
+def test_an_owners_refusal_of_one_member_denies_a_decision_made_by_class(stills: dict[str, Any]) -> None:
+    first_under_a = min(e["member_assets"][0][1] for e in clearance.class_entries(stills["model"])
+                        if e["licence"]["ref"] == "LIC-A")
+    _refuse_for_owner(first_under_a)
+    decision = _decide()
+    assert decision["decision"] == "deny"
+    [found] = [v for v in decision["violations"] if v["rule"] == "training-not-refused-by-owner"]
+    assert found["subject"] == f"asset:{first_under_a}"
+
+
+def test_judging_by_class_gives_the_decision_judging_each_member_gives_when_one_owner_refuses(
+        stills: dict[str, Any]) -> None:
+    from governance.policy.compiler import compile_bytes
+    _refuse_for_owner(stills["linked"])
+    engine = compile_bytes(DEFAULT_POLICY.read_bytes())
+    spec = RequestSpec(requester="sam", production="harbour-lights", use="concept", territory="GB",
+                       model="stills:1", prompt="a quay", date=date(2025, 6, 1))
+    by_class = engine.evaluate(build_facts(spec, "1", date(2025, 6, 1), training=clearance.class_entries))
+    each = engine.evaluate(build_facts(spec, "1", date(2025, 6, 1), training=training_entries))
+    assert by_class.outcome == each.outcome == "deny"
+    assert by_class.violated_rules == each.violated_rules
+    assert "training-not-refused-by-owner" in by_class.violated_rules
+    # every fact a per-member entry has, the class entries give back for each member
+    assert list(clearance.each_member(clearance.class_entries(stills["model"]))) == \
+        list(training_entries(stills["model"]))
+
+
+def test_an_owners_refusal_read_when_an_old_asset_comes_again_reaches_the_next_decision(
+        registry: dict[str, Any], db: Any) -> None:
+    """An asset registered before Slate read credentials is in a set, and its partition is
+    kept; its bytes come again, carrying the owner's notAllowed: the next decision judges it."""
+    from governance.registry import assets, licences, models_registry, training_sets
+    from governance.registry.tables import Asset, AssetManifest
+    from tests.owner_credentials import not_allowed_image
+    licences.add_licence("LIC-A", "Stills archive", grants=["ai_training", "concept"], territories=["WW"],
+                         starts_on=date(2024, 1, 1))
+    content = not_allowed_image()
+    refused, _ = assets.register_asset(content, media_type="image/png", title="Owner's still")
+    Asset.update(credential_state=None, credential_signer=None, training_mining=None).execute()
+    AssetManifest.delete().execute()
+    other, _ = assets.register_asset(b"another still", media_type="image/png", title="Other still")
+    training_sets.create_training_set("old", [(refused["sha256"], "LIC-A"), (other["sha256"], "LIC-A")])
+    models_registry.register_model("old", "1", "56" * 32, training_set="old")
+    models_registry.set_status("old:1", "approved")
+    assert _decide("old:1")["decision"] == "allow"  # the partition is now kept
+    assets.register_asset(content, media_type="image/png", title="again")
+    decision = _decide("old:1")
+    assert decision["decision"] == "deny"
+    assert "training-not-refused-by-owner" in {v["rule"] for v in decision["violations"]}
+
+
+@pytest.mark.parametrize("limit, reason", [
+    ("territory", "licence of these images does not cover territory WW"),
+    ("projects", "licence of these images is limited to other projects"),
+    ("owner", "its owner's content credentials say AI training is notAllowed"),
+])
+def test_a_set_a_training_run_would_be_refused_somewhere_is_not_clear(
+        stills: dict[str, Any], limit: str, reason: str) -> None:
+    from governance.policy.registry_facts import licence_facts
+    from governance.policy.training_facts import licence_refusal
+    from governance.registry.tables import Licence
+    assert clearance.clearance(stills["set"]).state == "clear"
+    if limit == "territory":
+        Licence.update(territories=["GB"]).where(Licence.ref == "LIC-B").execute()
+    elif limit == "projects":
+        Licence.update(attributes={"projects": ["harbour-lights"]}).where(Licence.ref == "LIC-B").execute()
+    else:
+        _refuse_for_owner(stills["linked"])
+    after = clearance.clearance(stills["set"])
+    assert after.state == "not_clear" and after.summary["judged_for"] == {"production": "*", "territory": "WW"}
+    [problem] = after.summary["problems"]
+    assert problem["reason"] == reason and "LIC-B" not in problem["reason"]  # a producer's card shows reasons
+    if limit != "owner":  # a training run in another production and territory is refused
+        lic = licence_facts(Licence.get(Licence.ref == "LIC-B"))
+        assert licence_refusal(lic, "northern-line", "US", "2025-06-01") is not None
+
+
+def test_a_consent_limited_to_one_production_leaves_the_set_not_clear(stills: dict[str, Any]) -> None:
+    from governance.registry.tables import Consent
+    assert clearance.clearance(stills["set"]).state == "clear"
+    Consent.update(productions=["harbour-lights"]).where(Consent.id == stills["consent"]).execute()
+    after = clearance.clearance(stills["set"])
+    assert after.state == "not_clear"
+    [problem] = after.summary["problems"]
+    assert problem["reason"].startswith("a person linked to the image has no confirmed consent")
+    assert problem["assets"] == [stills["linked"]]
