@@ -149,6 +149,32 @@ def test_a_person_of_another_production_is_named_by_number_to_a_producer(client,
     assert [e["found"] for e in violation["evidence"] if e["path"] == "unconsented"] == [f"#{stranger['id']}"]
 
 
+def test_a_failing_member_of_another_production_is_counted_not_named_to_a_producer(client, cleared):
+    from governance.registry import people
+    people.add_production("secret-show")
+    licences.add_licence("LIC-SECRET-REF", "The Studio", grants=["ai_reference"], territories=["WW"],
+                         starts_on=date(2020, 1, 1))
+    secret = assets.register_asset(png(42), media_type="image/png", title="Secret show key art",
+                                   licence="LIC-SECRET-REF", production="secret-show")[0]["sha256"]
+    training_sets.create_training_set("with-secret", [(secret, None), (cleared.reference_sha256, None)])
+    t = cleared.tokens
+    run = ask(client, t["pat-producer"], training_set="with-secret").json
+    assert run["status"] == "denied"
+    shown = json.dumps([run, client.get(f"/api/v1/training-runs/{run['uid']}", headers=auth(t["pat-producer"])).json,
+                        client.get("/api/v1/training-runs", headers=auth(t["pat-producer"])).json])
+    for leak in ("Secret show key art", secret[:16], "LIC-SECRET-REF"):
+        assert leak not in shown
+    [violation] = run["decision"]["violations"]
+    assert [e["found"] for e in violation["evidence"] if e["path"] == "member"] == [
+        f"Harbour plate, dusk ({cleared.reference_sha256[:16]}): licence LIC-NORTHLIGHT-PLATES does not grant "
+        "ai_training", "1 member(s) of productions you are not in cannot train a model here"]
+    assert run["decision"]["facts"]["trainings"][0]["training"]["members_without_ai_training_count"] == 2
+    # legal sees the studio: the same set names both members
+    seen_by_legal = ask(client, t["lee-legal"], training_set="with-secret",
+                        model={"name": "harbour-lora", "version": "2"}).json
+    assert "Secret show key art" in json.dumps(seen_by_legal["decision"]["violations"])
+
+
 @pytest.mark.parametrize("status", ["restricted", "retired"])
 def test_a_base_that_is_not_approved_is_refused_with_evidence(client, cleared, status):
     t = cleared.tokens
