@@ -196,8 +196,7 @@ def request_run(asked: TrainingRequest, by: Principal, *, dispatcher: TrainingDi
         raise InvalidInput("a model name may not contain ':' (refs are NAME:VERSION)")
     uid = "run_" + uuid.uuid4().hex
     with transaction():
-        if Model.select().where(Model.name == name, Model.version == version).exists():
-            raise Conflict(f"model {name}:{version} is already registered", hint="train it under a new version")
+        _reserve(name, version)
         ts = get_training_set(asked.training_set)
         base_row = base_models.get_base(asked.base) if asked.base else None
         policy = active_version(policy_uid)
@@ -220,6 +219,23 @@ def request_run(asked: TrainingRequest, by: Principal, *, dispatcher: TrainingDi
     if status == QUEUED:
         dispatch_training(dispatcher, uid)
     return TrainingRunView.from_row(row)
+
+
+def _reserve(name: str, version: str, run_id: int | None = None) -> None:
+    """Refuse a model name:version that is registered or that another unfinished run will
+    register (caller's transaction): two runs for one name could otherwise both train, and
+    the second's attestation could never register (``attest`` fails it, but the GPU time is lost)."""
+    if Model.select().where(Model.name == name, Model.version == version).exists():
+        raise Conflict(f"model {name}:{version} is already registered", hint="train it under a new version")
+    others = TrainingRun.select(TrainingRun.uid).where(
+        TrainingRun.model_name == name, TrainingRun.model_version == version,
+        TrainingRun.status.not_in(FINISHED))
+    if run_id is not None:
+        others = others.where(TrainingRun.id != run_id)
+    other = others.first()
+    if other is not None:
+        raise Conflict(f"model {name}:{version} is already being trained by run {other.uid}",
+                       hint="train it under a new version, or wait for that run to end")
 
 
 def get_run(uid: str) -> TrainingRun:
@@ -270,6 +286,7 @@ def approve(uid: str, by: Principal, comment: str = "", *,
         if by.name == row.requested_by:
             raise Forbidden("the person who asked for a training run cannot approve it",
                             hint="another legal user approves it")
+        _reserve(row.model_name, row.model_version, row.id)
         for finding in (row.decision or {}).get("approvals") or []:
             roles = set((finding.get("approvers") or {}).get("roles") or ["legal"])
             if not by.has_any(roles):
@@ -520,7 +537,9 @@ def attest(uid: str, worker: Principal, attestation: object, key: object, signat
     Refused with nothing changed: malformed (422), a worker not holding the claim (409), a key
     not enrolled and approved for this worker or a signature that does not verify (403), values
     that are not the approved run's (409). A root that is not the set's root FAILS the run
-    (committed, audited) and registers nothing (409): the worker trained on other bytes.
+    (committed, audited) and registers nothing (409): the worker trained on other bytes. So
+    does a set no longer cleared (the run is decided again, as at its claim: a licence taken
+    down or a consent revoked while it trained) and a model name:version registered meanwhile.
     """
     signed = SignedAttestation.parse(attestation, key, signature)
     outcome: Registered | Conflict
@@ -532,12 +551,24 @@ def attest(uid: str, worker: Principal, attestation: object, key: object, signat
             raise Conflict("the attestation is not of the approved run: " + "; ".join(wrong),
                            hint="train exactly the run's spec (POST .../claim returns it)")
         root = signed.body["training_set"]["merkle_root"]
+        broken = _refusals_now(row) if row.origin == REQUEST else []
+        taken = Model.select().where(Model.name == row.model_name, Model.version == row.model_version).exists()
         if root != row.training_set.merkle_root:
             reason = (f"the Merkle root of the files the worker read ({root[:16]}…) is not the training set's "
                       f"root ({row.training_set.merkle_root[:16]}…): it trained on files outside the registered "
                       "set, or without some of them; nothing was registered")
             _fail(row, reason, worker.name)
             outcome = Conflict(reason, hint="train only on the registered set's files (the spec lists them)")
+        elif broken:  # a takedown or revocation while it trained: decided again before anything is registered
+            reason = "the training set is no longer cleared: " + "; ".join(broken) + "; nothing was registered"
+            _fail(row, reason, worker.name)
+            outcome = Conflict(f"training run {uid} cannot be registered: {reason}",
+                               hint="legal reviews the set and asks again")
+        elif taken:  # registered by hand meanwhile: failing the run ends it (a rollback would requeue it forever)
+            reason = f"model {row.model_name}:{row.model_version} was registered meanwhile; nothing was registered"
+            _fail(row, reason, worker.name)
+            outcome = Conflict(f"training run {uid} cannot be registered: {reason}",
+                               hint="ask for a run under a new version")
         else:
             outcome = _register(row, signed, keys, worker.name)
     if isinstance(outcome, Conflict):  # raised after the commit: the run stays failed

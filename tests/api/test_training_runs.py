@@ -412,6 +412,63 @@ def test_a_licence_taken_down_after_approval_fails_the_run_at_its_claim(client, 
     assert run.status == "failed" and "licensed for AI training" in run.failure
 
 
+@pytest.mark.parametrize("withdraw", ["licence", "consent"])
+def test_a_takedown_or_revocation_while_the_run_trains_fails_it_at_its_attestation(client, cleared, settings,
+                                                                                   withdraw):
+    from governance.registry import people
+    from tests import rights
+    t = cleared.tokens
+    people.add_person("Ada Lowe", productions=["harbour-lights"])
+    consent = rights.grant_consent(settings, "Ada Lowe", uses=["ai_training"], productions=["harbour-lights"],
+                                   territories=["WW"], valid_from=date(2020, 1, 1), valid_until=date(2099, 1, 1))
+    sha = assets.register_asset(png(43), media_type="image/png", title="Ada on set", licence="LIC-TRAIN-WW",
+                                people=["Ada Lowe"])[0]["sha256"]
+    training_sets.create_training_set("with-ada", [(sha, None)])
+    uid = ask(client, t["pat-producer"], training_set="with-ada").json["uid"]
+    assert client.post(f"/api/v1/training-runs/{uid}/approve", json={}, headers=auth(t["lee-legal"])).status_code == 200
+    claim = client.post(f"/api/v1/training-runs/{uid}/claim", headers=auth(t["gpu-worker"])).json
+    if withdraw == "licence":
+        withdrawn = client.post("/api/v1/licences/LIC-TRAIN-WW/takedown", json={"reason": "the licensor withdrew it"},
+                                headers=auth(t["lee-legal"]))
+    else:
+        withdrawn = client.post(f"/api/v1/consents/{consent['id']}/revoke", json={"reason": "Ada withdrew"},
+                                headers=auth(t["lee-legal"]))
+    assert withdrawn.status_code == 200, withdrawn.json
+    posted = training.signed(training.attestation_body(claim), worker_key(t["gpu-worker"]))
+    response = post_attestation(client, t["gpu-worker"], uid, posted)
+    assert response.status_code == 409 and "no longer cleared" in response.json["detail"]
+    run = TrainingRun.get(TrainingRun.uid == uid)
+    assert run.status == "failed" and run.model_id is None  # committed: no requeue, no retraining
+    assert Model.select().where(Model.name == "harbour-lora").count() == 0
+
+
+def test_a_second_run_for_a_model_version_in_training_is_refused_at_request_and_approval(client, cleared):
+    t = cleared.tokens
+    first = approved_run(client, t)
+    again = ask(client, t["pat-producer"])
+    assert again.status_code == 409 and first in again.json["detail"]
+    assert TrainingRun.select().count() == 1
+    # a run waiting for approval holds the name too, until it ends
+    TrainingRun.update(status="failed").where(TrainingRun.uid == first).execute()
+    waiting = ask(client, t["pat-producer"]).json["uid"]
+    models_registry.register_model("harbour-lora", "1", "9c" * 32, training_set="frames-v1")
+    refused = client.post(f"/api/v1/training-runs/{waiting}/approve", json={}, headers=auth(t["lee-legal"]))
+    assert refused.status_code == 409 and "already registered" in refused.json["detail"]
+    assert TrainingRun.get(TrainingRun.uid == waiting).status == "needs_approval"
+
+
+def test_a_run_whose_model_version_was_registered_meanwhile_fails_and_is_not_retrained(client, cleared):
+    t = cleared.tokens
+    claim = claimed(client, t)
+    models_registry.register_model("harbour-lora", "1", "9c" * 32, training_set="frames-v1")
+    posted = training.signed(training.attestation_body(claim), worker_key(t["gpu-worker"]))
+    response = post_attestation(client, t["gpu-worker"], claim["run"], posted)
+    assert response.status_code == 409 and "registered meanwhile" in response.json["detail"]
+    run = TrainingRun.get(TrainingRun.uid == claim["run"])
+    assert run.status == "failed" and run.model_id is None
+    assert models_registry.show_model("harbour-lora:1")["weights_hash"] == "9c" * 32
+
+
 def test_a_worker_that_fails_its_run_records_why(client, cleared):
     t = cleared.tokens
     claim = claimed(client, t)
