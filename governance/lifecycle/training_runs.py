@@ -67,6 +67,11 @@ REQUESTERS = ("producer", "legal")
 #: how long a claim holds a run without progress; each progress report extends it
 LEASE = timedelta(minutes=10)
 MAX_REASON = 2000
+#: where the run keeps Slate's OpenSSF model signature: beside Slate's countersignature in
+#: ``training_run.slate_signature`` (both are Slate's signatures over this run's attestation)
+KEPT_MODEL_SIGNATURE = "model_signature"
+#: who may fetch a registered run's model signature besides the worker that attested it
+SIGNATURE_READERS = ("legal", "auditor")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -128,8 +133,9 @@ class TrainingRunView:
         registered: Model | None = row.model
         attestation = None
         if row.attestation:
+            countersigned = {k: v for k, v in (row.slate_signature or {}).items() if k != KEPT_MODEL_SIGNATURE}
             attestation = {"sha256": row.attestation_sha256, "worker_key_id": row.worker_key_id,
-                           "worker_signature": row.worker_signature, "slate_signature": row.slate_signature,
+                           "worker_signature": row.worker_signature, "slate_signature": countersigned,
                            "body": _loads(row.attestation)}
         return cls(row.uid, row.origin, row.production, row.territory, _base_view(row.base_id),
                    {"name": ts.name, "merkle_root": ts.merkle_root, "size": ts.size}, row.method,
@@ -476,7 +482,7 @@ def _mismatches(row: TrainingRun, body: Mapping[str, Any]) -> list[str]:
 
 
 def _store_attestation(row: TrainingRun, signed: SignedAttestation, slate_signature: dict[str, Any],
-                       actor: str | None) -> Model:
+                       actor: str | None, model_signature: str = "") -> Model:
     """Register the model from the checked run and record the attestation (caller's transaction)."""
     body = signed.body
     base_name = base_models.get_base(row.base_id).name if row.base_id is not None else None
@@ -487,7 +493,8 @@ def _store_attestation(row: TrainingRun, signed: SignedAttestation, slate_signat
     now = utcnow()
     TrainingRun.update(status=REGISTERED, attestation=canonical_json(body).decode("utf-8"),
                        attestation_sha256=signed.sha256, worker_key_id=signed.key_id,
-                       worker_signature=signed.to_dict()["signature"], slate_signature=slate_signature,
+                       worker_signature=signed.to_dict()["signature"],
+                       slate_signature={**slate_signature, KEPT_MODEL_SIGNATURE: model_signature},
                        model=registered["id"], lease_expires_at=None, updated_at=now,
                        step=body["metrics"].get("steps") if isinstance(body["metrics"].get("steps"), int) else row.step
                        ).where(TrainingRun.id == row.id).execute()
@@ -506,9 +513,30 @@ def _register(row: TrainingRun, signed: SignedAttestation, keys: KeyStore, actor
     # (``model.sig``): what a worker holding Slate's model-signing key verifies before loading it
     model_signature = sign_model_files(dict(signed.body["output"]["files"]), keys_dir=keys.dir,
                                        model_name=row.model_name)
-    model = _store_attestation(row, signed, slate_signature, actor)
+    # kept with the run in the same transaction: a worker whose answer was lost after the commit
+    # fetches it again (``model_signature``) instead of holding a model nobody can load
+    model = _store_attestation(row, signed, slate_signature, actor, model_signature.decode("utf-8"))
     return Registered(f"{model.name}:{model.version}", model.weights_hash, slate_signature["signature"],
                       slate_signature["key"], signed.sha256, model_signature.decode("utf-8"))
+
+
+def model_signature(uid: str, by: Principal) -> Registered:
+    """The attest answer of a registered run again, with Slate's kept model signature: for the
+    worker that attested it (its answer may have been lost after the commit), legal and auditors.
+
+    Refused: any other user (403; another generator learns nothing of whose run it is), a run
+    that is not registered (409: there is no signature yet, or there never will be).
+    """
+    row = get_run(uid)
+    if not (by.has_any(SIGNATURE_READERS) or (by.has_any(("generator",)) and row.worker == by.name)):
+        raise Forbidden("only the worker that attested a run, legal and auditors may fetch its model signature")
+    kept = dict(row.slate_signature or {})
+    if row.status != REGISTERED or row.model is None:
+        raise Conflict(f"training run {uid} is {row.status}; only a registered run has a model signature")
+    model: Model = row.model
+    return Registered(f"{model.name}:{model.version}", model.weights_hash, str(kept.get("signature") or ""),
+                      str(kept.get("key") or ""), row.attestation_sha256 or "",
+                      str(kept.get(KEPT_MODEL_SIGNATURE) or ""))
 
 
 @dataclass(frozen=True)

@@ -165,9 +165,9 @@ def test_a_failing_member_of_another_production_is_counted_not_named_to_a_produc
     for leak in ("Secret show key art", secret[:16], "LIC-SECRET-REF"):
         assert leak not in shown
     [violation] = run["decision"]["violations"]
+    plate = f"Harbour plate, dusk ({cleared.reference_sha256[:16]}): licence LIC-NORTHLIGHT-PLATES does not grant "
     assert [e["found"] for e in violation["evidence"] if e["path"] == "member"] == [
-        f"Harbour plate, dusk ({cleared.reference_sha256[:16]}): licence LIC-NORTHLIGHT-PLATES does not grant "
-        "ai_training", "1 member(s) of productions you are not in cannot train a model here"]
+        plate + "ai_training", "1 member(s) of productions you are not in cannot train a model here"]
     assert run["decision"]["facts"]["trainings"][0]["training"]["members_without_ai_training_count"] == 2
     # legal sees the studio: the same set names both members
     seen_by_legal = ask(client, t["lee-legal"], training_set="with-secret",
@@ -311,6 +311,29 @@ def test_an_attested_run_registers_the_model_attested_and_countersigned(client, 
     assert training_runs.model_attestation(models_registry.get_model("typed-in:1")) is None
     typed = client.get("/api/v1/models/typed-in:1/card", headers=auth(t["lee-legal"])).json
     assert typed["attestation"] is None and typed["base"]["status"] == "none"
+
+
+def test_slates_model_signature_is_kept_for_the_attesting_worker_whose_answer_was_lost(client, cleared):
+    from governance.auth.users import add_user, issue_token
+    t = cleared.tokens
+    claim = claimed(client, t)
+    uid = claim["run"]
+    url = f"/api/v1/training-runs/{uid}/model-signature"
+    assert client.get(url, headers=auth(t["gpu-worker"])).status_code == 409  # not registered yet: nothing to give
+    body = training.attestation_body(claim)
+    answer = post_attestation(client, t["gpu-worker"], uid, training.signed(body, worker_key(t["gpu-worker"]))).json
+    # the answer above is lost on the way back: the worker asks again and gets the same signature
+    again = client.get(url, headers=auth(t["gpu-worker"]))
+    assert again.status_code == 200 and again.json == answer
+    assert client.get(url, headers=auth(t["lee-legal"])).json["model_signature"] == answer["model_signature"]
+    assert client.get(url, headers=auth(t["aud-auditor"])).status_code == 200
+    add_user("gpu-two", ["generator"], [])
+    for stranger in (issue_token("gpu-two")["token"], t["pat-producer"]):
+        assert client.get(url, headers=auth(stranger)).status_code == 403
+    # the shown countersignature is as before: the kept bundle is not repeated in every run view
+    shown = client.get(f"/api/v1/training-runs/{uid}", headers=auth(t["lee-legal"])).json
+    assert "model_signature" not in shown["attestation"]["slate_signature"]
+    verify_countersignature(canonical_json(body), shown["attestation"]["slate_signature"])
 
 
 def test_a_run_that_read_one_unregistered_file_fails_its_root_check_and_registers_nothing(client, cleared):
