@@ -214,6 +214,12 @@ class SlateApiClient:
                           f"posting training run {run_uid}'s attestation",
                           json={"attestation": dict(attestation), "key_id": key_id, "signature": signature})
 
+    def training_model_signature(self, run_uid: str) -> Mapping[str, Any]:
+        """A registered run's attest answer again, with Slate's kept model signature (for a
+        worker whose answer to ``post_attestation`` was lost after Slate registered the model)."""
+        return self._call("GET", f"/api/v1/training-runs/{run_uid}/model-signature",
+                          f"fetching training run {run_uid}'s model signature")
+
     def enrol(self, public_key: str, label: str = "") -> Mapping[str, Any]:
         """Enrol this worker's public key for its generator user (pending until an admin approves)."""
         return self._call("POST", "/api/v1/workers", "enrolling this worker's key",

@@ -93,6 +93,8 @@ class TrainingRunClient(Protocol):
     def post_attestation(self, run_uid: str, attestation: Mapping[str, Any], key_id: str,
                          signature: str) -> Mapping[str, Any]: ...
 
+    def training_model_signature(self, run_uid: str) -> Mapping[str, Any]: ...
+
 
 @dataclass(frozen=True)
 class BaseRef:
@@ -236,7 +238,7 @@ def _run_claimed(client: TrainingRunClient, run_uid: str, answer: Mapping[str, A
         reporter = ProgressReporter(lambda s, t, loss: client.training_progress(run_uid, s, t, loss))
         trained = execute_training(spec, folder, output, key=key, device=device, threads=threads,
                                    progress=reporter)
-        registered = client.post_attestation(run_uid, trained.attestation, trained.key_id, trained.signature)
+        registered = _attested(client, run_uid, trained)
     except Conflict as exc:  # the claim was lost, or Slate refused the attestation and failed the run itself
         _discard(output)
         log.warning("training run %s: %s", run_uid, exc.message)
@@ -258,6 +260,24 @@ def _run_claimed(client: TrainingRunClient, run_uid: str, answer: Mapping[str, A
     return {"run": run_uid, "status": "registered", "model": registered.get("model"),
             "weights_hash": trained.identity.digest, "directory": str(trained.directory),
             "attestation_sha256": registered.get("attestation_sha256")}
+
+
+def _attested(client: TrainingRunClient, run_uid: str, trained: TrainedRun) -> Mapping[str, Any]:
+    """Post the attestation; if its answer is lost (the API went away mid-call), Slate may have
+    registered the model all the same: ask for the run's kept answer, Slate's model signature
+    with it, rather than throw away a registered model nobody could load without ``model.sig``.
+    A run Slate did not register is a ``Conflict`` there, and the first failure stands."""
+    try:
+        return client.post_attestation(run_uid, trained.attestation, trained.key_id, trained.signature)
+    except SigningUnavailable as lost:
+        try:
+            kept = client.training_model_signature(run_uid)
+        except SlateError:
+            raise lost from None
+        if kept.get("attestation_sha256") != hashlib.sha256(canonical_json(trained.attestation)).hexdigest():
+            raise lost from None  # registered from another attestation than ours: not this folder's
+        log.info("training run %s: the attestation's answer was lost; Slate had registered it", run_uid)
+        return kept
 
 
 def _report_failure(client: TrainingRunClient, run_uid: str, reason: str) -> dict[str, Any]:

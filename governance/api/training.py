@@ -199,4 +199,13 @@ def attestation(body: dict[str, Any], uid: str) -> Any:
     return runs.attest(uid, principal(), body["attestation"], body["key_id"], body["signature"], _keys()).to_dict()
 
 
+@blp.route("/training-runs/<uid>/model-signature", methods=["GET"])
+@admits("generator", "legal", "auditor")
+@blp.response(200, TrainingRegisteredOut)
+def model_signature(uid: str) -> Any:
+    """A registered run's attest answer again, with Slate's kept OpenSSF model signature: for
+    the worker that attested it (when the answer to its attestation was lost), legal and auditors."""
+    return runs.model_signature(uid, principal()).to_dict()
+
+
 blueprints = [blp]

@@ -67,6 +67,11 @@ REQUESTERS = ("producer", "legal")
 #: how long a claim holds a run without progress; each progress report extends it
 LEASE = timedelta(minutes=10)
 MAX_REASON = 2000
+#: where the run keeps Slate's OpenSSF model signature: beside Slate's countersignature in
+#: ``training_run.slate_signature`` (both are Slate's signatures over this run's attestation)
+KEPT_MODEL_SIGNATURE = "model_signature"
+#: who may fetch a registered run's model signature besides the worker that attested it
+SIGNATURE_READERS = ("legal", "auditor")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -128,8 +133,9 @@ class TrainingRunView:
         registered: Model | None = row.model
         attestation = None
         if row.attestation:
+            countersigned = {k: v for k, v in (row.slate_signature or {}).items() if k != KEPT_MODEL_SIGNATURE}
             attestation = {"sha256": row.attestation_sha256, "worker_key_id": row.worker_key_id,
-                           "worker_signature": row.worker_signature, "slate_signature": row.slate_signature,
+                           "worker_signature": row.worker_signature, "slate_signature": countersigned,
                            "body": _loads(row.attestation)}
         return cls(row.uid, row.origin, row.production, row.territory, _base_view(row.base_id),
                    {"name": ts.name, "merkle_root": ts.merkle_root, "size": ts.size}, row.method,
@@ -196,8 +202,7 @@ def request_run(asked: TrainingRequest, by: Principal, *, dispatcher: TrainingDi
         raise InvalidInput("a model name may not contain ':' (refs are NAME:VERSION)")
     uid = "run_" + uuid.uuid4().hex
     with transaction():
-        if Model.select().where(Model.name == name, Model.version == version).exists():
-            raise Conflict(f"model {name}:{version} is already registered", hint="train it under a new version")
+        _reserve(name, version)
         ts = get_training_set(asked.training_set)
         base_row = base_models.get_base(asked.base) if asked.base else None
         policy = active_version(policy_uid)
@@ -220,6 +225,23 @@ def request_run(asked: TrainingRequest, by: Principal, *, dispatcher: TrainingDi
     if status == QUEUED:
         dispatch_training(dispatcher, uid)
     return TrainingRunView.from_row(row)
+
+
+def _reserve(name: str, version: str, run_id: int | None = None) -> None:
+    """Refuse a model name:version that is registered or that another unfinished run will
+    register (caller's transaction): two runs for one name could otherwise both train, and
+    the second's attestation could never register (``attest`` fails it, but the GPU time is lost)."""
+    if Model.select().where(Model.name == name, Model.version == version).exists():
+        raise Conflict(f"model {name}:{version} is already registered", hint="train it under a new version")
+    others = TrainingRun.select(TrainingRun.uid).where(
+        TrainingRun.model_name == name, TrainingRun.model_version == version,
+        TrainingRun.status.not_in(FINISHED))
+    if run_id is not None:
+        others = others.where(TrainingRun.id != run_id)
+    other = others.first()
+    if other is not None:
+        raise Conflict(f"model {name}:{version} is already being trained by run {other.uid}",
+                       hint="train it under a new version, or wait for that run to end")
 
 
 def get_run(uid: str) -> TrainingRun:
@@ -270,6 +292,7 @@ def approve(uid: str, by: Principal, comment: str = "", *,
         if by.name == row.requested_by:
             raise Forbidden("the person who asked for a training run cannot approve it",
                             hint="another legal user approves it")
+        _reserve(row.model_name, row.model_version, row.id)
         for finding in (row.decision or {}).get("approvals") or []:
             roles = set((finding.get("approvers") or {}).get("roles") or ["legal"])
             if not by.has_any(roles):
@@ -459,7 +482,7 @@ def _mismatches(row: TrainingRun, body: Mapping[str, Any]) -> list[str]:
 
 
 def _store_attestation(row: TrainingRun, signed: SignedAttestation, slate_signature: dict[str, Any],
-                       actor: str | None) -> Model:
+                       actor: str | None, model_signature: str = "") -> Model:
     """Register the model from the checked run and record the attestation (caller's transaction)."""
     body = signed.body
     base_name = base_models.get_base(row.base_id).name if row.base_id is not None else None
@@ -470,7 +493,8 @@ def _store_attestation(row: TrainingRun, signed: SignedAttestation, slate_signat
     now = utcnow()
     TrainingRun.update(status=REGISTERED, attestation=canonical_json(body).decode("utf-8"),
                        attestation_sha256=signed.sha256, worker_key_id=signed.key_id,
-                       worker_signature=signed.to_dict()["signature"], slate_signature=slate_signature,
+                       worker_signature=signed.to_dict()["signature"],
+                       slate_signature={**slate_signature, KEPT_MODEL_SIGNATURE: model_signature},
                        model=registered["id"], lease_expires_at=None, updated_at=now,
                        step=body["metrics"].get("steps") if isinstance(body["metrics"].get("steps"), int) else row.step
                        ).where(TrainingRun.id == row.id).execute()
@@ -489,9 +513,30 @@ def _register(row: TrainingRun, signed: SignedAttestation, keys: KeyStore, actor
     # (``model.sig``): what a worker holding Slate's model-signing key verifies before loading it
     model_signature = sign_model_files(dict(signed.body["output"]["files"]), keys_dir=keys.dir,
                                        model_name=row.model_name)
-    model = _store_attestation(row, signed, slate_signature, actor)
+    # kept with the run in the same transaction: a worker whose answer was lost after the commit
+    # fetches it again (``model_signature``) instead of holding a model nobody can load
+    model = _store_attestation(row, signed, slate_signature, actor, model_signature.decode("utf-8"))
     return Registered(f"{model.name}:{model.version}", model.weights_hash, slate_signature["signature"],
                       slate_signature["key"], signed.sha256, model_signature.decode("utf-8"))
+
+
+def model_signature(uid: str, by: Principal) -> Registered:
+    """The attest answer of a registered run again, with Slate's kept model signature: for the
+    worker that attested it (its answer may have been lost after the commit), legal and auditors.
+
+    Refused: any other user (403; another generator learns nothing of whose run it is), a run
+    that is not registered (409: there is no signature yet, or there never will be).
+    """
+    row = get_run(uid)
+    if not (by.has_any(SIGNATURE_READERS) or (by.has_any(("generator",)) and row.worker == by.name)):
+        raise Forbidden("only the worker that attested a run, legal and auditors may fetch its model signature")
+    kept = dict(row.slate_signature or {})
+    if row.status != REGISTERED or row.model is None:
+        raise Conflict(f"training run {uid} is {row.status}; only a registered run has a model signature")
+    model: Model = row.model
+    return Registered(f"{model.name}:{model.version}", model.weights_hash, str(kept.get("signature") or ""),
+                      str(kept.get("key") or ""), row.attestation_sha256 or "",
+                      str(kept.get(KEPT_MODEL_SIGNATURE) or ""))
 
 
 @dataclass(frozen=True)
@@ -520,7 +565,9 @@ def attest(uid: str, worker: Principal, attestation: object, key: object, signat
     Refused with nothing changed: malformed (422), a worker not holding the claim (409), a key
     not enrolled and approved for this worker or a signature that does not verify (403), values
     that are not the approved run's (409). A root that is not the set's root FAILS the run
-    (committed, audited) and registers nothing (409): the worker trained on other bytes.
+    (committed, audited) and registers nothing (409): the worker trained on other bytes. So
+    does a set no longer cleared (the run is decided again, as at its claim: a licence taken
+    down or a consent revoked while it trained) and a model name:version registered meanwhile.
     """
     signed = SignedAttestation.parse(attestation, key, signature)
     outcome: Registered | Conflict
@@ -532,12 +579,24 @@ def attest(uid: str, worker: Principal, attestation: object, key: object, signat
             raise Conflict("the attestation is not of the approved run: " + "; ".join(wrong),
                            hint="train exactly the run's spec (POST .../claim returns it)")
         root = signed.body["training_set"]["merkle_root"]
+        broken = _refusals_now(row) if row.origin == REQUEST else []
+        taken = Model.select().where(Model.name == row.model_name, Model.version == row.model_version).exists()
         if root != row.training_set.merkle_root:
             reason = (f"the Merkle root of the files the worker read ({root[:16]}…) is not the training set's "
                       f"root ({row.training_set.merkle_root[:16]}…): it trained on files outside the registered "
                       "set, or without some of them; nothing was registered")
             _fail(row, reason, worker.name)
             outcome = Conflict(reason, hint="train only on the registered set's files (the spec lists them)")
+        elif broken:  # a takedown or revocation while it trained: decided again before anything is registered
+            reason = "the training set is no longer cleared: " + "; ".join(broken) + "; nothing was registered"
+            _fail(row, reason, worker.name)
+            outcome = Conflict(f"training run {uid} cannot be registered: {reason}",
+                               hint="legal reviews the set and asks again")
+        elif taken:  # registered by hand meanwhile: failing the run ends it (a rollback would requeue it forever)
+            reason = f"model {row.model_name}:{row.model_version} was registered meanwhile; nothing was registered"
+            _fail(row, reason, worker.name)
+            outcome = Conflict(f"training run {uid} cannot be registered: {reason}",
+                               hint="ask for a run under a new version")
         else:
             outcome = _register(row, signed, keys, worker.name)
     if isinstance(outcome, Conflict):  # raised after the commit: the run stays failed

@@ -71,19 +71,26 @@ def _member_refusal(licence_refusal: str | None, training_mining: str | None) ->
 
 
 def _members_without_training(training_set: TrainingSet, production: str, territory: str,
-                              day: str) -> tuple[int, list[str], int]:
-    """(members, the first few that fail with why, how many fail)."""
-    rows = list(tuples(TrainingSetMember.select(Asset.sha256, Asset.title, TrainingSetMember.licence,
-                                                Asset.training_mining)
-                       .join(Asset).where(TrainingSetMember.training_set == training_set.id)
-                       .order_by(Asset.sha256)))
+                              day: str, by: Principal | None) -> tuple[int, list[str], int]:
+    """(members, the first few that fail with why, how many fail). A failing member the
+    requester may not see (another production's asset) is not named: the evidence (kept with
+    the run, shown to its requester) counts them in one line, as ``_people`` numbers people."""
+    query = (TrainingSetMember.select(Asset.sha256, Asset.title, TrainingSetMember.licence, Asset.training_mining)
+             .join(Asset).where(TrainingSetMember.training_set == training_set.id).order_by(Asset.sha256))
+    rows = list(tuples(query))
+    seen = {sha for (sha,) in tuples(scope.visible_assets(by, query.select(Asset.sha256)))}
     used = TrainingSetMember.select(TrainingSetMember.licence).where(
         TrainingSetMember.training_set == training_set.id)
     refusals = {lic.id: licence_refusal(licence_facts(lic), production, territory, day)
                 for lic in Licence.select().where(Licence.id.in_(used))}
-    failing = [f"{title} ({sha256[:16]}): {reason}" for sha256, title, licence_id, mining in rows
+    failing = [(sha256, f"{title} ({sha256[:16]}): {reason}") for sha256, title, licence_id, mining in rows
                for reason in [_member_refusal(refusals.get(licence_id), mining)] if reason is not None]
-    return len(rows), failing[:F.TRAINING_LISTED], len(failing)
+    named = [line for sha256, line in failing if sha256 in seen]
+    hidden = len(failing) - len(named)
+    if not hidden:
+        return len(rows), named[:F.TRAINING_LISTED], len(failing)
+    counted = f"{hidden} member(s) of productions you are not in cannot train a model here"
+    return len(rows), [*named[:F.TRAINING_LISTED - 1], counted], len(failing)
 
 
 def _people(training_set: TrainingSet, production: str, territory: str, day: str,
@@ -109,7 +116,7 @@ def training_facts(*, run: str, requester: str, production: str, territory: str,
     production) and the run itself under ``trainings``; ``base`` is the base model's facts
     (``registry.base_models.base_facts``: name, status, weights_hash, licence)."""
     when = day.isoformat()
-    members, failing, failing_count = _members_without_training(training_set, production, territory, when)
+    members, failing, failing_count = _members_without_training(training_set, production, territory, when, by)
     people, unconsented = _people(training_set, production, territory, when, by)
     training = {
         "id": run, "production": production, "territory": territory, "date": when,

@@ -149,6 +149,32 @@ def test_a_person_of_another_production_is_named_by_number_to_a_producer(client,
     assert [e["found"] for e in violation["evidence"] if e["path"] == "unconsented"] == [f"#{stranger['id']}"]
 
 
+def test_a_failing_member_of_another_production_is_counted_not_named_to_a_producer(client, cleared):
+    from governance.registry import people
+    people.add_production("secret-show")
+    licences.add_licence("LIC-SECRET-REF", "The Studio", grants=["ai_reference"], territories=["WW"],
+                         starts_on=date(2020, 1, 1))
+    secret = assets.register_asset(png(42), media_type="image/png", title="Secret show key art",
+                                   licence="LIC-SECRET-REF", production="secret-show")[0]["sha256"]
+    training_sets.create_training_set("with-secret", [(secret, None), (cleared.reference_sha256, None)])
+    t = cleared.tokens
+    run = ask(client, t["pat-producer"], training_set="with-secret").json
+    assert run["status"] == "denied"
+    shown = json.dumps([run, client.get(f"/api/v1/training-runs/{run['uid']}", headers=auth(t["pat-producer"])).json,
+                        client.get("/api/v1/training-runs", headers=auth(t["pat-producer"])).json])
+    for leak in ("Secret show key art", secret[:16], "LIC-SECRET-REF"):
+        assert leak not in shown
+    [violation] = run["decision"]["violations"]
+    plate = f"Harbour plate, dusk ({cleared.reference_sha256[:16]}): licence LIC-NORTHLIGHT-PLATES does not grant "
+    assert [e["found"] for e in violation["evidence"] if e["path"] == "member"] == [
+        plate + "ai_training", "1 member(s) of productions you are not in cannot train a model here"]
+    assert run["decision"]["facts"]["trainings"][0]["training"]["members_without_ai_training_count"] == 2
+    # legal sees the studio: the same set names both members
+    seen_by_legal = ask(client, t["lee-legal"], training_set="with-secret",
+                        model={"name": "harbour-lora", "version": "2"}).json
+    assert "Secret show key art" in json.dumps(seen_by_legal["decision"]["violations"])
+
+
 @pytest.mark.parametrize("status", ["restricted", "retired"])
 def test_a_base_that_is_not_approved_is_refused_with_evidence(client, cleared, status):
     t = cleared.tokens
@@ -288,6 +314,29 @@ def test_an_attested_run_registers_the_model_attested_and_countersigned(client, 
     assert typed["attestation"] is None and typed["base"]["status"] == "none"
 
 
+def test_slates_model_signature_is_kept_for_the_attesting_worker_whose_answer_was_lost(client, cleared):
+    from governance.auth.users import add_user, issue_token
+    t = cleared.tokens
+    claim = claimed(client, t)
+    uid = claim["run"]
+    url = f"/api/v1/training-runs/{uid}/model-signature"
+    assert client.get(url, headers=auth(t["gpu-worker"])).status_code == 409  # not registered yet: nothing to give
+    body = training.attestation_body(claim)
+    answer = post_attestation(client, t["gpu-worker"], uid, training.signed(body, worker_key(t["gpu-worker"]))).json
+    # the answer above is lost on the way back: the worker asks again and gets the same signature
+    again = client.get(url, headers=auth(t["gpu-worker"]))
+    assert again.status_code == 200 and again.json == answer
+    assert client.get(url, headers=auth(t["lee-legal"])).json["model_signature"] == answer["model_signature"]
+    assert client.get(url, headers=auth(t["aud-auditor"])).status_code == 200
+    add_user("gpu-two", ["generator"], [])
+    for stranger in (issue_token("gpu-two")["token"], t["pat-producer"]):
+        assert client.get(url, headers=auth(stranger)).status_code == 403
+    # the shown countersignature is as before: the kept bundle is not repeated in every run view
+    shown = client.get(f"/api/v1/training-runs/{uid}", headers=auth(t["lee-legal"])).json
+    assert "model_signature" not in shown["attestation"]["slate_signature"]
+    verify_countersignature(canonical_json(body), shown["attestation"]["slate_signature"])
+
+
 def test_a_run_that_read_one_unregistered_file_fails_its_root_check_and_registers_nothing(client, cleared):
     t = cleared.tokens
     claim = claimed(client, t)
@@ -385,6 +434,63 @@ def test_a_licence_taken_down_after_approval_fails_the_run_at_its_claim(client, 
     assert response.status_code == 409 and "no longer cleared" in response.json["detail"]
     run = TrainingRun.get(TrainingRun.uid == uid)
     assert run.status == "failed" and "licensed for AI training" in run.failure
+
+
+@pytest.mark.parametrize("withdraw", ["licence", "consent"])
+def test_a_takedown_or_revocation_while_the_run_trains_fails_it_at_its_attestation(client, cleared, settings,
+                                                                                   withdraw):
+    from governance.registry import people
+    from tests import rights
+    t = cleared.tokens
+    people.add_person("Ada Lowe", productions=["harbour-lights"])
+    consent = rights.grant_consent(settings, "Ada Lowe", uses=["ai_training"], productions=["harbour-lights"],
+                                   territories=["WW"], valid_from=date(2020, 1, 1), valid_until=date(2099, 1, 1))
+    sha = assets.register_asset(png(43), media_type="image/png", title="Ada on set", licence="LIC-TRAIN-WW",
+                                people=["Ada Lowe"])[0]["sha256"]
+    training_sets.create_training_set("with-ada", [(sha, None)])
+    uid = ask(client, t["pat-producer"], training_set="with-ada").json["uid"]
+    assert client.post(f"/api/v1/training-runs/{uid}/approve", json={}, headers=auth(t["lee-legal"])).status_code == 200
+    claim = client.post(f"/api/v1/training-runs/{uid}/claim", headers=auth(t["gpu-worker"])).json
+    if withdraw == "licence":
+        withdrawn = client.post("/api/v1/licences/LIC-TRAIN-WW/takedown", json={"reason": "the licensor withdrew it"},
+                                headers=auth(t["lee-legal"]))
+    else:
+        withdrawn = client.post(f"/api/v1/consents/{consent['id']}/revoke", json={"reason": "Ada withdrew"},
+                                headers=auth(t["lee-legal"]))
+    assert withdrawn.status_code == 200, withdrawn.json
+    posted = training.signed(training.attestation_body(claim), worker_key(t["gpu-worker"]))
+    response = post_attestation(client, t["gpu-worker"], uid, posted)
+    assert response.status_code == 409 and "no longer cleared" in response.json["detail"]
+    run = TrainingRun.get(TrainingRun.uid == uid)
+    assert run.status == "failed" and run.model_id is None  # committed: no requeue, no retraining
+    assert Model.select().where(Model.name == "harbour-lora").count() == 0
+
+
+def test_a_second_run_for_a_model_version_in_training_is_refused_at_request_and_approval(client, cleared):
+    t = cleared.tokens
+    first = approved_run(client, t)
+    again = ask(client, t["pat-producer"])
+    assert again.status_code == 409 and first in again.json["detail"]
+    assert TrainingRun.select().count() == 1
+    # a run waiting for approval holds the name too, until it ends
+    TrainingRun.update(status="failed").where(TrainingRun.uid == first).execute()
+    waiting = ask(client, t["pat-producer"]).json["uid"]
+    models_registry.register_model("harbour-lora", "1", "9c" * 32, training_set="frames-v1")
+    refused = client.post(f"/api/v1/training-runs/{waiting}/approve", json={}, headers=auth(t["lee-legal"]))
+    assert refused.status_code == 409 and "already registered" in refused.json["detail"]
+    assert TrainingRun.get(TrainingRun.uid == waiting).status == "needs_approval"
+
+
+def test_a_run_whose_model_version_was_registered_meanwhile_fails_and_is_not_retrained(client, cleared):
+    t = cleared.tokens
+    claim = claimed(client, t)
+    models_registry.register_model("harbour-lora", "1", "9c" * 32, training_set="frames-v1")
+    posted = training.signed(training.attestation_body(claim), worker_key(t["gpu-worker"]))
+    response = post_attestation(client, t["gpu-worker"], claim["run"], posted)
+    assert response.status_code == 409 and "registered meanwhile" in response.json["detail"]
+    run = TrainingRun.get(TrainingRun.uid == claim["run"])
+    assert run.status == "failed" and run.model_id is None
+    assert models_registry.show_model("harbour-lora:1")["weights_hash"] == "9c" * 32
 
 
 def test_a_worker_that_fails_its_run_records_why(client, cleared):

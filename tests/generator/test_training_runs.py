@@ -18,6 +18,7 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from generator.errors import SigningUnavailable
 from generator.generate import GenerationJob, ModelRef, generate
 from generator.identity import model_identity
 from generator.loader import LoadOptions, load_model
@@ -39,9 +40,11 @@ class FakeSlate:
     """Slate's side of the training-run contract, recorded; the attestation is answered as
     Slate answers it once its checks pass, with Slate's OpenSSF signature over the files."""
 
-    def __init__(self, spec: Mapping[str, Any], keys_dir: Path, refuse_attestation: str | None = None) -> None:
-        self.spec, self.keys_dir, self.refuse = spec, keys_dir, refuse_attestation
+    def __init__(self, spec: Mapping[str, Any], keys_dir: Path, refuse_attestation: str | None = None,
+                 lose_answer: bool = False) -> None:
+        self.spec, self.keys_dir, self.refuse, self.lose_answer = spec, keys_dir, refuse_attestation, lose_answer
         self.calls: list[tuple[str, Any]] = []
+        self.kept: Mapping[str, Any] | None = None
 
     def claim_training_run(self, run_uid: str) -> Mapping[str, Any]:
         self.calls.append(("claim", run_uid))
@@ -61,10 +64,19 @@ class FakeSlate:
         if self.refuse:
             raise Conflict(self.refuse)
         bundle = sign_model_files(attestation["output"]["files"], keys_dir=self.keys_dir)
-        return {"model": "micro-lora:1", "weights_hash": attestation["output"]["weights_hash"],
-                "slate_signature": "c2xhdGU=",
-                "attestation_sha256": hashlib.sha256(canonical_json(attestation)).hexdigest(),
-                "model_signature": bundle.decode()}
+        self.kept = {"model": "micro-lora:1", "weights_hash": attestation["output"]["weights_hash"],
+                     "slate_signature": "c2xhdGU=",
+                     "attestation_sha256": hashlib.sha256(canonical_json(attestation)).hexdigest(),
+                     "model_signature": bundle.decode()}
+        if self.lose_answer:  # registered, then the connection drops before the answer arrives
+            raise SigningUnavailable("posting the attestation: Slate's API cannot be reached (ReadTimeout)")
+        return self.kept
+
+    def training_model_signature(self, run_uid: str) -> Mapping[str, Any]:
+        self.calls.append(("model-signature", run_uid))
+        if self.kept is None:
+            raise Conflict(f"training run {run_uid} is running; only a registered run has a model signature")
+        return self.kept
 
     def kinds(self) -> list[str]:
         return [kind for kind, _ in self.calls]
@@ -192,6 +204,21 @@ def test_a_governed_run_posts_progress_registers_and_keeps_slates_signature(tmp_
     assert slate.kinds()[-1] == "attestation"
     directory = Path(outcome["directory"])
     assert (directory / SIGNATURE_FILE).is_file()
+    signed = load_model(directory, LoadOptions(device="cpu", threads=THREADS,
+                                               signature_key=tmp_path / "keys" / PUBLIC_KEY_FILE))
+    assert signed.weights_hash == outcome["weights_hash"]
+
+
+def test_a_lost_attestation_answer_fetches_slates_kept_signature_and_keeps_the_model(tmp_path, spec, data_folder):
+    slate = FakeSlate(spec, tmp_path / "keys", lose_answer=True)
+
+    outcome = process_training_run("run-1", client=slate, models_dir=str(tmp_path / "models"),
+                                   key_dir=str(tmp_path / "worker"), data_dir=str(tmp_path / "data"), device="cpu",
+                                   threads=THREADS)
+
+    assert outcome["status"] == "registered" and outcome["model"] == "micro-lora:1"
+    assert slate.kinds()[-2:] == ["attestation", "model-signature"]
+    directory = Path(outcome["directory"])
     signed = load_model(directory, LoadOptions(device="cpu", threads=THREADS,
                                                signature_key=tmp_path / "keys" / PUBLIC_KEY_FILE))
     assert signed.weights_hash == outcome["weights_hash"]
