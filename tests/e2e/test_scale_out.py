@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from governance.credentials.model_signatures import PUBLIC_KEY_FILE
 from tests.e2e.conftest import prepare_home
 from tests.e2e.harness import enrol_worker, start_server, start_worker, wait_for
 
@@ -14,14 +15,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 def test_flow_through_redis_and_postgresql_with_a_standalone_worker(tmp_path, micro_bundle, postgres_server,
                                                                      redis_server):
     database_url = postgres_server.create_database()
-    prepare_home(tmp_path, micro_bundle, database_url)
+    settings = prepare_home(tmp_path, micro_bundle, database_url)
     env = {"SLATE_DATABASE_URL": database_url, "SLATE_REDIS_URL": redis_server.url}
     server = start_server(tmp_path, env, args=("--no-embedded-worker",))
     worker = None
     try:
         assert any("queue         redis" in line for line in server.output)
         worker_env = {"SLATE_REDIS_URL": redis_server.url, "SLATE_API_URL": server.base,
-                      "SLATE_WORKER_TOKEN": server.tokens["gpu-worker"]}
+                      "SLATE_WORKER_TOKEN": server.tokens["gpu-worker"],
+                      # the bundled model is attested: a worker checks Slate's signature over its files
+                      "SLATE_MODEL_SIGNING_PUBLIC_KEY": str(settings.keys_dir / PUBLIC_KEY_FILE)}
         enrol_worker(tmp_path, worker_env, env)
         worker = start_worker(tmp_path, worker_env)
         producer = server.client("pat-producer")

@@ -8,6 +8,7 @@ from generator.loader import LoadOptions, load_model
 from generator.training import TrainingConfig
 from governance.credentials.model_signatures import PUBLIC_KEY_FILE, SIGNATURE_FILE
 from governance.registry import models_registry, training_sets
+from governance.registry.attestations import use_keys_folder
 
 from .conftest import THREADS
 
@@ -42,5 +43,6 @@ def test_the_bundled_build_attests_the_root_of_the_bytes_it_trained_on_and_is_si
     assert (built.built.directory / SIGNATURE_FILE).is_file()
     loaded = load_model(built.built.directory, LoadOptions(device="cpu", threads=THREADS,
                                                            signature_key=db.keys_dir / PUBLIC_KEY_FILE))
+    use_keys_folder(db.keys_dir)  # as the CLI and the app do: attestations are judged against its anchors
     model = models_registry.show_model(f"{MODEL_NAME}:1")
     assert loaded.weights_hash == model["weights_hash"] and model["attested"] is True
