@@ -22,6 +22,10 @@ from weasyprint.urls import URLFetcher
 from ..canonical import canonical_json, sha256_hex
 from ..errors import InvalidInput
 
+#: outputs a rendering lists in detail (about 12 ms of PDF layout each); the rest are counted and left to
+#: the signed JSON, which lists every one. Every output not in good standing is listed under issues.
+MAX_LISTED = 2000
+
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
                           undefined=jinja2.ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -44,21 +48,26 @@ def report_sha256(signed: Mapping[str, Any]) -> str:
     return sha256_hex(canonical_json(_report(signed)))
 
 
-def render_html(signed: Mapping[str, Any]) -> str:
-    """The signed report as one standalone HTML document, laid out for screen and print."""
+def render_html(signed: Mapping[str, Any], *, max_listed: int = MAX_LISTED) -> str:
+    """The signed report as one standalone HTML document, laid out for screen and print.
+
+    A production's report can hold 100,000 outputs: the first ``max_listed`` are shown in
+    detail and the page says how many more the signed JSON holds (issues are all shown)."""
     report = _report(signed)
     signature = signed.get("signature") or {}
+    outputs = list(report.get("outputs") or [])
     return _ENV.get_template("clearance_report.html").render(
         report=report, signature=signature, report_sha256=report_sha256(signed),
-        outputs=report.get("outputs") or [], credits=report.get("credits") or [],
+        outputs=outputs[:max_listed], not_listed=max(0, len(outputs) - max_listed),
+        credits=report.get("credits") or [],
         issues=report.get("issues") or [], disclosure=report.get("disclosure") or {},
         totals=report.get("totals") or {}, scope=report.get("scope") or {},
         production=report.get("production") or {})
 
 
-def render_pdf(signed: Mapping[str, Any]) -> bytes:
+def render_pdf(signed: Mapping[str, Any], *, max_listed: int = MAX_LISTED) -> bytes:
     """The HTML rendering as a PDF (A4), made without fetching any resource."""
-    return pdf_from_html(render_html(signed))
+    return pdf_from_html(render_html(signed, max_listed=max_listed))
 
 
 def pdf_from_html(html: str, fetcher: RefusingFetcher | None = None) -> bytes:
@@ -76,4 +85,4 @@ def _report(signed: Mapping[str, Any]) -> Mapping[str, Any]:
     return report
 
 
-__all__ = ["RefusingFetcher", "pdf_from_html", "render_html", "render_pdf", "report_sha256"]
+__all__ = ["MAX_LISTED", "RefusingFetcher", "pdf_from_html", "render_html", "render_pdf", "report_sha256"]

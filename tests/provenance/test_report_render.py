@@ -121,3 +121,12 @@ def test_pdf_rendering_fetches_nothing_the_html_names():
 
 def _mean(image) -> float:
     return float(ImageStat.Stat(image).mean[0])
+
+
+def test_a_large_report_lists_the_first_outputs_counts_the_rest_and_keeps_every_issue():
+    html = render_html(signed(), max_listed=1)
+    outputs = html.split('<section id="outputs">')[1]
+    assert outputs.count('<div class="output">') == 1
+    assert "2 more outputs not listed here." in outputs
+    assert PLATE in html.split('<section id="issues">')[1].split("</section>")[0]  # the third output's issue
+    assert "not listed here" not in render_html(signed())
