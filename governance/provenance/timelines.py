@@ -4,9 +4,9 @@ A clearance report for a cut covers the outputs its clips use. The cut arrives a
 EDL, an FCP 7 XML or an OpenTimelineIO ``.otio`` file, read with OpenTimelineIO; the format
 comes from the file's extension. A clip maps to an output
 
-- by media reference: its target URL or file name holds an output's full SHA-256, or is the
-  file name the ledger kept for the output (``file_path``) or the one Slate downloads it as
-  (``<job id>.<ext>``);
+- by media reference: its target URL holds an output's full SHA-256 (the ledger keeps each
+  output's file as ``<sha256>.<ext>``), or its file name is the one Slate downloads the output
+  as (``<job id>.<ext>``);
 - else by clip name: the name holds a full SHA-256, or a prefix of 12 or more hex digits that
   is unique among the production's outputs (editors shorten names; 12 digits leave no doubt).
 
@@ -299,15 +299,11 @@ def _exact(clip: TimelineClip, sha: str, production: str, by: str, where: str) -
 
 
 def _by_file_name(base: str, production: str) -> str | None:
-    """An output whose kept file or download name (``<job id>.<ext>``) is ``base``, if exactly one."""
-    if not base:
-        return None
+    """The output Slate downloads as ``base`` (``<job id>.<ext>``), if exactly one. (The file
+    the ledger keeps is named by its SHA-256, which the full-hash rule already matches.)"""
     stem = posixpath.splitext(base)[0]
-    kept = _in_production(Output.file_path.endswith("/" + base) | (Output.file_path == base), production, limit=2)
-    if len(kept) == 1:
-        return kept[0]
-    downloaded = _in_production(Output.job_id == stem, production, limit=2) if stem else []
-    return downloaded[0] if len(downloaded) == 1 else None
+    found = _in_production(Output.job_id == stem, production, limit=2) if stem else []
+    return found[0] if len(found) == 1 else None
 
 
 def _with_prefix(prefix: str, production: str) -> list[str]:
