@@ -38,9 +38,10 @@ from ..audit.trust import TrustAnchors
 from ..canonical import canonical_json, sha256_hex
 from ..clock import utcnow
 from ..credentials import approvals as approver_signatures
+from ..credentials.claim import GOVERNANCE_LABEL
 from ..credentials.countersign import countersign, verify_countersignature
-from ..credentials.evidence import approval_part, read_manifest_store
 from ..credentials.identities import IdentityStore, identity_anchors_path
+from ..credentials.jumbf import stored_assertion
 from ..credentials.keys import KeyStore
 from ..credentials.signers import Signer
 from ..db import transaction, tuples
@@ -234,7 +235,7 @@ def clearance_report(production: str, *, by: Principal | None, timeline: Any = N
                             if i in licences)
             reasons = _standing_reasons(good, reason, c_lines, l_lines, reproductions.get(sha),
                                         flagged.get(job_id))
-            approvers = _approvers(governance, approvals.get(label), trust)
+            approvers = _approvers(governance, label, approvals.get(label), trust)
             verdict = _verdict(claim_json, claim_sha, reasons, approvers)
             policy_row = policies.get(decision[1]) if decision else None
             model_data = governance.get("model") or {}
@@ -395,18 +396,19 @@ def _flagged_workers(production: str) -> dict[str, str]:
     return found
 
 
-def _approvals(production: str) -> dict[str, dict[str, Any]]:
-    """Manifest label -> the approvals assertion the ledger's kept manifest store carries, for
-    the outputs whose decision needed approvers (only those stores are read)."""
+def _approvals(production: str) -> dict[str, Any]:
+    """Manifest label -> the approvals assertion of the manifest store the ledger keeps, for
+    the outputs whose decision needed approvers (only those stores are read, by structure:
+    ``credentials.jumbf``)."""
     labels = (Output.select(Output.manifest_label)
               .where(Output.request_id.in_(_production_requests(production)),
                      ~(Output.claim_json.contains('"signoffs":[]') & Output.claim_json.contains('"approver":null'))))
     found = {}
     for label, data in tuples(ManifestStore.select(ManifestStore.manifest_label, ManifestStore.data)
                               .where(ManifestStore.manifest_label.in_(labels))):
-        part = approval_part(read_manifest_store(bytes(data), label))
-        if part is not None:
-            found[label] = part
+        block = stored_assertion(bytes(data), label, approver_signatures.APPROVALS_LABEL)
+        if isinstance(block, Mapping):
+            found[label] = block
     return found
 
 
@@ -422,19 +424,20 @@ class ApproverTrust:
     revocations: Mapping[str, tuple[datetime, str]] = field(default_factory=dict)
 
 
-def _approvers(governance: Mapping[str, Any], manifest: Mapping[str, Any] | None,
+def _approvers(governance: Mapping[str, Any], label: str, block: Mapping[str, Any] | None,
                trust: ApproverTrust) -> tuple[ApproverLine, ...]:
-    """Each person whose sign-off the decision needed, and whether their own signature verifies
-    (``verify_approvals`` over the kept manifest's approvals assertion); no kept manifest: absent."""
+    """Each person whose sign-off the decision needed, and whether their own signature verifies:
+    ``verify_approvals`` over the kept store's approvals assertion and the ledger's governance
+    record (what the claim signed; ``record_altered`` catches a changed one); none kept: absent."""
     needed = approver_signatures.required_approvers(governance)
     if not needed:
         return ()
     roles: dict[Any, Any] = {}
     statuses: dict[str, str] = {}
-    if manifest is not None:
-        for a in manifest.get("assertions") or ():
-            if a.get("label") == approver_signatures.APPROVALS_LABEL:
-                roles = {e.get("approver"): e.get("role") for e in (a.get("data") or {}).get("approvals") or ()}
+    if block is not None:
+        roles = {e.get("approver"): e.get("role") for e in block.get("approvals") or () if isinstance(e, Mapping)}
+        manifest = {"label": label, "assertions": [{"label": GOVERNANCE_LABEL, "data": governance},
+                                                   {"label": approver_signatures.APPROVALS_LABEL, "data": block}]}
         report = approver_signatures.verify_approvals(manifest, trust.anchors_pem, trust.revocations)
         statuses = {line.approver: line.status for line in report.lines}
     return tuple(ApproverLine(name, str(roles.get(name) or "approver"),

@@ -14,8 +14,11 @@ import pytest
 
 from governance.audit.trust import TrustAnchors
 from governance.cli.report import ISSUES_EXIT
+from governance.credentials.approvals import APPROVALS_LABEL
+from governance.credentials.jumbf import stored_assertion
 from governance.credentials.keys import KeyStore
 from governance.errors import NotFound
+from governance.ledger.tables import ManifestStore, Output
 from governance.principal import Principal
 from governance.provenance import clearance_report as clearance
 from governance.registry.tables import Licence, Production
@@ -152,3 +155,28 @@ def test_api_answers_producers_of_the_production_and_legal_only(signed, client):
     bad = client.get("/api/v1/productions/harbour-lights/clearance?format=docx",
                      headers=auth(signed.tokens["lee-legal"]))
     assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+
+
+def test_an_edited_governance_record_in_the_ledger_is_reported_not_delivered(signed, app):
+    """Insider: someone with database access rewrites an output's governance record (say, to
+    drop a sign-off). The claim's hash no longer matches: the report flags it for an audit."""
+    sha = signed.outputs["mara"]
+    row = Output.get(Output.sha256 == sha)
+    edited = json.loads(row.claim_json)
+    edited["signoffs"], edited["approver"] = [], None
+    Output.update(claim_json=json.dumps(edited)).where(Output.id == row.id).execute()
+    report = clearance.signed_clearance_report(app.config["SLATE_SETTINGS"], "harbour-lights", by=None)["report"]
+    line = next(o for o in report["outputs"] if o["sha256"] == sha)
+    assert line["verdict"] == "record_altered"
+    assert [i["problem"] for i in report["issues"]] == [
+        "the ledger's governance record of this output was altered after signing"]
+
+
+def test_approvals_are_read_from_the_kept_manifest_store_and_a_garbled_store_reads_as_none(signed):
+    row = Output.get(Output.sha256 == signed.outputs["mara"])
+    store = bytes(ManifestStore.get(ManifestStore.manifest_label == row.manifest_label).data)
+    block = stored_assertion(store, row.manifest_label, APPROVALS_LABEL)
+    assert [e["approver"] for e in block["approvals"]] == ["bea-approver"]
+    assert stored_assertion(store, "urn:c2pa:someone-else", APPROVALS_LABEL) is None
+    assert stored_assertion(store[:5000], row.manifest_label, APPROVALS_LABEL) is None
+    assert stored_assertion(b"\x00\x00\x00\x01jumb" + b"\xff" * 8, row.manifest_label, APPROVALS_LABEL) is None
