@@ -13,7 +13,6 @@ from typing import Any
 from flask import Response, current_app, g
 from marshmallow import RAISE, Schema, fields, validate
 
-from ..canonical import canonical_json
 from ..provenance import clearance_report as clearance
 from ..provenance import report_render
 from .access import admits
@@ -42,11 +41,11 @@ def production_clearance(args: dict[str, Any], production: str) -> Any:
     signed = clearance.signed_clearance_report(current_app.config["SLATE_SETTINGS"], production, by=g.principal)
     fmt = args["format"]
     if fmt == "html":
-        return Response(report_render.render_html(signed), mimetype=_MEDIA[fmt])
+        return Response(report_render.render_html(signed.data), mimetype=_MEDIA[fmt])
     if fmt == "pdf":
-        return Response(report_render.render_pdf(signed), mimetype=_MEDIA[fmt],
+        return Response(report_render.render_pdf(signed.data), mimetype=_MEDIA[fmt],
                         headers={"Content-Disposition": f'attachment; filename="clearance-{production}.pdf"'})
-    return Response(canonical_json(signed), mimetype=_MEDIA[fmt])
+    return Response(signed.canonical, mimetype=_MEDIA[fmt])
 
 
 blueprints = [blp]

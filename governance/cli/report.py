@@ -15,7 +15,6 @@ from typing import Any
 import click
 
 from ..audit.trust import TrustAnchors
-from ..canonical import canonical_json
 from ..errors import InvalidInput
 from ..provenance import clearance_report as clearance
 from ..provenance import report_render, timelines
@@ -42,13 +41,13 @@ def _timeline(slate: SlateContext, path: Path | None, production: str) -> Any:
     return timelines.match_clips(timelines.read_timeline(data, path.name), production, None)
 
 
-def rendered(signed: dict[str, Any], fmt: str) -> bytes:
+def rendered(signed: clearance.SignedReport, fmt: str) -> bytes:
     """The signed report in ``fmt``: canonical JSON (what verifies), HTML or PDF (P2's renderings)."""
     if fmt == "html":
-        return report_render.render_html(signed).encode("utf-8")
+        return report_render.render_html(signed.data).encode("utf-8")
     if fmt == "pdf":
-        return report_render.render_pdf(signed)
-    return canonical_json(signed) + b"\n"
+        return report_render.render_pdf(signed.data)
+    return signed.canonical + b"\n"
 
 
 @report_group.command("clearance")
@@ -71,7 +70,7 @@ def report_clearance(slate: SlateContext, production: str, timeline: Path | None
     signed = clearance.signed_clearance_report(slate.settings, production, by=None,
                                                timeline=_timeline(slate, timeline, production))
     data = rendered(signed, fmt)
-    totals = signed["report"]["totals"]
+    totals = signed.data["report"]["totals"]
     if output is None:
         click.echo(data.decode("utf-8"), nl=False)
     else:

@@ -44,7 +44,7 @@ from ..credentials.identities import IdentityStore, identity_anchors_path
 from ..credentials.jumbf import stored_assertion
 from ..credentials.keys import KeyStore
 from ..credentials.signers import Signer
-from ..db import transaction, tuples
+from ..db import database, transaction, tuples
 from ..errors import CredentialError, InvalidInput, NotFound
 from ..ids import is_id
 from ..jobs.tables import Job, OutputReview
@@ -52,7 +52,7 @@ from ..ledger.tables import ManifestStore, Output, Reproduction
 from ..policy.tables import DecisionRecord, GenerationRequest, PolicyVersion
 from ..principal import Principal
 from ..registry import base_models
-from ..registry.tables import Consent, Licence, Model, Production
+from ..registry.tables import Consent, Licence, Model, Person, Production
 from ..settings import Settings
 from .standing import flagged_outputs
 
@@ -210,12 +210,13 @@ def clearance_report(production: str, *, by: Principal | None, timeline: Any = N
         policies = {pid: (uid, version, sha) for pid, uid, version, sha in
                     tuples(PolicyVersion.select(PolicyVersion.id, PolicyVersion.uid, PolicyVersion.version,
                                                 PolicyVersion.sha256))}
-        consent_ids, licence_ids = set(), set()
-        for _, _, records, _ in decisions.values():
-            consent_ids.update(_ids(records, "consents"))
-            licence_ids.update(_ids(records, "licences"))
-        consents = {c.id: c for c in _chunked(Consent, consent_ids)}
+        consent_ids = {i for d in decisions.values() for i in d.consents}
+        licence_ids = {i for d in decisions.values() for i in d.licences}
+        consents = {c.id: c for c in _chunked(Consent, consent_ids, Person)}
         licences = {lic.id: lic for lic in _chunked(Licence, licence_ids)}
+        # each right judged once against the release, however many outputs relied on it
+        consent_lines = {i: _consent_line(c, release, today) for i, c in consents.items()}
+        licence_lines = {i: _licence_line(lic, release, today) for i, lic in licences.items()}
         models = _models()
         reviews = _reviews(production)
         reproductions = _reproductions(production)
@@ -224,35 +225,32 @@ def clearance_report(production: str, *, by: Principal | None, timeline: Any = N
         lines: list[OutputLine] = []
         issues: list[Issue] = []
         credit_counts: dict[tuple[str, str], int] = {}
+        no_decision = _Decision("unknown", 0, (), ())
         for sha, request_id, decision_id, job_id, signed_at, claim_json, claim_sha, good, reason, label in outputs:
             governance = json.loads(claim_json)
             request = requests.get(request_id)
-            decision = decisions.get(decision_id)
-            records = decision[2] if decision else {}
-            c_lines = tuple(_consent_line(consents[i], release, today) for i in _ids(records, "consents")
-                            if i in consents)
-            l_lines = tuple(_licence_line(licences[i], release, today) for i in _ids(records, "licences")
-                            if i in licences)
-            reasons = _standing_reasons(good, reason, c_lines, l_lines, reproductions.get(sha),
+            decision = decisions.get(decision_id, no_decision)
+            c_lines = tuple(consent_lines[i] for i in decision.consents if i in consent_lines)
+            l_lines = tuple(licence_lines[i] for i in decision.licences if i in licence_lines)
+            reasons = _standing_reasons(bool(good), reason, c_lines, l_lines, reproductions.get(sha),
                                         flagged.get(job_id))
             approvers = _approvers(governance, label, approvals.get(label), trust)
             verdict = _verdict(claim_json, claim_sha, reasons, approvers)
-            policy_row = policies.get(decision[1]) if decision else None
-            model_data = governance.get("model") or {}
+            policy_row = policies.get(decision.policy_version)
             line = OutputLine(
-                sha256=sha, request_id=request_id, created_at=_stamp(signed_at), verdict=verdict,
+                sha256=sha, request_id=request_id, created_at=_when(signed_at), verdict=verdict,
                 standing="good" if not reasons else "not_in_good_standing", standing_reasons=tuple(reasons),
-                model=_model_view(models, model_data), training_set_root=str(
+                model=_model_view(models, governance.get("model") or {}), training_set_root=str(
                     (governance.get("training_set") or {}).get("merkle_root") or ""),
                 policy={"uid": policy_row[0], "version": policy_row[1], "sha256": policy_row[2]} if policy_row
                 else dict(governance.get("policy") or {}),
-                decision=decision[0] if decision else "unknown", consents=c_lines, licences=l_lines,
+                decision=decision.outcome, consents=c_lines, licences=l_lines,
                 approvers=approvers, review=reviews.get(job_id),
                 people=tuple(request[1]) if request else ())
             lines.append(line)
             issues += _issues(line)
-            _count_credits(credit_counts, [consents[i] for i in _ids(records, "consents") if i in consents],
-                           [licences[i] for i in _ids(records, "licences") if i in licences])
+            _count_credits(credit_counts, [consents[i] for i in decision.consents if i in consents],
+                           [licences[i] for i in decision.licences if i in licences])
     owed = tuple(CreditLine(text, kind, n) for (kind, text), n in
                     sorted(credit_counts.items(), key=lambda item: (_KIND_ORDER[item[0][0]], item[0][1])))
     good_count = sum(1 for line in lines if line.standing == "good")
@@ -296,9 +294,30 @@ def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
         yield items[start:start + _CHUNK]
 
 
-def _chunked(table: Any, ids: Iterable[int]) -> Iterator[Any]:
+def _chunked(table: Any, ids: Iterable[int], *joined: Any) -> Iterator[Any]:
     for part in _chunks(ids):
-        yield from table.select().where(table.id.in_(part))
+        query = table.select(table, *joined)
+        for other in joined:
+            query = query.join(other)
+        yield from query.where(table.id.in_(part))
+
+
+def _raw(query: peewee.SelectBase) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` as the driver returns them, without peewee's per-value conversion
+    (JSON and times are converted by the caller, once, where used): at 100,000 outputs the
+    conversion costs more than the reading."""
+    return list(database.execute(query).fetchall())
+
+
+def _when(value: Any) -> str:
+    """A UTC time column as ISO 8601 with Z (SQLite hands text, PostgreSQL a datetime)."""
+    if isinstance(value, datetime):
+        return _stamp(value)
+    return str(value).replace(" ", "T") + "Z"
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def _production_requests(production: str) -> peewee.SelectQuery:
@@ -308,10 +327,10 @@ def _production_requests(production: str) -> peewee.SelectQuery:
 
 
 def _requests(production: str) -> dict[str, tuple[str, list[str]]]:
-    rows = tuples(GenerationRequest.select(GenerationRequest.id, GenerationRequest.territory,
-                                           GenerationRequest.people)
-                  .where(GenerationRequest.production == production))
-    return {str(rid): (territory, sorted(people or [])) for rid, territory, people in rows}
+    rows = _raw(GenerationRequest.select(GenerationRequest.id, GenerationRequest.territory,
+                                         GenerationRequest.people)
+                .where(GenerationRequest.production == production))
+    return {str(rid): (territory, sorted(_json(people) or [])) for rid, territory, people in rows}
 
 
 def _release_territories(row: Production, requests: Iterable[tuple[str, list[str]]]) -> list[str]:
@@ -322,18 +341,32 @@ def _release_territories(row: Production, requests: Iterable[tuple[str, list[str
 
 
 def _outputs(production: str) -> list[tuple[Any, ...]]:
-    return list(tuples(Output.select(Output.sha256, Output.request_id, Output.decision_id, Output.job_id,
-                                     Output.signed_at, Output.claim_json, Output.claim_sha256,
-                                     Output.in_good_standing, Output.standing_reason, Output.manifest_label)
-                       .where(Output.request_id.in_(_production_requests(production)))
-                       .order_by(Output.signed_at, Output.id)))
+    return _raw(Output.select(Output.sha256, Output.request_id, Output.decision_id, Output.job_id,
+                              Output.signed_at, Output.claim_json, Output.claim_sha256,
+                              Output.in_good_standing, Output.standing_reason, Output.manifest_label)
+                .where(Output.request_id.in_(_production_requests(production)))
+                .order_by(Output.signed_at, Output.id))
 
 
-def _decisions(production: str) -> dict[str, tuple[str, int, Any, int]]:
-    rows = tuples(DecisionRecord.select(DecisionRecord.id, DecisionRecord.outcome, DecisionRecord.policy_version,
-                                        DecisionRecord.records, DecisionRecord.request)
-                  .join(GenerationRequest).where(GenerationRequest.production == production))
-    return {str(did): (outcome, policy, records, request) for did, outcome, policy, records, request in rows}
+@dataclass(frozen=True)
+class _Decision:
+    outcome: str
+    policy_version: int
+    consents: tuple[int, ...]
+    licences: tuple[int, ...]
+
+
+def _decisions(production: str) -> dict[str, _Decision]:
+    """The production's decisions by id (as the ledger writes it), with the ids of the
+    consents and licences each relied on (its records)."""
+    rows = _raw(DecisionRecord.select(DecisionRecord.id, DecisionRecord.outcome, DecisionRecord.policy_version,
+                                      DecisionRecord.records)
+                .join(GenerationRequest).where(GenerationRequest.production == production))
+    found = {}
+    for did, outcome, policy, records in rows:
+        data = _json(records) or {}
+        found[str(did)] = _Decision(outcome, policy, tuple(_ids(data, "consents")), tuple(_ids(data, "licences")))
+    return found
 
 
 def _models() -> dict[str, dict[str, Any]]:
@@ -546,16 +579,31 @@ def _count_credits(counts: dict[tuple[str, str], int], consents: Sequence[Consen
 # ------------------------------------------------------------------ signing and verifying
 
 
+@dataclass(frozen=True)
+class SignedReport:
+    """The signed form as data (what the renderings read) and as its canonical JSON (what
+    ``verify_report`` checks, what the CLI writes and the API answers)."""
+
+    data: dict[str, Any]
+    canonical: bytes
+
+
 def sign_report(report: Mapping[str, Any], signer: Signer,
-                timestamper: Callable[[bytes], str | None] | None = None) -> dict[str, Any]:
-    """The signed form: the report and Slate's signature over canonical JSON of the report and
-    the signing time. ``timestamper`` (an RFC 3161 client) stamps the signature's bytes; without
-    a TSA configured the timestamp is null and ``signed_at`` is Slate's clock."""
+                timestamper: Callable[[bytes], str | None] | None = None) -> SignedReport:
+    """Slate's signature over canonical JSON of the report and the signing time. ``timestamper``
+    (an RFC 3161 client) stamps the signature's bytes; without a TSA configured the timestamp
+    is null and ``signed_at`` is Slate's clock.
+
+    The report is encoded once: canonical JSON sorts keys and adds no whitespace, so both the
+    signed body and the signed form are that encoding spliced between their other members."""
     signed_at = _stamp(utcnow())
-    body = canonical_json({"report": dict(report), "signed_at": signed_at})
+    encoded = canonical_json(dict(report))
+    body = b'{"report":' + encoded + b',"signed_at":' + canonical_json(signed_at) + b"}"
     signature = countersign(body, signer)
     stamp = timestamper(bytes.fromhex(signature["signature"])) if timestamper is not None else None
-    return {"report": dict(report), "signature": {**signature, "signed_at": signed_at, "timestamp": stamp}}
+    signature = {**signature, "signed_at": signed_at, "timestamp": stamp}
+    whole = b'{"report":' + encoded + b',"signature":' + canonical_json(signature) + b"}"
+    return SignedReport({"report": dict(report), "signature": signature}, whole)
 
 
 @dataclass(frozen=True)
@@ -599,7 +647,7 @@ def verify_report(signed: Any, anchors: TrustAnchors) -> ReportVerdict:
 
 
 def signed_clearance_report(settings: Settings, production: str, *, by: Principal | None,
-                            timeline: Any = None) -> dict[str, Any]:
+                            timeline: Any = None) -> SignedReport:
     """The one path the CLI, the API and the page share: the report as ``by`` may read it,
     judged against the studio's identity CA, signed with Slate's active key."""
     identities = IdentityStore(settings)
@@ -619,5 +667,5 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-__all__ = ["FORMAT", "ApproverTrust", "ClearanceReport", "ReportVerdict", "clearance_report", "may_read", "sign_report",
-           "signed_clearance_report", "verify_report"]
+__all__ = ["FORMAT", "ApproverTrust", "ClearanceReport", "ReportVerdict", "SignedReport", "clearance_report",
+           "may_read", "sign_report", "signed_clearance_report", "verify_report"]

@@ -23,4 +23,4 @@ from .blueprint import bp
 def production_clearance(production: str) -> Any:
     signed = clearance.signed_clearance_report(current_app.config["SLATE_SETTINGS"], production,
                                                by=access.principal())
-    return Response(report_render.render_html(signed), mimetype="text/html")
+    return Response(report_render.render_html(signed.data), mimetype="text/html")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from governance.audit.trust import TrustAnchors
+from governance.canonical import canonical_json
 from governance.cli.report import ISSUES_EXIT
 from governance.credentials.approvals import APPROVALS_LABEL
 from governance.credentials.jumbf import stored_assertion
@@ -53,7 +54,9 @@ def normalised(report: dict) -> dict:
 
 def test_demo_production_report_matches_the_golden_file(signed, app):
     signed_report = clearance.signed_clearance_report(app.config["SLATE_SETTINGS"], "harbour-lights", by=None)
-    got = normalised(signed_report["report"])
+    assert json.loads(signed_report.canonical) == signed_report.data  # one report, two forms
+    assert signed_report.canonical == canonical_json(signed_report.data)
+    got = normalised(signed_report.data["report"])
     if os.environ.get("SLATE_WRITE_GOLDEN"):
         GOLDEN.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
     assert got == json.loads(GOLDEN.read_text())
@@ -62,7 +65,7 @@ def test_demo_production_report_matches_the_golden_file(signed, app):
                              "models": 2}
     assert got["disclosure"]["depicting_real_people"] == ["output-3"]
     assert {a["signature"] for o in got["outputs"] for a in o["approvers"]} == {"valid"}
-    assert signed_report["signature"]["timestamp"] is None  # no TSA configured for the report
+    assert signed_report.data["signature"]["timestamp"] is None  # no TSA configured for the report
 
 
 def test_signature_verifies_offline_with_exported_anchors_and_an_edited_report_fails(run, tmp_path):
@@ -87,7 +90,7 @@ def test_a_report_signed_by_a_key_outside_the_trust_anchors_is_refused(signed, a
     report = clearance.clearance_report("harbour-lights", by=None).to_dict()
     keys = KeyStore(app.config["SLATE_SETTINGS"])
     keys.ensure()
-    signed_report = clearance.sign_report(report, keys.file_signer(keys.active_key()))
+    signed_report = clearance.sign_report(report, keys.file_signer(keys.active_key())).data
     assert clearance.verify_report(signed_report, TrustAnchors.in_keys_folder(keys.dir)).ok
     other_ca = TrustAnchors.missing("an auditor holding no roots")
     verdict = clearance.verify_report(signed_report, other_ca)
@@ -118,7 +121,7 @@ def test_release_territory_a_licence_does_not_cover_is_an_issue_without_losing_s
     Production.update(attributes={"release_territories": ["GB", "US"]}).where(
         Production.name == "harbour-lights").execute()
     Licence.update(territories=["GB"]).where(Licence.ref == "LIC-STUDIO-OWN").execute()
-    report = clearance.signed_clearance_report(app.config["SLATE_SETTINGS"], "harbour-lights", by=None)["report"]
+    report = clearance.signed_clearance_report(app.config["SLATE_SETTINGS"], "harbour-lights", by=None).data["report"]
     assert report["production"]["release_territories"] == ["GB", "US"]
     relying = {o["sha256"] for o in report["outputs"] if any(lic["ref"] == "LIC-STUDIO-OWN" for lic in o["licences"])}
     assert relying == {signed.outputs[n] for n in ("plain", "plate", "mara")}
@@ -165,7 +168,7 @@ def test_an_edited_governance_record_in_the_ledger_is_reported_not_delivered(sig
     edited = json.loads(row.claim_json)
     edited["signoffs"], edited["approver"] = [], None
     Output.update(claim_json=json.dumps(edited)).where(Output.id == row.id).execute()
-    report = clearance.signed_clearance_report(app.config["SLATE_SETTINGS"], "harbour-lights", by=None)["report"]
+    report = clearance.signed_clearance_report(app.config["SLATE_SETTINGS"], "harbour-lights", by=None).data["report"]
     line = next(o for o in report["outputs"] if o["sha256"] == sha)
     assert line["verdict"] == "record_altered"
     assert [i["problem"] for i in report["issues"]] == [
