@@ -14,7 +14,8 @@ rows it needs (outputs, decisions, consents, licences, stores, reviews, jobs) in
 
     .venv/bin/python benchmarks/report_bench.py [--outputs N]
 
-Ends with one JSON line: ``outputs``, ``report_s``, ``sql_s``, ``ratio`` (report / SQL).
+Ends with one JSON line: ``outputs``, ``report_s`` (wall), ``report_cpu_s`` (this process's CPU:
+what the report costs when the machine is shared), ``sql_s``, ``ratio`` (report / SQL, wall).
 Target: report_s under 30 s for 100,000 outputs.
 """
 
@@ -235,17 +236,19 @@ def main() -> None:
         print(f"loaded {args.outputs} outputs of {PRODUCTION} (+{args.outputs // 10} of {OTHER}) in "
               f"{built['load_s']} s", flush=True)
         sql_s = bare_sql(database.obj.connection())
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         signed_report = signed_clearance_report(settings, PRODUCTION, by=None)
         data, signed = signed_report.canonical, signed_report.data
-        report_s = time.perf_counter() - started
+        report_s, report_cpu_s = time.perf_counter() - started, time.process_time() - cpu
         totals = signed["report"]["totals"]
         valid = sum(1 for o in signed["report"]["outputs"] for a in o["approvers"] if a["signature"] == "valid")
         close_database()
     assert totals["outputs"] == args.outputs, totals
     print(f"bare SQL reads: {sql_s:.2f} s")
-    print(f"clearance report (JSON, signed, {len(data) / 1e6:.0f} MB): {report_s:.2f} s; totals {totals}")
-    print(json.dumps({"outputs": args.outputs, "report_s": round(report_s, 2), "sql_s": round(sql_s, 2),
+    print(f"clearance report (JSON, signed, {len(data) / 1e6:.0f} MB): {report_s:.2f} s "
+          f"({report_cpu_s:.2f} s of this process's CPU); totals {totals}")
+    print(json.dumps({"outputs": args.outputs, "report_s": round(report_s, 2),
+                      "report_cpu_s": round(report_cpu_s, 2), "sql_s": round(sql_s, 2),
                       "ratio": round(report_s / sql_s, 2), "issues": totals["issues"],
                       "approver_signatures_valid": valid}))
 
