@@ -23,6 +23,7 @@ from . import (
     policies,
     provenance,
     registry,
+    reports,
     softbinding,
     training,
     workers,
@@ -30,7 +31,8 @@ from . import (
 from .openapi import SlateDocPlugin
 
 #: The areas of the API, each a module with its ``blueprints``.
-AREAS = (registry, bases, admin, oversight, policies, catalogue, flow, provenance, workers, softbinding, training)
+AREAS = (registry, bases, admin, oversight, policies, catalogue, flow, provenance, workers, softbinding, training,
+         reports)
 
 
 class SlateApi(Api):  # type: ignore[misc]  # flask-smorest ships no types
