@@ -25,12 +25,13 @@ from . import (
     registry,
     softbinding,
     training,
+    uses,
     workers,
 )
 from .openapi import SlateDocPlugin
 
 #: The areas of the API, each a module with its ``blueprints``.
-AREAS = (registry, bases, admin, oversight, policies, catalogue, flow, provenance, workers, softbinding, training)
+AREAS = (registry, bases, admin, oversight, policies, catalogue, flow, provenance, workers, softbinding, training, uses)
 
 
 class SlateApi(Api):  # type: ignore[misc]  # flask-smorest ships no types
