@@ -38,7 +38,7 @@ import peewee
 
 from ..audit.log import record
 from ..clock import as_utc, utcnow
-from ..db import database, transaction
+from ..db import database, transaction, tuples
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..principal import Principal
 from ..registry.tables import Consent, Licence, Production
@@ -218,7 +218,7 @@ def _read(kind: str, ids: set[int], lock: bool) -> dict[int, int]:
              .order_by(UsageCounter.subject_id))
     if lock and not _sqlite():
         query = query.for_update()  # SQLite: the decision's IMMEDIATE transaction holds the write lock
-    return {sid: uses for sid, uses in query.tuples()}
+    return {int(sid): int(uses) for sid, uses in tuples(query)}
 
 
 def annotate(facts: dict[str, Any], *, lock: bool = False) -> dict[str, Any]:

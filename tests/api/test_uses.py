@@ -257,3 +257,19 @@ def test_legal_sets_terms_and_bad_terms_are_clear_422s_with_nothing_written(clie
     assert ok.status_code == 200, ok.json
     assert (ok.json["max_uses"], ok.json["compensation"], ok.json["version"]) == (
         3, {"amount": "100", "currency": "GBP", "per": "output"}, consent.version + 1)
+
+
+def test_a_rejected_request_gives_back_its_use_and_a_denied_one_took_none(client, studio):  # noqa: F811
+    consent = mara_consent()
+    usage.set_terms("consent", consent.id, max_uses=1, compensation=None, by=LEGAL)
+    view = submit(client, studio.tokens["pat-producer"], people=["Mara Quinn"]).json
+    assert submit(client, studio.tokens["pat-producer"], people=["Mara Quinn"]).json[
+        "decision"]["decision"] == "deny"
+    assert uses_of("consent", consent.id) == 1  # the denial took nothing
+    rejected = client.post(f"/api/v1/requests/{view['request']['id']}/approval",
+                           json={"verdict": "rejected", "comment": "not this scene"},
+                           headers=auth(studio.tokens["ada-approver"]))
+    assert rejected.status_code == 200, rejected.json
+    assert uses_of("consent", consent.id) == 0
+    assert submit(client, studio.tokens["pat-producer"], people=["Mara Quinn"]).json[
+        "decision"]["decision"] == "needs_approval"
