@@ -95,7 +95,7 @@ def consent_terms(body: dict[str, Any], consent_id: str) -> Any:
     return _terms(usage.CONSENT, consent_id, body)
 
 
-@blp.route("/licences/<string:ref>/terms", methods=["PUT"])
+@blp.route("/licences/<path:ref>/terms", methods=["PUT"])
 @admits(*TERMS)
 @blp.arguments(TermsIn)
 @blp.response(200, TermsOut)

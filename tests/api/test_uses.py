@@ -273,3 +273,16 @@ def test_a_rejected_request_gives_back_its_use_and_a_denied_one_took_none(client
     assert uses_of("consent", consent.id) == 0
     assert submit(client, studio.tokens["pat-producer"], people=["Mara Quinn"]).json[
         "decision"]["decision"] == "needs_approval"
+
+
+def test_a_job_blocked_by_a_takedown_gives_back_the_use_its_decision_took(client, studio):  # noqa: F811
+    usage.set_terms("licence", "LIC-NORTHLIGHT-PLATES", max_uses=3, compensation=None, by=LEGAL)
+    lic = Licence.get(Licence.ref == "LIC-NORTHLIGHT-PLATES")
+    view = submit(client, studio.tokens["pat-producer"], references=[studio.reference_sha256]).json
+    assert view["status"] == "queued" and uses_of("licence", lic.id) == 1
+    down = client.post("/api/v1/licences/LIC-NORTHLIGHT-PLATES/takedown", json={"reason": "rights dispute"},
+                       headers=auth(studio.tokens["lee-legal"]))
+    assert down.status_code == 200, down.json
+    assert uses_of("licence", lic.id) == 0
+    [entry] = AuditEntry.select().where(AuditEntry.action == "usage.released")
+    assert entry.actor == "lee-legal"
