@@ -26,13 +26,14 @@ from . import (
     reports,
     softbinding,
     training,
+    uses,
     workers,
 )
 from .openapi import SlateDocPlugin
 
 #: The areas of the API, each a module with its ``blueprints``.
 AREAS = (registry, bases, admin, oversight, policies, catalogue, flow, provenance, workers, softbinding, training,
-         reports)
+         reports, uses)
 
 
 class SlateApi(Api):  # type: ignore[misc]  # flask-smorest ships no types

@@ -670,6 +670,9 @@ class SignForm(Schema):
     receipt = fields.String(required=True, validate=validate.Length(min=1, max=8000),
                             metadata={"description": "the worker's generation receipt for this image: JSON "
                                                      "{receipt, signature}, signed by its approved worker key"})
+    gpu_seconds = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=86400),
+                               metadata={"description": "the GPU time this image took, in seconds: counted "
+                                                        "against its production's budget"})
 
 
 class FileUpload(Schema):

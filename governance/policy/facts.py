@@ -6,9 +6,11 @@ decision and replayed later. The registry's facts builder produces them; a polic
 writes them by hand. Their shape::
 
     request:         {id, requester, production, use, territory, date, prompt_terms,
-                      named_people, depicts_people, people}
+                      named_people, depicts_people, people, in_generation_window}
     requester:       {name, roles, productions, department, attributes}   who asked
-    production:      {name, attributes}                    the request's production
+    production:      {name, attributes, gpu_seconds_budget, gpu_seconds_used}   the request's production
+                     (budget, use and blackouts: ``policy.usage``; a consent's and a reference
+                     licence's ``uses_so_far`` against their ``max_uses`` too)
     model:           {id, name, version, status, weights_hash, training_set_root,
                       base, base_status, base_weights_hash, base_licence}
                      base_status: the registered base's standing (approved | restricted |
@@ -58,13 +60,14 @@ FIELDS: dict[str, dict[str, Kind]] = {
     "request": {
         "id": "string", "requester": "string", "production": "string", "use": "string",
         "territory": "string", "date": "date", "prompt_terms": "list", "named_people": "list",
-        "depicts_people": "bool", "people": "list",
+        "depicts_people": "bool", "people": "list", "in_generation_window": "bool",
     },
     "requester": {
         "name": "string", "roles": "list", "productions": "list", "department": "string",
         "attributes": "record",
     },
-    "production": {"name": "string", "attributes": "record"},
+    "production": {"name": "string", "attributes": "record", "gpu_seconds_budget": "number",
+                   "gpu_seconds_used": "number"},
     "model": {
         "id": "string", "name": "string", "version": "string", "status": "string",
         "weights_hash": "string", "training_set_root": "string", "attested": "bool",
@@ -76,7 +79,7 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "id": "string", "ref": "string", "licensor": "string", "grants": "list",
         "territories": "list", "starts_on": "date", "ends_on": "date",
         "attribution_required": "bool", "credit_text": "string", "takedown": "bool",
-        "version": "number", "attributes": "record",
+        "version": "number", "attributes": "record", "max_uses": "number", "uses_so_far": "number",
     },
     "person": {"id": "string", "name": "string", "is_minor": "bool", "attributes": "record"},
     "consent": {
@@ -85,6 +88,7 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "document_sha256": "string", "revoked": "bool", "revoked_at": "string",
         "version": "number", "status": "string", "credit_text": "string",
         "attribution_required": "bool", "output_uses": "list", "attributes": "record",
+        "max_uses": "number", "uses_so_far": "number",
     },
     "performer": {"depicted": "bool", "named_in_prompt": "bool", "in_reference": "bool",
                   "consent_pending": "bool", "consents": "records"},

@@ -42,6 +42,7 @@ from ..registry.tables import (
 from ..registry.watchlist import refuse_watchlisted
 from . import facts as F
 from .inputs import Hashed
+from .usage import annotate
 
 #: registry fields a policy may read (see facts.FIELDS); everything else stays out of the facts
 _LICENCE_KEYS = tuple(F.FIELDS["licence"])
@@ -264,7 +265,7 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
                     .where(AssetPerson.asset.in_([a.id for a in references]))} if references else {}
     people = {name: depicted.get(name) or in_reference.get(name) or get_person(name)
               for name in sorted(set(depicted) | set(named) | set(in_reference))}
-    return {
+    return annotate({
         "request": request,
         "requester": requester_facts(spec.requester),
         "production": {"name": production_name, "attributes": production_terms},
@@ -274,4 +275,4 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
         "performers": [performer_entry(p, request, depicted=name in depicted, named=name in named,
                                        in_reference=name in in_reference, by=by)
                        for name, p in people.items()],
-    }
+    })

@@ -74,6 +74,7 @@ def consent_dict(c: Consent, by: Principal | None = None) -> dict[str, Any]:
         "revoked": c.revoked_at is not None, "revoked_at": c.revoked_at,
         "revoked_reason": c.revoked_reason, "version": c.version, "attributes": attrs.shown(by, c.attributes),
         "credit_text": c.credit_text, "attribution_required": c.attribution_required, "output_uses": c.output_uses,
+        "max_uses": c.max_uses, "compensation": c.compensation,
     }
 
 

@@ -73,6 +73,10 @@ class Consent(BaseModel):
     credit_text = peewee.TextField(null=True)
     attribution_required = peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])
     output_uses = JSONField(null=True)
+    #: what each use pays (migration step 28): {"amount": decimal string, "currency": ISO 4217,
+    #: "per": "output"} or None; and the most requests that may rely on it (None: no cap)
+    compensation = JSONField(null=True)
+    max_uses = peewee.IntegerField(null=True)
     events: peewee.ModelSelect[ConsentEvent]
 
 
@@ -115,6 +119,9 @@ class Licence(BaseModel):
     created_at = UTCDateTimeField()
     version = peewee.IntegerField(default=1)
     attributes = AttributesField()
+    #: royalty per output and a cap on requests relying on it (migration step 28; see Consent)
+    compensation = JSONField(null=True)
+    max_uses = peewee.IntegerField(null=True)
 
 
 class Asset(BaseModel):
