@@ -15,7 +15,9 @@ writes them by hand. Their shape::
                       base, base_status, base_weights_hash, base_licence}
                      base_status: the registered base's standing (approved | restricted |
                      retired), ``unregistered`` for a base named only in free text, ``none``
-                     for a model trained from scratch (``registry.base_models.base_facts``)
+                     for a model an accepted attestation shows trained from scratch,
+                     ``undeclared`` for an unattested model naming no base
+                     (``registry.base_models.model_base_facts``)
     references:      [{subject, asset, licence}]          one per reference image
     training_assets: [{subject, asset, licence, members, member_assets}]
                      one per class of members of the model's set (same licence and asset facts

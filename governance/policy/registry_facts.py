@@ -20,10 +20,9 @@ from ..canonical import canonical_json, digest
 from ..db import tuples
 from ..errors import InvalidInput
 from ..principal import Principal
-from ..registry import attestations, scope
+from ..registry import attestations, base_models, scope
 from ..registry import vocabulary as vocab
 from ..registry.assets import find_asset
-from ..registry.base_models import base_facts, base_of
 from ..registry.consents import consent_dict
 from ..registry.licences import licence_dict
 from ..registry.models_registry import get_model
@@ -102,7 +101,7 @@ def _entry(asset_id: int, sha256: str, title: str, media_type: str,
 
 
 def model_facts(model: Model) -> dict[str, Any]:
-    base = base_facts(base_of(model), model.base_model)
+    base = base_models.model_base_facts(model)
     return {"id": str(model.id), "name": model.name, "version": model.version, "status": model.status,
             "weights_hash": model.weights_hash,
             "training_set_root": model.training_set.merkle_root if model.training_set is not None else None,

@@ -133,7 +133,7 @@ class ModelCard:
 
 def base_of(model: Model) -> dict[str, Any]:
     """The model's base as the policy reads it (``registry.base_models.base_facts``)."""
-    return base_models.base_facts(base_models.base_of(model), model.base_model)
+    return base_models.model_base_facts(model)
 
 
 def attestation_of(model: Model) -> dict[str, Any] | None:

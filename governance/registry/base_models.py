@@ -17,7 +17,7 @@ from ..clock import utcnow
 from ..db import transaction
 from ..errors import Conflict, InvalidInput
 from ..principal import Principal
-from . import lookup, scope
+from . import attestations, lookup, scope
 from . import vocabulary as vocab
 from .merkle import HEX64
 from .tables import BASE_STATUSES, BaseModelRecord, Model
@@ -25,7 +25,7 @@ from .tables import BASE_STATUSES, BaseModelRecord, Model
 #: what each standing may become; ``retired`` is final, like a model's
 _TRANSITIONS = {"restricted": {"approved", "retired"}, "approved": {"restricted", "retired"}, "retired": set()}
 #: the ``base_status`` facts of a model with no registered base: free text naming none, or no base at all
-UNREGISTERED, NONE = "unregistered", "none"
+UNREGISTERED, NONE, UNDECLARED = "unregistered", "none", "undeclared"
 _TEXT_MAX = 20_000
 
 
@@ -122,6 +122,17 @@ def base_of(model: Model) -> BaseModelRecord | None:
         return model.base
     text = (model.base_model or "").strip()
     return BaseModelRecord.get_or_none(BaseModelRecord.name == text) if text else None
+
+
+def model_base_facts(model: Model) -> dict[str, Any]:
+    """A model's base as decisions and model cards read it: ``base_facts`` of its base, except
+    that "trained from scratch" (``none``) is only what an accepted attestation shows; a model
+    registered by hash naming no base is ``undeclared`` (it may be a LoRA on anything), which a
+    policy can refuse."""
+    facts = base_facts(base_of(model), model.base_model)
+    if facts["status"] == NONE and not attestations.attested(model):
+        facts["status"] = UNDECLARED
+    return facts
 
 
 def base_facts(row: BaseModelRecord | None, legacy_text: str | None = None) -> dict[str, Any]:

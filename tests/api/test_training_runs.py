@@ -311,7 +311,7 @@ def test_an_attested_run_registers_the_model_attested_and_countersigned(client, 
     models_registry.register_model("typed-in", "1", "9c" * 32, training_set="frames-v1")
     assert training_runs.model_attestation(models_registry.get_model("typed-in:1")) is None
     typed = client.get("/api/v1/models/typed-in:1/card", headers=auth(t["lee-legal"])).json
-    assert typed["attestation"] is None and typed["base"]["status"] == "none"
+    assert typed["attestation"] is None and typed["base"]["status"] == "undeclared"
 
 
 def test_slates_model_signature_is_kept_for_the_attesting_worker_whose_answer_was_lost(client, cleared):
@@ -471,7 +471,7 @@ def test_a_second_run_for_a_model_version_in_training_is_refused_at_request_and_
     first = approved_run(client, t)
     again = ask(client, t["pat-producer"])
     assert again.status_code == 409 and first in again.json["detail"]
-    assert TrainingRun.select().count() == 1
+    assert TrainingRun.select().where(TrainingRun.origin == "request").count() == 1
     # a run waiting for approval holds the name too, until it ends
     TrainingRun.update(status="failed").where(TrainingRun.uid == first).execute()
     waiting = ask(client, t["pat-producer"]).json["uid"]

@@ -5,6 +5,7 @@ refuses a model on an unregistered, retired or (for release uses) restricted bas
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from click.testing import CliRunner, Result
@@ -14,9 +15,10 @@ from governance.cli import cli
 from governance.errors import Conflict, Forbidden, InvalidInput, NotFound
 from governance.policy.registry_facts import model_facts
 from governance.principal import Principal
-from governance.registry import base_models, models_registry
+from governance.registry import assets, base_models, licences, models_registry, training_sets
 from governance.registry.models_registry import get_model
 from governance.registry.tables import BaseModelRecord
+from tests.training import attest_model
 
 SD = "5d" * 32
 STATEMENT = "LAION-5B subset, filtered; the maker's model card lists its sources"
@@ -87,10 +89,17 @@ def test_a_model_links_its_registered_base_and_its_facts_carry_the_base(db):
         models_registry.register_model("studio", "2", "ab" * 32, base="ghost")
 
 
-def test_free_text_naming_no_registered_base_is_unregistered_and_no_base_is_none(db):
+def test_free_text_naming_no_registered_base_is_unregistered_and_no_base_is_none_only_when_attested(db):
     models_registry.register_model("scraped", "1", "ab" * 32, base_model="web-scraped-v1")
-    models_registry.register_model("scratch", "1", "cd" * 32)
+    licences.add_licence("LIC-BASE-TEST", "The studio", grants=["ai_training"], territories=["WW"],
+                         starts_on=date(2024, 1, 1))
+    ts = training_sets.create_training_set("scratch-set", [(assets.register_asset(
+        b"a frame", media_type="image/png", title="frame", licence="LIC-BASE-TEST")[0]["sha256"], None)])
+    models_registry.register_model("scratch", "1", "cd" * 32, training_set=ts["name"])
     assert model_facts(get_model("scraped:1"))["base_status"] == "unregistered"
+    # registered by hash naming no base: nothing shows it was trained from scratch
+    assert model_facts(get_model("scratch:1"))["base_status"] == "undeclared"
+    attest_model("scratch:1", db)  # an accepted attestation with no base: trained from scratch
     assert model_facts(get_model("scratch:1"))["base_status"] == "none"
     # registered later under the name the free text gives: the model is judged on it from then
     register("web-scraped-v1")
