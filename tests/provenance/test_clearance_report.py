@@ -183,3 +183,34 @@ def test_approvals_are_read_from_the_kept_manifest_store_and_a_garbled_store_rea
     assert stored_assertion(store, "urn:c2pa:someone-else", APPROVALS_LABEL) is None
     assert stored_assertion(store[:5000], row.manifest_label, APPROVALS_LABEL) is None
     assert stored_assertion(b"\x00\x00\x00\x01jumb" + b"\xff" * 8, row.manifest_label, APPROVALS_LABEL) is None
+
+
+def test_a_cut_given_as_an_edl_scopes_the_report_and_renders_as_pdf_and_html(run, signed, tmp_path):
+    """The whole path a delivery pipeline takes: an editor's CMX 3600 EDL of three clips, read
+    with OpenTimelineIO, scopes the report to their outputs; the CLI writes the PDF (a real
+    WeasyPrint document) and the API answers the same cut's report as HTML."""
+    import pypdfium2
+
+    from tests.provenance.test_timelines import edl
+    plain, plate, mara = (signed.outputs[k] for k in ("plain", "plate", "mara"))
+    cut = tmp_path / "harbour_v3.edl"
+    cut.write_bytes(edl(("FILE", f"/renders/{plain}.png"), ("CLIP NAME", f"plate_{plate[:14]}_v2"),
+                        ("FILE", f"/renders/{mara}.png")))
+    as_json = tmp_path / "cut.json"
+    made = run("report", "clearance", "--production", "harbour-lights", "--timeline", str(cut),
+               "--output", str(as_json))
+    assert made.exit_code == 0, made.output
+    report = json.loads(as_json.read_text())["report"]
+    assert report["scope"]["kind"] == "timeline" and report["scope"]["timeline"]["matched"] == 3
+    assert sorted(o["sha256"] for o in report["outputs"]) == sorted([plain, plate, mara])
+    as_pdf = tmp_path / "cut.pdf"
+    made = run("report", "clearance", "--production", "harbour-lights", "--timeline", str(cut),
+               "--format", "pdf", "--output", str(as_pdf))
+    assert made.exit_code == 0, made.output
+    pdf = pypdfium2.PdfDocument(str(as_pdf))
+    first = pdf[0].get_textpage().get_text_range()
+    assert "harbour-lights" in first and "Clearance report" in first
+    page = signed.client.get("/api/v1/productions/harbour-lights/clearance?format=html",
+                      headers=auth(signed.tokens["lee-legal"]))
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert plain[:12] in page.get_data(as_text=True)
