@@ -145,7 +145,8 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
             database.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
     # and what later steps add, which they add only where it is missing (step 15: sign-offs;
     # step 16: a consent's credit terms, one job per request; step 17: an output's receipt;
-    # step 24: a model's base, an asset's credentials; step 26: whether a model is attested)
+    # step 24: a model's base, an asset's credentials; step 26: whether a model is attested;
+    # step 27: performers' terms on a consent, a person's date of death)
     later = {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
              ("approval", "rules:"), ("approval", "approval_request_id_approver:"),
              ("consent", "credit_text:"), ("consent", "attribution_required:"),
@@ -153,7 +154,9 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
              ("output", "receipt:"), ("output", "receipt_sha256:"),
              ("model", "base_id:"), ("model", "model_base_id:"), ("model", "keys:"),
              ("asset", "credential_state:"), ("asset", "credential_signer:"), ("asset", "training_mining:"),
-             ("model", "attested:"), ("model", "training_run_id:")}
+             ("model", "attested:"), ("model", "training_run_id:"),
+             ("consent", "replica_type:"), ("consent", "use_description:"), ("consent", "notice_given_at:"),
+             ("consent", "estate_consent:"), ("consent", "estate_representative:"), ("person", "deceased_on:")}
     assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj, exclude=STEP_24_TABLES),
                                                                recorded(11, dialect(database.obj)))} == later
     SchemaVersion.insert_many([{"version": v, "description": f"step {v}", "applied_at": datetime.now(timezone.utc)}
