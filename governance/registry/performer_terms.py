@@ -96,10 +96,11 @@ def _notice(value: datetime | str | None, now: datetime) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
+        text = value.strip()
         try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise InvalidInput(f"'{value[:40]}' is not a date and time (notice_given_at: "
+            raise InvalidInput(f"'{text[:40]}' is not a date and time (notice_given_at: "
                                "YYYY-MM-DDTHH:MM[:SS]Z)") from None
     if not isinstance(value, datetime):
         raise InvalidInput("notice_given_at is a date and time (YYYY-MM-DDTHH:MM[:SS]Z)")
