@@ -240,6 +240,9 @@ def consent_fit(consent: Mapping[str, Any], request: Mapping[str, Any],
         _covers(consent.get("productions"), request.get("production") or "", ALL_PRODUCTIONS),
         _covers(consent.get("territories"), request.get("territory") or "", WORLDWIDE),
         (consent.get("valid_from") or "") <= day <= (consent.get("valid_until") or "9999-12-31"),
+        # of a blanket consent and one naming this production, the one naming it (a replica
+        # is renewed per project: ``consent_terms``)
+        request.get("production") in (consent.get("productions") or []),
     )
     return (sum(checks),) + tuple(int(c) for c in checks) + (str(consent.get("valid_until") or ""),)
 

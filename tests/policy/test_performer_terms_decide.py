@@ -84,3 +84,12 @@ def test_a_deceased_performer_needs_the_estates_consent(db: Any, registry: dict[
     decision = decide(registry, "Ada Moss")
     assert decision["decision"] == "needs_approval" and decision["violations"] == []
     assert decision["inputs"]["records"]["consents"] == [{"id": str(estate["id"]), "version": 2}]
+
+
+def test_of_a_blanket_consent_and_one_naming_the_production_the_named_one_is_judged(
+        db: Any, registry: dict[str, Any]) -> None:
+    named = ada(db)
+    ada(db, productions=["*"])  # recorded later: a tie on every other check would pick it
+    decision = decide(registry, "Ada Moss")
+    assert decision["decision"] == "needs_approval" and decision["violations"] == []
+    assert decision["inputs"]["records"]["consents"] == [{"id": str(named["id"]), "version": 2}]
