@@ -148,6 +148,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     # and what later steps add, which they add only where it is missing (step 15: sign-offs;
     # step 16: a consent's credit terms, one job per request; step 17: an output's receipt;
     # step 24: a model's base, an asset's credentials; step 26: whether a model is attested;
+    # step 27: performers' terms on a consent, a person's date of death;
     # step 28: a consent's and a licence's compensation and use cap)
     later = {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
              ("approval", "rules:"), ("approval", "approval_request_id_approver:"),
@@ -158,7 +159,9 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
              ("asset", "credential_state:"), ("asset", "credential_signer:"), ("asset", "training_mining:"),
              ("model", "attested:"), ("model", "training_run_id:"),
              ("consent", "compensation:"), ("consent", "max_uses:"), ("licence", "compensation:"),
-             ("licence", "max_uses:")}
+             ("licence", "max_uses:"),
+             ("consent", "replica_type:"), ("consent", "use_description:"), ("consent", "notice_given_at:"),
+             ("consent", "estate_consent:"), ("consent", "estate_representative:"), ("person", "deceased_on:")}
     assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj, exclude=STEP_24_TABLES),
                                                                recorded(11, dialect(database.obj)))} == later
     SchemaVersion.insert_many([{"version": v, "description": f"step {v}", "applied_at": datetime.now(timezone.utc)}

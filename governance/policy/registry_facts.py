@@ -186,7 +186,8 @@ def performer_entry(person: Person, request: dict[str, Any], *, depicted: bool, 
     consents = [consent_facts(c) for c in person.consents.order_by(Consent.id) if scope.consent_visible(by, c)]
     name = person.name if scope.person_visible(by, person) else f"#{person.id}"
     return F.performer({"id": str(person.id), "name": name, "is_minor": person.is_minor,
-                        "attributes": attributes_of(person) if name == person.name else {}},
+                        "attributes": attributes_of(person) if name == person.name else {},
+                        "deceased": person.deceased_on is not None},
                        consents, request, depicted=depicted, named_in_prompt=named, in_reference=in_reference)
 
 
