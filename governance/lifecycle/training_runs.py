@@ -249,8 +249,13 @@ def get_run(uid: str) -> TrainingRun:
     if isinstance(uid, str) and len(uid) <= 40:
         row = TrainingRun.get_or_none(TrainingRun.uid == uid)
     if row is None:
-        raise NotFound(f"no training run '{str(uid)[:40]}' exists", hint="list them with: slate model runs")
+        raise _no_such_run(uid)
     return row
+
+
+def _no_such_run(uid: object) -> NotFound:
+    """The one answer for a run that does not exist and for one the asker may not see."""
+    return NotFound(f"no training run '{str(uid)[:40]}' exists", hint="list them with: slate model runs")
 
 
 def _visible(row: TrainingRun, by: Principal | None) -> bool:
@@ -265,7 +270,7 @@ def model_attestation(model: Model) -> dict[str, Any] | None:
 def show_run(uid: str, by: Principal | None = None) -> TrainingRunView:
     row = get_run(uid)
     if not _visible(row, by):  # a producer of another production learns nothing of it
-        raise NotFound(f"no training run '{uid[:40]}' exists")
+        raise _no_such_run(uid)
     return TrainingRunView.from_row(row)
 
 

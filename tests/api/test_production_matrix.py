@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from governance.auth.users import add_user, issue_token
+from governance.auth.users import add_user, issue_token, principal_named
 from governance.db import database
 from governance.jobs.tables import Job
 from governance.ledger.tables import Output
@@ -78,6 +78,12 @@ def world(signed):
                          starts_on=signed_start(), by=LEE)
     assets.set_licence(own["sha256"], "LIC-HARBOUR", by=LEE)
     training_sets.create_training_set("harbour-set", [(own["sha256"], None)], by=LEE)
+    from governance.lifecycle.training_runs import TrainingRequest, request_run
+    from governance.registry import base_models
+    base_models.register_base("sd-base", "5d" * 32, licence="CreativeML OpenRAIL-M",
+                              training_data="the maker's statement", by=LEE)
+    run = request_run(TrainingRequest(A, "harbour-set", "lora", "harbour-lora", "1", base="sd-base"),
+                      principal_named("pat-producer", "producer"))
     mara = Consent.select().join(Person).where(Person.name == "Mara Quinn").get()
     job = Job.select().join(GenerationRequest).where(GenerationRequest.production == A).first()
     from governance.jobs.tables import OutputReview
@@ -85,7 +91,7 @@ def world(signed):
     signed.ids = {  # type: ignore[attr-defined]
         "consent_id": str(mara.id), "request_id": str(job.request_id), "job_id": job.id,
         "output": signed.outputs["mara"], "asset": own["sha256"], "review_id": review.id,
-        "manifest": Output.get(Output.sha256 == signed.outputs["mara"]).manifest_label,
+        "manifest": Output.get(Output.sha256 == signed.outputs["mara"]).manifest_label, "run": run.uid,
     }
     signed.markers = {  # type: ignore[attr-defined]
         A, "Mara Quinn", "Kit Young", "Sam Young", "LIC-HARBOUR", "Storyboard 7", own["sha256"],
@@ -107,7 +113,8 @@ MISSING = {("consents", "consent_id"): "999999", ("consents", "ref"): "999999", 
            ("assets", "ref"): "f" * 64, ("outputs", "sha256"): "0" * 64, ("requests", "request_id"): "999999",
            ("jobs", "job_id"): "job_" + "0" * 32, ("proof", "asset_sha256"): "f" * 64,
            ("output-reviews", "review_id"): "or_" + "0" * 32,
-           ("manifests", "manifest_id"): "urn:c2pa:00000000-0000-4000-8000-000000000000"}
+           ("manifests", "manifest_id"): "urn:c2pa:00000000-0000-4000-8000-000000000000",
+           ("training-runs", "uid"): "run_" + "0" * 32}
 
 
 def concrete(world, template: str, missing: bool = False) -> str:
@@ -125,6 +132,10 @@ def concrete(world, template: str, missing: bool = False) -> str:
         ("versions", "version"): "1", ("users", "name"): "pat-producer",
         ("identities", "name"): "ada-approver",  # identity certificates are an admin's: producers are refused by role
         ("workers", "key"): "1",  # a worker key belongs to no production: producers are refused by role
+        # a base model is studio-wide (legal registers it; every registry reader reads it)
+        ("base-models", "ref"): "sd-base",
+        # the training run pat asked for in A (refused: its member is not licensed for AI training)
+        ("training-runs", "uid"): ids["run"],
         # a reproduction sample is a generator's to claim: producers are refused by role
         ("reproductions", "sample_id"): "rs_" + "0" * 32,
         # the output review of A's signed output (allowed at once); reviewers and auditors read them all
