@@ -65,7 +65,8 @@ def test_demo_production_report_matches_the_golden_file(signed, app):
                              "models": 2}
     assert got["disclosure"]["depicting_real_people"] == ["output-3"]
     assert {a["signature"] for o in got["outputs"] for a in o["approvers"]} == {"valid"}
-    assert signed_report.data["signature"]["timestamp"] is None  # no TSA configured for the report
+    # stamped by the TSA Slate signs credentials with (the embedded one here)
+    assert signed_report.data["signature"]["timestamp"]
 
 
 def test_signature_verifies_offline_with_exported_anchors_and_an_edited_report_fails(run, tmp_path):
@@ -84,6 +85,26 @@ def test_signature_verifies_offline_with_exported_anchors_and_an_edited_report_f
     tampered.write_text(json.dumps(edited))
     bad = run("report", "verify", str(tampered), "--trust-anchors", str(anchors))
     assert bad.exit_code == 1 and "does not verify: the report was altered" in bad.output
+
+
+def test_the_reports_timestamp_stamps_its_signature_and_a_swapped_stamp_fails(signed, app):
+    import base64
+
+    from governance.credentials import tsa
+    settings = app.config["SLATE_SETTINGS"]
+    first = clearance.signed_clearance_report(settings, "harbour-lights", by=None).data
+    anchors = TrustAnchors.in_keys_folder(settings.keys_dir)
+    assert clearance.verify_report(first, anchors).ok
+    signature = bytes.fromhex(first["signature"]["signature"])
+    stamped_at = tsa.token_time(base64.b64decode(first["signature"]["timestamp"]), signature)
+    assert abs((stamped_at - clearance._time(first["signature"]["signed_at"])).total_seconds()) < 5
+    # another report's stamp moved onto this one (to claim an earlier or later time) is refused
+    second = clearance.signed_clearance_report(settings, "harbour-lights", by=None).data
+    swapped = {**first, "signature": {**first["signature"], "timestamp": second["signature"]["timestamp"]}}
+    verdict = clearance.verify_report(swapped, anchors)
+    assert not verdict.ok and "stamps other bytes" in verdict.problem
+    garbled = {**first, "signature": {**first["signature"], "timestamp": "bm90IGEgdG9rZW4="}}
+    assert not clearance.verify_report(garbled, anchors).ok
 
 
 def test_a_report_signed_by_a_key_outside_the_trust_anchors_is_refused(signed, app, tmp_path):
