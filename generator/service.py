@@ -158,7 +158,8 @@ class SlateApiClient:
                           json={"reason": reason[:2000]})
 
     def sign(self, image_png: bytes, job_id: str, model_identity: str,
-             environment: Mapping[str, Any] | None = None, receipt: str = "") -> Mapping[str, Any]:
+             environment: Mapping[str, Any] | None = None, receipt: str = "",
+             gpu_seconds: float = 0.0) -> Mapping[str, Any]:
         """Sign a job's image with its generation receipt (``signing.generation_receipt``);
         returns the signed output (the first one, for a retry).
 
@@ -167,6 +168,8 @@ class SlateApiClient:
         """
         form = {"job_id": job_id, "model_identity": model_identity,
                 "environment": _json_text(environment or {}), "receipt": receipt}
+        if gpu_seconds > 0:  # what the image took, against its production's budget (Slate bounds it)
+            form["gpu_seconds"] = f"{min(gpu_seconds, 86400.0):.3f}"
         files = {"image": ("output.png", image_png, "image/png")}
 
         def attempt() -> Mapping[str, Any]:
@@ -303,9 +306,10 @@ class _JobSigner:
     def __init__(self, client: SlateApiClient, environment: Mapping[str, Any], key: WorkerKeyPair) -> None:
         self.client, self.environment, self.key = client, environment, key
 
-    def sign(self, image_png: bytes, job_id: str, model_identity: str) -> Mapping[str, Any]:
+    def sign(self, image_png: bytes, job_id: str, model_identity: str,
+             gpu_seconds: float = 0.0) -> Mapping[str, Any]:
         receipt = generation_receipt(self.key, image_png, job_id, model_identity, self.environment)
-        return self.client.sign(image_png, job_id, model_identity, self.environment, receipt)
+        return self.client.sign(image_png, job_id, model_identity, self.environment, receipt, gpu_seconds)
 
 
 _keys: dict[str, WorkerKeyPair] = {}

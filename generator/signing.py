@@ -70,8 +70,11 @@ T = TypeVar("T")
 
 
 class SigningClient(Protocol):
-    def sign(self, image_png: bytes, job_id: str, model_identity: str) -> Mapping[str, Any]:
+    def sign(self, image_png: bytes, job_id: str, model_identity: str,
+             gpu_seconds: float = 0.0) -> Mapping[str, Any]:
         """Sign one output; return the signing API's receipt (the ledger's output).
+        ``gpu_seconds``: the time generating it held the device, counted against its
+        production's budget (0 for an image kept from an earlier run: already measured).
 
         Raise ``errors.SigningUnavailable`` when signing stayed unavailable (the client has
         done its retrying by then) and another ``SlateError`` for a refusal (identity

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -124,8 +125,8 @@ def run_job(job: GenerationJob | Mapping[str, Any], loaded: LoadedModel, signer:
     try:
         job = job if isinstance(job, GenerationJob) else GenerationJob.from_dict(job)
         check_model(job, loaded, models)
-        image, generated = _image_for(job, loaded, unsigned, generation_lock or nullcontext())
-        receipt = signer.sign(image.png, job.job_id, loaded.weights_hash)
+        image, generated, seconds = _image_for(job, loaded, unsigned, generation_lock or nullcontext())
+        receipt = signer.sign(image.png, job.job_id, loaded.weights_hash, gpu_seconds=seconds)
     except SigningUnavailable as exc:
         log.warning("job %s: generated, but not signed: %s", job_id, exc.message)
         return JobResult(job_id=job_id, status=DEFERRED, model_identity=loaded.weights_hash,
@@ -145,17 +146,20 @@ def run_job(job: GenerationJob | Mapping[str, Any], loaded: LoadedModel, signer:
 
 
 def _image_for(job: GenerationJob, loaded: LoadedModel, unsigned: UnsignedImages | None,
-               generation_lock: AbstractContextManager[Any]) -> tuple[GeneratedImage, bool]:
-    """The job's image, and whether it was generated now (False: kept from an unsigned run)."""
+               generation_lock: AbstractContextManager[Any]) -> tuple[GeneratedImage, bool, float]:
+    """The job's image, whether it was generated now (False: kept from an unsigned run), and
+    the seconds generating it held the device (the lock held, not the wait for it)."""
     kept = unsigned.get(job, loaded.weights_hash) if unsigned is not None else None
     if kept is not None:
         log.info("job %s: signing the image kept from its earlier, unsigned run", job.job_id)
-        return kept, False
+        return kept, False, 0.0
     with generation_lock:
+        started = time.perf_counter()
         image = generate(loaded, job)
+        seconds = time.perf_counter() - started
     if unsigned is not None:
         unsigned.keep(job, loaded.weights_hash, image)
-    return image, True
+    return image, True, seconds
 
 
 def _failed(job_id: str, loaded: LoadedModel, exc: Exception, generated: bool) -> JobResult:

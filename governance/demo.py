@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,9 @@ def seed_registry(settings: Settings) -> str:
             "Mara Quinn", uses=["likeness", "reference"], productions=[PRODUCTION], territories=["WW"],
             valid_from=year_start, valid_until=year_end, by=lee, store=store,
             document=_consent_form("Mara Quinn", "Uses: likeness, reference. Worldwide."),
-            attributes=_declared("consent", {"union_rider": "sag-aftra-2023"}))
+            attributes=_declared("consent", {"union_rider": "sag-aftra-2023"}),
+            **replica_terms(year_start, "Mara Quinn's likeness as harbour pilot in previs, concept and final "
+                                         "frames of this production, from her scan session."))
         consents.confirm_consent(granted["id"], by=lou, comment="demo: document reviewed")
     if not Person.select().where(Person.name == "Kit Young").exists():
         people.add_person("Kit Young", is_minor=True, guardian="Sam Young", productions=[PRODUCTION])
@@ -103,7 +105,8 @@ def seed_registry(settings: Settings) -> str:
             "Kit Young", uses=["likeness"], productions=[PRODUCTION], territories=["GB"],
             valid_from=year_start, valid_until=year_start + timedelta(days=180), by=lee, store=store,
             document=_consent_form("Kit Young", "Uses: likeness. GB. Guardian: Sam Young (parent), not yet signed."),
-            guardian_signed=False, guardian_name="Sam Young", guardian_relationship="parent")
+            guardian_signed=False, guardian_name="Sam Young", guardian_relationship="parent",
+            **replica_terms(year_start, "Kit Young's likeness as the ferry boy in concept frames of this production."))
         consents.confirm_consent(granted["id"], by=lou, comment="demo: reviewed; the guardian has not signed")
     if not Licence.select().where(Licence.ref == REFERENCE_LICENCE).exists():
         licences.add_licence(REFERENCE_LICENCE, "Northlight Archive",
@@ -114,6 +117,14 @@ def seed_registry(settings: Settings) -> str:
     plate, _ = assets.register_asset(plate_png(), media_type="image/png", title="Harbour plate, dusk",
                                      source="Northlight Archive reel 12", licence=REFERENCE_LICENCE, by=lee)
     return str(plate["sha256"])
+
+
+def replica_terms(starts: date, description: str) -> dict[str, Any]:
+    """Performers' terms for a demo (or test) consent: an employment-based replica, the use in
+    words, notice given three days before the consent starts (or before now, for one that
+    starts later), which is enough for any request dated within the consent."""
+    notice = min(datetime.combine(starts, time(), tzinfo=timezone.utc), utcnow()) - timedelta(days=3)
+    return {"replica_type": "employment_based", "use_description": description, "notice_given_at": notice}
 
 
 def _declared(kind: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -23,14 +23,17 @@ from . import (
     policies,
     provenance,
     registry,
+    reports,
     softbinding,
     training,
+    uses,
     workers,
 )
 from .openapi import SlateDocPlugin
 
 #: The areas of the API, each a module with its ``blueprints``.
-AREAS = (registry, bases, admin, oversight, policies, catalogue, flow, provenance, workers, softbinding, training)
+AREAS = (registry, bases, admin, oversight, policies, catalogue, flow, provenance, workers, softbinding, training,
+         reports, uses)
 
 
 class SlateApi(Api):  # type: ignore[misc]  # flask-smorest ships no types

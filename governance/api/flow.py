@@ -156,7 +156,8 @@ def sign(form: dict[str, Any]) -> Any:
     view, created = signing.sign_job(issuer(), form["job_id"], _upload("image"), form["model_identity"],
                                      environment, g.principal.name, form["receipt"],
                                      sample_rate=settings.reproduction_sample_rate, dispatcher=queue(),
-                                     review=output_review.ReviewConfig.from_settings(settings))
+                                     review=output_review.ReviewConfig.from_settings(settings),
+                                     gpu_seconds=form.get("gpu_seconds") or 0.0)
     if isinstance(view, output_review.ReviewView):
         # a Response of its own: the operation's main schema (OutputOut) must not re-shape it. The
         # worker learns what became of its image, not what review found (people, other works)

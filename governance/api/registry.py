@@ -11,7 +11,7 @@ from marshmallow import Schema, fields
 
 from .. import revocation
 from ..provenance import model_card as model_cards
-from ..registry import assets, consents, licences, models_registry, people, training_sets
+from ..registry import assets, consents, licences, models_registry, people, performer_terms, training_sets
 from ..registry.attribute_changes import set_attributes
 from . import schemas as s
 from .access import READ_REGISTRY, REGISTER, RIGHTS, admits, principal
@@ -80,6 +80,16 @@ def link_person(body: dict[str, Any], ref: str) -> Any:
     return people.link_production(ref, body["production"], by=principal())
 
 
+@blp.route("/people/<path:ref>/death", methods=["POST"])
+@admits(*RIGHTS)
+@blp.arguments(s.DeathIn)
+@blp.response(200, s.PersonOut)
+def record_death(body: dict[str, Any], ref: str) -> Any:
+    """Legal records that a performer has died: a replica of them then needs their estate's consent."""
+    performer_terms.record_death(ref, body["deceased_on"], by=principal())
+    return people.person_dict(people.get_person(ref), principal())
+
+
 @blp.route("/people/<path:ref>", methods=["GET"])
 @admits(*READ_REGISTRY)
 @blp.response(200, s.PersonOut)
@@ -118,7 +128,9 @@ def grant_consent(body: dict[str, Any]) -> Any:
         guardian_signed=body["guardian_signed"], guardian_name=body["guardian_name"],
         guardian_relationship=body["guardian_relationship"], attributes=body["attributes"],
         credit_text=body["credit_text"], attribution_required=body["attribution_required"],
-        output_uses=body["output_uses"], by=principal())
+        output_uses=body["output_uses"], replica_type=body["replica_type"],
+        use_description=body["use_description"], notice_given_at=body["notice_given_at"],
+        estate_consent=body["estate_consent"], estate_representative=body["estate_representative"], by=principal())
 
 
 @blp.route("/consents/<int:consent_id>", methods=["GET"])

@@ -14,6 +14,7 @@ from ..canonical import json_default
 from ..errors import InvalidInput
 from ..jobs.statuses import RequestStatus, Verdict
 from ..lifecycle import claims, params
+from ..registry import performer_terms
 from ..registry import vocabulary as vocab
 
 
@@ -138,6 +139,7 @@ class PersonOut(Schema):
     productions = fields.List(fields.String())
     created_at = Timestamp()
     attributes = fields.Dict()
+    deceased_on = fields.Date(allow_none=True)
 
 
 class ProductionRefIn(Schema):
@@ -171,6 +173,22 @@ class ConsentIn(Schema):
     output_uses = fields.List(fields.String(validate=validate.OneOf(vocab.OUTPUT_USES)), load_default=None,
                               allow_none=True, validate=validate.Length(max=10),
                               metadata={"description": "the output uses the consent allows; null: every use"})
+    replica_type = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.OneOf(performer_terms.REPLICA_TYPES),
+                                 metadata={"description": "the kind of digital replica the consent covers"})
+    use_description = fields.String(load_default=None, allow_none=True,
+                                    validate=validate.Length(max=performer_terms.DESCRIPTION_MAX),
+                                    metadata={"description": "the specific use consented to, in words; shown to "
+                                                             "the approver, its SHA-256 in each decision"})
+    notice_given_at = fields.DateTime(load_default=None, allow_none=True,
+                                      metadata={"description": "when the performer was given notice (UTC)"})
+    estate_consent = fields.Boolean(load_default=False,
+                                    metadata={"description": "given by the estate of a deceased performer"})
+    estate_representative = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class DeathIn(Schema):
+    deceased_on = fields.Date(required=True)
 
 
 class ConsentQuery(Schema):
@@ -233,6 +251,12 @@ class ConsentOut(Schema):
     attributes = fields.Dict()
     credit_text = fields.String(allow_none=True)
     attribution_required = fields.Boolean()
+    replica_type = fields.String(allow_none=True)
+    use_description = fields.String(allow_none=True)
+    use_description_sha256 = fields.String(allow_none=True)
+    notice_given_at = Timestamp(allow_none=True)
+    estate_consent = fields.Boolean()
+    estate_representative = fields.String(allow_none=True)
     output_uses = fields.List(fields.String(), allow_none=True, metadata={"description": "null: every use"})
 
 
@@ -600,6 +624,15 @@ class JobOut(Schema):
     lease_expires_at = Timestamp(allow_none=True)
 
 
+class ConsentedUseOut(Schema):
+    person = fields.String()
+    consent = fields.String()
+    replica_type = fields.String(allow_none=True)
+    use_description = fields.String(allow_none=True)
+    use_description_sha256 = fields.String(allow_none=True)
+    unchanged = fields.Boolean()
+
+
 class RequestViewOut(Schema):
     request = fields.Nested(RequestRecordOut)
     decision = fields.Nested(DecisionOut, allow_none=True)
@@ -610,6 +643,9 @@ class RequestViewOut(Schema):
         "description": "while it awaits sign-offs: each requirement, who fills it, and what is outstanding"})
     job = fields.Nested(JobOut, allow_none=True)
     status = fields.String(metadata={"description": "where the request stands: " + ", ".join(RequestStatus)})
+    consented_uses = fields.List(fields.Nested(ConsentedUseOut), metadata={
+        "description": "while it awaits sign-offs: each performer's consented use in words, and whether the "
+                       "words are those the decision was made on"})
 
 
 class ListRequestsQuery(Schema):
@@ -670,6 +706,9 @@ class SignForm(Schema):
     receipt = fields.String(required=True, validate=validate.Length(min=1, max=8000),
                             metadata={"description": "the worker's generation receipt for this image: JSON "
                                                      "{receipt, signature}, signed by its approved worker key"})
+    gpu_seconds = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=86400),
+                               metadata={"description": "the GPU time this image took, in seconds: counted "
+                                                        "against its production's budget"})
 
 
 class FileUpload(Schema):

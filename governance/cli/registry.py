@@ -14,7 +14,7 @@ from ..auth.users import principal_named
 from ..clock import parse_date
 from ..errors import InvalidInput
 from ..provenance import model_card as model_cards
-from ..registry import assets, consents, licences, looks, models_registry, people, training_sets
+from ..registry import assets, consents, licences, looks, models_registry, people, performer_terms, training_sets
 from ..registry.merkle import verify_proof
 from ..registry.status import registry_status
 from . import SlateContext, _render_default, emits, multi, table
@@ -83,6 +83,16 @@ def person_add(slate: SlateContext, name: str, kind: str, minor: bool, guardian:
 def person_link(slate: SlateContext, person: str, production: str, by_name: str) -> Any:
     """Add a registered person to another production (legal)."""
     return people.link_production(person, production, by=_legal(by_name))
+
+
+@person_group.command("deceased")
+@click.argument("person")
+@click.option("--on", "deceased_on", required=True, help="The day the performer died, YYYY-MM-DD.")
+@by_option
+@emits()
+def person_deceased(slate: SlateContext, person: str, deceased_on: str, by_name: str | None) -> Any:
+    """Record a performer's death (legal): a replica of them then needs their estate's consent."""
+    return performer_terms.record_death(person, parse_date(deceased_on), by=_legal(by_name))
 
 
 @person_group.command("list")
@@ -163,13 +173,21 @@ def consent_group() -> None:
 @click.option("--attribution-required", is_flag=True, help="Outputs must carry the credit line.")
 @click.option("--output-use", "output_uses", multiple=True,
               help="An output use the consent allows (concept, previs, final_frame, marketing); none: every use.")
+@click.option("--replica-type", type=click.Choice(performer_terms.REPLICA_TYPES),
+              help="The kind of digital replica the consent covers.")
+@click.option("--use-description", help="The specific use consented to, in words (the approver reads it).")
+@click.option("--notice-given-at", help="When the performer was given notice, YYYY-MM-DDTHH:MMZ (UTC).")
+@click.option("--estate-consent", is_flag=True, help="Given by the estate of a deceased performer.")
+@click.option("--estate-representative", help="Who gave the estate's consent.")
 @by_option
 @emits(database=False)
 def consent_grant(slate: SlateContext, person: str, uses: tuple[str, ...], productions: tuple[str, ...],
                   territories: tuple[str, ...], valid_from: str, valid_until: str, document: str | None,
                   document_sha256: str | None, guardian_signed: bool, guardian_name: str | None,
                   guardian_relationship: str | None, credit_text: str | None, attribution_required: bool,
-                  output_uses: tuple[str, ...], by_name: str | None) -> Any:
+                  output_uses: tuple[str, ...], replica_type: str | None, use_description: str | None,
+                  notice_given_at: str | None, estate_consent: bool, estate_representative: str | None,
+                  by_name: str | None) -> Any:
     """Record a consent; one for a minor or for likeness waits for a second legal user (confirm)."""
     content = assets.read_file(document) if document else None
     slate.open()
@@ -179,7 +197,9 @@ def consent_grant(slate: SlateContext, person: str, uses: tuple[str, ...], produ
         document_sha256=document_sha256, guardian_signed=guardian_signed,
         guardian_name=guardian_name, guardian_relationship=guardian_relationship, credit_text=credit_text,
         attribution_required=attribution_required, output_uses=multi(output_uses) or None, by=_legal(by_name),
-        store=consents.DocumentStore.from_settings(slate.settings))
+        store=consents.DocumentStore.from_settings(slate.settings), replica_type=replica_type,
+        use_description=use_description, notice_given_at=notice_given_at, estate_consent=estate_consent,
+        estate_representative=estate_representative)
 
 
 @consent_group.command("confirm")

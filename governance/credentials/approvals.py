@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -265,22 +266,37 @@ def _open(entry: Mapping[str, Any], anchors: Sequence[x509.Certificate]) -> tupl
         raise _Invalid("the signature's COSE headers are not ES256 with a detached payload")
     chain = headers.get(_X5CHAIN)
     der = chain[0] if isinstance(chain, (list, tuple)) and chain else chain
-    try:
-        certificate = x509.load_der_x509_certificate(der) if isinstance(der, bytes) else None
-    except ValueError:
-        certificate = None
-    if certificate is None:
+    if not isinstance(der, bytes):
         raise _Invalid("the signature carries no readable certificate (x5chain)")
-    _check_chain(certificate, anchors)
-    key = certificate.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise _Invalid("the certificate's key is not an elliptic-curve key")
+    certificate, key, problem = _signing_certificate(der, tuple(anchors))
+    if problem is not None or certificate is None or key is None:
+        raise _Invalid(problem or "the signature carries no readable certificate (x5chain)")
     der_signature = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
     try:
         key.verify(der_signature, _to_be_signed(protected, canonical_json(dict(body))), ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, ValueError):
         raise _Invalid("the signature does not match the approval it carries") from None
     return certificate, body
+
+
+@functools.lru_cache(maxsize=1024)
+def _signing_certificate(der: bytes, anchors: tuple[x509.Certificate, ...]) -> tuple[
+        x509.Certificate | None, ec.EllipticCurvePublicKey | None, str | None]:
+    """The certificate in ``der``, its EC key, and why it may not sign an approval (None: it
+    may). Judged once per certificate and anchors: a report judging thousands of approvals by
+    a few people parses and chain-checks each person's certificate once."""
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return None, None, "the signature carries no readable certificate (x5chain)"
+    try:
+        _check_chain(certificate, anchors)
+    except _Invalid as exc:
+        return certificate, None, str(exc)
+    key = certificate.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return certificate, None, "the certificate's key is not an elliptic-curve key"
+    return certificate, key, None
 
 
 def _check_chain(certificate: x509.Certificate, anchors: Sequence[x509.Certificate]) -> None:
@@ -303,13 +319,15 @@ def _check_chain(certificate: x509.Certificate, anchors: Sequence[x509.Certifica
     raise _Invalid("the certificate was not issued by the studio identity CA")
 
 
-def _anchors(pem: str) -> list[x509.Certificate]:
+@functools.lru_cache(maxsize=8)
+def _anchors(pem: str) -> tuple[x509.Certificate, ...]:
+    """The identity CA's certificates (parsed once per PEM: a report judges thousands of approvals)."""
     if not pem.strip():
-        return []
+        return ()
     try:
-        return pki.load_certificates(pem)
+        return tuple(pki.load_certificates(pem))
     except CredentialError:
-        return []
+        return ()
 
 
 def _user_id(certificate: x509.Certificate) -> str | None:

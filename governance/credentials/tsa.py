@@ -161,3 +161,51 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's name
         """Quiet: a request line per signature is noise, and the server has nothing secret to log."""
+
+
+def timestamp_request(data: bytes) -> bytes:
+    """A DER RFC 3161 request for ``data``'s SHA-256, asking for the TSA's certificates."""
+    request = tsp.TimeStampReq({
+        "version": "v1",
+        "message_imprint": {"hash_algorithm": {"algorithm": "sha256"},
+                            "hashed_message": hashlib.sha256(data).digest()},
+        "nonce": secrets.randbits(63),
+        "cert_req": True,
+    })
+    der: bytes = request.dump()
+    return der
+
+
+def token_from_response(response_der: bytes, data: bytes) -> bytes:
+    """The time-stamp token of a granted response whose imprint is ``data``'s SHA-256."""
+    from ..errors import CredentialError
+    try:
+        response = tsp.TimeStampResp.load(response_der)
+        if response["status"]["status"].native not in ("granted", "granted_with_mods"):
+            raise CredentialError(f"the time-stamping authority refused: {response['status']['status'].native}")
+        token = response["time_stamp_token"]
+        info = token["content"]["encap_content_info"]["content"].parsed
+        imprint = info["message_imprint"]["hashed_message"].native
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CredentialError("the time-stamping authority's answer is not an RFC 3161 response") from exc
+    if imprint != hashlib.sha256(data).digest():
+        raise CredentialError("the time-stamping authority stamped other bytes than those sent")
+    der: bytes = token.dump()
+    return der
+
+
+def token_time(token_der: bytes, data: bytes) -> datetime:
+    """When the token says ``data`` existed; CredentialError if it is not a token over ``data``.
+
+    This checks the token names ``data``; whether its TSA is one the reader trusts is the
+    reader's question (a C2PA verifier checks the same tokens against its trust list)."""
+    from ..errors import CredentialError
+    try:
+        info = cms.ContentInfo.load(token_der)["content"]["encap_content_info"]["content"].parsed
+        imprint = info["message_imprint"]["hashed_message"].native
+        at: datetime = info["gen_time"].native
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CredentialError("the report's timestamp is not an RFC 3161 token") from exc
+    if imprint != hashlib.sha256(data).digest():
+        raise CredentialError("the report's timestamp stamps other bytes than its signature")
+    return at

@@ -21,6 +21,7 @@ from ..db import first, transaction
 from ..errors import Conflict, InvalidInput, NotFound
 from ..jobs.statuses import FINISHED, JobStatus
 from ..jobs.tables import Approval, Job
+from ..policy import usage
 from ..policy.tables import DecisionRecord, GenerationRequest, PolicyVersion
 from ..registry.tables import Model, TrainingSet
 from . import params as generation
@@ -255,6 +256,7 @@ def _fail(job: Job, reason: str, worker: str) -> None:
     job.lease_expires_at = None
     job.save()
     record("job.failed", f"job:{job.id}", {"reason": reason[:500]}, actor=worker)
+    usage.release(job.decision_id, f"job {job.id} failed", worker)
 
 
 def fail_job(job_id: str, reason: str, worker: str) -> JobView:
@@ -274,5 +276,6 @@ def fail_job(job_id: str, reason: str, worker: str) -> JobView:
         if not failed:
             raise _not_yours(job, now)
         record("job.failed", f"job:{job.id}", {"reason": reason.strip()[:500]}, actor=worker)
+        usage.release(job.decision_id, f"job {job.id} failed", worker)  # it made nothing
         job = get_job(job_id)
     return JobView.from_row(job)

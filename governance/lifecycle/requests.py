@@ -20,6 +20,7 @@ from ..jobs.idempotency import once
 from ..jobs.statuses import JobStatus, RequestStatus, Verdict
 from ..jobs.tables import Approval, Job, RequestParams
 from ..ledger.tables import Output
+from ..policy import usage
 from ..policy.registry_facts import RequestSpec
 from ..policy.requests import decide_request, get_request, latest_decision
 from ..policy.tables import DecisionRecord, GenerationRequest
@@ -207,6 +208,7 @@ def _reject(request: GenerationRequest, decision: DecisionRecord, before: Standi
                     comment=comment, at=utcnow(), rules=rules)
     record("request.rejected", f"request:{request.id}",
            {"decision": decision.id, "comment_present": True, "rules": rules}, actor=signer.name)
+    usage.release(decision.id, f"request #{request.id} was rejected", signer.name)
 
 
 def _asked_params(request: GenerationRequest) -> GenerationParams:

@@ -27,6 +27,7 @@ from ..errors import Conflict, Forbidden, ModelIdentityError
 from ..jobs.statuses import JobStatus, Verdict
 from ..jobs.tables import Approval, Job, OutputReview
 from ..ledger.tables import Output
+from ..policy import usage
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..principal import Principal
 from ..provenance.index import index_output
@@ -88,10 +89,12 @@ def _approved(job: Job) -> list[Approval]:
 
 
 def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] | None, worker: str,
-                 checkpoint_signer: CheckpointSigner | None = None) -> None:
-    """Record a signed output against its job: job state, provenance facets and audit entry,
-    in the caller's (signing) transaction; then a signed audit checkpoint if one is due
-    and the caller passed the signer."""
+                 checkpoint_signer: CheckpointSigner | None = None, gpu_seconds: float = 0.0) -> None:
+    """Record a signed output against its job: job state, provenance facets, audit entry, one
+    use event per consent or licence with compensation terms its decision relied on, and the
+    GPU-seconds the worker reported against its production's budget, in the caller's
+    (signing) transaction; then a signed audit checkpoint if one is due and the caller
+    passed the signer."""
     job.status, job.output_sha256, job.updated_at = JobStatus.SUCCEEDED, output["sha256"], utcnow()
     job.environment = json.loads(json.dumps(environment or {}, default=json_default))
     job.worker, job.lease_expires_at = worker, None
@@ -102,6 +105,8 @@ def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] |
            {"job": job.id, "request": job.request_id, "decision": job.decision_id,
             "manifest_label": output["manifest_label"], "cert_fingerprint": output["cert_fingerprint"]},
            actor=worker)
+    usage.record_use_events(output["sha256"], job.request, job.decision)
+    usage.add_gpu_seconds(job.request.production, gpu_seconds)
     if output.get("ledger_id") is not None:
         index_output(int(output["ledger_id"]), output["signed_at"], job.request, job.decision,
                      [a.approver for a in _approved(job)])
@@ -112,7 +117,8 @@ def complete_job(job: Job, output: dict[str, Any], environment: dict[str, Any] |
 def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, environment: dict[str, Any],
              worker: str, receipt: str, *, sample_rate: float = 0.0,
              dispatcher: SampleDispatcher | None = None,
-             review: output_review.ReviewConfig | None = None) -> tuple[OutputView | output_review.ReviewView, bool]:
+             review: output_review.ReviewConfig | None = None,
+             gpu_seconds: float = 0.0) -> tuple[OutputView | output_review.ReviewView, bool]:
     """Returns (ledger row, created). A job that already has its output returns that output.
 
     With ``review`` (where the index and held images are) and a policy with rules about
@@ -124,6 +130,9 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
     With ``sample_rate`` above 0, a new output is drawn with that probability for a
     reproduction on another worker (``sampling``), in the same transaction; the queue hears
     of it once that commits.
+
+    ``gpu_seconds``: what the worker reports the image took, added to its production's use
+    (``policy.usage``) when the output is recorded; a retry adds nothing.
 
     The receipt is checked first (``check_receipt``), a retry's included: a refused receipt
     records nothing and leaves the job as it was, claimable.
@@ -173,7 +182,7 @@ def sign_job(issuer: Any, job_id: str, image: bytes, model_identity: str, enviro
             signed = issuer.record(prepared, store=True, receipt=signed_receipt.text())
             signed_path = signed.path
             complete_job(job, signed.to_dict(), environment, worker,
-                              checkpoint_signer=issuer.active_signer())
+                         checkpoint_signer=issuer.active_signer(), gpu_seconds=gpu_seconds)
             if judgement is not None:
                 output_review.record_allowed(job, judgement, worker, model_identity, signed_receipt.text(),
                                              environment, signed.sha256)

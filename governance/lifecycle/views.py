@@ -22,6 +22,7 @@ from ..policy.tables import DecisionRecord, GenerationRequest
 from ..provenance.standing import revoked_rights
 from . import approvals
 from . import params as generation
+from .consented_uses import ConsentedUse, consented_uses
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -116,6 +117,8 @@ class RequestView:
     status: RequestStatus
     signoffs: tuple[ApprovalView, ...] = ()
     sign_off: dict[str, Any] | None = None
+    #: while it awaits sign-offs: each performer's consented use in words, for the approver
+    consented_uses: tuple[ConsentedUse, ...] = ()
 
     @classmethod
     def of(cls, request: GenerationRequest) -> RequestView:
@@ -128,13 +131,15 @@ class RequestView:
         return cls(RequestRecord.from_row(request), DecisionView.from_row(decision) if decision else None,
                    ApprovalView.from_row(settled) if settled else None, JobView.from_row(job) if job else None,
                    status, tuple(ApprovalView.from_row(row) for row in rows),
-                   _outstanding(request, decision, rows) if status in AWAITING else None)
+                   _outstanding(request, decision, rows) if status in AWAITING else None,
+                   consented_uses(decision) if status in AWAITING else ())
 
     def to_dict(self) -> dict[str, Any]:
         return {"request": self.request.to_dict(), "decision": self.decision.to_dict() if self.decision else None,
                 "approval": self.approval.to_dict() if self.approval else None,
                 "signoffs": [s.to_dict() for s in self.signoffs], "sign_off": self.sign_off,
-                "job": self.job.to_dict() if self.job else None, "status": str(self.status)}
+                "job": self.job.to_dict() if self.job else None, "status": str(self.status),
+                "consented_uses": [u.to_dict() for u in self.consented_uses]}
 
 
 #: while a request stands here, its view says what sign-offs it still needs

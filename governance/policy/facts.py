@@ -6,9 +6,11 @@ decision and replayed later. The registry's facts builder produces them; a polic
 writes them by hand. Their shape::
 
     request:         {id, requester, production, use, territory, date, prompt_terms,
-                      named_people, depicts_people, people}
+                      named_people, depicts_people, people, in_generation_window}
     requester:       {name, roles, productions, department, attributes}   who asked
-    production:      {name, attributes}                    the request's production
+    production:      {name, attributes, gpu_seconds_budget, gpu_seconds_used}   the request's production
+                     (budget, use and blackouts: ``policy.usage``; a consent's and a reference
+                     licence's ``uses_so_far`` against their ``max_uses`` too)
     model:           {id, name, version, status, weights_hash, training_set_root,
                       base, base_status, base_weights_hash, base_licence}
                      base_status: the registered base's standing (approved | restricted |
@@ -52,6 +54,7 @@ are, and evidence shows only the words a rule matched.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
 Kind = Literal["string", "number", "bool", "date", "list", "record", "records"]
@@ -60,13 +63,14 @@ FIELDS: dict[str, dict[str, Kind]] = {
     "request": {
         "id": "string", "requester": "string", "production": "string", "use": "string",
         "territory": "string", "date": "date", "prompt_terms": "list", "named_people": "list",
-        "depicts_people": "bool", "people": "list",
+        "depicts_people": "bool", "people": "list", "in_generation_window": "bool",
     },
     "requester": {
         "name": "string", "roles": "list", "productions": "list", "department": "string",
         "attributes": "record",
     },
-    "production": {"name": "string", "attributes": "record"},
+    "production": {"name": "string", "attributes": "record", "gpu_seconds_budget": "number",
+                   "gpu_seconds_used": "number"},
     "model": {
         "id": "string", "name": "string", "version": "string", "status": "string",
         "weights_hash": "string", "training_set_root": "string", "attested": "bool",
@@ -78,15 +82,20 @@ FIELDS: dict[str, dict[str, Kind]] = {
         "id": "string", "ref": "string", "licensor": "string", "grants": "list",
         "territories": "list", "starts_on": "date", "ends_on": "date",
         "attribution_required": "bool", "credit_text": "string", "takedown": "bool",
-        "version": "number", "attributes": "record",
+        "version": "number", "attributes": "record", "max_uses": "number", "uses_so_far": "number",
     },
-    "person": {"id": "string", "name": "string", "is_minor": "bool", "attributes": "record"},
+    "person": {"id": "string", "name": "string", "is_minor": "bool", "attributes": "record", "deceased": "bool"},
     "consent": {
         "id": "string", "uses": "list", "productions": "list", "territories": "list",
         "valid_from": "date", "valid_until": "date", "guardian_signed": "bool",
         "document_sha256": "string", "revoked": "bool", "revoked_at": "string",
         "version": "number", "status": "string", "credit_text": "string",
         "attribution_required": "bool", "output_uses": "list", "attributes": "record",
+        "max_uses": "number", "uses_so_far": "number",
+        # performers' terms (``registry.performer_terms``); notice_hours and
+        # covers_project_explicitly are measured against the request (``consent_terms``)
+        "replica_type": "string", "use_description_sha256": "string", "notice_given_at": "string",
+        "notice_hours": "number", "covers_project_explicitly": "bool", "estate_consent": "bool",
     },
     "performer": {"depicted": "bool", "named_in_prompt": "bool", "in_reference": "bool",
                   "consent_pending": "bool", "consents": "records"},
@@ -237,6 +246,9 @@ def consent_fit(consent: Mapping[str, Any], request: Mapping[str, Any],
         _covers(consent.get("productions"), request.get("production") or "", ALL_PRODUCTIONS),
         _covers(consent.get("territories"), request.get("territory") or "", WORLDWIDE),
         (consent.get("valid_from") or "") <= day <= (consent.get("valid_until") or "9999-12-31"),
+        # of a blanket consent and one naming this production, the one naming it (a replica
+        # is renewed per project: ``consent_terms``)
+        request.get("production") in (consent.get("productions") or []),
     )
     return (sum(checks),) + tuple(int(c) for c in checks) + (str(consent.get("valid_until") or ""),)
 
@@ -258,9 +270,38 @@ def has_pending(consents: Iterable[Mapping[str, Any]]) -> bool:
     return any(c.get("status") == PENDING for c in consents)
 
 
+def notice_hours(notice_given_at: str | None, request_date: str | None) -> int | None:
+    """Whole hours from when notice was given to the start (00:00 UTC) of the request's date.
+
+    The start of the day, not the moment of asking: a request's facts carry its date only, and
+    counting from midnight can only make the notice look shorter than it was (fails closed)
+    while keeping the fact the same for every request of that day. None when no notice was given.
+    """
+    if not notice_given_at or not request_date:
+        return None
+    given = datetime.fromisoformat(str(notice_given_at).replace("Z", "+00:00"))
+    given = given.replace(tzinfo=timezone.utc) if given.tzinfo is None else given
+    day = datetime.fromisoformat(str(request_date)[:10]).replace(tzinfo=timezone.utc)
+    return int((day - given).total_seconds() // 3600)
+
+
+def consent_terms(consent: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
+    """A consent's facts with what its terms mean for this request: whether it names the
+    request's production itself (``*`` never renews a replica for a new project) and how many
+    hours of notice the performer had. Values a policy test wrote by hand are kept."""
+    out = dict(consent)
+    if out.get("covers_project_explicitly") is None:
+        out["covers_project_explicitly"] = bool(request.get("production")) and \
+            request.get("production") in (out.get("productions") or [])
+    if out.get("notice_hours") is None:
+        out["notice_hours"] = notice_hours(out.get("notice_given_at"), request.get("date"))
+    return out
+
+
 def performer(person: Mapping[str, Any], consents: Sequence[Mapping[str, Any]], request: Mapping[str, Any], *,
               depicted: bool, named_in_prompt: bool, in_reference: bool = False) -> dict[str, Any]:
     """One entry of ``performers``, with the consent its rules are judged on chosen."""
+    consents = [consent_terms(c, request) for c in consents]
     needs = uses_needed(depicted=depicted, named_in_prompt=named_in_prompt, in_reference=in_reference)
     return {
         "subject": f"person:{person['name']}",
@@ -308,7 +349,9 @@ def complete(facts: Mapping[str, Any]) -> dict[str, Any]:
     for p in performers:
         person = p.get("person") or {}
         p.setdefault("subject", f"person:{person.get('name')}")
-        p.setdefault("consents", [])
+        p["consents"] = [consent_terms(c, request) for c in p.get("consents") or []]
+        if isinstance(p.get("consent"), Mapping):
+            p["consent"] = consent_terms(p["consent"], request)
         p.setdefault("consent_pending", has_pending(p["consents"]))
         p.setdefault("depicted", True)
         p.setdefault("named_in_prompt", person.get("name") in request["named_people"])

@@ -41,6 +41,7 @@ from ..registry.tables import (
 from ..registry.watchlist import refuse_watchlisted
 from . import facts as F
 from .inputs import Hashed
+from .usage import annotate
 
 #: registry fields a policy may read (see facts.FIELDS); everything else stays out of the facts
 _LICENCE_KEYS = tuple(F.FIELDS["licence"])
@@ -185,7 +186,8 @@ def performer_entry(person: Person, request: dict[str, Any], *, depicted: bool, 
     consents = [consent_facts(c) for c in person.consents.order_by(Consent.id) if scope.consent_visible(by, c)]
     name = person.name if scope.person_visible(by, person) else f"#{person.id}"
     return F.performer({"id": str(person.id), "name": name, "is_minor": person.is_minor,
-                        "attributes": attributes_of(person) if name == person.name else {}},
+                        "attributes": attributes_of(person) if name == person.name else {},
+                        "deceased": person.deceased_on is not None},
                        consents, request, depicted=depicted, named_in_prompt=named, in_reference=in_reference)
 
 
@@ -263,7 +265,7 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
                     .where(AssetPerson.asset.in_([a.id for a in references]))} if references else {}
     people = {name: depicted.get(name) or in_reference.get(name) or get_person(name)
               for name in sorted(set(depicted) | set(named) | set(in_reference))}
-    return {
+    return annotate({
         "request": request,
         "requester": requester_facts(spec.requester),
         "production": {"name": production_name, "attributes": production_terms},
@@ -273,4 +275,4 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
         "performers": [performer_entry(p, request, depicted=name in depicted, named=name in named,
                                        in_reference=name in in_reference, by=by)
                        for name, p in people.items()],
-    }
+    })

@@ -25,6 +25,7 @@ from .decision import Decision, DutyDue, Finding, Inputs, Outcome, PolicyRef
 from .registry_facts import RequestSpec, build_facts
 from .stored_facts import facts_to_store
 from .tables import DecisionRecord, GenerationRequest, PolicyVersion
+from .usage import annotate, reserve
 from .versions import active_version, compiled
 
 
@@ -144,8 +145,11 @@ def decide_request(spec: RequestSpec, policy_uid: str | None = None, by: Princip
             people=sorted(p["person"]["name"] for p in facts["performers"] if p["depicted"]),
             prompt=spec.prompt, prompt_sha256=sha256_hex(spec.prompt.encode("utf-8")), created_at=now)
         asked["id"] = str(request.id)
+        # the counters judged, locked until this decision commits (caps cannot be overrun)
+        annotate(facts, lock=True)
         decision = engine.evaluate(facts)
         stored = _store(request, version, decision, facts)
+        reserve(facts, stored.id, decision.outcome)
         record("request.decided", f"request:{request.id}",
                {"decision": decision.outcome, "policy": decision.policy.to_dict(),
                 "prompt_sha256": request.prompt_sha256, "inputs_digest": decision.inputs.digest,

@@ -105,3 +105,73 @@ class SharedFacts(BaseModel):
 
 #: created by migration step 2; SharedFacts came later, with step 9
 TABLES = [PolicyVersion, PolicyReview, GenerationRequest, DecisionRecord]
+
+
+class UsageCounter(BaseModel):
+    """How many decided requests relied on a consent or a reference licence (step 28).
+
+    Changed only in a decision's transaction (``usage.reserve``) or a failed job's release,
+    so a cap (``max_uses``) is judged on a count no concurrent request can overtake."""
+
+    subject_kind = peewee.CharField(max_length=10)  # consent | licence
+    subject_id = peewee.IntegerField()
+    uses = peewee.IntegerField(default=0)
+    updated_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "usage_counter"
+        indexes = ((("subject_kind", "subject_id"), True),)
+
+
+class UsageReservation(BaseModel):
+    """Which decision took which use (step 28): what a failed job gives back, and only that."""
+
+    decision_id = peewee.IntegerField(index=True)
+    subject_kind = peewee.CharField(max_length=10)
+    subject_id = peewee.IntegerField()
+    uses_before = peewee.IntegerField()
+    created_at = UTCDateTimeField()
+    released_at = UTCDateTimeField(null=True)
+    released_reason = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "usage_reservation"
+        indexes = ((("decision_id", "subject_kind", "subject_id"), True),)
+
+
+class UseEvent(BaseModel):
+    """One signed output's use of a consent or licence with compensation terms (step 28):
+    what payroll and royalties are owed. Unique per (output, subject), so a retried
+    signing adds nothing; never updated or deleted."""
+
+    output_sha256 = peewee.CharField(max_length=64, index=True)
+    production = peewee.CharField(max_length=120, index=True)
+    request_id = peewee.IntegerField()
+    decision_id = peewee.IntegerField()
+    subject_kind = peewee.CharField(max_length=10)
+    subject_id = peewee.IntegerField()
+    subject_version = peewee.IntegerField(null=True)
+    subject_ref = peewee.CharField(max_length=200)
+    payee = peewee.CharField(max_length=300)
+    terms = JSONField()
+    amount = peewee.CharField(max_length=40)
+    currency = peewee.CharField(max_length=3)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "use_event"
+        indexes = ((("output_sha256", "subject_kind", "subject_id"), True),)
+
+
+class ProductionBudget(BaseModel):
+    """A production's GPU-seconds budget, what its signed outputs used, and the windows in
+    which nothing may be generated (step 28; no row: no budget, no blackout)."""
+
+    production = peewee.CharField(max_length=120, unique=True)
+    gpu_seconds_budget = peewee.FloatField(null=True)
+    gpu_seconds_used = peewee.FloatField(default=0.0)
+    blackouts = JSONField(default=list)
+    updated_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "production_budget"

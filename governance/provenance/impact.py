@@ -35,6 +35,7 @@ from ..clock import utcnow
 from ..jobs.statuses import JobStatus
 from ..jobs.tables import Approval, Job
 from ..ledger.tables import Output
+from ..policy import usage
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..principal import Principal
 from ..registry import scope as visibility
@@ -243,6 +244,9 @@ def apply(scope: Scope, actor: str | None = None) -> Impact:
     now = utcnow()
     pending = _pending_hit(scope)
     job_ids = [j.id for _, _, j in pending if j is not None]
+    # a blocked job makes nothing: the uses its decision took are given back (audited)
+    for job in Job.select(Job.id, Job.decision).where(Job.id.in_(job_ids), Job.status.in_(PENDING_JOB_STATUSES)):
+        usage.release(job.decision_id, f"job {job.id} was blocked: {scope.standing_reason[:200]}", actor)
     blocked = (Job.update(status=JobStatus.BLOCKED, failure_reason=scope.standing_reason[:2000], updated_at=now)
                .where(Job.id.in_(job_ids), Job.status.in_(PENDING_JOB_STATUSES)).execute()) if job_ids else 0
     marked = (Output.update(in_good_standing=False, standing_reason=scope.standing_reason,

@@ -25,6 +25,7 @@ from ..ids import is_id
 from ..principal import Principal
 from . import attributes as attrs
 from . import documents, lookup, scope
+from . import performer_terms as terms_of
 from . import vocabulary as vocab
 from .people import find_person, get_production, link_for_consent, person_dict
 from .tables import Consent, ConsentDocument, ConsentEvent
@@ -74,6 +75,8 @@ def consent_dict(c: Consent, by: Principal | None = None) -> dict[str, Any]:
         "revoked": c.revoked_at is not None, "revoked_at": c.revoked_at,
         "revoked_reason": c.revoked_reason, "version": c.version, "attributes": attrs.shown(by, c.attributes),
         "credit_text": c.credit_text, "attribution_required": c.attribution_required, "output_uses": c.output_uses,
+        "max_uses": c.max_uses, "compensation": c.compensation,
+        **terms_of.terms_dict(c),
     }
 
 
@@ -83,8 +86,10 @@ def document_dict(d: ConsentDocument) -> dict[str, Any]:
             "recorded_at": d.recorded_at}
 
 
-def needs_confirmation(is_minor: bool, uses: Iterable[str]) -> bool:
-    return is_minor or bool(CONFIRMED_USES & set(uses))
+def needs_confirmation(is_minor: bool, uses: Iterable[str], estate_consent: bool = False) -> bool:
+    """Four eyes for a minor, for likeness, and for an estate's consent (which speaks for
+    someone who can no longer object: one legal user alone cannot make it count)."""
+    return is_minor or estate_consent or bool(CONFIRMED_USES & set(uses))
 
 
 def record_document(content: bytes, store: DocumentStore, *, by: Principal | None = None) -> dict[str, Any]:
@@ -158,10 +163,15 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
                   guardian_relationship: str | None = None, attributes: Mapping[str, Any] | None = None,
                   credit_text: str | None = None, attribution_required: bool = False,
                   output_uses: Iterable[str] | None = None, actor: str | None = None,
-                  by: Principal | None = None, store: DocumentStore | None = None) -> dict[str, Any]:
+                  by: Principal | None = None, store: DocumentStore | None = None,
+                  replica_type: str | None = None, use_description: str | None = None,
+                  notice_given_at: Any = None, estate_consent: bool = False,
+                  estate_representative: str | None = None) -> dict[str, Any]:
     """Record a consent (legal only; ``by=None`` is the operator's own path, named by ``actor``).
 
-    A consent for a minor or for likeness starts ``pending``: see ``confirm_consent``.
+    A consent for a minor, for likeness or by an estate starts ``pending``: see
+    ``confirm_consent``. The performers' terms (replica type, use description, notice, estate)
+    are checked by ``performer_terms.checked_terms``.
     """
     if by is not None:
         scope.require_legal(by, "record a consent")
@@ -178,6 +188,10 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
     # everything that can refuse the consent is checked before its document is kept, and the
     # document (a signed PDF's validation may take seconds) is kept before the write lock
     _check_parties(person, scope_names, by, guardian_signed, guardian_name, guardian_relationship)
+    performer = terms_of.checked_terms(replica_type=replica_type, use_description=use_description,
+                                       notice_given_at=notice_given_at, estate_consent=estate_consent,
+                                       estate_representative=estate_representative,
+                                       deceased=find_person(person, by).deceased_on is not None)
     if document is not None:
         if store is None:
             raise InvalidInput("a consent document can only be recorded where Slate keeps documents")
@@ -188,7 +202,7 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
                                                 guardian_relationship)
         doc = _document(document_sha256)
         now = utcnow()
-        pending = needs_confirmation(who.is_minor, uses)
+        pending = needs_confirmation(who.is_minor, uses, performer.estate_consent)
         consent = Consent.create(
             person=who, uses=uses, productions=scope_names, territories=territory_codes,
             valid_from=valid_from, valid_until=valid_until, guardian_signed=guardian_signed,
@@ -196,7 +210,9 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
             document_sha256=doc.sha256, document_stored=True, granted_at=now, recorded_by=recorder,
             status="pending" if pending else "confirmed", confirmed_at=None if pending else now,
             attributes=terms, credit_text=credit_text, attribution_required=attribution_required,
-            output_uses=allowed_uses)
+            output_uses=allowed_uses, replica_type=performer.replica_type,
+            use_description=performer.use_description, notice_given_at=performer.notice_given_at,
+            estate_consent=performer.estate_consent, estate_representative=performer.estate_representative)
         link_for_consent(who, scope_names)
         ConsentEvent.create(consent=consent, event="granted", at=now, actor=recorder)
         record("consent.granted", f"consent:{consent.id}",
@@ -204,7 +220,8 @@ def grant_consent(person: str | int, *, uses: Iterable[str], productions: Iterab
                 "valid_from": valid_from, "valid_until": valid_until, "document_sha256": doc.sha256,
                 "document_signed": doc.signed, "guardian_signed": guardian_signed,
                 "status": consent.status, "attributes": terms, "credit_text": credit_text,
-                "attribution_required": attribution_required, "output_uses": allowed_uses}, recorder)
+                "attribution_required": attribution_required, "output_uses": allowed_uses,
+                **performer.audit()}, recorder)
     return consent_dict(consent)
 
 

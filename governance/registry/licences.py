@@ -24,6 +24,7 @@ def licence_dict(lic: Licence, by: Principal | None = None) -> dict[str, Any]:
         "takedown": lic.takedown, "takedown_at": lic.takedown_at,
         "takedown_reason": lic.takedown_reason, "version": lic.version,
         "created_at": lic.created_at, "attributes": attrs.shown(by, lic.attributes),
+        "max_uses": lic.max_uses, "compensation": lic.compensation,
     }
 
 

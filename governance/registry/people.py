@@ -24,7 +24,8 @@ def person_dict(p: Person, by: Principal | None = None) -> dict[str, Any]:
     """A person; their productions as the caller may see them (a producer: their own)."""
     return {"id": p.id, "name": p.name, "kind": p.kind, "is_minor": p.is_minor,
             "guardian": p.guardian, "productions": scope.seen_productions(by, scope.person_productions(p)),
-            "created_at": p.created_at, "attributes": attrs.shown(by, p.attributes)}
+            "created_at": p.created_at, "attributes": attrs.shown(by, p.attributes),
+            "deceased_on": p.deceased_on}
 
 
 def production_dict(p: Production) -> dict[str, Any]:

@@ -23,6 +23,9 @@ class Person(BaseModel):
     guardian = peewee.CharField(max_length=200, null=True)
     created_at = UTCDateTimeField()
     attributes = AttributesField()
+    #: the day a performer died (migration step 27), recorded by legal: a replica of them
+    #: then needs their estate's consent
+    deceased_on = peewee.DateField(null=True)
     consents: peewee.ModelSelect[Consent]
 
 
@@ -73,6 +76,18 @@ class Consent(BaseModel):
     credit_text = peewee.TextField(null=True)
     attribution_required = peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])
     output_uses = JSONField(null=True)
+    #: performers' terms (migration step 27, ``registry.performer_terms``): the kind of digital
+    #: replica, the specific use consented to in words, when notice was given, and for a
+    #: deceased performer the estate's consent and who gave it
+    replica_type = peewee.CharField(max_length=40, null=True)
+    use_description = peewee.TextField(null=True)
+    notice_given_at = UTCDateTimeField(null=True)
+    estate_consent = peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])
+    estate_representative = peewee.CharField(max_length=200, null=True)
+    #: what each use pays (migration step 28): {"amount": decimal string, "currency": ISO 4217,
+    #: "per": "output"} or None; and the most requests that may rely on it (None: no cap)
+    compensation = JSONField(null=True)
+    max_uses = peewee.IntegerField(null=True)
     events: peewee.ModelSelect[ConsentEvent]
 
 
@@ -115,6 +130,9 @@ class Licence(BaseModel):
     created_at = UTCDateTimeField()
     version = peewee.IntegerField(default=1)
     attributes = AttributesField()
+    #: royalty per output and a cap on requests relying on it (migration step 28; see Consent)
+    compensation = JSONField(null=True)
+    max_uses = peewee.IntegerField(null=True)
 
 
 class Asset(BaseModel):

@@ -12,7 +12,18 @@ from __future__ import annotations
 from flask import Flask
 
 from ..settings import Settings
-from . import audit, home, policies, provenance, registry, requests, reviews, security, training  # noqa: F401  (routes)
+from . import (  # noqa: F401  (routes)
+    audit,
+    home,
+    policies,
+    provenance,
+    registry,
+    reports,
+    requests,
+    reviews,
+    security,
+    training,
+)
 from .blueprint import bp
 
 

@@ -15,7 +15,7 @@ from flask import current_app, flash, redirect, render_template, request, send_f
 
 from ..errors import InvalidInput
 from ..provenance import model_card as model_cards
-from ..registry import assets, base_models, consents, licences, models_registry, people, training_sets
+from ..registry import assets, base_models, consents, licences, models_registry, people, performer_terms, training_sets
 from ..registry import vocabulary as vocab
 from . import access
 from .access import page
@@ -36,7 +36,8 @@ def registry() -> Any:
         consents=everyone, pending=[c for c in everyone if c["status"] == "pending"],
         licences=licences.list_licences(me), assets=assets.list_assets(by=me),
         training_sets=training_sets.list_training_sets(), models=models_registry.list_models(),
-        bases=base_models.list_bases(), uses=vocab.consent_uses(), all_productions=people.list_productions())
+        bases=base_models.list_bases(), uses=vocab.consent_uses(), all_productions=people.list_productions(),
+        replica_types=performer_terms.REPLICA_TYPES)
 
 
 def _date(name: str) -> date:
@@ -63,6 +64,9 @@ def record_consent() -> Any:
         valid_from=_date("valid_from"), valid_until=_date("valid_until"), document=document,
         guardian_signed=form.get("guardian_signed") == "on", guardian_name=form.get("guardian_name") or None,
         guardian_relationship=form.get("guardian_relationship") or None,
+        replica_type=form.get("replica_type") or None, use_description=form.get("use_description") or None,
+        notice_given_at=form.get("notice_given_at") or None, estate_consent=form.get("estate_consent") == "on",
+        estate_representative=form.get("estate_representative") or None,
         by=access.principal(), store=_store())
     if granted["status"] == "pending":
         flash(f"Consent #{granted['id']} recorded. Another legal user must confirm it before it counts.", "info")

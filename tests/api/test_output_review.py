@@ -171,7 +171,7 @@ def test_a_novel_image_is_signed_at_once_stating_what_was_measured(client, studi
     assert answer.status_code == 201, answer.json
     evaluation = claim_json(answer.json["sha256"])["evaluation"]
     assert evaluation["decision"] == "allow" and evaluation["reviewer"] is None and evaluation["faces"] == 0
-    assert evaluation["nearest_distance"] > 0.14 and evaluation["policy_version"] == "urn:slate:policy:studio-default@6"
+    assert evaluation["nearest_distance"] > 0.14 and evaluation["policy_version"] == "urn:slate:policy:studio-default@7"
     assert set(evaluation) >= {"fingerprint_version", "index_format", "detector_version", "image_sha256"}
     review = OutputReview.get(OutputReview.job_id == job_id)
     assert (review.status, review.output_sha256, review.file_path) == ("allowed", answer.json["sha256"], None)

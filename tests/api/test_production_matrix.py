@@ -52,7 +52,7 @@ RIGHTS_WRITES = {
     "POST /api/v1/consents/{consent_id}/revoke", "POST /api/v1/licences", "POST /api/v1/licences/{ref}/takedown",
     "POST /api/v1/assets/{ref}/licence", "POST /api/v1/training-sets", "POST /api/v1/models",
     "POST /api/v1/models/{ref}/status", "POST /api/v1/people/{ref}/productions",
-    "POST /api/v1/assets/{ref}/production",
+    "POST /api/v1/assets/{ref}/production", "POST /api/v1/people/{ref}/death",
 }
 #: POSTs that compute an answer and write nothing: verifying a file the caller holds, checking a proof
 NOT_WRITES = {"/api/v1/verify", "/api/v1/proofs/verify"}
@@ -173,6 +173,7 @@ def body(world, method: str, template: str) -> dict[str, Any]:
     samples = {
         "/api/v1/people": {"name": "Intruder", "productions": [A]},
         "/api/v1/people/{ref}/productions": {"production": B},
+        "/api/v1/people/{ref}/death": {"deceased_on": "2024-01-01"},
         "/api/v1/consents": {"person": "Kit Young", "uses": ["likeness"], "productions": [A], "territories": ["GB"],
                              "valid_from": "2026-01-01", "valid_until": "2030-01-01", "document_sha256": "ab" * 32,
                              "guardian_signed": True, "guardian_name": "Made Up", "guardian_relationship": "aunt"},

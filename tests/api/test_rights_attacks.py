@@ -42,7 +42,10 @@ def consent_of(name: str) -> Consent:
 MINOR_CONSENT = {"person": "Kit Young", "uses": ["likeness"], "productions": ["harbour-lights"],
                  "territories": ["GB"], "valid_from": "2026-01-01", "valid_until": "2030-12-31",
                  "document_sha256": "ab" * 32, "guardian_signed": True, "guardian_name": "Made Up Guardian",
-                 "guardian_relationship": "aunt"}
+                 "guardian_relationship": "aunt",
+                 # performers' terms (studio policy v7): an employment-based replica, described, with notice
+                 "replica_type": "employment_based", "use_description": "The child's likeness in previs.",
+                 "notice_given_at": "2025-12-01T00:00:00Z"}
 
 
 def test_a_producer_cannot_record_a_minors_consent_with_a_forged_guardian(world):

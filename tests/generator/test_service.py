@@ -56,6 +56,9 @@ def test_the_worker_claims_generates_and_signs_a_job(live, client, studio, cache
     assert (job.status, job.worker, job.attempts, job.lease_expires_at) == ("succeeded", "gpu-worker", 1, None)
     assert Output.select().where(Output.job_id == job_id).count() == 1
     assert generations == [job_id] and len(live.tap.calls("POST", SIGN)) == 1
+    # the worker reports what generating took; Slate counts it against the production's budget
+    from governance.policy.usage import budget_of
+    assert budget_of(Job.get_by_id(job_id).request.production)["gpu_seconds_used"] > 0
 
 
 def test_the_worker_skips_a_job_another_worker_holds_and_never_gets_its_prompt(live, client, studio, cache):

@@ -16,7 +16,7 @@ from generator.worker import FAILED, UnsignedImages, run_job
 class NoSigning:
     """A job refused before generation must never get here."""
 
-    def sign(self, image_png: bytes, job_id: str, model_identity: str):  # pragma: no cover - must not run
+    def sign(self, image_png: bytes, job_id: str, model_identity: str, gpu_seconds: float = 0.0):  # pragma: no cover
         raise AssertionError(f"job {job_id} reached signing")
 
 

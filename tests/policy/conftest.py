@@ -54,7 +54,10 @@ def consent(**changes: Any) -> dict[str, Any]:
     return {"id": "31", "uses": ["likeness", "reference"], "productions": ["harbour-lights"],
             "territories": ["GB", "IE"], "valid_from": "2025-01-01", "valid_until": "2026-12-31",
             "guardian_signed": False, "document_sha256": "ab" * 32, "revoked": False,
-            "revoked_at": None, "version": 1} | changes
+            "revoked_at": None, "version": 1,
+            # performers' terms (policy v7): a described employment-based replica, notice long before
+            "replica_type": "employment_based", "use_description_sha256": "cd" * 32,
+            "notice_given_at": "2024-12-01T00:00:00+00:00", "estate_consent": False} | changes
 
 
 def asset(n: int, lic: dict[str, Any] | None) -> dict[str, Any]:

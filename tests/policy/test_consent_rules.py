@@ -51,8 +51,9 @@ def test_consent_for_voice_only_does_not_cover_likeness(engine: CompiledPolicy, 
 
 def test_consent_for_another_production_denies_with_both_alternatives(engine: CompiledPolicy, facts: Facts) -> None:
     other = consent(productions=["night-ferry"])
-    violation = only_violation(engine.evaluate(facts(performers=[performer("Maya Okafor", other)])))
-    assert violation.rule == "consent-covers-production"
+    decision = engine.evaluate(facts(performers=[performer("Maya Okafor", other)]))
+    assert [v.rule for v in decision.violations] == ["consent-covers-production", "replica-consent-names-project"]
+    violation = decision.violations[0]
     assert [e.required for e in violation.evidence] == ["harbour-lights", "*"]
 
 

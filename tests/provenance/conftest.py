@@ -9,9 +9,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
 from governance import demo
+from governance.cli import cli
 from governance.registry import assets, licences, models_registry, people, training_sets
 from tests import workers
 from tests.api.conftest import app, auth, client  # noqa: F401 (fixtures)
@@ -123,3 +125,13 @@ def signed(studio) -> Studio:
     studio.outputs["mara"] = studio.sign(approved["job"]["id"], seed=3).json["sha256"]
     studio.make("other", 4, model="other:1")
     return studio
+
+
+@pytest.fixture
+def run(signed, tmp_path):
+    """``slate ARGS...`` in-process against the signed studio's folder."""
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, list(args), env={"SLATE_HOME": str(tmp_path)}, catch_exceptions=False)
+    return invoke

@@ -6,19 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from governance.cli import cli
 from governance.registry.tables import Model
-
-
-@pytest.fixture
-def run(signed, tmp_path):
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, list(args), env={"SLATE_HOME": str(tmp_path)}, catch_exceptions=False)
-    return invoke
 
 
 def test_outputs_json_matches_the_function_layer(run, signed):

@@ -119,3 +119,31 @@ def test_failed_command_writes_nothing(slate, tmp_path):
           "--territory", "GB", "--from", "2026-01-01", "--until", "2026-02-01", "--document-sha256", "a" * 64,
           ok=False)
     assert json.loads(slate("consent", "list", "--json").output) == []
+
+
+def test_performers_terms_and_a_death_are_recorded_from_the_command_line(slate, tmp_path):
+    doc = tmp_path / "consent.pdf"
+    doc.write_bytes(consent_form("Rex Hale"))
+    slate("init")
+    slate("production", "add", "harbour-lights")
+    slate("user", "add", "lee-legal", "--role", "legal")
+    slate("user", "add", "pat-producer", "--role", "producer", "--production", "harbour-lights")
+    slate("person", "add", "Rex Hale", "--production", "harbour-lights")
+    refused = slate("person", "deceased", "Rex Hale", "--on", "2025-03-01", "--by", "pat-producer", ok=False)
+    assert refused.exit_code == 5 and "does not have the legal role" in refused.output
+    died = json.loads(slate("person", "deceased", "Rex Hale", "--on", "2025-03-01", "--by", "lee-legal",
+                            "--json").output)
+    assert died["deceased_on"] == "2025-03-01"
+    granted = json.loads(slate("consent", "grant", "Rex Hale", "--use", "likeness", "--production", "harbour-lights",
+                               "--territory", "GB", "--from", "2025-04-01", "--until", "2026-12-31",
+                               "--document", str(doc), "--replica-type", "independently_created",
+                               "--use-description", "Rex Hale as the old keeper, concept frames only",
+                               "--notice-given-at", "2025-03-20T09:00Z", "--estate-consent",
+                               "--estate-representative", "Hale Estate", "--by", "lee-legal", "--json").output)
+    assert (granted["replica_type"], granted["estate_consent"], granted["status"]) == \
+        ("independently_created", True, "pending")
+    assert granted["notice_given_at"].startswith("2025-03-20T09:00:00")
+    bad = slate("consent", "grant", "Rex Hale", "--use", "likeness", "--production", "harbour-lights", "--territory",
+                "GB", "--from", "2025-04-01", "--until", "2026-12-31", "--document", str(doc),
+                "--notice-given-at", "soon", "--by", "lee-legal", ok=False)
+    assert bad.exit_code == 2 and "'soon' is not a date and time" in bad.output

@@ -1,0 +1,51 @@
+"""``GET /api/v1/productions/<p>/clearance``: the production's signed clearance report.
+
+Thin: parses, calls ``provenance.clearance_report.signed_clearance_report`` (the path the CLI
+and the page share) and answers its canonical JSON, or P2's HTML or PDF rendering of it.
+Producers of the production, legal, auditors and admins may read it; a producer of another
+production is told it does not exist, as for a production that does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, g
+from marshmallow import RAISE, Schema, fields, validate
+
+from ..provenance import clearance_report as clearance
+from ..provenance import report_render
+from .access import admits
+from .blueprint import SlateBlueprint as Blueprint
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Documents for the production")
+
+#: who may ask; ``clearance_report.may_read`` narrows producers to their own productions
+READERS = ("producer", "legal", "auditor", "admin")
+_MEDIA = {"json": "application/json", "html": "text/html", "pdf": "application/pdf"}
+
+
+class ClearanceQuery(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(tuple(_MEDIA)),
+                           metadata={"description": "json (canonical, signed: what verifies), html or pdf"})
+
+
+@blp.route("/productions/<string:production>/clearance", methods=["GET"])
+@admits(*READERS)
+@blp.arguments(ClearanceQuery, location="query", unknown=RAISE)
+@blp.doc(responses={"200": {"description": "the signed clearance report",
+                            "content": {media: {"schema": {"type": "string"}} for media in _MEDIA.values()}}})
+def production_clearance(args: dict[str, Any], production: str) -> Any:
+    """The production's clearance report, signed by Slate: every AI output with its rights,
+    approvers and review; the credits roll; issues and what to do; the EU AI Act disclosure."""
+    signed = clearance.signed_clearance_report(current_app.config["SLATE_SETTINGS"], production, by=g.principal)
+    fmt = args["format"]
+    if fmt == "html":
+        return Response(report_render.render_html(signed.data), mimetype=_MEDIA[fmt])
+    if fmt == "pdf":
+        return Response(report_render.render_pdf(signed.data), mimetype=_MEDIA[fmt],
+                        headers={"Content-Disposition": f'attachment; filename="clearance-{production}.pdf"'})
+    return Response(signed.canonical, mimetype=_MEDIA[fmt])
+
+
+blueprints = [blp]

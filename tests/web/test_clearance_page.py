@@ -1,0 +1,46 @@
+"""The clearance report as a page: the same signed report the API and CLI give, rendered by
+``provenance.report_render``; a producer of another production is told it does not exist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from governance.audit.trust import TrustAnchors
+from governance.auth.users import add_user, issue_token
+from governance.credentials.keys import KeyStore
+from governance.provenance import clearance_report, report_render
+from governance.registry.people import add_production
+
+
+@pytest.fixture
+def rendered(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What the page handed the renderer (the rendering itself is report_render's own tests')."""
+    seen: list[dict[str, Any]] = []
+
+    def render_html(signed: dict[str, Any]) -> str:
+        seen.append(signed)
+        return f"<!doctype html><title>Clearance report</title><p>{signed['report']['production']['name']}</p>"
+    monkeypatch.setattr(report_render, "render_html", render_html)
+    return seen
+
+
+def test_a_producer_reads_their_production_clearance_page(browser: Any, studio: dict[str, Any], app: Any,
+                                                          rendered: list[dict[str, Any]]) -> None:
+    response = browser("pat-producer").get("/productions/harbour-lights/clearance")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert "harbour-lights" in response.get_data(as_text=True)
+    keys = KeyStore(app.config["SLATE_SETTINGS"])
+    assert clearance_report.verify_report(rendered[0], TrustAnchors.in_keys_folder(keys.dir)).ok
+
+
+def test_a_producer_of_another_production_gets_no_clearance_page(browser: Any, studio: dict[str, Any],
+                                                                 rendered: list[dict[str, Any]]) -> None:
+    add_production("northern-line")
+    add_user("nia-producer", ["producer"], ["northern-line"])
+    nia = browser()
+    assert nia.sign_in(issue_token("nia-producer")["token"]).status_code == 302
+    response = nia.get("/productions/harbour-lights/clearance")
+    assert response.status_code == 404 and rendered == []
+    assert browser("gen-only").get("/productions/harbour-lights/clearance").status_code == 403
