@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import jinja2
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from ..canonical import canonical_json, sha256_hex
-from ..errors import InvalidInput
+from ..errors import ConfigurationError, InvalidInput
 
 #: outputs a rendering lists in detail (12-18 ms of PDF layout each here, and pagination grows faster than
 #: linearly past that); the rest are counted and left to
@@ -32,16 +30,35 @@ _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape
                           undefined=jinja2.ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-class RefusingFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint ships no types; its fetch() reads the base class
-    """WeasyPrint's fetcher, refusing every URL (and remembering which were asked for)."""
+def _weasyprint() -> Any:
+    """WeasyPrint, imported when a PDF is asked for: it loads the system's Pango, and a host
+    without it still serves Slate (and the JSON and HTML reports), answering a PDF request
+    with a clear error instead of failing to start."""
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:
+        raise ConfigurationError("PDF rendering is not available on this host: WeasyPrint cannot load "
+                                 f"({type(exc).__name__})",
+                                 hint="install the system's Pango (Debian: apt-get install libpango-1.0-0 "
+                                      "libpangoft2-1.0-0), or ask for format=json or format=html") from None
+    return weasyprint
 
-    def __init__(self) -> None:
-        super().__init__(allowed_protocols=(), allow_redirects=False)
-        self.refused: list[str] = []
 
-    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
-        self.refused.append(url[:200])
-        raise ValueError("the clearance report renders without fetching anything")
+def RefusingFetcher() -> Any:  # noqa: N802 - used as the class it makes
+    """WeasyPrint's fetcher, refusing every URL (``.refused`` lists what it was asked for)."""
+    from weasyprint.urls import URLFetcher
+    _weasyprint()
+
+    class _Refusing(URLFetcher):  # type: ignore[misc]  # weasyprint ships no types; fetch() reads the base class
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols=(), allow_redirects=False)
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
+            self.refused.append(url[:200])
+            raise ValueError("the clearance report renders without fetching anything")
+
+    return _Refusing()
 
 
 def report_sha256(signed: Mapping[str, Any]) -> str:
@@ -71,9 +88,9 @@ def render_pdf(signed: Mapping[str, Any], *, max_listed: int = MAX_LISTED) -> by
     return pdf_from_html(render_html(signed, max_listed=max_listed))
 
 
-def pdf_from_html(html: str, fetcher: RefusingFetcher | None = None) -> bytes:
+def pdf_from_html(html: str, fetcher: Any = None) -> bytes:
     """PDF bytes of ``html``; nothing it names is fetched (``fetcher.refused`` lists what it asked for)."""
-    document = HTML(string=html, base_url=None, url_fetcher=fetcher or RefusingFetcher())
+    document = _weasyprint().HTML(string=html, base_url=None, url_fetcher=fetcher or RefusingFetcher())
     pdf: bytes = document.write_pdf()
     return pdf
 

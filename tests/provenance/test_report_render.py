@@ -130,3 +130,17 @@ def test_a_large_report_lists_the_first_outputs_counts_the_rest_and_keeps_every_
     assert "2 more outputs not listed here." in outputs
     assert PLATE in html.split('<section id="issues">')[1].split("</section>")[0]  # the third output's issue
     assert "not listed here" not in render_html(signed())
+
+
+def test_a_host_without_weasyprints_system_libraries_is_told_so_and_still_renders_html(monkeypatch):
+    """WeasyPrint loads the system's Pango when imported; a host without it must still serve
+    Slate and the HTML report, and a PDF request must say what to install."""
+    import sys
+
+    from governance.errors import ConfigurationError
+    from tests.provenance.report_sample import signed as signed_sample
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # what a failed import of it leaves
+    assert "Clearance report" in render_html(signed_sample())
+    with pytest.raises(ConfigurationError) as caught:
+        render_pdf(signed_sample())
+    assert "Pango" in caught.value.hint
