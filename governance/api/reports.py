@@ -44,8 +44,13 @@ def production_clearance(args: dict[str, Any], production: str) -> Any:
         return Response(report_render.render_html(signed.data), mimetype=_MEDIA[fmt])
     if fmt == "pdf":
         return Response(report_render.render_pdf(signed.data), mimetype=_MEDIA[fmt],
-                        headers={"Content-Disposition": f'attachment; filename="clearance-{production}.pdf"'})
+                        headers={"Content-Disposition": f'attachment; filename="clearance-{_safe(production)}.pdf"'})
     return Response(signed.canonical, mimetype=_MEDIA[fmt])
+
+
+def _safe(name: str) -> str:
+    """A production name as a header-safe file name (names may hold quotes and any Unicode)."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name)[:80]
 
 
 blueprints = [blp]

@@ -229,7 +229,7 @@ def clearance_report(production: str, *, by: Principal | None, timeline: Any = N
         credit_counts: dict[tuple[str, str], int] = {}
         no_decision = _Decision("unknown", 0, (), ())
         for sha, request_id, decision_id, job_id, signed_at, claim_json, claim_sha, good, reason, label in outputs:
-            governance = json.loads(claim_json)
+            governance = _governance_record(claim_json)
             request = requests.get(request_id)
             decision = decisions.get(decision_id, no_decision)
             c_lines = tuple(consent_lines[i] for i in decision.consents if i in consent_lines)
@@ -644,9 +644,12 @@ def verify_report(signed: Any, anchors: TrustAnchors) -> ReportVerdict:
         return ReportVerdict(False, "the signature carries no readable signing time", key, report_sha256)
     stamp = signature.get("timestamp")
     if stamp is not None:
+        # the stamp must name this signature; it never moves the time the signer's chain is
+        # judged at (that stays the signed ``signed_at``): a token is outside the signed body,
+        # so one made up to name an earlier time cannot rescue an expired or revoked key
         try:
             raw = bytes.fromhex(str(signature.get("signature") or ""))
-            at = tsa.token_time(base64.b64decode(str(stamp), validate=True), raw)
+            tsa.token_time(base64.b64decode(str(stamp), validate=True), raw)
         except (ValueError, CredentialError) as exc:
             message = str(exc) if isinstance(exc, CredentialError) else "the report's timestamp is not base64"
             return ReportVerdict(False, message, key, report_sha256)
@@ -704,6 +707,17 @@ def _ask_tsa(url: str, request: bytes) -> bytes:
         raise CredentialError(f"the time-stamping authority could not be reached ({type(exc).__name__})",
                               hint="check SLATE_TSA_URL, or set it to none to sign reports without a timestamp") \
             from None
+
+
+def _governance_record(claim_json: Any) -> dict[str, Any]:
+    """The ledger's governance record as an object; ``{}`` when it no longer parses as one
+    (edited in the database): ``_verdict`` then finds its hash wrong and the output is
+    reported ``record_altered``, rather than the whole report failing."""
+    try:
+        value = json.loads(claim_json)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _time(value: Any) -> datetime | None:

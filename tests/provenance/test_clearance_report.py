@@ -196,6 +196,36 @@ def test_an_edited_governance_record_in_the_ledger_is_reported_not_delivered(sig
         "the ledger's governance record of this output was altered after signing"]
 
 
+@pytest.mark.parametrize("garbled", ["{not json", "[1, 2, 3]", "null"])
+def test_a_governance_record_garbled_in_the_ledger_is_reported_altered_not_a_failed_report(signed, app, garbled):
+    sha = signed.outputs["plain"]
+    Output.update(claim_json=garbled).where(Output.sha256 == sha).execute()
+    report = clearance.signed_clearance_report(app.config["SLATE_SETTINGS"], "harbour-lights", by=None).data["report"]
+    line = next(o for o in report["outputs"] if o["sha256"] == sha)
+    assert line["verdict"] == "record_altered" and report["totals"]["outputs"] == 4
+
+
+def test_a_timestamp_naming_another_time_never_moves_when_the_signer_is_judged(signed, app):
+    """A stamp lives outside the signed body: one made up by anyone to name a time of their
+    choosing (here 2001, before Slate's certificates existed) must not decide whether the
+    signer's chain was valid; the signed signing time does."""
+    import base64
+    from datetime import datetime, timezone
+
+    from governance.credentials import tsa
+    settings = app.config["SLATE_SETTINGS"]
+    report = clearance.signed_clearance_report(settings, "harbour-lights", by=None).data
+    keys = KeyStore(settings)
+    issued, chain = keys.tsa_credentials()
+    then = tsa.TimeStampAuthority(issued.certificate, issued.private_key, chain,
+                                  clock=lambda: datetime(2001, 1, 1, tzinfo=timezone.utc))
+    signature = bytes.fromhex(report["signature"]["signature"])
+    token = tsa.token_from_response(then.respond(tsa.timestamp_request(signature)), signature)
+    assert tsa.token_time(token, signature).year == 2001
+    restamped = {**report, "signature": {**report["signature"], "timestamp": base64.b64encode(token).decode()}}
+    assert clearance.verify_report(restamped, TrustAnchors.in_keys_folder(settings.keys_dir)).ok
+
+
 def test_approvals_are_read_from_the_kept_manifest_store_and_a_garbled_store_reads_as_none(signed):
     row = Output.get(Output.sha256 == signed.outputs["mara"])
     store = bytes(ManifestStore.get(ManifestStore.manifest_label == row.manifest_label).data)
