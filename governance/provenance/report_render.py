@@ -34,6 +34,8 @@ def _weasyprint() -> Any:
     """WeasyPrint, imported when a PDF is asked for: it loads the system's Pango, and a host
     without it still serves Slate (and the JSON and HTML reports), answering a PDF request
     with a clear error instead of failing to start."""
+    from PIL import ImageFile
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         import weasyprint
     except (ImportError, OSError) as exc:
@@ -41,6 +43,10 @@ def _weasyprint() -> Any:
                                  f"({type(exc).__name__})",
                                  hint="install the system's Pango (Debian: apt-get install libpango-1.0-0 "
                                       "libpangoft2-1.0-0), or ask for format=json or format=html") from None
+    finally:
+        # importing WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES; left on, every
+        # truncated image an intake reads afterwards would decode silently instead of being refused
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated
     return weasyprint
 
 

@@ -114,7 +114,7 @@ MISSING = {("consents", "consent_id"): "999999", ("consents", "ref"): "999999", 
            ("jobs", "job_id"): "job_" + "0" * 32, ("proof", "asset_sha256"): "f" * 64,
            ("output-reviews", "review_id"): "or_" + "0" * 32,
            ("manifests", "manifest_id"): "urn:c2pa:00000000-0000-4000-8000-000000000000",
-           ("training-runs", "uid"): "run_" + "0" * 32}
+           ("training-runs", "uid"): "run_" + "0" * 32, ("productions", "production"): "no-such-production"}
 
 
 def concrete(world, template: str, missing: bool = False) -> str:
@@ -129,6 +129,8 @@ def concrete(world, template: str, missing: bool = False) -> str:
         ("proof", "asset_sha256"): ids["asset"], ("policies", "ref"): "urn:slate:policy:studio-default",
         ("diff", "new"): "urn:slate:policy:studio-default", ("policies", "old"): "urn:slate:policy:studio-default",
         ("keys", "fingerprint"): "0" * 16, ("tokens", "token_id"): "1", ("productions", "ref"): A,
+        # A's clearance report, payables and budget
+        ("productions", "production"): A,
         ("versions", "version"): "1", ("users", "name"): "pat-producer",
         ("identities", "name"): "ada-approver",  # identity certificates are an admin's: producers are refused by role
         ("workers", "key"): "1",  # a worker key belongs to no production: producers are refused by role

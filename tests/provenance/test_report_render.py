@@ -144,3 +144,13 @@ def test_a_host_without_weasyprints_system_libraries_is_told_so_and_still_render
     with pytest.raises(ConfigurationError) as caught:
         render_pdf(signed_sample())
     assert "Pango" in caught.value.hint
+
+
+def test_rendering_a_pdf_leaves_pillow_refusing_truncated_images():
+    """WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES when imported; Slate's intake relies
+    on truncated images being refused, in the same process as the API that renders PDFs."""
+    from PIL import ImageFile
+
+    from tests.provenance.report_sample import signed as signed_sample
+    assert render_pdf(signed_sample()).startswith(b"%PDF")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
