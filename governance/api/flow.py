@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, g, request, send_file
+from flask import Response, current_app, g, request, send_file
 
 from ..errors import InvalidInput, NotFound
 from ..lifecycle import claims, output_review, reproduction, requests, reviewing, sampling, signing
@@ -227,6 +227,15 @@ def review_image(review_id: str, by: Principal) -> Any:
     """A review's kept image as an uncached response (the API's route and the pages' share it)."""
     path, _view = output_review.held_image(review_id, by)
     return uncached_file(path, "image/png", missing="this review's image is no longer kept")
+
+
+def attachment(body: bytes | str, mimetype: str, filename: str) -> Response:
+    """``body`` as a download named ``filename``, made header-safe: record names (a
+    production's) may hold quotes and any Unicode, which a header cannot carry as they are."""
+    stem, dot, suffix = filename.rpartition(".")
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in stem)[:80]
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{safe}{dot}{suffix}"'})
 
 
 def uncached_file(path: Path, mimetype: str, *, missing: str) -> Any:

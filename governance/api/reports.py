@@ -17,6 +17,7 @@ from ..provenance import clearance_report as clearance
 from ..provenance import report_render
 from .access import admits
 from .blueprint import SlateBlueprint as Blueprint
+from .flow import attachment
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Documents for the production")
 
@@ -43,14 +44,9 @@ def production_clearance(args: dict[str, Any], production: str) -> Any:
     if fmt == "html":
         return Response(report_render.render_html(signed.data), mimetype=_MEDIA[fmt])
     if fmt == "pdf":
-        return Response(report_render.render_pdf(signed.data), mimetype=_MEDIA[fmt],
-                        headers={"Content-Disposition": f'attachment; filename="clearance-{_safe(production)}.pdf"'})
+        return attachment(report_render.render_pdf(signed.data), _MEDIA[fmt], f"clearance-{production}.pdf")
     return Response(signed.canonical, mimetype=_MEDIA[fmt])
 
-
-def _safe(name: str) -> str:
-    """A production name as a header-safe file name (names may hold quotes and any Unicode)."""
-    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name)[:80]
 
 
 blueprints = [blp]

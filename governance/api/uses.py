@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from marshmallow import Schema, fields, validate
 
 from ..policy import usage
 from .access import admits, principal
 from .blueprint import SlateBlueprint as Blueprint
+from .flow import attachment
 
 blp = Blueprint("uses", __name__, url_prefix="/api/v1", description="Use caps, compensation, budgets, payables")
 
@@ -124,13 +124,9 @@ def uses(query: dict[str, str], production: str) -> Any:
     ``?format=csv`` for payroll and royalties (stable columns, injection-safe cells)."""
     rows = usage.uses_report(production, by=principal())
     if query["format"] == "csv":
-        return Response(usage.to_csv(rows), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="uses-{_safe(production)}.csv"'})
+        return attachment(usage.to_csv(rows), "text/csv", f"uses-{production}.csv")
     return [r.to_dict() for r in rows]
 
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:80]
 
 
 blueprints = [blp]
