@@ -64,8 +64,8 @@ from ..registry.tables import (
 from .document import Policy
 from .facts import ALL_PRODUCTIONS, FIELDS, WORLDWIDE
 from .inputs import Hashed
-from .registry_facts import _entry, consent_facts, licence_facts, training_entries
-from .training_facts import _member_refusal, consent_covers_training, licence_refusal
+from .registry_facts import consent_facts, licence_facts, subject_entry, training_entries
+from .training_facts import consent_covers_training, licence_refusal, member_refusal
 
 #: the member facts a rule may read that differ between members of one class
 MEMBER_PATHS = frozenset({"asset.id", "asset.sha256", "asset.title"})
@@ -159,7 +159,7 @@ def _compute_partition(training_set: int, revision: int) -> Partition:
                   .join(Asset).where(TrainingSetMember.training_set == training_set).order_by(Asset.sha256))
     for asset_id, sha256, title, media_type, licence_id, attributes, training_mining in rows:
         # the member's asset facts exactly as a per-member entry has them (``registry_facts``)
-        facts = _entry(asset_id, sha256, title, media_type, None,
+        facts = subject_entry(asset_id, sha256, title, media_type, None,
                        attributes if isinstance(attributes, dict) else None, training_mining)["asset"]
         shared = {k: facts[k] for k in SHARED_ASSET_FACTS}
         text = canonical_json(shared)
@@ -276,7 +276,7 @@ def _member_problem(lic: Mapping[str, Any] | None, training_mining: str | None, 
     says of them (``training_facts``), asked for every production and territory at once."""
     # the reason names no licence: a producer's model card shows reasons (``provenance.model_card``)
     unnamed = {**lic, "ref": "of these images", "id": None} if lic is not None else None
-    return _member_refusal(licence_refusal(unnamed, JUDGED_FOR["production"], JUDGED_FOR["territory"], today),
+    return member_refusal(licence_refusal(unnamed, JUDGED_FOR["production"], JUDGED_FOR["territory"], today),
                            training_mining)
 
 

@@ -84,11 +84,11 @@ def licence_facts(lic: Licence | None) -> dict[str, Any] | None:
 
 
 def asset_entry(asset: Asset, lic: Licence | None) -> dict[str, Any]:
-    return _entry(asset.id, asset.sha256, asset.title, asset.media_type, licence_facts(lic), attributes_of(asset),
+    return subject_entry(asset.id, asset.sha256, asset.title, asset.media_type, licence_facts(lic), attributes_of(asset),
                   asset.training_mining)
 
 
-def _entry(asset_id: int, sha256: str, title: str, media_type: str,
+def subject_entry(asset_id: int, sha256: str, title: str, media_type: str,
            licence: dict[str, Any] | None, attributes: dict[str, Any] | None = None,
            training_mining: str | None = None) -> dict[str, Any]:
     """One reference or training entry of the facts (see ``facts``). ``training_mining``:
@@ -156,7 +156,7 @@ class _TrainingCache:
         if kept is not None and kept[0] == members:
             self._kept.move_to_end(key)
             return kept[1]
-        part = Hashed(_entry(asset_id, sha256, title, media_type, licences[licence_id],
+        part = Hashed(subject_entry(asset_id, sha256, title, media_type, licences[licence_id],
                              attributes if isinstance(attributes, dict) else {}, mining)
                       for asset_id, sha256, title, media_type, licence_id, attributes, mining in members)
         self._kept[key] = (members, part)

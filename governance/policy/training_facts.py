@@ -62,7 +62,7 @@ def consent_covers_training(consent: Mapping[str, Any], production: str, territo
             and str(consent.get("valid_from") or "") <= day <= str(consent.get("valid_until") or "9999-12-31"))
 
 
-def _member_refusal(licence_refusal: str | None, training_mining: str | None) -> str | None:
+def member_refusal(licence_refusal: str | None, training_mining: str | None) -> str | None:
     """Why a member may not train a model: its licence, or its owner's content credentials
     (a ``notAllowed`` training-and-mining answer read at intake), or None."""
     if training_mining == NOT_ALLOWED:
@@ -84,7 +84,7 @@ def _members_without_training(training_set: TrainingSet, production: str, territ
     refusals = {lic.id: licence_refusal(licence_facts(lic), production, territory, day)
                 for lic in Licence.select().where(Licence.id.in_(used))}
     failing = [(sha256, f"{title} ({sha256[:16]}): {reason}") for sha256, title, licence_id, mining in rows
-               for reason in [_member_refusal(refusals.get(licence_id), mining)] if reason is not None]
+               for reason in [member_refusal(refusals.get(licence_id), mining)] if reason is not None]
     named = [line for sha256, line in failing if sha256 in seen]
     hidden = len(failing) - len(named)
     if not hidden:
