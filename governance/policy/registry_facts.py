@@ -84,8 +84,8 @@ def licence_facts(lic: Licence | None) -> dict[str, Any] | None:
 
 
 def asset_entry(asset: Asset, lic: Licence | None) -> dict[str, Any]:
-    return subject_entry(asset.id, asset.sha256, asset.title, asset.media_type, licence_facts(lic), attributes_of(asset),
-                  asset.training_mining)
+    return subject_entry(asset.id, asset.sha256, asset.title, asset.media_type, licence_facts(lic),
+                         attributes_of(asset), asset.training_mining)
 
 
 def subject_entry(asset_id: int, sha256: str, title: str, media_type: str,
