@@ -160,7 +160,7 @@ def _compute_partition(training_set: int, revision: int) -> Partition:
     for asset_id, sha256, title, media_type, licence_id, attributes, training_mining in rows:
         # the member's asset facts exactly as a per-member entry has them (``registry_facts``)
         facts = subject_entry(asset_id, sha256, title, media_type, None,
-                       attributes if isinstance(attributes, dict) else None, training_mining)["asset"]
+                              attributes if isinstance(attributes, dict) else None, training_mining)["asset"]
         shared = {k: facts[k] for k in SHARED_ASSET_FACTS}
         text = canonical_json(shared)
         kept_shared.setdefault(text, shared)

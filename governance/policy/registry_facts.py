@@ -157,7 +157,7 @@ class _TrainingCache:
             self._kept.move_to_end(key)
             return kept[1]
         part = Hashed(subject_entry(asset_id, sha256, title, media_type, licences[licence_id],
-                             attributes if isinstance(attributes, dict) else {}, mining)
+                                    attributes if isinstance(attributes, dict) else {}, mining)
                       for asset_id, sha256, title, media_type, licence_id, attributes, mining in members)
         self._kept[key] = (members, part)
         while len(self._kept) > self.size:
