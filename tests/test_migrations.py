@@ -149,9 +149,9 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     # step 16: a consent's credit terms, one job per request; step 17: an output's receipt;
     # step 24: a model's base, an asset's credentials; step 26: whether a model is attested;
     # step 27: performers' terms on a consent, a person's date of death;
-    # step 28: a consent's and a licence's compensation and use cap)
+    # step 28: a consent's and a licence's compensation and use cap; step 30: sign-offs unique per decision)
     later = {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
-             ("approval", "rules:"), ("approval", "approval_request_id_approver:"),
+             ("approval", "rules:"), ("approval", "approval_request_id_decision_id_approver:"),
              ("consent", "credit_text:"), ("consent", "attribution_required:"),
              ("consent", "output_uses:"), ("job", "job_request_id:"),
              ("output", "receipt:"), ("output", "receipt_sha256:"),

@@ -74,6 +74,16 @@ def decide(body: dict[str, Any], request_id: int) -> Any:
     return requests.decide(request_id, g.principal, body["verdict"], body["comment"], dispatcher=queue()).to_dict()
 
 
+@blp.route("/requests/<int:request_id>/redecision", methods=["POST"])
+@admits(*SIGNERS)
+@blp.response(200, s.RequestViewOut)
+def decide_again(request_id: int) -> Any:
+    """Decide a request awaiting sign-off again under the policy version published since it was
+    decided (a sign-off of the old decision is refused, 409). Only someone who meets one of its
+    approval requirements may; 409 when its decision is under the published version already."""
+    return requests.decide_again(request_id, g.principal, dispatcher=queue()).to_dict()
+
+
 @blp.route("/jobs/<string:job_id>", methods=["GET"])
 @admits("producer", "generator", *OVERSIGHT)
 @blp.response(200, s.JobOut)

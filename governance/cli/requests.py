@@ -1,4 +1,4 @@
-"""``slate request submit|show|list|approve|reject``: the request lifecycle, as the API and the pages run it."""
+"""``slate request submit|show|list|approve|reject|decide-again``: the request lifecycle, as the API and the pages run it."""
 
 from __future__ import annotations
 
@@ -148,6 +148,17 @@ def request_approve(slate: SlateContext, request_id: str, by: str, comment: str)
 def request_reject(slate: SlateContext, request_id: str, by: str, comment: str) -> Any:
     """Reject a request policy routed to review."""
     return _answer(slate, request_id, by, "rejected", comment)
+
+
+@request_group.command("decide-again")
+@click.argument("request_id")
+@click.option("--by", required=True, help="A user who meets one of its approval requirements.")
+@emits(_render_view, database=False)
+def request_decide_again(slate: SlateContext, request_id: str, by: str) -> Any:
+    """Decide a request awaiting sign-off again under the policy version published since it was
+    decided (its old decision can no longer be signed off)."""
+    slate.open()
+    return lifecycle.decide_again(request_id, principal_named(by, None), dispatcher=Queue(slate.settings)).to_dict()
 
 
 commands = [request_group]

@@ -12,8 +12,8 @@ from ..policy.tables import DecisionRecord, GenerationRequest
 class Approval(BaseModel):
     """One person's sign-off (or rejection) of a request that policy routed to review.
 
-    A request collects one per person (migration step 15) until every approval rule's
-    requirement is met (``governance.lifecycle.signoffs``); ``rules`` are the ids of the
+    A request's decision collects one per person (migration step 15; per decision since step
+    30, so a request decided again is signed afresh) until every approval rule's requirement is met (``governance.lifecycle.signoffs``); ``rules`` are the ids of the
     approval rules the sign-off was counted toward when given (``[]`` on rows from before).
     """
 
@@ -29,7 +29,7 @@ class Approval(BaseModel):
     rules = JSONField(default=list, constraints=[peewee.SQL("DEFAULT '[]'")])
 
     class Meta:
-        indexes = ((("request", "approver"), True),)
+        indexes = ((("request", "decision", "approver"), True),)
 
 
 class RequestParams(BaseModel):

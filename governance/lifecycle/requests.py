@@ -22,7 +22,8 @@ from ..jobs.tables import Approval, Job, RequestParams
 from ..ledger.tables import Output
 from ..policy import usage
 from ..policy.registry_facts import RequestSpec
-from ..policy.requests import decide_request, get_request, latest_decision
+from ..policy.requests import decide_again as decide_again_under_policy
+from ..policy.requests import decide_request, get_request, latest_decision, newer_policy
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..principal import Principal
 from ..provenance.standing import revoked_rights
@@ -119,7 +120,9 @@ def decide(request_id: int | str, principal: Principal, verdict: str, comment: s
 
     Refused: the requester (403), a second answer by one person (409), a sign-off that fills
     no outstanding requirement or a rejection by someone who meets none (403, saying what
-    is needed), and any answer once the request was approved or rejected (409).
+    is needed), any answer once the request was approved or rejected (409), and a sign-off
+    of a decision whose policy version was replaced since (409: decide it again first; a
+    rejection stays possible, since it lets nothing through).
     """
     if verdict not in (Verdict.APPROVED, Verdict.REJECTED):
         raise InvalidInput("the verdict must be 'approved' or 'rejected'")
@@ -139,10 +142,55 @@ def decide(request_id: int | str, principal: Principal, verdict: str, comment: s
         before = approvals.standing(request, decision, rows)
         signer = approvals.signer_of(principal)
         if verdict == Verdict.APPROVED:
+            _refuse_stale(request, decision)
             job = _sign_off(request, decision, rows, before, signer, comment.strip())
         else:
             job = None
             _reject(request, decision, before, signer, comment.strip())
+    dispatch(dispatcher, job.id if job else None)
+    return RequestView.of(request)
+
+
+def _refuse_stale(request: GenerationRequest, decision: DecisionRecord) -> None:
+    """A decision made under a policy version replaced since is never signed under it (409)."""
+    newer = newer_policy(decision)
+    if newer is not None:
+        old = decision.policy_version
+        raise Conflict(f"request #{request.id} was decided under {old.uid} version {old.version}; version "
+                       f"{newer.version} is published since, so it cannot be signed under version {old.version}",
+                       hint=f"decide it again under version {newer.version} (the approval page's "
+                            f"'Decide again' button), then sign off what that decision asks")
+
+
+def decide_again(request_id: int | str, principal: Principal, *, dispatcher: Dispatcher | None) -> RequestView:
+    """Decide a request awaiting sign-off again under the policy version published since it was
+    decided; one path for the API, the CLI and the approval page.
+
+    Only someone who meets one of its approval requirements may (never the requester), and only
+    while it awaits sign-offs under a replaced version (409 otherwise). The new decision replaces
+    the old one: sign-offs given on the old one count no more; an ``allow`` creates the job (and
+    enqueues it once committed), a ``deny`` ends the request, and ``needs_approval`` puts it back
+    in the queue under the new version's requirements.
+    """
+    with transaction():
+        request = visible_request(request_id, principal)
+        lock_row(GenerationRequest, request.id)
+        decision, rows = _open(request)
+        if request.requester == principal.name:
+            raise Forbidden("you cannot decide your own request again", hint="an approver of it must")
+        standing = approvals.standing(request, decision, rows)
+        signer = approvals.signer_of(principal)
+        if not any(eligible(need.requirement, signer, standing.request) for need in standing.needs):
+            raise Forbidden(f"you meet none of the approval requirements of request #{request.id}",
+                            hint="it needs sign-off from: " + "; ".join(n.description for n in standing.needs))
+        newer = newer_policy(decision)
+        if newer is None:
+            raise Conflict(f"request #{request.id} was decided under the published version of its policy",
+                           hint="nothing to decide again: approve or reject it")
+        fresh = decide_again_under_policy(request, principal.name)
+        # parameters outside today's limits refuse the whole re-decision (nothing is kept)
+        job = _new_job(request, DecisionRecord.get_by_id(fresh.id), _asked_params(request)) \
+            if fresh.outcome == "allow" else None
     dispatch(dispatcher, job.id if job else None)
     return RequestView.of(request)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from .document import Policy
 
-_HEADER = ("uid", "version", "title", "description")
+_HEADER = ("uid", "version", "title", "description", "disclosure")
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,22 @@ DEFAULT_APPROVERS = Approvers()
 
 
 @dataclass(frozen=True)
+class Disclosure:
+    """What the people a decision routes to may read of a request, beyond its evidence.
+
+    The prompt is confidential (credentials and decisions carry its SHA-256 only); a policy
+    that wants approvers to judge the words themselves says so (``disclosure:
+    {approversSeePrompt: true}``), and only someone who may sign off the request then sees
+    them, on its approval page. Off unless a policy turns it on.
+    """
+
+    approvers_see_prompt: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"approversSeePrompt": self.approvers_see_prompt}
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     type: RuleType
@@ -156,6 +172,8 @@ class Policy:
     raw: Any = None
     #: named lists, as the file defines them (comparisons hold their values already)
     lists: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    #: what approvers may read of a request (the prompt), as the file's ``disclosure`` says
+    disclosure: Disclosure = Disclosure()
 
     def rule_ids(self) -> list[str]:
         return [r.id for r in self.rules] + [d.id for d in self.duties]

@@ -30,7 +30,8 @@ from ..safeyaml import MAX_PROBLEM_CHARS as MAX_PROBLEM_CHARS
 from ..safeyaml import MAX_PROBLEMS as MAX_PROBLEMS
 from ..safeyaml import LimitedLoader, ReuseLoader, YamlRefused, problem_report, read_document
 from . import facts as F
-from .document import DEFAULT_APPROVERS, Approvers, Duty, Policy, Rule, constraint_from_dict, targets_of
+from .document import (DEFAULT_APPROVERS, Approvers, Disclosure, Duty, Policy, Rule, constraint_from_dict,
+                       targets_of)
 from .operators import DATE_ONLY, OPERATORS, ORDERING
 from .paths import Declarations, NoDeclarations, PathProblem, Resolved, Scope, over, resolve, scope_of
 
@@ -140,7 +141,8 @@ def load_policy(data: bytes, source: str = "policy", catalogue: Declarations | N
         description=raw.get("description", ""),
         rules=tuple(_rule(r, lists) for r in raw["rules"]),
         duties=tuple(_duty(d, lists) for d in raw.get("duties", [])),
-        sha256=sha256_hex(data), raw=raw, lists=lists)
+        sha256=sha256_hex(data), raw=raw, lists=lists,
+        disclosure=Disclosure(bool((raw.get("disclosure") or {}).get("approversSeePrompt", False))))
 
 
 def load_policy_file(path: Path, catalogue: Declarations | None = None) -> tuple[Policy, bytes]:

@@ -125,6 +125,8 @@ def to_odrl(policy: Policy) -> dict[str, Any]:
         doc["dc:description"] = policy.description
     if policy.lists:
         doc["slate:lists"] = {name: list(values) for name, values in policy.lists.items()}
+    if policy.disclosure.approvers_see_prompt:
+        doc["slate:disclosure"] = policy.disclosure.to_dict()
     permissions: list[dict[str, Any]] = []
     prohibitions: list[dict[str, Any]] = []
     for rule in policy.rules:
@@ -311,7 +313,7 @@ def _check_size(doc: Any, source: str) -> None:
 
 
 _POLICY_KEYS = {"@context", "@type", "uid", "profile", "dc:title", "dc:description", "slate:version",
-                "slate:lists", "slate:order", "permission", "prohibition"}
+                "slate:lists", "slate:order", "slate:disclosure", "permission", "prohibition"}
 _RULE_KEYS = {"uid", "dc:title", "dc:description", "target", "action", "constraint", "slate:when"}
 _LEAF_KEYS = {"leftOperand", "operator", "rightOperand", "rightOperandReference", "slate:list", "slate:negated"}
 _SIGN_OFF_KEYS = {"action", "constraint", "consentingParty", "slate:count", "slate:fromProduction",
@@ -386,6 +388,8 @@ class _Reader:
         lists = declared if declared is not None else self.found_lists
         if lists:
             out["lists"] = lists
+        if doc.get("slate:disclosure") is not None:
+            out["disclosure"] = doc["slate:disclosure"]  # the policy schema checks it
         ordered = self.ordered(items, doc.get("slate:order"))
         out["rules"] = [rule for kind, rule in ordered if kind == "rule"]
         duties = [rule for kind, rule in ordered if kind == "duty"]

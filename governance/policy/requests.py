@@ -25,8 +25,8 @@ from .decision import Decision, DutyDue, Finding, Inputs, Outcome, PolicyRef
 from .registry_facts import RequestSpec, build_facts
 from .stored_facts import facts_to_store
 from .tables import DecisionRecord, GenerationRequest, PolicyVersion
-from .usage import annotate, reserve
-from .versions import active_version, compiled
+from .usage import annotate, release, reserve
+from .versions import active_row, active_version, compiled
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,44 @@ def decide_request(spec: RequestSpec, policy_uid: str | None = None, by: Princip
                 "digest_scheme": decision.inputs.scheme,
                 "violated": decision.violated_rules}, actor=requester)
     return Decided(RequestRecord.from_row(request), DecisionView.from_row(stored))
+
+
+def newer_policy(decision: DecisionRecord) -> PolicyVersion | None:
+    """The version of the decision's policy published since it was decided, or None while the
+    version it was decided under is still the published one (or none is published)."""
+    current = active_row(decision.policy_version.uid)
+    return current if current is not None and current.id != decision.policy_version_id else None
+
+
+def decide_again(request: GenerationRequest, actor: str) -> DecisionView:
+    """Decide a recorded request again, as of today, under its policy's published version; in the
+    caller's transaction. A request decided under a version since replaced must not be signed
+    under it: this is the one way on (the lifecycle's ``decide_again`` calls it for the API, the
+    CLI and the approval page). The request is judged exactly as asked (its prompt, references
+    and people as stored), with today's records; the uses the earlier decision took are given
+    back first, so it never counts against its own caps."""
+    previous = latest_decision(request)
+    version = active_version(previous.policy_version.uid if previous is not None else None)
+    engine = compiled(version)
+    spec = RequestSpec(requester=request.requester, production=request.production, use=request.use,
+                       territory=request.territory, model=f"{request.model.name}:{request.model.version}",
+                       prompt=request.prompt, references=tuple(request.references or ()),
+                       people=tuple(request.people or ()))
+    if previous is not None:
+        release(previous.id, f"request #{request.id} is decided again under "
+                             f"{version.uid}@{version.version}", actor)
+    # names were checked against the requester's productions when they asked: none is looked up again by them
+    facts = build_facts(spec, str(request.id), utcnow().date(), None, training_facts_for(engine.policy))
+    annotate(facts, lock=True)
+    decision = engine.evaluate(facts)
+    stored = _store(request, version, decision, facts)
+    reserve(facts, stored.id, decision.outcome)
+    record("request.decided_again", f"request:{request.id}",
+           {"decision": decision.outcome, "policy": decision.policy.to_dict(),
+            "previous": previous.id if previous is not None else None,
+            "inputs_digest": decision.inputs.digest, "digest_scheme": decision.inputs.scheme,
+            "violated": decision.violated_rules}, actor=actor)
+    return DecisionView.from_row(stored)
 
 
 def get_request(request_id: int | str) -> GenerationRequest:

@@ -13,6 +13,7 @@ from flask import Flask
 
 from ..settings import Settings
 from . import (  # noqa: F401  (routes)
+    approvals,
     audit,
     home,
     policies,

@@ -112,24 +112,26 @@ def request_page(request_id: int) -> Any:
                            refresh=view["status"] in UNFINISHED)
 
 
-@bp.route("/approvals", methods=["GET"])
-@page(*SIGNERS)
-def approvals() -> Any:
-    """The requests awaiting a sign-off the visitor's would fill."""
-    me = access.principal()
-    rows = [v.to_dict() for v in lifecycle.list_requests(me, status=RequestStatus.AWAITING_APPROVAL, limit=200)
-            if lifecycle.may_sign_off(v.request.id, me)]
-    return render_template("web/approvals.html", rows=rows, me=me)
-
-
 @bp.route("/requests/<int:request_id>/approval", methods=["POST"])
 @page(*SIGNERS)
 def decide(request_id: int) -> Any:
     verdict = request.form.get("verdict", "")
     view = lifecycle.decide(request_id, access.principal(), verdict, request.form.get("comment", ""),
-                            dispatcher=queue()).to_dict()
-    flash(f"Request #{request_id} {verdict}.", "info")
-    return redirect(url_for("web.request_page", request_id=view["request"]["id"]))
+                            dispatcher=queue())
+    flash(_decided(request_id, verdict, view), "info")
+    if request.form.get("then") == "queue":  # from the approval page: on to the next oldest
+        return redirect(url_for("web.approvals", after=request_id))
+    return redirect(url_for("web.request_page", request_id=request_id))
+
+
+def _decided(request_id: int, verdict: str, view: lifecycle.RequestView) -> str:
+    """'Request #12 approved: queued.' or what it still needs after a partial sign-off."""
+    if verdict == "rejected":
+        return f"Request #{request_id} rejected."
+    outstanding = (view.sign_off or {}).get("outstanding") or []
+    if view.status == RequestStatus.AWAITING_APPROVAL and outstanding:
+        return f"Request #{request_id} signed off by you; it still {'; '.join(outstanding)}."
+    return f"Request #{request_id} approved: {str(view.status).replace('_', ' ')}."
 
 
 def _stored_output(sha256: str) -> Any:

@@ -1,0 +1,213 @@
+"""What an approver reads before signing off: the queue, oldest first, and one request's brief.
+
+The queue orders the requests awaiting the caller's sign-off by how long they have waited
+(since their latest decision routed them to review), and says which were decided under a
+policy version replaced since. The brief gathers, for one request, what the approval page
+shows beside the decision's evidence: the reference images by title with their licences,
+each person's consent terms as the decision relied on them, the generated image's output
+reviews, and the prompt, but only where the policy the request was decided under lets
+approvers read it (``disclosure: {approversSeePrompt: true}``) and only to someone whose
+sign-off would count. Reads only; the pages, the API and the CLI share it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import peewee
+
+from ..clock import as_utc
+from ..errors import Forbidden, NotFound
+from ..jobs.statuses import RequestStatus, Verdict
+from ..jobs.tables import Approval, Job, OutputReview
+from ..policy.requests import latest_decision, newer_policy
+from ..policy.tables import DecisionRecord, GenerationRequest, PolicyVersion
+from ..policy.versions import compiled
+from ..principal import Principal
+from ..registry import scope
+from ..registry.consents import status_of
+from ..registry.tables import Asset, Consent
+from . import output_review
+from .consented_uses import ConsentedUse, consented_uses
+from .requests import may_sign_off, visible_request
+from .views import RequestView
+
+#: the most requests the queue shows at once (the oldest)
+QUEUE_LIMIT = 100
+#: the most rows read to find them (requests others must sign are skipped)
+QUEUE_SCAN = 400
+
+
+@dataclass(frozen=True)
+class PolicyStanding:
+    """The policy version a request was decided under, and the one published since, if any."""
+
+    uid: str
+    decided_under: int
+    published: int | None
+
+    @property
+    def stale(self) -> bool:
+        return self.published is not None
+
+    @classmethod
+    def of(cls, decision: DecisionRecord) -> PolicyStanding:
+        newer = newer_policy(decision)
+        version: PolicyVersion = decision.policy_version
+        return cls(version.uid, version.version, newer.version if newer is not None else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"uid": self.uid, "decided_under": self.decided_under, "published": self.published,
+                "stale": self.stale}
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One request awaiting the caller's sign-off, and since when it has waited."""
+
+    view: RequestView
+    waiting_since: datetime
+    policy: PolicyStanding
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.view.to_dict(), "waiting_since": self.waiting_since, "policy_standing": self.policy.to_dict()}
+
+
+def queue(principal: Principal, limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
+    """The requests awaiting a sign-off the caller's would fill, oldest first.
+
+    A request waits from its latest decision (a re-decision starts the wait again); one
+    rejected or already approved is not waiting. Reads at most ``QUEUE_SCAN`` candidates."""
+    latest = DecisionRecord.alias()
+    newest = (latest.select(peewee.fn.MAX(latest.id)).where(latest.request == GenerationRequest.id))
+    query = (GenerationRequest.select(GenerationRequest, DecisionRecord).join(DecisionRecord)
+             .where((DecisionRecord.id == newest) & (DecisionRecord.outcome == "needs_approval"))
+             .where(~GenerationRequest.id.in_(Approval.select(Approval.request)
+                                              .where(Approval.verdict == Verdict.REJECTED)))
+             .where(~GenerationRequest.id.in_(Job.select(Job.request)))
+             .order_by(DecisionRecord.created_at, GenerationRequest.id))
+    if not principal.studio_wide:
+        query = query.where(GenerationRequest.production.in_(sorted(principal.productions)))
+    entries: list[QueueEntry] = []
+    for request in query.limit(QUEUE_SCAN):
+        if request.requester == principal.name or not may_sign_off(request.id, principal):
+            continue
+        view = RequestView.of(request)
+        if view.status != RequestStatus.AWAITING_APPROVAL:
+            continue
+        decision = request.decisionrecord
+        entries.append(QueueEntry(view, as_utc(decision.created_at), PolicyStanding.of(decision)))
+        if len(entries) >= limit:
+            break
+    return entries
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference image as the approver reads it: its title and the licence it is used under."""
+
+    sha256: str
+    title: str
+    licence: str | None
+    licensor: str | None
+    licence_ends_on: date | None
+    takedown: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "title": self.title, "licence": self.licence, "licensor": self.licensor,
+                "licence_ends_on": self.licence_ends_on, "takedown": self.takedown}
+
+
+@dataclass(frozen=True)
+class ConsentTerms:
+    """A person's consent as the decision relied on it: its terms now, and its words."""
+
+    use: ConsentedUse
+    uses: tuple[str, ...]
+    productions: tuple[str, ...]
+    territories: tuple[str, ...]
+    valid_from: date | None
+    valid_until: date | None
+    status: str
+    revoked_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.use.to_dict(), "uses": list(self.uses), "productions": list(self.productions),
+                "territories": list(self.territories), "valid_from": self.valid_from,
+                "valid_until": self.valid_until, "status": self.status, "revoked_at": self.revoked_at,
+                "revoked": self.revoked_at is not None}
+
+
+@dataclass(frozen=True)
+class Brief:
+    """Everything the approval page shows of one request."""
+
+    view: RequestView
+    may_sign_off: bool
+    policy: PolicyStanding | None
+    references: tuple[Reference, ...]
+    consents: tuple[ConsentTerms, ...]
+    reviews: tuple[output_review.ReviewView, ...]
+    #: the prompt, only where its policy discloses it to approvers and the caller's sign-off counts
+    prompt: str | None = field(default=None, repr=False)
+    #: whether the policy lets approvers read the prompt (so the page can say why it is hidden)
+    prompt_disclosed: bool = False
+
+
+def brief(request_id: int | str, principal: Principal) -> Brief:
+    """The approval page's facts for a request the caller may see (another production's: 404)."""
+    request = visible_request(request_id, principal)
+    view = RequestView.of(request)
+    decision = latest_decision(request)
+    signs = may_sign_off(request.id, principal)
+    disclosed = decision is not None and compiled(decision.policy_version).policy.disclosure.approvers_see_prompt
+    return Brief(view, signs, PolicyStanding.of(decision) if decision is not None else None,
+                 _references(request), _consents(decision, principal), _reviews(request, principal),
+                 prompt=request.prompt if disclosed and signs else None, prompt_disclosed=disclosed)
+
+
+def _references(request: GenerationRequest) -> tuple[Reference, ...]:
+    wanted = list(request.references or ())
+    if not wanted:
+        return ()
+    rows = {a.sha256: a for a in Asset.select().where(Asset.sha256.in_(wanted))}
+    out = []
+    for sha in wanted:
+        asset = rows.get(sha)
+        lic = asset.licence if asset is not None and asset.licence_id else None
+        out.append(Reference(sha, asset.title if asset is not None else "(no longer registered)",
+                             lic.ref if lic else None, lic.licensor if lic else None,
+                             lic.ends_on if lic else None, bool(lic.takedown) if lic else False))
+    return tuple(out)
+
+
+def _consents(decision: DecisionRecord | None, principal: Principal) -> tuple[ConsentTerms, ...]:
+    uses = consented_uses(decision)
+    if not uses:
+        return ()
+    rows = {c.id: c for c in Consent.select().where(Consent.id.in_([int(u.consent_id) for u in uses]))}
+    out = []
+    for use in uses:
+        c = rows.get(int(use.consent_id))
+        if c is None:
+            continue
+        out.append(ConsentTerms(use, tuple(c.uses or ()), tuple(scope.seen_productions(principal, c.productions or [])),
+                                tuple(c.territories or ()), c.valid_from, c.valid_until, status_of(c),
+                                as_utc(c.revoked_at) if c.revoked_at else None))
+    return tuple(out)
+
+
+def _reviews(request: GenerationRequest, principal: Principal) -> tuple[output_review.ReviewView, ...]:
+    """The output reviews of the request's generated images, for those who may read them."""
+    if not principal.has_any(output_review.REVIEWERS):
+        return ()
+    found = []
+    for row in OutputReview.select().where(OutputReview.request_id == request.id) \
+            .order_by(OutputReview.created_at).limit(10):
+        try:
+            found.append(output_review.show_review(row.id, principal))
+        except (Forbidden, NotFound):
+            continue
+    return tuple(found)
