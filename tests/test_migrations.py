@@ -67,6 +67,8 @@ STEP_26_TABLES = ("training_run",)
 STEP_25_TABLES = ("training_clearance",)
 #: what step 28 added: use counters and reservations, use events, production budgets
 STEP_28_TABLES = ("usage_counter", "usage_reservation", "use_event", "production_budget")
+#: what step 30 added: the requests awaiting sign-offs (the approval queue)
+STEP_30_TABLES = ("awaiting_approval",)
 
 NewDatabase = Callable[[], str]
 
@@ -140,7 +142,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     that (checked first)."""
     models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES
               + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES + STEP_23_TABLES + STEP_25_TABLES
-              + ("asset_manifest",) + STEP_26_TABLES + STEP_28_TABLES]
+              + ("asset_manifest",) + STEP_26_TABLES + STEP_28_TABLES + STEP_30_TABLES]
     database.create_tables(models)  # with base_model: the model table refers to it
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:

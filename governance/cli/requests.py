@@ -1,4 +1,5 @@
-"""``slate request submit|show|list|approve|reject|decide-again``: the request lifecycle, as the API and the pages run it."""
+"""``slate request submit|show|list|approve|reject|decide-again``: the request lifecycle, as the API
+and the pages run it."""
 
 from __future__ import annotations
 

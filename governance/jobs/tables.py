@@ -13,7 +13,8 @@ class Approval(BaseModel):
     """One person's sign-off (or rejection) of a request that policy routed to review.
 
     A request's decision collects one per person (migration step 15; per decision since step
-    30, so a request decided again is signed afresh) until every approval rule's requirement is met (``governance.lifecycle.signoffs``); ``rules`` are the ids of the
+    30, so a request decided again is signed afresh) until every approval rule's requirement
+    is met (``governance.lifecycle.signoffs``); ``rules`` are the ids of the
     approval rules the sign-off was counted toward when given (``[]`` on rows from before).
     """
 

@@ -16,14 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import peewee
-
 from ..clock import as_utc
 from ..errors import Forbidden, NotFound
-from ..jobs.statuses import RequestStatus, Verdict
-from ..jobs.tables import Approval, Job, OutputReview
+from ..jobs.statuses import RequestStatus
+from ..jobs.tables import OutputReview
 from ..policy.requests import latest_decision, newer_policy
-from ..policy.tables import DecisionRecord, GenerationRequest, PolicyVersion
+from ..policy.tables import AwaitingApproval, DecisionRecord, GenerationRequest, PolicyVersion
 from ..policy.versions import compiled
 from ..principal import Principal
 from ..registry import scope
@@ -79,26 +77,23 @@ def queue(principal: Principal, limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
     """The requests awaiting a sign-off the caller's would fill, oldest first.
 
     A request waits from its latest decision (a re-decision starts the wait again); one
-    rejected or already approved is not waiting. Reads at most ``QUEUE_SCAN`` candidates."""
-    latest = DecisionRecord.alias()
-    newest = (latest.select(peewee.fn.MAX(latest.id)).where(latest.request == GenerationRequest.id))
-    query = (GenerationRequest.select(GenerationRequest, DecisionRecord).join(DecisionRecord)
-             .where((DecisionRecord.id == newest) & (DecisionRecord.outcome == "needs_approval"))
-             .where(~GenerationRequest.id.in_(Approval.select(Approval.request)
-                                              .where(Approval.verdict == Verdict.REJECTED)))
-             .where(~GenerationRequest.id.in_(Job.select(Job.request)))
-             .order_by(DecisionRecord.created_at, GenerationRequest.id))
+    rejected or already approved is not waiting (``AwaitingApproval`` holds only those
+    that are). Reads at most ``QUEUE_SCAN`` candidates."""
+    query = (AwaitingApproval.select(AwaitingApproval, GenerationRequest)
+             .join(GenerationRequest, on=(AwaitingApproval.request_id == GenerationRequest.id))
+             .order_by(AwaitingApproval.since, AwaitingApproval.request_id))
     if not principal.studio_wide:
         query = query.where(GenerationRequest.production.in_(sorted(principal.productions)))
     entries: list[QueueEntry] = []
-    for request in query.limit(QUEUE_SCAN):
+    for waiting in query.limit(QUEUE_SCAN):
+        request = GenerationRequest.get_by_id(waiting.request_id)
         if request.requester == principal.name or not may_sign_off(request.id, principal):
             continue
         view = RequestView.of(request)
         if view.status != RequestStatus.AWAITING_APPROVAL:
             continue
-        decision = request.decisionrecord
-        entries.append(QueueEntry(view, as_utc(decision.created_at), PolicyStanding.of(decision)))
+        decision = DecisionRecord.get_by_id(waiting.decision_id)
+        entries.append(QueueEntry(view, as_utc(waiting.since), PolicyStanding.of(decision)))
         if len(entries) >= limit:
             break
     return entries

@@ -23,7 +23,7 @@ from ..ledger.tables import Output
 from ..policy import usage
 from ..policy.registry_facts import RequestSpec
 from ..policy.requests import decide_again as decide_again_under_policy
-from ..policy.requests import decide_request, get_request, latest_decision, newer_policy
+from ..policy.requests import decide_request, get_request, latest_decision, newer_policy, settled
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..principal import Principal
 from ..provenance.standing import revoked_rights
@@ -80,6 +80,7 @@ def _new_job(request: GenerationRequest, decision: DecisionRecord, params: Gener
                      status=JobStatus.QUEUED, params=params.to_dict(), created_at=now, updated_at=now)
     record("job.queued", f"job:{job.id}", {"request": request.id, "decision": decision.id,
                                             "approval": approval.id if approval else None})
+    settled(request.id)
     return job
 
 
@@ -254,6 +255,7 @@ def _reject(request: GenerationRequest, decision: DecisionRecord, before: Standi
                         hint="it needs sign-off from: " + "; ".join(n.description for n in before.needs))
     Approval.create(request=request, decision=decision, approver=signer.name, verdict=Verdict.REJECTED,
                     comment=comment, at=utcnow(), rules=rules)
+    settled(request.id)
     record("request.rejected", f"request:{request.id}",
            {"decision": decision.id, "comment_present": True, "rules": rules}, actor=signer.name)
     usage.release(decision.id, f"request #{request.id} was rejected", signer.name)

@@ -30,8 +30,7 @@ from ..safeyaml import MAX_PROBLEM_CHARS as MAX_PROBLEM_CHARS
 from ..safeyaml import MAX_PROBLEMS as MAX_PROBLEMS
 from ..safeyaml import LimitedLoader, ReuseLoader, YamlRefused, problem_report, read_document
 from . import facts as F
-from .document import (DEFAULT_APPROVERS, Approvers, Disclosure, Duty, Policy, Rule, constraint_from_dict,
-                       targets_of)
+from .document import DEFAULT_APPROVERS, Approvers, Disclosure, Duty, Policy, Rule, constraint_from_dict, targets_of
 from .operators import DATE_ONLY, OPERATORS, ORDERING
 from .paths import Declarations, NoDeclarations, PathProblem, Resolved, Scope, over, resolve, scope_of
 

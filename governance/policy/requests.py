@@ -24,7 +24,7 @@ from .clearance import training_facts_for
 from .decision import Decision, DutyDue, Finding, Inputs, Outcome, PolicyRef
 from .registry_facts import RequestSpec, build_facts
 from .stored_facts import facts_to_store
-from .tables import DecisionRecord, GenerationRequest, PolicyVersion
+from .tables import AwaitingApproval, DecisionRecord, GenerationRequest, PolicyVersion
 from .usage import annotate, release, reserve
 from .versions import active_row, active_version, compiled
 
@@ -108,12 +108,22 @@ class Decided:
 
 def _store(request: GenerationRequest, version: PolicyVersion, decision: Decision,
            facts: dict[str, Any]) -> DecisionRecord:
+    """Record the decision; the request waits in the approval queue while this decision says so."""
     data = decision.to_dict()
-    return DecisionRecord.create(
+    stored = DecisionRecord.create(
         request=request, policy_version=version, outcome=decision.outcome,
         violations=data["violations"], approvals=data["approvals"], duties=data["duties"],
         inputs_digest=decision.inputs.digest, records=decision.inputs.records_to_store(), facts=facts_to_store(facts),
         created_at=utcnow())
+    settled(request.id)
+    if stored.outcome == "needs_approval":
+        AwaitingApproval.create(request_id=request.id, decision_id=stored.id, since=stored.created_at)
+    return stored
+
+
+def settled(request_id: int) -> None:
+    """The request waits for sign-offs no more (approved, rejected, or decided again)."""
+    AwaitingApproval.delete().where(AwaitingApproval.request_id == request_id).execute()
 
 
 def decide_request(spec: RequestSpec, policy_uid: str | None = None, by: Principal | None = None) -> Decided:

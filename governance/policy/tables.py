@@ -103,6 +103,21 @@ class SharedFacts(BaseModel):
         table_name = "shared_facts"
 
 
+class AwaitingApproval(BaseModel):
+    """A request whose latest decision awaits sign-offs, and since when (step 30): the approval
+    queue, kept small so that reading it oldest first never passes the settled requests.
+
+    Written with a ``needs_approval`` decision (``requests.decide_request``, ``decide_again``),
+    removed when the request is approved (its job is created), rejected, or decided again."""
+
+    request_id = peewee.IntegerField(unique=True)
+    decision_id = peewee.IntegerField()
+    since = UTCDateTimeField(index=True)
+
+    class Meta:
+        table_name = "awaiting_approval"
+
+
 #: created by migration step 2; SharedFacts came later, with step 9
 TABLES = [PolicyVersion, PolicyReview, GenerationRequest, DecisionRecord]
 

@@ -18,6 +18,7 @@ from ..api.services import queue
 from ..errors import InvalidInput, NotFound
 from ..jobs.statuses import RequestStatus
 from ..lifecycle import requests as lifecycle
+from ..lifecycle.views import RequestView
 from ..registry import assets, models_registry, people
 from ..registry import vocabulary as vocab
 from . import access
@@ -124,7 +125,7 @@ def decide(request_id: int) -> Any:
     return redirect(url_for("web.request_page", request_id=request_id))
 
 
-def _decided(request_id: int, verdict: str, view: lifecycle.RequestView) -> str:
+def _decided(request_id: int, verdict: str, view: RequestView) -> str:
     """'Request #12 approved: queued.' or what it still needs after a partial sign-off."""
     if verdict == "rejected":
         return f"Request #{request_id} rejected."

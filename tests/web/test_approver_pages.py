@@ -8,12 +8,12 @@ of Approve, and a sign-off POSTed anyway is refused."""
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 
 from governance.auth.users import add_user, issue_token
 from governance.clock import utcnow
 from governance.policy import versions
-from governance.policy.tables import DecisionRecord
+from governance.policy.tables import AwaitingApproval, DecisionRecord
 from governance.registry.people import add_production
 from governance.registry.tables import Consent, Person
 from tests.policy.conftest import NEXT_VERSION, policy_text
@@ -36,8 +36,9 @@ def publish(edit=lambda t: t, version: int = NEXT_VERSION) -> None:  # type: ign
 
 
 def waited(request_id: int, hours: int) -> None:
-    DecisionRecord.update(created_at=utcnow() - timedelta(hours=hours)).where(
-        DecisionRecord.request == request_id).execute()
+    since = utcnow() - timedelta(hours=hours)
+    DecisionRecord.update(created_at=since).where(DecisionRecord.request == request_id).execute()
+    AwaitingApproval.update(since=since).where(AwaitingApproval.request_id == request_id).execute()
 
 
 def test_the_queue_lists_the_longest_waiting_first_with_its_waiting_time(browser, studio):
@@ -70,7 +71,7 @@ def test_the_approval_page_shows_each_persons_consent_terms_and_its_state_in_wor
     assert consent.use_description and consent.use_description in page.replace("&#39;", "'")
     assert f"{consent.valid_from} to {consent.valid_until}" in page and ">active</span>" in page
     # the consent ran out since the decision: the approver reads that, not "active"
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = utcnow().date() - timedelta(days=1)
     Consent.update(valid_until=yesterday).where(Consent.id == consent.id).execute()
     page = approver.get(f"/approvals/{request_id}").get_data(as_text=True)
     assert f">expired on {yesterday.isoformat()}</span>" in page and ">active</span>" not in page
@@ -150,3 +151,18 @@ def test_insiders_cannot_decide_again_another_production_or_their_own_request_no
     approver.csrf = "forged"
     assert approver.post(f"/approvals/{request_id}/redecision").status_code == 400
     assert DecisionRecord.select().count() == before
+
+
+def test_once_generated_the_approval_page_shows_the_signed_output(browser, studio):
+    from governance.jobs.tables import Job
+    request_id = request_id_of(submit(browser("pat-producer"), studio, use="previs", references=[],
+                                      people=["Mara Quinn"]))
+    approver = browser("ada-approver")
+    approver.get(f"/approvals/{request_id}")
+    assert approver.post(f"/requests/{request_id}/approval", {"verdict": "approved", "comment": "ok"}).status_code \
+        == 302
+    Job.update(output_sha256="ab" * 32, status="succeeded").where(Job.request == request_id).execute()
+    response = approver.get(f"/approvals/{request_id}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "The generated image" in page
+    assert f'src="/outputs/{"ab" * 32}/thumbnail"' in page and f"Approve #{request_id}" not in page

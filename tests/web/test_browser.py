@@ -107,24 +107,24 @@ def test_each_role_does_its_main_task_in_a_real_browser(server: SlateServer, chr
     request_url = pat.page.url
     pat.shot("producer-awaiting-approval")
 
-    # legal signs off first: the request still waits for an approver
+    # legal signs off first, from the request's approval page: the request still waits for an approver
     lee.page.goto("/approvals")
-    legal_card = lee.page.locator("article").filter(has_text="final frame")
-    expect(legal_card).to_contain_text("Final-frame and marketing use also needs legal's sign-off.")
-    legal_card.locator("textarea").fill("Rights cleared")
-    legal_card.get_by_role("button", name="Approve").first.click()
-    expect(lee.page.locator("main")).to_contain_text("sign-off from approver")
+    lee.page.locator("table.queue tr").filter(has_text="final frame").get_by_role("link").first.click()
+    expect(lee.page.locator("main")).to_contain_text("Final-frame and marketing use also needs legal's sign-off.")
+    lee.page.fill("#comment", "Rights cleared")
+    lee.page.get_by_role("button", name="Approve").click()
+    expect(lee.page.locator(".flash")).to_contain_text("sign-off from approver")
     lee.shot("legal-signed-off")
 
     # the approver sees why it waits and approves it
     ada = Person(chromium, server, "ada-approver", screens)
     ada.page.goto("/approvals")
-    card = ada.page.locator("article").filter(has_text="final frame")
-    expect(card).to_contain_text("Final-frame and marketing use needs a named approver.")
     ada.shot("approver-queue")
-    card.locator("textarea").fill("OK for the final cut")
-    card.get_by_role("button", name="Approve").first.click()
-    expect(ada.page.locator("main")).to_contain_text("Approved by ada-approver")
+    ada.page.locator("table.queue tr").filter(has_text="final frame").get_by_role("link").first.click()
+    expect(ada.page.locator("main")).to_contain_text("Final-frame and marketing use needs a named approver.")
+    ada.page.fill("#comment", "OK for the final cut")
+    ada.page.get_by_role("button", name="Approve").click()
+    expect(ada.page.locator(".flash")).to_contain_text("approved: queued")
     ada.shot("approver-approved")
 
     # the producer sees the signed output and downloads it
