@@ -10,7 +10,7 @@ The department is read with ``getattr``: the column arrives with migration step 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..auth.tables import User
 from ..jobs.statuses import Verdict
@@ -56,7 +56,9 @@ def sign_offs(request: GenerationRequest, decision: DecisionRecord) -> list[Appr
                 .order_by(Approval.id))
 
 
-def standing(request: GenerationRequest, decision: DecisionRecord, rows: Sequence[Approval]) -> Standing:
-    """The approved sign-offs matched to the decision's requirements."""
-    signers = [signer_named(row.approver) for row in rows if row.verdict == Verdict.APPROVED]
+def standing(request: GenerationRequest, decision: DecisionRecord, rows: Sequence[Approval],
+             named: Callable[[str], Signer] = signer_named) -> Standing:
+    """The approved sign-offs matched to the decision's requirements (``named``: how a signer
+    is read; a list of many requests passes one that remembers each person)."""
+    signers = [named(row.approver) for row in rows if row.verdict == Verdict.APPROVED]
     return status(needs(decision), signers, request_of(request))

@@ -35,7 +35,8 @@ def approvals() -> Any:
     now = utcnow()
     rows = [{"entry": e.to_dict(), "waiting": words.waiting_time(e.waiting_since, now)}
             for e in approval_desk.queue(access.principal())]
-    return render_template("web/approvals.html", rows=rows, after=request.args.get("after", type=int))
+    return render_template("web/approvals.html", rows=rows, after=request.args.get("after", type=int),
+                           limit=approval_desk.QUEUE_LIMIT)
 
 
 @bp.route("/approvals/<int:request_id>", methods=["GET"])
