@@ -73,7 +73,8 @@ STATUS_TITLES = {
 def _way_back() -> tuple[str, str]:
     """Where the visitor can go from here: the section this address belongs to, or the start."""
     section = access.section_of(request.path, access.signed_in_principal())
-    if section is not None and url_for(section.endpoint) != request.path:
+    # a failed GET of the section's own page cannot go back to itself; a failed form can
+    if section is not None and (url_for(section.endpoint) != request.path or request.method != "GET"):
         return url_for(section.endpoint), f"Back to {section.label}"
     return url_for("web.home"), "Back to the start page"
 

@@ -76,6 +76,7 @@ def test_a_too_large_upload_names_the_limit_in_words_not_a_setting(browser):
     response = producer.client.post("/verify", data=data, content_type="multipart/form-data", headers=HTML)
     body = assert_actionable_page(response, 413)
     assert "The largest upload this server accepts is 2 MB." in body
+    assert '<a href="/verify">Back to Verify an image</a>' in body  # back to the form, to try again
 
 
 def test_a_page_for_other_roles_answers_403_in_words_with_a_way_back(browser):
