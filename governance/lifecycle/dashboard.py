@@ -32,6 +32,10 @@ from .requests import may_sign_off
 SHOWN = 5
 #: how many candidates a queue reads at most (its count says "at least" beyond it)
 BOUND = 50
+#: the approval queue is looked for among this many newest decisions that needed approval: the
+#: start page never walks the whole decision history (every approved request stays "needs_approval");
+#: the approvals page lists the whole queue
+RECENT_APPROVAL_DECISIONS = 2000
 #: a producer's denied and failed requests count as "recent" for this long ...
 RECENT = timedelta(days=14)
 #: ... among their newest requests (an indexed, bounded look-back)
@@ -118,12 +122,15 @@ def _requests_seen_by(query: peewee.ModelSelect[DecisionRecord],
 
 
 def approvals_for(principal: Principal) -> list[Item]:
-    """Requests awaiting a sign-off the principal's would fill, oldest decision first."""
+    """Requests awaiting a sign-off the principal's would fill, oldest decision first, among the
+    ``RECENT_APPROVAL_DECISIONS`` newest decisions that needed approval."""
     has_job = Job.select(Job.id).where(Job.request == DecisionRecord.request)
     rejected = Approval.select(Approval.id).where((Approval.request == DecisionRecord.request)
                                                   & (Approval.verdict == Verdict.REJECTED))
+    recent = (DecisionRecord.select(DecisionRecord.id).where(DecisionRecord.outcome == "needs_approval")
+              .order_by(DecisionRecord.id.desc()).limit(RECENT_APPROVAL_DECISIONS))
     query = (DecisionRecord.select(DecisionRecord, GenerationRequest).join(GenerationRequest)
-             .where(DecisionRecord.outcome == "needs_approval", ~peewee.fn.EXISTS(has_job),
+             .where(DecisionRecord.id.in_(recent), ~peewee.fn.EXISTS(has_job),
                     ~peewee.fn.EXISTS(rejected), GenerationRequest.requester != principal.name)
              .order_by(DecisionRecord.id).limit(BOUND))
     found: list[Item] = []
