@@ -198,17 +198,23 @@ def merge(base: Any, patch: Any) -> Any:
     return patch
 
 
+def check_tests_document(raw: Any, source: str) -> dict[str, Any]:
+    """``raw`` (a tests document as YAML read it) if it has the tests file's shape; else every
+    problem with its place, as ``PolicyFileError``."""
+    errors = sorted(jsonschema.Draft202012Validator(TESTS_SCHEMA).iter_errors(raw),
+                    key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise PolicyFileError(source, [f"{place(e.absolute_path)}: {e.message}" for e in errors])
+    return dict(raw)
+
+
 def read_tests_file(path: Path, policy_override: Path | None = None) -> PolicyTests:
     """Read and check a tests file, and compile the policy it names (or ``policy_override``)."""
     path = Path(path)
     try:
-        raw = read_yaml(path.read_bytes(), str(path))
+        raw = check_tests_document(read_yaml(path.read_bytes(), str(path)), str(path))
     except OSError as exc:
         raise PolicyError(f"cannot read policy tests {path}: {exc.strerror}") from None
-    errors = sorted(jsonschema.Draft202012Validator(TESTS_SCHEMA).iter_errors(raw),
-                    key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        raise PolicyFileError(str(path), [f"{place(e.absolute_path)}: {e.message}" for e in errors])
     policy_path = policy_override or (path.parent / raw["policy"])
     try:
         data = policy_path.read_bytes()
@@ -377,15 +383,28 @@ def run_tests_file(path: Path, policy_override: Path | None = None) -> list[Case
     return [run_case(tests, case) for case in tests.cases]
 
 
+@dataclass(frozen=True)
+class StoredTests:
+    """A tests document kept in the database (``policy_test_case``), named ``db:NAME`` in results."""
+
+    name: str
+    document: Mapping[str, Any]
+
+
 def run_tests(paths: Iterable[Path], policy_override: Path | None = None,
-              uid: str | None = None) -> TestReport:
+              uid: str | None = None, stored: Sequence[StoredTests] = ()) -> TestReport:
     """Run every case of the tests files ``paths`` (only those whose policy is ``uid``, when
-    given) and report each rule's coverage, per policy version the files name."""
+    given) and of the ``stored`` documents (run on ``policy_override``), and report each
+    rule's coverage, per policy version the files name."""
     cases: list[CaseResult] = []
     rules: list[RuleCoverage] = []
     by_policy: dict[str, tuple[Policy, list[CaseResult]]] = {}
-    for path in paths:
-        tests = read_tests_file(path, policy_override)
+    suites = [read_tests_file(path, policy_override) for path in paths]
+    if stored and policy_override is not None:
+        engine = compile_bytes(policy_override.read_bytes(), str(policy_override))
+        suites += [PolicyTests(Path(f"db:{t.name}"), engine, dict(t.document.get("base") or {}),
+                               list(t.document["cases"])) for t in stored]
+    for tests in suites:
         policy = tests.policy.policy
         if uid is not None and policy.uid != uid:
             continue
@@ -401,10 +420,11 @@ def find_tests_files(folder: Path) -> list[Path]:
     return sorted(Path(folder).glob("*.tests.yaml"))
 
 
-def run_tests_for_version(uid: str, text: str, folder: Path) -> TestReport:
-    """Legal's tests for ``uid`` (``*.tests.yaml`` in ``folder``) run against a stored version's text."""
+def run_tests_for_version(uid: str, text: str, folder: Path, stored: Sequence[StoredTests] = ()) -> TestReport:
+    """Legal's tests for ``uid`` (``*.tests.yaml`` in ``folder``, and the ``stored`` documents
+    the database keeps for it) run against a stored version's text."""
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
         override = Path(tmp) / "policy.yaml"
         override.write_text(text, encoding="utf-8")
-        return run_tests(find_tests_files(folder), override, uid)
+        return run_tests(find_tests_files(folder), override, uid, stored)
