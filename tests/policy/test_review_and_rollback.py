@@ -64,7 +64,7 @@ def test_an_approved_version_not_yet_published_can_still_be_rejected(registry: d
 def test_the_author_can_neither_reject_nor_send_back_their_own_draft(registry: dict[str, Any]) -> None:
     versions.add_version(policy_text(NEXT_VERSION), "alice")
     for verdict in versions.END_VERDICTS:
-        with pytest.raises(Forbidden, match="alice wrote .* cannot review it"):
+        with pytest.raises(Forbidden, match=r"alice wrote .* cannot review it"):
             versions.review_version(V2, "alice", verdict, "mine")
     assert versions.get_version(V2).status == "draft"
 
@@ -93,7 +93,7 @@ def test_a_publish_confirmed_for_another_text_or_another_current_version_is_refu
     sha = versions.get_version(V2).sha256
     with pytest.raises(Conflict, match="not the text that was confirmed"):
         versions.publish_version(V2, "bob", confirm_sha256="0" * 64, confirm_replacing=FILE_VERSION)
-    with pytest.raises(Conflict, match="published version of .* changed since the confirmation"):
+    with pytest.raises(Conflict, match=r"published version of .* changed since the confirmation"):
         versions.publish_version(V2, "bob", confirm_sha256=sha, confirm_replacing=0)
     assert versions.active_version().version == FILE_VERSION
     assert versions.publish_version(V2, "bob", confirm_sha256=sha, confirm_replacing=FILE_VERSION)["status"] \
