@@ -90,8 +90,7 @@ def add_version(data: bytes, author: str, source: str = "policy") -> dict[str, A
         raise PolicyError(f"{source} is not UTF-8 text") from None
     policy = load_policy(data, source, published_catalogue())
     with transaction():
-        latest = (PolicyVersion.select(peewee.fn.MAX(PolicyVersion.version))
-                  .where(PolicyVersion.uid == policy.uid).scalar())
+        latest = latest_number(policy.uid)
         if latest is not None and policy.version <= latest:
             raise Conflict(f"{policy.uid} already has version {latest}; a new file needs a higher "
                            f"version than {latest} (it says {policy.version})")
@@ -101,6 +100,12 @@ def add_version(data: bytes, author: str, source: str = "policy") -> dict[str, A
         record("policy.added", f"policy:{policy.uid}@{policy.version}",
                {"sha256": policy.sha256, "author": author}, actor=author)
     return version_dict(row) | {"warnings": _warnings(policy)}
+
+
+def latest_number(uid: str) -> int | None:
+    """The highest version number recorded for ``uid`` (None: none is)."""
+    latest = PolicyVersion.select(peewee.fn.MAX(PolicyVersion.version)).where(PolicyVersion.uid == uid).scalar()
+    return None if latest is None else int(latest)
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
@@ -241,9 +246,7 @@ def rollback_version(ref: str, roller: str, *, confirm_sha256: str | None = None
         compiled(target)  # its stored text must still be the text that was approved
         current = active_row(target.uid)
         _check_confirmed(target, current, confirm_sha256, confirm_replacing)
-        latest = (PolicyVersion.select(peewee.fn.MAX(PolicyVersion.version))
-                  .where(PolicyVersion.uid == target.uid).scalar())
-        row = PolicyVersion.create(uid=target.uid, version=int(latest) + 1, title=target.title,
+        row = PolicyVersion.create(uid=target.uid, version=int(latest_number(target.uid) or 0) + 1, title=target.title,
                                    sha256=target.sha256, text=target.text, author=target.author,
                                    status="approved", created_at=utcnow(), rollback_of=target.id)
         _make_active(row, current, roller)
@@ -260,11 +263,9 @@ def draft_text(ref: str) -> str:
     """The text of ``ref`` to start a new draft from: its top-level ``version:`` line set to the
     next free version of its uid (left as it is where there is not exactly one such line)."""
     row = get_version(ref)
-    latest = (PolicyVersion.select(peewee.fn.MAX(PolicyVersion.version))
-              .where(PolicyVersion.uid == row.uid).scalar())
     if len(_VERSION_LINE.findall(row.text)) != 1:
         return str(row.text)
-    return _VERSION_LINE.sub(f"version: {int(latest) + 1}", row.text)
+    return _VERSION_LINE.sub(f"version: {int(latest_number(row.uid) or 0) + 1}", row.text)
 
 
 def active_row(uid: str) -> PolicyVersion | None:

@@ -100,7 +100,11 @@ def test_a_forged_review_form_is_refused(browser):
     assert forged.status_code == 400 and versions.get_version(V2).status == "draft"
 
 
-def test_publishing_shows_what_changes_and_needs_the_confirmation(browser):
+def test_publishing_shows_what_changes_and_needs_the_confirmation(browser, studio):
+    producer = browser("pat-producer")
+    producer.get("/requests/new")
+    producer.post("/requests/new", {"production": "harbour-lights", "use": "previs", "territory": "GB",
+                                    "model": studio["model"], "prompt": "a quiet harbour"})
     _lee, lou = _approved_v2(browser)
     page = lou.get(f"/policies/{V2}").get_data(as_text=True)
     assert f"/policies/{V2}/publish" in page and "Publish" in page
@@ -108,7 +112,8 @@ def test_publishing_shows_what_changes_and_needs_the_confirmation(browser):
     assert one_click.status_code == 422 and "confirm on the publish page first" in one_click.get_data(as_text=True)
     assert versions.get_version(V2).status == "approved"
     published, preview = _confirm(lou, V2)
-    assert "final-and-marketing-need-approval" in preview and "would" in preview and "flip" in preview
+    assert "final-and-marketing-need-approval" in preview
+    assert "Replayed on the 1 most recent recorded decision(s): <strong>1</strong> would" in preview
     assert f"replacing version {FILE_VERSION}" in preview
     assert published.status_code == 302 and versions.active_version().version == NEXT_VERSION
 
