@@ -1027,6 +1027,7 @@ class PolicyCaseOut(Schema):
     passed = fields.Boolean()
     problems = fields.List(fields.String())
     decision = fields.String(allow_none=True)
+    fired = fields.List(fields.String(), metadata={"description": "the rules and duties the case made fire"})
 
 
 class RuleCoverageOut(Schema):

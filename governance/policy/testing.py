@@ -125,10 +125,17 @@ class CaseResult:
     def passed(self) -> bool:
         return not self.problems
 
+    @property
+    def fired(self) -> list[str]:
+        """The rules and duties this case made fire (violated, sent to approval, made due):
+        what per-rule coverage counts."""
+        d = self.decision
+        return sorted(set(d.violated_rules) | set(d.approval_rules) | set(d.duty_rules)) if d else []
+
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "case": self.name, "passed": self.passed,
                 "problems": list(self.problems),
-                "decision": self.decision.outcome if self.decision else None}
+                "decision": self.decision.outcome if self.decision else None, "fired": self.fired}
 
 
 @dataclass(frozen=True)
@@ -367,14 +374,13 @@ def _set_difference(key: str, expected: set[str], got: set[str]) -> str:
 def coverage(policy: Policy, results: Iterable[CaseResult]) -> list[RuleCoverage]:
     """For each rule and duty of ``policy``, in its order: how many of ``results`` (cases run on
     it whose evaluation succeeded) it fired in, and in how many it was evaluated without firing."""
-    decided = [r.decision for r in results if r.decision is not None]
+    fired_in = [set(r.fired) for r in results if r.decision is not None]
     ref = f"{policy.uid}@{policy.version}"
     kinds = [(r.id, str(r.type)) for r in policy.rules] + [(d.id, "duty") for d in policy.duties]
-    fired_in = [set(d.violated_rules) | set(d.approval_rules) | set(d.duty_rules) for d in decided]
     out = []
     for rule, kind in kinds:
         fired = sum(1 for ids in fired_in if rule in ids)
-        out.append(RuleCoverage(ref, rule, kind, fired, len(decided) - fired))
+        out.append(RuleCoverage(ref, rule, kind, fired, len(fired_in) - fired))
     return out
 
 

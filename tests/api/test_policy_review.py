@@ -105,6 +105,7 @@ def test_legal_keeps_test_cases_in_the_database_and_they_run_with_the_policy_tes
     assert [(c["file"], c["case"], c["passed"]) for c in ran["cases"]] == \
         [("db:retired models", "a retired model is refused", True)]
     assert {r["rule"]: r["fired"] for r in ran["coverage"]}["deny-retired"] == 1
+    assert ran["cases"][0]["fired"] == ["approve-retired", "deny-retired"]  # the approval fires too, shadowed
     wrong = RETIRED_CASE.replace("decision: deny", "decision: allow")
     changed = client.put(f"/api/v1/policy-test-cases/{added.json['id']}", headers=reviewer,
                          json={"name": "retired models", "body": wrong})
