@@ -139,8 +139,22 @@ def stored_tests(uid: str) -> list[StoredTests]:
 
 def run_for_version(row: PolicyVersion, folder: Path) -> TestReport:
     """Legal's tests for the version ``row``: the ``*.tests.yaml`` files of ``folder`` and the
-    documents the database keeps for its uid: what the API, the pages and the CLI run."""
-    return run_tests_for_version(row.uid, row.text, folder, stored_tests(row.uid))
+    documents the database keeps for its uid: what the API, the pages and the CLI run.
+
+    Running them takes a few hundred milliseconds and the version page shows their coverage
+    on every visit, so a report is kept per what it depends on (the version's text, the
+    tests files' bytes, the stored documents): a change to any of them runs them again."""
+    files = tuple((str(p), sha256_hex(p.read_bytes())) for p in find_tests_files(folder))
+    stored = tuple((c.name, c.body) for c in list_cases(row.uid))
+    return _report(row.uid, row.text, str(folder), files, stored)
+
+
+@functools.lru_cache(maxsize=32)
+def _report(uid: str, text: str, folder: str, files: tuple[tuple[str, str], ...],
+            stored: tuple[tuple[str, str], ...]) -> TestReport:
+    del files  # part of the key only: the runner reads the files again
+    tests = [StoredTests(name, checked(uid, name, body)[2]) for name, body in stored]
+    return run_tests_for_version(uid, text, Path(folder), tests)
 
 
 @dataclass(frozen=True)
@@ -200,30 +214,19 @@ def previously_published(row: PolicyVersion) -> PolicyVersion | None:
 
 def version_coverage(row: PolicyVersion, folder: Path) -> VersionCoverage:
     """Run legal's tests on ``row`` and say, per rule, whether any case exercises it, flagging the
-    rules changed (or added) since the version published before that no case exercises.
-
-    The version page shows it on every visit and running the tests takes a few hundred
-    milliseconds, so the result is kept per what it depends on (the two texts, the tests
-    files' bytes, the stored cases): any change to one of them runs the tests again."""
+    rules changed (or added) since the version published before that no case exercises."""
+    report = run_for_version(row, folder)
     before = previously_published(row)
-    files = tuple((str(p), sha256_hex(p.read_bytes())) for p in find_tests_files(folder))
-    stored = tuple((c.name, c.body) for c in list_cases(row.uid))
-    return _coverage(f"{row.uid}@{row.version}", row.uid, row.text,
-                     f"{before.uid}@{before.version}" if before else None, before.text if before else None,
-                     str(folder), files, stored)
+    ref, before_ref = f"{row.uid}@{row.version}", f"{before.uid}@{before.version}" if before else None
+    changed = _changed_rules(before.text, row.text) if before is not None else frozenset()
+    lines = tuple(CoverageLine(r.rule, r.kind, r.fired, r.rule in changed) for r in report.coverage)
+    return VersionCoverage(ref, before_ref, report.passed, report.failed, lines)
 
 
 @functools.lru_cache(maxsize=32)
-def _coverage(ref: str, uid: str, text: str, before_ref: str | None, before_text: str | None, folder: str,
-              files: tuple[tuple[str, str], ...], stored: tuple[tuple[str, str], ...]) -> VersionCoverage:
-    del files  # part of the key only: the runner reads the files again
-    tests = [StoredTests(name, checked(uid, name, body)[2]) for name, body in stored]
-    report = run_tests_for_version(uid, text, Path(folder), tests)
-    changed: set[str] = set()
-    if before_text is not None:
-        old = compile_bytes(before_text.encode("utf-8"), str(before_ref)).policy
-        new = compile_bytes(text.encode("utf-8"), ref).policy
-        changed = {r.id for r in diff_policies(old, new).rules
-                   if r.change in ("added", "changed") and r.kind in ("rule", "duty")}
-    lines = tuple(CoverageLine(r.rule, r.kind, r.fired, r.rule in changed) for r in report.coverage)
-    return VersionCoverage(ref, before_ref, report.passed, report.failed, lines)
+def _changed_rules(before_text: str, text: str) -> frozenset[str]:
+    """The rules and duties added or changed from one text to the other."""
+    old = compile_bytes(before_text.encode("utf-8"), "the version published before").policy
+    new = compile_bytes(text.encode("utf-8"), "this version").policy
+    return frozenset(r.id for r in diff_policies(old, new).rules
+                     if r.change in ("added", "changed") and r.kind in ("rule", "duty"))

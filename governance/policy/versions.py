@@ -20,6 +20,7 @@ always hold. They inform the reviewers; they block nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -328,11 +329,25 @@ def list_versions(uid: str | None = None) -> list[dict[str, Any]]:
 def show_version(ref: str, with_text: bool = False) -> dict[str, Any]:
     """One version with its reviews and the static analysis's warnings."""
     row = get_version(ref)
-    return version_dict(row, with_text) | {"warnings": _warnings(compiled(row).policy)}
+    return version_dict(row, with_text) | {"warnings": _stored_warnings(row)}
 
 
 def _warnings(policy: Policy) -> list[dict[str, Any]]:
     return [w.to_dict() for w in analyse(policy)]
+
+
+def _stored_warnings(row: PolicyVersion) -> list[dict[str, Any]]:
+    """The analysis of a stored version, which the version page shows on every visit: kept per
+    text and catalogue (the analysis of the same text under the same catalogue never changes),
+    after the text is checked against its SHA-256 as ``compiled`` does."""
+    if sha256_hex(row.text.encode("utf-8")) != row.sha256:
+        compiled(row)  # raises, saying the stored text was changed outside Slate
+    return [dict(w) for w in _analysed(row.text, f"{row.uid}@{row.version}", published_catalogue())]
+
+
+@functools.lru_cache(maxsize=64)
+def _analysed(text: str, source: str, catalogue: Catalogue) -> tuple[dict[str, Any], ...]:
+    return tuple(_warnings(compile_bytes(text.encode("utf-8"), source, catalogue).policy))
 
 
 def resolve(ref: str) -> tuple[Policy, bytes]:
