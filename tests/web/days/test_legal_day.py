@@ -18,7 +18,7 @@ YACHT_CASE = """base:
   model: {status: approved}
 cases:
   - name: a yacht in the prompt is refused
-    expect: {decision: deny, violated: [prompt-no-yachts]}
+    expect: {decision: deny}
 """
 
 
@@ -80,6 +80,7 @@ def test_legal_reviews_rejects_publishes_and_rolls_back(server: SlateServer, chr
     lee.shot("test-cases")
     lee.page.goto(second)
     expect(lee.page.locator("#coverage ~ .flash.error")).to_have_count(0)
+    expect(lee.page.locator("#coverage ~ p").first).to_contain_text(re.compile(r"(\d+) of \1 test case\(s\) pass"))
     lee.shot("second-draft-covered")
 
     # lou approves and publishes it, after reading what changes
