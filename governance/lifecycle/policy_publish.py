@@ -13,6 +13,7 @@ from typing import Any
 
 from peewee import fn
 
+from ..errors import Conflict
 from ..jobs.tables import OutputReview
 from ..policy import versions
 from ..policy.compiler import CompiledPolicy
@@ -53,8 +54,16 @@ class PublishPreview:
 
 
 def publish_preview(ref: str, *, rollback: bool = False) -> PublishPreview:
-    """The preview of publishing ``ref`` (or, with ``rollback``, re-publishing its text)."""
+    """The preview of publishing ``ref`` (or, with ``rollback``, re-publishing its text); refused
+    (409) for a version that cannot be published (or rolled back to), so no one confirms what
+    would then be refused."""
     row = versions.get_version(ref)
+    if rollback and row.status != "superseded":
+        raise Conflict(f"{row.uid}@{row.version} is {row.status.replace('_', ' ')}; only a version that was "
+                       "published and later superseded can be rolled back to")
+    if not rollback and row.status not in ("draft", "approved"):
+        raise Conflict(f"{row.uid}@{row.version} is {row.status.replace('_', ' ')}; only a draft or an approved "
+                       "version can be published")
     engine = versions.compiled(row)
     current: PolicyVersion | None = versions.active_row(row.uid)
     diff = diff_policies(versions.compiled(current).policy, engine.policy).to_dict() if current else None

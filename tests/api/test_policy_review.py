@@ -83,6 +83,9 @@ def test_a_rollback_keeps_the_reviewers_signatures_valid_and_a_producer_cannot_r
     _published(client, author, reviewer, 2)
     refused = client.post(f"/api/v1/policies/{DEMO_UID}@1/rollback", json={}, headers=auth(tokens["producer"]))
     assert refused.status_code == 403 and versions.active_version(DEMO_UID).version == 2
+    smuggled = client.post(f"/api/v1/policies/{DEMO_UID}@1/rollback", headers=author,
+                           json={"text": demo_policy(3).decode().replace("retired", "approved")})
+    assert smuggled.status_code == 422 and PolicyVersion.select().count() == 2  # a rollback takes no text
     rolled = client.post(f"/api/v1/policies/{DEMO_UID}@1/rollback", json={}, headers=author)
     assert rolled.status_code == 200, rolled.json
     assert (rolled.json["version"], rolled.json["rollback_of"]["version"]) == (3, 1)

@@ -103,7 +103,7 @@ def test_a_publish_confirmed_for_another_text_or_another_current_version_is_refu
 def test_a_rollback_republishes_the_earlier_text_byte_for_byte_as_a_new_version(registry: dict[str, Any]) -> None:
     _publish_next(registry)
     original = versions.get_version(V1)
-    rolled = versions.rollback_version(V1, "alice")
+    rolled = versions.rollback_version(V1, "alice")  # its author may: bob approved these very bytes
     assert (rolled["version"], rolled["status"], rolled["rollback_of"]["version"]) == \
         (NEXT_VERSION + 1, "published", FILE_VERSION)
     row = versions.get_version(V3)

@@ -140,6 +140,15 @@ def test_rolling_back_republishes_the_earlier_text_as_a_new_version(browser):
     assert "A rollback: the text of" in lee.get(f"/policies/{v3}").get_data(as_text=True)
 
 
+def test_the_confirmation_pages_refuse_what_could_not_be_confirmed(browser):
+    lee = browser("lee-legal")
+    current = lee.get(f"/policies/{V1}/rollback")  # the published one: nothing to roll back to
+    assert current.status_code == 409 and "only a version that was published and later superseded" \
+        in current.get_data(as_text=True)
+    assert lee.get(f"/policies/{V1}/publish").status_code == 409  # already published
+    assert "Roll back to this version" not in lee.get(f"/policies/{V1}").get_data(as_text=True)
+
+
 def test_a_producer_cannot_roll_back_or_publish(browser):
     _lee, _lou = _approved_v2(browser)
     producer = browser("pat-producer")
