@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 
 from ..credentials import policy_signatures
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, PolicyError
 from ..lifecycle.output_review import recorded_outputs
 from ..lifecycle.policy_publish import publish_preview
 from ..policy import cases, versions
@@ -168,7 +168,25 @@ def policy_draft(ref: str) -> Any:
     """An editor holding the text of ``ref`` with the next version number, saved as a new draft."""
     row = versions.get_version(ref)
     return render_template("web/policy_draft.html", policy=versions.version_dict(row),
-                           text=versions.draft_text(ref))
+                           text=versions.draft_text(ref), error=None)
+
+
+@bp.route("/policies/<string:ref>/draft", methods=["POST"])
+@page("legal")
+def save_policy_draft(ref: str) -> Any:
+    """Save the editor's text as a new draft (``versions.add_version``, as an upload is); a text
+    that cannot be recorded comes back in the editor with its problems beside it."""
+    row = versions.get_version(ref)
+    text = request.form.get("text", "")
+    try:
+        if not text.strip():
+            raise InvalidInput("the policy text is empty")
+        added = versions.add_version(text.encode("utf-8"), access.principal().name, "the edited text")
+    except (PolicyError, InvalidInput, Conflict) as exc:
+        return render_template("web/policy_draft.html", policy=versions.version_dict(row), text=text,
+                               error=exc), exc.status
+    flash(f"Draft {added['uid']}@{added['version']} recorded. Another legal user must review it.", "info")
+    return redirect(url_for("web.policy", ref=f"{added['uid']}@{added['version']}"))
 
 
 @bp.route("/policies/<string:ref>/cases", methods=["GET"])

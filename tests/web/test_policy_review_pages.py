@@ -164,10 +164,16 @@ def test_a_new_draft_starts_from_the_current_text_in_an_editor(browser):
     lee = browser("lee-legal")
     editor = lee.get(f"/policies/{V1}/draft").get_data(as_text=True)
     assert '<textarea id="text" name="text"' in editor and f"version: {NEXT_VERSION}\n" in editor
+    assert f"/policies/{V1}/draft" in lee.get("/policies").get_data(as_text=True)  # from the list, too
+    broken = versions.draft_text(V1).replace("operator: exists", "operator: maybe", 1)
+    refused = lee.post(f"/policies/{V1}/draft", {"text": broken})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "operator: maybe" in html  # the text kept, in the editor
+    assert 'aria-invalid="true"' in html and "&#39;maybe&#39; is not one of" in html
     text = versions.draft_text(V1).replace("[nude,", "[blood, nude,")
-    saved = lee.post("/policies", {"text": text})
-    assert saved.status_code == 302 and versions.get_version(V2).status == "draft"
-    assert versions.get_version(V2).author == "lee-legal"
+    saved = lee.post(f"/policies/{V1}/draft", {"text": text})
+    assert saved.status_code == 302 and saved.headers["Location"].endswith(f"/policies/{V2}")
+    assert versions.get_version(V2).status == "draft" and versions.get_version(V2).author == "lee-legal"
 
 
 def test_test_cases_are_added_on_the_page_and_a_changed_rule_without_one_is_flagged(browser):
