@@ -104,3 +104,26 @@ def test_a_stale_decision_can_still_be_rejected(app, studio):
     rejected = sign(app, studio, "ada-approver", request_id, "rejected")
     assert rejected.status_code == 200 and rejected.json["status"] == "rejected"
     assert again(app, studio, "lee-legal", request_id).status_code == 409  # nothing awaits any more
+
+
+def test_the_cli_refuses_the_stale_sign_off_and_decides_again_as_the_api_does(app, studio, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from governance.cli import cli
+    settings = app.config["SLATE_SETTINGS"]
+    monkeypatch.setenv("SLATE_HOME", str(settings.home))
+    monkeypatch.setenv("SLATE_POLICIES_DIR", str(settings.policies_dir))
+    for name in ("SLATE_DATABASE_URL", "SLATE_DATA_DIR", "SLATE_KEYS_DIR", "SLATE_REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    request_id = ask(app, studio)
+    publish()
+    run = CliRunner()
+    refused = run.invoke(cli, ["request", "approve", str(request_id), "--by", "ada-approver"])
+    assert refused.exit_code != 0 and "cannot be signed under version" in refused.output
+    by_requester = run.invoke(cli, ["request", "decide-again", str(request_id), "--by", "pat-producer"])
+    assert by_requester.exit_code != 0 and "your own request" in by_requester.output
+    again_ = run.invoke(cli, ["request", "decide-again", str(request_id), "--by", "ada-approver", "--json"])
+    assert again_.exit_code == 0, again_.output
+    assert json.loads(again_.output)["decision"]["policy"]["version"] == NEXT_VERSION

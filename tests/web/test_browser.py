@@ -96,7 +96,8 @@ def test_each_role_does_its_main_task_in_a_real_browser(server: SlateServer, chr
     lou.page.goto(f"/policies/{REF}@{NEXT_VERSION}")
     lou.page.fill("#comment", "Previs now goes to an approver: agreed.")
     lou.page.get_by_role("button", name="Approve this draft").click()
-    lou.page.get_by_role("button", name=f"Publish {REF}@{NEXT_VERSION}").click()
+    lou.page.get_by_role("link", name=f"Publish {REF}@{NEXT_VERSION}").click()
+    lou.page.get_by_role("button", name=f"Confirm: publish {REF}@{NEXT_VERSION}").click()
     expect(lou.page.locator(".flash")).to_contain_text("is published")
     lou.shot("legal-b-published")
 
