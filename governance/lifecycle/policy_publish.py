@@ -67,22 +67,29 @@ def publish_preview(ref: str, *, rollback: bool = False) -> PublishPreview:
     engine = versions.compiled(row)
     current: PolicyVersion | None = versions.active_row(row.uid)
     diff = diff_policies(versions.compiled(current).policy, engine.policy).to_dict() if current else None
-    replayed, flipped, changed = _replay_counts(row.sha256, _newest(DecisionRecord), _newest(OutputReview),
-                                                engine)
+    replayed, flipped, changed = _replay_counts(row.sha256, _newest_decision(), _newest_review(), engine)
     return PublishPreview(versions.version_dict(row), versions.version_dict(current) if current else None, diff,
                           replayed, flipped, changed, rollback)
 
 
-def _newest(table: Any) -> int:
-    return int(table.select(fn.MAX(table.id)).scalar() or 0)
+def _newest_decision() -> int:
+    return int(DecisionRecord.select(fn.MAX(DecisionRecord.id)).scalar() or 0)
+
+
+def _newest_review() -> str:
+    """The newest output review's time and id: review ids are not numbers (``or_…``), and the
+    replay reads reviews newest first by exactly these two."""
+    row = OutputReview.select(OutputReview.created_at, OutputReview.id) \
+        .order_by(OutputReview.created_at.desc(), OutputReview.id.desc()).first()
+    return f"{row.created_at.isoformat()}/{row.id}" if row is not None else ""
 
 
 #: replay counts per (policy SHA-256, newest decision id, newest output review id): a new
 #: decision or review changes the key, so counts are never stale; at most 32 kept
-_COUNTS: dict[tuple[str, int, int], tuple[int, int, int]] = {}
+_COUNTS: dict[tuple[str, int, str], tuple[int, int, int]] = {}
 
 
-def _replay_counts(sha256: str, newest_decision: int, newest_review: int,
+def _replay_counts(sha256: str, newest_decision: int, newest_review: str,
                    engine: CompiledPolicy) -> tuple[int, int, int]:
     """The replay's counts for the policy text ``sha256``, computed once until a decision or an
     output review is recorded: the confirmation page is opened again and again."""

@@ -529,3 +529,15 @@ def test_a_work_registered_but_not_yet_in_the_index_file_is_still_found(client, 
                                        copied(skimage_data.rocket())))
     assert review["facts"]["nearest_asset"] == late["sha256"] and review["facts"]["nearest_distance"] <= 0.14
     assert [v["rule"] for v in review["violations"]] == ["output-not-an-uncleared-copy"]
+
+
+def test_the_publish_confirmation_replays_recorded_output_reviews_too(client, studio, reviewed):
+    """Output reviews' ids are not numbers: the confirmation page's replay key must not read them as one."""
+    from governance.lifecycle.policy_publish import publish_preview
+    from governance.policy import versions
+    from tests.web.test_policies import REF, draft_v2
+    job_id = queued(client, studio)
+    assert sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.rocket())).status_code == 201
+    added = versions.add_version(draft_v2(), "lee-legal", "draft")
+    preview = publish_preview(f"{REF}@{added['version']}")
+    assert preview.replayed >= 1
