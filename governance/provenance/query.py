@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import heapq
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping, TypeVar
 
@@ -36,6 +36,7 @@ from ..registry.models_registry import get_model
 from ..registry.people import find_person, get_production
 from ..registry.tables import Model, TrainingSetMember
 from ..registry.training_sets import get_training_set
+from . import names
 from .tables import OutputFacet
 
 MAX_LIMIT = 500
@@ -161,6 +162,7 @@ def resolve(query: OutputQuery, principal: Principal | None = None) -> Plan:
 
     A producer names only records of their own productions: any other answers as unknown.
     """
+    query = named(query, principal)
     terms: list[Term] = []
     if query.asset:
         asset = find_asset(query.asset, principal)
@@ -186,6 +188,14 @@ def resolve(query: OutputQuery, principal: Principal | None = None) -> Plan:
         terms.append(production_term)
     return Plan(tuple(terms), query.since, query.until, decode_cursor(query.cursor) if query.cursor else None,
                 query.limit, empty or hidden)
+
+
+def named(query: OutputQuery, principal: Principal | None = None) -> OutputQuery:
+    """``query`` with every name typed in any letter case replaced by the record's own
+    reference (``names.canonical``); a name that fits several records raises ``Ambiguous``."""
+    typed = {kind: getattr(query, kind) for kind in names.KINDS if getattr(query, kind)}
+    found = {kind: names.canonical(kind, text, principal) for kind, text in typed.items()}
+    return replace(query, **found) if found != typed else query
 
 
 def _productions(query: OutputQuery, principal: Principal | None) -> tuple[Term | None, bool]:
@@ -321,6 +331,7 @@ __all__ = [
     "find_outputs",
     "matching",
     "models_trained_on",
+    "named",
     "parse_time",
     "resolve",
 ]

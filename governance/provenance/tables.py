@@ -46,4 +46,20 @@ class OutputFacet(BaseModel):
         indexes = ((("kind", "value", "signed_at", "output"), True),)
 
 
-TABLES: list[type[BaseModel]] = [OutputFacet]
+class CreditTally(BaseModel):
+    """How many signed outputs of a production relied on a consent or a licence (step 31):
+    what the credits-owed page reads instead of walking every output. Incremented by
+    ``index.write_facets`` in the signing transaction; never decremented (a signed output
+    stays signed, and owes its credit, whatever happens to its standing)."""
+
+    production = peewee.CharField(max_length=120)
+    subject_kind = peewee.CharField(max_length=10)  # consent | licence
+    subject_id = peewee.IntegerField()
+    outputs = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "credit_tally"
+        indexes = ((("production", "subject_kind", "subject_id"), True),)
+
+
+TABLES: list[type[BaseModel]] = [OutputFacet, CreditTally]
