@@ -124,7 +124,7 @@ def canonical(kind: str, text: str, by: Principal | None) -> str:
         shown = found[:MAX_CHOICES]
         more = " (the first 20)" if len(found) > MAX_CHOICES else ""
         raise Ambiguous(f"'{text[:200]}' names {len(shown)}{'+' if more else ''} {kind} records{more}; choose one",
-                        [(c.value, c.label) for c in shown],
+                        [(c.value, c.label) for c in shown], field=kind,
                         hint=f"give the {kind}'s exact reference")
     return text
 

@@ -11,41 +11,93 @@ import json
 from types import ModuleType
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import Response, render_template, request, stream_with_context
 
+from ..api.flow import attachment
 from ..canonical import json_default
-from ..errors import InvalidInput, NotFound
+from ..errors import Ambiguous, InvalidInput, NotFound
 from . import access
 from .access import page
 from .blueprint import bp
 
 VIEWERS = ("producer", "legal", "auditor")
-SEARCH_FILTERS = ("person", "licence", "asset", "model", "approver")
+#: the search form's fields, in its order; the pickers offer the records the visitor may see
+SEARCH_FILTERS = ("person", "asset", "licence", "model", "production", "approver", "outcome", "since", "until")
+PICKERS = ("person", "asset", "licence", "model", "production")
+#: how many earlier pages "Previous" can walk back through (cursors carried in the URL)
+MAX_TRAIL = 40
+PAGE_SIZE = 25
 
 
 def _modules() -> dict[str, ModuleType] | None:
     try:
-        from ..provenance import impact, lineage, query, svg
+        from ..provenance import impact, lineage, listing, names, query, svg
     except ImportError:
         return None
-    return {"impact": impact, "lineage": lineage, "query": query, "svg": svg}
+    return {"impact": impact, "lineage": lineage, "listing": listing, "names": names, "query": query, "svg": svg}
 
 
 def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=json_default))
 
 
+def _filters() -> dict[str, str]:
+    return {k: request.args.get(k, "").strip()[:300] for k in SEARCH_FILTERS}
+
+
+def _trail() -> list[str]:
+    """The cursors of the pages before this one ('-' is the first page), oldest first."""
+    return [c for c in request.args.get("trail", "").split(",") if c][-MAX_TRAIL:]
+
+
 @bp.route("/provenance", methods=["GET"])
 @page(*VIEWERS)
 def provenance() -> Any:
+    """The search: newest first, a page at a time, names in any letter case; a name that
+    fits several records answers the choice, an unknown one says so beside the form."""
     modules = _modules()
-    filters = {k: request.args.get(k, "").strip() for k in SEARCH_FILTERS}
-    results = None
-    if modules is not None and any(filters.values()):
+    filters, cursor, trail = _filters(), request.args.get("cursor", "").strip() or None, _trail()
+    results = problem = None
+    status = 200
+    if modules is not None:
         query = modules["query"]
-        results = query.find_outputs(query.OutputQuery.from_text(filters), access.principal()).to_dict()
-    return render_template("web/provenance.html", available=modules is not None, filters=filters,
-                           results=results, impact=None)
+        try:
+            found = query.find_outputs(query.OutputQuery.from_text({**filters, "cursor": cursor,
+                                                                    "limit": PAGE_SIZE}), access.principal())
+            results = {"items": _plain(modules["listing"].annotate(found.items)), "next_cursor": found.next_cursor}
+        except Ambiguous as error:
+            problem = {"message": error.message, "field": error.field, "choices": error.choices}
+        except (NotFound, InvalidInput) as error:
+            problem, status = {"message": error.message, "field": None, "choices": ()}, error.status
+    pickers = ({kind: modules["names"].suggestions(kind, access.principal()) for kind in PICKERS}
+               if modules is not None else {})
+    here = {k: v for k, v in filters.items() if v}
+    paging = {"next": ({**here, "cursor": results["next_cursor"], "trail": ",".join([*trail, cursor or "-"])}
+                       if results and results["next_cursor"] else None),
+              "previous": ({**here, **({"cursor": trail[-1]} if trail[-1] != "-" else {}),
+                            **({"trail": ",".join(trail[:-1])} if trail[:-1] else {})} if trail else None),
+              "number": len(trail) + 1}
+    return render_template("web/provenance.html", available=modules is not None, filters=filters, here=here,
+                           results=results, problem=problem, pickers=pickers, paging=paging,
+                           outcomes=modules["query"].OUTCOMES if modules else (), impact=None,
+                           max_export=modules["listing"].MAX_EXPORT if modules else 0), status
+
+
+@bp.route("/provenance/export.csv", methods=["GET"])
+@page(*VIEWERS)
+def provenance_export() -> Any:
+    """The filtered search as CSV, streamed, newest first, at most ``listing.MAX_EXPORT``
+    rows; the same visibility as the page (a producer's own productions only)."""
+    modules = _modules()
+    if modules is None:
+        raise NotFound("provenance search is not available on this server yet")
+    query, listing = modules["query"], modules["listing"]
+    rows = listing.export(query.OutputQuery.from_text(_filters()), access.principal())
+    name = "-".join(v for v in (_filters()["production"], "outputs") if v)
+    response = attachment(b"", "text/csv", f"{name}.csv")
+    response.response = stream_with_context(listing.csv_lines(rows))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/provenance/impact", methods=["GET"])
@@ -60,8 +112,8 @@ def provenance_impact() -> Any:
     impact = modules["impact"]
     result = (impact.consent_impact(consent, access.principal()) if consent
               else impact.licence_impact(licence, access.principal()))
-    return render_template("web/provenance.html", available=True, filters={}, results=None,
-                           impact=_plain(result.to_dict()))
+    return render_template("web/provenance.html", available=True, filters={}, here={}, results=None, problem=None,
+                           pickers={}, paging={}, outcomes=(), max_export=0, impact=_plain(result.to_dict()))
 
 
 @bp.route("/provenance/outputs/<string:sha256>/lineage", methods=["GET"])
