@@ -15,6 +15,7 @@ from ..settings import Settings
 from . import (  # noqa: F401  (routes)
     audit,
     home,
+    owed,
     policies,
     provenance,
     registry,

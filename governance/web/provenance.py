@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from types import ModuleType
-from typing import Any
+from typing import Any, Iterator
 
-from flask import Response, render_template, request, stream_with_context
+from flask import Response, render_template, request
 
 from ..api.flow import attachment
 from ..canonical import json_default
+from ..db import database
 from ..errors import Ambiguous, InvalidInput, NotFound
 from . import access
 from .access import page
@@ -22,7 +23,8 @@ from .blueprint import bp
 
 VIEWERS = ("producer", "legal", "auditor")
 #: the search form's fields, in its order; the pickers offer the records the visitor may see
-SEARCH_FILTERS = ("person", "asset", "licence", "model", "production", "approver", "outcome", "since", "until")
+SEARCH_FILTERS = ("person", "asset", "licence", "consent", "model", "production", "approver", "outcome", "since",
+                  "until")
 PICKERS = ("person", "asset", "licence", "model", "production")
 #: how many earlier pages "Previous" can walk back through (cursors carried in the URL)
 MAX_TRAIL = 40
@@ -95,9 +97,20 @@ def provenance_export() -> Any:
     rows = listing.export(query.OutputQuery.from_text(_filters()), access.principal())
     name = "-".join(v for v in (_filters()["production"], "outputs") if v)
     response = attachment(b"", "text/csv", f"{name}.csv")
-    response.response = stream_with_context(listing.csv_lines(rows))
+    response.response = _connected(listing.csv_lines(rows))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _connected(lines: Iterator[str]) -> Iterator[str]:
+    """``lines`` with the database connection open while they are made: a streamed body is
+    sent after the request's teardown closed it (no request context is kept for it, so none
+    can outlive the response or be popped out of order)."""
+    database.connect(reuse_if_open=True)
+    try:
+        yield from lines
+    finally:
+        database.close()
 
 
 @bp.route("/provenance/impact", methods=["GET"])

@@ -118,3 +118,29 @@ def test_cells_a_spreadsheet_would_run_are_neutralised(as_user, signed):
     rows = {r["sha256"]: r for r in csv.DictReader(io.StringIO(body))}
     assert rows[signed.outputs["plain"]]["standing_reason"] == "'=HYPERLINK(\"http://x\")"
     assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows.values() for cell in r.values())
+
+
+def test_the_credits_owed_page_counts_each_line_and_links_to_its_outputs(as_user, signed):
+    signed.make("plate-again", 6, use="final_frame", references=[signed.plate])
+    browser = as_user("pat-producer")
+    page = browser.get("/productions/harbour-lights/credits")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Background plates courtesy of Northlight Archive" in html
+    link = re.search(r'<a href="([^"]+)">2 outputs</a>', html).group(1).replace("&amp;", "&")
+    assert sorted(listed(browser.get(link).get_data(as_text=True))) == sorted(
+        [signed.outputs["plate"], signed.outputs["plate-again"]])
+    rows = list(csv.DictReader(io.StringIO(browser.get("/productions/harbour-lights/credits.csv")
+                                           .get_data(as_text=True))))
+    assert [(r["kind"], r["line"], r["outputs"]) for r in rows] == [
+        ("licensor", "Background plates courtesy of Northlight Archive", "2")]
+
+
+def test_another_productions_producer_cannot_read_its_credits_owed(as_user, signed):
+    """Insider attack: the page and its CSV answer as for a production that does not exist."""
+    nora = as_user("nora-producer")
+    for path in ("/productions/harbour-lights/credits", "/productions/harbour-lights/credits.csv"):
+        hidden, missing = nora.get(path), nora.get(path.replace("harbour-lights", "no-such-production"))
+        assert hidden.status_code == missing.status_code == 404
+        assert "Northlight" not in hidden.get_data(as_text=True)
+        assert hidden.get_data(as_text=True).replace("harbour-lights", "X") == missing.get_data(
+            as_text=True).replace("no-such-production", "X")
