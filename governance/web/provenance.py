@@ -29,6 +29,8 @@ PICKERS = ("person", "asset", "licence", "model", "production")
 #: how many earlier pages "Previous" can walk back through (cursors carried in the URL)
 MAX_TRAIL = 40
 PAGE_SIZE = 25
+#: the page sizes the form offers (any other asked for is refused in words)
+PAGE_SIZES = (5, 25, 50, 100)
 
 
 def _modules() -> dict[str, ModuleType] | None:
@@ -47,6 +49,15 @@ def _filters() -> dict[str, str]:
     return {k: request.args.get(k, "").strip()[:300] for k in SEARCH_FILTERS}
 
 
+def _page_size() -> int:
+    text = request.args.get("per_page", "").strip()
+    if not text:
+        return PAGE_SIZE
+    if text not in {str(n) for n in PAGE_SIZES}:
+        raise InvalidInput(f"show {', '.join(map(str, PAGE_SIZES))} outputs per page", fields={"per_page": text[:20]})
+    return int(text)
+
+
 def _trail() -> list[str]:
     """The cursors of the pages before this one ('-' is the first page), oldest first."""
     return [c for c in request.args.get("trail", "").split(",") if c][-MAX_TRAIL:]
@@ -60,12 +71,12 @@ def provenance() -> Any:
     modules = _modules()
     filters, cursor, trail = _filters(), request.args.get("cursor", "").strip() or None, _trail()
     results = problem = None
-    status = 200
+    status, per_page = 200, _page_size()
     if modules is not None:
         query = modules["query"]
         try:
             found = query.find_outputs(query.OutputQuery.from_text({**filters, "cursor": cursor,
-                                                                    "limit": PAGE_SIZE}), access.principal())
+                                                                    "limit": per_page}), access.principal())
             results = {"items": _plain(modules["listing"].annotate(found.items)), "next_cursor": found.next_cursor}
         except Ambiguous as error:
             problem = {"message": error.message, "field": error.field, "choices": error.choices}
@@ -74,6 +85,8 @@ def provenance() -> Any:
     pickers = ({kind: modules["names"].suggestions(kind, access.principal()) for kind in PICKERS}
                if modules is not None else {})
     here = {k: v for k, v in filters.items() if v}
+    if per_page != PAGE_SIZE:
+        here["per_page"] = str(per_page)
     paging = {"next": ({**here, "cursor": results["next_cursor"], "trail": ",".join([*trail, cursor or "-"])}
                        if results and results["next_cursor"] else None),
               "previous": ({**here, **({"cursor": trail[-1]} if trail[-1] != "-" else {}),
@@ -81,6 +94,7 @@ def provenance() -> Any:
               "number": len(trail) + 1}
     return render_template("web/provenance.html", available=modules is not None, filters=filters, here=here,
                            results=results, problem=problem, pickers=pickers, paging=paging,
+                           per_page=per_page, page_sizes=PAGE_SIZES,
                            outcomes=modules["query"].OUTCOMES if modules else (), impact=None,
                            max_export=modules["listing"].MAX_EXPORT if modules else 0), status
 
@@ -126,7 +140,8 @@ def provenance_impact() -> Any:
     result = (impact.consent_impact(consent, access.principal()) if consent
               else impact.licence_impact(licence, access.principal()))
     return render_template("web/provenance.html", available=True, filters={}, here={}, results=None, problem=None,
-                           pickers={}, paging={}, outcomes=(), max_export=0, impact=_plain(result.to_dict()))
+                           pickers={}, paging={}, outcomes=(), max_export=0, per_page=PAGE_SIZE, page_sizes=PAGE_SIZES,
+                           impact=_plain(result.to_dict()))
 
 
 @bp.route("/provenance/outputs/<string:sha256>/lineage", methods=["GET"])
