@@ -51,19 +51,23 @@ class Submission:
     params: GenerationParams = GenerationParams()
     #: decide as of this day (the CLI's --date); None means today
     on: date | None = None
+    #: the requester's own denied or rejected request this one edits (``resubmission_of``)
+    resubmission_of: int | None = None
 
     @classmethod
     def from_dict(cls, body: dict[str, Any]) -> Submission:
         """From a body as the API's request schema loads it."""
         return cls(body["production"], body["use"], body["territory"], body["model"], body["prompt"],
                    tuple(body.get("references") or ()), tuple(body.get("people") or ()),
-                   GenerationParams.from_dict(body.get("params") or {}))
+                   GenerationParams.from_dict(body.get("params") or {}),
+                   resubmission_of=body.get("resubmission_of"))
 
     def key_body(self) -> dict[str, Any]:
         """What an idempotency key is bound to (a retry must send the same)."""
         return {"production": self.production, "use": self.use, "territory": self.territory, "model": self.model,
                 "prompt": self.prompt, "references": list(self.references), "people": list(self.people),
-                "params": self.params.to_dict(), **({"on": self.on.isoformat()} if self.on else {})}
+                "params": self.params.to_dict(), **({"on": self.on.isoformat()} if self.on else {}),
+                **({"resubmission_of": self.resubmission_of} if self.resubmission_of else {})}
 
     def spec(self, requester: str) -> RequestSpec:
         return RequestSpec(requester=requester, production=self.production, use=self.use, territory=self.territory,
@@ -84,8 +88,13 @@ def _new_job(request: GenerationRequest, decision: DecisionRecord, params: Gener
 
 def _decide_and_queue(submission: Submission, principal: Principal) -> tuple[int, str | None]:
     """Decide, record, and create the job if policy allows: (request id, job id). In the caller's transaction."""
+    edited = resubmittable(submission.resubmission_of, principal) if submission.resubmission_of else None
     decided = decide_request(submission.spec(principal.name), by=principal)
     request = GenerationRequest.get_by_id(decided.request.id)
+    if edited is not None:
+        request.resubmission_of = edited.id
+        request.save(only=[GenerationRequest.resubmission_of])
+        record("request.resubmitted", f"request:{request.id}", {"resubmission_of": edited.id}, actor=principal.name)
     RequestParams.create(request=request, params=submission.params.to_dict())
     job = _new_job(request, DecisionRecord.get_by_id(decided.decision.id), submission.params) \
         if decided.decision.outcome == "allow" else None
@@ -253,6 +262,48 @@ def visible_output(sha256: str, principal: Principal | None) -> Output:
         return by is None or (request is not None and by.may_see_production(request.production))
 
     return scope.seen(principal, "signed output", sha256[:64], lookup, visible)
+
+
+#: what a request must have come to before its requester may edit and submit it again
+RESUBMITTABLE = (RequestStatus.DENIED, RequestStatus.REJECTED)
+
+
+def resubmittable(request_id: int | str, principal: Principal) -> GenerationRequest:
+    """The caller's own request that policy denied or an approver rejected, to edit and submit
+    again; anyone else's answers as missing (it is not theirs to edit), one still open or
+    generated is refused (409): nothing there to correct."""
+    request = visible_request(request_id, principal)
+    if request.requester != principal.name:
+        raise NotFound(f"no request #{str(request_id)[:20]} of yours to edit and resubmit",
+                       hint="a requester edits and resubmits their own denied or rejected requests")
+    status = RequestView.of(request).status
+    if status not in RESUBMITTABLE:
+        raise Conflict(f"request #{request.id} is {status.replace('_', ' ')}: only a denied or rejected request "
+                       "is edited and resubmitted", hint="submit a new request instead")
+    return request
+
+
+def resubmission_draft(request_id: int | str, principal: Principal) -> dict[str, Any]:
+    """The fields of the caller's denied or rejected request, to fill the form they edit.
+
+    Holds the prompt: the requester typed it and reads it back to change it. Only they get it
+    (``resubmittable``), only in the page they edit it in; never in a URL, a log line or the API."""
+    request = resubmittable(request_id, principal)
+    row = RequestParams.get_or_none(RequestParams.request == request)
+    params = GenerationParams.from_dict(row.params if row else {})
+    return {"production": request.production, "use": request.use, "territory": request.territory,
+            "model": f"{request.model.name}:{request.model.version}", "prompt": request.prompt,
+            "references": list(request.references or ()), "people": list(request.people or ()),
+            **params.to_dict(), "resubmission_of": request.id}
+
+
+def resubmissions(request_id: int) -> tuple[int | None, tuple[int, ...]]:
+    """(the request this one resubmits, the requests resubmitting it), by id: for the request
+    page's links; the caller has already been shown the request itself."""
+    row = GenerationRequest.get_or_none(GenerationRequest.id == request_id)
+    later = tuple(r.id for r in GenerationRequest.select(GenerationRequest.id)
+                  .where(GenerationRequest.resubmission_of == request_id).order_by(GenerationRequest.id).limit(20))
+    return (row.resubmission_of if row else None), later
 
 
 def show_request(request_id: int | str, principal: Principal | None) -> RequestView:

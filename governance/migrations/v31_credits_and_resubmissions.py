@@ -5,8 +5,9 @@ credit line its signed outputs must carry, with how many outputs rely on each. C
 that from the facets at read time walks every output of the production (a million, for a
 big one); ``credit_tally`` keeps the count instead: one row per (production, consent or
 licence), incremented when an output is indexed (in the signing transaction), filled here
-once from the facets already recorded. ``generation_request.resubmission_of`` names the
-denied request a producer edited and submitted again (NULL for every request before).
+once from the facets already recorded. ``generation_request.resubmission_of`` (indexed: the
+original's page finds its resubmissions) names the denied request a producer edited and
+submitted again (NULL for every request before).
 Columns are added only where missing, tables only if absent, as earlier steps do.
 """
 
@@ -21,7 +22,7 @@ from .frozen import FrozenModel, sql
 
 VERSION = 31
 DESCRIPTION = ("provenance: credit_tally (outputs per production and consent or licence, filled from the facets); "
-               "generation_request.resubmission_of")
+               "generation_request.resubmission_of (indexed)")
 
 
 class CreditTally(FrozenModel):
@@ -36,10 +37,12 @@ class CreditTally(FrozenModel):
 
 
 def apply() -> None:
+    migrator = SchemaMigrator.from_database(database.obj)
     have = {c.name for c in database.get_columns("generation_request")}
     if "resubmission_of" not in have:
-        run(SchemaMigrator.from_database(database.obj).add_column(
-            "generation_request", "resubmission_of", peewee.IntegerField(null=True)))
+        run(migrator.add_column("generation_request", "resubmission_of", peewee.IntegerField(null=True)))
+    if "generation_request_resubmission_of" not in {i.name for i in database.get_indexes("generation_request")}:
+        run(migrator.add_index("generation_request", ("resubmission_of",), False))
     if database.table_exists("credit_tally"):
         return
     database.create_tables([CreditTally])

@@ -41,9 +41,7 @@ def annotate(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     decisions = {d.id: d for d in DecisionRecord.select(DecisionRecord.id, DecisionRecord.outcome,
                                                         DecisionRecord.duties)
                  .where(DecisionRecord.id.in_(sorted(decision_ids)))} if decision_ids else {}
-    shas = sorted({s for r in requests.values() for s in (r.references or [])})
-    titles = {a.sha256: a.title for a in Asset.select(Asset.sha256, Asset.title).where(Asset.sha256.in_(shas))} \
-        if shas else {}
+    titles = reference_titles([s for r in requests.values() for s in (r.references or [])])
     out = []
     for item in items:
         req = requests.get(int(item["request_id"])) if is_id(item.get("request_id")) else None
@@ -55,6 +53,13 @@ def annotate(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                     "references": [{"sha256": s, "title": titles.get(s, "")} for s in (req.references or [])]
                     if req else [], "credits": lines})
     return out
+
+
+def reference_titles(shas: Sequence[str]) -> dict[str, str]:
+    """Asset SHA-256 -> title, for the references a page already shows (a request's own)."""
+    wanted = sorted(set(shas))[:MAX_LIMIT]
+    return {a.sha256: a.title for a in Asset.select(Asset.sha256, Asset.title).where(Asset.sha256.in_(wanted))} \
+        if wanted else {}
 
 
 def export(query: OutputQuery, by: Principal | None, limit: int = MAX_EXPORT) -> Iterator[dict[str, Any]]:
@@ -99,4 +104,4 @@ def csv_lines(rows: Iterator[dict[str, Any]] | Sequence[dict[str, Any]]) -> Iter
         yield out.getvalue()
 
 
-__all__ = ["CSV_COLUMNS", "MAX_EXPORT", "annotate", "csv_lines", "csv_row", "export"]
+__all__ = ["CSV_COLUMNS", "MAX_EXPORT", "annotate", "csv_lines", "csv_row", "export", "reference_titles"]

@@ -110,8 +110,7 @@ def provenance_export() -> Any:
     query, listing = modules["query"], modules["listing"]
     rows = listing.export(query.OutputQuery.from_text(_filters()), access.principal())
     name = "-".join(v for v in (_filters()["production"], "outputs") if v)
-    response = attachment(b"", "text/csv", f"{name}.csv")
-    response.response = _connected(listing.csv_lines(rows))
+    response = attachment(_connected(listing.csv_lines(rows)), "text/csv", f"{name}.csv")
     response.headers["Cache-Control"] = "no-store"
     return response
 

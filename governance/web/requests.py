@@ -10,14 +10,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import flash, make_response, redirect, render_template, request, send_file, url_for
 from marshmallow import ValidationError
 
 from ..api import schemas
 from ..api.services import queue
 from ..errors import InvalidInput, NotFound
+from ..ids import is_id
 from ..jobs.statuses import RequestStatus
 from ..lifecycle import requests as lifecycle
+from ..provenance import listing
 from ..registry import assets, models_registry, people
 from ..registry import vocabulary as vocab
 from . import access
@@ -69,15 +71,33 @@ def _form_body() -> dict[str, Any]:
            "people": form.getlist("people"), "params": params}
     try:
         body: dict[str, Any] = schemas.RequestIn().load(raw)
-        return body
     except ValidationError as exc:
         raise InvalidInput("the request has missing or invalid fields", fields=exc.normalized_messages()) from None
+    edited = form.get("resubmission_of", "")
+    if edited:
+        if not is_id(edited):
+            raise InvalidInput("the request being resubmitted is not a request number",
+                               fields={"resubmission_of": edited[:20]})
+        body["resubmission_of"] = int(edited)
+    return body
 
 
 def _form_values() -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in request.form.items() if k not in ("references", "people")}
     values.update(references=request.form.getlist("references"), people=request.form.getlist("people"))
     return values
+
+
+@bp.route("/requests/<int:request_id>/resubmit", methods=["GET"])
+@page("producer")
+def resubmit_request(request_id: int) -> Any:
+    """The new-request form filled with the requester's own denied or rejected request (its
+    prompt too, for them alone, in this page's body only: never in a URL); what they submit
+    records which request it edits."""
+    html, status = _request_form(lifecycle.resubmission_draft(request_id, access.principal()))
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/requests/new", methods=["POST"])
@@ -107,9 +127,15 @@ def request_page(request_id: int) -> Any:
     output = None
     if view["job"] and view["job"]["output_sha256"]:
         output = lifecycle.show_output(view["job"]["output_sha256"], access.principal()).to_dict()
-    may_decide = lifecycle.may_sign_off(request_id, access.principal())
+    me = access.principal()
+    may_decide = lifecycle.may_sign_off(request_id, me)
+    of, later = lifecycle.resubmissions(request_id)
+    may_resubmit = ("producer" in me.roles and view["request"]["requester"] == me.name
+                    and view["status"] in lifecycle.RESUBMITTABLE)
     return render_template("web/request.html", view=view, output=output, may_decide=may_decide,
-                           refresh=view["status"] in UNFINISHED)
+                           refresh=view["status"] in UNFINISHED, titles=listing.reference_titles(
+                               view["request"]["references"]), resubmission_of=of, resubmitted_as=later,
+                           may_resubmit=may_resubmit)
 
 
 @bp.route("/approvals", methods=["GET"])

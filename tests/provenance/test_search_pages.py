@@ -144,3 +144,9 @@ def test_another_productions_producer_cannot_read_its_credits_owed(as_user, sign
         assert "Northlight" not in hidden.get_data(as_text=True)
         assert hidden.get_data(as_text=True).replace("harbour-lights", "X") == missing.get_data(
             as_text=True).replace("no-such-production", "X")
+
+
+def test_the_export_is_streamed_without_a_length_it_cannot_know(as_user, signed):
+    response = as_user("pat-producer").get("/provenance/export.csv", buffered=False)
+    assert response.is_streamed and "Content-Length" not in response.headers
+    assert len(response.get_data(as_text=True).splitlines()) == 1 + len(signed.outputs)
