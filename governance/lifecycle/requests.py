@@ -335,6 +335,54 @@ def list_requests(principal: Principal | None, *, status: str | None = None, lim
     return [v for v in views if status is None or v.status == status]
 
 
+#: most requests one page of the list reads to fill itself when a status is asked for that
+#: the database cannot select by (a job's or sign-off's state): the page says where it stopped
+MAX_SCANNED = 400
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    """One page of requests, newest first; ``next_before`` continues after it (keyset)."""
+
+    views: tuple[RequestView, ...]
+    next_before: int | None
+
+
+def page_requests(principal: Principal | None, *, status: str | None = None, production: str | None = None,
+                  use: str | None = None, before: int | None = None, limit: int = 25) -> RequestPage:
+    """Requests the caller may see, newest first, below id ``before``, of one status, production
+    and use where given. Production, use and the decision-made statuses narrow the query
+    itself (indexed); other statuses are judged per request over at most ``MAX_SCANNED``
+    requests, so a page never reads the whole table."""
+    query = GenerationRequest.select().order_by(GenerationRequest.id.desc())
+    if principal is not None and not principal.studio_wide:
+        query = query.where(GenerationRequest.production.in_(sorted(principal.productions))
+                            | (GenerationRequest.requester == principal.name))
+    if production:
+        query = query.where(GenerationRequest.production == production)
+    if use:
+        query = query.where(GenerationRequest.use == use)
+    if status in (RequestStatus.DENIED, RequestStatus.AWAITING_APPROVAL):
+        outcome = "deny" if status == RequestStatus.DENIED else "needs_approval"
+        query = query.where(GenerationRequest.id.in_(DecisionRecord.select(DecisionRecord.request)
+                                                     .where(DecisionRecord.outcome == outcome)))
+    if before is not None:
+        query = query.where(GenerationRequest.id < before)
+    views: list[RequestView] = []
+    scanned, last = 0, None
+    for row in query.limit(MAX_SCANNED if status else limit + 1):
+        scanned, last = scanned + 1, row.id
+        view = RequestView.of(row)
+        if status is None or view.status == status:
+            views.append(view)
+            if len(views) > limit:
+                break
+    if len(views) > limit:
+        return RequestPage(tuple(views[:limit]), views[limit - 1].request.id)
+    # a status scan that stopped at its bound continues from the last request it read
+    return RequestPage(tuple(views), last if status and scanned >= MAX_SCANNED else None)
+
+
 def may_sign_off(request_id: int | str, principal: Principal) -> bool:
     """Would the caller's sign-off fill an outstanding requirement of this request now?"""
     request = visible_request(request_id, principal)

@@ -31,16 +31,35 @@ VIEWERS = ("producer", "legal", "approver", "auditor")
 SIGNERS = VIEWERS
 STATUSES = tuple(RequestStatus)
 UNFINISHED = (RequestStatus.QUEUED, RequestStatus.RUNNING)
+PAGE_SIZE = 25
 
 
 @bp.route("/requests", methods=["GET"])
 @page(*VIEWERS)
 def requests() -> Any:
+    """The requests the visitor may see, newest first, a page at a time, by status,
+    production and use; each generated one with its output's thumbnail."""
+    me = access.principal()
     status = request.args.get("status") or None
     if status not in (None, *STATUSES):
         raise InvalidInput(f"'{status}' is not a request status", hint=f"one of: {', '.join(STATUSES)}")
-    rows = [v.to_dict() for v in lifecycle.list_requests(access.principal(), status=status, limit=200)]
-    return render_template("web/requests.html", rows=rows, status=status, statuses=STATUSES)
+    use = request.args.get("use") or None
+    if use not in (None, *vocab.OUTPUT_USES):
+        raise InvalidInput(f"'{use[:40]}' is not a use", hint=f"one of: {', '.join(vocab.OUTPUT_USES)}")
+    production = request.args.get("production", "").strip()[:120] or None
+    before_text = request.args.get("before", "")
+    if before_text and not is_id(before_text):
+        raise InvalidInput("'before' is a request number; start again from the newest",
+                           fields={"before": before_text[:20]})
+    found = lifecycle.page_requests(me, status=status, production=production, use=use,
+                                    before=int(before_text) if before_text else None, limit=PAGE_SIZE)
+    here = {k: v for k, v in (("status", status), ("production", production), ("use", use)) if v}
+    productions = sorted(me.productions) if not me.studio_wide else [
+        p["name"] for p in people.list_productions(me)]
+    return render_template("web/requests.html", rows=[v.to_dict() for v in found.views], status=status,
+                           statuses=STATUSES, uses=vocab.OUTPUT_USES, use=use, production=production,
+                           productions=productions, here=here, next_before=found.next_before,
+                           paged=bool(before_text))
 
 
 @bp.route("/requests/new", methods=["GET"])

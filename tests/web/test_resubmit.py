@@ -82,3 +82,22 @@ def test_a_request_that_was_allowed_is_not_edited_and_resubmitted(browser, studi
     assert "/resubmit" not in producer.get(f"/requests/{request_id}").get_data(as_text=True)
     answer = producer.get(f"/requests/{request_id}/resubmit")
     assert answer.status_code == 409 and "only a denied or rejected request" in answer.get_data(as_text=True)
+
+
+def test_the_requests_list_pages_older_requests_and_filters_by_status_and_use(browser, studio, monkeypatch):
+    from governance.web import requests as pages
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    producer = browser("pat-producer")
+    made = [int(submit(producer, studio, use="previs", references=[]).headers["Location"].rsplit("/", 1)[1])
+            for _ in range(3)]
+    _, refused = denied(browser, studio)
+    ids = re.compile(r'<td><a href="/requests/(\d+)">')
+    first = producer.get("/requests").get_data(as_text=True)
+    assert [int(i) for i in ids.findall(first)] == [refused, made[2]]
+    older = re.search(r'<a rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    assert [int(i) for i in ids.findall(producer.get(older).get_data(as_text=True))] == [made[1], made[0]]
+    only_denied = producer.get("/requests?status=denied").get_data(as_text=True)
+    assert [int(i) for i in ids.findall(only_denied)] == [refused]
+    previs = producer.get("/requests?use=previs").get_data(as_text=True)
+    assert [int(i) for i in ids.findall(previs)] == [made[2], made[1]]
+    assert producer.get("/requests?before=12abc").status_code == 422
