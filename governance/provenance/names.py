@@ -129,6 +129,41 @@ def canonical(kind: str, text: str, by: Principal | None) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class ReferenceImage:
+    """A registered image as the new-request form's picker shows it."""
+
+    sha256: str
+    title: str
+    licence: str | None
+
+
+#: most reference images the form's picker lists at once (a search narrows them)
+MAX_PICKED = 60
+
+
+def reference_images(text: str, by: Principal | None, *, chosen: tuple[str, ...] = (),
+                     limit: int = MAX_PICKED) -> tuple[tuple[ReferenceImage, ...], bool]:
+    """Images the caller may use as references whose title holds ``text`` (any letter case) or
+    whose SHA-256 starts with it, by title, at most ``limit`` (and whether more match), with
+    the ``chosen`` ones first whatever the search: a form never drops what was ticked."""
+    query = (scope.visible_assets(by, Asset.select(Asset.sha256, Asset.title, Licence.ref.alias("licence_ref"))
+                                  .join(Licence, peewee.JOIN.LEFT_OUTER))
+             .where(Asset.media_type.startswith("image/")))
+    picked = [_image(row) for row in query.where(Asset.sha256.in_(sorted(set(chosen)))).dicts()] if chosen else []
+    folded = " ".join(text.split())
+    if folded:
+        query = query.where(Asset.title.contains(folded) | Asset.sha256.startswith(folded.lower()))
+    found = [_image(row) for row in query.order_by(Asset.title, Asset.id).limit(limit + 1).dicts()]
+    more = len(found) > limit
+    seen = {p.sha256 for p in picked}
+    return tuple(picked + [f for f in found[:limit] if f.sha256 not in seen]), more
+
+
+def _image(row: dict[str, Any]) -> ReferenceImage:
+    return ReferenceImage(row["sha256"], row["title"], row.get("licence_ref"))
+
+
 def _exact_titles(text: str, by: Principal | None) -> tuple[Choice, ...]:
     """Assets titled exactly ``text``: a title spelled exactly names one asset even where
     another differs from it only in letter case."""
@@ -140,4 +175,5 @@ def _exact(kind: str, text: str, by: Principal | None) -> bool:
     return bool(source(by).where(columns[-1] == text if kind in ("asset", "model") else columns[0] == text).exists())
 
 
-__all__ = ["KINDS", "MAX_CHOICES", "Choice", "canonical", "matches", "suggestions"]
+__all__ = ["KINDS", "MAX_CHOICES", "MAX_PICKED", "Choice", "ReferenceImage", "canonical", "matches",
+           "reference_images", "suggestions"]

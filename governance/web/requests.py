@@ -19,8 +19,8 @@ from ..errors import InvalidInput, NotFound
 from ..ids import is_id
 from ..jobs.statuses import RequestStatus
 from ..lifecycle import requests as lifecycle
-from ..provenance import listing
-from ..registry import assets, models_registry, people
+from ..provenance import listing, names
+from ..registry import models_registry, people
 from ..registry import vocabulary as vocab
 from . import access
 from .access import page
@@ -69,11 +69,15 @@ def new_request() -> Any:
 
 
 def _request_form(values: dict[str, Any], error: InvalidInput | None = None) -> Any:
+    """The form; its reference picker lists the images whose title holds the search words
+    (``find``, a GET of this page) and always those already ticked."""
+    find = request.args.get("find", "").strip()[:200]
+    images, more = names.reference_images(find, access.principal(), chosen=tuple(values.get("references") or ()))
     choices = {
         "productions": sorted(access.principal().productions),
         "uses": vocab.OUTPUT_USES,
         "models": [m for m in models_registry.list_models() if m["status"] == "approved"],
-        "assets": assets.list_assets(by=access.principal()),
+        "images": images, "more_images": more, "find": find,
         "people": people.list_people(access.principal()),
     }
     return render_template("web/new_request.html", values=values, choices=choices, error=error,

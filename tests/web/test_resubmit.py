@@ -101,3 +101,30 @@ def test_the_requests_list_pages_older_requests_and_filters_by_status_and_use(br
     previs = producer.get("/requests?use=previs").get_data(as_text=True)
     assert [int(i) for i in ids.findall(previs)] == [made[2], made[1]]
     assert producer.get("/requests?before=12abc").status_code == 422
+
+
+def test_the_reference_picker_finds_images_by_title_and_shows_their_thumbnails(browser, studio):
+    producer = browser("pat-producer")
+    everything = producer.get("/requests/new").get_data(as_text=True)
+    assert f'src="/assets/{studio["plate"]}/thumbnail"' in everything
+    found = producer.get("/requests/new?find=HARBOUR").get_data(as_text=True)
+    picked = found.split('<fieldset class="picker">', 1)[1].split("</fieldset>", 1)[0]
+    assert "Harbour plate, dusk" in picked and "Studio training frame" not in picked
+    nothing = producer.get("/requests/new?find=no+such+title").get_data(as_text=True)
+    assert "No image's title holds “no such title”." in nothing
+
+
+def test_the_picker_never_lists_another_productions_images(browser, studio, app):
+    """Insider attack: a producer of another production searches the picker for A's image."""
+    from governance.registry import assets
+    from tests.provenance.conftest import png
+    mine, _ = assets.register_asset(png(77), media_type="image/png", title="Harbour secret still",
+                                    production="harbour-lights")
+    from governance.registry.people import add_production
+    add_production("northern-line")
+    add_user("nora-producer", ["producer"], ["northern-line"])
+    nora = Browser(app.test_client())
+    assert nora.sign_in(issue_token("nora-producer")["token"]).status_code == 302
+    html = nora.get("/requests/new?find=secret").get_data(as_text=True)
+    assert "Harbour secret still" not in html and mine["sha256"] not in html
+    assert "Harbour secret still" in browser("pat-producer").get("/requests/new?find=secret").get_data(as_text=True)
