@@ -14,6 +14,7 @@ from governance.provenance.index import write_facets
 from governance.provenance.query import OutputQuery, find_outputs
 from governance.provenance.tables import CreditTally
 from governance.registry import assets
+from governance.registry.tables import Licence
 from tests.provenance.conftest import png
 
 OUTSIDER = Principal(0, "nora-producer", frozenset({"producer"}), frozenset({"northern-line"}))
@@ -90,3 +91,17 @@ def test_indexing_an_output_twice_counts_its_credits_once(signed):
     before = list(CreditTally.select().dicts())
     assert write_facets(row.id, row.signed_at, [("all", ""), ("production", "harbour-lights"), ("licence", "1")]) == 0
     assert list(CreditTally.select().dicts()) == before
+
+
+def test_step_31_fills_the_tally_from_the_facets_already_recorded(signed):
+    from governance.db import database
+    from governance.migrations import v31_credits_and_resubmissions as step
+
+    def tallies():
+        return sorted((t.production, t.subject_kind, t.subject_id, t.outputs) for t in CreditTally.select())
+    kept = tallies()
+    plates = Licence.get(Licence.ref == "LIC-NORTHLIGHT-PLATES").id
+    assert ("harbour-lights", "licence", plates, 1) in kept
+    database.execute_sql("DROP TABLE credit_tally")
+    step.apply()
+    assert tallies() == kept != []
