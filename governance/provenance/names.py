@@ -160,7 +160,8 @@ def reference_images(text: str, by: Principal | None, *, chosen: tuple[str, ...]
     return tuple(picked + [f for f in found[:limit] if f.sha256 not in seen]), more
 
 
-def _image(row: dict[str, Any]) -> ReferenceImage:
+def _image(row: Any) -> ReferenceImage:
+    """From a ``.dicts()`` row of the picker's query."""
     return ReferenceImage(row["sha256"], row["title"], row.get("licence_ref"))
 
 

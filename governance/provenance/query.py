@@ -193,8 +193,8 @@ def resolve(query: OutputQuery, principal: Principal | None = None) -> Plan:
 def named(query: OutputQuery, principal: Principal | None = None) -> OutputQuery:
     """``query`` with every name typed in any letter case replaced by the record's own
     reference (``names.canonical``); a name that fits several records raises ``Ambiguous``."""
-    typed = {kind: getattr(query, kind) for kind in names.KINDS if getattr(query, kind)}
-    found = {kind: names.canonical(kind, text, principal) for kind, text in typed.items()}
+    typed: dict[str, Any] = {kind: getattr(query, kind) for kind in names.KINDS if getattr(query, kind)}
+    found: dict[str, Any] = {kind: names.canonical(kind, text, principal) for kind, text in typed.items()}
     return replace(query, **found) if found != typed else query
 
 

@@ -70,7 +70,8 @@ def provenance() -> Any:
     fits several records answers the choice, an unknown one says so beside the form."""
     modules = _modules()
     filters, cursor, trail = _filters(), request.args.get("cursor", "").strip() or None, _trail()
-    results = problem = None
+    results: dict[str, Any] | None = None
+    problem: dict[str, Any] | None = None
     status, per_page = 200, _page_size()
     if modules is not None:
         query = modules["query"]
