@@ -4,7 +4,9 @@ Legal has licensed a reference still with a credit line (set up over the API: it
 work, not the producer's), and the producer's six previs frames with it are generated and
 signed by the embedded worker. Then, in the browser, the producer searches for the still by
 its title in lower case, pages forward and back, downloads the results as CSV, reads the
-production's credits owed and follows the count to the outputs, and meets an unknown name.
+production's credits owed and follows the count to the outputs, and meets an unknown name;
+last, picks the still in the new-request form's picker for a request the policy denies, and
+edits and resubmits it.
 Every page is photographed and checked with axe-core.
 """
 
@@ -141,8 +143,9 @@ def test_the_producer_searches_pages_exports_and_reads_the_credits_owed(
     assert {r["sha256"] for r in rows} == frames
     assert {(r["references"], r["credits"], r["production"]) for r in rows} == {(TITLE, CREDIT, "harbour-lights")}
 
-    # the credits the production owes, and the outputs behind the count
-    page.goto("/productions/harbour-lights/credits")
+    # the credits the production owes (linked from the search page), and the outputs behind the count
+    page.goto("/provenance")
+    page.locator("p.actions").get_by_role("link", name="harbour-lights").click()
     row = page.locator("table.credits tbody tr").filter(has_text=CREDIT)
     expect(row).to_contain_text("Daybreak Archive")
     expect(row).to_contain_text(f"{FRAMES} outputs")
@@ -159,6 +162,39 @@ def test_the_producer_searches_pages_exports_and_reads_the_credits_owed(
     expect(page.locator("#search-problem a[href='/registry']")).to_be_visible()
     expect(page.locator("#f-person")).to_have_value("nobody by that name")
     pat.shot("unknown-name")
+
+    # a request the policy denies (a minor without the guardian's signature), edited and resubmitted
+    page.goto("/requests/new")
+    page.fill("#find", "QUAY STILL")
+    page.get_by_role("button", name="Find").click()
+    expect(page.locator("fieldset.picker label")).to_have_count(1)
+    page.get_by_label(TITLE).check()
+    page.select_option("#use", "previs")
+    page.fill("#territory", "GB")
+    page.select_option("#model", "slate-studio:1")
+    page.fill("#prompt", "the ferry boy on the quay at dawn")
+    page.get_by_label("Kit Young").check()
+    for field, value in (("#steps", "4"), ("#width", "64"), ("#height", "64")):
+        page.fill(field, value)
+    pat.shot("new-request-with-picked-reference")
+    page.get_by_role("button", name="Submit for a decision").click()
+    expect(page.locator("h2#decision")).to_contain_text("deny")
+    expect(page.locator("dl.facts")).to_contain_text(TITLE)
+    denied_url = page.url
+    pat.shot("request-denied")
+    page.get_by_role("link", name="Edit and resubmit").click()
+    expect(page.locator("h1")).to_contain_text("Edit and resubmit request #")
+    expect(page.locator("#prompt")).to_have_value("the ferry boy on the quay at dawn")
+    assert "ferry" not in page.url
+    expect(page.get_by_label(TITLE)).to_be_checked()
+    pat.shot("edit-and-resubmit-form")
+    page.get_by_label("Kit Young").uncheck()
+    page.get_by_role("button", name="Submit for a decision").click()
+    expect(page.locator("h2#decision")).to_contain_text("allow")
+    expect(page.locator("dl.facts")).to_contain_text("Resubmission of")
+    pat.shot("resubmitted-request-allowed")
+    page.goto(denied_url)
+    expect(page.locator("dl.facts")).to_contain_text("Resubmitted as")
 
     pat.close()
     assert screens.problems == []
