@@ -128,3 +128,17 @@ def test_the_picker_never_lists_another_productions_images(browser, studio, app)
     html = nora.get("/requests/new?find=secret").get_data(as_text=True)
     assert "Harbour secret still" not in html and mine["sha256"] not in html
     assert "Harbour secret still" in browser("pat-producer").get("/requests/new?find=secret").get_data(as_text=True)
+
+
+def test_the_api_records_a_resubmission_through_the_same_path(browser, studio, app):
+    from tests.api.conftest import auth
+    _, first = denied(browser, studio)
+    body = {"production": "harbour-lights", "use": "previs", "territory": "GB", "model": studio["model"],
+            "prompt": "edited", "references": [], "people": [], "resubmission_of": first}
+    client = app.test_client()
+    answer = client.post("/api/v1/requests", json=body, headers=auth(studio["tokens"]["pat-producer"]))
+    assert answer.status_code == 201, answer.json
+    assert GenerationRequest.get_by_id(answer.json["request"]["id"]).resubmission_of == first
+    add_user("pia-producer", ["producer"], ["harbour-lights"])
+    theirs = client.post("/api/v1/requests", json=body, headers=auth(issue_token("pia-producer")["token"]))
+    assert theirs.status_code == 404 and f"no request #{first} of yours" in theirs.json["detail"]
