@@ -1,6 +1,8 @@
 """Step 31: credits owed per production, and which request a request resubmits.
 
-Why: the credits-owed page lists, for a production, every consent and licence whose
+Why: the producer's search filters by use, which outputs indexed before had no facet for:
+each gains a ``use`` facet from its request (new outputs get one when signed). The
+credits-owed page lists, for a production, every consent and licence whose
 credit line its signed outputs must carry, with how many outputs rely on each. Counting
 that from the facets at read time walks every output of the production (a million, for a
 big one); ``credit_tally`` keeps the count instead: one row per (production, consent or
@@ -21,7 +23,7 @@ from ..db import database
 from .frozen import FrozenModel, sql
 
 VERSION = 31
-DESCRIPTION = ("provenance: credit_tally (outputs per production and consent or licence, filled from the facets); "
+DESCRIPTION = ("provenance: use facets for outputs signed before; credit_tally (filled from the facets); "
                "generation_request.resubmission_of (indexed)")
 
 
@@ -45,6 +47,12 @@ def apply() -> None:
         run(migrator.add_index("generation_request", ("resubmission_of",), False))
     if database.table_exists("credit_tally"):
         return
+    # outputs indexed before this step gain their request's use as a facet (search by use)
+    sql("INSERT INTO output_facet (kind, value, signed_at, output_id) "
+        "SELECT 'use', r.use, o.signed_at, o.id FROM output o "
+        "JOIN generation_request r ON CAST(r.id AS VARCHAR(100)) = o.request_id "
+        "WHERE EXISTS (SELECT 1 FROM output_facet a WHERE a.kind = 'all' AND a.value = '' "
+        "AND a.signed_at = o.signed_at AND a.output_id = o.id)")
     database.create_tables([CreditTally])
     sql("INSERT INTO credit_tally (production, subject_kind, subject_id, outputs) "
         "SELECT p.value, c.kind, CAST(c.value AS INTEGER), COUNT(*) FROM output_facet p "

@@ -35,6 +35,7 @@ def facets_for(request: GenerationRequest | None, decision: DecisionRecord | Non
     if request is None:
         return facets
     facets.add(("production", request.production))
+    facets.add(("use", request.use))
     asset_ids, licence_ids = _references(request, decision)
     facets |= {("asset", str(a)) for a in asset_ids} | {("licence", str(lic)) for lic in licence_ids}
     facets |= {("person", str(p)) for p in _people(request, asset_ids)}

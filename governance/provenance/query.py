@@ -42,7 +42,8 @@ from .tables import OutputFacet
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 OUTCOMES = ("allow", "needs_approval", "deny")
-FILTERS = ("asset", "person", "licence", "consent", "model", "training_set", "production", "approver", "outcome")
+FILTERS = ("asset", "person", "licence", "consent", "model", "training_set", "production", "approver", "outcome",
+           "use")
 #: counting stops here when choosing which term drives: past it, any term is "large"
 _ESTIMATE_CAP = 2000
 
@@ -63,6 +64,7 @@ class OutputQuery:
     production: str | None = None
     approver: str | None = None
     outcome: str | None = None
+    use: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     limit: int = DEFAULT_LIMIT
@@ -182,6 +184,8 @@ def resolve(query: OutputQuery, principal: Principal | None = None) -> Plan:
         terms.append(_term(approver=[_approver(query.approver)]))
     if query.outcome:
         terms.append(_term(outcome=[query.outcome]))
+    if query.use:
+        terms.append(_term(use=[query.use]))
     empty = any(not t for t in terms)
     production_term, hidden = _productions(query, principal)
     if production_term is not None:

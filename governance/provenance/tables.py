@@ -24,6 +24,7 @@ FACET_KINDS: dict[str, str] = {
     "model": "model id",
     "training_set": "training set id",
     "outcome": "decision outcome (allow | needs_approval)",
+    "use": "the request's use (previs, final_frame, ...; step 31 added it to outputs signed before)",
     "approver": "name of the approving user",
     "asset": "id of a reference asset",
     "licence": "id of a reference asset's licence (training licences are reached through the model)",

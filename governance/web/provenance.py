@@ -17,14 +17,15 @@ from ..api.flow import attachment
 from ..canonical import json_default
 from ..db import database
 from ..errors import Ambiguous, InvalidInput, NotFound
+from ..registry import vocabulary as vocab
 from . import access
 from .access import page
 from .blueprint import bp
 
 VIEWERS = ("producer", "legal", "auditor")
 #: the search form's fields, in its order; the pickers offer the records the visitor may see
-SEARCH_FILTERS = ("person", "asset", "licence", "consent", "model", "production", "approver", "outcome", "since",
-                  "until")
+SEARCH_FILTERS = ("person", "asset", "licence", "consent", "model", "production", "use", "approver", "outcome",
+                  "since", "until")
 PICKERS = ("person", "asset", "licence", "model", "production")
 #: how many earlier pages "Previous" can walk back through (cursors carried in the URL)
 MAX_TRAIL = 40
@@ -96,7 +97,8 @@ def provenance() -> Any:
     return render_template("web/provenance.html", available=modules is not None, filters=filters, here=here,
                            results=results, problem=problem, pickers=pickers, paging=paging,
                            per_page=per_page, page_sizes=PAGE_SIZES,
-                           outcomes=modules["query"].OUTCOMES if modules else (), impact=None,
+                           outcomes=modules["query"].OUTCOMES if modules else (), uses=vocab.OUTPUT_USES,
+                           impact=None,
                            max_export=modules["listing"].MAX_EXPORT if modules else 0), status
 
 
@@ -140,8 +142,8 @@ def provenance_impact() -> Any:
     result = (impact.consent_impact(consent, access.principal()) if consent
               else impact.licence_impact(licence, access.principal()))
     return render_template("web/provenance.html", available=True, filters={}, here={}, results=None, problem=None,
-                           pickers={}, paging={}, outcomes=(), max_export=0, per_page=PAGE_SIZE, page_sizes=PAGE_SIZES,
-                           impact=_plain(result.to_dict()))
+                           pickers={}, paging={}, outcomes=(), uses=(), max_export=0, per_page=PAGE_SIZE,
+                           page_sizes=PAGE_SIZES, impact=_plain(result.to_dict()))
 
 
 @bp.route("/provenance/outputs/<string:sha256>/lineage", methods=["GET"])

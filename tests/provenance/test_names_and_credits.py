@@ -12,7 +12,7 @@ from governance.provenance import credit_lines, names
 from governance.provenance.clearance_report import clearance_report
 from governance.provenance.index import write_facets
 from governance.provenance.query import OutputQuery, find_outputs
-from governance.provenance.tables import CreditTally
+from governance.provenance.tables import CreditTally, OutputFacet
 from governance.registry import assets
 from governance.registry.tables import Licence
 from tests.provenance.conftest import png
@@ -102,6 +102,16 @@ def test_step_31_fills_the_tally_from_the_facets_already_recorded(signed):
     kept = tallies()
     plates = Licence.get(Licence.ref == "LIC-NORTHLIGHT-PLATES").id
     assert ("harbour-lights", "licence", plates, 1) in kept
+    uses = sorted((f.value, f.output_id) for f in OutputFacet.select().where(OutputFacet.kind == "use"))
+    assert len(uses) == len(signed.outputs)
     database.execute_sql("DROP TABLE credit_tally")
+    OutputFacet.delete().where(OutputFacet.kind == "use").execute()
     step.apply()
     assert tallies() == kept != []
+    assert sorted((f.value, f.output_id) for f in OutputFacet.select().where(OutputFacet.kind == "use")) == uses
+
+
+def test_outputs_are_found_by_the_use_they_were_made_for(signed):
+    assert shas(use="final_frame") == {signed.outputs["plate"]}
+    assert shas(use="previs") == {signed.outputs[k] for k in ("plain", "mara", "other")}
+    assert shas(use="marketing") == set()

@@ -150,3 +150,8 @@ def test_the_export_is_streamed_without_a_length_it_cannot_know(as_user, signed)
     response = as_user("pat-producer").get("/provenance/export.csv", buffered=False)
     assert response.is_streamed and "Content-Length" not in response.headers
     assert len(response.get_data(as_text=True).splitlines()) == 1 + len(signed.outputs)
+
+
+def test_the_page_filters_by_use(as_user, signed):
+    html = as_user("pat-producer").get("/provenance?use=final_frame").get_data(as_text=True)
+    assert listed(html) == [signed.outputs["plate"]] and '<option value="final_frame" selected>' in html
