@@ -71,7 +71,7 @@ def test_a_resubmission_naming_someone_elses_request_records_nothing(browser, st
     answer = pia.post("/requests/new", {
         "resubmission_of": str(first), "production": "harbour-lights", "use": "previs", "territory": "GB",
         "model": studio["model"], "prompt": "mine", "steps": "4", "width": "64", "height": "64"})
-    assert answer.status_code == 404 and f"no request #{first} of yours" in answer.get_data(as_text=True)
+    assert answer.status_code == 404 and f"No request #{first} of yours" in answer.get_data(as_text=True)
     assert GenerationRequest.select().count() == before
 
 
