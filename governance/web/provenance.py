@@ -81,9 +81,10 @@ def provenance() -> Any:
                                                                     "limit": per_page}), access.principal())
             results = {"items": _plain(modules["listing"].annotate(found.items)), "next_cursor": found.next_cursor}
         except Ambiguous as error:
-            problem = {"message": error.message, "field": error.field, "choices": error.choices}
+            problem = {"message": error.message, "field": error.field, "choices": error.choices, "status": 200}
         except (NotFound, InvalidInput) as error:
-            problem, status = {"message": error.message, "field": None, "choices": ()}, error.status
+            problem, status = {"message": error.message, "field": None, "choices": (), "status": error.status}, \
+                error.status
     pickers = ({kind: modules["names"].suggestions(kind, access.principal()) for kind in PICKERS}
                if modules is not None else {})
     here = {k: v for k, v in filters.items() if v}

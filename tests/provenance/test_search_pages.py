@@ -84,7 +84,7 @@ def test_pages_follow_the_cursor_forward_and_back_without_repeats(as_user, signe
 
 def test_a_tampered_cursor_is_refused_in_words_not_a_500(as_user):
     page = as_user("pat-producer").get("/provenance?cursor=not-a-cursor")
-    assert page.status_code == 422 and "the cursor is not one Slate issued" in page.get_data(as_text=True)
+    assert page.status_code == 422 and "The cursor is not one Slate issued" in page.get_data(as_text=True)
 
 
 def test_the_csv_export_holds_every_filtered_output_with_names(as_user, signed):
