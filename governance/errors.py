@@ -125,3 +125,20 @@ class IndexUnavailable(SlateError):
     status = 503
     exit_code = 10
     title = "Similarity index unavailable"
+
+
+class Ambiguous(InvalidInput):
+    """A name typed without its exact spelling matches several records: the caller chooses.
+
+    ``choices`` holds ``(value, label)`` pairs, each value a reference that names exactly one
+    of them, for the filter or form ``field`` (a page offers them as links, the API lists them
+    under ``errors.choices``)."""
+
+    title = "Ambiguous name"
+
+    def __init__(self, message: str, choices: list[tuple[str, str]], *, field: str,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint, fields={"field": field,
+                                                     "choices": [{"value": v, "label": lb} for v, lb in choices]})
+        self.field = field
+        self.choices = tuple(choices)

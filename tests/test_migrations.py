@@ -69,6 +69,8 @@ STEP_25_TABLES = ("training_clearance",)
 STEP_28_TABLES = ("usage_counter", "usage_reservation", "use_event", "production_budget")
 #: what step 30 added: the requests awaiting sign-offs (the approval queue)
 STEP_30_TABLES = ("awaiting_approval",)
+#: what step 31 added: credits owed per production (and generation_request.resubmission_of)
+STEP_31_TABLES = ("credit_tally",)
 #: what step 32 added: legal's test cases kept in the database
 STEP_32_TABLES = ("policy_test_case",)
 
@@ -144,7 +146,8 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     that (checked first)."""
     models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES
               + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES + STEP_23_TABLES + STEP_25_TABLES
-              + ("asset_manifest",) + STEP_26_TABLES + STEP_28_TABLES + STEP_30_TABLES + STEP_32_TABLES]
+              + ("asset_manifest",) + STEP_26_TABLES + STEP_28_TABLES + STEP_30_TABLES + STEP_31_TABLES
+              + STEP_32_TABLES]
     database.create_tables(models)  # with base_model: the model table refers to it
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:
@@ -153,7 +156,8 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     # step 16: a consent's credit terms, one job per request; step 17: an output's receipt;
     # step 24: a model's base, an asset's credentials; step 26: whether a model is attested;
     # step 27: performers' terms on a consent, a person's date of death;
-    # step 28: a consent's and a licence's compensation and use cap; step 30: sign-offs unique per decision;
+    # step 28: a consent's and a licence's compensation and use cap; step 30: sign-offs unique per
+    # decision; step 31: a request's resubmission_of;
     # step 32: a policy version's rollback_of)
     later = {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
              ("approval", "rules:"), ("approval", "approval_request_id_decision_id_approver:"),
@@ -167,6 +171,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
              ("licence", "max_uses:"),
              ("consent", "replica_type:"), ("consent", "use_description:"), ("consent", "notice_given_at:"),
              ("consent", "estate_consent:"), ("consent", "estate_representative:"), ("person", "deceased_on:"),
+             ("generation_request", "resubmission_of:"), ("generation_request", "generation_request_resubmission_of:"),
              ("policy_version", "rollback_of:")}
     assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj, exclude=STEP_24_TABLES),
                                                                recorded(11, dialect(database.obj)))} == later
@@ -547,8 +552,9 @@ def _ledger_reads_back(v: int) -> None:
     entry = records.find_by_sha256(OUTPUT)
     assert entry is not None and entry.model_ref == "slate-studio:1" and entry.signed_at == T + timedelta(hours=1)
     facets = {(f.kind, f.value) for f in OutputFacet.select()}
-    # outputs signed before step 7 are indexed by it; an approval is there from step 6 on
-    assert facets == expected_facets(approved=v >= 6)
+    # outputs signed before step 7 are indexed by it; an approval is there from step 6 on;
+    # step 31 gives outputs indexed before it their request's use
+    assert facets == expected_facets(approved=v >= 6) | ({("use", "previs")} if v < 31 else set())
     seen = lineage(OUTPUT)
     assert seen["model"]["ref"] == "slate-studio:1" and seen["decision"]["outcome"] == "needs_approval"
     assert seen["request"]["created_at"] == T_POLICY and [r["sha256"] for r in seen["references"]] == [A]

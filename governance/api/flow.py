@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from flask import Response, current_app, g, request, send_file
 
@@ -239,9 +239,10 @@ def review_image(review_id: str, by: Principal) -> Any:
     return uncached_file(path, "image/png", missing="this review's image is no longer kept")
 
 
-def attachment(body: bytes | str, mimetype: str, filename: str) -> Response:
+def attachment(body: bytes | str | Iterator[str], mimetype: str, filename: str) -> Response:
     """``body`` as a download named ``filename``, made header-safe: record names (a
-    production's) may hold quotes and any Unicode, which a header cannot carry as they are."""
+    production's) may hold quotes and any Unicode, which a header cannot carry as they are.
+    A body given as an iterator is streamed as it is made (no Content-Length)."""
     stem, dot, suffix = filename.rpartition(".")
     safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in stem)[:80]
     return Response(body, mimetype=mimetype,

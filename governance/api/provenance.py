@@ -21,11 +21,13 @@ blp = Blueprint("provenance", __name__, url_prefix="/api/v1/provenance",
                 description="Provenance: search outputs, lineage, revocation impact")
 
 class SearchQuery(Schema):
-    asset = fields.String(load_default=None, validate=validate.Length(min=1, max=64),
-                          metadata={"description": "SHA-256 (or 8+ hex prefix) or id: used as a reference, "
-                                                   "or in the model's training set"})
+    asset = fields.String(load_default=None, validate=validate.Length(min=1, max=300),
+                          metadata={"description": "SHA-256 (or 8+ hex prefix), id or title (any letter case): "
+                                                   "used as a reference, or in the model's training set"})
     person = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
-                           metadata={"description": "name or id: depicted, or in a reference image"})
+                           metadata={"description": "name (any letter case) or id: depicted, or in a reference "
+                                                    "image; a name several records share answers 422 with "
+                                                    "errors.choices"})
     licence = fields.String(load_default=None, validate=validate.Length(min=1, max=120),
                             metadata={"description": "ref: of a reference image, or in the model's training set"})
     consent = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{1,12}$"))
@@ -34,6 +36,8 @@ class SearchQuery(Schema):
     production = fields.String(load_default=None, validate=validate.Length(min=1, max=120))
     approver = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
     outcome = fields.String(load_default=None, validate=validate.OneOf(query.OUTCOMES))
+    use = fields.String(load_default=None, validate=validate.Length(min=1, max=40),
+                        metadata={"description": "the request's use (previs, final_frame, ...)"})
     since = fields.String(load_default=None, validate=validate.Length(min=4, max=40),
                           metadata={"description": "signed at or after (ISO 8601; a date means midnight UTC)"})
     until = fields.String(load_default=None, validate=validate.Length(min=4, max=40),

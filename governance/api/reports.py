@@ -1,4 +1,5 @@
-"""``GET /api/v1/productions/<p>/clearance``: the production's signed clearance report.
+"""``GET /api/v1/productions/<p>/clearance``: the production's signed clearance report;
+``GET /api/v1/productions/<p>/credits``: the credit lines its outputs owe.
 
 Thin: parses, calls ``provenance.clearance_report.signed_clearance_report`` (the path the CLI
 and the page share) and answers its canonical JSON, or P2's HTML or PDF rendering of it.
@@ -14,7 +15,7 @@ from flask import Response, current_app, g
 from marshmallow import RAISE, Schema, fields, validate
 
 from ..provenance import clearance_report as clearance
-from ..provenance import report_render
+from ..provenance import credit_lines, report_render
 from .access import admits
 from .blueprint import SlateBlueprint as Blueprint
 from .flow import attachment
@@ -47,6 +48,30 @@ def production_clearance(args: dict[str, Any], production: str) -> Any:
         return attachment(report_render.render_pdf(signed.data), _MEDIA[fmt], f"clearance-{production}.pdf")
     return Response(signed.canonical, mimetype=_MEDIA[fmt])
 
+
+class CreditOwedOut(Schema):
+    kind = fields.String(required=True, metadata={"description": "performer | licensor"})
+    line = fields.String(required=True, metadata={"description": "the credit line, in the right's own words"})
+    owed_to = fields.String(required=True, metadata={"description": "the performer or the licensor"})
+    right = fields.String(required=True, metadata={"description": "'consent N' or 'licence REF'"})
+    search = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                         metadata={"description": "the provenance filter that finds the outputs owing it"})
+    outputs = fields.Integer(required=True, metadata={"description": "signed outputs of the production owing it"})
+
+
+class CreditsOwedOut(Schema):
+    production = fields.String(required=True)
+    credits = fields.List(fields.Nested(CreditOwedOut), required=True)
+
+
+@blp.route("/productions/<string:production>/credits", methods=["GET"])
+@admits(*READERS)
+@blp.response(200, CreditsOwedOut)
+def production_credits(production: str) -> Any:
+    """Every credit line the production's signed outputs owe (performers', licensors'), with
+    how many outputs owe each: the page's and the CSV's source."""
+    owed = credit_lines.credits_owed(production, g.principal)
+    return {"production": production, "credits": [c.to_dict() for c in owed]}
 
 
 blueprints = [blp]

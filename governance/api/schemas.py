@@ -481,6 +481,9 @@ class RequestIn(Schema):
     people = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
                          validate=validate.Length(max=50))
     params = fields.Nested(ParamsIn, load_default=lambda: ParamsIn().load({}))
+    resubmission_of = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                     validate=validate.Range(min=1, max=2**62), metadata={
+                                         "description": "your own denied or rejected request this one edits"})
 
 
 class RequestRecordOut(Schema):

@@ -52,19 +52,23 @@ class Submission:
     params: GenerationParams = GenerationParams()
     #: decide as of this day (the CLI's --date); None means today
     on: date | None = None
+    #: the requester's own denied or rejected request this one edits (``resubmission_of``)
+    resubmission_of: int | None = None
 
     @classmethod
     def from_dict(cls, body: dict[str, Any]) -> Submission:
         """From a body as the API's request schema loads it."""
         return cls(body["production"], body["use"], body["territory"], body["model"], body["prompt"],
                    tuple(body.get("references") or ()), tuple(body.get("people") or ()),
-                   GenerationParams.from_dict(body.get("params") or {}))
+                   GenerationParams.from_dict(body.get("params") or {}),
+                   resubmission_of=body.get("resubmission_of"))
 
     def key_body(self) -> dict[str, Any]:
         """What an idempotency key is bound to (a retry must send the same)."""
         return {"production": self.production, "use": self.use, "territory": self.territory, "model": self.model,
                 "prompt": self.prompt, "references": list(self.references), "people": list(self.people),
-                "params": self.params.to_dict(), **({"on": self.on.isoformat()} if self.on else {})}
+                "params": self.params.to_dict(), **({"on": self.on.isoformat()} if self.on else {}),
+                **({"resubmission_of": self.resubmission_of} if self.resubmission_of else {})}
 
     def spec(self, requester: str) -> RequestSpec:
         return RequestSpec(requester=requester, production=self.production, use=self.use, territory=self.territory,
@@ -86,8 +90,13 @@ def _new_job(request: GenerationRequest, decision: DecisionRecord, params: Gener
 
 def _decide_and_queue(submission: Submission, principal: Principal) -> tuple[int, str | None]:
     """Decide, record, and create the job if policy allows: (request id, job id). In the caller's transaction."""
+    edited = resubmittable(submission.resubmission_of, principal) if submission.resubmission_of else None
     decided = decide_request(submission.spec(principal.name), by=principal)
     request = GenerationRequest.get_by_id(decided.request.id)
+    if edited is not None:
+        request.resubmission_of = edited.id
+        request.save(only=[GenerationRequest.resubmission_of])
+        record("request.resubmitted", f"request:{request.id}", {"resubmission_of": edited.id}, actor=principal.name)
     RequestParams.create(request=request, params=submission.params.to_dict())
     job = _new_job(request, DecisionRecord.get_by_id(decided.decision.id), submission.params) \
         if decided.decision.outcome == "allow" else None
@@ -305,6 +314,48 @@ def visible_output(sha256: str, principal: Principal | None) -> Output:
     return scope.seen(principal, "signed output", sha256[:64], lookup, visible)
 
 
+#: what a request must have come to before its requester may edit and submit it again
+RESUBMITTABLE = (RequestStatus.DENIED, RequestStatus.REJECTED)
+
+
+def resubmittable(request_id: int | str, principal: Principal) -> GenerationRequest:
+    """The caller's own request that policy denied or an approver rejected, to edit and submit
+    again; anyone else's answers as missing (it is not theirs to edit), one still open or
+    generated is refused (409): nothing there to correct."""
+    request = visible_request(request_id, principal)
+    if request.requester != principal.name:
+        raise NotFound(f"no request #{str(request_id)[:20]} of yours to edit and resubmit",
+                       hint="a requester edits and resubmits their own denied or rejected requests")
+    status = RequestView.of(request).status
+    if status not in RESUBMITTABLE:
+        raise Conflict(f"request #{request.id} is {status.replace('_', ' ')}: only a denied or rejected request "
+                       "is edited and resubmitted", hint="submit a new request instead")
+    return request
+
+
+def resubmission_draft(request_id: int | str, principal: Principal) -> dict[str, Any]:
+    """The fields of the caller's denied or rejected request, to fill the form they edit.
+
+    Holds the prompt: the requester typed it and reads it back to change it. Only they get it
+    (``resubmittable``), only in the page they edit it in; never in a URL, a log line or the API."""
+    request = resubmittable(request_id, principal)
+    row = RequestParams.get_or_none(RequestParams.request == request)
+    params = GenerationParams.from_dict(row.params if row else {})
+    return {"production": request.production, "use": request.use, "territory": request.territory,
+            "model": f"{request.model.name}:{request.model.version}", "prompt": request.prompt,
+            "references": list(request.references or ()), "people": list(request.people or ()),
+            **params.to_dict(), "resubmission_of": request.id}
+
+
+def resubmissions(request_id: int) -> tuple[int | None, tuple[int, ...]]:
+    """(the request this one resubmits, the requests resubmitting it), by id: for the request
+    page's links; the caller has already been shown the request itself."""
+    row = GenerationRequest.get_or_none(GenerationRequest.id == request_id)
+    later = tuple(r.id for r in GenerationRequest.select(GenerationRequest.id)
+                  .where(GenerationRequest.resubmission_of == request_id).order_by(GenerationRequest.id).limit(20))
+    return (row.resubmission_of if row else None), later
+
+
 def show_request(request_id: int | str, principal: Principal | None) -> RequestView:
     return RequestView.of(visible_request(request_id, principal))
 
@@ -332,6 +383,54 @@ def list_requests(principal: Principal | None, *, status: str | None = None, lim
                  .where(~GenerationRequest.id.in_(Job.select(Job.request))))
     views: Iterable[RequestView] = (RequestView.of(r) for r in query.offset(offset).limit(limit))
     return [v for v in views if status is None or v.status == status]
+
+
+#: most requests one page of the list reads to fill itself when a status is asked for that
+#: the database cannot select by (a job's or sign-off's state): the page says where it stopped
+MAX_SCANNED = 400
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    """One page of requests, newest first; ``next_before`` continues after it (keyset)."""
+
+    views: tuple[RequestView, ...]
+    next_before: int | None
+
+
+def page_requests(principal: Principal | None, *, status: str | None = None, production: str | None = None,
+                  use: str | None = None, before: int | None = None, limit: int = 25) -> RequestPage:
+    """Requests the caller may see, newest first, below id ``before``, of one status, production
+    and use where given. Production, use and the decision-made statuses narrow the query
+    itself (indexed); other statuses are judged per request over at most ``MAX_SCANNED``
+    requests, so a page never reads the whole table."""
+    query = GenerationRequest.select().order_by(GenerationRequest.id.desc())
+    if principal is not None and not principal.studio_wide:
+        query = query.where(GenerationRequest.production.in_(sorted(principal.productions))
+                            | (GenerationRequest.requester == principal.name))
+    if production:
+        query = query.where(GenerationRequest.production == production)
+    if use:
+        query = query.where(GenerationRequest.use == use)
+    if status in (RequestStatus.DENIED, RequestStatus.AWAITING_APPROVAL):
+        outcome = "deny" if status == RequestStatus.DENIED else "needs_approval"
+        query = query.where(GenerationRequest.id.in_(DecisionRecord.select(DecisionRecord.request)
+                                                     .where(DecisionRecord.outcome == outcome)))
+    if before is not None:
+        query = query.where(GenerationRequest.id < before)
+    views: list[RequestView] = []
+    scanned, last = 0, None
+    for row in query.limit(MAX_SCANNED if status else limit + 1):
+        scanned, last = scanned + 1, row.id
+        view = RequestView.of(row)
+        if status is None or view.status == status:
+            views.append(view)
+            if len(views) > limit:
+                break
+    if len(views) > limit:
+        return RequestPage(tuple(views[:limit]), views[limit - 1].request.id)
+    # a status scan that stopped at its bound continues from the last request it read
+    return RequestPage(tuple(views), last if status and scanned >= MAX_SCANNED else None)
 
 
 def may_sign_off(request_id: int | str, principal: Principal) -> bool:

@@ -56,6 +56,7 @@ from . import (
     v27_performer_terms,
     v28_use_events,
     v30_signoffs_per_decision,
+    v31_credits_and_resubmissions,
     v32_policy_review,
 )
 
@@ -83,7 +84,8 @@ STEPS: list[Step] = [Step.of(m) for m in (
     v13_defaults_as_declared, v14_catalogue, v15_signoffs, v16_consent_credits, v17_worker_keys,
     v18_reproductions, v19_reproduction_samples, v20_fingerprints,
     v21_output_reviews, v22_soft_bindings, v23_identity_certificates, v24_base_models, v25_training_clearance,
-    v26_training_runs, v27_performer_terms, v28_use_events, v30_signoffs_per_decision, v32_policy_review)]
+    v26_training_runs, v27_performer_terms, v28_use_events, v30_signoffs_per_decision,
+    v31_credits_and_resubmissions, v32_policy_review)]
 
 
 def register_step(step: Step) -> None:

@@ -66,6 +66,8 @@ class GenerationRequest(BaseModel):
     prompt = peewee.TextField()
     prompt_sha256 = peewee.CharField(max_length=64, index=True)
     created_at = UTCDateTimeField()
+    #: the denied request this one was edited from (step 31); NULL for a first submission
+    resubmission_of = peewee.IntegerField(null=True, index=True)
     decisions: peewee.ModelSelect[DecisionRecord]
 
 

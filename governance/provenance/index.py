@@ -14,7 +14,7 @@ from ..ids import is_id
 from ..ledger.tables import Output
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..registry.tables import Asset, AssetPerson, Model, Person
-from .tables import OutputFacet
+from .tables import CreditTally, OutputFacet
 
 Facet = tuple[str, str]
 
@@ -35,6 +35,7 @@ def facets_for(request: GenerationRequest | None, decision: DecisionRecord | Non
     if request is None:
         return facets
     facets.add(("production", request.production))
+    facets.add(("use", request.use))
     asset_ids, licence_ids = _references(request, decision)
     facets |= {("asset", str(a)) for a in asset_ids} | {("licence", str(lic)) for lic in licence_ids}
     facets |= {("person", str(p)) for p in _people(request, asset_ids)}
@@ -66,10 +67,28 @@ def _people(request: GenerationRequest, asset_ids: Iterable[int]) -> set[int]:
 
 
 def write_facets(output_id: int, signed_at: datetime, facets: Iterable[Facet]) -> int:
-    rows = [{"kind": k, "value": v[:200], "signed_at": signed_at, "output": output_id} for k, v in sorted(facets)]
-    if rows:
-        OutputFacet.insert_many(rows).on_conflict_ignore().execute()
+    """Record an output's facets once, and count it in its production's credit tally the
+    first time (a retried write adds no facet and no count)."""
+    facets = sorted(facets)
+    if not facets or OutputFacet.select().where(OutputFacet.kind == "all", OutputFacet.value == "",
+                                                OutputFacet.signed_at == signed_at,
+                                                OutputFacet.output == output_id).exists():
+        return 0
+    rows = [{"kind": k, "value": v[:200], "signed_at": signed_at, "output": output_id} for k, v in facets]
+    OutputFacet.insert_many(rows).on_conflict_ignore().execute()
+    _tally(facets)
     return len(rows)
+
+
+def _tally(facets: list[Facet]) -> None:
+    productions = [v for k, v in facets if k == "production"]
+    rights = [(k, int(v)) for k, v in facets if k in ("consent", "licence") and is_id(v)]
+    for production in productions:
+        for kind, ident in rights:
+            (CreditTally.insert(production=production, subject_kind=kind, subject_id=ident, outputs=1)
+             .on_conflict(conflict_target=[CreditTally.production, CreditTally.subject_kind, CreditTally.subject_id],
+                          update={CreditTally.outputs: CreditTally.outputs + 1})
+             .execute())
 
 
 def index_output(output_id: int, signed_at: datetime, request: GenerationRequest, decision: DecisionRecord,

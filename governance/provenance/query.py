@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import heapq
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping, TypeVar
 
@@ -36,12 +36,14 @@ from ..registry.models_registry import get_model
 from ..registry.people import find_person, get_production
 from ..registry.tables import Model, TrainingSetMember
 from ..registry.training_sets import get_training_set
+from . import names
 from .tables import OutputFacet
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 OUTCOMES = ("allow", "needs_approval", "deny")
-FILTERS = ("asset", "person", "licence", "consent", "model", "training_set", "production", "approver", "outcome")
+FILTERS = ("asset", "person", "licence", "consent", "model", "training_set", "production", "approver", "outcome",
+           "use")
 #: counting stops here when choosing which term drives: past it, any term is "large"
 _ESTIMATE_CAP = 2000
 
@@ -62,6 +64,7 @@ class OutputQuery:
     production: str | None = None
     approver: str | None = None
     outcome: str | None = None
+    use: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     limit: int = DEFAULT_LIMIT
@@ -161,6 +164,7 @@ def resolve(query: OutputQuery, principal: Principal | None = None) -> Plan:
 
     A producer names only records of their own productions: any other answers as unknown.
     """
+    query = named(query, principal)
     terms: list[Term] = []
     if query.asset:
         asset = find_asset(query.asset, principal)
@@ -180,12 +184,22 @@ def resolve(query: OutputQuery, principal: Principal | None = None) -> Plan:
         terms.append(_term(approver=[_approver(query.approver)]))
     if query.outcome:
         terms.append(_term(outcome=[query.outcome]))
+    if query.use:
+        terms.append(_term(use=[query.use]))
     empty = any(not t for t in terms)
     production_term, hidden = _productions(query, principal)
     if production_term is not None:
         terms.append(production_term)
     return Plan(tuple(terms), query.since, query.until, decode_cursor(query.cursor) if query.cursor else None,
                 query.limit, empty or hidden)
+
+
+def named(query: OutputQuery, principal: Principal | None = None) -> OutputQuery:
+    """``query`` with every name typed in any letter case replaced by the record's own
+    reference (``names.canonical``); a name that fits several records raises ``Ambiguous``."""
+    typed: dict[str, Any] = {kind: getattr(query, kind) for kind in names.KINDS if getattr(query, kind)}
+    found: dict[str, Any] = {kind: names.canonical(kind, text, principal) for kind, text in typed.items()}
+    return replace(query, **found) if found != typed else query
 
 
 def _productions(query: OutputQuery, principal: Principal | None) -> tuple[Term | None, bool]:
@@ -321,6 +335,7 @@ __all__ = [
     "find_outputs",
     "matching",
     "models_trained_on",
+    "named",
     "parse_time",
     "resolve",
 ]

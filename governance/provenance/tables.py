@@ -24,6 +24,7 @@ FACET_KINDS: dict[str, str] = {
     "model": "model id",
     "training_set": "training set id",
     "outcome": "decision outcome (allow | needs_approval)",
+    "use": "the request's use (previs, final_frame, ...; step 31 added it to outputs signed before)",
     "approver": "name of the approving user",
     "asset": "id of a reference asset",
     "licence": "id of a reference asset's licence (training licences are reached through the model)",
@@ -46,4 +47,20 @@ class OutputFacet(BaseModel):
         indexes = ((("kind", "value", "signed_at", "output"), True),)
 
 
-TABLES: list[type[BaseModel]] = [OutputFacet]
+class CreditTally(BaseModel):
+    """How many signed outputs of a production relied on a consent or a licence (step 31):
+    what the credits-owed page reads instead of walking every output. Incremented by
+    ``index.write_facets`` in the signing transaction; never decremented (a signed output
+    stays signed, and owes its credit, whatever happens to its standing)."""
+
+    production = peewee.CharField(max_length=120)
+    subject_kind = peewee.CharField(max_length=10)  # consent | licence
+    subject_id = peewee.IntegerField()
+    outputs = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "credit_tally"
+        indexes = ((("production", "subject_kind", "subject_id"), True),)
+
+
+TABLES: list[type[BaseModel]] = [OutputFacet, CreditTally]

@@ -16,6 +16,7 @@ from . import (  # noqa: F401  (routes)
     approvals,
     audit,
     home,
+    owed,
     policies,
     provenance,
     registry,

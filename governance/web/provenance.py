@@ -9,43 +9,125 @@ from __future__ import annotations
 
 import json
 from types import ModuleType
-from typing import Any
+from typing import Any, Iterator
 
 from flask import Response, render_template, request
 
+from ..api.flow import attachment
 from ..canonical import json_default
-from ..errors import InvalidInput, NotFound
+from ..db import database
+from ..errors import Ambiguous, InvalidInput, NotFound
+from ..registry import vocabulary as vocab
 from . import access
 from .access import page
 from .blueprint import bp
 
 VIEWERS = ("producer", "legal", "auditor")
-SEARCH_FILTERS = ("person", "licence", "asset", "model", "approver")
+#: the search form's fields, in its order; the pickers offer the records the visitor may see
+SEARCH_FILTERS = ("person", "asset", "licence", "consent", "model", "production", "use", "approver", "outcome",
+                  "since", "until")
+PICKERS = ("person", "asset", "licence", "model", "production")
+#: how many earlier pages "Previous" can walk back through (cursors carried in the URL)
+MAX_TRAIL = 40
+PAGE_SIZE = 25
+#: the page sizes the form offers (any other asked for is refused in words)
+PAGE_SIZES = (5, 25, 50, 100)
 
 
 def _modules() -> dict[str, ModuleType] | None:
     try:
-        from ..provenance import impact, lineage, query, svg
+        from ..provenance import impact, lineage, listing, names, query, svg
     except ImportError:
         return None
-    return {"impact": impact, "lineage": lineage, "query": query, "svg": svg}
+    return {"impact": impact, "lineage": lineage, "listing": listing, "names": names, "query": query, "svg": svg}
 
 
 def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=json_default))
 
 
+def _filters() -> dict[str, str]:
+    return {k: request.args.get(k, "").strip()[:300] for k in SEARCH_FILTERS}
+
+
+def _page_size() -> int:
+    text = request.args.get("per_page", "").strip()
+    if not text:
+        return PAGE_SIZE
+    if text not in {str(n) for n in PAGE_SIZES}:
+        raise InvalidInput(f"show {', '.join(map(str, PAGE_SIZES))} outputs per page", fields={"per_page": text[:20]})
+    return int(text)
+
+
+def _trail() -> list[str]:
+    """The cursors of the pages before this one ('-' is the first page), oldest first."""
+    return [c for c in request.args.get("trail", "").split(",") if c][-MAX_TRAIL:]
+
+
 @bp.route("/provenance", methods=["GET"])
 @page(*VIEWERS)
 def provenance() -> Any:
+    """The search: newest first, a page at a time, names in any letter case; a name that
+    fits several records answers the choice, an unknown one says so beside the form."""
     modules = _modules()
-    filters = {k: request.args.get(k, "").strip() for k in SEARCH_FILTERS}
-    results = None
-    if modules is not None and any(filters.values()):
+    filters, cursor, trail = _filters(), request.args.get("cursor", "").strip() or None, _trail()
+    results: dict[str, Any] | None = None
+    problem: dict[str, Any] | None = None
+    status, per_page = 200, _page_size()
+    if modules is not None:
         query = modules["query"]
-        results = query.find_outputs(query.OutputQuery.from_text(filters), access.principal()).to_dict()
-    return render_template("web/provenance.html", available=modules is not None, filters=filters,
-                           results=results, impact=None)
+        try:
+            found = query.find_outputs(query.OutputQuery.from_text({**filters, "cursor": cursor,
+                                                                    "limit": per_page}), access.principal())
+            results = {"items": _plain(modules["listing"].annotate(found.items)), "next_cursor": found.next_cursor}
+        except Ambiguous as error:
+            problem = {"message": error.message, "field": error.field, "choices": error.choices, "status": 200}
+        except (NotFound, InvalidInput) as error:
+            problem, status = {"message": error.message, "field": None, "choices": (), "status": error.status}, \
+                error.status
+    pickers = ({kind: modules["names"].suggestions(kind, access.principal()) for kind in PICKERS}
+               if modules is not None else {})
+    here = {k: v for k, v in filters.items() if v}
+    if per_page != PAGE_SIZE:
+        here["per_page"] = str(per_page)
+    paging = {"next": ({**here, "cursor": results["next_cursor"], "trail": ",".join([*trail, cursor or "-"])}
+                       if results and results["next_cursor"] else None),
+              "previous": ({**here, **({"cursor": trail[-1]} if trail[-1] != "-" else {}),
+                            **({"trail": ",".join(trail[:-1])} if trail[:-1] else {})} if trail else None),
+              "number": len(trail) + 1}
+    return render_template("web/provenance.html", available=modules is not None, filters=filters, here=here,
+                           results=results, problem=problem, pickers=pickers, paging=paging,
+                           per_page=per_page, page_sizes=PAGE_SIZES,
+                           outcomes=modules["query"].OUTCOMES if modules else (), uses=vocab.OUTPUT_USES,
+                           impact=None,
+                           max_export=modules["listing"].MAX_EXPORT if modules else 0), status
+
+
+@bp.route("/provenance/export.csv", methods=["GET"])
+@page(*VIEWERS)
+def provenance_export() -> Any:
+    """The filtered search as CSV, streamed, newest first, at most ``listing.MAX_EXPORT``
+    rows; the same visibility as the page (a producer's own productions only)."""
+    modules = _modules()
+    if modules is None:
+        raise NotFound("provenance search is not available on this server yet")
+    query, listing = modules["query"], modules["listing"]
+    rows = listing.export(query.OutputQuery.from_text(_filters()), access.principal())
+    name = "-".join(v for v in (_filters()["production"], "outputs") if v)
+    response = attachment(_connected(listing.csv_lines(rows)), "text/csv", f"{name}.csv")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _connected(lines: Iterator[str]) -> Iterator[str]:
+    """``lines`` with the database connection open while they are made: a streamed body is
+    sent after the request's teardown closed it (no request context is kept for it, so none
+    can outlive the response or be popped out of order)."""
+    database.connect(reuse_if_open=True)
+    try:
+        yield from lines
+    finally:
+        database.close()
 
 
 @bp.route("/provenance/impact", methods=["GET"])
@@ -60,8 +142,9 @@ def provenance_impact() -> Any:
     impact = modules["impact"]
     result = (impact.consent_impact(consent, access.principal()) if consent
               else impact.licence_impact(licence, access.principal()))
-    return render_template("web/provenance.html", available=True, filters={}, results=None,
-                           impact=_plain(result.to_dict()))
+    return render_template("web/provenance.html", available=True, filters={}, here={}, results=None, problem=None,
+                           pickers={}, paging={}, outcomes=(), uses=(), max_export=0, per_page=PAGE_SIZE,
+                           page_sizes=PAGE_SIZES, impact=_plain(result.to_dict()))
 
 
 @bp.route("/provenance/outputs/<string:sha256>/lineage", methods=["GET"])

@@ -10,16 +10,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import flash, make_response, redirect, render_template, request, send_file, url_for
 from marshmallow import ValidationError
 
 from ..api import schemas
 from ..api.services import queue
 from ..errors import InvalidInput, NotFound
+from ..ids import is_id
 from ..jobs.statuses import RequestStatus
 from ..lifecycle import requests as lifecycle
 from ..lifecycle.views import RequestView
-from ..registry import assets, models_registry, people
+from ..provenance import listing, names
+from ..registry import models_registry, people
 from ..registry import vocabulary as vocab
 from . import access
 from .access import page
@@ -30,16 +32,35 @@ VIEWERS = ("producer", "legal", "approver", "auditor")
 SIGNERS = VIEWERS
 STATUSES = tuple(RequestStatus)
 UNFINISHED = (RequestStatus.QUEUED, RequestStatus.RUNNING)
+PAGE_SIZE = 25
 
 
 @bp.route("/requests", methods=["GET"])
 @page(*VIEWERS)
 def requests() -> Any:
+    """The requests the visitor may see, newest first, a page at a time, by status,
+    production and use; each generated one with its output's thumbnail."""
+    me = access.principal()
     status = request.args.get("status") or None
     if status not in (None, *STATUSES):
         raise InvalidInput(f"'{status}' is not a request status", hint=f"one of: {', '.join(STATUSES)}")
-    rows = [v.to_dict() for v in lifecycle.list_requests(access.principal(), status=status, limit=200)]
-    return render_template("web/requests.html", rows=rows, status=status, statuses=STATUSES)
+    use = request.args.get("use") or None
+    if use not in (None, *vocab.OUTPUT_USES):
+        raise InvalidInput(f"'{use[:40]}' is not a use", hint=f"one of: {', '.join(vocab.OUTPUT_USES)}")
+    production = request.args.get("production", "").strip()[:120] or None
+    before_text = request.args.get("before", "")
+    if before_text and not is_id(before_text):
+        raise InvalidInput("'before' is a request number; start again from the newest",
+                           fields={"before": before_text[:20]})
+    found = lifecycle.page_requests(me, status=status, production=production, use=use,
+                                    before=int(before_text) if before_text else None, limit=PAGE_SIZE)
+    here = {k: v for k, v in (("status", status), ("production", production), ("use", use)) if v}
+    productions = sorted(me.productions) if not me.studio_wide else [
+        p["name"] for p in people.list_productions(me)]
+    return render_template("web/requests.html", rows=[v.to_dict() for v in found.views], status=status,
+                           statuses=STATUSES, uses=vocab.OUTPUT_USES, use=use, production=production,
+                           productions=productions, here=here, next_before=found.next_before,
+                           paged=bool(before_text))
 
 
 @bp.route("/requests/new", methods=["GET"])
@@ -49,11 +70,15 @@ def new_request() -> Any:
 
 
 def _request_form(values: dict[str, Any], error: InvalidInput | None = None) -> Any:
+    """The form; its reference picker lists the images whose title holds the search words
+    (``find``, a GET of this page) and always those already ticked."""
+    find = request.args.get("find", "").strip()[:200]
+    images, more = names.reference_images(find, access.principal(), chosen=tuple(values.get("references") or ()))
     choices = {
         "productions": sorted(access.principal().productions),
         "uses": vocab.OUTPUT_USES,
         "models": [m for m in models_registry.list_models() if m["status"] == "approved"],
-        "assets": assets.list_assets(by=access.principal()),
+        "images": images, "more_images": more, "find": find,
         "people": people.list_people(access.principal()),
     }
     return render_template("web/new_request.html", values=values, choices=choices, error=error,
@@ -70,15 +95,33 @@ def _form_body() -> dict[str, Any]:
            "people": form.getlist("people"), "params": params}
     try:
         body: dict[str, Any] = schemas.RequestIn().load(raw)
-        return body
     except ValidationError as exc:
         raise InvalidInput("the request has missing or invalid fields", fields=exc.normalized_messages()) from None
+    edited = form.get("resubmission_of", "")
+    if edited:
+        if not is_id(edited):
+            raise InvalidInput("the request being resubmitted is not a request number",
+                               fields={"resubmission_of": edited[:20]})
+        body["resubmission_of"] = int(edited)
+    return body
 
 
 def _form_values() -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in request.form.items() if k not in ("references", "people")}
     values.update(references=request.form.getlist("references"), people=request.form.getlist("people"))
     return values
+
+
+@bp.route("/requests/<int:request_id>/resubmit", methods=["GET"])
+@page("producer")
+def resubmit_request(request_id: int) -> Any:
+    """The new-request form filled with the requester's own denied or rejected request (its
+    prompt too, for them alone, in this page's body only: never in a URL); what they submit
+    records which request it edits."""
+    html, status = _request_form(lifecycle.resubmission_draft(request_id, access.principal()))
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/requests/new", methods=["POST"])
@@ -108,9 +151,15 @@ def request_page(request_id: int) -> Any:
     output = None
     if view["job"] and view["job"]["output_sha256"]:
         output = lifecycle.show_output(view["job"]["output_sha256"], access.principal()).to_dict()
-    may_decide = lifecycle.may_sign_off(request_id, access.principal())
+    me = access.principal()
+    may_decide = lifecycle.may_sign_off(request_id, me)
+    of, later = lifecycle.resubmissions(request_id)
+    may_resubmit = ("producer" in me.roles and view["request"]["requester"] == me.name
+                    and view["status"] in lifecycle.RESUBMITTABLE)
     return render_template("web/request.html", view=view, output=output, may_decide=may_decide,
-                           refresh=view["status"] in UNFINISHED)
+                           refresh=view["status"] in UNFINISHED, titles=listing.reference_titles(
+                               view["request"]["references"]), resubmission_of=of, resubmitted_as=later,
+                           may_resubmit=may_resubmit)
 
 
 @bp.route("/requests/<int:request_id>/approval", methods=["POST"])

@@ -205,7 +205,8 @@ def variants(world, method: str, template: str) -> list[str]:
     ids = world.ids
     queries = {
         "/api/v1/provenance/impact": [f"consent={ids['consent_id']}", "licence=LIC-HARBOUR"],
-        "/api/v1/provenance/outputs": ["", "person=Mara%20Quinn", f"asset={ids['asset']}", f"production={A}",
+        "/api/v1/provenance/outputs": ["", "person=Mara%20Quinn", "person=mara%20quinn", "production=HARBOUR-LIGHTS",
+                                       f"asset={ids['asset']}", f"production={A}",
                                        f"consent={ids['consent_id']}", "licence=LIC-HARBOUR"],
         "/api/v1/consents": ["", "person=Mara%20Quinn", "status=pending"],
         "/api/v1/assets": ["", "person=Mara%20Quinn", "licence=LIC-HARBOUR"],

@@ -126,7 +126,7 @@ def test_an_unexpected_failure_shows_an_incident_number_and_nothing_of_the_excep
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("secret detail at /srv/slate/governance/lifecycle/requests.py line 9")
 
-    monkeypatch.setattr(request_pages.lifecycle, "list_requests", broken)
+    monkeypatch.setattr(request_pages.lifecycle, "page_requests", broken)
     body = assert_actionable_page(browser("lee-legal").get("/requests", headers=HTML), 500)
     assert "Something went wrong" in body and "incident number" in body
     assert "secret detail" not in body and "RuntimeError" not in body

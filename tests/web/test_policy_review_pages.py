@@ -109,7 +109,8 @@ def test_publishing_shows_what_changes_and_needs_the_confirmation(browser, studi
     page = lou.get(f"/policies/{V2}").get_data(as_text=True)
     assert f"/policies/{V2}/publish" in page and "Publish" in page
     one_click = lou.post(f"/policies/{V2}/publish")
-    assert one_click.status_code == 422 and "confirm on the publish page first" in one_click.get_data(as_text=True).lower()
+    assert one_click.status_code == 422
+    assert "confirm on the publish page first" in one_click.get_data(as_text=True).lower()
     assert versions.get_version(V2).status == "approved"
     published, preview = _confirm(lou, V2)
     assert "final-and-marketing-need-approval" in preview
