@@ -202,6 +202,11 @@ class Settings:
         return self.data_dir / "index"
 
     @property
+    def thumbnails_dir(self) -> Path:
+        """Pictures for the pages (signed outputs' thumbnails), made on first view and kept."""
+        return self.data_dir / "thumbnails"
+
+    @property
     def output_index_dir(self) -> Path:
         """The similarity index of signed outputs' fingerprints, for recovering stripped copies."""
         return self.data_dir / "output-index"

@@ -22,6 +22,7 @@ from . import (  # noqa: F401  (routes)
     requests,
     reviews,
     security,
+    thumbnails,
     training,
 )
 from .blueprint import bp

@@ -31,8 +31,10 @@ SESSION_LIFETIME = timedelta(hours=8)
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-#: No inline script or style anywhere; images only from Slate itself (signed outputs).
-CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+#: No inline script or style anywhere; scripts, styles and images only from Slate itself (one
+#: static script, ``static/refresh.js``, reloads a page showing work in progress).
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                           "form-action 'self'; "
                            "frame-ancestors 'none'; base-uri 'none'")
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,

@@ -1,6 +1,6 @@
 """The training runs page: every run the viewer may see, with its decision and progress.
 
-No JavaScript: the page refreshes itself while a run is queued or running (the base template's meta refresh),
+The page reloads itself while a run is queued or running (the one static script, ``static/refresh.js``),
 so a producer watching their run sees its step and loss move.
 """
 

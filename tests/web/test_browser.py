@@ -8,23 +8,14 @@ log. Screenshots of each step go to ``<pytest tmp dir>/…/screenshots``.
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+from tests.web.browser import Person, Screens, chromium, needs_browser  # noqa: F401  (chromium: a fixture)
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                       reason=f"browser tests need Debian's chromium at {CHROMIUM} (scripts/system-packages "
-                              "installs it when run as root)"),
-]
+pytestmark = needs_browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright (the dev extra)")
 pytest.importorskip("torch", reason="browser tests run the real worker, which needs the generator extra")
 
@@ -45,55 +36,6 @@ def server(tmp_path: Path, micro_bundle: Path) -> Iterator[SlateServer]:
     running.stop()
 
 
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class Screens:
-    """Numbered full-page screenshots, and every page's HTML kept for the confidentiality checks."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.count = 0
-        self.pages: list[str] = []
-        self.problems: list[str] = []
-
-    def console(self, message: Any) -> None:
-        # a refused page (403) and the absent favicon (404) log "Failed to load resource"
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.problems.append(message.text)
-
-    def take(self, page: Any, name: str) -> None:
-        self.count += 1
-        page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=True)
-        self.pages.append(page.content())
-
-
-class Person:
-    """One user at their own browser (own cookies), signed in through the sign-in form."""
-
-    def __init__(self, chromium: Any, server: SlateServer, user: str, screens: Screens) -> None:
-        self.context = chromium.new_context(base_url=server.base, accept_downloads=True,
-                                            viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
-        self.page.on("console", screens.console)
-        self.screens = screens
-        self.visited: list[str] = []
-        self.page.on("framenavigated", lambda frame: self.visited.append(frame.url))
-        self.page.goto("/")
-        self.page.fill("#token", server.tokens[user])
-        self.page.get_by_role("button", name="Sign in").click()
-        sync_api.expect(self.page.locator("header .who")).to_contain_text(user)
-
-    def shot(self, name: str) -> None:
-        self.screens.take(self.page, name)
-
-
 def fill_request(page: Any, use: str, prompt: str, *, reference: str | None = None) -> None:
     page.goto("/requests/new")
     page.select_option("#use", use)
@@ -109,12 +51,9 @@ def fill_request(page: Any, use: str, prompt: str, *, reference: str | None = No
 
 
 def wait_for_output(page: Any, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while page.locator("#output").count() == 0:
-        assert time.monotonic() < deadline, "the signed output did not appear in time"
-        assert "failed" not in page.locator("h1").inner_text(), page.content()
-        time.sleep(1)
-        page.reload()
+    """The request page reloads itself (``static/refresh.js``) until the signed output shows."""
+    page.locator("#output").wait_for(timeout=timeout * 1000)
+    assert "failed" not in page.locator("h1").inner_text(), page.content()
 
 
 def test_each_role_does_its_main_task_in_a_real_browser(server: SlateServer, chromium: Any, tmp_path: Path) -> None:
@@ -235,6 +174,7 @@ def test_each_role_does_its_main_task_in_a_real_browser(server: SlateServer, chr
     pat.shot("producer-refused-legal-page")
 
     print(f"\nscreenshots: {screens.folder}")
+    screens.assert_accessible()
     assert screens.problems == [], screens.problems  # no CSP violations, no script errors
     everything = "\n".join(screens.pages)
     assert PREVIS_PROMPT not in everything and FINAL_PROMPT not in everything

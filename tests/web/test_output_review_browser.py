@@ -4,20 +4,15 @@ approves it from the page. Screenshots go to ``<pytest tmp dir>/…/screenshots`
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                       reason=f"browser tests need Debian's chromium at {CHROMIUM} (scripts/system-packages "
-                              "installs it when run as root)"),
-]
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, Screens, needs_browser
+
+pytestmark = needs_browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright (the dev extra)")
 
 from werkzeug.serving import make_server  # noqa: E402
@@ -25,7 +20,6 @@ from werkzeug.serving import make_server  # noqa: E402
 from governance.jobs.tables import OutputReview  # noqa: E402
 from tests.api.conftest import app, client  # noqa: E402,F401  (fixtures)
 from tests.api.test_output_review import encoded, full, queued, reviewed, sign, skimage_data, studio  # noqa: E402,F401
-from tests.web.test_browser import CHROMIUM_ARGS  # noqa: E402
 
 
 @pytest.fixture
@@ -43,8 +37,7 @@ def test_the_reviewer_sees_the_image_beside_its_nearest_works_and_approves_it(cl
     job_id = queued(client, studio)
     held = full(client, studio, sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())))
     assert held["status"] == "held"
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+    screens = Screens(tmp_path / "screenshots")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page: Any = browser.new_context(base_url=served, viewport={"width": 1280, "height": 900}).new_page()
@@ -64,11 +57,12 @@ def test_the_reviewer_sees_the_image_beside_its_nearest_works_and_approves_it(cl
         assert loaded and all(loaded), loaded
         assert page.locator(".face-box").count() == held["facts"]["faces"] >= 1
         assert "Coffee still" in page.locator("section.compare").inner_text()
-        page.screenshot(path=str(shots / "01-output-review.png"), full_page=True)
+        screens.take(page, "output-review")
         page.fill("#comment", "crew member, cleared")
         page.get_by_role("button", name="Approve and sign this image").click()
         expect(page.locator("body")).to_contain_text("approved")
-        page.screenshot(path=str(shots / "02-approved.png"), full_page=True)
+        screens.take(page, "approved")
         browser.close()
     assert OutputReview.get_by_id(held["id"]).status == "approved"
-    assert (shots / "01-output-review.png").stat().st_size > 10_000
+    assert (screens.folder / "01-output-review.png").stat().st_size > 10_000
+    screens.assert_accessible()

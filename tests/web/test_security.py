@@ -128,3 +128,18 @@ def test_a_sealed_token_does_not_open_under_another_key_or_after_its_lifetime():
 
 def test_the_app_signs_sessions_with_the_settings_key(app, settings):
     assert app.secret_key == security.secret_key(settings)
+
+
+def test_a_page_showing_work_in_progress_reloads_itself_through_the_one_static_script(browser, studio):
+    from tests.web.test_requests import submit
+    pat = browser("pat-producer")
+    page = submit(pat, studio, use="previs")
+    assert page.status_code == 302
+    queued = pat.get(page.headers["Location"]).get_data(as_text=True)
+    assert 'data-refresh-seconds="3"' in queued and "/web-static/refresh.js" in queued
+    assert 'http-equiv="refresh"' not in queued  # a meta refresh is an accessibility failure
+    assert "check now" in queued  # without scripts, a link does the same
+    assert "data-refresh-seconds" not in pat.get("/requests").get_data(as_text=True)
+    script = pat.get("/web-static/refresh.js")
+    assert script.status_code == 200 and "javascript" in script.mimetype
+    assert "script-src 'self'" in script.headers["Content-Security-Policy"]
