@@ -13,7 +13,7 @@ import io
 import json
 from typing import Any, Iterator
 
-from flask import Response, current_app, render_template, request, stream_with_context
+from flask import Response, current_app, render_template, request
 
 from ..audit import browse
 from ..audit.log import verify_database
@@ -119,8 +119,12 @@ def audit_checkpoints() -> Any:
 
 
 def _download(lines: Iterator[str], mimetype: str, suffix: str) -> Response:
-    """Streamed (the rows are read a thousand at a time while the download runs)."""
-    return Response(stream_with_context(lines), mimetype=mimetype,
+    """Streamed: the rows are read a thousand at a time while the download runs, after the
+    request has ended (peewee reconnects for them; the thread's next request reuses and then
+    closes that connection). Not ``stream_with_context``: a download left unread would keep
+    this request's context, and its ``g`` with the signed-in auditor, for the next request
+    on the same thread."""
+    return Response(lines, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="slate-audit-log.{suffix}"',
                              "Cache-Control": "no-store"})
 

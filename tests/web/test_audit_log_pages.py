@@ -135,6 +135,17 @@ def test_no_one_but_an_auditor_reads_or_exports_the_log_through_the_pages(browse
         assert "token.issued" not in body and "seq,at,actor" not in body
 
 
+def test_an_export_left_unread_lends_its_auditor_to_no_later_request(app, browser):
+    """A streamed download must not keep its request's context (and its signed-in principal)
+    alive: the next request on the thread, by a producer, is still refused."""
+    auditor, producer = browser("aud-auditor"), browser("pat-producer")
+    unread = auditor.client.get("/audit/export.csv")
+    assert unread.status_code == 200
+    for path in ("/audit/export.csv", "/audit/export.jsonl", "/audit"):
+        assert producer.get(path).status_code == 403, path
+    assert unread.get_data(as_text=True).startswith("seq,at,actor")
+
+
 def test_a_signed_out_visitor_asking_for_the_export_is_sent_to_sign_in(browser):
     response = browser().get("/audit/export.csv")
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
