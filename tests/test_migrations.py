@@ -67,6 +67,8 @@ STEP_26_TABLES = ("training_run",)
 STEP_25_TABLES = ("training_clearance",)
 #: what step 28 added: use counters and reservations, use events, production budgets
 STEP_28_TABLES = ("usage_counter", "usage_reservation", "use_event", "production_budget")
+#: what step 32 added: legal's test cases kept in the database
+STEP_32_TABLES = ("policy_test_case",)
 
 NewDatabase = Callable[[], str]
 
@@ -140,7 +142,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     that (checked first)."""
     models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES
               + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES + STEP_23_TABLES + STEP_25_TABLES
-              + ("asset_manifest",) + STEP_26_TABLES + STEP_28_TABLES]
+              + ("asset_manifest",) + STEP_26_TABLES + STEP_28_TABLES + STEP_32_TABLES]
     database.create_tables(models)  # with base_model: the model table refers to it
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:
@@ -149,7 +151,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     # step 16: a consent's credit terms, one job per request; step 17: an output's receipt;
     # step 24: a model's base, an asset's credentials; step 26: whether a model is attested;
     # step 27: performers' terms on a consent, a person's date of death;
-    # step 28: a consent's and a licence's compensation and use cap;
+    # step 28: a consent's and a licence's compensation and use cap; step 32: a policy version's rollback_of;
     # step 33: the indexes auditors browse the log by)
     later = {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
              ("approval", "rules:"), ("approval", "approval_request_id_approver:"),
@@ -163,6 +165,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
              ("licence", "max_uses:"),
              ("consent", "replica_type:"), ("consent", "use_description:"), ("consent", "notice_given_at:"),
              ("consent", "estate_consent:"), ("consent", "estate_representative:"), ("person", "deceased_on:"),
+             ("policy_version", "rollback_of:"),
              ("audit_entry", "audit_entry_actor_seq:"), ("audit_entry", "audit_entry_subject_seq:"),
              ("audit_entry", "audit_entry_action_seq:"), ("audit_entry", "audit_entry_at_seq:")}
     assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj, exclude=STEP_24_TABLES),

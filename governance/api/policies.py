@@ -8,12 +8,12 @@ from flask import Response, current_app, g
 
 from ..credentials import policy_signatures
 from ..lifecycle.output_review import recorded_outputs
-from ..policy import versions
+from ..lifecycle.policy_publish import publish_preview
+from ..policy import cases, versions
 from ..policy.compiler import compile_policy
 from ..policy.diff import diff_policies
 from ..policy.odrl import MEDIA_TYPE, odrl_json
 from ..policy.replay import replay
-from ..policy.testing import run_tests_for_version
 from . import schemas as s
 from .access import admits
 from .blueprint import SlateBlueprint as Blueprint
@@ -73,11 +73,64 @@ def approve_policy(body: dict[str, Any], ref: str) -> Any:
                                               body["comment"])
 
 
+@blp.route("/policies/<string:ref>/review", methods=["POST"])
+@admits("legal")
+@blp.arguments(s.PolicyReviewIn)
+@blp.response(200, s.PolicyVersionOut)
+def review_policy(body: dict[str, Any], ref: str) -> Any:
+    """Reject a version, or send it back for changes, with a comment; never by its author."""
+    return versions.review_version(ref, g.principal.name, body["verdict"], body["comment"])
+
+
+@blp.route("/policies/<string:ref>/publish-preview", methods=["GET"])
+@admits("legal")
+@blp.response(200, s.PublishPreviewOut)
+def preview_publish(ref: str) -> Any:
+    """What publishing this version would change; ``confirm`` is what a publish may then name."""
+    return publish_preview(ref).to_dict()
+
+
 @blp.route("/policies/<string:ref>/publish", methods=["POST"])
 @admits("legal")
+@blp.arguments(s.PublishIn)
 @blp.response(200, s.PolicyVersionOut)
-def publish_policy(ref: str) -> Any:
-    return versions.publish_version(ref, g.principal.name)
+def publish_policy(body: dict[str, Any], ref: str) -> Any:
+    """Publish an approved version; with ``confirm_sha256``/``confirm_replacing`` (from the
+    preview), refused (409) if the text or the published version changed since."""
+    return versions.publish_version(ref, g.principal.name, **body)
+
+
+@blp.route("/policies/<string:ref>/rollback", methods=["POST"])
+@admits("legal")
+@blp.arguments(s.PublishIn)
+@blp.response(200, s.PolicyVersionOut)
+def rollback_policy(body: dict[str, Any], ref: str) -> Any:
+    """Re-publish the text of an earlier published version (REF) as a new version."""
+    return versions.rollback_version(ref, g.principal.name, **body)
+
+
+@blp.route("/policies/<string:ref>/test-cases", methods=["GET"])
+@admits("legal", "auditor", "admin")
+@blp.response(200, s.PolicyTestCaseOut(many=True))
+def list_test_cases(ref: str) -> Any:
+    """Legal's test cases kept in the database for the policy of REF."""
+    return [c.to_dict() for c in cases.list_cases(versions.get_version(ref).uid)]
+
+
+@blp.route("/policies/<string:ref>/test-cases", methods=["POST"])
+@admits("legal")
+@blp.arguments(s.PolicyTestCaseIn)
+@blp.response(201, s.PolicyTestCaseOut)
+def add_test_case(body: dict[str, Any], ref: str) -> Any:
+    return cases.add_case(versions.get_version(ref).uid, body["name"], body["body"], g.principal.name).to_dict()
+
+
+@blp.route("/policy-test-cases/<int:case_id>", methods=["PUT"])
+@admits("legal")
+@blp.arguments(s.PolicyTestCaseIn)
+@blp.response(200, s.PolicyTestCaseOut)
+def update_test_case(body: dict[str, Any], case_id: int) -> Any:
+    return cases.update_case(case_id, body["name"], body["body"], g.principal.name).to_dict()
 
 
 @blp.route("/policies/<string:old>/diff/<string:new>", methods=["GET"])
@@ -103,7 +156,7 @@ def test_policy(ref: str) -> Any:
     """Run legal's tests for this policy uid (``*.tests.yaml`` in the policies folder) on this version,
     with each rule's coverage: how many cases made it fire, and the rules none does."""
     row = versions.get_version(ref)
-    report = run_tests_for_version(row.uid, row.text, current_app.config["SLATE_SETTINGS"].policies_dir)
+    report = cases.run_for_version(row, current_app.config["SLATE_SETTINGS"].policies_dir)
     return {"policy": f"{row.uid}@{row.version}"} | report.to_dict()
 
 

@@ -870,6 +870,36 @@ class ReplayIn(Schema):
     limit = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100_000))
 
 
+class PolicyReviewIn(Schema):
+    verdict = fields.String(required=True, validate=validate.OneOf(["rejected", "changes_requested"]))
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=4000),
+                            metadata={"description": "why: the author reads it to write the next version"})
+
+
+class PublishIn(Schema):
+    confirm_sha256 = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"),
+                                   metadata={"description": "the SHA-256 the publisher confirmed (preview's confirm)"})
+    confirm_replacing = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0),
+                                       metadata={"description": "the version it replaces, as confirmed (0: none)"})
+
+
+class PolicyTestCaseIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=100_000),
+                         metadata={"description": "a tests document (YAML): base facts and cases"})
+
+
+class PolicyTestCaseOut(Schema):
+    id = fields.Integer()
+    uid = fields.String()
+    name = fields.String()
+    body = fields.String()
+    author = fields.String()
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    updated_by = fields.String()
+
+
 class PolicyReviewOut(Schema):
     reviewer = fields.String()
     verdict = fields.String()
@@ -891,12 +921,15 @@ class PolicyVersionOut(Schema):
     version = fields.Integer()
     title = fields.String()
     sha256 = fields.String()
-    status = fields.String(metadata={"description": "draft, approved, published or superseded"})
+    status = fields.String(metadata={"description": "draft, approved, published, superseded, rejected or "
+                                                    "changes_requested"})
     author = fields.String()
     created_at = Timestamp()
     published_at = Timestamp(allow_none=True)
     published_by = fields.String(allow_none=True)
     superseded_at = Timestamp(allow_none=True)
+    rollback_of = fields.Dict(allow_none=True, metadata={
+        "description": "a rollback: {id, version} of the earlier version whose text (and reviews) it re-publishes"})
     reviews = fields.List(fields.Nested(PolicyReviewOut))
     warnings = fields.List(fields.Nested(PolicyWarningOut), metadata={
         "description": "the static analysis of the version (on add, publish and show): true warnings "
@@ -994,6 +1027,7 @@ class PolicyCaseOut(Schema):
     passed = fields.Boolean()
     problems = fields.List(fields.String())
     decision = fields.String(allow_none=True)
+    fired = fields.List(fields.String(), metadata={"description": "the rules and duties the case made fire"})
 
 
 class RuleCoverageOut(Schema):
@@ -1003,6 +1037,17 @@ class RuleCoverageOut(Schema):
     fired = fields.Integer(metadata={"description": "cases in which the rule fired"})
     not_fired = fields.Integer(metadata={"description": "cases that evaluated it without it firing"})
     covered = fields.Boolean()
+
+
+class PublishPreviewOut(Schema):
+    version = fields.Nested(PolicyVersionOut)
+    current = fields.Nested(PolicyVersionOut, allow_none=True)
+    diff = fields.Nested(PolicyDiffOut, allow_none=True)
+    replayed = fields.Integer(metadata={"description": "recorded decisions replayed (the most recent ones)"})
+    flipped = fields.Integer()
+    reasons_changed = fields.Integer()
+    rollback = fields.Boolean()
+    confirm = fields.Dict(metadata={"description": "{sha256, replacing}: what a publish may name as confirmed"})
 
 
 class PolicyTestsOut(Schema):

@@ -1,4 +1,4 @@
-"""``slate policy validate|test|diff|replay|add|approve|publish|list|show|export|import-odrl``:
+"""``slate policy validate|test|diff|replay|add|approve|review|publish|rollback|add-case|list|show|export|import-odrl``:
 thin adapters over the policy domain functions."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import click
 from ..credentials import policy_signatures
 from ..errors import PolicyError
 from ..lifecycle.output_review import recorded_outputs
-from ..policy import versions
+from ..policy import cases, versions
 from ..policy.compiler import compile_policy
 from ..policy.diff import diff_policies
 from ..policy.loader import load_policy_file
@@ -69,10 +69,17 @@ def _fail_on_failures(report: TestReport) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Run the tests against this policy file instead of the one they name.")
+@click.option("--version", "stored_ref", default=None,
+              help="Run the tests files and the test cases kept in the database on this stored UID@VERSION.")
 @emits(_render_test_results, database=False, after=_fail_on_failures)
-def policy_test(slate: SlateContext, paths: tuple[Path, ...], policy_file: Path | None) -> Any:
+def policy_test(slate: SlateContext, paths: tuple[Path, ...], policy_file: Path | None,
+                stored_ref: str | None) -> Any:
     """Run policy tests (*.tests.yaml); by default every one in the policies folder. Reports,
-    for each rule, how many cases made it fire, and the rules no case makes fire."""
+    for each rule, how many cases made it fire, and the rules no case makes fire. With
+    --version, the test cases legal keeps in the database run too, on that stored version."""
+    if stored_ref is not None:
+        slate.open()
+        return cases.run_for_version(versions.get_version(stored_ref), slate.settings.policies_dir)
     files: list[Path] = []
     for path in paths or (slate.settings.policies_dir,):
         files += find_tests_files(path) if path.is_dir() else [path]
@@ -121,13 +128,54 @@ def policy_approve(slate: SlateContext, ref: str, approver: str, comment: str) -
     return policy_signatures.approve_and_sign(slate.settings, ref, approver, comment)
 
 
+@policy_group.command("review")
+@click.argument("ref")
+@click.option("--reviewer", required=True, help="A legal user other than the author.")
+@click.option("--verdict", required=True, type=click.Choice(versions.END_VERDICTS),
+              help="rejected (never to be published) or changes_requested (the author writes a new version).")
+@click.option("--comment", required=True, help="Why: the author reads it.")
+@emits(lambda version: _render_version(version))
+def policy_review(slate: SlateContext, ref: str, reviewer: str, verdict: str, comment: str) -> Any:
+    """Reject a version (UID@VERSION) or send it back for changes, with a comment."""
+    return versions.review_version(ref, reviewer, verdict, comment)
+
+
 @policy_group.command("publish")
 @click.argument("ref")
 @click.option("--by", "publisher", required=True, help="The legal user publishing it.")
+@click.option("--confirm-sha256", default=None, help="Refuse unless the version's SHA-256 is this one.")
+@click.option("--replacing", type=int, default=None,
+              help="Refuse unless the version published now is this one (0: none).")
 @emits(lambda version: _render_version(version))
-def policy_publish(slate: SlateContext, ref: str, publisher: str) -> Any:
+def policy_publish(slate: SlateContext, ref: str, publisher: str, confirm_sha256: str | None,
+                   replacing: int | None) -> Any:
     """Make an approved version (UID@VERSION) the active one; the previous one is superseded."""
-    return versions.publish_version(ref, publisher)
+    return versions.publish_version(ref, publisher, confirm_sha256=confirm_sha256, confirm_replacing=replacing)
+
+
+@policy_group.command("rollback")
+@click.argument("ref")
+@click.option("--by", "roller", required=True, help="The legal user rolling back.")
+@click.option("--confirm-sha256", default=None, help="Refuse unless the earlier version's SHA-256 is this one.")
+@click.option("--replacing", type=int, default=None,
+              help="Refuse unless the version published now is this one.")
+@emits(lambda version: _render_version(version))
+def policy_rollback(slate: SlateContext, ref: str, roller: str, confirm_sha256: str | None,
+                    replacing: int | None) -> Any:
+    """Re-publish the text of an earlier published version (UID@VERSION) as a new version."""
+    return versions.rollback_version(ref, roller, confirm_sha256=confirm_sha256, confirm_replacing=replacing)
+
+
+@policy_group.command("add-case")
+@click.argument("ref")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="The test case's name (unique per policy).")
+@click.option("--author", required=True, help="The legal user who wrote it.")
+@emits(lambda case: f"kept test case {case.name!r} ({case.id}) for {case.uid}")
+def policy_add_case(slate: SlateContext, ref: str, file: Path, name: str, author: str) -> Any:
+    """Keep a tests document (YAML: base facts and cases) in the database for the policy of REF;
+    it runs with the tests files from then on."""
+    return cases.add_case(versions.get_version(ref).uid, name, _read(file).decode("utf-8", "replace"), author)
 
 
 @policy_group.command("list")
@@ -199,7 +247,10 @@ def _write(path: Path, text: str) -> None:
 def _render_version(v: dict[str, Any]) -> str:
     lines = [f"{v['uid']}@{v['version']}  {v['status']}", f"  title    {v['title']}",
              f"  sha256   {v['sha256']}", f"  author   {v['author']}"]
-    lines += [f"  approved by {r['reviewer']} at {r['at']}" for r in v["reviews"]]
+    if v.get("rollback_of"):
+        lines.append(f"  rollback of version {v['rollback_of']['version']} (the same text; its reviews follow)")
+    lines += [f"  {r['verdict'].replace('_', ' ')} by {r['reviewer']} at {r['at']}"
+              + (f": {r['comment']}" if r["verdict"] != "approved" and r["comment"] else "") for r in v["reviews"]]
     lines += [f"  {line['text']}" for line in v.get("signatures") or ()]
     if v.get("published_at"):
         lines.append(f"  published by {v['published_by']} at {v['published_at']}")

@@ -66,8 +66,10 @@ def sign_approval(settings: Settings, policy: Mapping[str, Any], reviewer: str, 
 
 def approval_lines(settings: Settings, policy: Mapping[str, Any]) -> list[approvals.ApprovalLine]:
     """Each approving review of ``policy`` with its signature judged: valid, revoked, invalid,
-    or missing (approved before reviewers signed)."""
-    uid, version, sha256 = str(policy["uid"]), int(policy["version"]), str(policy["sha256"])
+    or missing (approved before reviewers signed). A rollback's reviews are those of the
+    version whose text it re-publishes, so their signatures are that version's (same SHA-256)."""
+    signed = policy.get("rollback_of") or policy
+    uid, version, sha256 = str(policy["uid"]), int(signed["version"]), str(policy["sha256"])
     reviewers = [r["reviewer"] for r in policy.get("reviews") or () if r.get("verdict") == "approved"]
     rows = {r.reviewer: r for r in PolicyApprovalSignature.select().where(
         (PolicyApprovalSignature.policy_uid == uid) & (PolicyApprovalSignature.policy_version == version))}

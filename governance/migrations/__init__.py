@@ -55,6 +55,7 @@ from . import (
     v26_training_runs,
     v27_performer_terms,
     v28_use_events,
+    v32_policy_review,
     v33_audit_browsing,
 )
 
@@ -82,7 +83,7 @@ STEPS: list[Step] = [Step.of(m) for m in (
     v13_defaults_as_declared, v14_catalogue, v15_signoffs, v16_consent_credits, v17_worker_keys,
     v18_reproductions, v19_reproduction_samples, v20_fingerprints,
     v21_output_reviews, v22_soft_bindings, v23_identity_certificates, v24_base_models, v25_training_clearance,
-    v26_training_runs, v27_performer_terms, v28_use_events, v33_audit_browsing)]
+    v26_training_runs, v27_performer_terms, v28_use_events, v32_policy_review, v33_audit_browsing)]
 
 
 def register_step(step: Step) -> None:

@@ -17,7 +17,7 @@ from .clearance import each_member, judges_each_member
 from .compiler import CompiledPolicy
 from .decision import Decision
 from .stored_facts import decision_facts
-from .tables import DecisionRecord, PolicyVersion
+from .tables import DecisionRecord, GenerationRequest, PolicyVersion
 
 
 def _reasons(findings: Iterable[dict[str, Any]]) -> set[str]:
@@ -117,6 +117,9 @@ def latest_decisions(limit: int | None = None) -> Iterable[DecisionRecord]:
     runs over every recorded request before a version is published.
     """
     latest = (DecisionRecord.select(fn.MAX(DecisionRecord.id)).group_by(DecisionRecord.request))
+    if limit:  # only the newest requests' decisions are grouped, so a limited replay stays bounded
+        newest = GenerationRequest.select(GenerationRequest.id).order_by(GenerationRequest.id.desc()).limit(limit)
+        latest = latest.where(DecisionRecord.request.in_(newest))
     query = (DecisionRecord.select(DecisionRecord, PolicyVersion).join(PolicyVersion)
              .where(DecisionRecord.id.in_(latest)).order_by(DecisionRecord.request.desc()))
     if limit:

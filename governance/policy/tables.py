@@ -13,7 +13,9 @@ from ..db import BaseModel
 from ..fields import JSONField, UTCDateTimeField
 from ..registry.tables import Model
 
-POLICY_STATUSES = ("draft", "approved", "published", "superseded")
+#: a reviewer's verdict ends a draft as ``rejected`` (never to be published) or ``changes_requested``
+#: (its author writes a new version); both carry the reviewer's comment (step 32)
+POLICY_STATUSES = ("draft", "approved", "published", "superseded", "rejected", "changes_requested")
 
 
 class PolicyVersion(BaseModel):
@@ -29,6 +31,8 @@ class PolicyVersion(BaseModel):
     published_at = UTCDateTimeField(null=True)
     published_by = peewee.CharField(max_length=200, null=True)
     superseded_at = UTCDateTimeField(null=True)
+    #: a rollback: the id of the earlier version whose text (byte for byte) this one re-publishes (step 32)
+    rollback_of = peewee.IntegerField(null=True)
     reviews: peewee.ModelSelect[PolicyReview]
 
     class Meta:
@@ -36,12 +40,12 @@ class PolicyVersion(BaseModel):
 
 
 class PolicyReview(BaseModel):
-    """A legal user's approval of a version; never by its author."""
+    """A legal user's verdict on a version (approved, rejected, changes requested); never by its author."""
 
     policy_version = peewee.ForeignKeyField(PolicyVersion, backref="reviews", on_delete="RESTRICT")
     policy_version_id: int
     reviewer = peewee.CharField(max_length=200)
-    verdict = peewee.CharField(max_length=20)  # approved
+    verdict = peewee.CharField(max_length=20)  # approved | rejected | changes_requested
     comment = peewee.TextField(default="")
     at = UTCDateTimeField()
 
@@ -175,3 +179,23 @@ class ProductionBudget(BaseModel):
 
     class Meta:
         table_name = "production_budget"
+
+
+class PolicyTestCase(BaseModel):
+    """Test cases legal keeps in the database, written on the pages (step 32).
+
+    ``body`` is a tests file (``testing.TESTS_SCHEMA``: ``base`` facts and ``cases``) whose
+    ``policy`` is implied by ``uid``; validated on save, run with the ``*.tests.yaml`` files
+    by ``testing.run_tests_for_version`` and ``slate policy test``."""
+
+    uid = peewee.CharField(max_length=200, index=True)
+    name = peewee.CharField(max_length=200)
+    body = peewee.TextField()
+    author = peewee.CharField(max_length=200)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    updated_by = peewee.CharField(max_length=200)
+
+    class Meta:
+        table_name = "policy_test_case"
+        indexes = ((("uid", "name"), True),)

@@ -125,10 +125,17 @@ class CaseResult:
     def passed(self) -> bool:
         return not self.problems
 
+    @property
+    def fired(self) -> list[str]:
+        """The rules and duties this case made fire (violated, sent to approval, made due):
+        what per-rule coverage counts."""
+        d = self.decision
+        return sorted(set(d.violated_rules) | set(d.approval_rules) | set(d.duty_rules)) if d else []
+
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "case": self.name, "passed": self.passed,
                 "problems": list(self.problems),
-                "decision": self.decision.outcome if self.decision else None}
+                "decision": self.decision.outcome if self.decision else None, "fired": self.fired}
 
 
 @dataclass(frozen=True)
@@ -198,17 +205,23 @@ def merge(base: Any, patch: Any) -> Any:
     return patch
 
 
+def check_tests_document(raw: Any, source: str) -> dict[str, Any]:
+    """``raw`` (a tests document as YAML read it) if it has the tests file's shape; else every
+    problem with its place, as ``PolicyFileError``."""
+    errors = sorted(jsonschema.Draft202012Validator(TESTS_SCHEMA).iter_errors(raw),
+                    key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise PolicyFileError(source, [f"{place(e.absolute_path)}: {e.message}" for e in errors])
+    return dict(raw)
+
+
 def read_tests_file(path: Path, policy_override: Path | None = None) -> PolicyTests:
     """Read and check a tests file, and compile the policy it names (or ``policy_override``)."""
     path = Path(path)
     try:
-        raw = read_yaml(path.read_bytes(), str(path))
+        raw = check_tests_document(read_yaml(path.read_bytes(), str(path)), str(path))
     except OSError as exc:
         raise PolicyError(f"cannot read policy tests {path}: {exc.strerror}") from None
-    errors = sorted(jsonschema.Draft202012Validator(TESTS_SCHEMA).iter_errors(raw),
-                    key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        raise PolicyFileError(str(path), [f"{place(e.absolute_path)}: {e.message}" for e in errors])
     policy_path = policy_override or (path.parent / raw["policy"])
     try:
         data = policy_path.read_bytes()
@@ -361,14 +374,13 @@ def _set_difference(key: str, expected: set[str], got: set[str]) -> str:
 def coverage(policy: Policy, results: Iterable[CaseResult]) -> list[RuleCoverage]:
     """For each rule and duty of ``policy``, in its order: how many of ``results`` (cases run on
     it whose evaluation succeeded) it fired in, and in how many it was evaluated without firing."""
-    decided = [r.decision for r in results if r.decision is not None]
+    fired_in = [set(r.fired) for r in results if r.decision is not None]
     ref = f"{policy.uid}@{policy.version}"
     kinds = [(r.id, str(r.type)) for r in policy.rules] + [(d.id, "duty") for d in policy.duties]
-    fired_in = [set(d.violated_rules) | set(d.approval_rules) | set(d.duty_rules) for d in decided]
     out = []
     for rule, kind in kinds:
         fired = sum(1 for ids in fired_in if rule in ids)
-        out.append(RuleCoverage(ref, rule, kind, fired, len(decided) - fired))
+        out.append(RuleCoverage(ref, rule, kind, fired, len(fired_in) - fired))
     return out
 
 
@@ -377,15 +389,28 @@ def run_tests_file(path: Path, policy_override: Path | None = None) -> list[Case
     return [run_case(tests, case) for case in tests.cases]
 
 
+@dataclass(frozen=True)
+class StoredTests:
+    """A tests document kept in the database (``policy_test_case``), named ``db:NAME`` in results."""
+
+    name: str
+    document: Mapping[str, Any]
+
+
 def run_tests(paths: Iterable[Path], policy_override: Path | None = None,
-              uid: str | None = None) -> TestReport:
+              uid: str | None = None, stored: Sequence[StoredTests] = ()) -> TestReport:
     """Run every case of the tests files ``paths`` (only those whose policy is ``uid``, when
-    given) and report each rule's coverage, per policy version the files name."""
+    given) and of the ``stored`` documents (run on ``policy_override``), and report each
+    rule's coverage, per policy version the files name."""
     cases: list[CaseResult] = []
     rules: list[RuleCoverage] = []
     by_policy: dict[str, tuple[Policy, list[CaseResult]]] = {}
-    for path in paths:
-        tests = read_tests_file(path, policy_override)
+    suites = [read_tests_file(path, policy_override) for path in paths]
+    if stored and policy_override is not None:
+        engine = compile_bytes(policy_override.read_bytes(), str(policy_override))
+        suites += [PolicyTests(Path(f"db:{t.name}"), engine, dict(t.document.get("base") or {}),
+                               list(t.document["cases"])) for t in stored]
+    for tests in suites:
         policy = tests.policy.policy
         if uid is not None and policy.uid != uid:
             continue
@@ -401,10 +426,11 @@ def find_tests_files(folder: Path) -> list[Path]:
     return sorted(Path(folder).glob("*.tests.yaml"))
 
 
-def run_tests_for_version(uid: str, text: str, folder: Path) -> TestReport:
-    """Legal's tests for ``uid`` (``*.tests.yaml`` in ``folder``) run against a stored version's text."""
+def run_tests_for_version(uid: str, text: str, folder: Path, stored: Sequence[StoredTests] = ()) -> TestReport:
+    """Legal's tests for ``uid`` (``*.tests.yaml`` in ``folder``, and the ``stored`` documents
+    the database keeps for it) run against a stored version's text."""
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
         override = Path(tmp) / "policy.yaml"
         override.write_text(text, encoding="utf-8")
-        return run_tests(find_tests_files(folder), override, uid)
+        return run_tests(find_tests_files(folder), override, uid, stored)

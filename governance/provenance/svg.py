@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
 
-BOX_W, BOX_H, GAP_Y, GAP_X = 210, 66, 22, 60
+BOX_W, BOX_H, GAP_Y, GAP_X = 210, 66, 22, 40
 TOP, LEFT = 96, 24
 #: training-set licences drawn before the rest are summed up in one box
 MAX_LICENCES = 6

@@ -25,10 +25,11 @@ from . import (  # noqa: F401  (routes)
     thumbnails,
     training,
 )
-from .blueprint import bp
+from .blueprint import bp, install_error_pages
 
 
 def install(app: Flask, settings: Settings) -> None:
     """Give ``app`` its session key and cookie settings, and the pages."""
     security.configure(app, settings)
     app.register_blueprint(bp)
+    install_error_pages(app)

@@ -51,6 +51,18 @@ def sections_for(principal: Principal | None) -> list[Section]:
     return [s for s in SECTIONS if principal.has_any(s.roles)]
 
 
+def section_of(path: str, principal: Principal | None) -> Section | None:
+    """The navigation section an address belongs to (its longest matching page), if the
+    visitor's roles open it: where an error page sends them back to."""
+    best: tuple[int, Section] | None = None
+    for section in sections_for(principal):
+        root = url_for(section.endpoint)
+        if path == root or path.startswith(root.rstrip("/") + "/"):
+            if best is None or len(root) > best[0]:
+                best = (len(root), section)
+    return best[1] if best else None
+
+
 def sign_in(token: str) -> Principal:
     """Check the token and start a fresh session holding it (sealed); a new CSRF token too."""
     principal = authenticate(token.strip())

@@ -1,4 +1,4 @@
-"""Signing in with an API token, signing out, and the home page listing what a user's roles open."""
+"""Signing in with an API token, signing out, and the home page: what waits for the visitor, per role."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 
 from ..errors import Unauthorized
-from . import access
+from . import access, dashboard
 from .blueprint import bp
 
 
@@ -16,7 +16,7 @@ def home() -> Any:
     principal = access.signed_in_principal()
     if principal is None:
         return redirect(url_for("web.sign_in"))
-    return render_template("web/home.html", principal=principal)
+    return render_template("web/home.html", principal=principal, **dashboard.view(principal))
 
 
 home.slate_roles = frozenset({"public"})  # type: ignore[attr-defined]

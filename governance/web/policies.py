@@ -1,5 +1,7 @@
-"""Legal's pages: policy versions, a new draft, review and publish, a side-by-side diff, the
-policy tests' results and the replay impact of a version. Auditors may read, not act."""
+"""Legal's pages: policy versions, a new draft (from a file, or edited from a version), review
+(approve, reject, request changes), publish and roll back after a confirmation page showing what
+changes, a side-by-side diff, the policy tests' results with per-rule coverage, test cases kept
+in the database, and the replay impact of a version. Auditors may read, not act."""
 
 from __future__ import annotations
 
@@ -11,13 +13,13 @@ from typing import Any
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 
 from ..credentials import policy_signatures
-from ..errors import InvalidInput
+from ..errors import Conflict, InvalidInput, PolicyError
 from ..lifecycle.output_review import recorded_outputs
-from ..policy import versions
+from ..lifecycle.policy_publish import publish_preview
+from ..policy import cases, versions
 from ..policy.diff import diff_policies
 from ..policy.odrl import MEDIA_TYPE, odrl_json
 from ..policy.replay import replay
-from ..policy.testing import run_tests_for_version
 from . import access
 from .access import page
 from .blueprint import bp
@@ -82,7 +84,12 @@ def add_policy() -> Any:
 def policy(ref: str) -> Any:
     shown = versions.show_version(ref, with_text=True)
     others = [v for v in versions.list_versions(shown["uid"]) if v["version"] != shown["version"]]
-    return render_template("web/policy.html", policy=shown, others=others)
+    coverage = cases.version_coverage(versions.get_version(ref), _policies_dir())
+    return render_template("web/policy.html", policy=shown, others=others, coverage=coverage)
+
+
+def _policies_dir() -> Any:
+    return current_app.config["SLATE_SETTINGS"].policies_dir
 
 
 @bp.route("/policies/<string:ref>/odrl", methods=["GET"])
@@ -104,12 +111,126 @@ def approve_policy(ref: str) -> Any:
     return redirect(url_for("web.policy", ref=ref))
 
 
+@bp.route("/policies/<string:ref>/review", methods=["POST"])
+@page("legal")
+def review_policy(ref: str) -> Any:
+    """Reject a version or send it back for changes, with the reviewer's comment."""
+    verdict = request.form.get("verdict", "")
+    reviewed = versions.review_version(ref, access.principal().name, verdict, request.form.get("comment", ""))
+    said = "rejected" if verdict == "rejected" else "sent back to its author for changes"
+    flash(f"{reviewed['uid']}@{reviewed['version']} {said}.", "info")
+    return redirect(url_for("web.policy", ref=ref))
+
+
+def _confirmation() -> dict[str, Any]:
+    """What the confirmation page's form carries; a POST without it did not come from that page."""
+    sha256, replacing = request.form.get("confirm_sha256", ""), request.form.get("replacing", "")
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256) or not replacing.isdigit() or len(replacing) > 9:
+        raise InvalidInput("confirm on the publish page first: it shows what changes",
+                           hint="open the version's page and choose Publish (or Roll back)")
+    return {"confirm_sha256": sha256, "confirm_replacing": int(replacing)}
+
+
+@bp.route("/policies/<string:ref>/publish", methods=["GET"])
+@page("legal")
+def confirm_publish(ref: str) -> Any:
+    """What publishing would change (the diff and the replay's counts), and the confirmation."""
+    return render_template("web/policy_publish.html", preview=publish_preview(ref))
+
+
 @bp.route("/policies/<string:ref>/publish", methods=["POST"])
 @page("legal")
 def publish_policy(ref: str) -> Any:
-    published = versions.publish_version(ref, access.principal().name)
+    published = versions.publish_version(ref, access.principal().name, **_confirmation())
     flash(f"{published['uid']}@{published['version']} is published: new requests are decided under it.", "info")
     return redirect(url_for("web.policy", ref=ref))
+
+
+@bp.route("/policies/<string:ref>/rollback", methods=["GET"])
+@page("legal")
+def confirm_rollback(ref: str) -> Any:
+    """Rolling back to ``ref``: what re-publishing its text would change, and the confirmation."""
+    return render_template("web/policy_publish.html", preview=publish_preview(ref, rollback=True))
+
+
+@bp.route("/policies/<string:ref>/rollback", methods=["POST"])
+@page("legal")
+def rollback_policy(ref: str) -> Any:
+    rolled = versions.rollback_version(ref, access.principal().name, **_confirmation())
+    new_ref = f"{rolled['uid']}@{rolled['version']}"
+    flash(f"{new_ref} is published: the text of version {rolled['rollback_of']['version']}, again.", "info")
+    return redirect(url_for("web.policy", ref=new_ref))
+
+
+@bp.route("/policies/<string:ref>/draft", methods=["GET"])
+@page("legal")
+def policy_draft(ref: str) -> Any:
+    """An editor holding the text of ``ref`` with the next version number, saved as a new draft."""
+    row = versions.get_version(ref)
+    return render_template("web/policy_draft.html", policy=versions.version_dict(row),
+                           text=versions.draft_text(ref), error=None)
+
+
+@bp.route("/policies/<string:ref>/draft", methods=["POST"])
+@page("legal")
+def save_policy_draft(ref: str) -> Any:
+    """Save the editor's text as a new draft (``versions.add_version``, as an upload is); a text
+    that cannot be recorded comes back in the editor with its problems beside it."""
+    row = versions.get_version(ref)
+    text = request.form.get("text", "")
+    try:
+        if not text.strip():
+            raise InvalidInput("the policy text is empty")
+        added = versions.add_version(text.encode("utf-8"), access.principal().name, "the edited text")
+    except (PolicyError, InvalidInput, Conflict) as exc:
+        return render_template("web/policy_draft.html", policy=versions.version_dict(row), text=text,
+                               error=exc), exc.status
+    flash(f"Draft {added['uid']}@{added['version']} recorded. Another legal user must review it.", "info")
+    return redirect(url_for("web.policy", ref=f"{added['uid']}@{added['version']}"))
+
+
+@bp.route("/policies/<string:ref>/cases", methods=["GET"])
+@page("legal")
+def policy_cases(ref: str) -> Any:
+    """The test cases legal keeps in the database for the policy of ``ref``, and a form to add one."""
+    row = versions.get_version(ref)
+    return render_template("web/policy_cases.html", policy=versions.version_dict(row),
+                           cases=cases.list_cases(row.uid), form={}, error=None)
+
+
+@bp.route("/policies/<string:ref>/cases", methods=["POST"])
+@page("legal")
+def add_policy_case(ref: str) -> Any:
+    row = versions.get_version(ref)
+    form = {"name": request.form.get("name", ""), "body": request.form.get("body", "")}
+    try:
+        added = cases.add_case(row.uid, form["name"], form["body"], access.principal().name)
+    except (InvalidInput, Conflict) as exc:  # shown beside the form, with what was typed kept
+        return render_template("web/policy_cases.html", policy=versions.version_dict(row),
+                               cases=cases.list_cases(row.uid), form=form, error=exc), exc.status
+    flash(f"Test case “{added.name}” saved; it runs with the policy tests from now on.", "info")
+    return redirect(url_for("web.policy_cases", ref=ref))
+
+
+@bp.route("/policy-cases/<int:case_id>", methods=["GET"])
+@page("legal")
+def policy_case(case_id: int) -> Any:
+    case = cases.TestCaseView.from_row(cases.get_case(case_id))
+    return render_template("web/policy_case.html", case=case, form={"name": case.name, "body": case.body},
+                           error=None)
+
+
+@bp.route("/policy-cases/<int:case_id>", methods=["POST"])
+@page("legal")
+def update_policy_case(case_id: int) -> Any:
+    form = {"name": request.form.get("name", ""), "body": request.form.get("body", "")}
+    try:
+        changed = cases.update_case(case_id, form["name"], form["body"], access.principal().name)
+    except (InvalidInput, Conflict) as exc:
+        shown = cases.TestCaseView.from_row(cases.get_case(case_id))
+        return render_template("web/policy_case.html", case=shown, form=form, error=exc), exc.status
+    flash(f"Test case “{changed.name}” saved.", "info")
+    return redirect(url_for("web.policy_case", case_id=case_id))
 
 
 @bp.route("/policies/diff", methods=["GET"])
@@ -129,7 +250,7 @@ def policy_diff() -> Any:
 @page("legal")
 def policy_tests(ref: str) -> Any:
     row = versions.get_version(ref)
-    report = run_tests_for_version(row.uid, row.text, current_app.config["SLATE_SETTINGS"].policies_dir)
+    report = cases.run_for_version(row, _policies_dir())
     return render_template("web/policy_tests.html", policy=versions.version_dict(row), report=report.to_dict())
 
 

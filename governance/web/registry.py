@@ -33,6 +33,12 @@ REGISTRY_ASSETS = 100
 @bp.route("/registry", methods=["GET"])
 @page("producer", "legal", "approver", "auditor")
 def registry() -> Any:
+    return _registry_page()
+
+
+def _registry_page(consent_error: InvalidInput | None = None, typed: dict[str, Any] | None = None) -> Any:
+    """The registry; after a refused consent form, with its problems beside the fields and what
+    legal typed kept (all but the document, which no browser lets a page fill in again)."""
     me = access.principal()
     everyone = consents.list_consents(by=me)
     return render_template(
@@ -42,7 +48,8 @@ def registry() -> Any:
         asset_count=assets.count_assets(me),
         training_sets=training_sets.list_training_sets(), models=models_registry.list_models(),
         bases=base_models.list_bases(), uses=vocab.consent_uses(), all_productions=people.list_productions(),
-        replica_types=performer_terms.REPLICA_TYPES)
+        replica_types=performer_terms.REPLICA_TYPES, consent_error=consent_error, typed=typed or {}), \
+        422 if consent_error else 200
 
 
 def _date(name: str) -> date:
@@ -50,17 +57,28 @@ def _date(name: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"{name.replace('_', ' ')} must be a date (YYYY-MM-DD)", fields={name: text[:40]}) from None
+        raise InvalidInput(f"{name.replace('_', ' ')} must be a date (YYYY-MM-DD)",
+                           fields={name: "give a date, as YYYY-MM-DD"}) from None
 
 
 @bp.route("/registry/consents", methods=["POST"])
 @page("legal")
 def record_consent() -> Any:
-    """Legal records a consent with its signed document."""
+    """Legal records a consent with its signed document; a refusal comes back inline."""
+    try:
+        return _record_consent()
+    except InvalidInput as error:
+        typed: dict[str, Any] = {k: v for k, v in request.form.items() if k != "uses"}
+        typed["uses"] = request.form.getlist("uses")
+        return _registry_page(error, typed)
+
+
+def _record_consent() -> Any:
     upload = request.files.get("document")
     document = upload.read() if upload is not None else b""
     if not document:
-        raise InvalidInput("choose the signed consent document (PDF, PNG or JPEG)")
+        raise InvalidInput("choose the signed consent document (PDF, PNG or JPEG)",
+                           fields={"document": "choose the signed document (PDF, PNG or JPEG)"})
     form = request.form
     granted = consents.grant_consent(
         form.get("person", ""), uses=form.getlist("uses"),

@@ -134,6 +134,8 @@ def concrete(world, template: str, missing: bool = False) -> str:
         ("versions", "version"): "1", ("users", "name"): "pat-producer",
         ("identities", "name"): "ada-approver",  # identity certificates are an admin's: producers are refused by role
         ("workers", "key"): "1",  # a worker key belongs to no production: producers are refused by role
+        # legal's policy test cases are studio-wide and legal's to write: producers are refused by role
+        ("policy-test-cases", "case_id"): "1",
         # a base model is studio-wide (legal registers it; every registry reader reads it)
         ("base-models", "ref"): "sd-base",
         # the training run pat asked for in A (refused: its member is not licensed for AI training)

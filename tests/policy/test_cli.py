@@ -90,3 +90,35 @@ def test_request_submit_and_show(registry: dict[str, Any], db: Any) -> None:
                   "--use", "concept", "--territory", "GB", "--model", registry["model"],
                   "--person", "Nobody", "--prompt", "x")
     assert missing.exit_code == 3 and "no person 'Nobody'" in missing.output
+
+
+def test_reject_rollback_and_stored_cases_from_the_command_line(db: Any, tmp_path: Path) -> None:
+    settings = db
+    run(settings, "policy", "add", str(DEFAULT_POLICY), "--author", "alice")
+    run(settings, "policy", "approve", f"{UID}@{FILE_VERSION}", "--approver", "bob")
+    run(settings, "policy", "publish", f"{UID}@{FILE_VERSION}", "--by", "bob")
+    v2 = write(tmp_path / "v2.yaml", policy_text(NEXT_VERSION, edit=lambda t: t.replace("[nude,", "[blood, nude,")))
+    run(settings, "policy", "add", str(v2), "--author", "alice")
+    own = run(settings, "policy", "review", f"{UID}@{NEXT_VERSION}", "--reviewer", "alice",
+              "--verdict", "rejected", "--comment", "mine")
+    assert own.exit_code == 5 and "cannot review it" in own.output
+    rejected = run(settings, "policy", "review", f"{UID}@{NEXT_VERSION}", "--reviewer", "bob",
+                   "--verdict", "rejected", "--comment", "blood is fine in previs")
+    assert rejected.exit_code == 0 and "rejected by bob" in rejected.output and "blood is fine" in rejected.output
+    v3 = write(tmp_path / "v3.yaml", policy_text(NEXT_VERSION + 1))
+    run(settings, "policy", "add", str(v3), "--author", "alice")
+    run(settings, "policy", "approve", f"{UID}@{NEXT_VERSION + 1}", "--approver", "bob")
+    assert run(settings, "policy", "publish", f"{UID}@{NEXT_VERSION + 1}", "--by", "bob",
+               "--replacing", "0").exit_code == 4  # a stale confirmation: conflict, nothing published
+    run(settings, "policy", "publish", f"{UID}@{NEXT_VERSION + 1}", "--by", "bob")
+    rolled = run(settings, "policy", "rollback", f"{UID}@{FILE_VERSION}", "--by", "alice", "--json")
+    assert rolled.exit_code == 0, rolled.output
+    assert json.loads(rolled.output)["rollback_of"]["version"] == FILE_VERSION
+    case = write(tmp_path / "case.yaml", b"cases:\n  - name: a retired model is refused\n"
+                                         b"    facts: {model: {status: retired}}\n"
+                                         b"    expect: {decision: deny}\n")
+    added = run(settings, "policy", "add-case", UID, str(case), "--name", "retired", "--author", "alice")
+    assert added.exit_code == 0, added.output
+    tested = run(settings, "policy", "test", "--version", f"{UID}@{NEXT_VERSION + 2}", "--json")
+    assert tested.exit_code == 0, tested.output
+    assert "db:retired" in {c["file"] for c in json.loads(tested.output)["cases"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from governance import revocation
 from governance.provenance.lineage import lineage
@@ -62,3 +63,16 @@ def test_api_serves_json_and_svg(signed):
     missing = "/api/v1/provenance/outputs/" + "0" * 64 + "/lineage"
     assert c.get(missing, headers=auth(t["aud-auditor"])).status_code == 404
     assert c.get("/api/v1/provenance/outputs/nothex/lineage.svg", headers=auth(t["aud-auditor"])).status_code == 404
+
+
+def test_picture_text_is_at_least_12_px_when_shown_at_its_own_size(signed):
+    """The page shows the picture 1:1 (scrolled sideways, never shrunk to the column), so its
+    text is as large on screen as the SVG says: 12 px or more."""
+    root = ET.fromstring(lineage_svg(lineage(signed.outputs["mara"])))
+    width, height = float(root.get("width", "0")), float(root.get("height", "0"))
+    assert root.get("viewBox") == f"0 0 {width:.0f} {height:.0f}"  # one SVG unit is one CSS pixel
+    sizes = [float(t.get("font-size") or root.get("font-size") or 0)
+             for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert sizes and min(sizes) >= 12
+    css = (Path(__file__).resolve().parents[2] / "governance/web/static/slate.css").read_text()
+    assert "figure.lineage img.full-size { max-width: none; }" in css

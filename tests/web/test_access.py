@@ -61,7 +61,7 @@ def test_a_producer_opening_the_legal_page_gets_403_in_words(browser):
     response = browser("pat-producer").get("/policies")
     assert response.status_code == 403
     body = response.get_data(as_text=True)
-    assert "this page is for the roles: legal, auditor" in body and response.mimetype == "text/html"
+    assert "This page is for the roles: legal, auditor." in body and response.mimetype == "text/html"
 
 
 @pytest.mark.parametrize("role", sorted(USERS))

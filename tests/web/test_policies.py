@@ -24,12 +24,16 @@ def test_a_draft_is_reviewed_by_another_lawyer_then_published(browser):
 
     refused = lee.post(f"/policies/{REF}@{NEXT_VERSION}/approve", {"comment": "mine"})
     assert refused.status_code == 403 and "cannot approve it" in refused.get_data(as_text=True)
-    assert lou.post(f"/policies/{REF}@{NEXT_VERSION}/publish").status_code == 409  # not approved yet
+    not_approved = lou.post(f"/policies/{REF}@{NEXT_VERSION}/publish", {"confirm_sha256": "0" * 64, "replacing": "0"})
+    assert not_approved.status_code == 409  # not approved yet
 
     page = lou.get(f"/policies/{REF}@{NEXT_VERSION}").get_data(as_text=True)
     assert "Approve this draft" in page
     assert lou.post(f"/policies/{REF}@{NEXT_VERSION}/approve", {"comment": "previs review is fine"}).status_code == 302
-    assert lou.post(f"/policies/{REF}@{NEXT_VERSION}/publish").status_code == 302
+    confirm = lou.get(f"/policies/{REF}@{NEXT_VERSION}/publish").get_data(as_text=True)
+    sha = confirm.split('name="confirm_sha256" value="')[1].split('"')[0]
+    assert lou.post(f"/policies/{REF}@{NEXT_VERSION}/publish",
+                    {"confirm_sha256": sha, "replacing": str(FILE_VERSION)}).status_code == 302
     assert versions.get_version(f"{REF}@{NEXT_VERSION}").status == "published"
     assert versions.get_version(f"{REF}@{FILE_VERSION}").status == "superseded"
     listing = lou.get("/policies").get_data(as_text=True)
