@@ -221,7 +221,8 @@ def targets(app: Any) -> tuple[list[Target], list[str]]:
             with app.test_request_context():
                 from flask import url_for
                 path = url_for(rule.endpoint, **values)
-            who = [r for r in ROLES if r in roles] or (["auditor"] if "public" in roles else [])
+            # a public page (the start page) shows each role its own dashboard: measure every role
+            who = list(ROLES) if "public" in roles else [r for r in ROLES if r in roles]
             for role in who:
                 found.append(Target(rule.endpoint, path, role))
                 for query in VARIANTS.get(rule.endpoint, []):

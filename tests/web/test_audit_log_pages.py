@@ -131,7 +131,7 @@ def test_no_one_but_an_auditor_reads_or_exports_the_log_through_the_pages(browse
     for user in ("pat-producer", "lee-legal", "ada-approver", "root-admin", "gen-only"):
         response = browser(user).get(path)
         body = response.get_data(as_text=True)
-        assert response.status_code == 403 and "this page is for the roles: auditor" in body, user
+        assert response.status_code == 403 and "this page is for the roles: auditor" in body.lower(), user
         assert "token.issued" not in body and "seq,at,actor" not in body
 
 
@@ -176,20 +176,22 @@ def test_hostile_filter_values_answer_a_422_page_in_words_never_a_500(browser, p
     for query, words in HOSTILE + (CURSORS if path == "/audit" else []):
         response = auditor.get(f"{path}?{query}")
         body = response.get_data(as_text=True)
-        assert response.status_code == 422 and response.mimetype == "text/html" and words in body, query
+        assert response.status_code == 422 and response.mimetype == "text/html", query
+        assert words.lower() in body.lower(), query
         assert "Traceback" not in body
 
 
 def test_an_entry_number_that_does_not_exist_answers_404_in_words(browser):
     response = browser("aud-auditor").get("/audit/entries/999999")
-    assert response.status_code == 404 and "the audit log has no entry 999999" in response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "the audit log has no entry 999999" in response.get_data(as_text=True).lower()
 
 
 def test_a_forged_verify_form_is_refused(browser):
     auditor = browser("aud-auditor")
     auditor.get("/audit")
     response = auditor.client.post("/audit", data={"csrf_token": "forged"})
-    assert response.status_code in (400, 403) and "nothing was done" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "nothing was done" in response.get_data(as_text=True)
 
 
 def test_the_api_answers_the_same_filtered_entries_as_the_page_and_only_to_auditors_and_admins(app, studio):
