@@ -284,7 +284,7 @@ def measure(client: Any, path: str, trials: int) -> Measured:
     return Measured(status, p95(times), statistics.median(times), runs, size)
 
 
-def run_size(folder: Path, trials: int) -> tuple[dict[str, Measured], list[str]]:
+def run_size(folder: Path, trials: int, only: str = "") -> tuple[dict[str, Measured], list[str]]:
     from governance.app import create_app
     settings = Settings.for_folder(folder)
     open_database(settings.database_url)
@@ -294,7 +294,7 @@ def run_size(folder: Path, trials: int) -> tuple[dict[str, Measured], list[str]]
     clients = signed_in(app)
     found, skipped = targets(app)
     results = {}
-    for target in found:
+    for target in (t for t in found if only in t.label):
         results[target.label] = measure(clients[target.role], target.path, trials)
         got = results[target.label]
         print(f"  {folder.name}: {target.label}: {got.status} p95 {got.p95_ms:.1f} ms", file=sys.stderr, flush=True)
@@ -316,9 +316,9 @@ def main() -> None:
         print(f"seeded {n:,} outputs: {facts}", flush=True)
     if args.seed_only:
         return
-    small, _ = run_size(args.cache / str(args.small), args.trials)
-    big, skipped = run_size(args.cache / str(args.outputs), args.trials)
-    labels = [label for label in big if args.only in label]
+    small, _ = run_size(args.cache / str(args.small), args.trials, args.only)
+    big, skipped = run_size(args.cache / str(args.outputs), args.trials, args.only)
+    labels = list(big)
     print(f"{'page':<78} {'status':>6} {'small p95':>10} {f'{args.outputs:,} p95':>12} {'p50':>8} {'bytes':>9}")
     for label in labels:
         b, s = big[label], small.get(label)
