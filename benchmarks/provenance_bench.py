@@ -88,8 +88,9 @@ def build(n: int, rng: random.Random) -> dict[str, Any]:
     load.rows("person", ["name", "kind", "is_minor", "created_at"],
               ((f"Person {i:04d}", "performer", 0, now) for i in range(PEOPLE)))
     load.rows("consent", ["person_id", "uses", "productions", "territories", "valid_from", "valid_until",
-                          "guardian_signed", "document_sha256", "granted_at", "version"],
-              ((i + 1, '["likeness"]', '["*"]', '["WW"]', "2025-01-01", "2027-12-31", 0, sha("doc", i), now, 1)
+                          "guardian_signed", "document_sha256", "granted_at", "version", "document_stored", "status"],
+              ((i + 1, '["likeness"]', '["*"]', '["WW"]', "2025-01-01", "2027-12-31", 0, sha("doc", i), now, 1, 0,
+                "active")
                for i in range(PEOPLE)))
     load.rows("licence", ["ref", "licensor", "grants", "territories", "starts_on", "attribution_required",
                           "takedown", "created_at", "version"],
@@ -97,8 +98,8 @@ def build(n: int, rng: random.Random) -> dict[str, Any]:
                for i in range(LICENCES)))
     asset_licence = [i % LICENCES + 1 for i in range(ASSETS)]
     asset_person = {i + 1: rng.randrange(PEOPLE) + 1 for i in range(ASSETS) if rng.random() < 0.3}
-    load.rows("asset", ["sha256", "media_type", "title", "source", "size_bytes", "licence_id", "created_at"],
-              ((sha("asset", i), "image/png", f"asset {i}", "", 1000, asset_licence[i], now) for i in range(ASSETS)))
+    load.rows("asset", ["sha256", "media_type", "title", "source", "size_bytes", "licence_id", "created_at", "library"],
+              ((sha("asset", i), "image/png", f"asset {i}", "", 1000, asset_licence[i], now, 1) for i in range(ASSETS)))
     load.rows("asset_person", ["asset_id", "person_id"], sorted(asset_person.items()))
     load.rows("training_set", ["name", "merkle_root", "size", "description", "created_at"],
               ((f"set-{i:03d}", sha("root", i), SET_SIZE, "", now) for i in range(MODELS)))

@@ -158,7 +158,8 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     # step 27: performers' terms on a consent, a person's date of death;
     # step 28: a consent's and a licence's compensation and use cap; step 30: sign-offs unique per
     # decision; step 31: a request's resubmission_of;
-    # step 32: a policy version's rollback_of)
+    # step 32: a policy version's rollback_of; step 33: the indexes auditors browse the log by, and
+    # outputs by lost standing)
     later = {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
              ("approval", "rules:"), ("approval", "approval_request_id_decision_id_approver:"),
              ("consent", "credit_text:"), ("consent", "attribution_required:"),
@@ -172,7 +173,10 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
              ("consent", "replica_type:"), ("consent", "use_description:"), ("consent", "notice_given_at:"),
              ("consent", "estate_consent:"), ("consent", "estate_representative:"), ("person", "deceased_on:"),
              ("generation_request", "resubmission_of:"), ("generation_request", "generation_request_resubmission_of:"),
-             ("policy_version", "rollback_of:")}
+             ("policy_version", "rollback_of:"),
+             ("audit_entry", "audit_entry_actor_seq:"), ("audit_entry", "audit_entry_subject_seq:"),
+             ("audit_entry", "audit_entry_action_seq:"), ("audit_entry", "audit_entry_at_seq:"),
+             ("output", "output_standing_changed:")}
     assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj, exclude=STEP_24_TABLES),
                                                                recorded(11, dialect(database.obj)))} == later
     SchemaVersion.insert_many([{"version": v, "description": f"step {v}", "applied_at": datetime.now(timezone.utc)}

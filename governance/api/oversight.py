@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Response, current_app
 
-from ..audit import log
+from ..audit import browse, log
 from ..audit.trust import TrustAnchors
 from ..credentials.keys import KeyStore
 from ..credentials.kit import export_kit
@@ -121,6 +121,26 @@ def audit_consistency(query: dict[str, Any]) -> Any:
 @blp.response(200, s.AuditExportOut)
 def audit_export() -> Any:
     return log.export()
+
+
+@blp.route("/audit/entries", methods=["GET"])
+@admits("auditor", "admin")
+@blp.arguments(s.AuditEntriesQuery, location="query")
+@blp.response(200, s.AuditEntriesOut)
+def audit_entries(query: dict[str, Any]) -> Any:
+    """Entries newest first, 50 a page, filtered by time, actor, action and subject (what the
+    auditor's audit-log page shows); page on with ``before=<older>`` or ``after=<newer>``."""
+    found = browse.EntryFilter.from_args(query)
+    return browse.find_entries(found, before=query.get("before"), after=query.get("after")).to_dict()
+
+
+@blp.route("/audit/entries/<int:seq>", methods=["GET"])
+@admits("auditor", "admin")
+@blp.response(200, s.AuditEntryDetailOut)
+def audit_entry(seq: int) -> Any:
+    """One entry, whether it still matches its hash and follows the one before, and the
+    signed checkpoint that covers it."""
+    return browse.entry_detail(seq).to_dict()
 
 
 @blp.route("/audit/checkpoint", methods=["POST"])

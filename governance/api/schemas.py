@@ -1145,6 +1145,44 @@ class AuditExportOut(Schema):
     checkpoints = fields.List(fields.Nested(CheckpointOut))
 
 
+class AuditEntriesQuery(Schema):
+    since = fields.String(metadata={"description": "entries at or after: YYYY-MM-DD or an ISO 8601 time (UTC)"})
+    until = fields.String(metadata={"description": "entries before: YYYY-MM-DD (that whole day) or an ISO 8601 time"})
+    actor = fields.String(metadata={"description": "who acted (case-insensitive, exact)"})
+    action = fields.String(metadata={"description": "e.g. request.approved (exact)"})
+    subject = fields.String(metadata={"description": "e.g. request:12 or output:<sha256> (case-insensitive, exact)"})
+    before = fields.Integer(validate=validate.Range(min=0, max=2**62),
+                            metadata={"description": "older entries than this seq (the answer's `older`)"})
+    after = fields.Integer(validate=validate.Range(min=0, max=2**62),
+                           metadata={"description": "newer entries than this seq (the answer's `newer`)"})
+
+
+class AuditEntriesOut(Schema):
+    entries = fields.List(fields.Nested(AuditEntryOut), metadata={"description": "newest first, 50 at most"})
+    older = fields.Integer(allow_none=True, metadata={"description": "pass as `before` for the next older page"})
+    newer = fields.Integer(allow_none=True, metadata={"description": "pass as `after` for the next newer page"})
+
+
+class AuditEntryCheckpointOut(CheckpointOut):
+    """A checkpoint as the entry pages read it: who signed it instead of the PEM chain."""
+
+    first_new_seq = fields.Integer(metadata={"description": "the first entry this checkpoint added"})
+    signer = fields.String(metadata={"description": "the signing certificate's subject and fingerprint"})
+
+    class Meta:
+        exclude = ("log", "certificate_chain_pem")
+
+
+class AuditEntryDetailOut(Schema):
+    entry = fields.Nested(AuditEntryOut)
+    hash_matches = fields.Boolean(metadata={"description": "the entry still matches its own hash"})
+    follows_previous = fields.Boolean(metadata={"description": "its prev_hash is the entry before's hash"})
+    previous_seq = fields.Integer(allow_none=True)
+    next_seq = fields.Integer(allow_none=True)
+    checkpoint = fields.Nested(AuditEntryCheckpointOut, allow_none=True,
+                               metadata={"description": "the first signed checkpoint covering it"})
+
+
 class ConsistencyQuery(Schema):
     from_ = fields.Integer(required=True, data_key="from", validate=validate.Range(min=1, max=2**62),
                            metadata={"description": "the tree size of the checkpoint you kept"})

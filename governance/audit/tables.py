@@ -27,6 +27,14 @@ class AuditEntry(BaseModel):
     entry_hash = peewee.CharField(max_length=64, unique=True)
 
 
+# browsing newest first by actor, subject, action or time: each walk ends in seq (migration step 33)
+for _name, _parts in (("audit_entry_actor_seq", (peewee.fn.lower(AuditEntry.actor), AuditEntry.seq)),
+                      ("audit_entry_subject_seq", (peewee.fn.lower(AuditEntry.subject), AuditEntry.seq)),
+                      ("audit_entry_action_seq", (AuditEntry.action, AuditEntry.seq)),
+                      ("audit_entry_at_seq", (AuditEntry.at, AuditEntry.seq))):
+    AuditEntry.add_index(AuditEntry.index(*_parts, name=_name))
+
+
 class AuditCheckpoint(BaseModel):
     tree_size = peewee.BigIntegerField(unique=True)
     root_hash = peewee.CharField(max_length=64)

@@ -37,6 +37,11 @@ class Output(BaseModel):
     receipt_sha256 = peewee.CharField(max_length=64, null=True)
 
 
+# outputs that lost good standing, most recently first (the start page's dashboards): migration step 33
+Output.add_index(Output.index(Output.in_good_standing, Output.standing_changed_at, Output.id,
+                              name="output_standing_changed"))
+
+
 class Reproduction(BaseModel):
     """One reproduction audit of an output: its recorded job made again and compared with the
     ledger's pixels (step 18). The latest row of an output decides whether reproduction still

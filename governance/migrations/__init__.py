@@ -58,6 +58,7 @@ from . import (
     v30_signoffs_per_decision,
     v31_credits_and_resubmissions,
     v32_policy_review,
+    v33_audit_browsing,
 )
 
 
@@ -85,7 +86,7 @@ STEPS: list[Step] = [Step.of(m) for m in (
     v18_reproductions, v19_reproduction_samples, v20_fingerprints,
     v21_output_reviews, v22_soft_bindings, v23_identity_certificates, v24_base_models, v25_training_clearance,
     v26_training_runs, v27_performer_terms, v28_use_events, v30_signoffs_per_decision,
-    v31_credits_and_resubmissions, v32_policy_review)]
+    v31_credits_and_resubmissions, v32_policy_review, v33_audit_browsing)]
 
 
 def register_step(step: Step) -> None:

@@ -1,19 +1,26 @@
-"""Auditors' pages: drop an image to verify its content credentials, and verify the audit log.
+"""Auditors' pages: drop an image to verify its content credentials; browse, filter, export
+and verify the audit log.
 
-The verdict is ``governance.credentials.verification.verify`` with the same standing
-checks the API uses; the page only puts it in plain words.
+The image verdict is ``governance.credentials.verification.verify`` with the same standing
+checks the API uses; the audit log's pages read it through ``governance.audit.browse``,
+which ``GET /api/v1/audit/entries`` answers from too. The pages only put it in words.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import csv
+import io
+import json
+from typing import Any, Iterator
 
-from flask import current_app, render_template, request
+from flask import Response, current_app, render_template, request
 
+from ..audit import browse
 from ..audit.log import verify_database
 from ..audit.trust import TrustAnchors
 from ..credentials.verification import verify as verify_image
 from ..errors import InvalidInput
+from ..policy.usage import csv_cell
 from ..provenance.standing import as_seen_by, standing_checks
 from . import access
 from .access import page
@@ -59,14 +66,99 @@ def verify_upload() -> Any:
     return render_template("web/verify.html", verdict=seen.to_dict(), checks=CHECKS, words=OUTCOME_WORDS)
 
 
+AUDITORS = ("auditor",)
+#: the export's columns, in order (stable: auditors' spreadsheets depend on it)
+CSV_COLUMNS = ("seq", "at", "actor", "action", "subject", "data", "prev_hash", "entry_hash")
+
+
+def _cursor(name: str) -> int | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 18:
+        raise InvalidInput(f"'{name}' is an entry number", fields={name: ["not an entry number"]})
+    return int(text)
+
+
+def _log_page(result: Any = None) -> Any:
+    filters = browse.EntryFilter.from_args(request.args)
+    found = browse.find_entries(filters, before=_cursor("before"), after=_cursor("after"))
+    newest = browse.checkpoints(limit=1)
+    return render_template("web/audit.html", result=result, checks=browse.verdict_in_words(result) if result else [],
+                           found=found, filters=filters, args=filters.to_args(), actions=browse.actions(),
+                           newest_checkpoint=newest[0] if newest else None, page_size=browse.PAGE_SIZE,
+                           export_limit=browse.EXPORT_LIMIT)
+
+
 @bp.route("/audit", methods=["GET"])
-@page("auditor")
+@page(*AUDITORS)
 def audit() -> Any:
-    return render_template("web/audit.html", result=None)
+    return _log_page()
 
 
 @bp.route("/audit", methods=["POST"])
-@page("auditor")
+@page(*AUDITORS)
 def audit_verify() -> Any:
     anchors = TrustAnchors.in_keys_folder(current_app.config["SLATE_SETTINGS"].keys_dir)
-    return render_template("web/audit.html", result=verify_database(anchors).to_dict())
+    return _log_page(verify_database(anchors))
+
+
+@bp.route("/audit/entries/<int:seq>", methods=["GET"])
+@page(*AUDITORS)
+def audit_entry(seq: int) -> Any:
+    return render_template("web/audit_entry.html", detail=browse.entry_detail(seq))
+
+
+@bp.route("/audit/checkpoints", methods=["GET"])
+@page(*AUDITORS)
+def audit_checkpoints() -> Any:
+    before = _cursor("before")
+    rows = browse.checkpoints(before=before, limit=browse.PAGE_SIZE + 1)
+    return render_template("web/audit_checkpoints.html", checkpoints=rows[:browse.PAGE_SIZE],
+                           older=rows[browse.PAGE_SIZE - 1]["tree_size"] if len(rows) > browse.PAGE_SIZE else None)
+
+
+def _download(lines: Iterator[str], mimetype: str, suffix: str) -> Response:
+    """Streamed: the rows are read a thousand at a time while the download runs, after the
+    request has ended (peewee reconnects for them; the thread's next request reuses and then
+    closes that connection). Not ``stream_with_context``: a download left unread would keep
+    this request's context, and its ``g`` with the signed-in auditor, for the next request
+    on the same thread."""
+    return Response(lines, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="slate-audit-log.{suffix}"',
+                             "Cache-Control": "no-store"})
+
+
+@bp.route("/audit/export.csv", methods=["GET"])
+@page(*AUDITORS)
+def audit_export_csv() -> Response:
+    """The filtered entries as CSV, newest first (at most ``browse.EXPORT_LIMIT``); a cell a
+    spreadsheet would run as a formula is neutralised."""
+    filters = browse.EntryFilter.from_args(request.args)
+
+    def lines() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for entry in browse.export_entries(filters):
+            entry = {**entry, "data": json.dumps(entry["data"], sort_keys=True, ensure_ascii=False)}
+            writer.writerow([csv_cell(entry[c]) for c in CSV_COLUMNS])
+            if out.tell() > 64_000:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+    return _download(lines(), "text/csv", "csv")
+
+
+@bp.route("/audit/export.jsonl", methods=["GET"])
+@page(*AUDITORS)
+def audit_export_jsonl() -> Response:
+    """The filtered entries as JSON Lines, newest first, exactly as hashed (each line can be
+    checked against its ``entry_hash``)."""
+    filters = browse.EntryFilter.from_args(request.args)
+
+    def lines() -> Iterator[str]:
+        for entry in browse.export_entries(filters):
+            yield json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _download(lines(), "application/jsonl", "jsonl")

@@ -26,6 +26,10 @@ def _store() -> consents.DocumentStore:
     return consents.DocumentStore.from_settings(current_app.config["SLATE_SETTINGS"])
 
 
+#: assets listed on the registry page (each costs a few queries; a studio holds tens of thousands)
+REGISTRY_ASSETS = 100
+
+
 @bp.route("/registry", methods=["GET"])
 @page("producer", "legal", "approver", "auditor")
 def registry() -> Any:
@@ -40,7 +44,8 @@ def _registry_page(consent_error: InvalidInput | None = None, typed: dict[str, A
     return render_template(
         "web/registry.html", productions=people.list_productions(me), people=people.list_people(me),
         consents=everyone, pending=[c for c in everyone if c["status"] == "pending"],
-        licences=licences.list_licences(me), assets=assets.list_assets(by=me),
+        licences=licences.list_licences(me), assets=assets.list_assets(by=me, limit=REGISTRY_ASSETS),
+        asset_count=assets.count_assets(me),
         training_sets=training_sets.list_training_sets(), models=models_registry.list_models(),
         bases=base_models.list_bases(), uses=vocab.consent_uses(), all_productions=people.list_productions(),
         replica_types=performer_terms.REPLICA_TYPES, consent_error=consent_error, typed=typed or {}), \

@@ -146,6 +146,8 @@ def concrete(world, template: str, missing: bool = False) -> str:
         ("output-reviews", "review_id"): ids["review_id"],
         # the manifest store of A's signed output, in Slate's manifest repository
         ("manifests", "manifest_id"): ids["manifest"],
+        # the audit log is auditors' and admins': producers are refused by role
+        ("entries", "seq"): "1",
     }
 
     def fill(match: re.Match[str]) -> str:
@@ -211,6 +213,7 @@ def variants(world, method: str, template: str) -> list[str]:
         "/api/v1/consents": ["", "person=Mara%20Quinn", "status=pending"],
         "/api/v1/assets": ["", "person=Mara%20Quinn", "licence=LIC-HARBOUR"],
         "/api/v1/audit/consistency": ["from=1"],
+        "/api/v1/audit/entries": ["", f"subject=request:{ids['request_id']}", f"actor={A}"],
     }
     path = concrete(world, template)
     if method != "GET":
