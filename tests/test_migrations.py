@@ -67,12 +67,12 @@ STEP_26_TABLES = ("training_run",)
 STEP_25_TABLES = ("training_clearance",)
 #: what step 28 added: use counters and reservations, use events, production budgets
 STEP_28_TABLES = ("usage_counter", "usage_reservation", "use_event", "production_budget")
-#: what step 30 added: the requests awaiting sign-offs (the approval queue)
-STEP_30_TABLES = ("awaiting_approval",)
-#: what step 31 added: credits owed per production (and generation_request.resubmission_of)
-STEP_31_TABLES = ("credit_tally",)
-#: what step 32 added: legal's test cases kept in the database
-STEP_32_TABLES = ("policy_test_case",)
+#: what step 29 added: the requests awaiting sign-offs (the approval queue)
+STEP_29_TABLES = ("awaiting_approval",)
+#: what step 30 added: credits owed per production (and generation_request.resubmission_of)
+STEP_30_TABLES = ("credit_tally",)
+#: what step 31 added: legal's test cases kept in the database
+STEP_31_TABLES = ("policy_test_case",)
 
 NewDatabase = Callable[[], str]
 
@@ -146,8 +146,8 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     that (checked first)."""
     models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES
               + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES + STEP_23_TABLES + STEP_25_TABLES
-              + ("asset_manifest",) + STEP_26_TABLES + STEP_28_TABLES + STEP_30_TABLES + STEP_31_TABLES
-              + STEP_32_TABLES]
+              + ("asset_manifest",) + STEP_26_TABLES + STEP_28_TABLES + STEP_29_TABLES + STEP_30_TABLES
+              + STEP_31_TABLES]
     database.create_tables(models)  # with base_model: the model table refers to it
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:
@@ -156,9 +156,9 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     # step 16: a consent's credit terms, one job per request; step 17: an output's receipt;
     # step 24: a model's base, an asset's credentials; step 26: whether a model is attested;
     # step 27: performers' terms on a consent, a person's date of death;
-    # step 28: a consent's and a licence's compensation and use cap; step 30: sign-offs unique per
-    # decision; step 31: a request's resubmission_of;
-    # step 32: a policy version's rollback_of; step 33: the indexes auditors browse the log by, and
+    # step 28: a consent's and a licence's compensation and use cap; step 29: sign-offs unique per
+    # decision; step 30: a request's resubmission_of;
+    # step 31: a policy version's rollback_of; step 32: the indexes auditors browse the log by, and
     # outputs by lost standing)
     later = {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
              ("approval", "rules:"), ("approval", "approval_request_id_decision_id_approver:"),
@@ -557,8 +557,8 @@ def _ledger_reads_back(v: int) -> None:
     assert entry is not None and entry.model_ref == "slate-studio:1" and entry.signed_at == T + timedelta(hours=1)
     facets = {(f.kind, f.value) for f in OutputFacet.select()}
     # outputs signed before step 7 are indexed by it; an approval is there from step 6 on;
-    # step 31 gives outputs indexed before it their request's use
-    assert facets == expected_facets(approved=v >= 6) | ({("use", "previs")} if v < 31 else set())
+    # step 30 gives outputs indexed before it their request's use
+    assert facets == expected_facets(approved=v >= 6) | ({("use", "previs")} if v < 30 else set())
     seen = lineage(OUTPUT)
     assert seen["model"]["ref"] == "slate-studio:1" and seen["decision"]["outcome"] == "needs_approval"
     assert seen["request"]["created_at"] == T_POLICY and [r["sha256"] for r in seen["references"]] == [A]

@@ -2,7 +2,7 @@
 checkpoint covering it, the checkpoints, the actions logged, and a verdict in words.
 
 One path for the API (``GET /api/v1/audit/entries``) and the auditor's pages. Every query
-is bounded and walks an index (step 33) in ``seq`` order, so a page costs the same with
+is bounded and walks an index (step 32) in ``seq`` order, so a page costs the same with
 millions of entries: actor and subject match case-insensitively through indexes on
 ``lower(actor), seq`` and ``lower(subject), seq``; an action through ``action, seq``; a
 time range becomes a ``seq`` range first (the log is appended in time order, under the head

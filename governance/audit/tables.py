@@ -27,7 +27,7 @@ class AuditEntry(BaseModel):
     entry_hash = peewee.CharField(max_length=64, unique=True)
 
 
-# browsing newest first by actor, subject, action or time: each walk ends in seq (migration step 33)
+# browsing newest first by actor, subject, action or time: each walk ends in seq (migration step 32)
 for _name, _parts in (("audit_entry_actor_seq", (peewee.fn.lower(AuditEntry.actor), AuditEntry.seq)),
                       ("audit_entry_subject_seq", (peewee.fn.lower(AuditEntry.subject), AuditEntry.seq)),
                       ("audit_entry_action_seq", (AuditEntry.action, AuditEntry.seq)),

@@ -37,7 +37,7 @@ class Output(BaseModel):
     receipt_sha256 = peewee.CharField(max_length=64, null=True)
 
 
-# outputs that lost good standing, most recently first (the start page's dashboards): migration step 33
+# outputs that lost good standing, most recently first (the start page's dashboards): migration step 32
 Output.add_index(Output.index(Output.in_good_standing, Output.standing_changed_at, Output.id,
                               name="output_standing_changed"))
 

@@ -55,10 +55,10 @@ from . import (
     v26_training_runs,
     v27_performer_terms,
     v28_use_events,
-    v30_signoffs_per_decision,
-    v31_credits_and_resubmissions,
-    v32_policy_review,
-    v33_audit_browsing,
+    v29_signoffs_per_decision,
+    v30_credits_and_resubmissions,
+    v31_policy_review,
+    v32_audit_browsing,
 )
 
 
@@ -85,8 +85,8 @@ STEPS: list[Step] = [Step.of(m) for m in (
     v13_defaults_as_declared, v14_catalogue, v15_signoffs, v16_consent_credits, v17_worker_keys,
     v18_reproductions, v19_reproduction_samples, v20_fingerprints,
     v21_output_reviews, v22_soft_bindings, v23_identity_certificates, v24_base_models, v25_training_clearance,
-    v26_training_runs, v27_performer_terms, v28_use_events, v30_signoffs_per_decision,
-    v31_credits_and_resubmissions, v32_policy_review, v33_audit_browsing)]
+    v26_training_runs, v27_performer_terms, v28_use_events, v29_signoffs_per_decision,
+    v30_credits_and_resubmissions, v31_policy_review, v32_audit_browsing)]
 
 
 def register_step(step: Step) -> None:

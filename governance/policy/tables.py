@@ -14,7 +14,7 @@ from ..fields import JSONField, UTCDateTimeField
 from ..registry.tables import Model
 
 #: a reviewer's verdict ends a draft as ``rejected`` (never to be published) or ``changes_requested``
-#: (its author writes a new version); both carry the reviewer's comment (step 32)
+#: (its author writes a new version); both carry the reviewer's comment (step 31)
 POLICY_STATUSES = ("draft", "approved", "published", "superseded", "rejected", "changes_requested")
 
 
@@ -31,7 +31,7 @@ class PolicyVersion(BaseModel):
     published_at = UTCDateTimeField(null=True)
     published_by = peewee.CharField(max_length=200, null=True)
     superseded_at = UTCDateTimeField(null=True)
-    #: a rollback: the id of the earlier version whose text (byte for byte) this one re-publishes (step 32)
+    #: a rollback: the id of the earlier version whose text (byte for byte) this one re-publishes (step 31)
     rollback_of = peewee.IntegerField(null=True)
     reviews: peewee.ModelSelect[PolicyReview]
 
@@ -66,7 +66,7 @@ class GenerationRequest(BaseModel):
     prompt = peewee.TextField()
     prompt_sha256 = peewee.CharField(max_length=64, index=True)
     created_at = UTCDateTimeField()
-    #: the denied request this one was edited from (step 31); NULL for a first submission
+    #: the denied request this one was edited from (step 30); NULL for a first submission
     resubmission_of = peewee.IntegerField(null=True, index=True)
     decisions: peewee.ModelSelect[DecisionRecord]
 
@@ -110,7 +110,7 @@ class SharedFacts(BaseModel):
 
 
 class AwaitingApproval(BaseModel):
-    """A request whose latest decision awaits sign-offs, and since when (step 30): the approval
+    """A request whose latest decision awaits sign-offs, and since when (step 29): the approval
     queue, kept small so that reading it oldest first never passes the settled requests.
 
     Written with a ``needs_approval`` decision (``requests.decide_request``, ``decide_again``),
@@ -199,7 +199,7 @@ class ProductionBudget(BaseModel):
 
 
 class PolicyTestCase(BaseModel):
-    """Test cases legal keeps in the database, written on the pages (step 32).
+    """Test cases legal keeps in the database, written on the pages (step 31).
 
     ``body`` is a tests file (``testing.TESTS_SCHEMA``: ``base`` facts and ``cases``) whose
     ``policy`` is implied by ``uid``; validated on save, run with the ``*.tests.yaml`` files

@@ -24,7 +24,7 @@ FACET_KINDS: dict[str, str] = {
     "model": "model id",
     "training_set": "training set id",
     "outcome": "decision outcome (allow | needs_approval)",
-    "use": "the request's use (previs, final_frame, ...; step 31 added it to outputs signed before)",
+    "use": "the request's use (previs, final_frame, ...; step 30 added it to outputs signed before)",
     "approver": "name of the approving user",
     "asset": "id of a reference asset",
     "licence": "id of a reference asset's licence (training licences are reached through the model)",
@@ -48,7 +48,7 @@ class OutputFacet(BaseModel):
 
 
 class CreditTally(BaseModel):
-    """How many signed outputs of a production relied on a consent or a licence (step 31):
+    """How many signed outputs of a production relied on a consent or a licence (step 30):
     what the credits-owed page reads instead of walking every output. Incremented by
     ``index.write_facets`` in the signing transaction; never decremented (a signed output
     stays signed, and owes its credit, whatever happens to its standing)."""

@@ -1,10 +1,10 @@
-"""The approval queue is a table kept with the decisions (step 30): a request is in it while its
+"""The approval queue is a table kept with the decisions (step 29): a request is in it while its
 latest decision awaits sign-offs, and out of it once approved, rejected or decided again; the
 migration fills it from the decisions already recorded with exactly those."""
 
 from __future__ import annotations
 
-from governance.migrations import v30_signoffs_per_decision
+from governance.migrations import v29_signoffs_per_decision
 from governance.policy.tables import AwaitingApproval, DecisionRecord
 from tests.lifecycle.test_decide_again import again, ask, publish, sign
 
@@ -34,5 +34,5 @@ def test_the_migration_fills_the_queue_with_exactly_the_requests_that_wait(app, 
     sign(app, studio, "ada-approver", rejected, "rejected")
     before = waiting()
     AwaitingApproval.delete().execute()
-    v30_signoffs_per_decision.apply()  # as on a database recorded before the queue was kept
+    v29_signoffs_per_decision.apply()  # as on a database recorded before the queue was kept
     assert waiting() == before and set(before) == {open_one}

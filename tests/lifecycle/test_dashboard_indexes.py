@@ -1,4 +1,4 @@
-"""The start page's "lost good standing" list walks an index (migration 33) instead of
+"""The start page's "lost good standing" list walks an index (migration 32) instead of
 scanning every output: 235 ms at a million outputs before, under 10 ms after (pages_bench)."""
 
 from __future__ import annotations

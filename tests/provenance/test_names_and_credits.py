@@ -95,7 +95,7 @@ def test_indexing_an_output_twice_counts_its_credits_once(signed):
 
 def test_step_31_fills_the_tally_from_the_facets_already_recorded(signed):
     from governance.db import database
-    from governance.migrations import v31_credits_and_resubmissions as step
+    from governance.migrations import v30_credits_and_resubmissions as step
 
     def tallies():
         return sorted((t.production, t.subject_kind, t.subject_id, t.outputs) for t in CreditTally.select())

@@ -1,4 +1,4 @@
-"""Step 32: legal's review verdicts, rollbacks and test cases kept in the database.
+"""Step 31: legal's review verdicts, rollbacks and test cases kept in the database.
 
 Why: a reviewer could approve a draft but not reject it or send it back; legal could not roll
 back to an earlier text, nor keep test cases anywhere but files on the server. Statuses
@@ -17,7 +17,7 @@ from playhouse.migrate import migrate as run
 from ..db import database
 from .frozen import FrozenModel
 
-VERSION = 32
+VERSION = 31
 DESCRIPTION = "policy: a version's rollback_of; policy_test_case (legal's test cases kept in the database)"
 
 

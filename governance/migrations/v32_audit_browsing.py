@@ -1,4 +1,4 @@
-"""Step 33: indexes that let auditors browse the audit log at millions of entries, and the
+"""Step 32: indexes that let auditors browse the audit log at millions of entries, and the
 start page find outputs that lost good standing.
 
 Why: the audit pages and ``GET /api/v1/audit/entries`` show entries newest first, filtered
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..db import database
 
-VERSION = 33
+VERSION = 32
 DESCRIPTION = ("audit: indexes for browsing entries by actor, subject, action and time, newest first; "
                "output: by lost standing, most recent first")
 

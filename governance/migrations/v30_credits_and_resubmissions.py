@@ -1,4 +1,4 @@
-"""Step 31: credits owed per production, and which request a request resubmits.
+"""Step 30: credits owed per production, and which request a request resubmits.
 
 Why: the producer's search filters by use, which outputs indexed before had no facet for:
 each gains a ``use`` facet from its request (new outputs get one when signed). The
@@ -22,7 +22,7 @@ from playhouse.migrate import migrate as run
 from ..db import database
 from .frozen import FrozenModel, sql
 
-VERSION = 31
+VERSION = 30
 DESCRIPTION = ("provenance: use facets for outputs signed before; credit_tally (filled from the facets); "
                "generation_request.resubmission_of (indexed)")
 

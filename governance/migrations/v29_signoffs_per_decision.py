@@ -1,4 +1,4 @@
-"""Step 30: a person signs off a request once per decision; the approval queue is a table.
+"""Step 29: a person signs off a request once per decision; the approval queue is a table.
 
 Why: a request decided under a policy version replaced since can no longer be signed under
 it; it is decided again under the published version (``lifecycle.decide_again``), and the
@@ -23,7 +23,7 @@ import peewee
 from ..db import database
 from .frozen import FrozenModel, sql
 
-VERSION = 30
+VERSION = 29
 DESCRIPTION = ("jobs: a sign-off is unique per request, decision and approver (a re-decision is signed afresh); "
                "awaiting_approval: the requests waiting for sign-offs, since when")
 
