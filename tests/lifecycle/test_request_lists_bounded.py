@@ -72,3 +72,12 @@ def test_the_approval_queue_finds_a_callers_request_behind_a_batch_of_others_pro
     monkeypatch.setattr(approval_desk, "QUEUE_SCAN", 2)  # the first batch holds none of the caller's
     assert [w.request_id for w in approval_desk.waiting_rows(PAT)] == [mine]
     assert [w.request_id for w in approval_desk.waiting_rows(AUDITOR)] == others[:2]
+
+
+def test_a_producers_awaiting_list_read_from_the_queue_never_shows_another_productions_request(app, studio):
+    theirs, mine = ask(app, studio), ask(app, studio)
+    GenerationRequest.update(production="other-show", requester="sam-other") \
+        .where(GenerationRequest.id == theirs).execute()
+    assert [v.request.id for v in lifecycle.page_requests(PAT, status=RequestStatus.AWAITING_APPROVAL).views] == [mine]
+    assert [v.request.id for v in lifecycle.page_requests(AUDITOR, status=RequestStatus.AWAITING_APPROVAL).views] \
+        == [mine, theirs]
