@@ -12,6 +12,7 @@ sign-off would count. Reads only; the pages, the API and the CLI share it.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,8 +37,12 @@ from .views import RequestView
 
 #: the most requests the queue shows at once (the oldest)
 QUEUE_LIMIT = 50
-#: the most rows read to find them (requests others must sign are skipped)
+#: candidates are read this many at a time (requests others must sign are skipped) ...
 QUEUE_SCAN = 200
+#: ... up to this many queue rows in all, however many of them others must sign
+QUEUE_CAP = 5000
+#: queue rows read by the current ``queue`` call (its budget spans every ``waiting_rows`` call)
+_SCANNED: contextvars.ContextVar[int] = contextvars.ContextVar("approval_queue_scanned", default=0)
 
 
 @dataclass(frozen=True)
@@ -78,29 +83,37 @@ class QueueEntry:
                 "policy_standing": self.policy.to_dict(), "outstanding": list(self.outstanding)}
 
 
-def waiting_rows(principal: Principal) -> list[AwaitingApproval]:
-    """The oldest ``QUEUE_SCAN`` rows of the queue table in the caller's productions.
+def waiting_rows(principal: Principal, after: tuple[Any, int] | None = None,
+                 budget: int | None = None) -> list[AwaitingApproval]:
+    """The next ``QUEUE_SCAN`` rows of the queue table (oldest first, after ``after``) that
+    could be the caller's to sign: in their productions, not their own request, not a
+    decision they have signed already.
 
-    Read from the small queue table a batch at a time, oldest first, each batch's requests
-    then checked by id: a join lets SQLite start from (or filter through) the caller's
-    productions, which hold every request ever made there, a million rows read per view."""
+    Read from the small queue table a batch at a time, each batch's requests then checked by
+    id: a join lets SQLite start from (or filter through) the caller's productions, which hold
+    every request ever made there, a million rows read per view. At most ``budget`` rows
+    (``QUEUE_CAP``) are read in all."""
     found: list[AwaitingApproval] = []
-    after: tuple[Any, int] | None = None
-    while len(found) < QUEUE_SCAN:
+    scanned, budget = 0, QUEUE_CAP if budget is None else budget
+    while len(found) < QUEUE_SCAN and scanned < budget:
         query = AwaitingApproval.select().order_by(AwaitingApproval.since, AwaitingApproval.request_id)
         if after is not None:
             query = query.where((AwaitingApproval.since > after[0])
                                 | ((AwaitingApproval.since == after[0]) & (AwaitingApproval.request_id > after[1])))
-        batch = list(query.limit(QUEUE_SCAN))
+        batch = list(query.limit(min(QUEUE_SCAN, budget - scanned)))
         if not batch:
             break
+        scanned += len(batch)
+        _SCANNED.set(_SCANNED.get() + len(batch))
         after = (batch[-1].since, batch[-1].request_id)
         requests = GenerationRequest.select(GenerationRequest.id).where(
-            GenerationRequest.id.in_([w.request_id for w in batch]))
+            GenerationRequest.id.in_([w.request_id for w in batch]), GenerationRequest.requester != principal.name)
         if not principal.studio_wide:
             requests = requests.where(GenerationRequest.production.in_(sorted(principal.productions)))
         seen = {r.id for r in requests}
-        found.extend(w for w in batch if w.request_id in seen)
+        signed = {a.decision_id for a in Approval.select(Approval.decision).where(
+            Approval.decision.in_([w.decision_id for w in batch]), Approval.approver == principal.name)}
+        found.extend(w for w in batch if w.request_id in seen and w.decision_id not in signed)
     return found[:QUEUE_SCAN]
 
 
@@ -109,12 +122,25 @@ def queue(principal: Principal, limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
 
     A request waits from its latest decision (a re-decision starts the wait again); one
     rejected or already approved is not waiting (``AwaitingApproval`` holds only those that
-    are), nor one a revocation blocked. Reads at most ``QUEUE_SCAN`` candidates, each batch
-    of rows in one query, and each signer once, so the page stays fast however long the
-    studio's history."""
-    waiting = waiting_rows(principal)
-    if not waiting:
-        return []
+    are), nor one a revocation blocked. Candidates are read a batch at a time until ``limit``
+    entries are found (requests others must sign are skipped, so they never hide the
+    caller's), at most ``QUEUE_CAP`` queue rows in all; each signer is read once."""
+    entries: list[QueueEntry] = []
+    after: tuple[Any, int] | None = None
+    token = _SCANNED.set(0)
+    try:
+        while len(entries) < limit and _SCANNED.get() < QUEUE_CAP:
+            waiting = waiting_rows(principal, after, QUEUE_CAP - _SCANNED.get())
+            if not waiting:
+                break
+            after = (waiting[-1].since, waiting[-1].request_id)
+            entries += _entries(principal, waiting, limit - len(entries))
+    finally:
+        _SCANNED.reset(token)
+    return entries
+
+
+def _entries(principal: Principal, waiting: list[AwaitingApproval], limit: int) -> list[QueueEntry]:
     requests = {r.id: r for r in GenerationRequest.select(GenerationRequest, Model).join(Model)
                 .where(GenerationRequest.id.in_([w.request_id for w in waiting]))}
     decisions = {d.id: d for d in DecisionRecord.select(DecisionRecord, PolicyVersion).join(PolicyVersion)

@@ -70,7 +70,9 @@ def test_the_approval_queue_finds_a_callers_request_behind_a_batch_of_others_pro
     mine = ask(app, studio)
     GenerationRequest.update(production="other-show").where(GenerationRequest.id.in_(others)).execute()
     monkeypatch.setattr(approval_desk, "QUEUE_SCAN", 2)  # the first batch holds none of the caller's
-    assert [w.request_id for w in approval_desk.waiting_rows(PAT)] == [mine]
+    colleague = Principal(0, "pia-producer", frozenset({"producer"}), frozenset({"harbour-lights"}))
+    assert [w.request_id for w in approval_desk.waiting_rows(colleague)] == [mine]
+    assert approval_desk.waiting_rows(PAT) == []  # pat asked for every one of them
     assert [w.request_id for w in approval_desk.waiting_rows(AUDITOR)] == others[:2]
 
 
@@ -81,3 +83,17 @@ def test_a_producers_awaiting_list_read_from_the_queue_never_shows_another_produ
     assert [v.request.id for v in lifecycle.page_requests(PAT, status=RequestStatus.AWAITING_APPROVAL).views] == [mine]
     assert [v.request.id for v in lifecycle.page_requests(AUDITOR, status=RequestStatus.AWAITING_APPROVAL).views] \
         == [mine, theirs]
+
+
+def test_requests_an_approver_signed_already_never_hide_the_one_still_waiting_for_them(app, studio, monkeypatch):
+    """The oldest waiting requests are ones ada signed (they wait for legal now): the queue reads
+    past them, a batch at a time, to the request still waiting for her."""
+    ADA = Principal(0, "ada-approver", frozenset({"approver"}))
+    signed = [ask(app, studio) for _ in range(5)]
+    for request_id in signed:
+        assert sign(app, studio, "ada-approver", request_id).status_code == 200  # legal's sign-off still needed
+    waiting = ask(app, studio)
+    monkeypatch.setattr(approval_desk, "QUEUE_SCAN", 2)
+    assert [e.request.id for e in approval_desk.queue(ADA)] == [waiting]
+    monkeypatch.setattr(approval_desk, "QUEUE_CAP", 4)  # the cap bounds the walk: then it is not reached
+    assert approval_desk.queue(ADA) == []
