@@ -271,15 +271,19 @@ def show_asset(ref: str | int, by: Principal | None = None) -> dict[str, Any]:
 
 
 def list_assets(licence: str | None = None, person: str | None = None,
-                by: Principal | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+                by: Principal | None = None, limit: int | None = None,
+                after: int | None = None) -> list[dict[str, Any]]:
     """The assets ``by`` may see, oldest first; the first ``limit`` only when given (a page
-    shows a bounded list: each asset costs a few queries)."""
+    shows a bounded list: each asset costs a few queries), after asset id ``after`` when
+    given (the page's next page)."""
     from .licences import find_licence
     query = scope.visible_assets(by, Asset.select()).order_by(Asset.id)
     if licence:
         query = query.where(Asset.licence == find_licence(licence, by))
     if person:
         query = query.join(AssetPerson).where(AssetPerson.person == find_person(person, by))
+    if after is not None:
+        query = query.where(Asset.id > after)
     if limit is not None:
         query = query.limit(limit)
     return [asset_dict(a, by) for a in query]
