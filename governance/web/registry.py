@@ -27,9 +27,9 @@ def _store() -> consents.DocumentStore:
     return consents.DocumentStore.from_settings(current_app.config["SLATE_SETTINGS"])
 
 
-#: assets listed on the registry page at once (each costs a few queries; a studio holds tens of
-#: thousands: the rest are a "next assets" link away)
-REGISTRY_ASSETS = 25
+#: assets listed on the registry page at once (a studio holds tens of thousands: the rest are a
+#: "next assets" link away)
+REGISTRY_ASSETS = 50
 
 
 @bp.route("/registry", methods=["GET"])
@@ -51,7 +51,7 @@ def _registry_page(consent_error: InvalidInput | None = None, typed: dict[str, A
     listed = people.page_people(me, find=find, after=after)
     assets_after_text = request.args.get("assets_after", "")
     assets_after = int(assets_after_text) if is_id(assets_after_text) else None
-    shown_assets = assets.list_assets(by=me, limit=REGISTRY_ASSETS + 1, after=assets_after)
+    shown_assets = assets.asset_rows(me, limit=REGISTRY_ASSETS + 1, after=assets_after)
     pending, pending_count = consents.pending_consents(me) if "legal" in me.roles else ([], 0)
     return render_template(
         "web/registry.html", productions=people.list_productions(me), people=listed.people,

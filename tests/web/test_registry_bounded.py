@@ -98,3 +98,19 @@ def test_the_next_assets_link_shows_the_assets_after_the_first_page(browser, mon
     later = lee.get(f"/registry?assets_after={first.id}").get_data(as_text=True)
     assert f"<tr><td>{second.title}</td>" in later and f"<tr><td>{first.title}</td>" not in later
     assert lee.get("/registry?assets_after=x%27;--").status_code == 200  # not a number: the first page
+
+
+def test_the_registry_page_runs_as_many_queries_for_many_assets_as_for_one(app, browser, monkeypatch):
+    """The page's assets, their licences, productions and people are read in two queries for
+    the whole page (``asset_dict`` costs several per asset)."""
+    from governance.clock import utcnow
+    template = Asset.select().order_by(Asset.id).get()
+    for i in range(5):  # stand-ins shaped like a registered asset, with its licence and production
+        Asset.create(sha256=f"{i:064x}", media_type="image/png", title=f"Extra asset {i}", size_bytes=1,
+                     licence=template.licence_id, production=template.production_id, library=False,
+                     created_at=utcnow(), attributes={}, credential_state="none")
+    lee = browser("lee-legal")
+    monkeypatch.setattr(registry, "REGISTRY_ASSETS", 1)
+    one = _queries(app, lee, "/registry")
+    monkeypatch.setattr(registry, "REGISTRY_ASSETS", 50)
+    assert _queries(app, lee, "/registry") == one
