@@ -304,8 +304,8 @@ def asset_rows(by: Principal | None, *, limit: int, after: int | None = None) ->
         for asset_id, name in tuples(people.order_by(Person.name)):
             shown.setdefault(asset_id, []).append(name)
     return [{"id": a.id, "sha256": a.sha256, "media_type": a.media_type, "title": a.title, "source": a.source,
-             "licence": a.licence.ref if a.licence_id is not None else None,
-             "production": a.production.name if a.production_id is not None else None, "library": a.library,
+             "licence": a.licence.ref if a.licence is not None else None,
+             "production": a.production.name if a.production is not None else None, "library": a.library,
              "people": shown.get(a.id, []),
              "credentials": None if a.credential_state is None else {
                  "state": a.credential_state, "signer": a.credential_signer,
