@@ -30,6 +30,8 @@ def _store() -> consents.DocumentStore:
 #: assets listed on the registry page at once (a studio holds tens of thousands: the rest are a
 #: "next assets" link away)
 REGISTRY_ASSETS = 50
+#: licences listed at once (a studio holds hundreds; the rest are a "next licences" link away)
+REGISTRY_LICENCES = 50
 
 
 @bp.route("/registry", methods=["GET"])
@@ -52,13 +54,18 @@ def _registry_page(consent_error: InvalidInput | None = None, typed: dict[str, A
     assets_after_text = request.args.get("assets_after", "")
     assets_after = int(assets_after_text) if is_id(assets_after_text) else None
     shown_assets = assets.asset_rows(me, limit=REGISTRY_ASSETS + 1, after=assets_after)
+    licences_after = request.args.get("licences_after", "").strip()[:200]
+    shown_licences = licences.list_licences(me, after=licences_after, limit=REGISTRY_LICENCES + 1)
     pending, pending_count = consents.pending_consents(me) if "legal" in me.roles else ([], 0)
     return render_template(
         "web/registry.html", productions=people.list_productions(me), people=listed.people,
         people_total=listed.total, next_after=listed.next_after, find=find, after=after,
         consents_of=consents.consents_of([p["id"] for p in listed.people], me),
         pending=pending, pending_count=pending_count,
-        licences=licences.list_licences(me), assets=shown_assets[:REGISTRY_ASSETS], assets_after=assets_after,
+        licences=shown_licences[:REGISTRY_LICENCES], licences_after=licences_after,
+        licence_count=licences.count_licences(me),
+        next_licences=shown_licences[REGISTRY_LICENCES - 1]["ref"] if len(shown_licences) > REGISTRY_LICENCES else None,
+        assets=shown_assets[:REGISTRY_ASSETS], assets_after=assets_after,
         next_assets=shown_assets[REGISTRY_ASSETS - 1]["id"] if len(shown_assets) > REGISTRY_ASSETS else None,
         asset_count=assets.count_assets(me),
         training_sets=training_sets.list_training_sets(), models=models_registry.list_models(),

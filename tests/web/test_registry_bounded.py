@@ -114,3 +114,21 @@ def test_the_registry_page_runs_as_many_queries_for_many_assets_as_for_one(app, 
     one = _queries(app, lee, "/registry")
     monkeypatch.setattr(registry, "REGISTRY_ASSETS", 50)
     assert _queries(app, lee, "/registry") == one
+
+
+def test_the_registry_lists_a_page_of_licences_says_how_many_and_links_the_next(browser, monkeypatch):
+    from datetime import date
+
+    from governance.registry import vocabulary as vocab
+    from governance.registry.licences import add_licence
+    from governance.registry.tables import Licence
+    add_licence("LIC-ZZ-EXTRA", "Extra Pictures", grants=[vocab.licence_grants()[0]], territories=["GB"],
+                starts_on=date(2026, 1, 1))
+    monkeypatch.setattr(registry, "REGISTRY_LICENCES", 1)
+    first, second = [lic.ref for lic in Licence.select().order_by(Licence.ref).limit(2)]
+    lee = browser("lee-legal")
+    page = lee.get("/registry").get_data(as_text=True)
+    assert f"1 of {Licence.select().count()} licences, by reference" in page
+    assert f"<tr><td>{first}</td>" in page and f"<tr><td>{second}</td>" not in page
+    later = lee.get(f"/registry?licences_after={first}").get_data(as_text=True)
+    assert f"<tr><td>{second}</td>" in later and f"<tr><td>{first}</td>" not in later
