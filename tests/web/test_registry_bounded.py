@@ -132,3 +132,20 @@ def test_the_registry_lists_a_page_of_licences_says_how_many_and_links_the_next(
     assert f"<tr><td>{first}</td>" in page and f"<tr><td>{second}</td>" not in page
     later = lee.get(f"/registry?licences_after={first}").get_data(as_text=True)
     assert f"<tr><td>{second}</td>" in later and f"<tr><td>{first}</td>" not in later
+
+
+def test_listing_models_reads_each_models_base_and_training_set_in_the_same_query(studio):
+    """``list_models`` (the registry page lists every model) costs one query, not three a model."""
+    from governance.db import database
+    from governance.registry import models_registry
+    from governance.registry.tables import Model
+    assert Model.select().where(Model.training_set.is_null(False)).count() >= 1
+    attested = Model.select().where(Model.attested == True).count()  # noqa: E712 -- an attested model reads its run
+    counted = []
+    real = database.obj.execute_sql
+    database.obj.execute_sql = lambda sql, params=None, *a, **k: counted.append(sql) or real(sql, params, *a, **k)
+    try:
+        listed = models_registry.list_models()
+    finally:
+        database.obj.execute_sql = real
+    assert listed and len(counted) == 1 + attested
