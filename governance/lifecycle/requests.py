@@ -91,6 +91,10 @@ def _new_job(request: GenerationRequest, decision: DecisionRecord, params: Gener
 def _decide_and_queue(submission: Submission, principal: Principal) -> tuple[int, str | None]:
     """Decide, record, and create the job if policy allows: (request id, job id). In the caller's transaction."""
     edited = resubmittable(submission.resubmission_of, principal) if submission.resubmission_of else None
+    if edited is not None and edited.production != submission.production:
+        # the link is shown on both requests' pages: it must not join two productions' records
+        raise InvalidInput(f"request #{edited.id} is for {edited.production}: a resubmission stays in that "
+                           "production", fields={"production": ["not the edited request's production"]})
     decided = decide_request(submission.spec(principal.name), by=principal)
     request = GenerationRequest.get_by_id(decided.request.id)
     if edited is not None:
@@ -347,13 +351,22 @@ def resubmission_draft(request_id: int | str, principal: Principal) -> dict[str,
             **params.to_dict(), "resubmission_of": request.id}
 
 
-def resubmissions(request_id: int) -> tuple[int | None, tuple[int, ...]]:
-    """(the request this one resubmits, the requests resubmitting it), by id: for the request
-    page's links; the caller has already been shown the request itself."""
+def resubmissions(request_id: int, principal: Principal | None) -> tuple[int | None, tuple[int, ...]]:
+    """(the request this one resubmits, the requests resubmitting it), by id, among those the
+    caller may see: for the request page's links (the caller has been shown the request itself)."""
+    def seen(query: Any) -> Any:
+        if principal is not None and not principal.studio_wide:
+            query = query.where(GenerationRequest.production.in_(sorted(principal.productions))
+                                | (GenerationRequest.requester == principal.name))
+        return query
     row = GenerationRequest.get_or_none(GenerationRequest.id == request_id)
-    later = tuple(r.id for r in GenerationRequest.select(GenerationRequest.id)
-                  .where(GenerationRequest.resubmission_of == request_id).order_by(GenerationRequest.id).limit(20))
-    return (row.resubmission_of if row else None), later
+    earlier = row.resubmission_of if row else None
+    if earlier is not None and not seen(GenerationRequest.select().where(GenerationRequest.id == earlier)).exists():
+        earlier = None
+    later = tuple(r.id for r in seen(GenerationRequest.select(GenerationRequest.id)
+                                     .where(GenerationRequest.resubmission_of == request_id))
+                  .order_by(GenerationRequest.id).limit(20))
+    return earlier, later
 
 
 def show_request(request_id: int | str, principal: Principal | None) -> RequestView:
