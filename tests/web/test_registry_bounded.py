@@ -149,3 +149,18 @@ def test_listing_models_reads_each_models_base_and_training_set_in_the_same_quer
     finally:
         database.obj.execute_sql = real
     assert listed and len(counted) == 1 + attested
+
+
+def test_a_producer_cannot_reach_another_productions_people_by_searching_or_paging(app, browser):
+    """The people search and its cursor narrow what the producer may see; they never widen it."""
+    from governance.auth.users import add_user, issue_token
+    from governance.registry.people import add_production
+    add_production("northern-line")
+    add_user("nia-producer", ["producer"], ["northern-line"])
+    nia = browser()
+    nia.sign_in(issue_token("nia-producer")["token"])
+    for path in ("/registry?find=Kit", "/registry?find=Young", "/registry?after=A", "/registry?find=%25"):
+        page = nia.get(path).get_data(as_text=True)
+        assert "Kit Young" not in page and "Mara Quinn" not in page and "Sam Young" not in page
+    picker = nia.get("/requests/new?who=Young").get_data(as_text=True)
+    assert "Kit Young" not in picker and "Sam Young" not in picker
