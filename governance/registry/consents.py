@@ -28,7 +28,7 @@ from . import documents, lookup, scope
 from . import performer_terms as terms_of
 from . import vocabulary as vocab
 from .people import find_person, get_production, link_for_consent, person_dict
-from .tables import Consent, ConsentDocument, ConsentEvent
+from .tables import Consent, ConsentDocument, ConsentEvent, Person
 
 #: what four eyes protect: a consent with one of these uses, or any consent of a minor
 CONFIRMED_USES = frozenset({"likeness"})
@@ -329,6 +329,36 @@ def list_consents(person: str | int | None = None, by: Principal | None = None,
     elif status == "revoked":
         query = query.where(Consent.revoked_at.is_null(False))
     return [consent_dict(c, by) for c in query if scope.consent_visible(by, c)]
+
+
+#: pending consents the registry page lists at once (oldest first: the longest waiting)
+PENDING_PAGE = 50
+
+
+def pending_consents(by: Principal | None, limit: int = PENDING_PAGE) -> tuple[list[dict[str, Any]], int]:
+    """The oldest ``limit`` consents waiting for a second legal user that the caller may see,
+    and how many wait in all (the page says so; ``GET /api/v1/consents?status=pending`` lists
+    every one)."""
+    query = (Consent.select(Consent, Person).join(Person)
+             .where(Consent.status == "pending", Consent.revoked_at.is_null()).order_by(Consent.id))
+    if not scope.confined(by):
+        return [consent_dict(c, by) for c in query.limit(limit)], query.count()
+    seen = [c for c in query if scope.consent_visible(by, c)]
+    return [consent_dict(c, by) for c in seen[:limit]], len(seen)
+
+
+def consents_of(person_ids: Iterable[int], by: Principal | None) -> dict[int, list[dict[str, Any]]]:
+    """The consents the caller may see of many people, in one query (with each person's name),
+    by person then consent id: the registry page's rows for its page of people."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    ids = sorted(set(person_ids))
+    if not ids:
+        return found
+    query = Consent.select(Consent, Person).join(Person).where(Consent.person.in_(ids)).order_by(Consent.id)
+    for c in query:
+        if scope.consent_visible(by, c):
+            found.setdefault(c.person_id, []).append(consent_dict(c, by))
+    return found
 
 
 def consent_document(consent_id: int | str, store: DocumentStore, by: Principal | None = None) -> tuple[bytes, str]:

@@ -76,8 +76,19 @@ def show_licence(ref: str | int, by: Principal | None = None) -> dict[str, Any]:
     return licence_dict(find_licence(ref, by), by)
 
 
-def list_licences(by: Principal | None = None) -> list[dict[str, Any]]:
-    return [licence_dict(lic, by) for lic in scope.visible_licences(by, Licence.select()).order_by(Licence.ref)]
+def list_licences(by: Principal | None = None, *, after: str = "", limit: int | None = None) -> list[dict[str, Any]]:
+    """The licences ``by`` may see, by reference; after ``after`` and at most ``limit`` when
+    given (the registry page lists a page of them and links the next)."""
+    query = scope.visible_licences(by, Licence.select())
+    if after:
+        query = query.where(Licence.ref > after)
+    query = query.order_by(Licence.ref)
+    return [licence_dict(lic, by) for lic in (query.limit(limit) if limit is not None else query)]
+
+
+def count_licences(by: Principal | None = None) -> int:
+    """How many licences ``by`` may see."""
+    return int(scope.visible_licences(by, Licence.select()).count())
 
 
 def taking_down_actor(reason: str, actor: str | None = None, *, by: Principal | None = None) -> str | None:

@@ -7,11 +7,12 @@ and a producer sees only the people of their productions (see ``scope``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from ..audit.log import record
 from ..clock import utcnow
-from ..db import get_or_create, transaction
+from ..db import get_or_create, transaction, tuples
 from ..errors import Conflict, InvalidInput
 from ..principal import Principal
 from . import attributes as attrs
@@ -20,10 +21,12 @@ from . import vocabulary as vocab
 from .tables import Person, PersonProduction, Production
 
 
-def person_dict(p: Person, by: Principal | None = None) -> dict[str, Any]:
-    """A person; their productions as the caller may see them (a producer: their own)."""
+def person_dict(p: Person, by: Principal | None = None, productions: set[str] | None = None) -> dict[str, Any]:
+    """A person; their productions as the caller may see them (a producer: their own).
+    ``productions``: theirs, when the caller already read them for a whole page at once."""
+    theirs = scope.person_productions(p) if productions is None else productions
     return {"id": p.id, "name": p.name, "kind": p.kind, "is_minor": p.is_minor,
-            "guardian": p.guardian, "productions": scope.seen_productions(by, scope.person_productions(p)),
+            "guardian": p.guardian, "productions": scope.seen_productions(by, theirs),
             "created_at": p.created_at, "attributes": attrs.shown(by, p.attributes),
             "deceased_on": p.deceased_on}
 
@@ -89,6 +92,65 @@ def find_person(ref: str | int, by: Principal | None) -> Person:
 
 def list_people(by: Principal | None = None) -> list[dict[str, Any]]:
     return [person_dict(p, by) for p in scope.visible_people(by, Person.select()).order_by(Person.name)]
+
+
+#: people a page lists at once (a studio registers thousands: the rest are a search or a page away)
+PEOPLE_PAGE = 50
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    """One page of the people the caller may see, by name: ``total`` match the search, and
+    ``next_after`` is the name to continue after (None on the last page)."""
+
+    people: tuple[dict[str, Any], ...]
+    total: int
+    next_after: str | None
+
+
+def _visible_named(by: Principal | None, find: str) -> Any:
+    query = scope.visible_people(by, Person.select())
+    folded = " ".join(find.split())
+    return query.where(Person.name.contains(folded)) if folded else query
+
+
+def page_people(by: Principal | None, *, find: str = "", after: str = "", limit: int = PEOPLE_PAGE) -> PeoplePage:
+    """The people whose name holds ``find`` (any letter case), by name after ``after``, at most
+    ``limit``, each with their productions (read for the whole page in one query): a page
+    costs a few queries however many people the studio registers."""
+    query = _visible_named(by, find)
+    total = query.count()
+    if after:
+        query = query.where(Person.name > after)
+    rows = list(query.order_by(Person.name).limit(limit + 1))
+    shown = rows[:limit]
+    theirs = productions_of([p.id for p in shown])
+    return PeoplePage(tuple(person_dict(p, by, theirs.get(p.id, set())) for p in shown), total,
+                      shown[-1].name if len(rows) > limit else None)
+
+
+def productions_of(person_ids: Iterable[int]) -> dict[int, set[str]]:
+    """Each person's production names, for many people in one query."""
+    found: dict[int, set[str]] = {}
+    ids = sorted(set(person_ids))
+    if not ids:
+        return found
+    for person_id, name in tuples(PersonProduction.select(PersonProduction.person, Production.name)
+                                  .join(Production).where(PersonProduction.person.in_(ids))):
+        found.setdefault(person_id, set()).add(name)
+    return found
+
+
+def people_named(find: str, by: Principal | None, *, chosen: tuple[str, ...] = (),
+                 limit: int = PEOPLE_PAGE) -> tuple[tuple[str, ...], bool]:
+    """Names of the people the caller may see whose name holds ``find``, by name, at most
+    ``limit`` (and whether more match), with the ``chosen`` ones first whatever the search:
+    a form never drops who was ticked (the new-request form's picker)."""
+    kept = [n for (n,) in tuples(scope.visible_people(by, Person.select(Person.name))
+                                 .where(Person.name.in_(sorted(set(chosen)))).order_by(Person.name))] if chosen else []
+    found = [n for (n,) in tuples(_visible_named(by, find).select(Person.name).order_by(Person.name)
+                                  .limit(limit + 1))]
+    return tuple(kept + [n for n in found[:limit] if n not in kept]), len(found) > limit
 
 
 def add_production(name: str, title: str = "", attributes: Mapping[str, Any] | None = None,

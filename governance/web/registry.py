@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 
 from ..errors import InvalidInput
+from ..ids import is_id
 from ..provenance import model_card as model_cards
 from ..registry import assets, base_models, consents, licences, models_registry, people, performer_terms, training_sets
 from ..registry import vocabulary as vocab
@@ -26,8 +27,11 @@ def _store() -> consents.DocumentStore:
     return consents.DocumentStore.from_settings(current_app.config["SLATE_SETTINGS"])
 
 
-#: assets listed on the registry page (each costs a few queries; a studio holds tens of thousands)
-REGISTRY_ASSETS = 100
+#: assets listed on the registry page at once (a studio holds tens of thousands: the rest are a
+#: "next assets" link away)
+REGISTRY_ASSETS = 50
+#: licences listed at once (a studio holds hundreds; the rest are a "next licences" link away)
+REGISTRY_LICENCES = 50
 
 
 @bp.route("/registry", methods=["GET"])
@@ -38,13 +42,31 @@ def registry() -> Any:
 
 def _registry_page(consent_error: InvalidInput | None = None, typed: dict[str, Any] | None = None) -> Any:
     """The registry; after a refused consent form, with its problems beside the fields and what
-    legal typed kept (all but the document, which no browser lets a page fill in again)."""
+    legal typed kept (all but the document, which no browser lets a page fill in again).
+
+    People come a page at a time (``find`` narrows them by name, ``after`` continues the
+    list), each with their consents read for the whole page at once: a studio registers
+    thousands, and listing every one with its consents took seconds (pages_bench)."""
     me = access.principal()
-    everyone = consents.list_consents(by=me)
+    find = request.args.get("find", "").strip()[:200]
+    after = request.args.get("after", "").strip()[:200]
+    listed = people.page_people(me, find=find, after=after)
+    assets_after_text = request.args.get("assets_after", "")
+    assets_after = int(assets_after_text) if is_id(assets_after_text) else None
+    shown_assets = assets.asset_rows(me, limit=REGISTRY_ASSETS + 1, after=assets_after)
+    licences_after = request.args.get("licences_after", "").strip()[:200]
+    shown_licences = licences.list_licences(me, after=licences_after, limit=REGISTRY_LICENCES + 1)
+    pending, pending_count = consents.pending_consents(me) if "legal" in me.roles else ([], 0)
     return render_template(
-        "web/registry.html", productions=people.list_productions(me), people=people.list_people(me),
-        consents=everyone, pending=[c for c in everyone if c["status"] == "pending"],
-        licences=licences.list_licences(me), assets=assets.list_assets(by=me, limit=REGISTRY_ASSETS),
+        "web/registry.html", productions=people.list_productions(me), people=listed.people,
+        people_total=listed.total, next_after=listed.next_after, find=find, after=after,
+        consents_of=consents.consents_of([p["id"] for p in listed.people], me),
+        pending=pending, pending_count=pending_count,
+        licences=shown_licences[:REGISTRY_LICENCES], licences_after=licences_after,
+        licence_count=licences.count_licences(me),
+        next_licences=shown_licences[REGISTRY_LICENCES - 1]["ref"] if len(shown_licences) > REGISTRY_LICENCES else None,
+        assets=shown_assets[:REGISTRY_ASSETS], assets_after=assets_after,
+        next_assets=shown_assets[REGISTRY_ASSETS - 1]["id"] if len(shown_assets) > REGISTRY_ASSETS else None,
         asset_count=assets.count_assets(me),
         training_sets=training_sets.list_training_sets(), models=models_registry.list_models(),
         bases=base_models.list_bases(), uses=vocab.consent_uses(), all_productions=people.list_productions(),

@@ -137,3 +137,22 @@ def test_the_verify_page_shows_each_approvers_own_signature(browser, app):
     assert "Approved under the approvers&#39; own signatures" in body
     assert "approved by ada-approver — own signature valid" in body
 
+
+
+def test_the_new_request_form_lists_a_page_of_people_finds_the_others_by_name_and_keeps_who_was_ticked(
+        browser, monkeypatch):
+    """A studio registers thousands of people: the form lists at most a page of them (listing
+    every one took seconds at scale), says more match, and a search by name finds the rest."""
+    from governance.registry import people
+    from governance.registry.people import add_person
+    monkeypatch.setattr(people.people_named, "__kwdefaults__", {"chosen": (), "limit": 2})
+    for i in range(3):
+        add_person(f"Zed Picker {i}", productions=["harbour-lights"])
+    pat = browser("pat-producer")
+    page = pat.get("/requests/new").get_data(as_text=True)
+    assert page.count('name="people"') == 2 and "More people match: narrow the search above." in page
+    found = pat.get("/requests/new?who=picker+2").get_data(as_text=True)
+    assert found.count('name="people"') == 1 and 'value="Zed Picker 2"' in found
+    assert "More people match" not in found
+    kept, more = people.people_named("picker 2", None, chosen=("Zed Picker 0",))
+    assert kept == ("Zed Picker 0", "Zed Picker 2") and not more
