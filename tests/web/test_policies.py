@@ -69,6 +69,37 @@ def test_replay_names_the_decisions_a_draft_would_flip(browser, studio):
     assert "1 would flip" in body and "needs approval" in body
 
 
+def test_replay_page_replays_only_the_newest_requests_and_says_how_many_it_left_to_the_cli(browser, studio,
+                                                                                          monkeypatch):
+    from governance.web import policies as page
+
+    monkeypatch.setattr(page, "REPLAY_PAGE", 1)
+    producer = browser("pat-producer")
+    producer.get("/requests/new")
+    for prompt in ("a quiet harbour", "a loud harbour"):
+        producer.post("/requests/new", {"production": "harbour-lights", "use": "previs", "territory": "GB",
+                                        "model": studio["model"], "prompt": prompt})
+    lee = browser("lee-legal")
+    lee.get("/policies")
+    lee.post("/policies", {"text": draft_v2().decode()})
+    body = lee.get(f"/policies/{REF}@{NEXT_VERSION}/replay").get_data(as_text=True)
+    assert "1 recorded request(s) replayed: <strong>1 would flip</strong>" in body
+    assert "newest 1 of 2 recorded request(s)" in body and "1 older decision(s) are not replayed here" in body
+    assert "slate policy replay" in body
+
+
+def test_replay_page_says_nothing_was_left_out_when_it_replays_everything(browser, studio):
+    producer = browser("pat-producer")
+    producer.get("/requests/new")
+    producer.post("/requests/new", {"production": "harbour-lights", "use": "previs", "territory": "GB",
+                                    "model": studio["model"], "prompt": "a quiet harbour"})
+    lee = browser("lee-legal")
+    lee.get("/policies")
+    lee.post("/policies", {"text": draft_v2().decode()})
+    body = lee.get(f"/policies/{REF}@{NEXT_VERSION}/replay").get_data(as_text=True)
+    assert "1 would flip" in body and "not replayed here" not in body
+
+
 def test_a_broken_policy_file_is_reported_in_words(browser):
     lee = browser("lee-legal")
     lee.get("/policies")
