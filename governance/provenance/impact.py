@@ -154,7 +154,7 @@ def _productions_term(by: Principal | None) -> dict[str, frozenset[str]] | None:
     return {"production": frozenset(by.productions)}
 
 
-def _in_productions(productions: frozenset[str]) -> peewee.Expression:
+def _in_productions(productions: frozenset[str]) -> peewee.ColumnBase:
     """The facet row's output was made for one of ``productions``: its request looked up by key
     (an output's production facet is its request's production, ``index.facets_of``), rather than
     every output of those productions gathered first (a million for a producer of all of them)."""
@@ -202,7 +202,7 @@ def _sample(scope: Scope, by: Principal | None = None) -> tuple[str, ...]:
     return tuple(rows[i] for i in ids if i in rows)
 
 
-def _rare(condition: peewee.Expression) -> peewee.Expression:
+def _rare(condition: peewee.Expression) -> peewee.ColumnBase:
     """``condition``, marked for SQLite's planner as true of few rows. Its statistics see three
     job statuses over a million jobs and walk the whole table (a tenth of a second) rather than
     the status index for the few hundred pending ones; PostgreSQL keeps per-value counts."""
