@@ -88,10 +88,10 @@ def _when(value: Any, name: str, *, end: bool) -> datetime | None:
             moment = datetime.combine(day, time(), tzinfo=timezone.utc)
             return moment + (_ONE_DAY if end else _NO_TIME)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return as_utc(parsed)
+    except (ValueError, OverflowError):  # OverflowError: the first or last day, a day or a zone beyond
         raise InvalidInput(f"'{name}' is not a date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM)",
                            fields={name: ["not a date"]}) from None
-    return as_utc(parsed)
 
 
 _ONE_DAY, _NO_TIME = timedelta(days=1), timedelta(0)

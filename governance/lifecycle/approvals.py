@@ -25,10 +25,14 @@ def _department(user: User | None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def department_of(name: str) -> str | None:
+    """The named user's department (None for none, or no such user)."""
+    return _department(User.get_or_none(User.name == name))
+
+
 def signer_of(principal: Principal) -> Signer:
     """The caller as the requirements judge them."""
-    return Signer(principal.name, principal.roles, principal.productions,
-                  _department(User.get_or_none(User.name == principal.name)))
+    return Signer(principal.name, principal.roles, principal.productions, department_of(principal.name))
 
 
 def signer_named(name: str) -> Signer:
@@ -40,9 +44,8 @@ def signer_named(name: str) -> Signer:
     return Signer(user.name, frozenset(user.roles or ()), productions, _department(user))
 
 
-def request_of(request: GenerationRequest) -> Request:
-    return Request(request.production, request.requester,
-                   _department(User.get_or_none(User.name == request.requester)))
+def request_of(request: GenerationRequest, department: Callable[[str], str | None] = department_of) -> Request:
+    return Request(request.production, request.requester, department(request.requester))
 
 
 def needs(decision: DecisionRecord) -> tuple[Need, ...]:
@@ -57,8 +60,10 @@ def sign_offs(request: GenerationRequest, decision: DecisionRecord) -> list[Appr
 
 
 def standing(request: GenerationRequest, decision: DecisionRecord, rows: Sequence[Approval],
-             named: Callable[[str], Signer] = signer_named) -> Standing:
-    """The approved sign-offs matched to the decision's requirements (``named``: how a signer
-    is read; a list of many requests passes one that remembers each person)."""
+             named: Callable[[str], Signer] = signer_named,
+             department: Callable[[str], str | None] = department_of) -> Standing:
+    """The approved sign-offs matched to the decision's requirements (``named``, ``department``:
+    how a signer and the requester's department are read; a list of many requests passes ones
+    that remember each person)."""
     signers = [named(row.approver) for row in rows if row.verdict == Verdict.APPROVED]
-    return status(needs(decision), signers, request_of(request))
+    return status(needs(decision), signers, request_of(request, department))

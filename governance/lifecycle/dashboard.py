@@ -31,6 +31,8 @@ from . import approval_desk, output_review, training_runs
 SHOWN = 5
 #: how many candidates a queue reads at most (its count says "at least" beyond it)
 BOUND = 50
+#: a producer's lost outputs are looked for among this many most recently lost, a batch at a time
+LOST_SCAN, LOST_BATCH = 5000, 500
 #: a producer's denied and failed requests count as "recent" for this long ...
 RECENT = timedelta(days=14)
 #: ... among their newest requests (an indexed, bounded look-back)
@@ -181,13 +183,23 @@ def refused_requests(principal: Principal, since: datetime) -> list[Item]:
 
 
 def lost_standing(principal: Principal) -> list[Item]:
-    """Signed outputs no longer in good standing, most recently lost first; a producer's own only."""
+    """Signed outputs no longer in good standing, most recently lost first; a producer's own only.
+
+    A producer's are found by walking the lost-standing index a batch at a time (other
+    productions' losses must not push theirs out of the box), up to ``LOST_SCAN`` outputs."""
     query = (Output.select(Output.sha256, Output.request_id, Output.standing_reason, Output.standing_changed_at)
              .where(Output.in_good_standing == False)  # noqa: E712
-             .order_by(Output.standing_changed_at.desc(), Output.id.desc()).limit(BOUND))
-    rows = list(query)
-    if scope.confined(principal):
-        rows = _own(rows, principal)
+             .order_by(Output.standing_changed_at.desc(), Output.id.desc()))
+    if not scope.confined(principal):
+        rows = list(query.limit(BOUND))
+    else:
+        rows = []
+        for start in range(0, LOST_SCAN, LOST_BATCH):
+            batch = list(query.offset(start).limit(LOST_BATCH))
+            rows += _own(batch, principal)
+            if len(rows) >= BOUND or len(batch) < LOST_BATCH:
+                break
+        rows = rows[:BOUND]
     return [Item("output", o.sha256, f"Output {o.sha256[:12]}… of request #{o.request_id}",
                  o.standing_changed_at, o.standing_reason or "") for o in rows]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 from ..audit.log import record
 from ..clock import utcnow
@@ -24,7 +24,7 @@ from ..policy import usage
 from ..policy.registry_facts import RequestSpec
 from ..policy.requests import decide_again as decide_again_under_policy
 from ..policy.requests import decide_request, get_request, latest_decision, newer_policy, settled
-from ..policy.tables import DecisionRecord, GenerationRequest
+from ..policy.tables import AwaitingApproval, DecisionRecord, GenerationRequest
 from ..principal import Principal
 from ..provenance.standing import revoked_rights
 from ..registry import scope
@@ -34,7 +34,7 @@ from .claims import get_job
 from .dispatch import Dispatcher, dispatch
 from .params import GenerationParams
 from .signoffs import Signer, Standing, eligible
-from .views import JobView, OutputView, RequestView
+from .views import AWAITING, JobView, OutputView, RequestView
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,10 @@ def _new_job(request: GenerationRequest, decision: DecisionRecord, params: Gener
 def _decide_and_queue(submission: Submission, principal: Principal) -> tuple[int, str | None]:
     """Decide, record, and create the job if policy allows: (request id, job id). In the caller's transaction."""
     edited = resubmittable(submission.resubmission_of, principal) if submission.resubmission_of else None
+    if edited is not None and edited.production != submission.production:
+        # the link is shown on both requests' pages: it must not join two productions' records
+        raise InvalidInput(f"request #{edited.id} is for {edited.production}: a resubmission stays in that "
+                           "production", fields={"production": ["not the edited request's production"]})
     decided = decide_request(submission.spec(principal.name), by=principal)
     request = GenerationRequest.get_by_id(decided.request.id)
     if edited is not None:
@@ -347,13 +351,22 @@ def resubmission_draft(request_id: int | str, principal: Principal) -> dict[str,
             **params.to_dict(), "resubmission_of": request.id}
 
 
-def resubmissions(request_id: int) -> tuple[int | None, tuple[int, ...]]:
-    """(the request this one resubmits, the requests resubmitting it), by id: for the request
-    page's links; the caller has already been shown the request itself."""
+def resubmissions(request_id: int, principal: Principal | None) -> tuple[int | None, tuple[int, ...]]:
+    """(the request this one resubmits, the requests resubmitting it), by id, among those the
+    caller may see: for the request page's links (the caller has been shown the request itself)."""
+    def seen(query: Any) -> Any:
+        if principal is not None and not principal.studio_wide:
+            query = query.where(GenerationRequest.production.in_(sorted(principal.productions))
+                                | (GenerationRequest.requester == principal.name))
+        return query
     row = GenerationRequest.get_or_none(GenerationRequest.id == request_id)
-    later = tuple(r.id for r in GenerationRequest.select(GenerationRequest.id)
-                  .where(GenerationRequest.resubmission_of == request_id).order_by(GenerationRequest.id).limit(20))
-    return (row.resubmission_of if row else None), later
+    earlier = row.resubmission_of if row else None
+    if earlier is not None and not seen(GenerationRequest.select().where(GenerationRequest.id == earlier)).exists():
+        earlier = None
+    later = tuple(r.id for r in seen(GenerationRequest.select(GenerationRequest.id)
+                                     .where(GenerationRequest.resubmission_of == request_id))
+                  .order_by(GenerationRequest.id).limit(20))
+    return earlier, later
 
 
 def show_request(request_id: int | str, principal: Principal | None) -> RequestView:
@@ -381,7 +394,7 @@ def list_requests(principal: Principal | None, *, status: str | None = None, lim
                  .where(~GenerationRequest.id.in_(Approval.select(Approval.request)
                                                   .where(Approval.verdict == Verdict.REJECTED)))
                  .where(~GenerationRequest.id.in_(Job.select(Job.request))))
-    views: Iterable[RequestView] = (RequestView.of(r) for r in query.offset(offset).limit(limit))
+    views = RequestView.many(list(query.offset(offset).limit(limit)))
     return [v for v in views if status is None or v.status == status]
 
 
@@ -402,8 +415,9 @@ def page_requests(principal: Principal | None, *, status: str | None = None, pro
                   use: str | None = None, before: int | None = None, limit: int = 25) -> RequestPage:
     """Requests the caller may see, newest first, below id ``before``, of one status, production
     and use where given. Production, use and the decision-made statuses narrow the query
-    itself (indexed); other statuses are judged per request over at most ``MAX_SCANNED``
-    requests, so a page never reads the whole table."""
+    itself (indexed; a request awaiting sign-offs is read from the approval queue's own small
+    table, step 29); other statuses are judged over at most ``MAX_SCANNED`` requests, so a
+    page never reads the whole table. Views are built a batch at a time (``RequestView.many``)."""
     query = GenerationRequest.select().order_by(GenerationRequest.id.desc())
     if principal is not None and not principal.studio_wide:
         query = query.where(GenerationRequest.production.in_(sorted(principal.productions))
@@ -412,21 +426,22 @@ def page_requests(principal: Principal | None, *, status: str | None = None, pro
         query = query.where(GenerationRequest.production == production)
     if use:
         query = query.where(GenerationRequest.use == use)
-    if status in (RequestStatus.DENIED, RequestStatus.AWAITING_APPROVAL):
-        outcome = "deny" if status == RequestStatus.DENIED else "needs_approval"
+    if status in AWAITING:
+        query = query.where(GenerationRequest.id.in_(AwaitingApproval.select(AwaitingApproval.request_id)))
+    elif status == RequestStatus.DENIED:
         query = query.where(GenerationRequest.id.in_(DecisionRecord.select(DecisionRecord.request)
-                                                     .where(DecisionRecord.outcome == outcome)))
+                                                     .where(DecisionRecord.outcome == "deny")))
     if before is not None:
         query = query.where(GenerationRequest.id < before)
+    rows = list(query.limit(MAX_SCANNED if status else limit + 1))
     views: list[RequestView] = []
     scanned, last = 0, None
-    for row in query.limit(MAX_SCANNED if status else limit + 1):
-        scanned, last = scanned + 1, row.id
-        view = RequestView.of(row)
-        if status is None or view.status == status:
-            views.append(view)
-            if len(views) > limit:
-                break
+    for start in range(0, len(rows), limit + 1):
+        batch = rows[start:start + limit + 1]
+        scanned, last = scanned + len(batch), batch[-1].id
+        views.extend(v for v in RequestView.many(batch) if status is None or v.status == status)
+        if len(views) > limit:
+            break
     if len(views) > limit:
         return RequestPage(tuple(views[:limit]), views[limit - 1].request.id)
     # a status scan that stopped at its bound continues from the last request it read

@@ -20,6 +20,7 @@ always hold. They inform the reviewers; they block nothing.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from pathlib import Path
@@ -38,6 +39,7 @@ from ..ids import is_id
 from ..principal import Principal
 from .analysis import analyse
 from .compiler import CompiledPolicy, compile_bytes
+from .decision import PolicyRef
 from .document import Policy
 from .loader import PolicyFileError, load_policy
 from .odrl import to_odrl
@@ -294,7 +296,13 @@ def compiled(row: PolicyVersion) -> CompiledPolicy:
     if sha256_hex(data) != row.sha256:
         raise Conflict(f"the stored text of {row.uid}@{row.version} no longer matches its SHA-256",
                        hint="it was changed outside Slate: run slate audit verify")
-    return compile_bytes(data, f"{row.uid}@{row.version}", published_catalogue())
+    engine = compile_bytes(data, f"{row.uid}@{row.version}", published_catalogue())
+    if engine.ref.version != row.version:
+        # a rollback re-publishes an earlier text (which names its own number) as a new version:
+        # decisions, their audit entries and credentials name the version they were decided under
+        engine = copy.copy(engine)
+        engine.ref = PolicyRef(row.uid, row.version, row.sha256)
+    return engine
 
 
 def publish_catalogue(version: int | str, by: Principal) -> dict[str, Any]:

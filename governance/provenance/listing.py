@@ -20,6 +20,7 @@ from ..ids import is_id
 from ..policy.tables import DecisionRecord, GenerationRequest
 from ..policy.usage import csv_cell
 from ..principal import Principal
+from ..registry import scope
 from ..registry.tables import Asset
 from .query import MAX_LIMIT, OutputQuery, find_outputs
 
@@ -29,10 +30,11 @@ CSV_COLUMNS = ("sha256", "signed_at", "production", "use", "outcome", "model", "
                "credits", "in_good_standing", "standing_reason")
 
 
-def annotate(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def annotate(items: Sequence[dict[str, Any]], by: Principal | None) -> list[dict[str, Any]]:
     """``items`` (``find_outputs`` rows) with production, use, outcome, ``references``
-    (sha256 and title, in the request's order) and ``credits`` (the decision's credit lines).
-    Rows whose request or decision is not a database record keep blanks."""
+    (sha256 and title, in the request's order; a title only where ``by`` may see the asset)
+    and ``credits`` (the decision's credit lines). Rows whose request or decision is not a
+    database record keep blanks."""
     request_ids = {int(i["request_id"]) for i in items if is_id(i.get("request_id"))}
     decision_ids = {int(i["decision_id"]) for i in items if is_id(i.get("decision_id"))}
     requests = {r.id: r for r in GenerationRequest.select(
@@ -41,7 +43,7 @@ def annotate(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     decisions = {d.id: d for d in DecisionRecord.select(DecisionRecord.id, DecisionRecord.outcome,
                                                         DecisionRecord.duties)
                  .where(DecisionRecord.id.in_(sorted(decision_ids)))} if decision_ids else {}
-    titles = reference_titles([s for r in requests.values() for s in (r.references or [])])
+    titles = reference_titles([s for r in requests.values() for s in (r.references or [])], by)
     out = []
     for item in items:
         req = requests.get(int(item["request_id"])) if is_id(item.get("request_id")) else None
@@ -55,11 +57,15 @@ def annotate(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def reference_titles(shas: Sequence[str]) -> dict[str, str]:
-    """Asset SHA-256 -> title, for the references a page already shows (a request's own)."""
+def reference_titles(shas: Sequence[str], by: Principal | None) -> dict[str, str]:
+    """Asset SHA-256 -> title, for the references a page already shows (a request's own), of
+    the assets ``by`` may see: a producer in two productions may put one production's asset on
+    the other's request, whose other producers then see its hash, never its title."""
     wanted = sorted(set(shas))[:MAX_LIMIT]
-    return {a.sha256: a.title for a in Asset.select(Asset.sha256, Asset.title).where(Asset.sha256.in_(wanted))} \
-        if wanted else {}
+    if not wanted:
+        return {}
+    found = scope.visible_assets(by, Asset.select(Asset.sha256, Asset.title).where(Asset.sha256.in_(wanted)))
+    return {a.sha256: a.title for a in found}
 
 
 def export(query: OutputQuery, by: Principal | None, limit: int = MAX_EXPORT) -> Iterator[dict[str, Any]]:
@@ -73,7 +79,7 @@ def export(query: OutputQuery, by: Principal | None, limit: int = MAX_EXPORT) ->
     def rows() -> Iterator[dict[str, Any]]:
         page, sent = first, 0
         while True:
-            yield from annotate(page.items[:limit - sent])
+            yield from annotate(page.items[:limit - sent], by)
             sent += min(len(page.items), limit - sent)
             if sent >= limit or not page.next_cursor:
                 return

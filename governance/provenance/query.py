@@ -105,14 +105,14 @@ class OutputQuery:
 def parse_time(text: str, name: str = "time") -> datetime:
     """ISO 8601 date or date-time; naive means UTC."""
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
         try:
-            value = datetime.combine(date.fromisoformat(text), datetime.min.time())
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise InvalidInput(f"'{text[:40]}' is not a time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ",
-                               fields={name: text[:40]}) from None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+            value = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: a zone that moves the first day before year 1
+        raise InvalidInput(f"'{text[:40]}' is not a time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ",
+                           fields={name: text[:40]}) from None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ..audit.log import verify_database
 from ..audit.trust import TrustAnchors
 from ..credentials.verification import verify as verify_image
 from ..errors import InvalidInput
+from ..ids import is_id
 from ..policy.usage import csv_cell
 from ..provenance.standing import as_seen_by, standing_checks
 from . import access
@@ -75,7 +76,7 @@ def _cursor(name: str) -> int | None:
     text = request.args.get(name, "").strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 18:
+    if not is_id(text) or len(text) > 18:
         raise InvalidInput(f"'{name}' is an entry number", fields={name: ["not an entry number"]})
     return int(text)
 

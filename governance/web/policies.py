@@ -14,6 +14,7 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 
 from ..credentials import policy_signatures
 from ..errors import Conflict, InvalidInput, PolicyError
+from ..ids import is_id
 from ..lifecycle.output_review import recorded_output_count, recorded_outputs
 from ..lifecycle.policy_publish import publish_preview
 from ..policy import cases, versions
@@ -131,7 +132,7 @@ def review_policy(ref: str) -> Any:
 def _confirmation() -> dict[str, Any]:
     """What the confirmation page's form carries; a POST without it did not come from that page."""
     sha256, replacing = request.form.get("confirm_sha256", ""), request.form.get("replacing", "")
-    if not re.fullmatch(r"[0-9a-f]{64}", sha256) or not replacing.isdigit() or len(replacing) > 9:
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256) or not is_id(replacing) or len(replacing) > 9:
         raise InvalidInput("confirm on the publish page first: it shows what changes",
                            hint="open the version's page and choose Publish (or Roll back)")
     return {"confirm_sha256": sha256, "confirm_replacing": int(replacing)}

@@ -82,7 +82,8 @@ def provenance() -> Any:
         try:
             found = query.find_outputs(query.OutputQuery.from_text({**filters, "cursor": cursor,
                                                                     "limit": per_page}), access.principal())
-            results = {"items": _plain(modules["listing"].annotate(found.items)), "next_cursor": found.next_cursor}
+            results = {"items": _plain(modules["listing"].annotate(found.items, access.principal())),
+                       "next_cursor": found.next_cursor}
         except Ambiguous as error:
             problem = {"message": error.message, "field": error.field, "choices": error.choices, "status": 200}
         except (NotFound, InvalidInput) as error:

@@ -153,12 +153,12 @@ def request_page(request_id: int) -> Any:
         output = lifecycle.show_output(view["job"]["output_sha256"], access.principal()).to_dict()
     me = access.principal()
     may_decide = lifecycle.may_sign_off(request_id, me)
-    of, later = lifecycle.resubmissions(request_id)
+    of, later = lifecycle.resubmissions(request_id, me)
     may_resubmit = ("producer" in me.roles and view["request"]["requester"] == me.name
                     and view["status"] in lifecycle.RESUBMITTABLE)
     return render_template("web/request.html", view=view, output=output, may_decide=may_decide,
                            refresh=view["status"] in UNFINISHED, titles=listing.reference_titles(
-                               view["request"]["references"]), resubmission_of=of, resubmitted_as=later,
+                               view["request"]["references"], me), resubmission_of=of, resubmitted_as=later,
                            may_resubmit=may_resubmit)
 
 

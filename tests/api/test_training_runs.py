@@ -241,7 +241,7 @@ def test_the_training_runs_page_shows_each_runs_progress_and_refreshes_while_it_
     page = Browser(app.test_client())
     page.sign_in(t["pat-producer"])
     html = page.get("/training-runs").get_data(as_text=True)
-    assert claim["run"] in html and "step 7 / 20, loss 0.5000" in html and 'http-equiv="refresh"' in html
+    assert claim["run"] in html and "step 7 / 20, loss 0.5000" in html and 'data-refresh-seconds="3"' in html
     assert "harbour-lora:1" in html and "frames-v1 (3)" in html
 
 

@@ -9,6 +9,7 @@ from governance.policy import requests, versions
 from governance.policy.compiler import compile_bytes
 from governance.policy.registry_facts import RequestSpec
 from governance.policy.replay import replay
+from tests.statements import counted
 
 from .conftest import FILE_VERSION, NEXT_VERSION, policy_text
 
@@ -48,18 +49,9 @@ def test_replay_lists_flips_and_changed_reasons(registry: dict[str, Any]) -> Non
 
 def test_replay_reads_the_recorded_decisions_in_a_fixed_number_of_queries(registry: dict[str, Any],
                                                                           monkeypatch: Any) -> None:
-    from governance.db import database
     for n in range(8):
         submit(registry, f"harbour study {n}", [])
     new = compile_bytes(policy_text(NEXT_VERSION))
-    statements: list[str] = []
-    real = database.obj.execute_sql
-
-    def counting(sql: str, *args: Any, **kwargs: Any) -> Any:
-        statements.append(sql)
-        return real(sql, *args, **kwargs)
-
-    monkeypatch.setattr(database.obj, "execute_sql", counting)
-    report = replay(new)
+    report, statements = counted(monkeypatch, lambda: replay(new))
     assert report.replayed == 8 and not report.flips
     assert len(statements) <= 3, statements  # decisions with versions; the shared training facts once

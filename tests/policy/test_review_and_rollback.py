@@ -151,3 +151,21 @@ def test_a_new_draft_starts_from_a_version_with_the_next_free_number(registry: d
     assert text == versions.get_version(V1).text.replace(f"\nversion: {FILE_VERSION}\n",
                                                          f"\nversion: {NEXT_VERSION + 1}\n")
     assert versions.add_version(text.encode("utf-8"), "alice")["version"] == NEXT_VERSION + 1
+
+
+def test_decisions_under_a_rollback_name_the_version_they_were_decided_under(registry: dict[str, Any]) -> None:
+    """The rolled-back text still says its old ``version:``; a decision and its audit entry must
+    name the new version, or decisions under the original and under the rollback look the same."""
+    from datetime import date
+
+    from governance.policy.registry_facts import RequestSpec
+    from governance.policy.requests import decide_request
+    _publish_next(registry)
+    versions.rollback_version(V1, "alice")
+    spec = RequestSpec(requester="sam", production="harbour-lights", use="concept", territory="GB",
+                       model=registry["model"], prompt="a quiet quay", date=date(2025, 6, 1))
+    decided = decide_request(spec).to_dict()
+    assert decided["decision"]["policy"]["version"] == NEXT_VERSION + 1
+    entry = AuditEntry.select().where(AuditEntry.action == "request.decided").order_by(AuditEntry.seq.desc()).get()
+    assert entry.data["policy"]["version"] == NEXT_VERSION + 1
+    assert entry.data["policy"]["sha256"] == versions.get_version(V1).sha256

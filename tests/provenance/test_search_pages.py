@@ -155,3 +155,9 @@ def test_the_export_is_streamed_without_a_length_it_cannot_know(as_user, signed)
 def test_the_page_filters_by_use(as_user, signed):
     html = as_user("pat-producer").get("/provenance?use=final_frame").get_data(as_text=True)
     assert listed(html) == [signed.outputs["plate"]] and '<option value="final_frame" selected>' in html
+
+
+def test_a_time_a_zone_moves_before_year_one_is_refused_in_words_not_a_500(as_user):
+    for path in ("/provenance", "/provenance/export.csv"):
+        page = as_user("pat-producer").get(f"{path}?production=harbour-lights&until=0001-01-01T00:00:00%2B05:00")
+        assert page.status_code == 422 and "is not a time" in page.get_data(as_text=True)

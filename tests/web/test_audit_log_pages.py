@@ -209,3 +209,15 @@ def test_the_api_answers_the_same_filtered_entries_as_the_page_and_only_to_audit
     detail = client.get(f"/api/v1/audit/entries/{seq}",
                         headers={"Authorization": f"Bearer {studio['tokens']['aud-auditor']}"}).get_json()
     assert detail["entry"]["subject"] == "request:77" and detail["hash_matches"] is True
+
+
+@pytest.mark.parametrize("query", ["until=9999-12-31", "since=0001-01-01T00:00:00%2B05:00", "before=%C2%B2",
+                                   "after=%C2%B2"])
+def test_dates_at_the_calendars_ends_and_unicode_digits_are_a_422_not_a_500(browser, app, studio, query):
+    response = browser("aud-auditor").get(f"/audit?{query}")
+    assert response.status_code == 422 and "Traceback" not in response.get_data(as_text=True)
+    if query.startswith(("until", "since")):
+        api = app.test_client().get(f"/api/v1/audit/entries?{query}",
+                                    headers={"Authorization": f"Bearer {studio['tokens']['aud-auditor']}"})
+        assert api.status_code == 422 and api.mimetype == "application/problem+json"
+    assert browser("aud-auditor").get("/audit/checkpoints?before=%C2%B2").status_code == 422

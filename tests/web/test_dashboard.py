@@ -123,3 +123,18 @@ def test_a_queue_lists_a_few_and_links_to_the_whole_list(browser, studio):
     queue = queue_section(browser("ada-approver").get("/").get_data(as_text=True), "approvals")
     assert queue.count("<li>") == dashboard.SHOWN
     assert f'<a href="/approvals">See all {dashboard.SHOWN + 1}</a>' in queue
+
+
+def test_other_productions_losses_do_not_push_a_producers_own_out_of_their_box(app, browser, studio):
+    """Sixty outputs of another show lose standing after one of pat's: pat's still shows."""
+    mine = lose_standing(request_id_of(submit(browser("pat-producer"), studio)), "a licence was taken down")
+    add_production("other-show")
+    add_user("oli-producer", ["producer"], ["other-show"])
+    oli = Browser(app.test_client())
+    oli.sign_in(issue_token("oli-producer")["token"])
+    other = request_id_of(submit(oli, studio, production="other-show", use="previs", references=[]))
+    for n in range(dashboard.BOUND + 10):
+        sha = lose_standing(other, f"another show's consent #{n} was revoked")
+        Output.update(standing_changed_at=utcnow() + timedelta(seconds=n + 1)).where(Output.sha256 == sha).execute()
+    queue = queue_section(browser("pat-producer").get("/").get_data(as_text=True), "lost_standing")
+    assert f"Output {mine[:12]}" in queue and "another show" not in queue

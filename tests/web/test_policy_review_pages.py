@@ -125,6 +125,8 @@ def test_a_publish_confirmed_before_another_version_was_published_is_refused(bro
     sha = versions.get_version(V2).sha256
     stale = lou.post(f"/policies/{V2}/publish", {"confirm_sha256": sha, "replacing": "0"})
     assert stale.status_code == 409 and "changed since the confirmation" in stale.get_data(as_text=True)
+    unicode_digit = lou.post(f"/policies/{V2}/publish", {"confirm_sha256": sha, "replacing": "\u00b2"})
+    assert unicode_digit.status_code == 422  # '²'.isdigit() is true, int('²') is not
     assert versions.get_version(V2).status == "approved"
 
 

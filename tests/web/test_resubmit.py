@@ -142,3 +142,41 @@ def test_the_api_records_a_resubmission_through_the_same_path(browser, studio, a
     add_user("pia-producer", ["producer"], ["harbour-lights"])
     theirs = client.post("/api/v1/requests", json=body, headers=auth(issue_token("pia-producer")["token"]))
     assert theirs.status_code == 404 and f"no request #{first} of yours" in theirs.json["detail"]
+
+
+def _two_show_producer(app) -> Browser:
+    from governance.registry.people import add_production
+    add_production("northern-line")
+    add_user("max-producer", ["producer"], ["harbour-lights", "northern-line"])
+    max_ = Browser(app.test_client())
+    assert max_.sign_in(issue_token("max-producer")["token"]).status_code == 302
+    return max_
+
+
+def test_a_resubmission_into_another_production_is_refused_and_records_nothing(browser, studio, app):
+    """Insider attack: a producer of two shows edits a denied request of one into the other, so
+    the other show's page would link to a request of a production its producers cannot see."""
+    max_ = _two_show_producer(app)
+    location = submit(max_, studio, people=["Kit Young"]).headers["Location"]
+    first = int(location.rsplit("/", 1)[1])
+    before = GenerationRequest.select().count()
+    max_.get(f"/requests/{first}/resubmit")
+    answer = max_.post("/requests/new", {
+        "resubmission_of": str(first), "production": "northern-line", "use": "previs", "territory": "GB",
+        "model": studio["model"], "prompt": "moved", "steps": "4", "width": "64", "height": "64"})
+    assert answer.status_code == 422 and "a resubmission stays in that production" in answer.get_data(as_text=True)
+    assert GenerationRequest.select().count() == before
+
+
+def test_a_reference_of_another_production_is_shown_by_hash_not_title(browser, studio, app):
+    """A producer of two shows puts one show's still on the other's request: the other show's
+    producers see that reference's hash only, never its title (on the page or in a search)."""
+    from governance.registry.assets import register_asset
+    from tests.api.test_flow import png
+    max_ = _two_show_producer(app)
+    secret, _ = register_asset(png(11), media_type="image/png", title="Northern Line secret set",
+                               production="northern-line")
+    location = submit(max_, studio, use="previs", references=[secret["sha256"]]).headers["Location"]
+    pat_page = browser("pat-producer").get(location).get_data(as_text=True)
+    assert secret["sha256"][:12] in pat_page and "Northern Line secret set" not in pat_page
+    assert "Northern Line secret set" in max_.get(location).get_data(as_text=True)
