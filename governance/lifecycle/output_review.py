@@ -275,6 +275,11 @@ def recorded_outputs(limit: int | None = None) -> list[RecordedOutput]:
     return found
 
 
+def recorded_output_count() -> int:
+    """How many output decisions are recorded: what a full replay re-judges beside the requests."""
+    return int(OutputReview.select().count())
+
+
 # --------------------------------------------------------------------------- holding
 
 
@@ -483,4 +488,4 @@ def purge(now: datetime | None = None) -> int:
 
 __all__ = ["ALLOW", "ALLOWED", "APPROVED", "HELD", "PURGED", "REFUSED", "REJECTED", "Judgement", "ReviewConfig",
            "ReviewView", "existing", "held_image", "hold", "image_facts", "judge", "list_reviews",
-           "purge", "record_allowed", "reject", "show_review"]
+           "purge", "record_allowed", "recorded_output_count", "recorded_outputs", "reject", "show_review"]

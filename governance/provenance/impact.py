@@ -25,6 +25,7 @@ their productions (training sets and models are the studio's, seen by all).
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -32,17 +33,17 @@ import peewee
 
 from ..audit.log import record
 from ..clock import utcnow
+from ..db import database, tuples
 from ..jobs.statuses import JobStatus
-from ..jobs.tables import Approval, Job
+from ..jobs.tables import Job
 from ..ledger.tables import Output
 from ..policy import usage
-from ..policy.tables import DecisionRecord, GenerationRequest
+from ..policy.tables import AwaitingApproval, DecisionRecord, GenerationRequest
 from ..principal import Principal
 from ..registry import scope as visibility
 from ..registry.consents import find_consent
 from ..registry.licences import find_licence
 from ..registry.tables import Asset, AssetPerson, Consent, Licence, Model, TrainingSet, TrainingSetMember
-from .query import Plan, matching
 from .tables import OutputFacet
 
 #: how many affected outputs an impact lists by hash; the count is always exact
@@ -77,13 +78,15 @@ class Impact:
     outputs_sample: tuple[str, ...]
     applied: bool = False
     changes: dict[str, int] | None = None
+    #: True when ``outputs`` is a floor: counting stopped there (a page's bounded count)
+    outputs_at_least: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"cause": self.cause, "applied": self.applied, "assets": self.assets,
                 "training_sets": list(self.training_sets), "models": list(self.models),
                 "pending_requests": list(self.pending_requests),
                 "outputs": {"count": self.outputs, "sha256": list(self.outputs_sample),
-                            "listed": len(self.outputs_sample)},
+                            "listed": len(self.outputs_sample), "at_least": self.outputs_at_least},
                 "changes": self.changes}
 
 
@@ -151,40 +154,79 @@ def _productions_term(by: Principal | None) -> dict[str, frozenset[str]] | None:
     return {"production": frozenset(by.productions)}
 
 
-def _count_outputs(scope: Scope, by: Principal | None = None) -> int:
-    query = OutputFacet.select(peewee.fn.COUNT(OutputFacet.output.distinct())).where(
-        _facet_condition(scope.output_term))
+def _in_productions(productions: frozenset[str]) -> peewee.ColumnBase:
+    """The facet row's output was made for one of ``productions``: its request looked up by key
+    (an output's production facet is its request's production, ``index.facets_of``), rather than
+    every output of those productions gathered first (a million for a producer of all of them)."""
+    return peewee.fn.EXISTS(
+        Output.select(peewee.SQL("1"))
+        .join(GenerationRequest, on=(GenerationRequest.id == peewee.Cast(Output.request_id, "INTEGER")))
+        .where((Output.id == OutputFacet.output) & GenerationRequest.production.in_(sorted(productions))))
+
+
+def _count_outputs(scope: Scope, by: Principal | None = None, up_to: int | None = None) -> int:
+    """The distinct outputs the scope reaches (within ``by``'s productions); with ``up_to``,
+    counting stops past that many (a licence can reach most of a million outputs: a page says
+    "more than" rather than walk them all; the API and the CLI count exactly)."""
+    reached = OutputFacet.select(OutputFacet.output).where(_facet_condition(scope.output_term)).distinct()
     theirs = _productions_term(by)
     if theirs is not None:
-        query = query.where(OutputFacet.output.in_(
-            OutputFacet.select(OutputFacet.output).where(_facet_condition(theirs))))
-    return int(query.scalar() or 0)
+        reached = reached.where(_in_productions(theirs["production"]))
+    if up_to is not None:
+        reached = reached.limit(up_to + 1)
+    return int(reached.count())
 
 
 def _sample(scope: Scope, by: Principal | None = None) -> tuple[str, ...]:
+    """The newest ``SAMPLE`` outputs the scope reaches (within ``by``'s productions), by hash:
+    one index walk per (kind, value) of the scope, newest first, merged."""
     theirs = _productions_term(by)
-    terms = (scope.output_term,) if theirs is None else (scope.output_term, theirs)
     if theirs is not None and not theirs["production"]:
         return ()
-    hits = matching(Plan(terms, None, None, None, SAMPLE))[:SAMPLE]
-    ids = [i for _, i in hits]
+    walks = []
+    for kind, values in sorted(scope.output_term.items()):
+        for value in sorted(values):
+            walk = (OutputFacet.select(OutputFacet.signed_at, OutputFacet.output)
+                    .where(OutputFacet.kind == kind, OutputFacet.value == value)
+                    .order_by(OutputFacet.signed_at.desc(), OutputFacet.output.desc()).limit(SAMPLE))
+            if theirs is not None:
+                walk = walk.where(_in_productions(theirs["production"]))
+            walks.append([(at, ident) for at, ident in tuples(walk)])
+    ids: list[int] = []
+    for _, ident in heapq.merge(*walks, reverse=True):
+        if ident not in ids:
+            ids.append(ident)
+            if len(ids) == SAMPLE:
+                break
     rows = {r.id: r.sha256 for r in Output.select(Output.id, Output.sha256).where(Output.id.in_(ids))} if ids else {}
     return tuple(rows[i] for i in ids if i in rows)
+
+
+def _rare(condition: peewee.Expression) -> peewee.ColumnBase:
+    """``condition``, marked for SQLite's planner as true of few rows. Its statistics see three
+    job statuses over a million jobs and walk the whole table (a tenth of a second) rather than
+    the status index for the few hundred pending ones; PostgreSQL keeps per-value counts."""
+    if isinstance(database.obj, peewee.SqliteDatabase):
+        return peewee.fn.likelihood(condition, peewee.SQL("0.001"))
+    return condition
 
 
 def pending_requests() -> list[tuple[GenerationRequest, DecisionRecord, Job | None]]:
     """Requests not yet signed that could still be: queued or running jobs, and requests
     awaiting an approver."""
-    running = (Job.select(Job, DecisionRecord, GenerationRequest.id, GenerationRequest.production)
+    # only the columns read here: a decision's stored facts are large JSON, parsed per row
+    running = (Job.select(Job.id, Job.status, Job.request, Job.decision, DecisionRecord.id, DecisionRecord.records,
+                          GenerationRequest.id, GenerationRequest.production)
                .join(DecisionRecord).switch(Job).join(GenerationRequest)
-               .where(Job.status.in_(PENDING_JOB_STATUSES)))
+               .where(_rare(Job.status.in_(PENDING_JOB_STATUSES))))
     found: list[tuple[GenerationRequest, DecisionRecord, Job | None]] = [(j.request, j.decision, j) for j in running]
-    approved = Approval.select(peewee.SQL("1")).where(Approval.request == DecisionRecord.request)
-    has_job = Job.select(peewee.SQL("1")).where(Job.request == DecisionRecord.request)
-    awaiting = (DecisionRecord.select(DecisionRecord, GenerationRequest.id, GenerationRequest.production)
+    # the approval queue (step 29) holds exactly the requests whose latest decision awaits
+    # sign-offs: read through it, not by testing every needs_approval decision ever recorded
+    # for an approval or a job (a second at a million requests)
+    awaiting = (DecisionRecord.select(DecisionRecord.id, DecisionRecord.records, DecisionRecord.request,
+                                      GenerationRequest.id, GenerationRequest.production)
                 .join(GenerationRequest)
-                .where(DecisionRecord.outcome == "needs_approval", ~peewee.fn.EXISTS(approved),
-                       ~peewee.fn.EXISTS(has_job)))
+                .where(DecisionRecord.id.in_(AwaitingApproval.select(AwaitingApproval.decision_id))))
     found += [(d.request, d, None) for d in awaiting]
     return found
 
@@ -215,25 +257,29 @@ def _model_dicts(ids: tuple[int, ...]) -> tuple[dict[str, Any], ...]:
 
 def compute(scope: Scope, pending: list[tuple[GenerationRequest, DecisionRecord, Job | None]] | None = None,
             applied: bool = False, changes: dict[str, int] | None = None,
-            by: Principal | None = None) -> Impact:
-    """What the scope reaches; for a producer (``by`` confined), within their productions."""
+            by: Principal | None = None, count_up_to: int | None = None) -> Impact:
+    """What the scope reaches; for a producer (``by`` confined), within their productions.
+    ``count_up_to`` bounds the output count (``outputs_at_least`` then says it is a floor)."""
     pending = _pending_hit(scope) if pending is None else pending
     pending = [p for p in pending if by is None or by.may_see_production(p[0].production)]
     assets = visibility.visible_assets(by, Asset.select(Asset.id).where(Asset.id.in_(scope.asset_ids)))
     cause = {"kind": scope.kind, "id": scope.record_id, "subject": scope.subject, "label": scope.label}
+    counted = _count_outputs(scope, by, count_up_to)
+    at_least = count_up_to is not None and counted > count_up_to
     return Impact(cause, assets.count(), _sets_dicts(scope.training_set_ids),
                   _model_dicts(scope.model_ids), tuple(_pending_dict(r, j) for r, _, j in pending),
-                  _count_outputs(scope, by), _sample(scope, by), applied, changes)
+                  min(counted, count_up_to) if at_least and count_up_to is not None else counted,
+                  _sample(scope, by), applied, changes, at_least)
 
 
-def consent_impact(consent_id: int | str, by: Principal | None = None) -> Impact:
+def consent_impact(consent_id: int | str, by: Principal | None = None, count_up_to: int | None = None) -> Impact:
     """The dry run for a consent: what revoking it touches (or touched); changes nothing."""
-    return compute(consent_scope(find_consent(consent_id, by)), by=by)
+    return compute(consent_scope(find_consent(consent_id, by)), by=by, count_up_to=count_up_to)
 
 
-def licence_impact(ref: str | int, by: Principal | None = None) -> Impact:
+def licence_impact(ref: str | int, by: Principal | None = None, count_up_to: int | None = None) -> Impact:
     """The dry run for a licence: what taking it down touches (or touched); changes nothing."""
-    return compute(licence_scope(find_licence(ref, by)), by=by)
+    return compute(licence_scope(find_licence(ref, by)), by=by, count_up_to=count_up_to)
 
 
 # ---------------------------------------------------------------- applying

@@ -15,17 +15,23 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from ..credentials import policy_signatures
 from ..errors import Conflict, InvalidInput, PolicyError
 from ..ids import is_id
-from ..lifecycle.output_review import recorded_outputs
+from ..lifecycle.output_review import recorded_output_count, recorded_outputs
 from ..lifecycle.policy_publish import publish_preview
 from ..policy import cases, versions
 from ..policy.diff import diff_policies
 from ..policy.odrl import MEDIA_TYPE, odrl_json
-from ..policy.replay import replay
+from ..policy.replay import recorded_request_count, replay
 from . import access
 from .access import page
 from .blueprint import bp
 
 READERS = ("legal", "auditor")
+#: requests (and output decisions) the replay page re-decides, newest first. Replaying every
+#: recorded decision takes minutes at a studio's scale (a million outputs): the page shows the
+#: newest and says how many it left to ``slate policy replay`` and ``POST /api/v1/policies/<ref>/replay``,
+#: which replay them all. Bounding it, rather than caching a full replay per (policy, newest
+#: decision) as the publish confirmation does, keeps the first look at a new draft fast too.
+REPLAY_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -258,6 +264,10 @@ def policy_tests(ref: str) -> Any:
 @bp.route("/policies/<string:ref>/replay", methods=["GET"])
 @page("legal")
 def policy_replay(ref: str) -> Any:
+    """The newest ``REPLAY_PAGE`` requests' and output decisions' replay, and how many a full
+    replay (CLI, API) would add."""
     row = versions.get_version(ref)
-    report = replay(versions.compiled(row), outputs=recorded_outputs())
-    return render_template("web/policy_replay.html", policy=versions.version_dict(row), report=report.to_dict())
+    report = replay(versions.compiled(row), REPLAY_PAGE, recorded_outputs(REPLAY_PAGE))
+    totals = {"requests": recorded_request_count(), "outputs": recorded_output_count(), "each": REPLAY_PAGE}
+    return render_template("web/policy_replay.html", policy=versions.version_dict(row), report=report.to_dict(),
+                           totals=totals)

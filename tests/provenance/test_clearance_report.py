@@ -152,6 +152,18 @@ def test_release_territory_a_licence_does_not_cover_is_an_issue_without_losing_s
     assert report["totals"]["in_good_standing"] == 4
 
 
+def test_a_window_of_the_report_judges_its_outputs_as_the_whole_report_does(signed, app):
+    Production.update(attributes={}).where(Production.name == "harbour-lights").execute()
+    whole = clearance.clearance_report("harbour-lights", by=None).to_dict()
+    for offset in range(len(whole["outputs"])):
+        part = clearance.clearance_report("harbour-lights", by=None, window=(offset, 1)).to_dict()
+        assert part["outputs"] == whole["outputs"][offset:offset + 1]
+        assert part["production"] == whole["production"]
+        shown = whole["outputs"][offset]["sha256"]
+        assert part["issues"] == [i for i in whole["issues"] if i["output"] == shown]
+    assert clearance.output_count("harbour-lights") == len(whole["outputs"]) == 4
+
+
 def test_a_producer_of_another_production_is_told_it_does_not_exist(signed, client, app):
     outsider = Principal("nia", frozenset({"producer"}), frozenset({"northern-line"}))
     with pytest.raises(NotFound) as refused:

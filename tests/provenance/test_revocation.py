@@ -116,6 +116,18 @@ def test_dry_run_changes_nothing(signed):
     assert Output.select().where(Output.in_good_standing == False).count() == 0  # noqa: E712
 
 
+def test_a_bounded_impact_count_stops_past_its_bound_and_says_the_figure_is_a_floor(signed):
+    bounded = impact.licence_impact("LIC-STUDIO-OWN", count_up_to=2)
+    assert bounded.outputs == 2 and bounded.outputs_at_least and bounded.to_dict()["outputs"]["at_least"] is True
+    exact = impact.licence_impact("LIC-STUDIO-OWN", count_up_to=3)
+    assert exact.outputs == 3 and not exact.outputs_at_least
+
+
+def test_the_impact_finds_a_request_awaiting_approval_through_the_approval_queue(signed, pending):
+    found = {p["id"] for p in impact.licence_impact("LIC-NORTHLIGHT-PLATES").pending_requests}
+    assert found == {pending["queued"]["request"]["id"], pending["awaiting"]["request"]["id"]}
+
+
 def test_training_licence_takedown_reaches_every_output_of_the_model(app, signed):
     result = revocation.take_down("LIC-OTHER", "licensor dispute")
     assert result["impact"]["outputs"]["sha256"] == [signed.outputs["other"]]

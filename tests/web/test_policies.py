@@ -57,16 +57,39 @@ def test_the_policy_tests_run_on_the_chosen_version(browser):
     assert "case(s) passed" in body and "FAILED" not in body
 
 
-def test_replay_names_the_decisions_a_draft_would_flip(browser, studio):
+def replayed_after(browser, studio, *prompts: str) -> str:
+    """The replay page of the next version after the producer asked for ``prompts`` (previs, which
+    the next version routes to an approver)."""
     producer = browser("pat-producer")
     producer.get("/requests/new")
-    producer.post("/requests/new", {"production": "harbour-lights", "use": "previs", "territory": "GB",
-                                    "model": studio["model"], "prompt": "a quiet harbour"})
+    for prompt in prompts:
+        producer.post("/requests/new", {"production": "harbour-lights", "use": "previs", "territory": "GB",
+                                        "model": studio["model"], "prompt": prompt})
     lee = browser("lee-legal")
     lee.get("/policies")
     lee.post("/policies", {"text": draft_v2().decode()})
-    body = lee.get(f"/policies/{REF}@{NEXT_VERSION}/replay").get_data(as_text=True)
+    return lee.get(f"/policies/{REF}@{NEXT_VERSION}/replay").get_data(as_text=True)
+
+
+def test_replay_names_the_decisions_a_draft_would_flip(browser, studio):
+    body = replayed_after(browser, studio, "a quiet harbour")
     assert "1 would flip" in body and "needs approval" in body
+
+
+def test_replay_page_replays_only_the_newest_requests_and_says_how_many_it_left_to_the_cli(browser, studio,
+                                                                                          monkeypatch):
+    from governance.web import policies as page
+
+    monkeypatch.setattr(page, "REPLAY_PAGE", 1)
+    body = replayed_after(browser, studio, "a quiet harbour", "a loud harbour")
+    assert "1 recorded request(s) replayed: <strong>1 would flip</strong>" in body
+    assert "newest 1 of 2 recorded request(s)" in body and "1 older decision(s) are not replayed here" in body
+    assert "slate policy replay" in body
+
+
+def test_replay_page_says_nothing_was_left_out_when_it_replays_everything(browser, studio):
+    body = replayed_after(browser, studio, "a quiet harbour")
+    assert "1 would flip" in body and "not replayed here" not in body
 
 
 def test_a_broken_policy_file_is_reported_in_words(browser):
