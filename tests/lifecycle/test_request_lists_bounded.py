@@ -88,12 +88,12 @@ def test_a_producers_awaiting_list_read_from_the_queue_never_shows_another_produ
 def test_requests_an_approver_signed_already_never_hide_the_one_still_waiting_for_them(app, studio, monkeypatch):
     """The oldest waiting requests are ones ada signed (they wait for legal now): the queue reads
     past them, a batch at a time, to the request still waiting for her."""
-    ADA = Principal(0, "ada-approver", frozenset({"approver"}))
+    ada = Principal(0, "ada-approver", frozenset({"approver"}))
     signed = [ask(app, studio) for _ in range(5)]
     for request_id in signed:
         assert sign(app, studio, "ada-approver", request_id).status_code == 200  # legal's sign-off still needed
     waiting = ask(app, studio)
     monkeypatch.setattr(approval_desk, "QUEUE_SCAN", 2)
-    assert [e.request.id for e in approval_desk.queue(ADA)] == [waiting]
+    assert [e.request.id for e in approval_desk.queue(ada)] == [waiting]
     monkeypatch.setattr(approval_desk, "QUEUE_CAP", 4)  # the cap bounds the walk: then it is not reached
-    assert approval_desk.queue(ADA) == []
+    assert approval_desk.queue(ada) == []

@@ -35,6 +35,8 @@ def sync_api() -> Any:
 
 @pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
+    """One headless chromium for the package: defined once (``tests/web/conftest.py``), since
+    Playwright's sync API allows one running instance per thread."""
     with sync_api().sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

@@ -22,6 +22,7 @@ from governance.registry.models_registry import register_model, set_status
 from governance.registry.training_sets import create_training_set
 from governance.registry.vocabulary import OUTPUT_USES
 from tests.training import attest_model
+from tests.web.browser import chromium  # noqa: F401  (one browser for the whole package, days included)
 
 REPO = Path(__file__).resolve().parents[2]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.web.browser import Person, Screens, chromium, needs_browser  # noqa: F401  (chromium: a fixture)
+from tests.web.browser import Person, Screens, needs_browser
 
 pytestmark = needs_browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright (the dev extra)")
@@ -103,7 +103,7 @@ def test_each_role_does_its_main_task_in_a_real_browser(server: SlateServer, chr
 
     # the producer asks for a final frame with the licensed plate: routed to an approver
     fill_request(pat.page, "final_frame", FINAL_PROMPT, reference="Harbour plate, dusk")
-    expect(pat.page.locator("h1")).to_contain_text("awaiting approval")
+    expect(pat.page.locator("h1")).to_contain_text("waiting for approval")
     expect(pat.page.locator("ul.duties")).to_contain_text("Background plates courtesy of Northlight Archive")
     request_url = pat.page.url
     pat.shot("producer-awaiting-approval")
@@ -171,7 +171,7 @@ def test_each_role_does_its_main_task_in_a_real_browser(server: SlateServer, chr
 
     # a producer opening legal's page is refused in words
     pat.page.goto("/policies")
-    expect(pat.page.locator("h1")).to_contain_text("Forbidden")
+    expect(pat.page.locator("h1")).to_contain_text("Not for your roles")
     pat.shot("producer-refused-legal-page")
 
     print(f"\nscreenshots: {screens.folder}")

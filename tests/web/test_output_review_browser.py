@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, Screens, needs_browser
+from tests.web.browser import Screens, needs_browser
 
 pytestmark = needs_browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright (the dev extra)")
@@ -33,36 +33,35 @@ def served(app) -> Iterator[str]:
 
 
 def test_the_reviewer_sees_the_image_beside_its_nearest_works_and_approves_it(client, studio, reviewed, served,
-                                                                              tmp_path: Path) -> None:
+                                                                              chromium, tmp_path: Path) -> None:
     job_id = queued(client, studio)
     held = full(client, studio, sign(client, studio.tokens["gpu-worker"], job_id, encoded(skimage_data.astronaut())))
     assert held["status"] == "held"
     screens = Screens(tmp_path / "screenshots")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page: Any = browser.new_context(base_url=served, viewport={"width": 1280, "height": 900}).new_page()
-        page.goto("/")
-        page.fill("#token", studio.tokens["ada-approver"])
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_role("navigation", name="Sections").get_by_role("link", name="Output reviews").click()
-        page.get_by_role("link", name=job_id).click()
-        expect = sync_api.expect
-        expect(page.locator("h1")).to_contain_text("held")
-        image = page.get_by_alt_text("The generated image under review")
-        expect(image).to_be_visible()
-        matches = page.locator("figure.match img")
-        expect(matches).to_have_count(len(held["facts"]["matches"]))
-        # every picture actually loaded (the image and each nearest work's thumbnail)
-        loaded = page.evaluate("() => [...document.images].map(i => i.complete && i.naturalWidth > 0)")
-        assert loaded and all(loaded), loaded
-        assert page.locator(".face-box").count() == held["facts"]["faces"] >= 1
-        assert "Coffee still" in page.locator("section.compare").inner_text()
-        screens.take(page, "output-review")
-        page.fill("#comment", "crew member, cleared")
-        page.get_by_role("button", name="Approve and sign this image").click()
-        expect(page.locator("body")).to_contain_text("approved")
-        screens.take(page, "approved")
-        browser.close()
+    context = chromium.new_context(base_url=served, viewport={"width": 1280, "height": 900})
+    page: Any = context.new_page()
+    page.goto("/")
+    page.fill("#token", studio.tokens["ada-approver"])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Output reviews").click()
+    page.get_by_role("link", name=job_id).click()
+    expect = sync_api.expect
+    expect(page.locator("h1")).to_contain_text("held")
+    image = page.get_by_alt_text("The generated image under review")
+    expect(image).to_be_visible()
+    matches = page.locator("figure.match img")
+    expect(matches).to_have_count(len(held["facts"]["matches"]))
+    # every picture actually loaded (the image and each nearest work's thumbnail)
+    loaded = page.evaluate("() => [...document.images].map(i => i.complete && i.naturalWidth > 0)")
+    assert loaded and all(loaded), loaded
+    assert page.locator(".face-box").count() == held["facts"]["faces"] >= 1
+    assert "Coffee still" in page.locator("section.compare").inner_text()
+    screens.take(page, "output-review")
+    page.fill("#comment", "crew member, cleared")
+    page.get_by_role("button", name="Approve and sign this image").click()
+    expect(page.locator("body")).to_contain_text("approved")
+    screens.take(page, "approved")
+    context.close()
     assert OutputReview.get_by_id(held["id"]).status == "approved"
     assert (screens.folder / "01-output-review.png").stat().st_size > 10_000
     screens.assert_accessible()

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.conftest import micro_bundle, prepare_home  # noqa: F401  (micro_bundle: a fixture)
 from tests.e2e.harness import SlateServer, start_server
-from tests.web.browser import Screens, chromium, needs_browser  # noqa: F401  (chromium: a fixture)
+from tests.web.browser import Screens, needs_browser
 
 
 @pytest.fixture(scope="package")
