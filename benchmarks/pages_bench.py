@@ -174,6 +174,12 @@ def top_up(folder: Path) -> None:
     if not PolicyTestCase.select().where(PolicyTestCase.uid == policy.uid, PolicyTestCase.name == BENCH_CASE).exists():
         cases.add_case(policy.uid, BENCH_CASE, (POLICY.parent / "studio-default.tests.yaml").read_text(),
                        ROLE_USERS["legal"])
+    # the bulk decisions' policy row holds a placeholder text; pages that compile a decision's
+    # policy (the approval page) need a real one: the studio policy's text, hashed as stored
+    from governance.canonical import sha256_hex
+    from governance.policy.tables import PolicyVersion
+    PolicyVersion.update(text=policy.text, sha256=sha256_hex(policy.text.encode("utf-8"))) \
+        .where(PolicyVersion.uid == "urn:bench", PolicyVersion.sha256 != policy.sha256).execute()
     files = folder / "bench-outputs"
     files.mkdir(exist_ok=True)
     count = Output.select().count()
@@ -213,7 +219,7 @@ def identifiers() -> dict[tuple[str, str], str]:
     from governance.audit.tables import AuditEntry
     from governance.jobs.tables import OutputReview
     from governance.ledger.tables import Output
-    from governance.policy.tables import GenerationRequest, PolicyTestCase, PolicyVersion
+    from governance.policy.tables import AwaitingApproval, GenerationRequest, PolicyTestCase, PolicyVersion
     from governance.registry.tables import Asset, Consent
 
     def middle(model: Any, column: Any) -> Any:
@@ -233,6 +239,10 @@ def identifiers() -> dict[tuple[str, str], str]:
         ("policies", "ref"): f"{policy.uid}@{policy.version}", ("productions", "production"): "prod-07",
         ("registry", "consent_id"): str(Consent.select(Consent.id).order_by(Consent.id.desc()).limit(1).scalar()),
         ("requests", "request_id"): str(middle(GenerationRequest, GenerationRequest.id)),
+        # the approval page of the request that has waited longest (else one in the middle)
+        ("approvals", "request_id"): str(AwaitingApproval.select(AwaitingApproval.request_id)
+                                         .order_by(AwaitingApproval.since).limit(1).scalar()
+                                         or middle(GenerationRequest, GenerationRequest.id)),
         ("assets", "sha256"): middle(Asset, Asset.sha256),
         ("policy-cases", "case_id"): str(case.id),
         # a page whose query string is required: measured with it, not as its refusal
