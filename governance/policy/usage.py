@@ -26,8 +26,6 @@ its decision relied on, in the signing transaction, unique per pair (``record_us
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -42,6 +40,7 @@ from ..db import database, transaction, tuples
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..principal import Principal
 from ..registry.tables import Consent, Licence, Production
+from ..spreadsheet import csv_cell, csv_text  # noqa: F401  (csv_cell: the exports' one rule)
 from .tables import DecisionRecord, GenerationRequest, ProductionBudget, UsageCounter, UsageReservation, UseEvent
 
 CONSENT, LICENCE = "consent", "licence"
@@ -369,19 +368,6 @@ def uses_report(production: str, by: Principal | None = None) -> list[UseRow]:
                    str((e.terms or {}).get("per") or PER_OUTPUT)) for e in query]
 
 
-def csv_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run: text starting with = + - @ or a control
-    character is prefixed with an apostrophe (OWASP's CSV-injection advice)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n") else text
-
-
 def to_csv(rows: Iterable[UseRow]) -> str:
     """The rows as CSV with a header of ``CSV_COLUMNS`` (stable; RFC 4180 quoting, CRLF)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        data = row.to_dict()
-        writer.writerow([csv_cell(data[c]) for c in CSV_COLUMNS])
-    return out.getvalue()
+    return csv_text(CSV_COLUMNS, ([row.to_dict()[c] for c in CSV_COLUMNS] for row in rows))

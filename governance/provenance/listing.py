@@ -10,15 +10,13 @@ stream what they return.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import replace
 from typing import Any, Iterator, Sequence
 
+from .. import spreadsheet
 from ..canonical import json_default
 from ..ids import is_id
 from ..policy.tables import DecisionRecord, GenerationRequest
-from ..policy.usage import csv_cell
 from ..principal import Principal
 from ..registry import scope
 from ..registry.tables import Asset
@@ -87,27 +85,19 @@ def export(query: OutputQuery, by: Principal | None, limit: int = MAX_EXPORT) ->
     return rows()
 
 
-def csv_row(row: dict[str, Any]) -> list[str]:
-    """One output as CSV cells a spreadsheet will not run (``usage.csv_cell``)."""
+def csv_row(row: dict[str, Any]) -> list[Any]:
+    """One output's values in ``CSV_COLUMNS`` order (``spreadsheet`` neutralises them)."""
     values = {**row, "signed_at": json_default(row["signed_at"]), "model": row.get("model_ref", ""),
               "request": row.get("request_id", ""),
               "references": "; ".join(r["title"] or r["sha256"] for r in row.get("references", [])),
               "credits": "; ".join(row.get("credits", [])),
               "in_good_standing": "yes" if row.get("in_good_standing") else "no"}
-    return [csv_cell(values.get(c)) for c in CSV_COLUMNS]
+    return [values.get(c) for c in CSV_COLUMNS]
 
 
 def csv_lines(rows: Iterator[dict[str, Any]] | Sequence[dict[str, Any]]) -> Iterator[str]:
-    """The header, then one CRLF-terminated RFC 4180 line per row, as they come."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    yield out.getvalue()
-    for row in rows:
-        out.seek(0)
-        out.truncate()
-        writer.writerow(csv_row(row))
-        yield out.getvalue()
+    """The header, then the rows, CSV a spreadsheet opens safely, streamed as they come."""
+    return spreadsheet.csv_lines(CSV_COLUMNS, (csv_row(row) for row in rows))
 
 
 __all__ = ["CSV_COLUMNS", "MAX_EXPORT", "annotate", "csv_lines", "csv_row", "export", "reference_titles"]

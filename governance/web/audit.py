@@ -8,8 +8,6 @@ which ``GET /api/v1/audit/entries`` answers from too. The pages only put it in w
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any, Iterator
 
@@ -21,8 +19,8 @@ from ..audit.trust import TrustAnchors
 from ..credentials.verification import verify as verify_image
 from ..errors import InvalidInput
 from ..ids import is_id
-from ..policy.usage import csv_cell
 from ..provenance.standing import as_seen_by, standing_checks
+from ..spreadsheet import csv_lines
 from . import access
 from .access import page
 from .blueprint import bp
@@ -137,19 +135,11 @@ def audit_export_csv() -> Response:
     spreadsheet would run as a formula is neutralised."""
     filters = browse.EntryFilter.from_args(request.args)
 
-    def lines() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
+    def rows() -> Iterator[list[Any]]:
         for entry in browse.export_entries(filters):
             entry = {**entry, "data": json.dumps(entry["data"], sort_keys=True, ensure_ascii=False)}
-            writer.writerow([csv_cell(entry[c]) for c in CSV_COLUMNS])
-            if out.tell() > 64_000:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
-    return _download(lines(), "text/csv", "csv")
+            yield [entry[c] for c in CSV_COLUMNS]
+    return _download(csv_lines(CSV_COLUMNS, rows()), "text/csv", "csv")
 
 
 @bp.route("/audit/export.jsonl", methods=["GET"])

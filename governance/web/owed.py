@@ -7,15 +7,13 @@ production's maintained tally, so the page costs the same at a million outputs a
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from flask import render_template
 
 from ..api.flow import attachment
-from ..policy.usage import csv_cell
 from ..provenance import credit_lines
+from ..spreadsheet import csv_text
 from . import access
 from .access import page
 from .blueprint import bp
@@ -35,10 +33,5 @@ def credits_owed(production: str) -> Any:
 @page(*READERS)
 def credits_owed_csv(production: str) -> Any:
     owed = credit_lines.credits_owed(production, access.principal())
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for c in owed:
-        row = c.to_dict()
-        writer.writerow([csv_cell(row[k]) for k in CSV_COLUMNS])
-    return attachment(out.getvalue(), "text/csv", f"credits-{production}.csv")
+    rows = ([c.to_dict()[k] for k in CSV_COLUMNS] for c in owed)
+    return attachment(csv_text(CSV_COLUMNS, rows), "text/csv", f"credits-{production}.csv")
