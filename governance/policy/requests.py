@@ -21,6 +21,7 @@ from ..ids import is_id
 from ..principal import Principal
 from ..registry.models_registry import get_model
 from .clearance import training_facts_for
+from .compiler import CompiledPolicy
 from .decision import Decision, DutyDue, Finding, Inputs, Outcome, PolicyRef
 from .registry_facts import RequestSpec, build_facts
 from .stored_facts import facts_to_store
@@ -157,15 +158,23 @@ def decide_request(spec: RequestSpec, policy_uid: str | None = None, by: Princip
         asked["id"] = str(request.id)
         # the counters judged, locked until this decision commits (caps cannot be overrun)
         annotate(facts, lock=True)
-        decision = engine.evaluate(facts)
-        stored = _store(request, version, decision, facts)
-        reserve(facts, stored.id, decision.outcome)
-        record("request.decided", f"request:{request.id}",
-               {"decision": decision.outcome, "policy": decision.policy.to_dict(),
-                "prompt_sha256": request.prompt_sha256, "inputs_digest": decision.inputs.digest,
-                "digest_scheme": decision.inputs.scheme,
-                "violated": decision.violated_rules}, actor=requester)
+        stored, entry = _judged(request, version, engine, facts)
+        record("request.decided", f"request:{request.id}", {**entry, "prompt_sha256": request.prompt_sha256},
+               actor=requester)
     return Decided(RequestRecord.from_row(request), DecisionView.from_row(stored))
+
+
+def _judged(request: GenerationRequest, version: PolicyVersion, engine: CompiledPolicy,
+            facts: dict[str, Any]) -> tuple[DecisionRecord, dict[str, Any]]:
+    """Evaluate ``facts``, store the decision and take its uses, in the caller's transaction;
+    returns the stored decision and what its audit entry says of it (a first decision's and a
+    re-decision's entries add their own fields)."""
+    decision = engine.evaluate(facts)
+    stored = _store(request, version, decision, facts)
+    reserve(facts, stored.id, decision.outcome)
+    return stored, {"decision": decision.outcome, "policy": decision.policy.to_dict(),
+                    "inputs_digest": decision.inputs.digest, "digest_scheme": decision.inputs.scheme,
+                    "violated": decision.violated_rules}
 
 
 def newer_policy(decision: DecisionRecord) -> PolicyVersion | None:
@@ -195,14 +204,9 @@ def decide_again(request: GenerationRequest, actor: str) -> DecisionView:
     # names were checked against the requester's productions when they asked: none is looked up again by them
     facts = build_facts(spec, str(request.id), utcnow().date(), None, training_facts_for(engine.policy))
     annotate(facts, lock=True)
-    decision = engine.evaluate(facts)
-    stored = _store(request, version, decision, facts)
-    reserve(facts, stored.id, decision.outcome)
+    stored, entry = _judged(request, version, engine, facts)
     record("request.decided_again", f"request:{request.id}",
-           {"decision": decision.outcome, "policy": decision.policy.to_dict(),
-            "previous": previous.id if previous is not None else None,
-            "inputs_digest": decision.inputs.digest, "digest_scheme": decision.inputs.scheme,
-            "violated": decision.violated_rules}, actor=actor)
+           {**entry, "previous": previous.id if previous is not None else None}, actor=actor)
     return DecisionView.from_row(stored)
 
 
