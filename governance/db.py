@@ -14,16 +14,19 @@ mode), whatever the umask; looser modes left from before are tightened on open.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 import stat
 import threading
 import urllib.parse
+import weakref
 from pathlib import Path
-from typing import Any, Generic, Iterator, TypeVar, cast
+from typing import Any, Callable, Generic, Iterator, TypeVar, cast
 
 import peewee
 from playhouse import db_url
+from playhouse.pool import PooledDatabase
 
 from .errors import ConfigurationError
 
@@ -39,6 +42,12 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",
 }
 
+#: PostgreSQL connections are pooled: a request takes one and gives it back when it ends
+#: instead of connecting anew (a TCP handshake, authentication and a backend process start,
+#: several milliseconds each time). A connection idle for five minutes is closed rather than
+#: reused; a request waits up to 30 s for one when all are taken, then fails clearly.
+POSTGRES_POOL = {"max_connections": 32, "stale_timeout": 300, "timeout": 30}
+
 
 class BaseModel(peewee.Model):
     """A table. What peewee adds to a table at run time, where a checker cannot see it, the
@@ -53,6 +62,18 @@ class BaseModel(peewee.Model):
         database = database
         legacy_table_names = False
 
+    @classmethod
+    def get_by_id(cls: type[M], pk: Any) -> M:
+        """peewee's ``get_by_id`` (``DoesNotExist`` when there is none), its SQL written once
+        per database (``hot_get``)."""
+        key = cls._meta.primary_key
+        if not isinstance(key, peewee.Field) or isinstance(key, peewee.CompositeKey):
+            return cls.get(key == pk)
+        row = hot_get(cls, key, pk)
+        if row is None:
+            raise cls.DoesNotExist(f"{cls.__name__} {str(pk)[:40]} does not exist")  # type: ignore[attr-defined]
+        return row
+
 
 def open_database(url: str) -> peewee.Database:
     """Open (and bind the proxy to) the database at ``url``."""
@@ -64,7 +85,7 @@ def open_database(url: str) -> peewee.Database:
                 private_sqlite_file(path)
             db: peewee.Database = db_url.connect(url, pragmas=SQLITE_PRAGMAS)
         elif url.startswith(("postgres://", "postgresql://")):
-            db = db_url.connect(url)
+            db = db_url.connect("postgresql+pool://" + url.partition("://")[2], **POSTGRES_POOL)
         else:
             raise ConfigurationError(
                 "SLATE_DATABASE_URL must start with sqlite:/// or postgresql://",
@@ -199,7 +220,27 @@ def _tighten(path: Path, most: int) -> None:
 
 
 def close_database() -> None:
+    """Close this thread's connection and, for a pooled PostgreSQL database, every idle one
+    the pool keeps, so that nothing holds the database open once Slate is done with it."""
     if database.obj is not None and not database.is_closed():
+        database.close()
+    if isinstance(database.obj, PooledDatabase):
+        database.obj.close_idle()
+
+
+def release_connection() -> None:
+    """The end of one request's use of the database.
+
+    A SQLite connection stays open for the thread's next request: opening one runs its
+    pragmas, and closing the last one checkpoints the write-ahead log, milliseconds each that
+    a request does not need (no transaction stays open between requests, so a kept
+    connection holds no snapshot and no lock). A pooled PostgreSQL connection goes back to
+    the pool. Anything a failed request left uncommitted is rolled back first."""
+    if database.obj is None or database.is_closed():
+        return
+    if database.in_transaction():
+        database.rollback()
+    if not isinstance(database.obj, peewee.SqliteDatabase):
         database.close()
 
 
@@ -237,16 +278,60 @@ def transaction() -> Iterator[None]:
     On SQLite the outermost transaction starts IMMEDIATE: it takes the write lock up
     front (waiting up to the busy timeout) instead of reading first and failing with
     "database is locked" when it later tries to write while another process holds the lock.
-    Nested calls are savepoints.
+    Nested calls are savepoints. Work handed to ``at_commit`` runs, in order, inside the
+    outermost transaction just before it commits; what a savepoint that rolled back handed
+    over is dropped with it.
     """
-    if isinstance(database.obj, peewee.SqliteDatabase) and not database.in_transaction():
-        # threads of one process queue on a fair lock rather than in SQLite's busy handler,
-        # whose sleeps grow to 100 ms and made tail latency under load seconds long
-        with _sqlite_writer, database.atomic(lock_type="IMMEDIATE"):
-            yield
-    else:
-        with database.atomic():
-            yield
+    if database.in_transaction():
+        pending = _at_commit.get()
+        mark = len(pending) if pending is not None else 0
+        try:
+            with database.atomic():
+                yield
+        except BaseException:
+            if pending is not None:
+                del pending[mark:]
+            raise
+        return
+    pending = []
+    token = _at_commit.set(pending)
+    try:
+        if isinstance(database.obj, peewee.SqliteDatabase):
+            # threads of one process queue on a fair lock rather than in SQLite's busy handler,
+            # whose sleeps grow to 100 ms and made tail latency under load seconds long
+            with _sqlite_writer, database.atomic(lock_type="IMMEDIATE"):
+                yield
+                _run(pending)
+        else:
+            with database.atomic():
+                yield
+                _run(pending)
+    finally:
+        _at_commit.reset(token)
+
+
+#: the outermost ``transaction``'s work waiting for its commit (see ``at_commit``)
+_at_commit: contextvars.ContextVar[list[Callable[[], object]] | None] = \
+    contextvars.ContextVar("slate_at_commit", default=None)
+
+
+def at_commit(work: Callable[[], object]) -> bool:
+    """Have ``work`` done inside the current transaction just before it commits; False, and
+    nothing kept, when no ``transaction`` is open (the caller does it now).
+
+    For writes every transaction makes to one hot row (the audit log's head): done last,
+    the row's lock is held for the commit only, not for the whole transaction, so on
+    PostgreSQL unrelated writers no longer wait for each other's work."""
+    pending = _at_commit.get()
+    if pending is None or not database.in_transaction():
+        return False
+    pending.append(work)
+    return True
+
+
+def _run(pending: list[Callable[[], object]]) -> None:
+    while pending:
+        pending.pop(0)()
 
 
 class HotInsert:
@@ -255,17 +340,22 @@ class HotInsert:
     peewee builds SQL in Python on every call, about 0.3 ms for a wide row; that is a tenth
     of a C2PA signature. The SQL is built by peewee once per database and checked against
     peewee's own parameters, so the fast path cannot drift from what peewee would run.
+
+    Plans are kept per database object, weakly: never by ``id()``, which Python reuses once
+    an object is freed, so SQL written for a closed SQLite database (``?``) was once run on
+    the PostgreSQL database opened after it (``%s``).
     """
 
     def __init__(self, model: type[peewee.Model]) -> None:
         self.model = model
-        self._plans: dict[int, tuple[str, list[peewee.Field]] | None] = {}
+        self._plans: weakref.WeakKeyDictionary[peewee.Database, tuple[str, list[peewee.Field]] | None] = \
+            weakref.WeakKeyDictionary()
 
     def __call__(self, **values: object) -> int:
         db = database.obj
-        if id(db) not in self._plans:
+        if db not in self._plans:
             return self._plan(db, values)
-        plan = self._plans[id(db)]
+        plan = self._plans[db]
         if plan is None:  # peewee's SQL could not be reused for this database
             return int(self.model.insert(**values).execute())
         sql, fields = plan
@@ -277,7 +367,7 @@ class HotInsert:
         sql, params = query.sql()
         fields = [f for f in self.model._meta.sorted_fields if f.name in values]
         mine = [f.db_value(values[f.name]) for f in fields]
-        self._plans[id(db)] = (sql, fields) if mine == list(params) else None
+        self._plans[db] = (sql, fields) if mine == list(params) else None
         return int(query.execute())
 
     @staticmethod
@@ -297,17 +387,17 @@ class HotLookup(Generic[M]):
     def __init__(self, model: type[M], field: peewee.Field) -> None:
         self.model = model
         self.field = field
-        self._sql: dict[int, str] = {}
+        self._sql: weakref.WeakKeyDictionary[peewee.Database, str] = weakref.WeakKeyDictionary()
         self._fields = list(model._meta.sorted_fields)
 
     def all(self, value: object) -> list[M]:
         db = database.obj
-        sql = self._sql.get(id(db))
+        sql = self._sql.get(db)
         if sql is None:
             sql, params = self.model.select().where(self.field == value).sql()
             if list(params) != [self.field.db_value(value)]:
                 return list(self.model.select().where(self.field == value))
-            self._sql[id(db)] = sql
+            self._sql[db] = sql
         rows = database.execute_sql(sql, [self.field.db_value(value)]).fetchall()
         return [self.model(**{f.name: f.python_value(v) for f, v in zip(self._fields, row, strict=True)})
                 for row in rows]
@@ -315,3 +405,56 @@ class HotLookup(Generic[M]):
     def first(self, value: object) -> M | None:
         found = self.all(value)
         return found[0] if found else None
+
+
+class HotSelect(Generic[M]):
+    """A select on a hot path whose SQL peewee writes once per database.
+
+    ``build(*values)`` makes the query. Its SQL must depend on the query's shape only, never
+    on the values, and the plan checks what it can: the parameters peewee wrote must begin
+    with exactly the values as ``fields`` convert them; any after those are the query's own
+    constants (a fixed status, LIMIT 1) and are kept with the SQL. A query that fails the
+    check (an ``in_`` over a list, say) runs through peewee every time. Rows come back as
+    peewee makes them (joined models included), from the plan's query's own cursor wrapper.
+    """
+
+    def __init__(self, build: Callable[..., peewee.ModelSelect[M]], *fields: peewee.Field) -> None:
+        self.build, self.fields = build, fields
+        self._plans: weakref.WeakKeyDictionary[peewee.Database, tuple[str, Any, list[Any]] | None] = \
+            weakref.WeakKeyDictionary()
+
+    def all(self, *values: object) -> list[M]:
+        db = database.obj
+        if db not in self._plans:
+            query = self.build(*values)
+            sql, params = query.sql()
+            mine = [f.db_value(v) for f, v in zip(self.fields, values, strict=True)]
+            fits = len(values) == len(self.fields) and list(params[:len(mine)]) == mine
+            self._plans[db] = (sql, query, list(params[len(mine):])) if fits else None
+            return list(query)
+        plan = self._plans[db]
+        if plan is None:
+            return list(self.build(*values))
+        sql, query, constants = plan
+        cursor = database.execute_sql(sql, [f.db_value(v) for f, v in zip(self.fields, values, strict=True)]
+                                      + constants)
+        return list(query._get_cursor_wrapper(cursor))
+
+    def first(self, *values: object) -> M | None:
+        found = self.all(*values)
+        return found[0] if found else None
+
+
+_hot_gets: dict[tuple[type[peewee.Model], str], HotSelect[Any]] = {}
+
+
+def hot_get(model: type[M], field: peewee.Field, value: object) -> M | None:
+    """``model.get_or_none(field == value)`` with its SQL written once per database: the
+    lookups every request makes (a record by id, a production or a model by name) cost a
+    quarter of a millisecond each in peewee's SQL writer, and a request makes dozens."""
+    key = (model, field.name)
+    hot = _hot_gets.get(key)
+    if hot is None:
+        hot = _hot_gets.setdefault(key, HotSelect(lambda v: model.select().where(field == v).limit(1), field))
+    row: M | None = hot.first(value)
+    return row

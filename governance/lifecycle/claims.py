@@ -17,7 +17,7 @@ import peewee
 
 from ..audit.log import record
 from ..clock import utcnow
-from ..db import first, transaction
+from ..db import HotSelect, transaction
 from ..errors import Conflict, InvalidInput, NotFound
 from ..jobs.statuses import FINISHED, JobStatus
 from ..jobs.tables import Approval, Job
@@ -79,15 +79,23 @@ class Lease:
         return {"job_id": self.job_id, "lease_expires_at": self.lease_expires_at, "lease_s": self.lease_s}
 
 
+def _job_with_records(job_id: str) -> peewee.ModelSelect[Job]:
+    return (Job.select(Job, GenerationRequest, Model, TrainingSet, DecisionRecord, PolicyVersion, Approval)
+            .join(GenerationRequest).join(Model).join(TrainingSet, peewee.JOIN.LEFT_OUTER)
+            .switch(Job).join(DecisionRecord).join(PolicyVersion)
+            .switch(Job).join(Approval, peewee.JOIN.LEFT_OUTER)
+            .where(Job.id == job_id))
+
+
+#: seven tables' columns: peewee takes about 2 ms to write this SQL, and signing reads it twice
+_job_query: HotSelect[Job] = HotSelect(_job_with_records, Job.id)
+
+
 def get_job(job_id: str) -> Job:
     """A job with its request, model, training set, decision, policy and approval, in one query."""
     job = None
     if isinstance(job_id, str) and len(job_id) <= 40:
-        job = first(Job.select(Job, GenerationRequest, Model, TrainingSet, DecisionRecord, PolicyVersion, Approval)
-                    .join(GenerationRequest).join(Model).join(TrainingSet, peewee.JOIN.LEFT_OUTER)
-                    .switch(Job).join(DecisionRecord).join(PolicyVersion)
-                    .switch(Job).join(Approval, peewee.JOIN.LEFT_OUTER)
-                    .where(Job.id == job_id))
+        job = _job_query.first(job_id)
     if job is None:
         raise NotFound(f"no job '{str(job_id)[:40]}' exists")
     return job

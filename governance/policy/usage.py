@@ -36,7 +36,7 @@ import peewee
 
 from ..audit.log import record
 from ..clock import as_utc, utcnow
-from ..db import database, transaction, tuples
+from ..db import database, hot_get, transaction, tuples
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..principal import Principal
 from ..registry.tables import Consent, Licence, Production
@@ -158,7 +158,7 @@ def set_budget(production: str, *, gpu_seconds: float | None, blackouts: Iterabl
 
 
 def budget_of(production: str) -> dict[str, Any]:
-    row = ProductionBudget.get_or_none(ProductionBudget.production == production)
+    row = hot_get(ProductionBudget, ProductionBudget.production, production)
     return {"production": production, "gpu_seconds_budget": row.gpu_seconds_budget if row else None,
             "gpu_seconds_used": row.gpu_seconds_used if row else 0.0, "blackouts": list(row.blackouts) if row else []}
 

@@ -8,10 +8,11 @@ never reaching ``int`` or the database as ids.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import peewee
 
+from ..db import hot_get
 from ..errors import NotFound
 from ..ids import is_id
 
@@ -34,7 +35,7 @@ def by_name_or_id(model: type[Row], name: Any, ref: str | int, *, missing: str, 
     found this way; licences and training sets by name first).
     """
     text = str(ref)
-    row = None if id_first and is_id(text) else model.get_or_none(name == text)
+    row = None if id_first and is_id(text) else hot_get(model, name, text)
     if row is None and is_id(text):
-        row = model.get_or_none(model._meta.primary_key == int(text))
+        row = hot_get(model, cast(peewee.Field, model._meta.primary_key), int(text))
     return found(row, missing, hint)

@@ -11,7 +11,7 @@ import peewee
 
 from ..audit.log import record
 from ..clock import utcnow
-from ..db import transaction
+from ..db import HotSelect, transaction
 from ..errors import Conflict, InvalidInput
 from ..ids import is_id
 from ..principal import Principal
@@ -82,13 +82,19 @@ def _linked_base(base: str | None, text: str | None) -> BaseModelRecord | None:
     return None
 
 
+#: a request, a claim and a signature each find their model by NAME:VERSION
+_by_name_and_version: HotSelect[Model] = HotSelect(
+    lambda name, version: Model.select().where(Model.name == name, Model.version == version).limit(1),
+    Model.name, Model.version)
+
+
 def get_model(ref: str | int) -> Model:
     """By ``name:version``, by id, or by name alone when only one version exists."""
     text = str(ref)
     model = None
     if ":" in text:
         name, version = text.rsplit(":", 1)
-        model = Model.get_or_none(Model.name == name, Model.version == version)
+        model = _by_name_and_version.first(name, version)
     elif is_id(text):
         model = Model.get_or_none(Model.id == int(text))
     else:

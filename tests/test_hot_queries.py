@@ -1,0 +1,69 @@
+"""Hot-path queries whose SQL peewee writes once per database (``db.HotInsert``,
+``db.HotLookup``, ``db.HotSelect``): the rows they give are peewee's, and a plan never
+outlives the database it was written for."""
+
+from __future__ import annotations
+
+import gc
+
+import peewee
+
+from governance.auth.tables import ApiToken, Membership, User
+from governance.auth.users import add_user, issue_token
+from governance.db import HotInsert, HotLookup, HotSelect, database, open_database
+from governance.registry.people import add_production
+from governance.registry.tables import Production
+
+
+def _tokens_of(name: str) -> peewee.ModelSelect:
+    return ApiToken.select(ApiToken, User).join(User).where(User.name == name).order_by(ApiToken.id)
+
+
+def test_a_hot_select_gives_the_rows_and_joined_records_peewee_gives(any_db):
+    add_user("ada", ["approver"])
+    issue_token("ada", label="one")
+    issue_token("ada", label="two")
+    hot = HotSelect(_tokens_of, User.name)
+    for _ in range(2):  # the plan, then the kept SQL
+        rows = hot.all("ada")
+        assert [(t.label, t.user.name) for t in rows] == [(t.label, t.user.name) for t in _tokens_of("ada")]
+    assert hot.all("nobody") == [] and hot.first("nobody") is None
+
+
+def test_constants_after_the_values_are_kept_with_the_sql(any_db):
+    add_production("harbour-lights")
+    add_production("northern-line")
+    hot = HotSelect(lambda name: Production.select().where(Production.name == name).limit(1), Production.name)
+    assert hot.first("harbour-lights").name == "harbour-lights"
+    assert hot.first("northern-line").name == "northern-line"
+
+
+def test_a_query_whose_sql_depends_on_its_values_runs_through_peewee_every_time(any_db):
+    for name in ("a", "b", "c"):
+        add_user(name, ["producer"])
+    hot = HotSelect(lambda names: User.select().where(User.name.in_(names)).order_by(User.name), User.name)
+    assert [u.name for u in hot.all(["a"])] == ["a"]
+    assert [u.name for u in hot.all(["a", "c"])] == ["a", "c"]  # a kept plan would bind one value
+
+
+def test_plans_go_with_their_database_and_a_new_one_never_inherits_them(tmp_path):
+    """Keyed by ``id()``, a freed SQLite database's plan (``?`` placeholders) was once found
+    again by the PostgreSQL database allocated at its address: a syntax error mid-test."""
+    from governance.migrations import migrate
+    hot_insert, hot_lookup = HotInsert(Membership), HotLookup(User, User.name)
+    hot_select = HotSelect(lambda name: User.select().where(User.name == name), User.name)
+    previous = database.obj
+    try:
+        for n in range(2):
+            open_database(f"sqlite:///{tmp_path}/studio-{n}.db")
+            migrate()
+            add_production("harbour-lights")
+            user = add_user("ada", ["producer"])
+            hot_insert(user=user["id"], production=Production.get(Production.name == "harbour-lights").id)
+            assert [u.name for u in hot_lookup.all("ada")] == ["ada"] == [u.name for u in hot_select.all("ada")]
+            database.close()
+        database.initialize(previous)
+        gc.collect()
+        assert not hot_insert._plans and not hot_lookup._sql and not hot_select._plans
+    finally:
+        database.initialize(previous)
