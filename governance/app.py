@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import __version__, api, web
 from .canonical import json_default
-from .db import database, open_database
+from .db import database, open_database, release_connection
 from .logs import quiet_query_logging
 from .migrations import migrate
 from .registry.attestations import use_keys_folder as use_attestation_trust
@@ -78,6 +78,23 @@ def create_app(settings: Settings | None = None, *, testing: bool = False) -> Fl
     return app
 
 
+def warm_up(app: Flask) -> Flask:
+    """Do at start what a process would otherwise do on its first requests: load the queue's
+    client library, make the signer (keys, c2pa context), and read and compile every published
+    policy. Those first requests otherwise arrive together, queue behind the import lock and
+    the compiler, and make the slowest answers of a fresh gunicorn worker seconds long."""
+    from .api import services
+    from .policy.versions import compiled, published_rows
+
+    with app.app_context():
+        services.queue()
+        services.issuer()
+        for row in published_rows():
+            compiled(row)
+    release_connection()
+    return app
+
+
 def _manage_connections(app: Flask) -> None:
     @app.before_request
     def connect() -> None:
@@ -85,5 +102,4 @@ def _manage_connections(app: Flask) -> None:
 
     @app.teardown_request
     def disconnect(_exc: BaseException | None) -> None:
-        if not database.is_closed():
-            database.close()
+        release_connection()

@@ -4,6 +4,7 @@ Settings come from the environment (see the README); workers run separately
 (``slate worker``) against Redis.
 """
 
-from governance.app import create_app
+from governance.app import create_app, warm_up
 
-app = create_app()
+# each gunicorn worker imports this module once it has forked: it starts ready
+app = warm_up(create_app())

@@ -275,6 +275,11 @@ def active_row(uid: str) -> PolicyVersion | None:
     return first(PolicyVersion.select().where(PolicyVersion.uid == uid, PolicyVersion.status == "published"))
 
 
+def published_rows() -> list[PolicyVersion]:
+    """Every policy's published version (one per policy)."""
+    return list(PolicyVersion.select().where(PolicyVersion.status == "published"))
+
+
 def active_version(uid: str | None = None) -> PolicyVersion:
     """The published version of ``uid``; without a uid, the only policy that has one."""
     if uid is not None:

@@ -1,0 +1,34 @@
+"""A gunicorn worker starts ready (``governance.wsgi``): its first requests do not each
+import the queue's library or compile the published policy while the others wait."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from governance import demo
+from governance.app import create_app, warm_up
+from governance.db import close_database
+from governance.policy import compiler
+from governance.policy.versions import compiled, published_rows
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_a_warmed_app_holds_its_queue_signer_and_compiled_policies(settings, monkeypatch):
+    app = create_app(settings, testing=True)
+    try:
+        demo.seed(REPO / "policies" / "studio-default.yaml", settings)
+        monkeypatch.setattr(compiler, "_CACHE", type(compiler._CACHE)())
+        warm_up(app)
+        assert {"slate_queue", "slate_issuer"} <= set(app.extensions)
+        assert "huey" in sys.modules
+        rows = published_rows()
+        assert rows
+
+        def compile_again(*_args):
+            raise AssertionError("compiled again after warm_up")
+        monkeypatch.setattr(compiler, "compile_policy", compile_again)
+        assert [compiled(row).ref.version for row in rows] == [row.version for row in rows]
+    finally:
+        close_database()
