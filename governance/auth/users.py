@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+import threading
+import time
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from ..audit.log import record
 from ..catalogue import published_catalogue
 from ..clock import as_utc, utcnow
-from ..db import first, transaction
+from ..db import first, transaction, tuples
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from ..ids import is_id
 from ..principal import ROLES, Principal
 from ..registry import vocabulary as vocab
 from ..registry.people import get_production
+from ..registry.tables import Production
 from .tables import ApiToken, Membership, User
 
 __all__ = ["ROLES", "Principal", "add_user", "authenticate", "principal_named"]
@@ -56,6 +59,7 @@ def add_membership(name: str, production: str) -> dict[str, Any]:
         _, created = Membership.get_or_create(user=user, production=prod)
         if created:
             record("user.joined", f"user:{user.name}", {"production": prod.name})
+    verified_tokens.forget()
     return user_dict(user)
 
 
@@ -133,24 +137,75 @@ def revoke_token(token_id: int | str) -> dict[str, Any]:
             row.revoked_at = utcnow()
             row.save()
             record("token.revoked", f"token:{row.id}", {"user": row.user.name})
+    verified_tokens.forget()
     return token_dict(row)
+
+
+class VerifiedTokens:
+    """Tokens this process verified in the last ``seconds``, by their SHA-256: a busy client
+    sends the same token many times a second, and each verification read the token, its
+    user and the user's productions (three queries, a few milliseconds).
+
+    The bound on staleness is ``seconds`` (``TOKEN_CACHE_SECONDS``): a token revoked, or a
+    membership changed, by another process is refused or seen at most that long after; in
+    this process at once, since those changes forget every verified token. A token's expiry
+    is checked on every use, cached or not. Only hashes are kept, never a token; failures
+    are never cached, so a guessing client reads the database every time as before.
+    """
+
+    def __init__(self, seconds: float, most: int = 10_000) -> None:
+        self.seconds, self.most = seconds, most
+        self._entries: dict[str, tuple[float, Principal, datetime | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token_sha256: str, now: datetime) -> Principal | None:
+        entry = self._entries.get(token_sha256)
+        if entry is None:
+            return None
+        verified_at, principal, expires_at = entry
+        if time.monotonic() - verified_at >= self.seconds or (expires_at is not None and expires_at <= now):
+            with self._lock:
+                self._entries.pop(token_sha256, None)
+            return None
+        return principal
+
+    def put(self, token_sha256: str, principal: Principal, expires_at: datetime | None) -> None:
+        with self._lock:
+            if len(self._entries) >= self.most:  # a bound, not an eviction policy: start again
+                self._entries.clear()
+            self._entries[token_sha256] = (time.monotonic(), principal, expires_at)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+#: How long a verified token is trusted without reading the database again (see VerifiedTokens).
+TOKEN_CACHE_SECONDS = 5.0
+verified_tokens = VerifiedTokens(TOKEN_CACHE_SECONDS)
 
 
 def authenticate(token: str | None) -> Principal:
     """The principal a bearer token stands for; Unauthorized without saying which check failed."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthorized("a valid API token is required", hint="send 'Authorization: Bearer <token>'")
-    row = first(ApiToken.select(ApiToken, User).join(User).where(ApiToken.token_sha256 == hash_token(token)))
-    now = utcnow()
+    token_sha256, now = hash_token(token), utcnow()
+    cached = verified_tokens.get(token_sha256, now)
+    if cached is not None:
+        return cached
+    row = first(ApiToken.select(ApiToken, User).join(User).where(ApiToken.token_sha256 == token_sha256))
     if (row is None or row.revoked_at is not None or row.user.disabled_at is not None
             or (row.expires_at is not None and as_utc(row.expires_at) <= now)):
         raise Unauthorized("this API token is unknown, expired or revoked",
                            hint="ask an admin for a new token: slate token create USER")
-    return _principal(row.user)
+    principal = _principal(row.user)
+    verified_tokens.put(token_sha256, principal, as_utc(row.expires_at) if row.expires_at else None)
+    return principal
 
 
 def _principal(user: User) -> Principal:
-    productions = frozenset(m.production.name for m in user.memberships)
+    productions = frozenset(name for (name,) in tuples(
+        Production.select(Production.name).join(Membership).where(Membership.user == user)))
     return Principal(user.id, user.name, frozenset(user.roles), productions)
 
 
