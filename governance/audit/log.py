@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator, Protocol, Sequence
 from .. import rfc6962
 from ..canonical import canonical_json, digest, json_default
 from ..clock import as_utc, utcnow
-from ..db import first
+from ..db import HotInsert, at_commit, database, first
 from ..errors import InvalidInput, NotFound
 from .checkpoints import SignedCheckpoint, checkpoint_body
 from .consistency import (
@@ -52,27 +52,52 @@ def entry_body(seq: int, at: datetime, actor: str, action: str, subject: str, da
             "subject": subject, "data": data, "prev_hash": prev_hash}
 
 
-def record(action: str, subject: str, data: dict[str, Any] | None = None, actor: str | None = None) -> int:
+def record(action: str, subject: str, data: dict[str, Any] | None = None, actor: str | None = None) -> None:
     """Append one entry; call inside the transaction of the change it records.
 
     ``data`` must hold no secrets and no prompt text: hashes and ids only.
+
+    Inside a ``transaction`` the entry is written just before it commits (``db.at_commit``),
+    with the transaction's other entries in the order they were recorded: the log's head row
+    is then locked for the commit only, so on PostgreSQL two transactions that change
+    different things do not wait for each other's work, only for each other's appends. What
+    is recorded is fixed now (the actor, the data as canonical JSON); only the number, the
+    time and the chain link are taken when it is written. Outside a transaction it is
+    written at once.
     """
-    # take the head row's write lock before reading it (SQLite: the database write lock;
-    # PostgreSQL: the row lock), so two appenders can never both extend the same head
-    updated = AuditHead.update(seq=AuditHead.seq + 1).where(AuditHead.id == 1).execute()
-    if not updated:
-        AuditHead.insert(id=1, seq=1, head_hash=GENESIS).execute()
-    head = AuditHead.get_by_id(1)
-    prev = head.head_hash
-    at = utcnow()
-    body = entry_body(head.seq, at, actor or current_actor.get(), action, subject, data or {}, prev)
+    who = actor or current_actor.get()
     # round-trip through JSON so what is hashed is exactly what is stored
-    body["data"] = json.loads(canonical_json(body["data"]))
+    kept = json.loads(canonical_json(data or {}))
+    if not at_commit(lambda: _append(who, action, subject, kept)):
+        _append(who, action, subject, kept)
+
+
+def _append(actor: str, action: str, subject: str, data: Any) -> int:
+    seq, prev = _advance_head()
+    at = utcnow()
+    body = entry_body(seq, at, actor, action, subject, data, prev)
     entry_hash = digest(body)
-    AuditEntry.create(seq=head.seq, at=at, actor=body["actor"], action=action, subject=subject,
-                      data=body["data"], prev_hash=prev, entry_hash=entry_hash)
-    AuditHead.update(head_hash=entry_hash).where(AuditHead.id == 1).execute()
-    return int(head.seq)
+    _insert_entry(seq=seq, at=at, actor=actor, action=action, subject=subject,
+                  data=data, prev_hash=prev, entry_hash=entry_hash)
+    database.execute_sql(f'UPDATE "audit_head" SET "head_hash" = {database.param} WHERE "id" = 1', [entry_hash])
+    return seq
+
+
+#: every change writes an entry: its insert's SQL is written once (``db.HotInsert``)
+_insert_entry = HotInsert(AuditEntry)
+
+
+def _advance_head() -> tuple[int, str]:
+    """Move the head on by one and read it in the same statement: (the new entry's number,
+    the hash it follows). The update takes the head row's write lock before anything is read
+    (SQLite: the database write lock; PostgreSQL: the row lock), so two appenders can never
+    both extend the same head; RETURNING (SQLite 3.35+, PostgreSQL) saves the read after it."""
+    rows = database.execute_sql('UPDATE "audit_head" SET "seq" = "seq" + 1 WHERE "id" = 1 '
+                                'RETURNING "seq", "head_hash"').fetchall()
+    if not rows:
+        AuditHead.insert(id=1, seq=1, head_hash=GENESIS).execute()
+        return 1, GENESIS
+    return int(rows[0][0]), str(rows[0][1])
 
 
 def merkle_root(hashes_hex: list[str]) -> str:
