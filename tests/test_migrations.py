@@ -73,6 +73,8 @@ STEP_29_TABLES = ("awaiting_approval",)
 STEP_30_TABLES = ("credit_tally",)
 #: what step 31 added: legal's test cases kept in the database
 STEP_31_TABLES = ("policy_test_case",)
+#: what step 33 added: the assets a request named as a reference (output review's origin)
+STEP_33_TABLES = ("referenced_asset",)
 
 NewDatabase = Callable[[], str]
 
@@ -147,7 +149,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     models = [m for m in today_models() if m._meta.table_name not in STEP_14_TABLES + STEP_17_TABLES + STEP_18_TABLES
               + STEP_19_TABLES + STEP_20_TABLES + STEP_21_TABLES + STEP_22_TABLES + STEP_23_TABLES + STEP_25_TABLES
               + ("asset_manifest",) + STEP_26_TABLES + STEP_28_TABLES + STEP_29_TABLES + STEP_30_TABLES
-              + STEP_31_TABLES]
+              + STEP_31_TABLES + STEP_33_TABLES]
     database.create_tables(models)  # with base_model: the model table refers to it
     for table, columns in STEP_14_COLUMNS.items():
         for column in columns:
@@ -581,6 +583,9 @@ def _ledger_reads_back(v: int) -> None:
     # step 23: nobody held an identity certificate; approvals signed before it stay readable
     from governance.credentials.tables import IdentityCertificate
     assert IdentityCertificate.select().count() == 0
+    # step 33: the reference the recorded request named is found as one without reading requests
+    from governance.policy.tables import ReferencedAsset
+    assert [r.asset_sha256 for r in ReferencedAsset.select()] == [A]
 
 
 def _audit_log_verifies(studio: Studio) -> None:

@@ -7,6 +7,8 @@ so a later policy version can be replayed against exactly the same inputs.
 
 from __future__ import annotations
 
+from typing import Any
+
 import peewee
 
 from ..db import BaseModel
@@ -50,6 +52,13 @@ class PolicyReview(BaseModel):
     at = UTCDateTimeField()
 
 
+class ReferencedAsset(BaseModel):
+    """An asset some recorded request named as a reference (step 33): output review asks this
+    of the works it finds near every image it judges."""
+
+    asset_sha256 = peewee.CharField(max_length=64, primary_key=True)
+
+
 class GenerationRequest(BaseModel):
     requester = peewee.CharField(max_length=200, index=True)
     production = peewee.CharField(max_length=120, index=True)
@@ -69,6 +78,16 @@ class GenerationRequest(BaseModel):
     #: the denied request this one was edited from (step 30); NULL for a first submission
     resubmission_of = peewee.IntegerField(null=True, index=True)
     decisions: peewee.ModelSelect[DecisionRecord]
+
+    def save(self, force_insert: bool = False, only: Any = None) -> Any:
+        """Saved as peewee saves it; a new request's references are remembered as referenced
+        assets (``ReferencedAsset``) in the same transaction, whoever records it."""
+        new = force_insert or self.id is None
+        saved = super().save(force_insert=force_insert, only=only)
+        if new and self.references:
+            ReferencedAsset.insert_many([(sha,) for sha in sorted(set(self.references))],
+                                        fields=[ReferencedAsset.asset_sha256]).on_conflict_ignore().execute()
+        return saved
 
 
 class DecisionRecord(BaseModel):

@@ -17,8 +17,6 @@ work's never does; without a use it is ``None`` (not judged), for the caller's r
 
 from __future__ import annotations
 
-import functools
-import operator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -26,9 +24,10 @@ from typing import Any, Protocol
 import peewee
 
 from ..clock import utcnow
+from ..db import tuples
 from ..perception.fingerprints import FINGERPRINT_VERSION, MAX_PIXELS, Fingerprint, fingerprint
 from ..perception.index import INDEX_FORMAT, AssetIndex, Neighbour
-from ..policy.tables import GenerationRequest
+from ..policy.tables import ReferencedAsset
 from ..registry.tables import Asset, Licence, TrainingSetMember, WatchlistEntry
 
 ORIGINS = ("watchlist", "training_set", "reference", "other")
@@ -111,20 +110,12 @@ def _origins(assets: list[Asset]) -> dict[int, str]:
 
 
 def _referenced(shas: set[str]) -> set[str]:
-    """Which of these SHA-256s a recorded request named as a reference (a JSON list per row).
-
-    The database picks the rows whose stored list holds one of them as a string (canonical
-    JSON: ``"<sha>"``), so only those are decoded: output review asks this for every image,
-    and decoding every request's list in Python grew with the studio's history."""
-    found: set[str] = set()
+    """Which of these SHA-256s a recorded request named as a reference: rows of
+    ``referenced_asset`` (step 33), one indexed lookup whatever the studio's history."""
     if not shas:
-        return found
-    # the pattern is text, not a value of the JSON column (whose converter would encode it)
-    named = functools.reduce(operator.or_, (GenerationRequest.references.contains(peewee.Value(f'"{sha}"', str))
-                                            for sha in shas))
-    for (references,) in GenerationRequest.select(GenerationRequest.references).where(named).tuples().iterator():
-        found.update(shas.intersection(references or ()))
-    return found
+        return set()
+    return {sha for (sha,) in tuples(ReferencedAsset.select(ReferencedAsset.asset_sha256)
+                                     .where(ReferencedAsset.asset_sha256.in_(sorted(shas))))}
 
 
 def _match(asset: Asset, distance: float, origin: str, use: str | None, on: date | None) -> Match:
