@@ -329,6 +329,14 @@ def at_commit(work: Callable[[], object]) -> bool:
     return True
 
 
+def run_at_commit_work_now() -> None:
+    """Do the current transaction's ``at_commit`` work now, in order: for a reader inside the
+    transaction that must see it (a checkpoint over the audit entries it recorded)."""
+    pending = _at_commit.get()
+    if pending:
+        _run(pending)
+
+
 def _run(pending: list[Callable[[], object]]) -> None:
     while pending:
         pending.pop(0)()

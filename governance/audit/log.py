@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator, Protocol, Sequence
 from .. import rfc6962
 from ..canonical import canonical_json, digest, json_default
 from ..clock import as_utc, utcnow
-from ..db import HotInsert, at_commit, database, first
+from ..db import HotInsert, at_commit, database, first, run_at_commit_work_now
 from ..errors import InvalidInput, NotFound
 from .checkpoints import SignedCheckpoint, checkpoint_body
 from .consistency import (
@@ -106,7 +106,11 @@ def merkle_root(hashes_hex: list[str]) -> str:
 
 
 def checkpoint(signer: CheckpointSigner) -> dict[str, Any] | None:
-    """Sign the current head. None when nothing was logged since the last checkpoint."""
+    """Sign the current head. None when nothing was logged since the last checkpoint.
+
+    Inside a transaction, the entries it recorded are appended first: a checkpoint covers
+    everything recorded before it."""
+    run_at_commit_work_now()
     hashes = [e.entry_hash for e in AuditEntry.select(AuditEntry.entry_hash).order_by(AuditEntry.seq)]
     last = first(AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size.desc()))
     if not hashes or (last and last.tree_size >= len(hashes)):
@@ -120,10 +124,16 @@ def checkpoint(signer: CheckpointSigner) -> dict[str, Any] | None:
     return checkpoint_dict(row)
 
 
-def checkpoint_if_due(signer: CheckpointSigner) -> dict[str, Any] | None:
+def checkpoint_if_due(signer: CheckpointSigner) -> None:
+    """Sign a checkpoint once ``CHECKPOINT_EVERY`` entries are uncovered; inside a transaction,
+    as it commits, after its entries (the head row stays unlocked until then)."""
+    if not at_commit(lambda: _checkpoint_if_due(signer)):
+        _checkpoint_if_due(signer)
+
+
+def _checkpoint_if_due(signer: CheckpointSigner) -> None:
     if entries_since_checkpoint() >= CHECKPOINT_EVERY:
-        return checkpoint(signer)
-    return None
+        checkpoint(signer)
 
 
 def entries_since_checkpoint() -> int:
