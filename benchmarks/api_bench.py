@@ -190,7 +190,7 @@ class Profiler:
     def phase(self, name: str):  # type: ignore[no-untyped-def]
         out = self.folder / f"{name}.txt"
         spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(self.pid),
-                                "--subprocesses", "--nonblocking", "--rate", "250", "--format", "raw",
+                                "--subprocesses", "--nonblocking", "--idle", "--rate", "250", "--format", "raw",
                                 "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)  # py-spy attaches to every worker before the phase starts
         try:
@@ -269,6 +269,8 @@ def run(base: str, tokens: dict[str, str], settings: Settings, jobs: int, client
     with phase("requests"), cf.ThreadPoolExecutor(clients) as pool:
         submitted = list(pool.map(submit, range(jobs)))
     request_latency = [s for s, _ in submitted]
+    if os.environ.get("SLATE_BENCH_DUMP"):
+        Path(os.environ["SLATE_BENCH_DUMP"]).write_text(json.dumps(request_latency))
     requests_cpu_ms = cpu.lap() * 1000 / jobs
     images = [image_png(i) for i in range(jobs)]
 

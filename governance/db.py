@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import fcntl
 import logging
 import os
 import stat
@@ -297,9 +298,10 @@ def transaction() -> Iterator[None]:
     token = _at_commit.set(pending)
     try:
         if isinstance(database.obj, peewee.SqliteDatabase):
-            # threads of one process queue on a fair lock rather than in SQLite's busy handler,
-            # whose sleeps grow to 100 ms and made tail latency under load seconds long
-            with _sqlite_writer, database.atomic(lock_type="IMMEDIATE"):
+            # threads of one process queue on a fair lock, and processes on a file lock beside
+            # the database, rather than in SQLite's busy handler, whose sleeps grow to 100 ms
+            # and made tail latency under load seconds long
+            with _sqlite_writer, _writer_file_lock(database.obj), database.atomic(lock_type="IMMEDIATE"):
                 yield
                 _run(pending)
         else:
@@ -308,6 +310,39 @@ def transaction() -> Iterator[None]:
                 _run(pending)
     finally:
         _at_commit.reset(token)
+
+
+@contextlib.contextmanager
+def _writer_file_lock(db: peewee.Database) -> Iterator[None]:
+    """An exclusive ``flock`` on ``<database>-writer.lock`` for the length of a write
+    transaction. Several processes writing one SQLite file (gunicorn's workers) otherwise
+    meet in SQLite's busy handler, which polls with sleeps up to 100 ms however soon the
+    lock is free; the kernel wakes a ``flock`` waiter the moment it is. A process that does
+    not take it (an older Slate, the sqlite3 shell) still waits in the busy handler: the lock
+    orders Slate's writers, SQLite's own lock keeps the file safe."""
+    name = str(getattr(db, "database", "") or "")
+    if not name or name == ":memory:" or name.startswith("file:"):
+        yield
+        return
+    fd = _writer_lock_fd(name)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+#: (process id, database file) -> the lock file's descriptor, opened once per process
+_writer_fds: dict[tuple[int, str], int] = {}
+
+
+def _writer_lock_fd(name: str) -> int:
+    key = (os.getpid(), name)  # a forked child opens its own: a shared descriptor shares the lock
+    fd = _writer_fds.get(key)
+    if fd is None:
+        fd = os.open(name + "-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
+        _writer_fds[key] = fd
+    return fd
 
 
 #: the outermost ``transaction``'s work waiting for its commit (see ``at_commit``)
