@@ -19,6 +19,7 @@ import os
 import stat
 import threading
 import urllib.parse
+import weakref
 from pathlib import Path
 from typing import Any, Generic, Iterator, TypeVar, cast
 
@@ -249,23 +250,35 @@ def transaction() -> Iterator[None]:
             yield
 
 
+def _per_database() -> weakref.WeakKeyDictionary[Any, Any]:
+    """A cache keyed by the database object itself, forgotten with it. Keyed by ``id(db)``,
+    a database opened after another was dropped could get its id, and with it SQL written
+    for the other's dialect."""
+    return weakref.WeakKeyDictionary()
+
+
 class HotInsert:
     """An insert on a hot path (signing) that reuses its SQL.
 
     peewee builds SQL in Python on every call, about 0.3 ms for a wide row; that is a tenth
     of a C2PA signature. The SQL is built by peewee once per database and checked against
     peewee's own parameters, so the fast path cannot drift from what peewee would run.
+
+    The SQL is kept per database *object*, weakly (``_per_database``), never per ``id()``: a
+    closed database's id is reused by the next object allocated there, and SQLite's ``?`` SQL
+    then ran on a PostgreSQL connection opened after it (the flaky migration test).
     """
 
     def __init__(self, model: type[peewee.Model]) -> None:
         self.model = model
-        self._plans: dict[int, tuple[str, list[peewee.Field]] | None] = {}
+        self._plans: weakref.WeakKeyDictionary[peewee.Database, tuple[str, list[peewee.Field]] | None] = \
+            _per_database()
 
     def __call__(self, **values: object) -> int:
         db = database.obj
-        if id(db) not in self._plans:
+        if db not in self._plans:
             return self._plan(db, values)
-        plan = self._plans[id(db)]
+        plan = self._plans[db]
         if plan is None:  # peewee's SQL could not be reused for this database
             return int(self.model.insert(**values).execute())
         sql, fields = plan
@@ -277,7 +290,7 @@ class HotInsert:
         sql, params = query.sql()
         fields = [f for f in self.model._meta.sorted_fields if f.name in values]
         mine = [f.db_value(values[f.name]) for f in fields]
-        self._plans[id(db)] = (sql, fields) if mine == list(params) else None
+        self._plans[db] = (sql, fields) if mine == list(params) else None
         return int(query.execute())
 
     @staticmethod
@@ -297,17 +310,17 @@ class HotLookup(Generic[M]):
     def __init__(self, model: type[M], field: peewee.Field) -> None:
         self.model = model
         self.field = field
-        self._sql: dict[int, str] = {}
+        self._sql: weakref.WeakKeyDictionary[peewee.Database, str] = _per_database()
         self._fields = list(model._meta.sorted_fields)
 
     def all(self, value: object) -> list[M]:
         db = database.obj
-        sql = self._sql.get(id(db))
+        sql = self._sql.get(db)
         if sql is None:
             sql, params = self.model.select().where(self.field == value).sql()
             if list(params) != [self.field.db_value(value)]:
                 return list(self.model.select().where(self.field == value))
-            self._sql[id(db)] = sql
+            self._sql[db] = sql
         rows = database.execute_sql(sql, [self.field.db_value(value)]).fetchall()
         return [self.model(**{f.name: f.python_value(v) for f, v in zip(self._fields, row, strict=True)})
                 for row in rows]
