@@ -4,12 +4,16 @@ while clients submit and sign, restart them each time, then check the record.
 Set-up: a temporary studio with a real micro diffusion model; ``slate serve`` (SQLite)
 and a standalone ``slate worker`` joined by a Redis queue, so each can be killed on its
 own (without redis-server: ``slate serve`` with its embedded worker, one process, so a
-kill takes both). Client threads submit requests with an Idempotency-Key and, for about
-half of the jobs, claim and sign them themselves as a worker would (racing the real worker
-for the claim; a job the worker holds is left to it);
-every call is retried through the kills until it is answered, then retried once more
-on purpose. After the last kill the jobs are let to finish and the clients download
-every output. Then, from the database:
+kill takes both). With ``--database postgresql`` the scale-out topology instead: the
+studio's database on a PostgreSQL server, ``slate serve --no-embedded-worker`` (the API
+and its housekeeping) and standalone ``slate worker`` processes (``--workers``) on Redis;
+both servers are started on loopback (tests/servers.py) and required.
+
+Client threads submit requests with an Idempotency-Key and, for about half of the jobs,
+claim and sign them themselves as a worker would (racing the real worker for the claim; a
+job the worker holds is left to it); every call is retried through the kills until it is
+answered, then retried once more on purpose. After the last kill the jobs are let to
+finish and the clients download every output. Then, from the database (SQLite's file, or the PostgreSQL database):
 
 - every signed output a client received is in the ledger exactly once; no job has two
   ledger entries; every job of every request finished (none lost);
@@ -20,6 +24,7 @@ every output. Then, from the database:
   entry per ledger entry.
 
     .venv/bin/python reliability/crash.py [--kills 50] [--clients 4] [--seed N] [--keep]
+        [--database sqlite|postgresql] [--workers 1]
 
 Prints its counts, ends with one JSON line, exits 1 on any violation.
 """
@@ -193,19 +198,22 @@ def sign_as_worker(api: Api, token: str, job_id: str, identity: str, image: byte
 # -- the processes under test ---------------------------------------------------------------
 
 class Processes:
-    """``slate serve`` and (with Redis) a standalone ``slate worker``, killed and restarted at will."""
+    """``slate serve`` and (with Redis) standalone ``slate worker`` processes, killed and
+    restarted at will; a kill of "the worker" takes one of them, chosen at random."""
 
-    def __init__(self, studio: studios.Studio, redis_url: str | None, logs: Path) -> None:
-        self.studio, self.redis_url, self.logs = studio, redis_url, logs
+    def __init__(self, studio: studios.Studio, servers: studios.Servers, logs: Path, workers: int = 1,
+                 rng: random.Random | None = None) -> None:
+        self.studio, self.servers, self.logs = studio, servers, logs
+        self.redis_url = servers.redis_url
         self.port = studios.free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.server: subprocess.Popen | None = None
-        self.worker: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen | None] = [None] * (workers if self.redis_url else 0)
+        self.rng = rng or random.Random(0)
         self.kills: Counter[str] = Counter()
 
     def _env(self) -> dict[str, str]:
-        extra = {"SLATE_REDIS_URL": self.redis_url} if self.redis_url else {}
-        return studios.env_for(self.studio.home, **extra)
+        return studios.env_for(self.studio.home, **self.servers.env())
 
     def start_server(self) -> None:
         args = ["--no-demo", "--port", str(self.port), "--requeue-after", str(LEASE_S)]
@@ -216,16 +224,21 @@ class Processes:
                                            cwd=self.studio.home, env=self._env(), stdout=log, stderr=log)
         studios.wait_http(self.base + "/openapi.json", self.server, timeout=120)
 
-    def start_worker(self) -> None:
-        if not self.redis_url:
-            return
+    def start_worker(self, number: int) -> None:
+        """Worker ``number`` (all of them share gpu-worker's enrolled key in the home)."""
         env = {**self._env(), "SLATE_API_URL": self.base, "SLATE_WORKER_TOKEN": self.studio.tokens["gpu-worker"]}
-        with open(self.logs / "worker.log", "ab") as log:
-            self.worker = subprocess.Popen([sys.executable, "-m", "governance", "worker"], cwd=self.studio.home,
-                                           env=env, stdout=log, stderr=log)
+        with open(self.logs / f"worker{number}.log", "ab") as log:
+            self.workers[number] = subprocess.Popen([sys.executable, "-m", "governance", "worker"],
+                                                    cwd=self.studio.home, env=env, stdout=log, stderr=log)
+
+    def start_workers(self) -> None:
+        for number in range(len(self.workers)):
+            self.start_worker(number)
 
     def kill(self, which: str) -> None:
-        targets = {"server": [self.server], "worker": [self.worker], "both": [self.server, self.worker]}[which]
+        worker = self.rng.randrange(len(self.workers)) if self.workers else None
+        chosen = [self.workers[worker]] if worker is not None else []
+        targets = {"server": [self.server], "worker": chosen, "both": [self.server, *chosen]}[which]
         for process in targets:
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGKILL)
@@ -233,16 +246,15 @@ class Processes:
         self.kills["events"] += 1
         if not self.redis_url:  # the embedded worker lives in the server process
             self.kills["worker"] += 1
-        for name, process in (("server", self.server), ("worker", self.worker)):
-            if process in targets:
-                self.kills[name] += 1
+        self.kills["server"] += which in ("server", "both")
+        self.kills["worker"] += bool(chosen) and which in ("worker", "both")
         if which in ("server", "both"):
             self.start_server()
-        if which in ("worker", "both"):
-            self.start_worker()
+        if worker is not None and which in ("worker", "both"):
+            self.start_worker(worker)
 
     def stop(self) -> None:
-        for process in (self.worker, self.server):
+        for process in (*self.workers, self.server):
             if process is not None and process.poll() is None:
                 process.terminate()
                 try:
@@ -345,25 +357,29 @@ def check_database(studio: studios.Studio, tally: Tally) -> dict[str, int]:
 
 # -- the run ------------------------------------------------------------------------------------
 
-def run(kills: int, clients: int, seed: int, home: Path, use_redis: bool = True) -> dict[str, Any]:
+def run(kills: int, clients: int, seed: int, home: Path, use_redis: bool = True, database: str = "sqlite",
+        workers: int = 1) -> dict[str, Any]:
+    """``database`` "sqlite": the embedded default (Redis and a standalone worker where
+    ``use_redis`` and redis-server is installed); "postgresql": PostgreSQL, Redis and
+    ``workers`` standalone workers, the servers started and stopped here."""
+    with studios.servers(database, redis=use_redis, name="crash") as servers:
+        return _run(kills, clients, seed, home, servers, workers)
+
+
+def _run(kills: int, clients: int, seed: int, home: Path, servers: studios.Servers, workers: int) -> dict[str, Any]:
     rng = random.Random(seed)
     started = time.monotonic()
-    studio = studios.studio_with_micro_model(home)
-    redis = None
-    if use_redis:
-        from tests.servers import start_redis
-        redis, reason = start_redis()
-        if redis is None:
-            print(f"crash: {reason}; using the embedded worker (one process: each kill takes both)")
+    studio = studios.studio_with_micro_model(home, **servers.settings_overrides())
+    redis = servers.redis_url
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
-    processes = Processes(studio, redis.url if redis else None, logs)
+    processes = Processes(studio, servers, logs, workers, random.Random(seed - 1))
     tally = Tally()
     stop = threading.Event()
     threads: list[threading.Thread] = []
     try:
         processes.start_server()
-        processes.start_worker()
+        processes.start_workers()
         api = Api(processes.base, tally)
         threads = [threading.Thread(target=client_loop, args=(i, api, studio, stop, random.Random(seed + i)),
                                     daemon=True) for i in range(clients)]
@@ -385,12 +401,11 @@ def run(kills: int, clients: int, seed: int, home: Path, use_redis: bool = True)
     finally:
         stop.set()
         processes.stop()
-        if redis is not None:
-            redis.stop()
     record = check_database(studio, tally)
     client_signed = sum(1 for r in tally.records if r["client_sha"])
     return {"benchmark": "crash", "kills": processes.kills["events"], "server_kills": processes.kills["server"],
-            "worker_kills": processes.kills["worker"], "queue": "redis" if redis else "sqlite (embedded worker)",
+            "worker_kills": processes.kills["worker"], "database": servers.database,
+            "queue": f"redis ({len(processes.workers)} standalone worker(s))" if redis else "sqlite (embedded worker)",
             "requests": len(tally.records), "signed_by_clients": client_signed,
             "signed_by_worker": len(tally.records) - client_signed, "outputs_received": received,
             "retries_checked": tally.replays_checked, "calls_retried_through_kills": tally.retries_after_failure,
@@ -402,7 +417,8 @@ def run(kills: int, clients: int, seed: int, home: Path, use_redis: bool = True)
 
 def report(result: dict[str, Any]) -> None:
     print(f"crash: {result['kills']} kills by SIGKILL at random points ({result['server_kills']} of the server, "
-          f"{result['worker_kills']} of the worker; queue {result['queue']}), each followed by a restart, "
+          f"{result['worker_kills']} of a worker; database {result['database']}, queue {result['queue']}), "
+          "each followed by a restart, "
           f"in {result['elapsed_s']} s")
     print(f"crash: {result['requests']} requests ({result['signed_by_clients']} signed by clients, "
           f"{result['signed_by_worker']} generated and signed by the worker), {result['outputs_received']} "
@@ -423,14 +439,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seed", type=int, default=int(time.time()))
-    parser.add_argument("--no-redis", action="store_true", help="embedded worker only (kills take both)")
+    parser.add_argument("--no-redis", action="store_true", help="embedded worker only (kills take both; SQLite only)")
+    parser.add_argument("--database", choices=studios.DATABASES, default="sqlite",
+                        help="sqlite: the embedded default; postgresql: PostgreSQL + Redis + standalone workers")
+    parser.add_argument("--workers", type=int, default=1, help="standalone workers (with Redis)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary home (logs, database)")
     args = parser.parse_args(argv)
+    if args.no_redis and args.database == "postgresql":
+        parser.error("--database postgresql runs standalone workers on Redis: --no-redis does not apply")
     home = Path(tempfile.mkdtemp(prefix="slate-crash-"))
     print(f"crash: seed {args.seed}, home {home}")
-    result = run(args.kills, args.clients, args.seed, home, use_redis=not args.no_redis)
+    result = run(args.kills, args.clients, args.seed, home, use_redis=not args.no_redis, database=args.database,
+                 workers=args.workers)
     if args.keep or result["violations"]:
-        print(f"crash: home kept for inspection: {home} (logs/, data/slate.db)")
+        print(f"crash: home kept for inspection: {home} (logs/, data/)")
     else:
         import shutil
         shutil.rmtree(home, ignore_errors=True)

@@ -9,6 +9,7 @@ the servers under test are separate processes.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import socket
@@ -19,6 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -39,6 +41,8 @@ from governance.workers.receipts import Receipt  # noqa: E402
 POLICIES = REPO / "policies"
 #: The stand-in identity of the load test's model: no worker runs it, the clients sign as it.
 FAKE_WEIGHTS = "d" * 64
+#: The topologies a reliability run can stand up: the embedded default, and the scale-out one.
+DATABASES = ("sqlite", "postgresql")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,55 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Servers:
+    """What a run talks to besides Slate's own processes: ``database_url`` None means the
+    home's SQLite file; ``redis_url`` None means no Redis (the embedded worker's queue)."""
+
+    database: str
+    database_url: str | None
+    redis_url: str | None
+
+    def settings_overrides(self) -> dict[str, str]:
+        return {"database_url": self.database_url} if self.database_url else {}
+
+    def env(self) -> dict[str, str]:
+        """What a Slate process serving the home needs in its environment to reach them."""
+        env = {"SLATE_DATABASE_URL": self.database_url} if self.database_url else {}
+        return {**env, **({"SLATE_REDIS_URL": self.redis_url} if self.redis_url else {})}
+
+
+@contextlib.contextmanager
+def servers(database: str, *, redis: bool, name: str) -> Iterator[Servers]:
+    """Start what ``database`` needs on loopback (tests/servers.py), stopped after the block.
+
+    ``sqlite``: Redis only when ``redis`` (and redis-server is installed; else none, said so).
+    ``postgresql``: a PostgreSQL server with a fresh database, and Redis, both required (the
+    scale-out topology: PostgreSQL, a Redis queue, standalone workers)."""
+    from tests.servers import start_postgres, start_redis
+    if database not in DATABASES:
+        raise ValueError(f"database must be one of {', '.join(DATABASES)}, not {database!r}")
+    with contextlib.ExitStack() as stack:
+        url = None
+        if database == "postgresql":
+            postgres, reason = start_postgres()
+            if postgres is None:
+                raise RuntimeError(f"{name}: --database postgresql needs PostgreSQL: {reason}")
+            stack.callback(postgres.stop)
+            url = postgres.create_database()
+        redis_url = None
+        if redis or database == "postgresql":
+            queue, reason = start_redis()
+            if queue is None and database == "postgresql":
+                raise RuntimeError(f"{name}: --database postgresql needs Redis: {reason}")
+            if queue is None:
+                print(f"{name}: {reason}; using the embedded worker (one process: each kill takes both)")
+            else:
+                stack.callback(queue.stop)
+                redis_url = queue.url
+        yield Servers(database, url, redis_url)
 
 
 def env_for(home: Path, **extra: str) -> dict[str, str]:

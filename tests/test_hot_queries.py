@@ -1,16 +1,14 @@
-"""Hot-path queries whose SQL peewee writes once per database (``db.HotInsert``,
-``db.HotLookup``, ``db.HotSelect``): the rows they give are peewee's, and a plan never
-outlives the database it was written for."""
+"""``db.HotSelect``: a select whose SQL peewee writes once per database gives the rows peewee
+gives, and runs through peewee whenever its SQL would depend on the values. (That no plan
+outlives its database is ``tests/test_db.py``'s.)"""
 
 from __future__ import annotations
 
-import gc
-
 import peewee
 
-from governance.auth.tables import ApiToken, Membership, User
+from governance.auth.tables import ApiToken, User
 from governance.auth.users import add_user, issue_token
-from governance.db import HotInsert, HotLookup, HotSelect, database, open_database
+from governance.db import HotSelect
 from governance.registry.people import add_production
 from governance.registry.tables import Production
 
@@ -44,26 +42,3 @@ def test_a_query_whose_sql_depends_on_its_values_runs_through_peewee_every_time(
     hot = HotSelect(lambda names: User.select().where(User.name.in_(names)).order_by(User.name), User.name)
     assert [u.name for u in hot.all(["a"])] == ["a"]
     assert [u.name for u in hot.all(["a", "c"])] == ["a", "c"]  # a kept plan would bind one value
-
-
-def test_plans_go_with_their_database_and_a_new_one_never_inherits_them(tmp_path):
-    """Keyed by ``id()``, a freed SQLite database's plan (``?`` placeholders) was once found
-    again by the PostgreSQL database allocated at its address: a syntax error mid-test."""
-    from governance.migrations import migrate
-    hot_insert, hot_lookup = HotInsert(Membership), HotLookup(User, User.name)
-    hot_select = HotSelect(lambda name: User.select().where(User.name == name), User.name)
-    previous = database.obj
-    try:
-        for n in range(2):
-            open_database(f"sqlite:///{tmp_path}/studio-{n}.db")
-            migrate()
-            add_production("harbour-lights")
-            user = add_user("ada", ["producer"])
-            hot_insert(user=user["id"], production=Production.get(Production.name == "harbour-lights").id)
-            assert [u.name for u in hot_lookup.all("ada")] == ["ada"] == [u.name for u in hot_select.all("ada")]
-            database.close()
-        database.initialize(previous)
-        gc.collect()
-        assert not hot_insert._plans and not hot_lookup._sql and not hot_select._plans
-    finally:
-        database.initialize(previous)
