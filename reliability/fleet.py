@@ -12,9 +12,10 @@ topology of docs/operations.md ("Scale-out"), with deploy/'s compose file and sy
   them (SO_REUSEPORT). They share one ``SLATE_SECRET_KEY``, so a page session signed in
   through one is accepted by every other; each logs its access lines (with the serving pid)
   to its own file, so a test can see which process answered;
-- M standalone ``slate worker`` processes on Redis, each with its own key (enrolled with
-  ``slate worker enroll`` through the address, approved with ``slate worker approve``) and
-  its own generator user: a job's ``worker`` names the worker that made it;
+- M standalone ``slate worker`` processes on Redis, each with its own key (enrolled through
+  the address and approved by the demo's admin, as ``slate worker enroll`` and ``slate worker
+  approve`` do, in this process: each command would import torch for seconds) and its own
+  generator user: a job's ``worker`` names the worker that made it;
 - ONE ``slate housekeeping``: the audit checkpoint at start and the requeuer that ``slate
   serve`` runs in-process.
 
@@ -22,8 +23,9 @@ topology of docs/operations.md ("Scale-out"), with deploy/'s compose file and sy
 worker (``api_processes`` and ``workers`` must then be 1).
 
 The command lines are the module's ``API_COMMAND``, ``WORKER_COMMAND``,
-``HOUSEKEEPING_COMMAND`` and ``SETUP_COMMAND`` templates; tests/deploy checks that deploy/'s
-units run exactly these, so the loopback test is the test of record for them.
+``HOUSEKEEPING_COMMAND`` and ``SETUP_COMMAND`` templates; tests/test_deploy.py checks that
+deploy/'s systemd units and compose file run exactly these, so the loopback test
+(tests/e2e/test_fleet.py) is the test of record for them.
 
 PostgreSQL and Redis themselves are the caller's (tests/servers.py starts them on loopback).
 """
@@ -53,7 +55,7 @@ from reliability.studio import env_for, free_port  # noqa: E402
 
 #: gunicorn's access lines: the serving process's pid first, then the request (never headers,
 #: so no token); what `journalctl -u 'slate-api@*'` shows in production
-ACCESS_FORMAT = '%(p)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+ACCESS_FORMAT = "%(p)s %(h)s %(r)s %(s)s %(b)s %(M)sms"
 #: Each command as a template: "{name}" fields are filled per process; the first word is a
 #: console script of Slate's virtual environment (deploy/'s units name it by its full path).
 API_COMMAND = ("gunicorn", "--reuse-port", "--bind", "{bind}", "--workers", "1", "--threads", "{threads}",
