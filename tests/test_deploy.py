@@ -76,3 +76,11 @@ def test_the_examples_commit_no_secret_and_name_only_variables_slate_reads():
                 assert value == "CHANGE-ME", (example, name)
             if name.startswith("SLATE_"):
                 assert name in read, (example, name)
+
+
+def test_the_operations_guide_documents_the_same_commands():
+    guide = (DEPLOY.parent / "docs" / "operations.md").read_text()
+    section = guide.split("## Scale-out", 1)[1].split("\n## ", 1)[0]
+    rows = [re.match(r"\| [^|]+ \| `([^`]+)` \|", line) for line in section.splitlines()]
+    documented = {as_template(shlex.split(row.group(1))) for row in rows if row}
+    assert documented == set(EXPECTED.values())
