@@ -260,10 +260,14 @@ class Fleet:
             _signal_group(process, signal.SIGKILL)  # anything of its group left behind
 
     def logs(self) -> str:
-        """The tail of every process's log (setup and enrolment included), for a failing test."""
+        """The tail of every process's log (setup's included), for a failing test; the tokens
+        setup printed are shortened to their prefix."""
         if not self.logs_dir.is_dir():
             return ""
-        return "\n".join(f"--- {path.name} ---\n{_tail(path)}" for path in sorted(self.logs_dir.glob("*.log")))
+        text = "\n".join(f"--- {path.name} ---\n{_tail(path)}" for path in sorted(self.logs_dir.glob("*.log")))
+        for token in self.tokens.values():
+            text = text.replace(token, token[:8] + "…")
+        return text
 
 
 def _signal_group(process: Process, sig: int) -> None:

@@ -34,9 +34,6 @@ def fleet(tmp_path, micro_bundle, postgres_server, redis_server):
                           bundle=micro_bundle)
     try:
         yield running
-    except BaseException:
-        print(running.logs())
-        raise
     finally:
         running.stop()
 
@@ -52,6 +49,7 @@ def test_the_readme_flow_runs_through_one_address_on_two_api_processes_and_two_w
         each_worker_takes_jobs(fleet, producer)
         an_unapproved_worker_key_gets_nothing_signed(fleet, producer, thief)
     except BaseException:
+        thief.kill()
         print(fleet.logs())
         raise
     # nothing secret in any process's log: no token, no prompt
