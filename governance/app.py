@@ -82,10 +82,14 @@ def warm_up(app: Flask) -> Flask:
     """Do at start what a process would otherwise do on its first requests: load the queue's
     client library, make the signer (keys, c2pa context), and read and compile every published
     policy. Those first requests otherwise arrive together, queue behind the import lock and
-    the compiler, and make the slowest answers of a fresh gunicorn worker seconds long."""
+    the compiler, and make the slowest answers of a fresh gunicorn worker seconds long. And
+    have OpenCV and faiss compute on each request's own thread (``perception.threads``):
+    an API process serves requests in parallel already."""
     from .api import services
+    from .perception.threads import one_thread_per_call
     from .policy.versions import compiled, published_rows
 
+    one_thread_per_call()
     with app.app_context():
         services.queue()
         services.issuer()

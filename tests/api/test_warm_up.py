@@ -16,6 +16,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_warmed_app_holds_its_queue_signer_and_compiled_policies(settings, monkeypatch):
+    import cv2
+    import faiss
+    threads = (cv2.getNumThreads(), faiss.omp_get_max_threads())
     app = create_app(settings, testing=True)
     try:
         demo.seed(REPO / "policies" / "studio-default.yaml", settings)
@@ -30,5 +33,9 @@ def test_a_warmed_app_holds_its_queue_signer_and_compiled_policies(settings, mon
             raise AssertionError("compiled again after warm_up")
         monkeypatch.setattr(compiler, "compile_policy", compile_again)
         assert [compiled(row).ref.version for row in rows] == [row.version for row in rows]
+        # OpenCV and faiss compute on the request's own thread
+        assert (cv2.getNumThreads(), faiss.omp_get_max_threads()) == (1, 1)
     finally:
+        cv2.setNumThreads(threads[0])
+        faiss.omp_set_num_threads(threads[1])
         close_database()
