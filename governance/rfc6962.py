@@ -13,7 +13,8 @@ auditor can copy this file next to a kept checkpoint and check a proof with it a
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 HASH_SIZE = 32
 #: MTH({}) = SHA-256 of the empty string (RFC 9162 §2.1.1).
@@ -41,6 +42,38 @@ def tree_head(leaf_inputs: Sequence[bytes]) -> bytes:
 def root_of_leaf_hashes(leaf_hashes: Sequence[bytes]) -> bytes:
     """MTH over leaves that are already hashed (``leaf_hash`` applied)."""
     return _subtree_root(leaf_hashes, 0, len(leaf_hashes))
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """The roots of the perfect subtrees a log of ``size`` leaves splits into, largest
+    first (one per bit set in ``size``): enough to give the log's root and to extend it by
+    new leaves without reading the old ones. RFC 6962's tree is left-balanced, so its root
+    is these roots folded from the right."""
+
+    size: int = 0
+    #: (height, root) of each perfect subtree, left to right
+    subtrees: tuple[tuple[int, bytes], ...] = ()
+
+    def extended(self, leaf_hashes: Iterable[bytes]) -> Frontier:
+        stack, size = list(self.subtrees), self.size
+        for leaf in leaf_hashes:
+            height, node = 0, leaf
+            while stack and stack[-1][0] == height:
+                node = node_hash(stack.pop()[1], node)
+                height += 1
+            stack.append((height, node))
+            size += 1
+        return Frontier(size, tuple(stack))
+
+    def root(self) -> bytes:
+        """MTH(D[size]); the empty tree's is SHA-256 of nothing."""
+        if not self.subtrees:
+            return hashlib.sha256(b"").digest()
+        node = self.subtrees[-1][1]
+        for _, left in reversed(self.subtrees[:-1]):
+            node = node_hash(left, node)
+        return node
 
 
 def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
