@@ -13,8 +13,7 @@ auditor can copy this file next to a kept checkpoint and check a proof with it a
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 HASH_SIZE = 32
 #: MTH({}) = SHA-256 of the empty string (RFC 9162 §2.1.1).
@@ -44,8 +43,7 @@ def root_of_leaf_hashes(leaf_hashes: Sequence[bytes]) -> bytes:
     return _subtree_root(leaf_hashes, 0, len(leaf_hashes))
 
 
-@dataclass(frozen=True)
-class Frontier:
+class Frontier(NamedTuple):
     """The roots of the perfect subtrees a log of ``size`` leaves splits into, largest
     first (one per bit set in ``size``): enough to give the log's root and to extend it by
     new leaves without reading the old ones. RFC 6962's tree is left-balanced, so its root
@@ -69,7 +67,7 @@ class Frontier:
     def root(self) -> bytes:
         """MTH(D[size]); the empty tree's is SHA-256 of nothing."""
         if not self.subtrees:
-            return hashlib.sha256(b"").digest()
+            return EMPTY_ROOT
         node = self.subtrees[-1][1]
         for _, left in reversed(self.subtrees[:-1]):
             node = node_hash(left, node)

@@ -101,6 +101,11 @@ def _advance_head() -> tuple[int, str]:
     return int(rows[0][0]), str(rows[0][1])
 
 
+def merkle_root(hashes_hex: list[str]) -> str:
+    """RFC 6962 root over entry hashes (each entry hash is a leaf's input)."""
+    return rfc6962.root_of_leaf_hashes(log_leaves(hashes_hex)).hex()
+
+
 def checkpoint(signer: CheckpointSigner) -> dict[str, Any] | None:
     """Sign the current head. None when nothing was logged since the last checkpoint.
 
