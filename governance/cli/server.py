@@ -117,28 +117,37 @@ def _start_requeuer(queue: Any, lease_s: float) -> threading.Thread:
     lease = timedelta(seconds=lease_s)
 
     def loop() -> None:
-        from ..db import database
         while True:
             time.sleep(max(0.5, lease_s / 2))
-            try:
-                requeued = requeue(queue, lease, stuck_statuses(queue))
-                if requeued:
-                    log.warning("re-queued %d job(s) with no progress for %.0f s", requeued, lease_s)
-                if queue.pending() == 0:  # a sample's message taken by the one worker that may not run it
-                    requeue_samples(queue, lease)
-                    requeue_training(queue)  # a run whose message was lost, or whose worker died
-                purged = output_review.purge()
-                if purged:
-                    log.info("purged %d quarantined image(s) past their retention", purged)
-            except Exception:  # the next pass tries again; the API must stay up
-                log.exception("re-queueing stuck jobs failed")
-            finally:
-                if not database.is_closed():
-                    database.close()
+            _housekeeping_pass(queue, lease)
 
     thread = threading.Thread(target=loop, name="slate-requeue", daemon=True)
     thread.start()
     return thread
+
+
+def _housekeeping_pass(queue: Any, lease: timedelta) -> None:
+    """One pass of what keeps a Slate healthy besides serving HTTP: enqueue again the jobs
+    stuck for a whole lease (their worker died), the waiting reproduction samples and
+    training runs, and purge quarantined images past their retention. Errors are logged,
+    never raised: the next pass tries again, and whatever runs this (the API, or
+    ``slate housekeeping``) must stay up."""
+    from ..db import database
+    try:
+        requeued = requeue(queue, lease, stuck_statuses(queue))
+        if requeued:
+            log.warning("re-queued %d job(s) with no progress for %.0f s", requeued, lease.total_seconds())
+        if queue.pending() == 0:  # a sample's message taken by the one worker that may not run it
+            requeue_samples(queue, lease)
+            requeue_training(queue)  # a run whose message was lost, or whose worker died
+        purged = output_review.purge()
+        if purged:
+            log.info("purged %d quarantined image(s) past their retention", purged)
+    except Exception:
+        log.exception("re-queueing stuck jobs failed")
+    finally:
+        if not database.is_closed():
+            database.close()
 
 
 @click.command("serve")
@@ -286,4 +295,41 @@ def requeue_command(slate: SlateContext, older_than: float) -> None:
                f"on the {queue.kind} queue")
 
 
-commands = [serve_command, worker_command, requeue_command]
+@click.command("housekeeping")
+@click.option("--requeue-after", default=300.0, show_default=True, type=click.FloatRange(1),
+              help="Seconds a job may sit queued or running without progress before it is enqueued again.")
+@click.option("--once", is_flag=True, help="One pass, then exit (for a cron job or a systemd timer).")
+@pass_slate
+def housekeeping_command(slate: SlateContext, requeue_after: float, once: bool) -> None:
+    """What `slate serve` does besides HTTP, for a fleet whose API runs under gunicorn: run ONE per
+    Slate, beside the API processes (it needs the database and the queue, not a port).
+
+    At start it signs the audit log's head (as `slate serve` does at every start); then, every
+    half of --requeue-after, it enqueues again the jobs whose worker died (and waiting
+    reproduction samples and training runs) and purges quarantined images past their
+    retention. It never re-queues everything at start: a restart of this process says
+    nothing about the workers, whose jobs the lease covers.
+    """
+    from ..credentials.keys import KeyStore
+    from ..jobs import queue as queue_module
+    slate.open()
+    keys = KeyStore(slate.settings)
+    keys.ensure()
+    _checkpoint_audit_log(keys)
+    queue = queue_module.Queue(slate.settings)
+    lease = timedelta(seconds=requeue_after)
+    if once:
+        _housekeeping_pass(queue, lease)
+        click.echo(f"housekeeping: one pass done on the {queue.kind} queue")
+        return
+    click.echo(f"housekeeping: audit log checkpointed; re-queueing jobs stuck for {requeue_after:.0f} s "
+               f"on the {queue.kind} queue every {max(0.5, requeue_after / 2):.0f} s. Ctrl-C stops.")
+    try:
+        while True:
+            time.sleep(max(0.5, requeue_after / 2))
+            _housekeeping_pass(queue, lease)
+    except KeyboardInterrupt:
+        pass
+
+
+commands = [serve_command, worker_command, requeue_command, housekeeping_command]
