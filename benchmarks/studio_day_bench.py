@@ -527,7 +527,8 @@ def drive(fleet: Any, topology: Topology, args: argparse.Namespace) -> Result:
     stop = threading.Event()
     people = [Client(desk, tally, random.Random(args.seed + i)) for i in range(args.clients)]
     hosts = [WorkerClient(desk, tally) for _ in range(args.worker_clients)]
-    threads = [threading.Thread(target=p.run, args=(stop,), daemon=True) for p in [*people, *hosts]]
+    runs: list[Callable[[threading.Event], None]] = [*(p.run for p in people), *(h.run for h in hosts)]
+    threads = [threading.Thread(target=run, args=(stop,), daemon=True) for run in runs]
     for thread in threads:
         thread.start()
     try:
@@ -536,8 +537,9 @@ def drive(fleet: Any, topology: Topology, args: argparse.Namespace) -> Result:
         time.sleep(args.seconds)
     finally:
         stop.set()
+        deadline = time.monotonic() + max(TIMEOUT_S)  # a call in flight ends within its timeout
         for thread in threads:
-            thread.join(timeout=max(TIMEOUT_S))
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
     made = count_generations(desk, tally)
     return Result(topology, args.seconds, {op: list(v) for op, v in tally.latencies.items()}, dict(tally.errors),
                   list(tally.samples), tally.fatal, tally.held_back, dict(made))
@@ -546,17 +548,17 @@ def drive(fleet: Any, topology: Topology, args: argparse.Namespace) -> Result:
 def measure(topology: Topology, home: Path, bundle: Path, servers: Servers, args: argparse.Namespace) -> Result:
     """Start the topology, drive it, stop every process it started (whatever happens)."""
     from reliability.fleet import start_fleet
-    urls: dict[str, str | None] = {"postgres_url": None, "redis_url": None}
-    redis = None
+    postgres_url = redis_url = redis = None
     if topology.database == "postgresql":
         redis = servers.redis()
-        urls = {"postgres_url": servers.postgres_database(), "redis_url": redis.url}
+        postgres_url, redis_url = servers.postgres_database(), redis.url
     print(f"studio-day: starting {topology.name}: {topology.describe()} ...", flush=True)
     started = time.monotonic()
     fleet = None
     try:
         fleet = start_fleet(home, database=topology.database, api_processes=topology.api_processes,
-                            workers=topology.workers, bundle=bundle, **urls)
+                            workers=topology.workers, bundle=bundle, postgres_url=postgres_url,
+                            redis_url=redis_url)
         print(f"studio-day: {topology.name} serving at {fleet.base} after {time.monotonic() - started:.0f} s; "
               f"{args.clients} clients and {args.worker_clients} worker clients, {args.warmup:g} s warm-up, "
               f"{args.seconds:g} s measured", flush=True)
@@ -564,7 +566,7 @@ def measure(topology: Topology, home: Path, bundle: Path, servers: Servers, args
         if result.fatal:
             print(fleet.logs()[-6000:], file=sys.stderr)
         return result
-    except BaseException:
+    except Exception:
         if fleet is not None:
             print(fleet.logs()[-6000:], file=sys.stderr)
         raise
@@ -682,6 +684,9 @@ def main(argv: list[str] | None = None) -> int:
         bundle = build_micro_bundle(root / "bundle")  # trained once, in seconds; each topology serves a copy
         for topology in chosen:
             results.append(measure(topology, root / topology.name, bundle, servers, args))
+    except KeyboardInterrupt:
+        print("studio-day: interrupted; every process it started is stopped", file=sys.stderr)
+        return 130
     finally:
         servers.stop()
         if args.keep:
