@@ -35,10 +35,14 @@ workers cannot take, and without it ``generate`` would time the growth of a back
 
 The topologies (``reliability/fleet.py`` starts each and stops every process it started):
 
-- ``sqlite``: ``slate serve --demo``, one process with its embedded worker, on SQLite (the
+- ``sqlite``: ``slate serve``, one process with its embedded worker, on SQLite (the
   baseline: what a studio gets from the default install);
 - ``pg_1x1``: one gunicorn API process and one ``slate worker`` on PostgreSQL and Redis;
 - ``pg_2x2``: two gunicorn API processes behind one address and two workers.
+
+PostgreSQL (a fresh database per topology) and Redis (a fresh server per topology) run on
+loopback, started as tests/servers.py starts them. The worker clients read the same queue
+the real workers do, through ``governance.jobs.queue.Queue`` with the fleet's settings.
 
 Reported: per topology and operation kind, the operations completed in the measured window,
 their throughput, p50 and p95 latency and errors. The last line is one JSON object: the
@@ -344,8 +348,8 @@ class Client:
             self.tally.record("search", started)
 
     def verify(self) -> None:
-        if not self.desk.signed:
-            self.commission()
+        if not self.desk.signed:  # nothing signed yet to verify
+            self.search()
             return
         sha = self.rng.choice(list(self.desk.signed))
         started = time.monotonic()
