@@ -561,7 +561,7 @@ def measure(topology: Topology, home: Path, bundle: Path, servers: Servers, args
     fleet = None
     try:
         fleet = start_fleet(home, database=topology.database, api_processes=topology.api_processes,
-                            workers=topology.workers, bundle=bundle, postgres_url=postgres_url,
+                            workers=topology.workers, threads=args.threads, bundle=bundle, postgres_url=postgres_url,
                             redis_url=redis_url)
         print(f"studio-day: {topology.name} serving at {fleet.base} after {time.monotonic() - started:.0f} s; "
               f"{args.clients} clients and {args.worker_clients} worker clients, {args.warmup:g} s warm-up, "
@@ -666,6 +666,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=5, help="seconds of the mix before measuring")
     parser.add_argument("--clients", type=int, default=8, help="people at desks (threads)")
     parser.add_argument("--worker-clients", type=int, default=4, help="stand-in GPU hosts that sign (threads)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads of each gunicorn API process (`slate serve` starts one per connection)")
     parser.add_argument("--backlog", type=int, default=0,
                         help="queued jobs at which people hold submissions back (default: 2 x all workers)")
     parser.add_argument("--quick", action="store_true", help="12 s measured after 3 s of warm-up, per topology")
