@@ -12,9 +12,10 @@ topology of docs/operations.md ("Scale-out"), with deploy/'s compose file and sy
   them (SO_REUSEPORT). They share one ``SLATE_SECRET_KEY``, so a page session signed in
   through one is accepted by every other; each logs its access lines (with the serving pid)
   to its own file, so a test can see which process answered;
-- M standalone ``slate worker`` processes on Redis, each with its own key (enrolled with
-  ``slate worker enroll`` through the address, approved with ``slate worker approve``) and
-  its own generator user: a job's ``worker`` names the worker that made it;
+- M standalone ``slate worker`` processes on Redis, each with its own key (enrolled through
+  the address and approved by the demo's admin, as ``slate worker enroll`` and ``slate worker
+  approve`` do, in this process: each command would import torch for seconds) and its own
+  generator user: a job's ``worker`` names the worker that made it;
 - ONE ``slate housekeeping``: the audit checkpoint at start and the requeuer that ``slate
   serve`` runs in-process.
 
@@ -22,8 +23,9 @@ topology of docs/operations.md ("Scale-out"), with deploy/'s compose file and sy
 worker (``api_processes`` and ``workers`` must then be 1).
 
 The command lines are the module's ``API_COMMAND``, ``WORKER_COMMAND``,
-``HOUSEKEEPING_COMMAND`` and ``SETUP_COMMAND`` templates; tests/deploy checks that deploy/'s
-units run exactly these, so the loopback test is the test of record for them.
+``HOUSEKEEPING_COMMAND`` and ``SETUP_COMMAND`` templates; tests/test_deploy.py checks that
+deploy/'s systemd units and compose file run exactly these, so the loopback test
+(tests/e2e/test_fleet.py) is the test of record for them.
 
 PostgreSQL and Redis themselves are the caller's (tests/servers.py starts them on loopback).
 """
@@ -40,7 +42,6 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -54,7 +55,7 @@ from reliability.studio import env_for, free_port  # noqa: E402
 
 #: gunicorn's access lines: the serving process's pid first, then the request (never headers,
 #: so no token); what `journalctl -u 'slate-api@*'` shows in production
-ACCESS_FORMAT = '%(p)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+ACCESS_FORMAT = "%(p)s %(h)s %(r)s %(s)s %(b)s %(M)sms"
 #: Each command as a template: "{name}" fields are filled per process; the first word is a
 #: console script of Slate's virtual environment (deploy/'s units name it by its full path).
 API_COMMAND = ("gunicorn", "--reuse-port", "--bind", "{bind}", "--workers", "1", "--threads", "{threads}",
@@ -64,7 +65,6 @@ WORKER_COMMAND = ("slate", "worker", "--workers", "1")
 HOUSEKEEPING_COMMAND = ("slate", "housekeeping", "--requeue-after", "{requeue_after}")
 SETUP_COMMAND = ("slate", "serve", "--no-embedded-worker", "--exit-after-setup")
 ENROL_COMMAND = ("slate", "worker", "enroll", "--json", "--label", "{label}")
-APPROVE_COMMAND = ("slate", "worker", "approve", "{key}", "--by", "{admin}")
 #: the demo's admin, who approves the fleet's worker keys
 ADMIN = "root-admin"
 #: the demo's generator user; workers beyond the first get their own, named after it
@@ -371,32 +371,43 @@ def _start_scaled_out(fleet: Fleet, port: int, threads: int, requeue_after: floa
     fleet.tokens.update(_worker_users(fleet.settings, fleet.workers))
     for number in range(1, fleet.api_processes + 1):
         fleet.spawn(f"api-{number}", command(API_COMMAND, bind=f"127.0.0.1:{port}", threads=threads), fleet.env)
-    _wait_every_api_process(fleet, deadline)
     fleet.spawn("housekeeping", command(HOUSEKEEPING_COMMAND, requeue_after=f"{requeue_after:g}"), fleet.env)
+    # each worker's key is made first and the worker started at once (its generator import
+    # overlaps the API's start); the key is enrolled and approved before any job exists
+    from governance.workers.keyfile import WorkerKeyPair
+    for number, name in enumerate(fleet.worker_users, start=1):
+        WorkerKeyPair.load_or_create(fleet.home / "workers" / name)
+        fleet.spawn(f"worker-{number}", command(WORKER_COMMAND),
+                    fleet.worker_env(fleet.tokens[name], fleet.home / "workers" / name))
+    _wait_every_api_process(fleet, deadline)
+    for name in fleet.worker_users:
+        enrol_worker(fleet, fleet.tokens[name], fleet.home / "workers" / name, label=f"{name} (loopback fleet)")
+    for name in [*(f"worker-{n}" for n in range(1, fleet.workers + 1)), "housekeeping"]:
+        _wait_for_line(fleet.processes[name], name.split("-")[0] + ":", max(1.0, deadline - time.monotonic()))
 
-    def enrol_and_start(number: int) -> None:
-        name = worker_name(number)
-        folder = fleet.home / "workers" / name
-        enrol_worker(fleet, f"enrol-{number}", fleet.tokens[name], folder, label=f"{name} (loopback fleet)")
-        fleet.start_worker(f"worker-{number}", fleet.tokens[name], folder,
-                           timeout=max(1.0, deadline - time.monotonic()))
 
-    # the workers' start (torch's import, mostly) overlaps: one thread each
-    with ThreadPoolExecutor(fleet.workers) as pool:
-        for started in [pool.submit(enrol_and_start, n) for n in range(1, fleet.workers + 1)]:
-            started.result()
-    _wait_for_line(fleet.processes["housekeeping"], "housekeeping:", max(1.0, deadline - time.monotonic()))
-
-
-def enrol_worker(fleet: Fleet, name: str, token: str, folder: Path, *, label: str, approve: bool = True) -> int:
-    """``slate worker enroll`` on the worker's side (its key made in ``folder``, the public key
-    sent through the fleet's address), then ``slate worker approve`` by the demo's admin;
-    returns the key's enrolment id. ``approve=False`` leaves it pending."""
-    enrolled = _run(fleet, name, command(ENROL_COMMAND, label=label), fleet.worker_env(token, folder))
-    key = int(json.loads(enrolled)["id"])
+def enrol_worker(fleet: Fleet, token: str, folder: Path, *, label: str, approve: bool = True) -> int:
+    """What ``slate worker enroll`` does on the worker's side (its key made in ``folder``, the
+    public key sent with its token through the fleet's address), then what ``slate worker
+    approve ID --by root-admin`` does; returns the key's enrolment id. ``approve=False``
+    leaves it pending. In this process: each command would import torch for seconds."""
+    from governance.auth.users import principal_named
+    from governance.db import close_database, open_database
+    from governance.workers import enrolment
+    from governance.workers.keyfile import WorkerKeyPair
+    key = WorkerKeyPair.load_or_create(folder)
+    request = urllib.request.Request(fleet.base + "/api/v1/workers", method="POST",
+                                     data=json.dumps({"public_key": key.public_key, "label": label}).encode(),
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        enrolled = int(json.loads(response.read())["id"])
     if approve:
-        _run(fleet, f"{name}-approve", command(APPROVE_COMMAND, key=key, admin=ADMIN), fleet.env)
-    return key
+        open_database(fleet.settings.database_url)
+        try:
+            enrolment.approve(enrolled, principal_named(ADMIN, "admin"))
+        finally:
+            close_database()
+    return enrolled
 
 
 def _worker_users(settings: Settings, workers: int) -> dict[str, str]:

@@ -268,6 +268,9 @@ def _run_worker(slate: SlateContext, workers: int) -> None:
     if not (settings.worker_key_dir / KEY_FILE).exists():
         raise ConfigurationError(f"this worker has no key in {settings.worker_key_dir}: every image it sends is "
                                  "signed with it", hint="run `slate worker enroll`, then have an admin approve it")
+    # the generator (torch, the model code) is imported now rather than at the first job: a host
+    # that cannot generate says so at start, and its first job waits for no import
+    load_plugin(queue_module.WORKER_GROUP, "running a generation job")
     queue = queue_module.Queue(settings)
     queue_module.worker_context.update(api_url=settings.api_url, token=settings.worker_token,
                                        models_dir=str(settings.models_dir), key_dir=str(settings.worker_key_dir),

@@ -132,23 +132,3 @@ def wait_for(predicate, timeout: float = 120, interval: float = 0.25):  # type: 
             return value
         time.sleep(interval)
     raise TimeoutError("condition not met in time")
-
-
-def enrol_worker(home: Path, env: dict[str, str], admin_env: dict[str, str]) -> None:
-    """``slate worker enroll`` on the worker's side, then ``slate worker approve`` by the demo's admin."""
-    full_env = {**os.environ, "SLATE_HOME": str(home), "HF_HUB_OFFLINE": "1", **env}
-    full_env.pop("SLATE_DATABASE_URL", None)
-    enrolled = subprocess.run([sys.executable, "-m", "governance", "worker", "enroll", "--json"], cwd=home,
-                              env=full_env, capture_output=True, text=True, timeout=120, check=True)
-    key = json.loads(enrolled.stdout)["id"]
-    subprocess.run([sys.executable, "-m", "governance", "worker", "approve", str(key), "--by", "root-admin"],
-                   cwd=home, env={**os.environ, "SLATE_HOME": str(home), **admin_env}, capture_output=True,
-                   text=True, timeout=120, check=True)
-
-
-def start_worker(home: Path, env: dict[str, str]) -> subprocess.Popen:
-    """A standalone ``slate worker`` (no database access: only the queue and the API)."""
-    full_env = {**os.environ, "SLATE_HOME": str(home), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **env}
-    full_env.pop("SLATE_DATABASE_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "governance", "worker"], cwd=home, env=full_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -132,6 +132,32 @@ def test_requeue_command_reenqueues_a_running_job_whose_worker_died(app, client,
     assert Job.get_by_id(stuck).updated_at > utcnow() - timedelta(minutes=1)
 
 
+def test_housekeeping_checkpoints_the_audit_log_and_reenqueues_a_job_whose_worker_died(app, client, studio,
+                                                                                       monkeypatch):
+    """A fleet's `slate housekeeping` does what `slate serve` does besides HTTP: it signs the
+    audit log's head when it starts, and a pass puts a job left running back on the queue."""
+    from click.testing import CliRunner
+
+    from governance.audit.tables import AuditCheckpoint
+    from governance.cli import cli
+    from governance.jobs.queue import Queue
+
+    settings = app.config["SLATE_SETTINGS"]
+    stuck = _job(client, studio.tokens)
+    assert client.post(f"/api/v1/jobs/{stuck}/claim", headers=auth(studio.tokens["gpu-worker"])).status_code == 200
+    Job.update(updated_at=utcnow() - timedelta(minutes=10)).where(Job.id == stuck).execute()
+    queue = Queue(settings)
+    before, checkpoints = queue.pending(), AuditCheckpoint.select().count()
+    monkeypatch.setenv("SLATE_HOME", str(settings.home))
+    for name in ("SLATE_DATABASE_URL", "SLATE_REDIS_URL", "SLATE_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["housekeeping", "--once", "--requeue-after", "60"], catch_exceptions=False)
+    assert result.exit_code == 0 and "one pass done on the sqlite queue" in result.output, result.output
+    assert queue.pending() == before + 1
+    assert Job.get_by_id(stuck).updated_at > utcnow() - timedelta(minutes=1)
+    assert AuditCheckpoint.select().count() == checkpoints + 1
+
+
 def test_a_dead_workers_job_is_claimed_again_only_once_its_lease_lapses_and_finishes_once(client, studio):
     """Re-enqueueing a stuck job hands it to no other worker while its lease is live; after
     the lease lapses another worker claims it, and the dead worker's late signature is refused."""
