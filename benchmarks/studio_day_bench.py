@@ -71,6 +71,7 @@ import io
 import itertools
 import json
 import math
+import os
 import random
 import re
 import signal
@@ -499,6 +500,10 @@ class Result:
     fatal: int
     held_back: int
     jobs_by_worker: dict[str, int]
+    #: cores the benchmark's own threads used during the window, and the machine's 1-minute
+    #: load average at its end: how much of the machine was not Slate's
+    client_cores: float = 0.0
+    load_average: float = 0.0
 
     @property
     def completed(self) -> int:
@@ -516,7 +521,8 @@ class Result:
                 **{f"{op}_p95_ms": self.p95_ms(op) for op in OPS},
                 **{f"{op}_per_s": round(len(self.ops[op]) / self.seconds, 2) for op in OPS},
                 "errors": sum(self.errors.values()), "errors_by_op": dict(self.errors), "server_errors": self.fatal,
-                "submissions_held_back": self.held_back, "jobs_by_worker": dict(self.jobs_by_worker)}
+                "submissions_held_back": self.held_back, "jobs_by_worker": dict(self.jobs_by_worker),
+                "client_cores": round(self.client_cores, 2), "load_average": round(self.load_average, 1)}
 
 
 def drive(fleet: Any, topology: Topology, args: argparse.Namespace) -> Result:
@@ -538,7 +544,9 @@ def drive(fleet: Any, topology: Topology, args: argparse.Namespace) -> Result:
     try:
         time.sleep(args.warmup)
         tally.open_window(args.seconds)
+        cpu = time.process_time()
         time.sleep(args.seconds)
+        client_cores, load = (time.process_time() - cpu) / args.seconds, os.getloadavg()[0]
     finally:
         stop.set()
         deadline = time.monotonic() + max(TIMEOUT_S)  # a call in flight ends within its timeout
@@ -546,7 +554,7 @@ def drive(fleet: Any, topology: Topology, args: argparse.Namespace) -> Result:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
     made = count_generations(desk, tally)
     return Result(topology, args.seconds, {op: list(v) for op, v in tally.latencies.items()}, dict(tally.errors),
-                  list(tally.samples), tally.fatal, tally.held_back, dict(made))
+                  list(tally.samples), tally.fatal, tally.held_back, dict(made), client_cores, load)
 
 
 def measure(topology: Topology, home: Path, bundle: Path, servers: Servers, args: argparse.Namespace) -> Result:
@@ -624,7 +632,8 @@ def report(results: list[Result]) -> None:
         made = ", ".join(f"{worker} {n}" for worker, n in sorted(r.jobs_by_worker.items()))
         print(f"studio-day: {r.topology.name:<8} {'all':<9} {r.completed:>6} {r.ops_per_s:>7.2f}   "
               f"({r.topology.describe()}; {r.held_back} submission(s) held back for a full queue; "
-              f"jobs in the whole run by worker: {made})")
+              f"jobs in the whole run by worker: {made}; the clients used {r.client_cores:.2f} core(s), "
+              f"load average {r.load_average:.1f} on {os.cpu_count()} core(s))")
         for line in r.samples:
             print(f"studio-day: {r.topology.name} ERROR {line}")
 
