@@ -176,6 +176,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+
     print(json.dumps(result))
 
 
@@ -269,8 +270,6 @@ def run(base: str, tokens: dict[str, str], settings: Settings, jobs: int, client
     with phase("requests"), cf.ThreadPoolExecutor(clients) as pool:
         submitted = list(pool.map(submit, range(jobs)))
     request_latency = [s for s, _ in submitted]
-    if os.environ.get("SLATE_BENCH_DUMP"):
-        Path(os.environ["SLATE_BENCH_DUMP"]).write_text(json.dumps(request_latency))
     requests_cpu_ms = cpu.lap() * 1000 / jobs
     images = [image_png(i) for i in range(jobs)]
 

@@ -8,6 +8,7 @@ under gunicorn; ``slate serve`` runs one in-process.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from flask import Flask
@@ -84,7 +85,14 @@ def warm_up(app: Flask) -> Flask:
     policy. Those first requests otherwise arrive together, queue behind the import lock and
     the compiler, and make the slowest answers of a fresh gunicorn worker seconds long. And
     have OpenCV and faiss compute on each request's own thread (``perception.threads``):
-    an API process serves requests in parallel already."""
+    an API process serves requests in parallel already.
+
+    Last, everything loaded so far (the libraries, the app, the compiled policies: most of
+    the process's objects, none of them garbage) is moved out of the collector's sight
+    (``gc.freeze``). A full collection otherwise walked all of it every few hundred
+    requests: 100-550 ms in which every thread of the process stopped, one of them
+    perhaps holding the database's write lock that the other processes' requests wait for,
+    the whole p99 of ``POST /api/v1/requests``."""
     from .api import services
     from .perception.threads import one_thread_per_call
     from .policy.versions import compiled, published_rows
@@ -96,6 +104,8 @@ def warm_up(app: Flask) -> Flask:
         for row in published_rows():
             compiled(row)
     release_connection()
+    gc.collect()
+    gc.freeze()
     return app
 
 
