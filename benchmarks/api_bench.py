@@ -176,7 +176,6 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-
     print(json.dumps(result))
 
 

@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, *, testing: bool = False) -> Fl
     return app
 
 
-def warm_up(app: Flask) -> Flask:
+def warm_up(app: Flask, *, one_thread_per_request: bool = True) -> Flask:
     """Do at start what a process would otherwise do on its first requests: load the queue's
     client library, make the signer (keys, c2pa context), and read and compile every published
     policy. Those first requests otherwise arrive together, queue behind the import lock and
@@ -97,7 +97,8 @@ def warm_up(app: Flask) -> Flask:
     from .perception.threads import one_thread_per_call
     from .policy.versions import compiled, published_rows
 
-    one_thread_per_call()
+    if one_thread_per_request:  # not where a generator shares the process (slate serve's embedded worker)
+        one_thread_per_call()
     with app.app_context():
         services.queue()
         services.issuer()

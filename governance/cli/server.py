@@ -168,7 +168,7 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
     import os
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from .. import demo as demo_studio
-    from ..app import create_app
+    from ..app import create_app, warm_up
     from ..credentials.keys import KeyStore
     from ..db import private_folder
     from ..jobs import queue as queue_module
@@ -198,7 +198,7 @@ def serve_command(slate: SlateContext, host: str, port: int, embedded_worker: bo
         click.echo(f"reference     {studio.reference_sha256} (Harbour plate, licensed from Northlight)")
     if exit_after_setup:
         return
-    app = create_app(slate.settings)
+    app = warm_up(create_app(slate.settings), one_thread_per_request=not embedded_worker)
     queue = queue_module.Queue(slate.settings)
     server = _start_http(app, host, port)
     click.echo(f"Slate is serving {base}  (web pages {base}/, API {base}/api/v1, docs {base}/docs, "
