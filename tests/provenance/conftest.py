@@ -83,8 +83,8 @@ class Studio:
 
 
 @pytest.fixture
-def studio(app, client) -> Studio:
-    seeded = demo.seed(REPO / "policies" / "studio-default.yaml", app.config["SLATE_SETTINGS"])
+def studio(app, client, demo_template) -> Studio:
+    seeded = demo_template.seeded(app)
     people.add_production("northern-line")
     open_grants = ["ai_training", "ai_reference", "concept", "previs", "final_frame", "marketing"]
     licences.add_licence("LIC-STUDIO-OWN", "The Studio", grants=open_grants, territories=["WW"],
