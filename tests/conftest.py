@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pytest
 
@@ -31,24 +32,44 @@ def settings(tmp_path: Path) -> Settings:
 DEMO_POLICY = REPO / "policies" / "studio-default.yaml"
 
 
+@dataclass(frozen=True)
+class Stage:
+    """A home a fixture would build on a test's fresh app: ``build(app)`` builds it and returns
+    what the fixture returns besides the app (kept for every copy); a deeper stage builds on
+    the shallower ones, so a test gets the deepest it asks for."""
+
+    name: str
+    depth: int
+    build: Callable[[Flask], Any]
+
+
+def _seed_demo(app: Flask) -> DemoStudio:
+    from governance import demo
+    return demo.seed(DEMO_POLICY, app.config["SLATE_SETTINGS"])
+
+
+#: the demo studio, as a studio fixture seeds it into its app's home
+DEMO = Stage("demo", 1, _seed_demo)
+
+
 class Templates:
     """Homes made once per session and copied into each test's own folder before anything
-    opens it: the migrated empty database, and the demo studio seeded on it (database, keys,
-    documents, similarity index) as a test's app would have seeded it.
+    opens it: the migrated empty database, and homes that fixtures build on an app (the demo
+    studio seeded, ``Stage``): database, keys, documents, similarity indexes.
 
     Migrating and seeding cost most of a typical test's setup (the migrations, the policy's
     analysis, key and certificate generation), and give the same rows every time; a copy is
     the same home, still the test's own, private and writable. A copy holds no path of the
     template's (nothing Slate stores names its folder), and its times are those of the
-    session's first seeding, minutes before: tokens last 30 days and consents a year. Homes
+    session's first build, minutes before: tokens last 30 days and consents a year. Homes
     that are not laid out as ``Settings.for_folder`` lays them out (a PostgreSQL database,
     a database file elsewhere) get no copy: their tests migrate and seed as before."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._migrated: Path | None = None
-        self._demos: dict[tuple[tuple[str, Any], ...], tuple[Path, DemoStudio]] = {}
-        self._copies: dict[Path, DemoStudio] = {}
+        self._homes: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[Path, Any]] = {}
+        self._copies: dict[Path, tuple[str, Any]] = {}
 
     def migrated(self, settings: Settings) -> None:
         """Give ``settings``' SQLite file the migrated empty database, unless it has one."""
@@ -67,38 +88,43 @@ class Templates:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         shutil.copy2(self._migrated, target)
 
-    def demo_home(self, settings: Settings) -> None:
-        """Make ``settings.home`` (not opened yet) a copy of the demo studio's home; a home
-        laid out otherwise gets the migrated database at most, and ``seeded`` seeds it."""
+    def stage_home(self, settings: Settings, stage: Stage) -> None:
+        """Make ``settings.home`` (not opened yet) a copy of ``stage``'s home; a home laid out
+        otherwise gets the migrated database at most, and its fixtures build it themselves."""
         shape = _shape(settings)
         if shape is None or (settings.home.exists() and any(settings.home.iterdir())):
             self.migrated(settings)
             return
-        if shape not in self._demos:
-            home = self.root / f"demo-{len(self._demos)}"
+        if (stage.name, shape) not in self._homes:
+            home = self.root / f"{stage.name}-{len(self._homes)}"
             made = _rebased(settings, home)
-            from governance import demo
             from governance.app import create_app
-            create_app(made, testing=True)  # as the test's app fixture opens its home
+            app = create_app(made, testing=True)  # as the test's app fixture opens its home
             try:
-                seeded = demo.seed(DEMO_POLICY, made)
+                kept = stage.build(app)
             finally:
                 close_database()
             _no_wal(_sqlite_file(made))
-            self._demos[shape] = (home, seeded)
-        home, seeded = self._demos[shape]
+            self._homes[(stage.name, shape)] = (home, kept)
+        home, kept = self._homes[(stage.name, shape)]
         shutil.copytree(home, settings.home, dirs_exist_ok=True)
-        self._copies[settings.home] = seeded
+        self._copies[settings.home] = (stage.name, kept)
+
+    def copied(self, app: Flask) -> tuple[str, Any] | None:
+        """The stage ``app``'s home is a copy of, and what its build returned; None for no copy."""
+        settings: Settings = app.config["SLATE_SETTINGS"]
+        if _sqlite_file(settings) is None:
+            return None
+        return self._copies.get(settings.home)
 
     def seeded(self, app: Flask) -> DemoStudio:
         """The demo studio in ``app``'s home: the copy's (with its own token dict), or seeded now
-        where the home is no copy."""
-        settings: Settings = app.config["SLATE_SETTINGS"]
-        copied = self._copies.get(settings.home)
-        if copied is not None and _sqlite_file(settings) is not None:
-            return dataclasses.replace(copied, tokens=dict(copied.tokens))
-        from governance import demo
-        return demo.seed(DEMO_POLICY, settings)
+        where the home is no copy of it."""
+        copied = self.copied(app)
+        if copied is not None and copied[0] == DEMO.name:
+            studio: DemoStudio = copied[1]
+            return dataclasses.replace(studio, tokens=dict(studio.tokens))
+        return _seed_demo(app)
 
 
 def _sqlite_file(settings: Settings) -> Path | None:
@@ -153,11 +179,14 @@ def demo_template(templates: Templates) -> Templates:
 
 
 def home_for(request: pytest.FixtureRequest, settings: Settings) -> None:
-    """Lay out a test's home before its app opens it: the demo studio's copy where the test
-    seeds one (it asks for ``demo_template``), else the migrated empty database."""
+    """Lay out a test's home before its app opens it: a copy of the deepest stage its fixtures
+    build (the demo studio where one asks for ``demo_template``; any ``Stage`` a fixture named
+    ``*_stage`` gives), else the migrated empty database."""
     templates: Templates = request.getfixturevalue("templates")
-    if "demo_template" in request.fixturenames:
-        templates.demo_home(settings)
+    stages = [DEMO] if "demo_template" in request.fixturenames else []
+    stages += [request.getfixturevalue(name) for name in request.fixturenames if name.endswith("_stage")]
+    if stages:
+        templates.stage_home(settings, max(stages, key=lambda stage: stage.depth))
     else:
         templates.migrated(settings)
 
