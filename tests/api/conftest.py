@@ -8,10 +8,12 @@ from governance.app import create_app
 from governance.auth.users import ROLES, add_user, issue_token
 from governance.db import close_database
 from governance.registry.people import add_production
+from tests.conftest import home_for
 
 
 @pytest.fixture
-def app(settings):
+def app(settings, request):
+    home_for(request, settings)
     application = create_app(settings, testing=True)
     yield application
     close_database()

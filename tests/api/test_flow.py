@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from governance import demo
 from governance.jobs.tables import Job
 from governance.ledger.tables import Output
 from governance.registry import assets, licences, models_registry, training_sets
@@ -32,10 +31,10 @@ def png(seed: int = 1) -> bytes:
 
 
 @pytest.fixture
-def studio(app):
+def studio(app, demo_template):
     """The demo studio plus an approved model trained on a small licensed set."""
     from datetime import date
-    seeded = demo.seed(REPO / "policies" / "studio-default.yaml", app.config["SLATE_SETTINGS"])
+    seeded = demo_template.seeded(app)
     licences.add_licence("LIC-STUDIO-OWN", "The Studio", grants=["ai_training", "concept", "previs", "final_frame",
                                                                   "marketing"], territories=["WW"],
                          starts_on=date(2020, 1, 1))

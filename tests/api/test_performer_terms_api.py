@@ -15,7 +15,7 @@ import pytest
 from governance.registry.tables import Consent, Person
 from tests import rights
 from tests.api.conftest import auth
-from tests.provenance.conftest import studio  # noqa: F401 (fixture)
+from tests.provenance.conftest import provenance_studio_stage, studio  # noqa: F401 (fixtures)
 
 
 def call(world: Any, who: str, method: str, path: str, **kw: Any) -> Any:

@@ -36,7 +36,12 @@ from governance.registry import assets, licences, training_sets
 from governance.registry.tables import Consent, ConsentDocument, Person
 from tests import workers
 from tests.api.conftest import auth
-from tests.provenance.conftest import signed, studio  # noqa: F401 (fixtures)
+from tests.provenance.conftest import (  # noqa: F401 (fixtures)
+    provenance_signed_stage,
+    provenance_studio_stage,
+    signed,
+    studio,
+)
 from tests.rights import LEE
 
 A, B = "harbour-lights", "northern-line"

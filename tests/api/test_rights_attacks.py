@@ -16,7 +16,12 @@ from governance.auth.users import add_user, issue_token
 from governance.registry.tables import Consent, ConsentDocument, Licence, Person
 from tests import rights
 from tests.api.conftest import auth
-from tests.provenance.conftest import signed, studio  # noqa: F401 (fixtures)
+from tests.provenance.conftest import (  # noqa: F401 (fixtures)
+    provenance_signed_stage,
+    provenance_studio_stage,
+    signed,
+    studio,
+)
 
 
 @pytest.fixture

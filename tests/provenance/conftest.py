@@ -4,9 +4,11 @@ the generator worker), for provenance search, lineage and revocation tests."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -17,6 +19,7 @@ from governance.cli import cli
 from governance.registry import assets, licences, models_registry, people, training_sets
 from tests import workers
 from tests.api.conftest import app, auth, client  # noqa: F401 (fixtures)
+from tests.conftest import DEMO_POLICY, Stage
 from tests.training import attest_model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,9 +85,7 @@ class Studio:
         return signed.json["sha256"]
 
 
-@pytest.fixture
-def studio(app, client) -> Studio:
-    seeded = demo.seed(REPO / "policies" / "studio-default.yaml", app.config["SLATE_SETTINGS"])
+def _new_studio(app, client, seeded) -> Studio:
     people.add_production("northern-line")
     open_grants = ["ai_training", "ai_reference", "concept", "previs", "final_frame", "marketing"]
     licences.add_licence("LIC-STUDIO-OWN", "The Studio", grants=open_grants, territories=["WW"],
@@ -113,10 +114,7 @@ def studio(app, client) -> Studio:
     return Studio(client, tokens, seeded.reference_sha256, headshot, style, other)
 
 
-@pytest.fixture
-def signed(studio) -> Studio:
-    """Four signed outputs: plain previs; final frame with the plate (approved by ada);
-    previs depicting Mara (approved by bea); previs with the other model."""
+def _sign_four(studio: Studio) -> Studio:
     studio.make("plain", 1)
     studio.make("plate", 2, use="final_frame", references=[studio.plate])
     view = studio.submit(people=["Mara Quinn"], prompt="portrait on the quay")
@@ -125,6 +123,51 @@ def signed(studio) -> Studio:
     studio.outputs["mara"] = studio.sign(approved["job"]["id"], seed=3).json["sha256"]
     studio.make("other", 4, model="other:1")
     return studio
+
+
+def _kept(studio: Studio) -> dict[str, Any]:
+    """What a template keeps of a studio built on its own app: all but the client."""
+    return {f.name: getattr(studio, f.name) for f in fields(studio) if f.name != "client"}
+
+
+def _built(app, *, signed: bool) -> dict[str, Any]:
+    studio = _new_studio(app, app.test_client(), demo.seed(DEMO_POLICY, app.config["SLATE_SETTINGS"]))
+    return _kept(_sign_four(studio) if signed else studio)
+
+
+#: the studio (and its four signed outputs), built once per session and copied (tests.conftest.Templates)
+STUDIO = Stage("provenance-studio", 2, partial(_built, signed=False))
+SIGNED = Stage("provenance-signed", 3, partial(_built, signed=True))
+
+
+@pytest.fixture(scope="session")
+def provenance_studio_stage() -> Stage:
+    return STUDIO
+
+
+@pytest.fixture(scope="session")
+def provenance_signed_stage() -> Stage:
+    return SIGNED
+
+
+@pytest.fixture
+def studio(app, client, demo_template, provenance_studio_stage) -> Studio:
+    copied = demo_template.copied(app)
+    if copied is not None and copied[0] in (STUDIO.name, SIGNED.name):
+        kept = copied[1]
+        return Studio(client, dict(kept["tokens"]), kept["plate"], kept["headshot"], list(kept["style"]),
+                      kept["other_style"], dict(kept["outputs"]))
+    return _new_studio(app, client, demo_template.seeded(app))
+
+
+@pytest.fixture
+def signed(studio, app, demo_template, provenance_signed_stage) -> Studio:
+    """Four signed outputs: plain previs; final frame with the plate (approved by ada);
+    previs depicting Mara (approved by bea); previs with the other model."""
+    copied = demo_template.copied(app)
+    if copied is not None and copied[0] == SIGNED.name:
+        return studio  # the copy holds them
+    return _sign_four(studio)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from governance.registry.licences import add_licence
 from governance.registry.models_registry import register_model, set_status
 from governance.registry.training_sets import create_training_set
 from governance.registry.vocabulary import OUTPUT_USES
+from tests.conftest import Templates, home_for
 from tests.training import attest_model
 from tests.web.browser import chromium  # noqa: F401  (one browser for the whole package, days included)
 
@@ -29,17 +30,18 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def app(settings: Any) -> Iterator[Flask]:
+def app(settings: Any, request: pytest.FixtureRequest) -> Iterator[Flask]:
     settings = type(settings)(**{**settings.__dict__, "policies_dir": REPO / "policies"})
+    home_for(request, settings)
     application = create_app(settings, testing=True)
     yield application
     close_database()
 
 
 @pytest.fixture
-def studio(app: Flask) -> dict[str, Any]:
+def studio(app: Flask, demo_template: Templates) -> dict[str, Any]:
     """The demo studio, an approved model, one token per demo user, and a user with no web role."""
-    seeded = demo.seed(REPO / "policies" / "studio-default.yaml", app.config["SLATE_SETTINGS"])
+    seeded = demo_template.seeded(app)
     add_licence("LIC-STUDIO-OWN", "The studio", grants=["ai_training", *OUTPUT_USES], territories=["WW"],
                 starts_on=date(2020, 1, 1))
     frame, _ = register_asset(demo.plate_png(64, 64), media_type="image/png", title="Studio training frame",
