@@ -160,9 +160,10 @@ def _rebased(settings: Settings, home: Path) -> Settings:
 
 
 def _no_wal(database_file: Path | None) -> None:
-    """A closed SQLite database leaves its write-ahead log folded in: the file alone is all of it."""
+    """A closed SQLite database leaves its write-ahead log folded in: the file alone is all of it
+    (beside the writers' lock file, which holds nothing)."""
     assert database_file is not None
-    left = [p.name for p in database_file.parent.glob(database_file.name + "-*")]
+    left = [p.name for p in database_file.parent.glob(database_file.name + "-*") if not p.name.endswith("-writer.lock")]
     assert not left, f"the template database left {left} beside it"
 
 

@@ -6,13 +6,14 @@ import hashlib
 import secrets
 import threading
 import time
+import weakref
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from ..audit.log import record
 from ..catalogue import published_catalogue
 from ..clock import as_utc, utcnow
-from ..db import first, transaction, tuples
+from ..db import database, first, transaction, tuples
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from ..ids import is_id
 from ..principal import ROLES, Principal
@@ -148,36 +149,51 @@ class VerifiedTokens:
 
     The bound on staleness is ``seconds`` (``TOKEN_CACHE_SECONDS``): a token revoked, or a
     membership changed, by another process is refused or seen at most that long after; in
-    this process at once, since those changes forget every verified token. A token's expiry
-    is checked on every use, cached or not. Only hashes are kept, never a token; failures
-    are never cached, so a guessing client reads the database every time as before.
+    this process at once, since those changes forget every verified token. A verification
+    that read the database before such a change and finishes after it keeps nothing (the
+    ``generation`` it started under is gone). A token's expiry is checked on every use,
+    cached or not. Only hashes are kept, never a token; failures are never cached, so a
+    guessing client reads the database every time as before. What is kept belongs to the
+    database it was read from: another database opened in the process starts empty.
     """
 
     def __init__(self, seconds: float, most: int = 10_000) -> None:
         self.seconds, self.most = seconds, most
-        self._entries: dict[str, tuple[float, Principal, datetime | None]] = {}
+        self._by_database: weakref.WeakKeyDictionary[Any, dict[str, tuple[float, Principal, datetime | None]]] = \
+            weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        self.generation = 0
+
+    def _entries(self) -> dict[str, tuple[float, Principal, datetime | None]]:
+        return self._by_database.setdefault(database.obj, {})
 
     def get(self, token_sha256: str, now: datetime) -> Principal | None:
-        entry = self._entries.get(token_sha256)
+        entries = self._entries()
+        entry = entries.get(token_sha256)
         if entry is None:
             return None
         verified_at, principal, expires_at = entry
         if time.monotonic() - verified_at >= self.seconds or (expires_at is not None and expires_at <= now):
             with self._lock:
-                self._entries.pop(token_sha256, None)
+                entries.pop(token_sha256, None)
             return None
         return principal
 
-    def put(self, token_sha256: str, principal: Principal, expires_at: datetime | None) -> None:
+    def put(self, token_sha256: str, principal: Principal, expires_at: datetime | None, generation: int) -> None:
+        """Keep what a verification that began under ``generation`` read, unless something
+        was forgotten since it began."""
         with self._lock:
-            if len(self._entries) >= self.most:  # a bound, not an eviction policy: start again
-                self._entries.clear()
-            self._entries[token_sha256] = (time.monotonic(), principal, expires_at)
+            if generation != self.generation:
+                return
+            entries = self._entries()
+            if len(entries) >= self.most:  # a bound, not an eviction policy: start again
+                entries.clear()
+            entries[token_sha256] = (time.monotonic(), principal, expires_at)
 
     def forget(self) -> None:
         with self._lock:
-            self._entries.clear()
+            self.generation += 1
+            self._by_database.clear()
 
 
 #: How long a verified token is trusted without reading the database again (see VerifiedTokens).
@@ -193,13 +209,14 @@ def authenticate(token: str | None) -> Principal:
     cached = verified_tokens.get(token_sha256, now)
     if cached is not None:
         return cached
+    generation = verified_tokens.generation
     row = first(ApiToken.select(ApiToken, User).join(User).where(ApiToken.token_sha256 == token_sha256))
     if (row is None or row.revoked_at is not None or row.user.disabled_at is not None
             or (row.expires_at is not None and as_utc(row.expires_at) <= now)):
         raise Unauthorized("this API token is unknown, expired or revoked",
                            hint="ask an admin for a new token: slate token create USER")
     principal = _principal(row.user)
-    verified_tokens.put(token_sha256, principal, as_utc(row.expires_at) if row.expires_at else None)
+    verified_tokens.put(token_sha256, principal, as_utc(row.expires_at) if row.expires_at else None, generation)
     return principal
 
 

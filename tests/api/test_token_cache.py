@@ -68,5 +68,36 @@ def test_unknown_tokens_are_never_remembered(client, tokens, monotonic):
 
 def test_the_cache_keeps_hashes_not_tokens(client, tokens, monotonic):
     assert client.get("/api/v1/people", headers=auth(tokens["auditor"])).status_code == 200
-    kept = repr(users.verified_tokens._entries)
+    kept = repr(users.verified_tokens._entries())
     assert tokens["auditor"] not in kept and hash_token(tokens["auditor"]) in kept
+
+
+def test_a_verification_that_read_before_a_revocation_keeps_nothing(client, tokens, monotonic):
+    """Thread A reads the token row; thread B revokes it and forgets; A must not then keep
+    what it read, or the revoked token would work for the rest of the bound."""
+    token = issue_token("auditor-user")
+    real_put = users.verified_tokens.put
+
+    def revoked_meanwhile(*args):
+        revoke_token(token["id"])  # lands between A's read and its put
+        real_put(*args)
+    users.verified_tokens.put = revoked_meanwhile  # type: ignore[method-assign]
+    try:
+        assert client.get("/api/v1/people", headers=auth(token["token"])).status_code == 200
+    finally:
+        users.verified_tokens.put = real_put  # type: ignore[method-assign]
+    assert client.get("/api/v1/people", headers=auth(token["token"])).status_code == 401
+
+
+def test_what_one_database_verified_is_not_used_for_another(client, tokens, monotonic, tmp_path):
+    from governance.db import database, open_database
+    from governance.migrations import migrate
+    assert client.get("/api/v1/people", headers=auth(tokens["auditor"])).status_code == 200
+    previous = database.obj
+    open_database(f"sqlite:///{tmp_path}/other.db")
+    try:
+        migrate()
+        assert users.verified_tokens.get(hash_token(tokens["auditor"]), datetime.now(timezone.utc)) is None
+    finally:
+        database.close()
+        database.initialize(previous)
