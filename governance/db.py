@@ -18,8 +18,10 @@ import contextvars
 import fcntl
 import logging
 import os
+import sqlite3
 import stat
 import threading
+import time
 import urllib.parse
 import weakref
 from pathlib import Path
@@ -36,10 +38,12 @@ M = TypeVar("M", bound=peewee.Model)
 database = peewee.DatabaseProxy()
 _sqlite_writer = threading.Lock()
 
-SQLITE_PRAGMAS = {
+#: how long a writer waits for another's write transaction before "database is locked"
+BUSY_TIMEOUT_MS = 10_000
+SQLITE_PRAGMAS: dict[str, object] = {
     "journal_mode": "wal",
     "foreign_keys": 1,
-    "busy_timeout": 10_000,
+    "busy_timeout": BUSY_TIMEOUT_MS,
     "synchronous": "normal",
 }
 
@@ -92,6 +96,11 @@ def open_database(url: str) -> peewee.Database:
                 "SLATE_DATABASE_URL must start with sqlite:/// or postgresql://",
                 hint="for example sqlite:///data/slate.db")
         db.connect(reuse_if_open=True)
+        if isinstance(db, peewee.SqliteDatabase) and sqlite3.sqlite_version_info < (3, 35, 0):
+            db.close()
+            raise ConfigurationError(
+                f"this Python's SQLite is {sqlite3.sqlite_version}; Slate needs 3.35 or newer (UPDATE ... RETURNING)",
+                hint="use a Python built with a newer SQLite, or PostgreSQL")
     except peewee.OperationalError as exc:
         raise ConfigurationError(
             f"cannot open the database: {type(exc).__name__}",
@@ -240,7 +249,15 @@ def release_connection() -> None:
     if database.obj is None or database.is_closed():
         return
     if database.in_transaction():
+        # a bug left a transaction open: nothing of it may reach the next request
+        log.error("a request ended inside a database transaction; it was rolled back")
         database.rollback()
+        while database.in_transaction():
+            database.pop_transaction()
+        _at_commit.set(None)
+        _savepoints.set(0)
+        database.close()
+        return
     if not isinstance(database.obj, peewee.SqliteDatabase):
         database.close()
 
@@ -286,6 +303,7 @@ def transaction() -> Iterator[None]:
     if database.in_transaction():
         pending = _at_commit.get()
         mark = len(pending) if pending is not None else 0
+        depth = _savepoints.set(_savepoints.get() + 1)
         try:
             with database.atomic():
                 yield
@@ -293,6 +311,8 @@ def transaction() -> Iterator[None]:
             if pending is not None:
                 del pending[mark:]
             raise
+        finally:
+            _savepoints.reset(depth)
         return
     pending = []
     token = _at_commit.set(pending)
@@ -317,37 +337,58 @@ def _writer_file_lock(db: peewee.Database) -> Iterator[None]:
     """An exclusive ``flock`` on ``<database>-writer.lock`` for the length of a write
     transaction. Several processes writing one SQLite file (gunicorn's workers) otherwise
     meet in SQLite's busy handler, which polls with sleeps up to 100 ms however soon the
-    lock is free; the kernel wakes a ``flock`` waiter the moment it is. A process that does
-    not take it (an older Slate, the sqlite3 shell) still waits in the busy handler: the lock
-    orders Slate's writers, SQLite's own lock keeps the file safe."""
+    lock is free; this one is tried every few milliseconds at most. Like SQLite's own, the
+    wait is bounded (``WRITER_WAIT_S``, the busy timeout): a writer stopped while holding it
+    (a suspended CLI) makes the others fail with "database is locked", never hang. A process
+    that does not take it (an older Slate, the sqlite3 shell) still waits in the busy
+    handler: the lock orders Slate's writers, SQLite's own lock keeps the file safe; where
+    the lock file cannot be opened (another user's), SQLite's lock alone is used."""
     name = str(getattr(db, "database", "") or "")
-    if not name or name == ":memory:" or name.startswith("file:"):
+    fd = _writer_lock_fd(name) if name and name != ":memory:" and not name.startswith("file:") else None
+    if fd is None:
         yield
         return
-    fd = _writer_lock_fd(name)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    deadline, pause = time.monotonic() + WRITER_WAIT_S, 0.0005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise peewee.OperationalError("database is locked") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.004)
     try:
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-#: (process id, database file) -> the lock file's descriptor, opened once per process
-_writer_fds: dict[tuple[int, str], int] = {}
+#: how long a writer waits for another process's write transaction (SQLite's busy timeout)
+WRITER_WAIT_S = BUSY_TIMEOUT_MS / 1000
+#: (process id, database file) -> the lock file's descriptor (None: it cannot be opened)
+_writer_fds: dict[tuple[int, str], int | None] = {}
 
 
-def _writer_lock_fd(name: str) -> int:
+def _writer_lock_fd(name: str) -> int | None:
     key = (os.getpid(), name)  # a forked child opens its own: a shared descriptor shares the lock
-    fd = _writer_fds.get(key)
-    if fd is None:
-        fd = os.open(name + "-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
-        _writer_fds[key] = fd
-    return fd
+    if key not in _writer_fds:
+        try:
+            _writer_fds[key] = os.open(name + "-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
+        except OSError as exc:
+            log.warning("the writers' lock beside %s cannot be opened (%s): writers wait in SQLite's busy "
+                        "handler instead", name, exc.strerror)
+            _writer_fds[key] = None
+    return _writer_fds[key]
 
 
 #: the outermost ``transaction``'s work waiting for its commit (see ``at_commit``)
 _at_commit: contextvars.ContextVar[list[Callable[[], object]] | None] = \
     contextvars.ContextVar("slate_at_commit", default=None)
+
+
+#: how many savepoints deep the current ``transaction`` is (0: the outermost)
+_savepoints: contextvars.ContextVar[int] = contextvars.ContextVar("slate_savepoints", default=0)
 
 
 def at_commit(work: Callable[[], object]) -> bool:
@@ -366,9 +407,11 @@ def at_commit(work: Callable[[], object]) -> bool:
 
 def run_at_commit_work_now() -> None:
     """Do the current transaction's ``at_commit`` work now, in order: for a reader inside the
-    transaction that must see it (a checkpoint over the audit entries it recorded)."""
+    transaction that must see it (a checkpoint over the audit entries it recorded). Only in
+    the outermost transaction: done inside a savepoint, work that belongs to the levels
+    around it would roll back with the savepoint and be lost; there it stays for the commit."""
     pending = _at_commit.get()
-    if pending:
+    if pending and _savepoints.get() == 0:
         _run(pending)
 
 

@@ -40,3 +40,38 @@ def test_a_writer_waits_for_another_process_holding_the_writer_lock_then_goes_on
         os.close(other)
         writer.join(timeout=30)
     assert [e.action for e in AuditEntry.select().order_by(AuditEntry.seq)] == ["first.write", "second.write"]
+
+
+def test_a_writer_gives_up_clearly_when_another_process_never_lets_go(db, monkeypatch):
+    """A suspended CLI holding the lock makes other writers fail as SQLite's busy timeout
+    would ("database is locked"), never hang."""
+    import peewee
+    import pytest
+
+    from governance import db as db_module
+    monkeypatch.setattr(db_module, "WRITER_WAIT_S", 0.2)
+    with transaction():
+        record("first.write", "thing:1")
+    other = os.open(f"{database.obj.database}-writer.lock", os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(peewee.OperationalError, match="database is locked"), transaction():
+            record("second.write", "thing:2")
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    assert [e.action for e in AuditEntry.select()] == ["first.write"]
+
+
+def test_an_sqlite_too_old_for_returning_is_refused_at_open(tmp_path, monkeypatch):
+    import pytest
+
+    from governance import db as db_module
+    from governance.errors import ConfigurationError
+    monkeypatch.setattr(db_module.sqlite3, "sqlite_version_info", (3, 34, 1))
+    previous = database.obj
+    try:
+        with pytest.raises(ConfigurationError, match="3.35"):
+            db_module.open_database(f"sqlite:///{tmp_path}/old.db")
+    finally:
+        database.initialize(previous)

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator, Protocol, Sequence
 from .. import rfc6962
 from ..canonical import canonical_json, digest, json_default
 from ..clock import as_utc, utcnow
-from ..db import HotInsert, at_commit, database, first, run_at_commit_work_now, tuples
+from ..db import HotInsert, at_commit, database, first, lock_row, run_at_commit_work_now, transaction, tuples
 from ..errors import InvalidInput, NotFound
 from .checkpoints import SignedCheckpoint, checkpoint_body
 from .consistency import (
@@ -118,6 +118,14 @@ def checkpoint(signer: CheckpointSigner) -> dict[str, Any] | None:
     hashes again, the whole log inside the transaction that signs an output (seconds at two
     million entries). Otherwise, as before, from every entry."""
     run_at_commit_work_now()
+    with transaction():
+        # two checkpoints at once (housekeeping's, an auditor's, a signing's) must not both
+        # sign the same size: the head row's lock orders them (SQLite: the write lock)
+        lock_row(AuditHead, 1)
+        return _checkpoint_locked(signer)
+
+
+def _checkpoint_locked(signer: CheckpointSigner) -> dict[str, Any] | None:
     last = first(AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size.desc()))
     start = _frontiers_kept().get((last.tree_size, last.root_hash)) if last is not None else None
     after = start.size if start is not None else 0

@@ -83,3 +83,33 @@ def test_on_postgresql_a_writer_does_not_wait_for_another_transactions_work(tmp_
         assert verify_database().ok
     finally:
         close_database()
+
+
+def test_a_checkpoint_inside_a_savepoint_that_rolls_back_loses_none_of_the_outer_entries(any_db, tmp_path):
+    """Running the pending appends inside the savepoint would roll them back with it while
+    the outer transaction's change committed: a change with no entry."""
+    from governance.audit import log
+    from tests.audit.attacks import make_pki
+    signer = make_pki(tmp_path / "pki").signer
+    with transaction():
+        record("outer.change", "thing:1")
+        with pytest.raises(RuntimeError), transaction():
+            log.checkpoint(signer)
+            raise RuntimeError("the nested work failed")
+    assert _actions() == ["outer.change"]
+    assert verify_database().ok
+
+
+def test_a_request_that_ended_inside_a_transaction_leaves_nothing_for_the_next(any_db):
+    from governance.db import database, release_connection
+    from governance.registry.people import add_production
+    from governance.registry.tables import Production
+    database.atomic().__enter__()  # a bug: code began a transaction and the request ended in it
+    add_production("never-committed")
+    release_connection()
+    with transaction():  # the thread's next request
+        add_production("committed")
+        record("committed.change", "thing:1")
+    assert [p.name for p in Production.select()] == ["committed"]
+    assert _actions() == ["production.added", "committed.change"]  # the committed production's only
+    assert verify_database().ok
