@@ -71,7 +71,7 @@ def test_an_sqlite_too_old_for_returning_is_refused_at_open(tmp_path, monkeypatc
     monkeypatch.setattr(db_module.sqlite3, "sqlite_version_info", (3, 34, 1))
     previous = database.obj
     try:
-        with pytest.raises(ConfigurationError, match="3.35"):
+        with pytest.raises(ConfigurationError, match=r"3\.35"):
             db_module.open_database(f"sqlite:///{tmp_path}/old.db")
     finally:
         database.initialize(previous)
