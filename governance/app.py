@@ -17,7 +17,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import __version__, api, web
 from .canonical import json_default
-from .db import database, open_database, release_connection
+from .db import close_database, database, open_database, release_connection
 from .logs import quiet_query_logging
 from .migrations import migrate
 from .registry.attestations import use_keys_folder as use_attestation_trust
@@ -94,17 +94,18 @@ def warm_up(app: Flask, *, one_thread_per_request: bool = True) -> Flask:
     perhaps holding the database's write lock that the other processes' requests wait for,
     the whole p99 of ``POST /api/v1/requests``."""
     from .api import services
-    from .perception.threads import one_thread_per_call
+    from .perception.threads import on_this_thread, one_thread_per_call
     from .policy.versions import compiled, published_rows
 
     if one_thread_per_request:  # not where a generator shares the process (slate serve's embedded worker)
         one_thread_per_call()
+        app.before_request(on_this_thread)
     with app.app_context():
         services.queue()
         services.issuer()
         for row in published_rows():
             compiled(row)
-    release_connection()
+    close_database()  # nothing held open across a fork (gunicorn --preload)
     gc.collect()
     gc.freeze()
     return app

@@ -11,11 +11,26 @@ only API processes call this.
 
 from __future__ import annotations
 
+import threading
+
+_local = threading.local()
+
 
 def one_thread_per_call() -> None:
-    """Make OpenCV and faiss compute each call on the calling thread."""
+    """Make OpenCV compute each call on the calling thread (a process-wide setting), and
+    faiss on this thread; request threads call ``on_this_thread`` for themselves."""
     import cv2
-    import faiss
 
     cv2.setNumThreads(1)
+    on_this_thread()
+
+
+def on_this_thread() -> None:
+    """faiss's OpenMP setting belongs to each thread (a new thread starts with one per core):
+    a server's request threads set it once each, before their first request."""
+    if getattr(_local, "one", False):
+        return
+    import faiss
+
     faiss.omp_set_num_threads(1)
+    _local.one = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 from pathlib import Path
 
 from governance import demo
@@ -34,8 +35,18 @@ def test_a_warmed_app_holds_its_queue_signer_and_compiled_policies(settings, mon
             raise AssertionError("compiled again after warm_up")
         monkeypatch.setattr(compiler, "compile_policy", compile_again)
         assert [compiled(row).ref.version for row in rows] == [row.version for row in rows]
-        # OpenCV and faiss compute on the request's own thread
+        # OpenCV and faiss compute on the request's own thread, in every request thread
         assert (cv2.getNumThreads(), faiss.omp_get_max_threads()) == (1, 1)
+        seen: list[int] = []
+
+        def a_request_thread() -> None:
+            with app.test_request_context("/openapi.json"):
+                app.preprocess_request()
+                seen.append(faiss.omp_get_max_threads())
+        thread = threading.Thread(target=a_request_thread)
+        thread.start()
+        thread.join(timeout=30)
+        assert seen == [1]
         # what was loaded is out of the collector's sight: full collections stay short
         assert gc.get_freeze_count() > 10_000
     finally:
