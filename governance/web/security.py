@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, Response, request, session
 from flask.sessions import SecureCookieSessionInterface
 
-from ..errors import InvalidInput
+from ..errors import ConfigurationError, InvalidInput
 from ..settings import Settings
 
 SECRET_FILE = "web-session.key"
@@ -51,8 +51,15 @@ class CSRFRefused(InvalidInput):
 
 
 def secret_key(settings: Settings) -> bytes:
-    """``SLATE_SECRET_KEY`` when set; otherwise the key generated into the keys folder on first run."""
+    """``SLATE_SECRET_KEY`` when set; otherwise the key generated into the keys folder on first run.
+
+    A set key that is short or still an example's placeholder is refused: it signs every
+    session cookie and seals the API token inside it, so a guessable one lets anyone forge a
+    signed-in session."""
     if settings.secret_key:
+        if len(settings.secret_key) < 32 or "CHANGE-ME" in settings.secret_key.upper():
+            raise ConfigurationError("SLATE_SECRET_KEY is too short or still a placeholder: it signs page sessions",
+                                     hint="make one: python3 -c \"import secrets; print(secrets.token_urlsafe(32))\"")
         return settings.secret_key.encode("utf-8")
     path = settings.keys_dir / SECRET_FILE
     if not path.exists():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import stat
 
+import pytest
+
 from governance.auth.users import list_tokens, revoke_token
 from governance.registry.people import add_person
 from governance.settings import Settings
@@ -113,9 +115,19 @@ def test_the_session_key_is_generated_once_owner_only_or_taken_from_settings(tmp
     path = settings.keys_dir / security.SECRET_FILE
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert security.secret_key(settings) == first and len(first) >= 32
-    configured = Settings.from_env({"SLATE_HOME": str(tmp_path), "SLATE_SECRET_KEY": "from-the-environment"})
-    assert security.secret_key(configured) == b"from-the-environment"
+    key = "from-the-environment-" + "k" * 24
+    configured = Settings.from_env({"SLATE_HOME": str(tmp_path), "SLATE_SECRET_KEY": key})
+    assert security.secret_key(configured) == b"from-the-environment-" + b"k" * 24
     assert "from-the-environment" not in repr(configured)
+
+
+@pytest.mark.parametrize("value", ["CHANGE-ME", "short-but-set", "change-me-" + "x" * 30])
+def test_a_placeholder_or_short_session_key_is_refused(tmp_path, value):
+    from governance.errors import ConfigurationError
+    configured = Settings.from_env({"SLATE_HOME": str(tmp_path), "SLATE_SECRET_KEY": value})
+    with pytest.raises(ConfigurationError, match="SLATE_SECRET_KEY") as refused:
+        security.secret_key(configured)
+    assert value not in str(refused.value)
 
 
 def test_a_sealed_token_does_not_open_under_another_key_or_after_its_lifetime():
