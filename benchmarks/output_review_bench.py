@@ -65,7 +65,7 @@ from governance.lifecycle.output_review import NEIGHBOURS, ReviewConfig, image_f
 from governance.migrations import migrate  # noqa: E402
 from governance.perception import faces  # noqa: E402
 from governance.perception.fingerprints import FINGERPRINT_VERSION, describe  # noqa: E402
-from governance.policy.tables import GenerationRequest  # noqa: E402
+from governance.policy.tables import GenerationRequest, ReferencedAsset  # noqa: E402
 from governance.registry import assets, fingerprints, licences, looks, models_registry, people, training_sets  # noqa: E402
 from governance.registry.tables import Asset, AssetFingerprint  # noqa: E402
 from governance.settings import Settings  # noqa: E402
@@ -170,6 +170,12 @@ def record_requests(count: int, model_id: int, shas: list[str], seed: int = 11) 
                  "people": [], "prompt": f"shot {i}", "prompt_sha256": hashlib.sha256(b"shot %d" % i).hexdigest(),
                  "created_at": now}
                 for i in range(start, min(start + 2000, count))]).execute()
+        # what saving a request one by one records (bulk inserts bypass GenerationRequest.save)
+        named = sorted({sha for (refs,) in GenerationRequest.select(GenerationRequest.references).tuples()
+                        for sha in refs or ()})
+        for start in range(0, len(named), 500):
+            ReferencedAsset.insert_many([(sha,) for sha in named[start:start + 500]],
+                                        fields=[ReferencedAsset.asset_sha256]).on_conflict_ignore().execute()
 
 
 def request_row(model_id: int, production: str) -> GenerationRequest:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -75,7 +76,7 @@ def command(template: tuple[str, ...], **values: object) -> list[str]:
     """A template filled in, its console script resolved in this Python's environment."""
     script = Path(sys.executable).parent / template[0]
     if not script.exists():
-        raise RuntimeError(f"{template[0]} is not installed beside {sys.executable} (pip install -e '.[server]')")
+        raise RuntimeError(f"{template[0]} is not installed beside {sys.executable} (run bash scripts/setup)")
     return [str(script), *(word.format(**values) if "{" in word else word for word in template[1:])]
 
 
@@ -260,14 +261,13 @@ class Fleet:
             _signal_group(process, signal.SIGKILL)  # anything of its group left behind
 
     def logs(self) -> str:
-        """The tail of every process's log (setup's included), for a failing test; the tokens
-        setup printed are shortened to their prefix."""
+        """The tail of every process's log (setup's included), for a failing test; every API
+        token in them shortened to its prefix."""
         if not self.logs_dir.is_dir():
             return ""
         text = "\n".join(f"--- {path.name} ---\n{_tail(path)}" for path in sorted(self.logs_dir.glob("*.log")))
-        for token in self.tokens.values():
-            text = text.replace(token, token[:8] + "…")
-        return text
+        # every API token shortened to its prefix, those setup printed before a failure included
+        return re.sub(r"(slt_[A-Za-z0-9_-]{4})[A-Za-z0-9_-]{16,}", r"\1…", text)
 
 
 def _signal_group(process: Process, sig: int) -> None:

@@ -42,6 +42,7 @@ def apply() -> None:
             return
         last = rows[-1][0]
         shas = sorted({str(s) for _, text in rows for s in (json.loads(text or "[]") or []) if isinstance(s, str)})
-        if shas:
-            ReferencedAsset.insert_many([(s,) for s in shas], fields=[ReferencedAsset.asset_sha256]) \
-                .on_conflict_ignore().execute()
+        # 500 rows a statement: within the parameter limit of any SQLite build
+        for start in range(0, len(shas), 500):
+            ReferencedAsset.insert_many([(s,) for s in shas[start:start + 500]],
+                                        fields=[ReferencedAsset.asset_sha256]).on_conflict_ignore().execute()
