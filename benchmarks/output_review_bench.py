@@ -171,11 +171,8 @@ def record_requests(count: int, model_id: int, shas: list[str], seed: int = 11) 
                  "created_at": now}
                 for i in range(start, min(start + 2000, count))]).execute()
         # what saving a request one by one records (bulk inserts bypass GenerationRequest.save)
-        named = sorted({sha for (refs,) in GenerationRequest.select(GenerationRequest.references).tuples()
-                        for sha in refs or ()})
-        for start in range(0, len(named), 500):
-            ReferencedAsset.insert_many([(sha,) for sha in named[start:start + 500]],
-                                        fields=[ReferencedAsset.asset_sha256]).on_conflict_ignore().execute()
+        ReferencedAsset.remember(sha for (refs,) in GenerationRequest.select(GenerationRequest.references).tuples()
+                                 for sha in refs or ())
 
 
 def request_row(model_id: int, production: str) -> GenerationRequest:

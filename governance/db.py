@@ -463,36 +463,6 @@ class HotInsert:
         return int(cursor.lastrowid)  # type: ignore[attr-defined]
 
 
-class HotLookup(Generic[M]):
-    """``SELECT * FROM table WHERE field = ?`` on a hot path (verification), SQL built once.
-
-    Same bargain as ``HotInsert``: peewee writes the SQL once per database; rows come back
-    as model instances through each field's own ``python_value``.
-    """
-
-    def __init__(self, model: type[M], field: peewee.Field) -> None:
-        self.model = model
-        self.field = field
-        self._sql: weakref.WeakKeyDictionary[peewee.Database, str] = weakref.WeakKeyDictionary()
-        self._fields = list(model._meta.sorted_fields)
-
-    def all(self, value: object) -> list[M]:
-        db = database.obj
-        sql = self._sql.get(db)
-        if sql is None:
-            sql, params = self.model.select().where(self.field == value).sql()
-            if list(params) != [self.field.db_value(value)]:
-                return list(self.model.select().where(self.field == value))
-            self._sql[db] = sql
-        rows = database.execute_sql(sql, [self.field.db_value(value)]).fetchall()
-        return [self.model(**{f.name: f.python_value(v) for f, v in zip(self._fields, row, strict=True)})
-                for row in rows]
-
-    def first(self, value: object) -> M | None:
-        found = self.all(value)
-        return found[0] if found else None
-
-
 class HotSelect(Generic[M]):
     """A select on a hot path whose SQL peewee writes once per database.
 
@@ -544,3 +514,17 @@ def hot_get(model: type[M], field: peewee.Field, value: object) -> M | None:
         hot = _hot_gets.setdefault(key, HotSelect(lambda v: model.select().where(field == v).limit(1), field))
     row: M | None = hot.first(value)
     return row
+
+
+class HotLookup(HotSelect[M]):
+    """``SELECT * FROM table WHERE field = ?`` on a hot path (verification): a ``HotSelect``
+    of every row whose ``field`` is the value."""
+
+    def __init__(self, model: type[M], field: peewee.Field) -> None:
+        super().__init__(lambda value: model.select().where(field == value), field)
+        self.model, self.field = model, field
+
+    @property
+    def _sql(self) -> weakref.WeakKeyDictionary[peewee.Database, tuple[str, Any, list[Any]] | None]:
+        """The plans, by database (what ``tests/test_db.py`` counts)."""
+        return self._plans

@@ -58,6 +58,14 @@ class ReferencedAsset(BaseModel):
 
     asset_sha256 = peewee.CharField(max_length=64, primary_key=True)
 
+    @classmethod
+    def remember(cls, shas: Any) -> None:
+        """Record these SHA-256s as named by a request (once each; 500 rows a statement)."""
+        named = sorted(set(shas))
+        for start in range(0, len(named), 500):
+            cls.insert_many([(sha,) for sha in named[start:start + 500]],
+                            fields=[cls.asset_sha256]).on_conflict_ignore().execute()
+
 
 class GenerationRequest(BaseModel):
     requester = peewee.CharField(max_length=200, index=True)
@@ -85,8 +93,7 @@ class GenerationRequest(BaseModel):
         new = force_insert or self.id is None
         saved = super().save(force_insert=force_insert, only=only)
         if new and self.references:
-            ReferencedAsset.insert_many([(sha,) for sha in sorted(set(self.references))],
-                                        fields=[ReferencedAsset.asset_sha256]).on_conflict_ignore().execute()
+            ReferencedAsset.remember(self.references)
         return saved
 
 
