@@ -73,6 +73,30 @@ class Frontier(NamedTuple):
             node = node_hash(left, node)
         return node
 
+    def to_text(self) -> str:
+        """``height:hex`` per subtree, left to right, comma-separated: what a checkpoint
+        stores beside its root so the next one extends it without reading the log."""
+        return ",".join(f"{height}:{node.hex()}" for height, node in self.subtrees)
+
+    @classmethod
+    def from_text(cls, size: int, text: str) -> Frontier:
+        """The frontier ``to_text`` wrote for a tree of ``size`` leaves; ``ValueError`` for
+        anything that is not exactly one subtree per bit of ``size``, largest first. The
+        caller still compares ``root()`` with the root it trusts: shape is not content."""
+        if not isinstance(text, str) or not isinstance(size, int) or size < 0 or len(text) > 80 * 64:
+            raise ValueError("not a frontier")
+        subtrees: list[tuple[int, bytes]] = []
+        for part in text.split(",") if text else []:
+            height_text, _, node_hex = part.partition(":")
+            if not height_text.isdigit() or len(height_text) > 2 or len(node_hex) != 2 * HASH_SIZE:
+                raise ValueError("not a frontier")
+            subtrees.append((int(height_text), bytes.fromhex(node_hex)))
+        heights = [height for height, _ in subtrees]
+        wanted = [bit for bit in range(size.bit_length() - 1, -1, -1) if size >> bit & 1]
+        if heights != wanted:
+            raise ValueError(f"a frontier of {size} leaves has subtrees of heights {wanted}, not {heights}")
+        return cls(size, tuple(subtrees))
+
 
 def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
     """PATH(index, D[n]) for the tree of all ``leaf_hashes`` (RFC 9162 §2.1.3.1)."""

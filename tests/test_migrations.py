@@ -161,7 +161,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     # step 28: a consent's and a licence's compensation and use cap; step 29: sign-offs unique per
     # decision; step 30: a request's resubmission_of;
     # step 31: a policy version's rollback_of; step 32: the indexes auditors browse the log by, and
-    # outputs by lost standing)
+    # outputs by lost standing; step 34: a checkpoint's frontier)
     later = {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
              ("approval", "rules:"), ("approval", "approval_request_id_decision_id_approver:"),
              ("consent", "credit_text:"), ("consent", "attribution_required:"),
@@ -178,7 +178,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
              ("policy_version", "rollback_of:"),
              ("audit_entry", "audit_entry_actor_seq:"), ("audit_entry", "audit_entry_subject_seq:"),
              ("audit_entry", "audit_entry_action_seq:"), ("audit_entry", "audit_entry_at_seq:"),
-             ("output", "output_standing_changed:")}
+             ("output", "output_standing_changed:"), ("audit_checkpoint", "frontier:")}
     assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj, exclude=STEP_24_TABLES),
                                                                recorded(11, dialect(database.obj)))} == later
     SchemaVersion.insert_many([{"version": v, "description": f"step {v}", "applied_at": datetime.now(timezone.utc)}
@@ -281,6 +281,8 @@ class Studio:
 
     version: int
     keys_dir: Path
+    #: the key the seeded checkpoint was signed with, which the keys folder's anchors trust
+    checkpoint_signer: Any = None
 
 
 def seed(version: int, keys_dir: Path) -> Studio:
@@ -291,14 +293,15 @@ def seed(version: int, keys_dir: Path) -> Studio:
     (keys_dir / "trust-anchors.pem").write_text(test_pki.anchors_file.read_text())
     policy_time = _as_written_aware(T_POLICY) if version < 12 else _naive(T_POLICY)
     steps: list[tuple[int, Callable[[], None]]] = [
-        (1, lambda: _registry(version)), (2, lambda: _policy(policy_time)), (3, lambda: _ledger(version, test_pki)),
-        (4, _users), (5, lambda: _audit(test_pki)), (6, lambda: _jobs(version)), (7, _facets_as_signing_wrote),
+        (1, lambda: _registry(version)), (2, lambda: _policy(policy_time, version)),
+        (3, lambda: _ledger(version, test_pki)), (4, _users), (5, lambda: _audit(test_pki)),
+        (6, lambda: _jobs(version)), (7, _facets_as_signing_wrote),
         (9, lambda: _shared_facts(policy_time))]
     with transaction():
         for since, write in steps:
             if version >= since:
                 write()
-    return Studio(version, keys_dir)
+    return Studio(version, keys_dir, test_pki.signer)
 
 
 def _registry(version: int) -> None:
@@ -347,7 +350,7 @@ def _registry(version: int) -> None:
             needs_retirement_review=False)
 
 
-def _policy(at: object) -> None:
+def _policy(at: object, version: int) -> None:
     text = "uid: studio-default\nversion: 1\n"
     _insert("policy_version", uid="studio-default", version=1, title="Studio default",
             sha256=hashlib.sha256(text.encode()).hexdigest(), text=text, author="lee", status="published",
@@ -356,6 +359,8 @@ def _policy(at: object) -> None:
     _insert("generation_request", requester="pat", production="harbour-lights", use="previs", territory="GB",
             request_date=date(2026, 6, 1), model_id=1, references=_json([A]), people=_json(["Mara Quinn"]),
             prompt=PROMPT, prompt_sha256=hashlib.sha256(PROMPT.encode()).hexdigest(), created_at=at)
+    if version >= 33:  # from step 33 on, saving a request records the references it names
+        _insert("referenced_asset", asset_sha256=A)
     _insert("decision", request_id=1, policy_version_id=1, outcome="needs_approval", violations=_json([]),
             # as the policy engine of every version wrote them (governance/policy/decision.py, 5d36d55 on)
             approvals=_json([{"rule": "likeness-needs-approval", "type": "approval",
@@ -407,8 +412,21 @@ def _audit(test_pki: Any) -> None:
                                    ("asset.registered", f"asset:{B}", "lee"),
                                    ("asset.registered", f"asset:{C}", "sam")):
         log.record(action, subject, {}, actor)
-    log.checkpoint(test_pki.signer)
+    _checkpoint_before_step_34(test_pki.signer)
     log.record("policy.published", "policy:studio-default@1", {"sha256": "x"}, "nia")
+
+
+def _checkpoint_before_step_34(signer: Any) -> None:
+    """A signed checkpoint over every entry, as the code before step 34 stored it: no frontier."""
+    from governance.audit.checkpoints import checkpoint_body
+    from governance.audit.log import merkle_root
+    from governance.db import run_at_commit_work_now
+    run_at_commit_work_now()  # the entries recorded in this transaction are appended as it commits
+    hashes = [h for (h,) in _sql("SELECT entry_hash FROM audit_entry ORDER BY seq")]
+    root, at = merkle_root(hashes), datetime.now(timezone.utc).replace(microsecond=0)
+    _insert("audit_checkpoint", tree_size=len(hashes), root_hash=root, at=_naive(at),
+            key_fingerprint=signer.fingerprint, certificate_chain_pem=signer.certificate_chain_pem,
+            signature=signer.sign(checkpoint_body(len(hashes), root, at)).hex())
 
 
 def _jobs(version: int) -> None:
@@ -600,6 +618,16 @@ def _audit_log_verifies(studio: Studio) -> None:
     # step 8 rewrote NAME@VERSION refs; step 10 judged the rights records from before it
     assert said == (["ledger.model_refs_normalised"] if 3 <= v < 8 else []) + \
         (["registry.ownership_backfilled"] if 1 <= v < 10 else [])
+    if v >= 5:
+        # step 34: the checkpoint signed before it has no frontier, so the first one after it
+        # reads the whole log once and stores its own; the next extends that
+        from governance.audit.tables import AuditCheckpoint
+        assert [c.frontier for c in AuditCheckpoint.select()] == [None]
+        log.record("thing.done", "thing:1", actor="nia")
+        made = log.checkpoint(studio.checkpoint_signer)
+        assert made is not None and made["tree_size"] == AuditEntry.select().count()
+        assert AuditCheckpoint.get(AuditCheckpoint.tree_size == made["tree_size"]).frontier
+        assert log.verify_database(TrustAnchors.in_keys_folder(studio.keys_dir)).ok
 
 
 # ---------------------------------------------------------------- one datetime convention
@@ -708,7 +736,7 @@ def test_step_12_moves_times_postgresql_kept_in_the_servers_zone_to_utc(postgres
         database.execute_sql(f"SET TIME ZONE '{SERVER_ZONE}'")
         with transaction():
             _registry(11)
-            _policy(T_POLICY)  # what a plain DateTimeField handed psycopg2: aware
+            _policy(T_POLICY, 11)  # what a plain DateTimeField handed psycopg2: aware
         [(kept,)] = _sql("SELECT created_at FROM policy_version")
         assert kept == datetime(2026, 6, 1, 5, 30, 15, 250000)  # noqa: DTZ001 - New York summer time, as stored
         migrate()

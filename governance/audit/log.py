@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextvars
 import json
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Protocol, Sequence
@@ -15,7 +14,7 @@ from ..canonical import canonical_json, digest, json_default
 from ..clock import as_utc, utcnow
 from ..db import HotInsert, at_commit, database, first, lock_row, run_at_commit_work_now, transaction, tuples
 from ..errors import InvalidInput, NotFound
-from .checkpoints import SignedCheckpoint, checkpoint_body
+from .checkpoints import SignedCheckpoint, checkpoint_body, signature_problem
 from .consistency import (
     EXPORT_FORMAT,
     ConsistencyProof,
@@ -112,11 +111,12 @@ def checkpoint(signer: CheckpointSigner) -> dict[str, Any] | None:
     Inside a transaction, the entries it recorded are appended first: a checkpoint covers
     everything recorded before it.
 
-    The root is extended from the newest checkpoint's ``rfc6962.Frontier`` where this process
-    computed it (kept by its size and root, so it is used only for exactly that checkpoint),
-    reading only the entries after it: a checkpoint every 256 entries no longer reads, and
-    hashes again, the whole log inside the transaction that signs an output (seconds at two
-    million entries). Otherwise, as before, from every entry."""
+    The root is the newest checkpoint's ``rfc6962.Frontier`` (stored with it) extended by
+    the entries after it, read and hashed alone: neither a checkpoint every 256 entries nor
+    the first one a freshly started process signs reads the whole log inside the
+    transaction that signs an output (seconds at millions of entries). See
+    ``_trusted_frontier`` for when the stored frontier is used; otherwise, as before, the
+    root is made from every entry."""
     run_at_commit_work_now()
     with transaction():
         # two checkpoints at once (housekeeping's, an auditor's, a signing's) must not both
@@ -127,11 +127,10 @@ def checkpoint(signer: CheckpointSigner) -> dict[str, Any] | None:
 
 def _checkpoint_locked(signer: CheckpointSigner) -> dict[str, Any] | None:
     last = first(AuditCheckpoint.select().order_by(AuditCheckpoint.tree_size.desc()))
-    start = _frontiers_kept().get((last.tree_size, last.root_hash)) if last is not None else None
-    after = start.size if start is not None else 0
-    new = [e for (e,) in tuples(AuditEntry.select(AuditEntry.entry_hash).where(AuditEntry.seq > after)
+    start = _trusted_frontier(last, signer) if last is not None else rfc6962.Frontier()
+    new = [e for (e,) in tuples(AuditEntry.select(AuditEntry.entry_hash).where(AuditEntry.seq > start.size)
                                  .order_by(AuditEntry.seq))]
-    frontier = (start or rfc6962.Frontier()).extended(log_leaves(new))
+    frontier = start.extended(log_leaves(new))
     if not frontier.size or (last and last.tree_size >= frontier.size):
         return None
     at = utcnow().replace(microsecond=0)
@@ -139,20 +138,33 @@ def _checkpoint_locked(signer: CheckpointSigner) -> dict[str, Any] | None:
     signature = signer.sign(checkpoint_body(frontier.size, root, at))
     row = AuditCheckpoint.create(tree_size=frontier.size, root_hash=root, at=at,
                                  key_fingerprint=signer.fingerprint,
-                                 certificate_chain_pem=signer.certificate_chain_pem, signature=signature.hex())
-    kept = _frontiers_kept()
-    kept[(frontier.size, root)] = frontier  # used only once a checkpoint of that size and root is stored
-    while len(kept) > 8:
-        kept.pop(next(iter(kept)))
+                                 certificate_chain_pem=signer.certificate_chain_pem, signature=signature.hex(),
+                                 frontier=frontier.to_text())
     return checkpoint_dict(row)
 
 
-#: per database: the frontiers of the checkpoints this process signed, by (tree size, root)
-_frontiers: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], rfc6962.Frontier]] = weakref.WeakKeyDictionary()
-
-
-def _frontiers_kept() -> dict[tuple[int, str], rfc6962.Frontier]:
-    return _frontiers.setdefault(database.obj, {})
+def _trusted_frontier(last: AuditCheckpoint, signer: CheckpointSigner) -> rfc6962.Frontier:
+    """The frontier stored with ``last`` where it can stand for the entries it covers, else
+    the empty one (the whole log is read). It can where it folds to ``last``'s root, and that
+    root is signed by the key signing now, checked with the certificate ``signer`` holds
+    (from the keys folder, not from the row): a frontier is then the one the signed root was
+    made from (short of a SHA-256 collision). So a checkpoint always extends the previous
+    one's signed tree: someone who rewrites covered entries, or the stored frontier, in the
+    database cannot get the next checkpoint signed over the rewritten history; verification
+    reports the mismatch. After a key rotation, or for rows from before step 34, the first
+    checkpoint reads the whole log once."""
+    if not last.frontier:
+        return rfc6962.Frontier()
+    try:
+        stored = rfc6962.Frontier.from_text(last.tree_size, last.frontier)
+    except ValueError:
+        return rfc6962.Frontier()
+    if stored.root().hex() != last.root_hash:
+        return rfc6962.Frontier()
+    if signature_problem(signer.certificate_chain_pem, checkpoint_body(last.tree_size, last.root_hash, last.at),
+                         last.signature) is not None:
+        return rfc6962.Frontier()
+    return stored
 
 
 def checkpoint_if_due(signer: CheckpointSigner) -> None:

@@ -42,6 +42,11 @@ class AuditCheckpoint(BaseModel):
     key_fingerprint = peewee.CharField(max_length=64)
     certificate_chain_pem = peewee.TextField()
     signature = peewee.TextField()  # hex, raw r|s over the canonical checkpoint body
+    #: ``rfc6962.Frontier.to_text`` of the tree it signs (migration step 34; NULL before it):
+    #: the next checkpoint extends it instead of reading the whole log. Not signed: it is used
+    #: only where it folds to ``root_hash`` and this row's signature verifies under the key
+    #: signing now (``audit.log``)
+    frontier = peewee.TextField(null=True)
 
 
 TABLES = [AuditHead, AuditEntry, AuditCheckpoint]

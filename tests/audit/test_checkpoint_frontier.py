@@ -1,6 +1,8 @@
-"""A checkpoint extends the previous one's Merkle frontier (``rfc6962.Frontier``) instead of
-reading and hashing the whole log: its root is the one a full recomputation gives, and a
-frontier is used only for the very checkpoint it was made for."""
+"""A checkpoint extends the previous one's Merkle frontier (``rfc6962.Frontier``, stored with
+it since migration step 34) instead of reading and hashing the whole log, in whichever process
+signs it: its root is the one a full recomputation gives, a frontier is used only with the
+very checkpoint it was made for, and only where that checkpoint's root is signed by the key
+signing now, so database access cannot steer what the next checkpoint signs."""
 
 from __future__ import annotations
 
@@ -71,11 +73,91 @@ def test_a_checkpoint_signed_in_a_transaction_that_rolled_back_is_never_extended
     assert log.verify_database().ok
 
 
-def test_a_checkpoint_another_process_signed_is_extended_from_the_whole_log(any_db, signer, monkeypatch):
+def test_a_fresh_process_extends_the_stored_frontier_without_reading_the_log(any_db, signer, monkeypatch):
     _entries(12)
     log.checkpoint(signer)
-    log._frontiers_kept().clear()  # as a process that did not sign it
+    assert AuditCheckpoint.get().frontier == rfc6962.Frontier().extended(
+        log_leaves([e.entry_hash for e in AuditEntry.select().order_by(AuditEntry.seq)])).to_text()
+    read: list[int] = []
+    real = log.log_leaves
+    monkeypatch.setattr(log, "log_leaves", lambda hashes: read.append(len(hashes)) or real(hashes))
     _entries(3, start=12)
-    made = log.checkpoint(signer)
+    made = log.checkpoint(signer)  # nothing is kept in the process: the row's frontier is read
+    assert read == [3]
     assert made["tree_size"] == 15 and made["root_hash"] == _full_root()
     assert log.verify_database().ok
+
+
+def test_the_first_checkpoint_under_a_new_key_reads_the_whole_log_once(any_db, signer, tmp_path, monkeypatch):
+    _entries(10)
+    log.checkpoint(signer)
+    rotated = make_pki(tmp_path / "rotated").signer
+    read: list[int] = []
+    real = log.log_leaves
+    monkeypatch.setattr(log, "log_leaves", lambda hashes: read.append(len(hashes)) or real(hashes))
+    _entries(4, start=10)
+    log.checkpoint(rotated)
+    _entries(2, start=14)
+    made = log.checkpoint(rotated)
+    assert read == [14, 2]
+    assert made["tree_size"] == 16 and made["root_hash"] == _full_root()
+
+
+def _forged_frontier(size: int) -> rfc6962.Frontier:
+    return rfc6962.Frontier().extended(rfc6962.leaf_hash(os.urandom(8)) for _ in range(size))
+
+
+def test_a_frontier_rewritten_in_the_database_is_not_extended(any_db, signer):
+    _entries(9)
+    log.checkpoint(signer)
+    AuditCheckpoint.update(frontier=_forged_frontier(9).to_text()).execute()  # no longer folds to the root
+    _entries(3, start=9)
+    made = log.checkpoint(signer)
+    assert made["tree_size"] == 12 and made["root_hash"] == _full_root()
+    assert log.verify_database().ok
+
+
+def test_a_checkpoint_rewritten_with_a_matching_frontier_but_no_valid_signature_is_not_extended(any_db, signer):
+    _entries(9)
+    log.checkpoint(signer)
+    forged = _forged_frontier(9)  # a history of the insider's choosing, root and frontier consistent
+    AuditCheckpoint.update(root_hash=forged.root().hex(), frontier=forged.to_text()).execute()
+    _entries(3, start=9)
+    made = log.checkpoint(signer)
+    assert made["root_hash"] == _full_root()
+    assert made["root_hash"] != forged.extended(log_leaves(
+        [e.entry_hash for e in AuditEntry.select().where(AuditEntry.seq > 9).order_by(AuditEntry.seq)])).root().hex()
+
+
+def test_entries_rewritten_after_a_checkpoint_never_get_the_next_checkpoint_signed_over_them(any_db, signer):
+    _entries(8)
+    log.checkpoint(signer)
+    honest = [e.entry_hash for e in AuditEntry.select().order_by(AuditEntry.seq)]
+    AuditEntry.update(entry_hash=hashlib.sha256(b"rewritten").hexdigest()).where(AuditEntry.seq == 3).execute()
+    _entries(4, start=8)
+    made = log.checkpoint(signer)
+    later = [e.entry_hash for e in AuditEntry.select().where(AuditEntry.seq > 8).order_by(AuditEntry.seq)]
+    # the new checkpoint extends the signed tree, not the rewritten one, and verification says so
+    assert made["root_hash"] == rfc6962.root_of_leaf_hashes(log_leaves(honest + later)).hex() != _full_root()
+    assert not log.verify_database().ok
+
+
+@pytest.mark.parametrize("size, text", [
+    (3, ""),  # too few subtrees
+    (3, "0:" + "ab" * 32 + ",1:" + "cd" * 32),  # smallest first
+    (2, "1:" + "ab" * 31),  # a short hash
+    (2, "1:" + "zz" * 32),  # not hex
+    (2, "x:" + "ab" * 32),
+    (1, ",".join(["0:" + "ab" * 32] * 100)),  # far longer than any frontier
+])
+def test_text_that_is_no_frontier_of_its_size_is_refused(size, text):
+    with pytest.raises(ValueError):
+        rfc6962.Frontier.from_text(size, text)
+
+
+def test_a_stored_frontier_that_is_no_frontier_is_ignored(any_db, signer):
+    _entries(5)
+    log.checkpoint(signer)
+    AuditCheckpoint.update(frontier="2:" + "ab" * 32).execute()
+    _entries(1, start=5)
+    assert log.checkpoint(signer)["root_hash"] == _full_root()
