@@ -105,17 +105,20 @@ def embed(rgb: Pixels, watermark_id: str) -> Pixels:
     bits = _payload_bits(check_id(watermark_id))
     targets = np.where(_LAYOUT_BITS(bits), 1, 0)
     height, width = rgb.shape[:2]
-    original = rgb.astype(np.float32)
-    marked = original
+    marked = rgb.astype(np.float32)
+    # what the pass reads: the pixels as they would be written (the first pass's are whole
+    # numbers in range already, so rounding and clipping them would change nothing)
+    written = marked
     for _ in range(1 + PASSES):
-        coefficient = _coefficients(_luma(np.clip(np.rint(marked), 0, 255)))
+        coefficient = _coefficients(_luma(written))
         change = _qim(coefficient, targets) - coefficient
         if not np.any(np.abs(change) > 0.5):
             break
         frame_delta = _frame_delta(change)
         delta = cv2.resize(frame_delta, (width, height), interpolation=cv2.INTER_LINEAR)
-        marked = marked + delta[..., None]
-    return np.clip(np.rint(marked), 0, 255).astype(np.uint8)
+        marked += delta[..., None]  # in place: the same float32 sums, no second image allocated
+        written = np.clip(np.rint(marked), 0, 255, out=np.rint(marked))
+    return written.astype(np.uint8)
 
 
 def decode(rgb: Pixels) -> Reading | None:
@@ -253,7 +256,7 @@ def _frame_delta(change: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
     side = FRAME // 2 // BLOCK
     low = blocks.reshape(side, side, BLOCK, BLOCK).transpose(0, 2, 1, 3).reshape(FRAME // 2, FRAME // 2)
     # inverse Haar with zero detail bands: each LL value spreads over its 2x2 pixels
-    return (np.kron(low, np.ones((2, 2))) / 2.0).astype(np.float32)
+    return (low.repeat(2, axis=0).repeat(2, axis=1) / 2.0).astype(np.float32)
 
 
 def _haar_ll(frame: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

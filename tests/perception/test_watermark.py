@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from governance.errors import InvalidInput
 from governance.perception import watermark
@@ -76,3 +76,37 @@ def test_a_hostile_size_never_starts_an_unbounded_crop_search(monkeypatch):
     assert wm.decode(np.full((1780, 1780, 3), 128, np.uint8)) is None and searched == []
     wm.decode(np.full((920, 920, 3), 128, np.uint8))
     assert searched == [(4, 4)]
+
+
+def _golden_cases() -> list[tuple[str, np.ndarray, str]]:
+    rng = np.random.default_rng(2026)
+    cases = []
+    for (height, width), watermark_id in (((128, 128), "000000000000"), ((200, 320), "0123456789ab"),
+                                          ((512, 512), "ffffffffffff"), ((768, 1024), "a1b2c3d4e5f6")):
+        noise = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        # a soft picture (pixel noise is blurred so that, as in a generated image, neighbours agree)
+        soft = np.asarray(Image.fromarray(noise).filter(ImageFilter.GaussianBlur(2.5)))
+        cases.append((f"{width}x{height}", soft, watermark_id))
+    cases += [("astronaut", photo("astronaut.png"), "5a5a5a5a5a5a"),
+              ("coffee", photo("coffee.png", 384), "00ff00ff00ff")]
+    return cases
+
+
+#: SHA-256 of the pixels ``embed`` gave for each case with the code that shipped before its
+#: speed-up (commit 9903fee): the reproduction audit re-applies the watermark to a worker's
+#: image, possibly months later and after an upgrade, and compares pixels exactly
+GOLDEN = {
+    "128x128": "f2cbf8059651cf8c7c649e38eb8ef0db624b6ee9676fdeac00d075376672f0f4",
+    "320x200": "ccd4aa3586e132a31e1165bef96ec4a6a6da4795afa9a7244d9bf6b8f0f6f206",
+    "512x512": "2f1ed766797c7440dced95ebdbff8755c30890667c26f7836df499d33cbbc02e",
+    "1024x768": "610dd2ae95f0cab11c6fbe78f6fa6795400fa57725e05679e5e958e4601456b1",
+    "astronaut": "4e39572b43259bd78ccbc3acf826ee97dff7955cc64c475017d5574f254a0d44",
+    "coffee": "4efb1c3afe42899087876d1c22651b0bd1e0ae16b010d774176a153740f30293",
+}
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_embedding_gives_the_very_pixels_earlier_versions_gave(case):
+    import hashlib
+    name, rgb, watermark_id = _golden_cases()[case]
+    assert hashlib.sha256(watermark.embed(rgb, watermark_id).tobytes()).hexdigest() == GOLDEN[name]
