@@ -158,12 +158,15 @@ def _carried_chunks(image: bytes) -> tuple[bytes, bytes] | None:
 
 
 def _png(rgb: np.ndarray[Any, Any], carried: tuple[bytes, bytes] = (b"", b"")) -> bytes:
-    """Lossless and fast: zlib level 1 with Huffman coding only (libpng's filters do the
-    rest), about the generator's file size in a quarter of Pillow's default time; the
-    original's other chunks (``carried``) around the new pixel data."""
+    """Lossless and fast: zlib level 1 with Huffman coding only, every row filtered by its
+    difference from the row above (``Up``) instead of libpng trying all five filters per row:
+    the encoding takes 6.4 instead of 10.5 ms at 512x512 and 23 instead of 41 ms at
+    1024x1024, for files 5-15% larger (measured on scikit-image's astronaut, 2026-12-02);
+    the original's other chunks (``carried``) around the new pixel data."""
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]),
                                [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
-                                cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY])
+                                cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY, cv2.IMWRITE_PNG_FILTER,
+                                cv2.IMWRITE_PNG_FILTER_UP])
     if not ok:
         raise CredentialError("the watermarked image could not be encoded as PNG")
     data = bytes(encoded.tobytes())

@@ -228,8 +228,14 @@ def _read(sums: npt.NDArray[np.float64], counts: npt.NDArray[np.float64], thresh
 
 
 def psnr(before: Pixels, after: Pixels) -> float:
-    """Peak signal-to-noise ratio in dB of ``after`` against ``before`` (all channels)."""
-    error = float(np.mean((before.astype(np.float64) - after.astype(np.float64)) ** 2))
+    """Peak signal-to-noise ratio in dB of ``after`` against ``before`` (all channels). For
+    8-bit pixels OpenCV sums the squared error (a whole number, which rounding recovers from
+    its double arithmetic: the very sum float64 numpy gives, in a tenth of its time)."""
+    if before.dtype == after.dtype == np.uint8 and before.shape == after.shape:
+        squared = round(cv2.norm(np.ascontiguousarray(before), np.ascontiguousarray(after), cv2.NORM_L2SQR))
+        error = squared / before.size
+    else:
+        error = float(np.mean((before.astype(np.float64) - after.astype(np.float64)) ** 2))
     return float("inf") if error == 0 else 10 * float(np.log10(255.0 ** 2 / error))
 
 

@@ -144,6 +144,12 @@ def test_the_reproduction_audit_applies_the_same_watermark_before_comparing(sign
     assert reproduction.compare(signed.data, original).verdict != "reproduced"
 
 
+def test_the_signed_file_holds_exactly_the_watermarked_pixels_however_it_is_encoded(signed):
+    binding = bound_output(signed.sha256)
+    assert binding is not None and binding.watermark_id is not None
+    assert np.array_equal(pixels(signed.data), watermark.embed(pixels(photo_png()), binding.watermark_id))
+
+
 def test_with_the_watermark_off_only_the_fingerprint_is_stated(offline, claim, verifier):
     with Issuer(replace(offline, watermark=False)) as issuer:
         signed = issuer.sign(photo_png("chelsea.png"), claim)

@@ -110,3 +110,13 @@ def test_embedding_gives_the_very_pixels_earlier_versions_gave(case):
     import hashlib
     name, rgb, watermark_id = _golden_cases()[case]
     assert hashlib.sha256(watermark.embed(rgb, watermark_id).tobytes()).hexdigest() == GOLDEN[name]
+
+
+def test_psnr_of_8_bit_pixels_is_exactly_the_definitions_value():
+    rng = np.random.default_rng(7)
+    for shape in ((128, 128, 3), (333, 517, 3), (1024, 1024, 3)):
+        before = rng.integers(0, 256, shape, dtype=np.uint8)
+        for after in (np.clip(before + rng.integers(-3, 4, shape), 0, 255).astype(np.uint8), 255 - before):
+            mean_squared = np.mean((before.astype(np.float64) - after.astype(np.float64)) ** 2)
+            assert watermark.psnr(before, after) == 10 * float(np.log10(255.0 ** 2 / mean_squared))
+        assert watermark.psnr(before, before.copy()) == float("inf")
