@@ -161,7 +161,7 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
     # step 28: a consent's and a licence's compensation and use cap; step 29: sign-offs unique per
     # decision; step 30: a request's resubmission_of;
     # step 31: a policy version's rollback_of; step 32: the indexes auditors browse the log by, and
-    # outputs by lost standing; step 34: a checkpoint's frontier)
+    # outputs by lost standing; step 34: a checkpoint's frontier; step 35: a person's first name word)
     later = {("asset", "library:"), ("consent", "document_stored:"), ("consent", "status:"),
              ("approval", "rules:"), ("approval", "approval_request_id_decision_id_approver:"),
              ("consent", "credit_text:"), ("consent", "attribution_required:"),
@@ -178,7 +178,8 @@ def test_a_database_the_previous_code_created_fresh_is_at_11_and_upgrades_to_the
              ("policy_version", "rollback_of:"),
              ("audit_entry", "audit_entry_actor_seq:"), ("audit_entry", "audit_entry_subject_seq:"),
              ("audit_entry", "audit_entry_action_seq:"), ("audit_entry", "audit_entry_at_seq:"),
-             ("output", "output_standing_changed:"), ("audit_checkpoint", "frontier:")}
+             ("output", "output_standing_changed:"), ("audit_checkpoint", "frontier:"),
+             ("person", "name_first:"), ("person", "person_name_first:")}
     assert {tuple(line.split()[0:3:2]) for line in differences(describe(database.obj, exclude=STEP_24_TABLES),
                                                                recorded(11, dialect(database.obj)))} == later
     SchemaVersion.insert_many([{"version": v, "description": f"step {v}", "applied_at": datetime.now(timezone.utc)}
@@ -309,8 +310,11 @@ def _registry(version: int) -> None:
     now = _naive(T)
     for name, title in (("harbour-lights", "Harbour Lights"), ("northern-line", "")):
         _insert("production", name=name, title=title, created_at=now)
-    _insert("person", name="Mara Quinn", kind="performer", is_minor=False, guardian=None, created_at=now)
-    _insert("person", name="Kit Young", kind="performer", is_minor=True, guardian="Sam Young", created_at=now)
+    first = (lambda word: {"name_first": word}) if version >= 35 else (lambda word: {})
+    _insert("person", name="Mara Quinn", kind="performer", is_minor=False, guardian=None, created_at=now,
+            **first("mara"))
+    _insert("person", name="Kit Young", kind="performer", is_minor=True, guardian="Sam Young", created_at=now,
+            **first("kit"))
     _insert("licence", ref="LIC-1", licensor="Northlight Archive", grants=_json(["previs"]),
             territories=_json(["WW"]), starts_on=date(2026, 1, 1), ends_on=None, attribution_required=True,
             credit_text="Courtesy Northlight", takedown=False, takedown_at=None, takedown_reason=None,
@@ -502,6 +506,11 @@ def _registry_reads_back(v: int) -> None:
         training_sets,
     )
     assert {p["name"] for p in people.list_people()} == {"Mara Quinn", "Kit Young"}
+    # step 35: each name's first word, as prompts are read, finds it in a prompt
+    from governance.policy.registry_facts import named_in_prompt
+    from governance.registry.tables import Person
+    assert {(p.name, p.name_first) for p in Person.select()} == {("Mara Quinn", "mara"), ("Kit Young", "kit")}
+    assert named_in_prompt("KIT YOUNG on the quay", "harbour-lights") == ["Kit Young"]
     found = {c["person"]: c for c in consents.list_consents() if not c["revoked"]}
     # who recorded a consent is known from the audit log (step 5 on); a likeness consent with
     # no record of a legal user recording it, and any minor's, waits for legal (step 10)

@@ -61,6 +61,7 @@ from . import (
     v32_audit_browsing,
     v33_referenced_assets,
     v34_checkpoint_frontiers,
+    v35_person_name_first,
 )
 
 
@@ -89,7 +90,7 @@ STEPS: list[Step] = [Step.of(m) for m in (
     v21_output_reviews, v22_soft_bindings, v23_identity_certificates, v24_base_models, v25_training_clearance,
     v26_training_runs, v27_performer_terms, v28_use_events, v29_signoffs_per_decision,
     v30_credits_and_resubmissions, v31_policy_review, v32_audit_browsing, v33_referenced_assets,
-    v34_checkpoint_frontiers)]
+    v34_checkpoint_frontiers, v35_person_name_first)]
 
 
 def register_step(step: Step) -> None:

@@ -53,9 +53,10 @@ are, and evidence shows only the words a rule matched.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Any, Iterable, Literal, Mapping, Sequence
+
+from ..words import folded_words
 
 Kind = Literal["string", "number", "bool", "date", "list", "record", "records"]
 
@@ -200,20 +201,19 @@ ALL_PRODUCTIONS = "*"
 #: A consent awaiting its second legal review (four eyes): it never counts, whatever the policy.
 PENDING = "pending"
 
-_WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*", re.UNICODE)
-
-
 def prompt_terms(prompt: str) -> list[str]:
     """The prompt's distinct lowercased words, sorted: what a policy may check, never the text."""
-    return sorted({w.casefold() for w in _WORD.findall(prompt)})
+    return sorted(set(folded_words(prompt)))
 
 
 def names_in_prompt(prompt: str, registered: Iterable[str]) -> list[str]:
-    """Registered people's names that appear in the prompt as whole words, any case."""
-    folded = " " + " ".join(w.casefold() for w in _WORD.findall(prompt)) + " "
+    """Registered people's names that appear in the prompt as whole words, any case. A name
+    can appear only where its first word does (``words.first_word``): the registry reads only
+    those people (``registry_facts.named_in_prompt``)."""
+    folded = " " + " ".join(folded_words(prompt)) + " "
     found = []
     for name in registered:
-        words = [w.casefold() for w in _WORD.findall(name)]
+        words = folded_words(name)
         if words and f" {' '.join(words)} " in folded:
             found.append(name)
     return sorted(set(found))

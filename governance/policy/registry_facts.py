@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Sequence
 
+import peewee
+
 from ..auth.tables import User
 from ..canonical import canonical_json, digest
 from ..db import tuples
@@ -39,6 +41,7 @@ from ..registry.tables import (
     TrainingSetMember,
 )
 from ..registry.watchlist import refuse_watchlisted
+from ..words import folded_words
 from . import facts as F
 from .inputs import Hashed
 from .usage import annotate
@@ -191,19 +194,31 @@ def performer_entry(person: Person, request: dict[str, Any], *, depicted: bool, 
                        consents, request, depicted=depicted, named_in_prompt=named, in_reference=in_reference)
 
 
-def prompt_candidates(production: str | None) -> list[str]:
-    """Whose names a prompt is checked for: everyone legal has recorded a consent for, in any
+def named_in_prompt(prompt: str, production: str | None) -> list[str]:
+    """The registered people named in ``prompt`` (``facts.names_in_prompt``), among those whose
+    names a prompt is checked for: everyone legal has recorded a consent for, in any
     production (naming them without their consent is refused), and everyone taking part in
     the request's own production (``None``: a requester outside it, who learns nothing of its
     cast). A person a producer registered elsewhere is not among them, so registering a
-    common word as a name cannot deny other productions' requests."""
-    vouched = Person.select(Person.name).where(Person.id.in_(Consent.select(Consent.person)))
-    names = {name for (name,) in tuples(vouched)}
+    common word as a name cannot deny other productions' requests.
+
+    Only people whose first name word is one of the prompt's words are read (the indexed
+    ``Person.name_first``), in batches of 500 words: a name can appear nowhere else, so the
+    answer is the one matching every candidate gives, at a cost that follows the prompt,
+    not the size of the registry."""
+    words = sorted(set(folded_words(prompt)))
+    # asked per person found by first word (correlated, so the name index leads: joined the
+    # other way round, a production of 10,000 people was walked whole on every decision)
+    candidate: peewee.ColumnBase = peewee.fn.EXISTS(Consent.select(peewee.SQL("1")).where(Consent.person == Person.id))
     if production is not None:
-        own = (Person.select(Person.name).join(PersonProduction).join(Production)
-               .where(Production.name == production))
-        names |= {name for (name,) in tuples(own)}
-    return sorted(names)
+        candidate = candidate | peewee.fn.EXISTS(
+            PersonProduction.select(peewee.SQL("1")).join(Production)
+            .where(PersonProduction.person == Person.id, Production.name == production))
+    names: set[str] = set()
+    for start in range(0, len(words), 500):
+        found = Person.select(Person.name).where(Person.name_first.in_(words[start:start + 500]), candidate)
+        names |= {name for (name,) in tuples(found)}
+    return F.names_in_prompt(prompt, names)
 
 
 def requester_facts(name: str) -> dict[str, Any]:
@@ -233,7 +248,7 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
     """The facts for ``spec``; NotFound names the first unknown production, model, asset or person.
 
     ``by`` is the requester: references and depicted people must be records they may see.
-    Names in the prompt are checked against ``prompt_candidates``, so that naming a person of
+    Names in the prompt are found by ``named_in_prompt``, so that naming a person of
     another production is refused rather than ignored. ``training`` builds the model's
     ``training_assets``: one entry per member by default; a decision passes what its policy
     needs (``clearance.training_facts_for``: one entry per class of members).
@@ -243,18 +258,17 @@ def build_facts(spec: RequestSpec, request_id: str, today: date, by: Principal |
         # a requester outside the production: the policy's membership rule decides, on facts
         # that tell them nothing of it (not whether it exists, not its cast or its terms)
         production_name, production_terms = vocab.name(spec.production, "production"), {}
-        candidates = prompt_candidates(None)
+        named = named_in_prompt(spec.prompt, None)
     else:
         production = get_production(spec.production)
         production_name, production_terms = production.name, attributes_of(production)
-        candidates = prompt_candidates(production.name)
+        named = named_in_prompt(spec.prompt, production.name)
     model = get_model(spec.model)
     assets = [find_asset(r, by) for r in spec.references]
     for asset in assets:
         refuse_watchlisted(asset, "a request's reference")
     references = sorted({a.id: a for a in assets}.values(), key=lambda a: a.sha256)
     depicted = {p.name: p for p in (find_person(ref, by) for ref in spec.people)}
-    named = F.names_in_prompt(spec.prompt, candidates)
     request = {"id": request_id, "requester": spec.requester, "production": production_name,
                "use": use, "territory": territory, "date": (spec.date or today).isoformat(),
                "prompt_terms": F.prompt_terms(spec.prompt), "named_people": named,

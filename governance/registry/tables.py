@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import peewee
 
 from ..db import BaseModel
 from ..fields import AttributesField, JSONField, UTCDateTimeField
+from ..words import first_word
 
 
 class Production(BaseModel):
@@ -26,7 +29,17 @@ class Person(BaseModel):
     #: the day a performer died (migration step 27), recorded by legal: a replica of them
     #: then needs their estate's consent
     deceased_on = peewee.DateField(null=True)
+    #: the name's first word as prompts are read (``words.first_word``; migration step 35):
+    #: a decision reads only the people whose first name word is in the prompt, not everyone
+    name_first = peewee.CharField(max_length=200, index=True, default="", constraints=[peewee.SQL("DEFAULT ''")])
     consents: peewee.ModelSelect[Consent]
+
+    def save(self, force_insert: bool = False, only: Any = None) -> Any:
+        """Saved as peewee saves it, with ``name_first`` made from the name whoever saves it."""
+        self.name_first = first_word(self.name)
+        if only is not None and Person.name in only:
+            only = [*only, Person.name_first]
+        return super().save(force_insert=force_insert, only=only)
 
 
 class PersonProduction(BaseModel):
