@@ -88,7 +88,9 @@ class Frontier(NamedTuple):
         subtrees: list[tuple[int, bytes]] = []
         for part in text.split(",") if text else []:
             height_text, _, node_hex = part.partition(":")
-            if not height_text.isdigit() or len(height_text) > 2 or len(node_hex) != 2 * HASH_SIZE:
+            if not (height_text.isascii() and height_text.isdigit() and len(height_text) <= 2
+                    and node_hex.isascii() and len(node_hex) == 2 * HASH_SIZE
+                    and all(c in "0123456789abcdef" for c in node_hex)):
                 raise ValueError("not a frontier")
             subtrees.append((int(height_text), bytes.fromhex(node_hex)))
         heights = [height for height, _ in subtrees]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Protocol, Sequence
@@ -13,7 +14,7 @@ from .. import rfc6962
 from ..canonical import canonical_json, digest, json_default
 from ..clock import as_utc, utcnow
 from ..db import HotInsert, at_commit, database, first, lock_row, run_at_commit_work_now, transaction, tuples
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from .checkpoints import SignedCheckpoint, checkpoint_body, signature_problem
 from .consistency import (
     EXPORT_FORMAT,
@@ -32,6 +33,7 @@ GENESIS = "0" * 64
 current_actor: contextvars.ContextVar[str] = contextvars.ContextVar("slate_actor", default="system")
 #: A checkpoint is signed automatically after this many new entries.
 CHECKPOINT_EVERY = 256
+_log = logging.getLogger("slate.audit")
 
 
 class CheckpointSigner(Protocol):
@@ -130,7 +132,17 @@ def _checkpoint_locked(signer: CheckpointSigner) -> dict[str, Any] | None:
     start = _trusted_frontier(last, signer) if last is not None else rfc6962.Frontier()
     new = [e for (e,) in tuples(AuditEntry.select(AuditEntry.entry_hash).where(AuditEntry.seq > start.size)
                                  .order_by(AuditEntry.seq))]
-    frontier = start.extended(log_leaves(new))
+    leaves = log_leaves(new)
+    if last is not None and start.size < last.tree_size:
+        # the whole log was read: it must still hold the tree the newest checkpoint signed
+        covered = rfc6962.Frontier().extended(leaves[:last.tree_size])
+        if covered.size != last.tree_size or covered.root().hex() != last.root_hash:
+            raise Conflict(f"the audit log no longer holds the {last.tree_size} entries its newest checkpoint "
+                           "signed (an entry was changed, removed or added among them, or that checkpoint was): "
+                           "no checkpoint is signed over a changed history",
+                           hint="run `slate audit verify` to find the first entry that differs")
+        start, leaves = covered, leaves[last.tree_size:]
+    frontier = start.extended(leaves)
     if not frontier.size or (last and last.tree_size >= frontier.size):
         return None
     at = utcnow().replace(microsecond=0)
@@ -145,26 +157,26 @@ def _checkpoint_locked(signer: CheckpointSigner) -> dict[str, Any] | None:
 
 def _trusted_frontier(last: AuditCheckpoint, signer: CheckpointSigner) -> rfc6962.Frontier:
     """The frontier stored with ``last`` where it can stand for the entries it covers, else
-    the empty one (the whole log is read). It can where it folds to ``last``'s root, and that
-    root is signed by the key signing now, checked with the certificate ``signer`` holds
-    (from the keys folder, not from the row): a frontier is then the one the signed root was
-    made from (short of a SHA-256 collision). So a checkpoint always extends the previous
-    one's signed tree: someone who rewrites covered entries, or the stored frontier, in the
-    database cannot get the next checkpoint signed over the rewritten history; verification
-    reports the mismatch. After a key rotation, or for rows from before step 34, the first
-    checkpoint reads the whole log once."""
-    if not last.frontier:
-        return rfc6962.Frontier()
+    the empty one (the whole log is read, and must still give ``last``'s root). It can where
+    it folds to ``last``'s root, and that root is signed by the key signing now, checked with
+    the certificate ``signer`` holds (the keys folder's, or an external signer's configured
+    chain; never the row's): a frontier is then the one the signed root was made from (short
+    of a SHA-256 collision). So a checkpoint always extends the previous one's signed tree:
+    someone who rewrites covered entries, or the stored frontier, in the database cannot get
+    the next checkpoint signed over the rewritten history. After a key rotation, or for rows
+    from before step 34, the first checkpoint reads the whole log once. Anything unreadable
+    in the row counts as no frontier: this is a shortcut, never a reason to fail signing."""
     try:
+        if not isinstance(last.frontier, str) or not last.frontier or not isinstance(last.at, datetime):
+            return rfc6962.Frontier()
         stored = rfc6962.Frontier.from_text(last.tree_size, last.frontier)
-    except ValueError:
+        if stored.root().hex() != last.root_hash or signature_problem(
+                signer.certificate_chain_pem, checkpoint_body(last.tree_size, last.root_hash, last.at),
+                str(last.signature)) is not None:
+            return rfc6962.Frontier()
+        return stored
+    except (ValueError, TypeError, AttributeError):
         return rfc6962.Frontier()
-    if stored.root().hex() != last.root_hash:
-        return rfc6962.Frontier()
-    if signature_problem(signer.certificate_chain_pem, checkpoint_body(last.tree_size, last.root_hash, last.at),
-                         last.signature) is not None:
-        return rfc6962.Frontier()
-    return stored
 
 
 def checkpoint_if_due(signer: CheckpointSigner) -> None:
@@ -176,7 +188,13 @@ def checkpoint_if_due(signer: CheckpointSigner) -> None:
 
 def _checkpoint_if_due(signer: CheckpointSigner) -> None:
     if entries_since_checkpoint() >= CHECKPOINT_EVERY:
-        checkpoint(signer)
+        try:
+            checkpoint(signer)
+        except Conflict as refused:
+            # the log disagrees with its newest signed checkpoint: the work that fell due is
+            # kept (its entries are in the chain), no checkpoint blesses the change, and the
+            # operator is told on every due checkpoint until it is investigated
+            _log.error("audit checkpoint refused: %s", refused.message)
 
 
 def entries_since_checkpoint() -> int:

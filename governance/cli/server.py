@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import click
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, Conflict
 from ..lifecycle import output_review
 from ..lifecycle.dispatch import requeue, requeue_samples, stuck_statuses
 from ..lifecycle.training_runs import requeue_training
@@ -56,11 +56,17 @@ def ensure_bundled_model(slate: SlateContext, *, quiet: bool = False) -> dict[st
 
 
 def _checkpoint_audit_log(keys: Any) -> None:
-    """Sign the audit log's head at every start, so what happened before it is anchored."""
+    """Sign the audit log's head at every start, so what happened before it is anchored. A log
+    that no longer holds what its newest checkpoint signed gets no checkpoint, and the server
+    still starts: it says so, and `slate audit verify` shows where (refusing to start would hand
+    whoever changed the log a way to stop the studio)."""
     from ..audit.log import checkpoint
     from ..db import transaction
-    with transaction():
-        checkpoint(keys.file_signer(keys.active_key()))
+    try:
+        with transaction():
+            checkpoint(keys.file_signer(keys.active_key()))
+    except Conflict as refused:
+        click.echo(f"warning: {refused.diagnostics()}", err=True)
 
 
 #: the embedded worker's generator user, and the server's own admin that approves its key

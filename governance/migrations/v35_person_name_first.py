@@ -7,7 +7,8 @@ submitting request. A name can appear in a prompt only where its first word does
 ``person.name_first`` (the name's first word as prompts are read: letters and digits, an
 inner apostrophe or hyphen kept, casefolded) lets a decision read just the people whose
 first word is among the prompt's words. Filled here from the names already recorded, a
-batch at a time; the index is made after. The word rule is copied, not imported: a step
+batch at a time; the index is made after. A text column, not a 200-character one: casefolding
+lengthens some names ("ß" becomes "ss"). The word rule is copied, not imported: a step
 keeps doing what it did when it shipped.
 """
 
@@ -37,7 +38,7 @@ def apply() -> None:
     if "name_first" in {c.name for c in database.get_columns("person")}:
         return
     migrator = SchemaMigrator.from_database(database.obj)
-    column = peewee.CharField(max_length=200, default="", constraints=[peewee.SQL("DEFAULT ''")])
+    column = peewee.TextField(default="", constraints=[peewee.SQL("DEFAULT ''")])
     run(migrator.add_column("person", "name_first", column, allow_not_null=True))
     last = 0
     while True:

@@ -218,6 +218,10 @@ def named_in_prompt(prompt: str, production: str | None) -> list[str]:
     for start in range(0, len(words), 500):
         found = Person.select(Person.name).where(Person.name_first.in_(words[start:start + 500]), candidate)
         names |= {name for (name,) in tuples(found)}
+    # and anyone whose key is empty (a name with no word never matches; a row written without
+    # the key, by code older than step 35 still running through an upgrade, is matched whole)
+    unkeyed = Person.select(Person.name).where(Person.name_first == "", candidate)
+    names |= {name for (name,) in tuples(unkeyed)}
     return F.names_in_prompt(prompt, names)
 
 

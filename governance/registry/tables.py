@@ -31,14 +31,17 @@ class Person(BaseModel):
     deceased_on = peewee.DateField(null=True)
     #: the name's first word as prompts are read (``words.first_word``; migration step 35):
     #: a decision reads only the people whose first name word is in the prompt, not everyone
-    name_first = peewee.CharField(max_length=200, index=True, default="", constraints=[peewee.SQL("DEFAULT ''")])
+    #: (text, not 200 characters: casefolding lengthens some names, "ß" -> "ss")
+    name_first = peewee.TextField(index=True, default="", constraints=[peewee.SQL("DEFAULT ''")])
     consents: peewee.ModelSelect[Consent]
 
     def save(self, force_insert: bool = False, only: Any = None) -> Any:
-        """Saved as peewee saves it, with ``name_first`` made from the name whoever saves it."""
-        self.name_first = first_word(self.name)
-        if only is not None and Person.name in only:
-            only = [*only, Person.name_first]
+        """Saved as peewee saves it, with ``name_first`` made from the name whoever saves it
+        (a save of named fields that include the name writes it too)."""
+        if self.name is not None:
+            self.name_first = first_word(self.name)
+            if only is not None and any(f is Person.name or (isinstance(f, str) and f == "name") for f in only):
+                only = [*only, Person.name_first]
         return super().save(force_insert=force_insert, only=only)
 
 

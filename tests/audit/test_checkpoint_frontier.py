@@ -15,7 +15,8 @@ from governance import rfc6962
 from governance.audit import log
 from governance.audit.consistency import log_leaves
 from governance.audit.tables import AuditCheckpoint, AuditEntry
-from governance.db import transaction
+from governance.db import database, transaction
+from governance.errors import Conflict
 from tests.audit.attacks import make_pki
 
 
@@ -117,16 +118,17 @@ def test_a_frontier_rewritten_in_the_database_is_not_extended(any_db, signer):
     assert log.verify_database().ok
 
 
-def test_a_checkpoint_rewritten_with_a_matching_frontier_but_no_valid_signature_is_not_extended(any_db, signer):
+def test_a_checkpoint_rewritten_with_a_matching_frontier_but_no_valid_signature_is_neither_extended_nor_signed_over(
+        any_db, signer):
     _entries(9)
     log.checkpoint(signer)
     forged = _forged_frontier(9)  # a history of the insider's choosing, root and frontier consistent
     AuditCheckpoint.update(root_hash=forged.root().hex(), frontier=forged.to_text()).execute()
     _entries(3, start=9)
-    made = log.checkpoint(signer)
-    assert made["root_hash"] == _full_root()
-    assert made["root_hash"] != forged.extended(log_leaves(
-        [e.entry_hash for e in AuditEntry.select().where(AuditEntry.seq > 9).order_by(AuditEntry.seq)])).root().hex()
+    # not extended (its signature fails), and the log read whole does not give its root either
+    with pytest.raises(Conflict):
+        log.checkpoint(signer)
+    assert AuditCheckpoint.select().count() == 1
 
 
 def test_entries_rewritten_after_a_checkpoint_never_get_the_next_checkpoint_signed_over_them(any_db, signer):
@@ -149,6 +151,9 @@ def test_entries_rewritten_after_a_checkpoint_never_get_the_next_checkpoint_sign
     (2, "1:" + "zz" * 32),  # not hex
     (2, "x:" + "ab" * 32),
     (1, ",".join(["0:" + "ab" * 32] * 100)),  # far longer than any frontier
+    (1, "0:" + "AB" * 32),  # not as written
+    (1, "0:" + "ab " * 21 + "a"),  # spaces fromhex would skip
+    (2, "\u0661:" + "ab" * 32),  # a digit, but not an ASCII one
 ])
 def test_text_that_is_no_frontier_of_its_size_is_refused(size, text):
     with pytest.raises(ValueError):
@@ -160,4 +165,58 @@ def test_a_stored_frontier_that_is_no_frontier_is_ignored(any_db, signer):
     log.checkpoint(signer)
     AuditCheckpoint.update(frontier="2:" + "ab" * 32).execute()
     _entries(1, start=5)
+    assert log.checkpoint(signer)["root_hash"] == _full_root()
+
+
+@pytest.mark.parametrize("unusable", [
+    {"frontier": None},  # a row from before step 34, or one an insider emptied
+    {"signature": "00" * 64},  # a row whose signature no longer verifies
+    {"frontier": "zz"},
+])
+def test_a_rewritten_history_is_never_checkpointed_when_the_whole_log_is_read(any_db, signer, unusable):
+    _entries(8)
+    log.checkpoint(signer)
+    AuditEntry.update(entry_hash=hashlib.sha256(b"rewritten").hexdigest()).where(AuditEntry.seq == 3).execute()
+    AuditCheckpoint.update(**unusable).execute()
+    _entries(4, start=8)
+    with pytest.raises(Conflict, match="no longer holds the 8 entries its newest checkpoint signed"):
+        log.checkpoint(signer)
+    assert AuditCheckpoint.select().count() == 1
+
+
+def test_a_truncated_log_is_never_checkpointed(any_db, signer):
+    _entries(8)
+    log.checkpoint(signer)
+    AuditCheckpoint.update(frontier=None).execute()
+    AuditEntry.delete().where(AuditEntry.seq > 5).execute()
+    with pytest.raises(Conflict):
+        log.checkpoint(signer)
+
+
+def test_a_refused_checkpoint_that_fell_due_while_signing_keeps_the_work_and_says_why(any_db, signer, caplog):
+    _entries(8)
+    log.checkpoint(signer)
+    AuditEntry.update(entry_hash=hashlib.sha256(b"rewritten").hexdigest()).where(AuditEntry.seq == 3).execute()
+    AuditCheckpoint.update(frontier=None).execute()
+    with transaction():
+        _entries(log.CHECKPOINT_EVERY, start=8)
+        log.checkpoint_if_due(signer)  # as signing an output does, at commit
+    assert AuditEntry.select().count() == 8 + log.CHECKPOINT_EVERY and AuditCheckpoint.select().count() == 1
+    assert any("audit checkpoint refused" in r.getMessage() for r in caplog.records)
+
+
+def test_an_honest_log_whose_checkpoint_lost_its_frontier_checkpoints_from_the_whole_log(any_db, signer):
+    _entries(8)
+    log.checkpoint(signer)
+    AuditCheckpoint.update(frontier=None).execute()
+    _entries(2, start=8)
+    assert log.checkpoint(signer)["root_hash"] == _full_root()
+
+
+def test_a_checkpoint_row_with_an_unreadable_time_is_read_past_not_a_crash(db, signer):
+    # (SQLite: PostgreSQL's column holds only timestamps)
+    _entries(4)
+    log.checkpoint(signer)
+    database.execute_sql("UPDATE audit_checkpoint SET at = 'garbage'")
+    _entries(1, start=4)
     assert log.checkpoint(signer)["root_hash"] == _full_root()

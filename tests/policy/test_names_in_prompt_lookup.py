@@ -92,3 +92,30 @@ def test_a_name_is_found_in_a_prompt_of_more_words_than_one_lookup_takes(db):
 def test_a_person_is_saved_with_the_first_word_of_their_name_as_prompts_are_read(db, name, first):
     assert Person.create(name=name, kind="performer", created_at=date(2026, 1, 1)).name_first == first
     assert Person.get(Person.name == name).name_first == first
+
+
+def test_a_name_casefolding_lengthens_is_registered_and_found(any_db):
+    people.add_production("harbour-lights")
+    name = "ß" * 150 + " Young"  # 157 characters; its key, casefolded, 300
+    people.add_person(name, productions=["harbour-lights"])
+    assert registry_facts.named_in_prompt("SS" * 150 + " young at dusk", "harbour-lights") == [name]
+
+
+def test_a_person_written_without_the_key_is_still_found(db):
+    """As code older than step 35, still running during an upgrade, would write them."""
+    people.add_production("harbour-lights")
+    Person.insert(name="Kit Young", kind="performer", is_minor=False, created_at=date(2026, 1, 1),
+                  attributes={}).execute()
+    kit = Person.get(Person.name == "Kit Young")
+    assert kit.name_first == ""
+    PersonProduction.insert(person=kit, production=Production.get(Production.name == "harbour-lights")).execute()
+    assert registry_facts.named_in_prompt("kit young on the quay", "harbour-lights") == ["Kit Young"]
+
+
+def test_saving_other_fields_of_a_partly_read_person_keeps_their_key(db):
+    people.add_person("Mara Quinn")
+    partial = Person.select(Person.id, Person.kind).where(Person.name == "Mara Quinn").get()
+    partial.kind = "crew"
+    partial.save(only=[Person.kind])
+    again = Person.get(Person.name == "Mara Quinn")
+    assert (again.kind, again.name_first) == ("crew", "mara")
