@@ -184,3 +184,22 @@ def test_verification_without_trust_anchors_fails_only_when_there_are_checkpoint
     result = Slate(empty_home)("audit", "verify", "--export", str(export))
     assert result.exit_code == 1 and "no trust anchors" in result.output
     assert TrustAnchors.from_file(slate.anchors_file).roots
+
+
+def test_a_log_changed_under_its_checkpoint_is_exported_with_a_warning_and_never_checkpointed(slate, tmp_path,
+                                                                                               log_changes):
+    from governance.audit.tables import AuditCheckpoint, AuditEntry
+    log_changes(3)
+    assert slate("audit", "checkpoint").exit_code == 0
+    signed = AuditCheckpoint.get().tree_size
+    AuditEntry.update(actor="someone else").where(AuditEntry.seq == 2).execute()
+    AuditEntry.update(entry_hash="ab" * 32).where(AuditEntry.seq == 2).execute()
+    AuditCheckpoint.update(frontier=None).execute()
+    log_changes(2)
+    refused = slate("audit", "checkpoint")
+    assert refused.exit_code == 4 and "no checkpoint is signed over a changed history" in refused.output
+    exported = tmp_path / "audit.json"
+    result = slate("audit", "export", str(exported))
+    assert result.exit_code == 0 and "not covered by a signed checkpoint" in result.output
+    assert [c["tree_size"] for c in json.loads(exported.read_text())["checkpoints"]] == [signed]
+    assert AuditCheckpoint.select().count() == 1
