@@ -17,7 +17,7 @@ import peewee
 from ..audit.log import record
 from ..canonical import sha256_hex
 from ..clock import utcnow
-from ..db import first, transaction
+from ..db import HotSelect, first, transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..ids import is_id
 from ..principal import Principal
@@ -132,11 +132,16 @@ def published_row() -> CatalogueVersion | None:
     return first(CatalogueVersion.select().where(CatalogueVersion.status == "published"))
 
 
+#: the published version's id and SHA-256 (every decision asks)
+_published_head: HotSelect[CatalogueVersion] = HotSelect(
+    lambda: CatalogueVersion.select(CatalogueVersion.id, CatalogueVersion.sha256)
+    .where(CatalogueVersion.status == "published").limit(1))
+
+
 def published_catalogue() -> Catalogue:
     """The published catalogue, or ``EMPTY`` when none is. Read once per published file
     (cached by its SHA-256); each call costs one small query."""
-    head = first(CatalogueVersion.select(CatalogueVersion.id, CatalogueVersion.sha256)
-                 .where(CatalogueVersion.status == "published"))
+    head = _published_head.first()
     if head is None:
         return EMPTY
     if head.sha256 not in _LOADED:

@@ -17,9 +17,9 @@ from typing import Any, Callable, Sequence
 
 import peewee
 
-from ..auth.tables import User
+from ..auth.tables import Membership, User
 from ..canonical import canonical_json, digest
-from ..db import tuples
+from ..db import HotSelect, hot_get, tuples
 from ..errors import InvalidInput
 from ..principal import Principal
 from ..registry import attestations, base_models, scope
@@ -203,38 +203,69 @@ def named_in_prompt(prompt: str, production: str | None) -> list[str]:
     common word as a name cannot deny other productions' requests.
 
     Only people whose first name word is one of the prompt's words are read (the indexed
-    ``Person.name_first``), in batches of 500 words: a name can appear nowhere else, so the
-    answer is the one matching every candidate gives, at a cost that follows the prompt,
-    not the size of the registry."""
-    words = sorted(set(folded_words(prompt)))
-    # asked per person found by first word (correlated, so the name index leads: joined the
-    # other way round, a production of 10,000 people was walked whole on every decision)
-    candidate: peewee.ColumnBase = peewee.fn.EXISTS(Consent.select(peewee.SQL("1")).where(Consent.person == Person.id))
-    if production is not None:
-        candidate = candidate | peewee.fn.EXISTS(
-            PersonProduction.select(peewee.SQL("1")).join(Production)
-            .where(PersonProduction.person == Person.id, Production.name == production))
+    ``Person.name_first``), ``LOOKUP_WORDS`` words a query: a name can appear nowhere else, so
+    the answer is the one matching every candidate gives, at a cost that follows the prompt,
+    not the size of the registry. Anyone whose key is empty is read too: a name with no word
+    never matches, and a row written without the key (by code older than step 35, still
+    running through an upgrade) is then matched whole rather than missed."""
+    words = sorted(set(folded_words(prompt)) | {""})
     names: set[str] = set()
-    for start in range(0, len(words), 500):
-        found = Person.select(Person.name).where(Person.name_first.in_(words[start:start + 500]), candidate)
-        names |= {name for (name,) in tuples(found)}
-    # and anyone whose key is empty (a name with no word never matches; a row written without
-    # the key, by code older than step 35 still running through an upgrade, is matched whole)
-    unkeyed = Person.select(Person.name).where(Person.name_first == "", candidate)
-    names |= {name for (name,) in tuples(unkeyed)}
+    for start in range(0, len(words), LOOKUP_WORDS):
+        batch = words[start:start + LOOKUP_WORDS]
+        # padded to a power of two with a word already asked for: a handful of query shapes,
+        # each written once (``HotSelect``), instead of peewee writing the SQL every decision
+        size = max(8, 1 << (len(batch) - 1).bit_length())
+        padded = batch + [batch[-1]] * (size - len(batch))
+        if production is None:
+            found = _named_lookup(size, False).all(*padded)
+        else:
+            found = _named_lookup(size, True).all(*padded, production)
+        names |= {person.name for person in found}
     return F.names_in_prompt(prompt, names)
+
+
+#: at most this many prompt words in one lookup (a power of two: see ``named_in_prompt``)
+LOOKUP_WORDS = 512
+_named_lookups: dict[tuple[int, bool], HotSelect[Person]] = {}
+
+
+def _named_lookup(size: int, in_production: bool) -> HotSelect[Person]:
+    """People whose key is one of ``size`` words and who have a consent (or, ``in_production``,
+    take part in the production named last), asked per person found (correlated ``EXISTS``,
+    so the name index leads: joined the other way round, a production of 10,000 people was
+    walked whole on every decision)."""
+    key = (size, in_production)
+    if key not in _named_lookups:
+        def build(*values: str) -> peewee.ModelSelect[Person]:
+            words, production = values[:size], values[size] if in_production else None
+            candidate: peewee.ColumnBase = peewee.fn.EXISTS(
+                Consent.select(peewee.SQL("1")).where(Consent.person == Person.id))
+            if in_production:
+                candidate = candidate | peewee.fn.EXISTS(
+                    PersonProduction.select(peewee.SQL("1")).join(Production)
+                    .where(PersonProduction.person == Person.id, Production.name == production))
+            return Person.select(Person.name).where(Person.name_first.in_(list(words)), candidate)
+        fields = [Person.name_first] * size + ([Production.name] if in_production else [])
+        _named_lookups[key] = HotSelect(build, *fields)
+    return _named_lookups[key]
 
 
 def requester_facts(name: str) -> dict[str, Any]:
     """Who asked, as the user records say now: roles, productions, department, attributes.
     A name no user has (a request recorded by a script) is a requester with no roles and
     no productions, which the policy judges like any other."""
-    user = User.get_or_none(User.name == name)
+    user = hot_get(User, User.name, name)
     if user is None:
         return {"name": name, "roles": [], "productions": [], "department": None, "attributes": {}}
     return _plain({"name": user.name, "roles": sorted(user.roles or []),
-                   "productions": sorted(m.production.name for m in user.memberships),
+                   "productions": sorted(p.name for p in _memberships.all(user.id)),
                    "department": getattr(user, "department", None), "attributes": attributes_of(user)})
+
+
+#: the productions a user is a member of (every decision asks, for its requester)
+_memberships: HotSelect[Production] = HotSelect(
+    lambda user_id: Production.select(Production.name).join(Membership).where(Membership.user == user_id),
+    Membership.user)
 
 
 def _checked(spec: RequestSpec) -> tuple[str, str]:

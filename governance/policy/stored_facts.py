@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..clock import utcnow
+from ..db import HotSelect
 from ..errors import PolicyError
 from .inputs import LEGACY_SCHEME, Hashed, inputs_digest, part_digest
 from .tables import DecisionRecord, SharedFacts
@@ -73,7 +74,13 @@ def _share(value: Any) -> str:
 
 
 def _stored(sha256: str) -> bool:
-    return bool(SharedFacts.select().where(SharedFacts.sha256 == sha256).exists())
+    return _by_sha256.first(sha256) is not None
+
+
+#: whether a shared part is stored already (every decision asks, for each part)
+_by_sha256: HotSelect[SharedFacts] = HotSelect(
+    lambda sha256: SharedFacts.select(SharedFacts.sha256).where(SharedFacts.sha256 == sha256).limit(1),
+    SharedFacts.sha256)
 
 
 def _shared(sha256: str, decision_id: int) -> Hashed:

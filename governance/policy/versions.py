@@ -33,7 +33,7 @@ from ..canonical import sha256_hex
 from ..catalogue import Catalogue, published_catalogue
 from ..catalogue import versions as catalogue_versions
 from ..clock import utcnow
-from ..db import first, transaction
+from ..db import HotSelect, first, transaction
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyError
 from ..ids import is_id
 from ..principal import Principal
@@ -287,13 +287,18 @@ def active_version(uid: str | None = None) -> PolicyVersion:
         if row is None:
             raise Conflict(f"no version of {uid} is published", hint="publish one: slate policy publish UID@VERSION")
         return row
-    rows = list(PolicyVersion.select().where(PolicyVersion.status == "published").limit(2))
+    rows = _two_published.all()
     if not rows:
         raise Conflict("no policy is published, so nothing can be decided",
                        hint="add, approve and publish one: slate policy add|approve|publish")
     if len(rows) > 1:
         raise InvalidInput("several policies are published; say which one applies (--policy UID)")
     return rows[0]
+
+
+#: two published versions at most (every decision asks): enough to tell none, one and several
+_two_published: HotSelect[PolicyVersion] = HotSelect(
+    lambda: PolicyVersion.select().where(PolicyVersion.status == "published").limit(2))
 
 
 def compiled(row: PolicyVersion) -> CompiledPolicy:

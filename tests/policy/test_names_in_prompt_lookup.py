@@ -119,3 +119,18 @@ def test_saving_other_fields_of_a_partly_read_person_keeps_their_key(db):
     partial.save(only=[Person.kind])
     again = Person.get(Person.name == "Mara Quinn")
     assert (again.kind, again.name_first) == ("crew", "mara")
+
+
+def test_the_lookup_is_written_once_per_shape_and_then_only_bound(db, monkeypatch):
+    from governance.db import database
+    people.add_production("harbour-lights")
+    people.add_person("Mara Quinn", productions=["harbour-lights"])
+    assert registry_facts.named_in_prompt("mara quinn at dusk", "harbour-lights") == ["Mara Quinn"]
+    assert registry_facts.named_in_prompt("mara quinn at dusk", None) == []  # no consent: not a candidate
+    for in_production in (True, False):
+        assert registry_facts._named_lookup(8, in_production)._plans[database.obj] is not None
+    written: list[str] = []
+    real = registry_facts.Person.select
+    monkeypatch.setattr(registry_facts.Person, "select", lambda *a: written.append("select") or real(*a))
+    assert registry_facts.named_in_prompt("MARA QUINN, wide", "harbour-lights") == ["Mara Quinn"]
+    assert written == []
