@@ -121,16 +121,23 @@ def test_saving_other_fields_of_a_partly_read_person_keeps_their_key(db):
     assert (again.kind, again.name_first) == ("crew", "mara")
 
 
-def test_the_lookup_is_written_once_per_shape_and_then_only_bound(db, monkeypatch):
+def test_the_lookup_is_written_once_per_shape_and_then_only_bound(any_db, monkeypatch):
     from governance.db import database
     people.add_production("harbour-lights")
     people.add_person("Mara Quinn", productions=["harbour-lights"])
-    assert registry_facts.named_in_prompt("mara quinn at dusk", "harbour-lights") == ["Mara Quinn"]
-    assert registry_facts.named_in_prompt("mara quinn at dusk", None) == []  # no consent: not a candidate
-    for in_production in (True, False):
-        assert registry_facts._named_lookup(8, in_production)._plans[database.obj] is not None
+    people.add_person("Zz Top", productions=["harbour-lights"])
+    short = "mara quinn at dusk"
+    mid = " ".join(f"w{i}" for i in range(20)) + " mara quinn"  # a batch of 32
+    long = " ".join(f"w{i}" for i in range(600)) + " zz top"  # "zz" in the second batch of 512 and 128
+    expected = {short: ["Mara Quinn"], mid: ["Mara Quinn"], long: ["Zz Top"]}
+    for prompt, names in expected.items():  # first use of each shape: written by peewee
+        assert registry_facts.named_in_prompt(prompt, "harbour-lights") == names
+    assert registry_facts.named_in_prompt(short, None) == []  # no consent: not a candidate
+    for size, in_production in ((8, True), (32, True), (512, True), (128, True), (8, False)):
+        assert registry_facts._named_lookup(size, in_production)._plans[database.obj] is not None
     written: list[str] = []
     real = registry_facts.Person.select
     monkeypatch.setattr(registry_facts.Person, "select", lambda *a: written.append("select") or real(*a))
-    assert registry_facts.named_in_prompt("MARA QUINN, wide", "harbour-lights") == ["Mara Quinn"]
+    for prompt, names in expected.items():  # again: the written SQL, only bound
+        assert registry_facts.named_in_prompt(prompt.upper(), "harbour-lights") == names
     assert written == []
