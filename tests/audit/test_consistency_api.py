@@ -103,3 +103,18 @@ def test_a_size_beyond_the_newest_checkpoint_is_a_conflict_that_says_why(client,
 def test_no_checkpoint_yet_is_not_found(client, tokens):
     response = client.get("/api/v1/audit/consistency?from=1", headers=auth(tokens["admin"]))
     assert response.status_code == 404 and "slate audit checkpoint" in response.json["hint"]
+
+
+def test_a_checkpoint_over_a_log_changed_under_its_last_one_is_a_conflict_that_says_why(client, tokens):
+    from governance.audit.tables import AuditCheckpoint, AuditEntry
+    grow(3)
+    sign(client, tokens)
+    AuditEntry.update(entry_hash="cd" * 32).where(AuditEntry.seq == 2).execute()
+    AuditCheckpoint.update(frontier=None).execute()
+    grow(2)
+    response = client.post("/api/v1/audit/checkpoint", headers=auth(tokens["admin"]))
+    assert response.status_code == 409, response.get_json()
+    problem = response.get_json()
+    assert "no checkpoint is signed over a changed history" in problem["detail"]
+    assert "slate audit verify" in problem["hint"] and "Traceback" not in response.get_data(as_text=True)
+    assert AuditCheckpoint.select().count() == 1
