@@ -486,10 +486,13 @@ class HotSelect(Generic[M]):
             sql, params = query.sql()
             mine = [f.db_value(v) for f, v in zip(self.fields, values, strict=True)]
             fits = len(values) == len(self.fields) and list(params[:len(mine)]) == mine
-            self._plans[db] = (sql, query, list(params[len(mine):])) if fits else None
+            if fits or all(v is not None for v in values):
+                # a None was written as ``IS NULL``: that says nothing of the query's shape,
+                # so the next call, with values, decides whether it has a plan
+                self._plans[db] = (sql, query, list(params[len(mine):])) if fits else None
             return list(query)
         plan = self._plans[db]
-        if plan is None:
+        if plan is None or None in values:  # peewee writes ``IS NULL`` for a None, not ``= ?``
             return list(self.build(*values))
         sql, query, constants = plan
         cursor = database.execute_sql(sql, [f.db_value(v) for f, v in zip(self.fields, values, strict=True)]

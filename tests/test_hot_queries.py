@@ -42,3 +42,26 @@ def test_a_query_whose_sql_depends_on_its_values_runs_through_peewee_every_time(
     hot = HotSelect(lambda names: User.select().where(User.name.in_(names)).order_by(User.name), User.name)
     assert [u.name for u in hot.all(["a"])] == ["a"]
     assert [u.name for u in hot.all(["a", "c"])] == ["a", "c"]  # a kept plan would bind one value
+
+
+def test_a_first_call_with_none_leaves_the_plan_to_the_next_call(any_db):
+    from governance.db import database
+    add_user("ada", ["approver"])
+    hot = HotSelect(lambda name: User.select().where(User.name == name).limit(1), User.name)
+    assert hot.first(None) is None  # peewee writes `IS NULL`, no parameter to bind
+    assert database.obj not in hot._plans
+    assert hot.first("ada").name == "ada"
+    assert hot._plans[database.obj] is not None
+    assert hot.first("ada").name == "ada" and hot.first(None) is None
+
+
+def test_a_none_asks_what_peewee_asks_even_with_a_kept_plan(any_db):
+    from governance.auth.tables import ApiToken
+    add_user("ada", ["approver"])
+    issue_token("ada", label="kept")
+    hot = HotSelect(lambda at: ApiToken.select().where(ApiToken.revoked_at == at), ApiToken.revoked_at)
+    assert hot.all(None)  # ... IS NULL: the unrevoked token
+    from governance.clock import utcnow
+    assert hot.all(utcnow()) == []  # the plan, bound
+    assert [t.label for t in hot.all(None)] == ["kept"] == [t.label for t in ApiToken.select().where(
+        ApiToken.revoked_at.is_null())]
