@@ -51,6 +51,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from governance.jobs.queue import REDIS_READ_TIMEOUT as QUEUE_READ_TIMEOUT  # noqa: E402
 from governance.settings import Settings  # noqa: E402
 from reliability.studio import env_for, free_port  # noqa: E402
 
@@ -235,8 +236,14 @@ class Fleet:
         return process
 
     def pause(self, name: str) -> None:
-        """SIGSTOP one process (a worker that must take no job for a while); ``resume`` undoes it."""
+        """SIGSTOP one process (a worker that must take no job for a while); ``resume`` undoes it.
+
+        Returns once the stopped process can no longer be handed a job: a worker waits for
+        one in a blocking read at Redis (huey's BRPOP, ``QUEUE_READ_TIMEOUT`` seconds), which
+        Redis keeps open after the process stops, and a job enqueued meanwhile would go to
+        it and wait there until it resumes (the test that stopped it would time out)."""
         os.killpg(self.processes[name].popen.pid, signal.SIGSTOP)
+        time.sleep(QUEUE_READ_TIMEOUT + 0.5)
 
     def resume(self, name: str) -> None:
         os.killpg(self.processes[name].popen.pid, signal.SIGCONT)

@@ -55,13 +55,19 @@ class QueueFile(SqliteStorage):  # type: ignore[misc]  # huey ships no types
         return conn
 
 
+#: seconds a worker's blocking read at Redis (BRPOP) waits for a job before asking again;
+#: a worker stopped mid-read is still handed a job enqueued in that window, until it resumes
+REDIS_READ_TIMEOUT = 1
+
+
 class Queue:
     """A huey instance and Slate's tasks on it."""
 
     def __init__(self, settings: Settings, *, immediate: bool = False) -> None:
         self.settings = settings
         if settings.redis_url:
-            self.huey: Huey = RedisHuey("slate", url=settings.redis_url, immediate=immediate)
+            self.huey: Huey = RedisHuey("slate", url=settings.redis_url, immediate=immediate,
+                                        read_timeout=REDIS_READ_TIMEOUT)
             self.kind = "redis"
         else:
             # queued job ids are no secret, but the data folder and everything in it are private
