@@ -525,9 +525,3 @@ class HotLookup(HotSelect[M]):
 
     def __init__(self, model: type[M], field: peewee.Field) -> None:
         super().__init__(lambda value: model.select().where(field == value), field)
-        self.model, self.field = model, field
-
-    @property
-    def _sql(self) -> weakref.WeakKeyDictionary[peewee.Database, tuple[str, Any, list[Any]] | None]:
-        """The plans, by database (what ``tests/test_db.py`` counts)."""
-        return self._plans

@@ -62,8 +62,8 @@ def test_the_hot_sql_is_forgotten_with_the_database_it_was_made_for(tmp_path: Pa
     try:
         insert(sha256="a" * 64, text="kept")
         assert lookup.first("a" * 64) is not None
-        assert (len(insert._plans), len(lookup._sql)) == (1, 1)
+        assert (len(insert._plans), len(lookup._plans)) == (1, 1)
     finally:
         _drop()
     # nothing is left that a database opened later at the same address could pick up
-    assert (len(insert._plans), len(lookup._sql)) == (0, 0)
+    assert (len(insert._plans), len(lookup._plans)) == (0, 0)
